@@ -1,0 +1,50 @@
+# M4S: make run | make test | make e2e | make bench | make lint
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: venv run test test-sqlite test-postgres e2e bench lint translations
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+venv: $(STAMP)
+
+translations: venv
+	$(BIN)/pybabel compile -q -d portal/translations
+
+run: venv translations
+	M4S_ENV=development $(BIN)/flask --app wsgi db upgrade
+	M4S_ENV=development $(BIN)/flask --app wsgi m4s demo
+	@echo "M4S is starting on http://$(HOST):$(PORT)  (back office: http://$(HOST):$(PORT)/admin/)"
+	M4S_ENV=development $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+test: venv translations
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$M4S_TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
+
+test-sqlite:
+	@echo "== test suite on SQLite"
+	env -u M4S_TEST_DATABASE_URL $(BIN)/pytest -q -m "not e2e" -p no:cacheprovider
+
+test-postgres:
+	@echo "== test suite on PostgreSQL ($$M4S_TEST_DATABASE_URL)"
+	$(BIN)/pytest -q -m "not e2e" -p no:cacheprovider
+
+e2e: venv translations
+	@echo "== browser lane (Chromium at $${M4S_CHROMIUM:-/usr/bin/chromium})"
+	$(BIN)/pytest -q -m e2e tests/e2e -p no:cacheprovider
+
+bench: venv translations
+	$(BIN)/python -m bench.run_portal
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

@@ -1,0 +1,34 @@
+"""The back office: Flask-Admin wiring, staff workflow views and dashboards."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
+from admin.base import StaffHomeView
+from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
+from portal.extensions import db
+from portal.models import AuditEvent, Store, User, Vehicle
+
+
+def init_admin(app: Flask) -> Admin:
+    """Build the back office for this app (one Admin per app, never module-level)."""
+    admin = Admin(
+        app,
+        name="M4S",
+        index_view=StaffHomeView(name="Home", url="/admin", endpoint="admin"),
+        theme=Bootstrap4Theme(base_template="admin/m4s_base.html", fluid=True),
+        csp_nonce_generator=lambda: g.get("csp_nonce", ""),
+    )
+    admin.add_view(UnlockView(name="Unlock requests", endpoint="unlocks", category="Staff"))
+    admin.add_view(StaffAdmin(User, db.session, name="Staff accounts", endpoint="staff",
+                              category="Staff"))
+    admin.add_view(OwnerAdmin(User, db.session, name="Owners", endpoint="owners",
+                              category="Customers"))
+    admin.add_view(VehicleAdmin(Vehicle, db.session, name="Vehicles", endpoint="vehicles_admin",
+                                category="Customers"))
+    admin.add_view(StoreAdmin(Store, db.session, name="Stores", endpoint="stores"))
+    admin.add_view(AuditAdmin(AuditEvent, db.session, name="Audit log", endpoint="audit"))
+    return admin

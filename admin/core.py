@@ -1,0 +1,52 @@
+"""Back-office views for stores, vehicles and the audit log."""
+
+from __future__ import annotations
+
+from admin.base import StaffModelView
+from portal.models import AuditEvent, User, Vehicle
+from portal.models.accounts import ADMIN, STAFF_ROLES
+
+
+class StoreAdmin(StaffModelView):
+    """Stores of the group (administrators only)."""
+
+    roles = (ADMIN,)
+    column_list = ("name", "address", "phone", "timezone", "opens_at", "closes_at", "bays",
+                   "is_active")
+    form_columns = ("name", "address", "phone", "timezone", "opens_at", "closes_at", "bays",
+                    "is_active")
+    column_searchable_list = ("name",)
+
+
+class VehicleAdmin(StaffModelView):
+    """Vehicles of the store's owners (read-only: owners manage their own vehicles)."""
+
+    roles = STAFF_ROLES
+    can_create = False
+    can_edit = False
+    can_view_details = True
+    column_list = ("plate", "vin", "brand", "series", "model_year", "current_km", "owner")
+    column_searchable_list = ("plate", "vin", "brand", "series")
+    column_filters = ("brand", "model_year")
+
+    def scope(self, query):
+        from flask_login import current_user
+
+        query = query.join(User, Vehicle.owner_id == User.id)
+        if current_user.role == ADMIN:
+            return query
+        return query.filter(User.store_id == current_user.store_id)
+
+
+class AuditAdmin(StaffModelView):
+    """The audit log: read-only for managers (their store) and admins (all)."""
+
+    roles = ("manager", ADMIN)
+    store_column = "store_id"
+    can_create = False
+    can_edit = False
+    can_view_details = True
+    column_list = ("at", "actor", "action", "target_type", "target_id", "ip")
+    column_filters = ("action", "target_type")
+    column_searchable_list = ("action",)
+    column_default_sort = ("at", True)

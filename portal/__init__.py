@@ -1,0 +1,1 @@
+"""M4S owner portal: the application kernel and everything the car owner does."""

@@ -1,0 +1,116 @@
+"""The application factory: small named steps."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import errorpages, i18n
+from portal.config import load_config
+from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Blueprints by import path, so that portal never imports shop, workshop_video or admin.
+BLUEPRINTS = [
+    "portal.views.home:bp",
+    "portal.views.auth:bp",
+    "portal.views.vehicles:bp",
+    "portal.views.media:bp",
+]
+OPTIONAL_PACKAGES: list[str] = []  # "shop.views:bp", ... added as the packages land
+ADMIN_INIT = "admin:init_admin"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build and return a configured M4S application."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("M4S_INSTANCE_PATH", str(ROOT / "instance")),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    load_config(app, config)
+    _init_extensions(app)
+    _init_security(app)
+    i18n.init_app(app)
+    _register_blueprints(app)
+    _register_admin(app)
+    _register_cli(app)
+    errorpages.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    import portal.models  # noqa: F401  (register every table on the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    from portal import auth
+
+    auth.init_login(app)
+
+
+def _init_security(app: Flask) -> None:
+    @app.before_request
+    def _nonce() -> None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.after_request
+    def _headers(response):
+        nonce = g.get("csp_nonce", "")
+        csp = (
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; "
+            "media-src 'self' blob:; "
+            "connect-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
+        )
+        h = response.headers
+        h.setdefault("Content-Security-Policy", csp)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        h.add("Vary", "HX-Request")
+        if not request.path.startswith("/static/") and "Cache-Control" not in h:
+            h["Cache-Control"] = "no-store"
+        return response
+
+
+def _import(path: str):
+    module, _, attr = path.partition(":")
+    mod = __import__(module, fromlist=[attr])
+    return getattr(mod, attr)
+
+
+def _register_blueprints(app: Flask) -> None:
+    for path in BLUEPRINTS + OPTIONAL_PACKAGES:
+        app.register_blueprint(_import(path))
+
+
+def _register_admin(app: Flask) -> None:
+    _import(ADMIN_INIT)(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from portal.cli import m4s
+
+    app.cli.add_command(m4s)

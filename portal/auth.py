@@ -1,0 +1,87 @@
+"""Login wiring: the user loader, role guards and the forced password change."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, flash, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.extensions import db, login_manager
+from portal.models import User
+from portal.models.accounts import OWNER
+
+# Endpoints a user who must change the password may still reach.
+ALLOWED_WHILE_EXPIRED = {"auth.password_change", "auth.logout", "static", "home.set_language"}
+
+
+def is_htmx() -> bool:
+    """Return whether this request was sent by htmx."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_json() -> bool:
+    """Return whether the client asked for JSON rather than a page."""
+    if request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+def init_login(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(key: str) -> User | None:
+        user_id, _, version = key.partition(":")
+        if not user_id.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.is_active or user.session_version != int(version):
+            return None
+        if user.is_staff and user.locked_at is not None:
+            return None
+        from portal.services import sessions
+
+        if not sessions.is_valid(session.get("sid"), user.id):
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if wants_json() or request.path.startswith("/api/"):
+            abort(401)
+        flash(login_manager.login_message, "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    @app.before_request
+    def force_password_change():
+        if not current_user.is_authenticated or request.endpoint in ALLOWED_WHILE_EXPIRED:
+            return None
+        from portal.services.accounts import must_change_password
+
+        if must_change_password(current_user):
+            if wants_json():
+                abort(403)
+            return redirect(url_for("auth.password_change"))
+        return None
+
+
+def owner_required(view):
+    """Let only logged-in owners through; staff get 403, anonymous users go to login."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role != OWNER:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,121 @@
+"""Configuration: defaults, then the instance file, then M4S_* environment, then the test mapping."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+# Every key here can be overridden by an environment variable named M4S_<KEY>.
+# The README lists them; tests/portal/test_config.py checks the README stays complete.
+DEFAULTS: dict[str, Any] = {
+    "ENV": "production",  # production | development | testing
+    "DEBUG": False,
+    "SECRET_KEY": "",
+    "DATABASE_URL": "",  # empty: SQLite file m4s.db in the instance folder
+    "REDIS_URL": "",  # empty: in-memory rate limits (one process only)
+    "BASE_URL": "http://127.0.0.1:5000",
+    "DEFAULT_LOCALE": "zh_CN",
+    "DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "SMTP_HOST": "",  # empty: email is logged, not sent
+    "SMTP_PORT": 25,
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_STARTTLS": False,
+    "MAIL_FROM": "M4S <no-reply@m4s.local>",
+    "STAFF_MAX_FAILED_LOGINS": 2,
+    "STAFF_PASSWORD_MAX_AGE_DAYS": 90,  # 0 switches expiry off
+    "PASSWORD_HISTORY": 5,
+    "UNLOCK_APPROVAL_HOURS": 24,
+    "RESET_TOKEN_MINUTES": 30,
+    "OWNER_LOGIN_LIMIT_IP": "20 per minute",
+    "OWNER_LOGIN_LIMIT_ACCOUNT": "5 per minute",
+    "RATELIMIT_ENABLED": True,
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 65536,
+    "ARGON2_PARALLELISM": 4,
+    "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
+    "SESSION_COOKIE_SECURE": True,
+}
+
+ENV_PREFIX = "M4S_"
+DEV_ENVS = {"development", "testing"}
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, (list, dict)):
+        return json.loads(raw)
+    return raw
+
+
+def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
+    """Fill app.config from defaults, instance file, environment and overrides, then check it."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("m4s.cfg", silent=True)
+    for key, default in DEFAULTS.items():
+        raw = os.environ.get(ENV_PREFIX + key)
+        if raw is not None:
+            app.config[key] = _coerce(raw, default)
+    for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
+        app.config.setdefault(key, os.environ.get(ENV_PREFIX + key, ""))
+    if overrides:
+        app.config.update(overrides)
+    _derive(app)
+
+
+def _derive(app: Flask) -> None:
+    cfg = app.config
+    env = cfg["ENV"]
+    if env not in {"production", "development", "testing"}:
+        raise RuntimeError(f"M4S_ENV must be production, development or testing, not {env!r}")
+    if env == "production":
+        cfg["DEBUG"] = False
+    if not cfg["SECRET_KEY"]:
+        if env not in DEV_ENVS:
+            raise RuntimeError(
+                "M4S_SECRET_KEY is not set. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'` and export it."
+            )
+        cfg["SECRET_KEY"] = _dev_secret(Path(app.instance_path))
+    if env == "production" and len(cfg["SECRET_KEY"]) < 32:
+        raise RuntimeError("M4S_SECRET_KEY must be at least 32 characters in production.")
+    if env != "production":
+        cfg["SESSION_COOKIE_SECURE"] = bool(os.environ.get("M4S_SESSION_COOKIE_SECURE"))
+    url = cfg["DATABASE_URL"] or "sqlite:///" + str(Path(app.instance_path) / "m4s.db")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if url.startswith("sqlite"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 15})
+    else:
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_pre_ping", True)
+    cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+    cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["REMEMBER_COOKIE_HTTPONLY"] = True
+    cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    cfg["REMEMBER_COOKIE_SECURE"] = cfg["SESSION_COOKIE_SECURE"]
+    cfg["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session instead; no stale-form failures
+    cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
+    cfg["BABEL_DEFAULT_TIMEZONE"] = "UTC"
+    cfg["MAX_CONTENT_LENGTH"] = cfg.get("MAX_CONTENT_LENGTH") or 64 * 1024 * 1024
+
+
+def _dev_secret(instance: Path) -> str:
+    """Return a per-checkout random key for development, kept in the instance folder."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "dev-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,60 @@
+"""Languages, money and time formatting for templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user
+
+from portal.timeutil import to_local
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+
+
+def select_locale() -> str:
+    """Pick the session's choice, then the user's, then the browser's, then the default."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    if current_user and getattr(current_user, "locale", None) in LANGUAGES:
+        return current_user.locale
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    if best == "zh":
+        return "zh_CN"
+    return best or current_app.config["DEFAULT_LOCALE"]
+
+
+def cny(fen: int | None) -> str:
+    """Format integer fen as CNY, e.g. 123456 -> ¥1,234.56."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def localtime(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+    """Show a UTC datetime in the store's time zone (default: the configured one)."""
+    if value is None:
+        return ""
+    zone = tz or current_app.config["DEFAULT_TIMEZONE"]
+    local = to_local(value, zone)
+    return format_datetime(local.replace(tzinfo=None), fmt, rebase=False)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["cny"] = cny
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+
+    @app.context_processor
+    def _globals():
+        from portal.auth import is_htmx
+
+        return {
+            "LANGUAGES": LANGUAGES,
+            "current_locale": str(get_locale()),
+            "is_htmx": is_htmx,
+        }

@@ -1,0 +1,32 @@
+"""All models, imported here so that metadata and migrations see every table."""
+
+from portal.models.accounts import (
+    LoginSession,
+    AdvisorProfile,
+    PasswordHistory,
+    PasswordResetToken,
+    UnlockApproval,
+    UnlockRequest,
+    User,
+)
+from portal.models.audit import AuditEvent
+from portal.models.base import Base
+from portal.models.media import Image
+from portal.models.stores import Store
+from portal.models.vehicles import MileageReading, Vehicle
+
+__all__ = [
+    "AdvisorProfile",
+    "AuditEvent",
+    "Base",
+    "Image",
+    "LoginSession",
+    "MileageReading",
+    "PasswordHistory",
+    "PasswordResetToken",
+    "Store",
+    "UnlockApproval",
+    "UnlockRequest",
+    "User",
+    "Vehicle",
+]

@@ -1,0 +1,183 @@
+"""Accounts: users of every role, advisor profiles, password history, resets and unlocks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.media import Image
+    from portal.models.stores import Store
+    from portal.models.vehicles import Vehicle
+
+OWNER, ADVISOR, MANAGER, ADMIN = "owner", "advisor", "manager", "admin"
+ROLES = (OWNER, ADVISOR, MANAGER, ADMIN)
+STAFF_ROLES = (ADVISOR, MANAGER, ADMIN)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'advisor', 'manager', 'admin')", name="role_known"),
+        CheckConstraint(
+            "role IN ('owner', 'admin') OR store_id IS NOT NULL", name="staff_has_store"
+        ),
+        CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="has_login"),
+        CheckConstraint("failed_logins >= 0", name="failed_logins_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    session_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    locale: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    store: Mapped[Store | None] = relationship(back_populates="staff", foreign_keys=[store_id])
+    advisor: Mapped[User | None] = relationship(
+        back_populates="customers", remote_side=[id], foreign_keys=[advisor_id]
+    )
+    customers: Mapped[list[User]] = relationship(
+        back_populates="advisor", foreign_keys=[advisor_id]
+    )
+    profile: Mapped[AdvisorProfile | None] = relationship(back_populates="user")
+    vehicles: Mapped[list[Vehicle]] = relationship(
+        back_populates="owner", order_by="Vehicle.id"
+    )
+
+    # Flask-Login protocol. The id carries the session version so that a password change,
+    # an unlock or a deactivation ends every other session of the account.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def login(self) -> str:
+        return self.phone or self.email or ""
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.login})"
+
+
+class AdvisorProfile(Base):
+    __tablename__ = "advisor_profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    department: Mapped[str] = mapped_column(String(80), default="")
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
+
+    user: Mapped[User] = relationship(back_populates="profile")
+    photo: Mapped[Image | None] = relationship()
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class PasswordHistory(Base):
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PasswordResetToken(Base):
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UnlockRequest(Base):
+    __tablename__ = "unlock_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'applied', 'broken_glass')", name="status_known"
+        ),
+        # At most one open request per locked account, enforced by the database.
+        Index(
+            "uq_unlock_requests_open_user",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    store: Mapped[Store | None] = relationship()
+    approvals: Mapped[list[UnlockApproval]] = relationship(
+        back_populates="request", order_by="UnlockApproval.created_at"
+    )
+
+
+class UnlockApproval(Base):
+    __tablename__ = "unlock_approvals"
+    __table_args__ = (UniqueConstraint("request_id", "approver_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("unlock_requests.id"))
+    approver_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[UnlockRequest] = relationship(back_populates="approvals")
+    approver: Mapped[User] = relationship()
+
+
+class LoginSession(Base):
+    """A server-side record of a login; the cookie carries its random id, rotated at login."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")

@@ -1,0 +1,40 @@
+"""A store: one dealership site of the group."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, String, Time
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.accounts import User
+
+
+class Store(Base):
+    __tablename__ = "stores"
+    __table_args__ = (
+        CheckConstraint("bays >= 0", name="bays_nonnegative"),
+        CheckConstraint("closes_at > opens_at", name="hours_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    address: Mapped[str] = mapped_column(String(255), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    opens_at: Mapped[time] = mapped_column(Time, default=time(8, 30))
+    closes_at: Mapped[time] = mapped_column(Time, default=time(18, 0))
+    bays: Mapped[int] = mapped_column(default=6)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[list[User]] = relationship(
+        back_populates="store", foreign_keys="User.store_id", viewonly=True
+    )
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,1 @@
+"""Business verbs, one module per aggregate. Services flush; views commit."""

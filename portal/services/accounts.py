@@ -1,0 +1,308 @@
+"""Accounts: registration, login with staff lockout, password changes and resets, staff creation."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.errors import NotAllowed, ValidationError
+from portal.extensions import db
+from portal.models import (
+    AdvisorProfile,
+    PasswordHistory,
+    PasswordResetToken,
+    Store,
+    UnlockRequest,
+    User,
+)
+from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER, STAFF_ROLES
+from portal.services import audit, passwords
+from portal.timeutil import now
+
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalize_phone(raw: str) -> str | None:
+    """Return an 11-digit mainland mobile number, or None if it is not one."""
+    digits = re.sub(r"[\s\-()]", "", raw or "")
+    digits = digits.removeprefix("+86").removeprefix("0086")
+    return digits if _PHONE.match(digits) else None
+
+
+def normalize_email(raw: str) -> str | None:
+    """Return the email lower-cased when it looks like one, else None."""
+    value = (raw or "").strip().lower()
+    return value if re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value) else None
+
+
+def find_by_login(login: str) -> User | None:
+    """Return the user whose phone or email is this login, if any."""
+    phone = normalize_phone(login)
+    if phone:
+        return db.session.scalar(select(User).where(User.phone == phone))
+    email = normalize_email(login)
+    if email:
+        return db.session.scalar(select(User).where(User.email == email))
+    return None
+
+
+def pick_advisor(store: Store) -> User | None:
+    """Return the active advisor of the store with the fewest bound customers."""
+    load = (
+        select(User.advisor_id, func.count().label("n"))
+        .where(User.role == OWNER)
+        .group_by(User.advisor_id)
+        .subquery()
+    )
+    stmt = (
+        select(User)
+        .outerjoin(load, load.c.advisor_id == User.id)
+        .where(User.role == ADVISOR, User.store_id == store.id, User.is_active.is_(True))
+        .order_by(func.coalesce(load.c.n, 0), User.id)
+        .limit(1)
+    )
+    return db.session.scalar(stmt)
+
+
+def register_owner(
+    *, name: str, phone: str | None, email: str | None, password: str, store: Store
+) -> User | None:
+    """Create an owner bound to an advisor of the chosen store; None if the login is taken."""
+    if not phone and not email:
+        raise ValidationError(_("Give a mobile number or an email address."), field="phone")
+    passwords.check_policy(password, context=(phone or "", email or "", name))
+    existing = None
+    if phone:
+        existing = db.session.scalar(select(User).where(User.phone == phone))
+    if existing is None and email:
+        existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        audit.record("register_existing_login", target=existing)
+        return None
+    user = User(
+        role=OWNER,
+        name=name.strip(),
+        phone=phone,
+        email=email,
+        password_hash=passwords.hash_password(password),
+        store_id=store.id,
+        advisor=pick_advisor(store),
+        password_changed_at=now(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError:  # the same login registered concurrently
+        return None
+    db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
+    audit.record("register", actor=user, target=user)
+    return user
+
+
+def authenticate(login: str, password: str) -> User | None:
+    """Return the user for valid credentials; count failures and lock staff accounts."""
+    user = find_by_login(login)
+    if user is None or not user.is_active:
+        passwords.burn_verify(password)
+        audit.record("login_failed", login=(login or "")[:64], reason="unknown_or_inactive")
+        return None
+    ok = passwords.verify_password(user.password_hash, password)
+    if user.is_staff and user.locked_at is not None:
+        audit.record("login_refused_locked", actor=None, target=user)
+        return None
+    if not ok:
+        if user.is_staff:
+            _count_staff_failure(user)
+        audit.record("login_failed", target=user, reason="bad_password")
+        return None
+    if user.is_staff:
+        # Clear the counter only if no concurrent failure locked the account meanwhile.
+        res = db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.locked_at.is_(None))
+            .values(failed_logins=0)
+            .execution_options(synchronize_session=False)
+        )
+        if res.rowcount != 1:
+            audit.record("login_refused_locked", target=user)
+            return None
+        db.session.refresh(user)
+    user.last_login_at = now()
+    if passwords.hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    audit.record("login", actor=user, target=user)
+    return user
+
+
+def _count_staff_failure(user: User) -> None:
+    """Add one failed attempt atomically; lock the account when it reaches the limit."""
+    limit = current_app.config["STAFF_MAX_FAILED_LOGINS"]
+    count = db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    if count < limit:
+        return
+    locked = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.locked_at.is_(None))
+        .values(locked_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    if locked.rowcount == 1:
+        db.session.add(UnlockRequest(user_id=user.id, store_id=user.store_id, status="open"))
+        audit.record("account_locked", target=user, failed_logins=count)
+    db.session.expire(user)
+
+
+def password_expired(user: User) -> bool:
+    """Return whether a staff password is past its maximum age (0 switches expiry off)."""
+    days = current_app.config["STAFF_PASSWORD_MAX_AGE_DAYS"]
+    if not user.is_staff or days <= 0:
+        return False
+    return user.password_changed_at + timedelta(days=days) < now()
+
+
+def must_change_password(user: User) -> bool:
+    """Return whether the user may only change the password or log out."""
+    return user.must_change_password or password_expired(user)
+
+
+def set_password(user: User, new_password: str, *, reason: str) -> None:
+    """Apply a new password after the policy and reuse checks; end other sessions."""
+    passwords.check_policy(new_password, context=(user.phone or "", user.email or "", user.name))
+    keep = current_app.config["PASSWORD_HISTORY"]
+    recent = db.session.scalars(
+        select(PasswordHistory.password_hash)
+        .where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.id.desc())
+        .limit(keep)
+    ).all()
+    for old in {user.password_hash, *recent}:
+        if passwords.verify_password(old, new_password):
+            raise ValidationError(
+                _("You used this password recently. Choose a new one."), field="new_password"
+            )
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = now()
+    user.must_change_password = False
+    user.session_version = (user.session_version or 1) + 1
+    db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
+    audit.record("password_changed", actor=user, target=user, reason=reason)
+
+
+def change_password(user: User, current: str, new_password: str) -> None:
+    """Change the password of a logged-in user who proves the current one."""
+    if not passwords.verify_password(user.password_hash, current):
+        raise ValidationError(_("The current password is not correct."), field="current_password")
+    set_password(user, new_password, reason="change")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_password_reset(login: str) -> str | None:
+    """Create a single-use reset token and email it; return the token (None if no account)."""
+    user = find_by_login(login)
+    if user is None or not user.is_active or not user.email:
+        audit.record("password_reset_unknown", login=(login or "")[:64])
+        return None
+    token = secrets.token_urlsafe(32)
+    minutes = current_app.config["RESET_TOKEN_MINUTES"]
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            expires_at=now() + timedelta(minutes=minutes),
+        )
+    )
+    audit.record("password_reset_requested", target=user)
+    return token
+
+
+def consume_reset_token(token: str, new_password: str) -> User:
+    """Use a reset token once to set a new password; raise ValidationError if it is not valid."""
+    invalid = ValidationError(_("This reset link is invalid or has expired. Ask for a new one."))
+    row = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at < now():
+        raise invalid
+    user = db.session.get(User, row.user_id)
+    set_password(user, new_password, reason="reset")
+    claimed = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise invalid
+    return user
+
+
+def create_staff(
+    actor: User,
+    *,
+    name: str,
+    role: str,
+    store: Store | None,
+    phone: str | None,
+    email: str | None,
+    department: str = "",
+) -> tuple[User, str]:
+    """Create a staff account with a one-time initial password that must be changed."""
+    if role not in STAFF_ROLES:
+        raise ValidationError(_("Unknown staff role."), field="role")
+    if actor.role == MANAGER and (role != ADVISOR or store is None or store.id != actor.store_id):
+        raise NotAllowed(_("Managers create advisors of their own store only."))
+    if actor.role not in (MANAGER, ADMIN):
+        raise NotAllowed(_("Only managers and administrators create staff accounts."))
+    if role != ADMIN and store is None:
+        raise ValidationError(_("Staff belong to a store."), field="store")
+    if not phone and not email:
+        raise ValidationError(_("Give a mobile number or an email address."), field="phone")
+    if (phone and find_by_login(phone)) or (email and find_by_login(email)):
+        raise ValidationError(_("This mobile number or email is already in use."), field="phone")
+    initial = secrets.token_urlsafe(12)
+    user = User(
+        role=role,
+        name=name.strip(),
+        phone=phone,
+        email=email,
+        password_hash=passwords.hash_password(initial),
+        store_id=store.id if store and role != ADMIN else None,
+        must_change_password=True,
+        password_changed_at=now(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    if role == ADVISOR:
+        db.session.add(
+            AdvisorProfile(
+                user_id=user.id, display_name=user.name, phone=phone or "", department=department
+            )
+        )
+    audit.record("staff_created", actor=actor, target=user, role=role)
+    return user, initial
+
+
+def set_staff_active(actor: User, user: User, active: bool) -> None:
+    """Activate or deactivate a staff account; deactivation ends its sessions at once."""
+    if not user.is_staff or (actor.role != ADMIN and actor.store_id != user.store_id):
+        raise NotAllowed(_("You cannot change this account."))
+    user.is_active = active
+    user.session_version = (user.session_version or 1) + 1
+    audit.record("staff_activated" if active else "staff_deactivated", actor=actor, target=user)

@@ -1,0 +1,1 @@
+"""Thin blueprints of the owner portal."""

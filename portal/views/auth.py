@@ -1,0 +1,216 @@
+"""Log in, log out, register, reset and change passwords."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from portal.errors import ValidationError
+from portal.extensions import db, limiter
+from portal.forms import ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm
+from portal.mail import send_mail
+from portal.models import Store
+from portal.services import accounts, audit, sessions
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_key() -> str:
+    return "login:" + (request.form.get("login") or "").strip().lower()
+
+
+def _ip_limit() -> str:
+    return current_app.config["OWNER_LOGIN_LIMIT_IP"]
+
+
+def _account_limit() -> str:
+    return current_app.config["OWNER_LOGIN_LIMIT_ACCOUNT"]
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _apply_field_error(form, exc: ValidationError, default: str) -> None:
+    field = getattr(form, exc.field or default, None) or getattr(form, default)
+    field.errors = [*field.errors, exc.message]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=_login_key, methods=["POST"])
+def login():
+    """Log a user in; every failure gets the same message."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.login.data, form.password.data)
+        if user is None:
+            db.session.commit()  # keep the failure count and the audit trail
+            form.password.errors = [_("Wrong mobile number, email or password.")]
+            return render_template("auth/login.html", form=form), 200
+        lang = session.get("lang")
+        session.clear()  # a fresh session: nothing from before the login survives
+        if lang:
+            session["lang"] = lang
+        session["sid"] = sessions.start(user)
+        db.session.commit()
+        login_user(user)
+        target = _safe_next(request.args.get("next"))
+        if user.is_staff and not target:
+            target = "/admin/"
+        return redirect(target or url_for("home.index"), code=303)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End this login session."""
+    if current_user.is_authenticated:
+        sessions.revoke(session.get("sid"))
+        audit.record("logout", actor=current_user._get_current_object(), target=None)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+def _store_choices() -> list[tuple[int, str]]:
+    stores = db.session.scalars(select(Store).where(Store.is_active.is_(True)).order_by(Store.id))
+    return [(s.id, s.name) for s in stores]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+def register():
+    """Create an owner account; an existing login gets the very same answer."""
+    form = RegisterForm()
+    form.store.choices = _store_choices()
+    if form.validate_on_submit():
+        phone = accounts.normalize_phone(form.phone.data or "")
+        email = accounts.normalize_email(form.email.data or "")
+        if form.phone.data and not phone:
+            form.phone.errors = [_("Enter an 11-digit mainland mobile number.")]
+        elif form.email.data and not email:
+            form.email.errors = [_("Enter a valid email address.")]
+        elif not phone and not email:
+            form.phone.errors = [_("Give a mobile number or an email address.")]
+        else:
+            store = db.session.get(Store, form.store.data)
+            try:
+                user = accounts.register_owner(
+                    name=form.name.data,
+                    phone=phone,
+                    email=email,
+                    password=form.password.data,
+                    store=store,
+                )
+            except ValidationError as exc:
+                db.session.rollback()
+                _apply_field_error(form, exc, "password")
+            else:
+                if user is None and email:
+                    existing = accounts.find_by_login(email)
+                    if existing is not None and existing.email:
+                        send_mail(
+                            existing.email,
+                            _("Someone tried to register with your email"),
+                            _(
+                                "Somebody tried to create an M4S account with this email "
+                                "address. If it was you, log in or reset your password."
+                            ),
+                        )
+                db.session.commit()
+                flash(
+                    _(
+                        "Thank you. If these details are new, your account is ready: log in "
+                        "below. If you already had an account, log in with it or reset "
+                        "your password."
+                    ),
+                    "success",
+                )
+                return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+def password_forgot():
+    """Email a single-use reset link; the answer never says whether the account exists."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        token = accounts.request_password_reset(form.login.data)
+        db.session.commit()
+        if token:
+            user = accounts.find_by_login(form.login.data)
+            link = current_app.config["BASE_URL"].rstrip("/") + url_for(
+                "auth.password_reset", token=token
+            )
+            minutes = current_app.config["RESET_TOKEN_MINUTES"]
+            send_mail(
+                user.email,
+                _("Reset your M4S password"),
+                _(
+                    "Open this link within %(m)d minutes to choose a new password:\n\n%(link)s\n\n"
+                    "If you did not ask for this, ignore this email.",
+                    m=minutes,
+                    link=link,
+                ),
+            )
+        flash(
+            _("If an account with this email exists, we sent a reset link to it."), "success"
+        )
+        return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+def password_reset(token: str):
+    """Set a new password with a reset link."""
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.consume_reset_token(token, form.password.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_field_error(form, exc, "password")
+        else:
+            db.session.commit()
+            flash(_("Your password is changed. Log in with the new one."), "success")
+            return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/reset.html", form=form, token=token)
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@login_required
+def password_change():
+    """Change the password (forced for new staff, after an unlock and on expiry)."""
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(user, form.current_password.data, form.new_password.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_field_error(form, exc, "new_password")
+        else:
+            sessions.revoke_all(user)
+            session["sid"] = sessions.start(user)
+            db.session.commit()
+            login_user(user)  # the session version changed; keep this session logged in
+            flash(_("Your password is changed."), "success")
+            return redirect("/admin/" if user.is_staff else url_for("home.index"), code=303)
+    forced = accounts.must_change_password(user)
+    return render_template("auth/change.html", form=form, forced=forced)

@@ -1,0 +1,62 @@
+"""The portal home: a landing page, or the owner's vehicles and advisor."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.forms import MileageForm, VehicleForm
+from portal.i18n import LANGUAGES
+from portal.models import AdvisorProfile, User, Vehicle
+from portal.views.auth import _safe_next
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+def index():
+    """Show the owner home, send staff to the back office, or show the landing page."""
+    if not current_user.is_authenticated:
+        return render_template("home/landing.html")
+    if current_user.is_staff:
+        return redirect("/admin/")
+    vehicles = db.session.scalars(
+        select(Vehicle).where(Vehicle.owner_id == current_user.id).order_by(Vehicle.id)
+    ).all()
+    advisor = None
+    if current_user.advisor_id:
+        advisor = db.session.scalar(
+            select(User)
+            .options(selectinload(User.profile).selectinload(AdvisorProfile.photo))
+            .where(User.id == current_user.advisor_id)
+        )
+    return render_template(
+        "home/owner.html",
+        vehicles=vehicles,
+        advisor=advisor,
+        new_form=VehicleForm(formdata=None),
+        mileage_form=MileageForm(formdata=None),
+    )
+
+
+@bp.route("/lang", methods=["POST"])
+def set_language():
+    """Switch the interface language for this session."""
+    code = request.form.get("lang", "")
+    if code not in LANGUAGES:
+        abort(400)
+    session["lang"] = code
+    if current_user.is_authenticated:
+        current_user.locale = code
+        db.session.commit()
+    return redirect(_safe_next(request.form.get("next")) or url_for("home.index"), code=303)
+
+
+@bp.route("/healthz")
+def healthz():
+    """Answer load balancers: the app runs and reaches its database."""
+    db.session.execute(select(1))
+    return {"status": "ok"}
