@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 translations: venv
-	$(BIN)/pybabel compile -q -d portal/translations
+	$(BIN)/pybabel -q compile -d portal/translations
 
 run: venv translations
 	M4S_ENV=development $(BIN)/flask --app wsgi db upgrade

@@ -23,12 +23,12 @@ def init_admin(app: Flask) -> Admin:
         csp_nonce_generator=lambda: g.get("csp_nonce", ""),
     )
     admin.add_view(UnlockView(name="Unlock requests", endpoint="unlocks", category="Staff"))
-    admin.add_view(StaffAdmin(User, db.session, name="Staff accounts", endpoint="staff",
+    admin.add_view(StaffAdmin(User, db, name="Staff accounts", endpoint="staff",
                               category="Staff"))
-    admin.add_view(OwnerAdmin(User, db.session, name="Owners", endpoint="owners",
+    admin.add_view(OwnerAdmin(User, db, name="Owners", endpoint="owners",
                               category="Customers"))
-    admin.add_view(VehicleAdmin(Vehicle, db.session, name="Vehicles", endpoint="vehicles_admin",
+    admin.add_view(VehicleAdmin(Vehicle, db, name="Vehicles", endpoint="vehicles_admin",
                                 category="Customers"))
-    admin.add_view(StoreAdmin(Store, db.session, name="Stores", endpoint="stores"))
-    admin.add_view(AuditAdmin(AuditEvent, db.session, name="Audit log", endpoint="audit"))
+    admin.add_view(StoreAdmin(Store, db, name="Stores", endpoint="stores"))
+    admin.add_view(AuditAdmin(AuditEvent, db, name="Audit log", endpoint="audit"))
     return admin

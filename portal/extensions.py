@@ -1,7 +1,9 @@
 """Unbound Flask extensions, initialised by the application factory."""
 
 import sqlite3
+from contextvars import ContextVar
 
+from flask import has_request_context
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -36,9 +38,18 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
     cur.close()
 
 
+# Outside a request, code may opt into SQLite's plain deferred BEGIN (the test suite does, so
+# that a test body reading the database never holds the write lock its requests need).
+sqlite_deferred: ContextVar[bool] = ContextVar("sqlite_deferred", default=False)
+
+
 @event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(conn) -> None:
+def _sqlite_begin(conn) -> None:
     """Take SQLite's write lock at BEGIN, so read-then-write transactions serialise like
     SELECT ... FOR UPDATE does on PostgreSQL instead of failing with a stale snapshot."""
-    if conn.dialect.name == "sqlite":
+    if conn.dialect.name != "sqlite":
+        return
+    if sqlite_deferred.get() and not has_request_context():
+        conn.exec_driver_sql("BEGIN")
+    else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")

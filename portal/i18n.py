@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, request, session
+from babel import Locale
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
@@ -15,6 +16,8 @@ LANGUAGES = {"zh_CN": "中文", "en": "English"}
 
 def select_locale() -> str:
     """Pick the session's choice, then the user's, then the browser's, then the default."""
+    if not has_request_context():
+        return current_app.config["DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
@@ -55,6 +58,8 @@ def init_app(app: Flask) -> None:
 
         return {
             "LANGUAGES": LANGUAGES,
-            "current_locale": str(get_locale()),
+            "current_locale": next(
+                (c for c in LANGUAGES if Locale.parse(c) == get_locale()), "en"
+            ),
             "is_htmx": is_htmx,
         }

@@ -93,7 +93,7 @@ def register_owner(
         email=email,
         password_hash=passwords.hash_password(password),
         store_id=store.id,
-        advisor=pick_advisor(store),
+        advisor_id=advisor.id if (advisor := pick_advisor(store)) else None,
         password_changed_at=now(),
     )
     try:
@@ -116,7 +116,10 @@ def authenticate(login: str, password: str) -> User | None:
         return None
     ok = passwords.verify_password(user.password_hash, password)
     if user.is_staff and user.locked_at is not None:
-        audit.record("login_refused_locked", actor=None, target=user)
+        # Same answer as a wrong password, even when this one is right.
+        if not ok:
+            _count_staff_failure(user)
+        audit.record("login_refused_locked", target=user)
         return None
     if not ok:
         if user.is_staff:

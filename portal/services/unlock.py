@@ -58,6 +58,12 @@ def _check_approver(approver: User, request: UnlockRequest) -> None:
 
 def approve(approver: User, request: UnlockRequest) -> bool:
     """Record one approval; apply the unlock when two recent ones exist. Return True if applied."""
+    # Serialise approvals of one request (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE), so
+    # that two approvals in flight at once still see each other when counting.
+    db.session.execute(
+        select(UnlockRequest.id).where(UnlockRequest.id == request.id).with_for_update()
+    )
+    db.session.refresh(request)
     _check_approver(approver, request)
     try:
         with db.session.begin_nested():

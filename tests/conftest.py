@@ -1,0 +1,221 @@
+"""Shared fixtures: app, db, client, auth and factories. SQLite by default; PostgreSQL when
+M4S_TEST_DATABASE_URL points at one. Every test starts from empty tables."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+
+import pytest
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from portal.app import create_app
+from portal.extensions import db as _db
+from portal.extensions import sqlite_deferred
+from portal.timeutil import set_clock
+from tests import factories
+
+TEST_SECRET = "test-secret-key-" + "x" * 32
+
+
+def _prepare_database(tmp: Path) -> str:
+    url = os.environ.get("M4S_TEST_DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{tmp / 'test.db'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def test_config(database_url: str, **overrides) -> dict:
+    """Return the configuration of a test app; overrides win."""
+    cfg = {
+        "ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 8,
+        "ARGON2_PARALLELISM": 1,
+        "SMTP_HOST": "",
+        "SERVER_NAME": None,
+        "DEFAULT_LOCALE": "en",  # assertions read English; tests/portal/test_i18n.py covers zh_CN
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+test_config.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return _prepare_database(tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture(scope="session")
+def app(database_url) -> Flask:
+    """The application, with the schema built by the migrations (which tests them too)."""
+    from flask_migrate import upgrade
+
+    application = create_app(test_config(database_url))
+    application.test_client_class = CommittingClient
+    with application.app_context():
+        upgrade()
+    yield application
+    _dispose(application)
+
+
+def _dispose(application: Flask) -> None:
+    with application.app_context():
+        for engine in _db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build another app on the same database with different settings."""
+    built: list[Flask] = []
+
+    def build(**overrides) -> Flask:
+        built.append(create_app(test_config(database_url, **overrides)))
+        built[-1].test_client_class = CommittingClient
+        return built[-1]
+
+    yield build
+    for application in built:
+        _dispose(application)
+
+
+def _empty_tables(application: Flask) -> None:
+    with application.app_context():
+        tables = list(reversed(_db.metadata.sorted_tables))
+        if _db.engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                _db.session.execute(table.delete())
+        _db.session.commit()
+        _db.session.remove()
+
+
+class CommittingClient(FlaskClient):
+    """A test client that ends the test body's transaction before each request, so the
+    request sees what the test wrote and the test then reads what the request wrote.
+
+    Each request runs in an empty context: otherwise Flask would reuse the test's app
+    context, and with it the test's database session and Flask-Login's cached user."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            _db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """Give each test empty tables and an app context; tidy up after it."""
+    set_clock(None)
+    token = sqlite_deferred.set(True)
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield _db
+    finally:
+        sqlite_deferred.reset(token)
+        _db.session.rollback()
+        _db.session.remove()
+        ctx.pop()
+        set_clock(None)
+        _empty_tables(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def f(db):
+    """The factories, bound to this test's session."""
+    return factories
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user, password: str = factories.PASSWORD):
+        response = self.client.post("/login", data={"login": user.login, "password": password})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return response
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def clock():
+    """A controllable clock: clock.advance(minutes=5) instead of sleeping."""
+    from datetime import timedelta
+
+    from portal.models.base import utcnow
+
+    class Clock:
+        def __init__(self):
+            self.now = utcnow()
+            set_clock(lambda: self.now)
+
+        def advance(self, **kw):
+            self.now = self.now + timedelta(**kw)
+            return self.now
+
+    return Clock()
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """A real SMTP server (aiosmtpd) on loopback; the app sends mail to it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            from email import message_from_bytes
+            from email.policy import default
+
+            self.messages.append(message_from_bytes(envelope.content, policy=default))
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    try:
+        yield inbox
+    finally:
+        controller.stop()

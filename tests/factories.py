@@ -1,0 +1,78 @@
+"""Plain factory functions for tests; each adds to the session and commits."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import time
+
+from portal.demo import make_plate, make_vin
+from portal.extensions import db
+from portal.models import AdvisorProfile, Store, User, Vehicle
+from portal.services import passwords
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+_rng = random.Random(7)
+
+
+def store(name: str | None = None, **kw) -> Store:
+    s = Store(name=name or f"Store {next(_seq)}", address="深圳市", phone="0755-1",
+              timezone="Asia/Shanghai", opens_at=time(8, 30), closes_at=time(18, 0),
+              bays=kw.pop("bays", 4), **kw)
+    db.session.add(s)
+    db.session.commit()
+    return s
+
+
+def user(role: str, store: Store | None = None, password: str = PASSWORD, **kw) -> User:
+    n = next(_seq)
+    u = User(
+        role=role,
+        name=kw.pop("name", f"{role} {n}"),
+        phone=kw.pop("phone", f"137{n:08d}"),
+        email=kw.pop("email", f"{role}{n}@example.com"),
+        password_hash=passwords.hash_password(password),
+        store_id=store.id if store else None,
+        **kw,
+    )
+    db.session.add(u)
+    db.session.commit()
+    if role == "advisor":
+        db.session.add(AdvisorProfile(user_id=u.id, display_name=u.name, phone=u.phone or ""))
+        db.session.commit()
+    return u
+
+
+def owner(store: Store | None = None, **kw) -> User:
+    return user("owner", store, **kw)
+
+
+def advisor(store: Store, **kw) -> User:
+    return user("advisor", store, **kw)
+
+
+def manager(store: Store, **kw) -> User:
+    return user("manager", store, **kw)
+
+
+def admin(**kw) -> User:
+    return user("admin", None, **kw)
+
+
+def vin() -> str:
+    return make_vin(_rng, "LSV", 2021)
+
+
+def plate() -> str:
+    return make_plate(_rng)
+
+
+def vehicle(owner: User, **kw) -> Vehicle:
+    v = Vehicle(owner_id=owner.id, vin=kw.pop("vin", None) or vin(),
+                plate=kw.pop("plate", None) or plate(), brand=kw.pop("brand", "大众"),
+                series=kw.pop("series", "帕萨特"), model_year=kw.pop("model_year", 2021),
+                current_km=kw.pop("current_km", 10000), **kw)
+    db.session.add(v)
+    db.session.commit()
+    return v
