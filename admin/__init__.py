@@ -24,12 +24,12 @@ def init_admin(app: Flask) -> Admin:
         csp_nonce_generator=lambda: g.get("csp_nonce", ""),
     )
     admin.add_view(UnlockView(name=_l("Unlock requests"), endpoint="unlocks", category=_l("Staff")))
-    admin.add_view(StaffAdmin(User, db.session, name=_l("Staff accounts"), endpoint="staff",
+    admin.add_view(StaffAdmin(User, db, name=_l("Staff accounts"), endpoint="staff",
                               category=_l("Staff")))
-    admin.add_view(OwnerAdmin(User, db.session, name=_l("Owners"), endpoint="owners",
+    admin.add_view(OwnerAdmin(User, db, name=_l("Owners"), endpoint="owners",
                               category=_l("Customers")))
-    admin.add_view(VehicleAdmin(Vehicle, db.session, name=_l("Vehicles"), endpoint="vehicles_admin",
+    admin.add_view(VehicleAdmin(Vehicle, db, name=_l("Vehicles"), endpoint="vehicles_admin",
                                 category=_l("Customers")))
-    admin.add_view(StoreAdmin(Store, db.session, name=_l("Stores"), endpoint="stores"))
-    admin.add_view(AuditAdmin(AuditEvent, db.session, name=_l("Audit log"), endpoint="audit"))
+    admin.add_view(StoreAdmin(Store, db, name=_l("Stores"), endpoint="stores"))
+    admin.add_view(AuditAdmin(AuditEvent, db, name=_l("Audit log"), endpoint="audit"))
     return admin
