@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, g
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
 
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.base import StaffHomeView
@@ -18,17 +19,17 @@ def init_admin(app: Flask) -> Admin:
     admin = Admin(
         app,
         name="M4S",
-        index_view=StaffHomeView(name="Home", url="/admin", endpoint="admin"),
+        index_view=StaffHomeView(name=_l("Home"), url="/admin", endpoint="admin"),
         theme=Bootstrap4Theme(base_template="admin/m4s_base.html", fluid=True),
         csp_nonce_generator=lambda: g.get("csp_nonce", ""),
     )
-    admin.add_view(UnlockView(name="Unlock requests", endpoint="unlocks", category="Staff"))
-    admin.add_view(StaffAdmin(User, db, name="Staff accounts", endpoint="staff",
-                              category="Staff"))
-    admin.add_view(OwnerAdmin(User, db, name="Owners", endpoint="owners",
-                              category="Customers"))
-    admin.add_view(VehicleAdmin(Vehicle, db, name="Vehicles", endpoint="vehicles_admin",
-                                category="Customers"))
-    admin.add_view(StoreAdmin(Store, db, name="Stores", endpoint="stores"))
-    admin.add_view(AuditAdmin(AuditEvent, db, name="Audit log", endpoint="audit"))
+    admin.add_view(UnlockView(name=_l("Unlock requests"), endpoint="unlocks", category=_l("Staff")))
+    admin.add_view(StaffAdmin(User, db, name=_l("Staff accounts"), endpoint="staff",
+                              category=_l("Staff")))
+    admin.add_view(OwnerAdmin(User, db, name=_l("Owners"), endpoint="owners",
+                              category=_l("Customers")))
+    admin.add_view(VehicleAdmin(Vehicle, db, name=_l("Vehicles"), endpoint="vehicles_admin",
+                                category=_l("Customers")))
+    admin.add_view(StoreAdmin(Store, db, name=_l("Stores"), endpoint="stores"))
+    admin.add_view(AuditAdmin(AuditEvent, db, name=_l("Audit log"), endpoint="audit"))
     return admin
