@@ -6,6 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -20,13 +21,16 @@ from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER, STAFF_ROLES
 from portal.services import accounts, sessions, unlock
 
 
+ROLE_LABELS = {ADVISOR: _l("Advisor"), MANAGER: _l("Manager"), ADMIN: _l("Administrator")}
+
+
 class StaffCreateForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
-    role = SelectField("Role", choices=[(r, r) for r in STAFF_ROLES])
-    store = SelectField("Store", coerce=int, validators=[Optional()])
-    phone = StringField("Mobile number", validators=[Optional(), Length(max=20)])
-    email = EmailField("Email", validators=[Optional(), Length(max=254)])
-    department = StringField("Department", validators=[Optional(), Length(max=80)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in STAFF_ROLES])
+    store = SelectField(_l("Store"), coerce=int, validators=[Optional()])
+    phone = StringField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    department = StringField(_l("Department"), validators=[Optional(), Length(max=80)])
 
 
 class StaffAdmin(StaffModelView):
@@ -53,8 +57,10 @@ class StaffAdmin(StaffModelView):
         stores = db.session.scalars(select(Store).order_by(Store.id)).all()
         if current_user.role != ADMIN:
             stores = [s for s in stores if s.id == current_user.store_id]
-            form.role.choices = [(ADVISOR, ADVISOR)]
-        form.store.choices = [(0, "-")] + [(s.id, s.name) for s in stores]
+            form.role.choices = [(ADVISOR, ROLE_LABELS[ADVISOR])]
+            form.store.choices = [(s.id, s.name) for s in stores]
+        else:
+            form.store.choices = [(0, "-")] + [(s.id, s.name) for s in stores]
         return form
 
     def create_model(self, form):
@@ -90,11 +96,11 @@ class StaffAdmin(StaffModelView):
         )
         return user
 
-    @action("deactivate", "Deactivate", "Deactivate the selected accounts? Their sessions end.")
+    @action("deactivate", _l("Deactivate"), _l("Deactivate the selected accounts? Their sessions end."))
     def action_deactivate(self, ids):
         self._set_active(ids, False)
 
-    @action("activate", "Activate")
+    @action("activate", _l("Activate"))
     def action_activate(self, ids):
         self._set_active(ids, True)
 
