@@ -59,7 +59,7 @@ def _coerce(raw: str, default: Any) -> Any:
 def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     """Fill app.config from defaults, instance file, environment and overrides, then check it."""
     app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("m4s.cfg", silent=True)
+    app.config.from_pyfile(os.path.join(app.instance_path, "m4s.cfg"), silent=True)
     for key, default in DEFAULTS.items():
         raw = os.environ.get(ENV_PREFIX + key)
         if raw is not None:
