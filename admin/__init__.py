@@ -24,12 +24,17 @@ def init_admin(app: Flask) -> Admin:
         csp_nonce_generator=lambda: g.get("csp_nonce", ""),
     )
     admin.add_view(UnlockView(name=_l("Unlock requests"), endpoint="unlocks", category=_l("Staff")))
-    admin.add_view(StaffAdmin(User, db, name=_l("Staff accounts"), endpoint="staff",
-                              category=_l("Staff")))
-    admin.add_view(OwnerAdmin(User, db, name=_l("Owners"), endpoint="owners",
-                              category=_l("Customers")))
-    admin.add_view(VehicleAdmin(Vehicle, db, name=_l("Vehicles"), endpoint="vehicles_admin",
-                                category=_l("Customers")))
+    admin.add_view(
+        StaffAdmin(User, db, name=_l("Staff accounts"), endpoint="staff", category=_l("Staff"))
+    )
+    admin.add_view(
+        OwnerAdmin(User, db, name=_l("Owners"), endpoint="owners", category=_l("Customers"))
+    )
+    admin.add_view(
+        VehicleAdmin(
+            Vehicle, db, name=_l("Vehicles"), endpoint="vehicles_admin", category=_l("Customers")
+        )
+    )
     admin.add_view(StoreAdmin(Store, db, name=_l("Stores"), endpoint="stores"))
     admin.add_view(AuditAdmin(AuditEvent, db, name=_l("Audit log"), endpoint="audit"))
     return admin

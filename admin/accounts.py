@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin.base import StaffModelView, StaffView
@@ -20,13 +21,12 @@ from portal.models import Store, UnlockRequest, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER, STAFF_ROLES
 from portal.services import accounts, sessions, unlock
 
-
 ROLE_LABELS = {ADVISOR: _l("Advisor"), MANAGER: _l("Manager"), ADMIN: _l("Administrator")}
 
 
 class StaffCreateForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
-    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in STAFF_ROLES])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in STAFF_ROLES])
     store = SelectField(_l("Store"), coerce=int, validators=[Optional()])
     phone = StringField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
@@ -39,8 +39,16 @@ class StaffAdmin(StaffModelView):
     roles = (MANAGER, ADMIN)
     store_column = "store_id"
     can_view_details = True
-    column_list = ("name", "role", "store", "phone", "email", "is_active", "locked_at",
-                   "last_login_at")
+    column_list = (
+        "name",
+        "role",
+        "store",
+        "phone",
+        "email",
+        "is_active",
+        "locked_at",
+        "last_login_at",
+    )
     column_searchable_list = ("name", "phone", "email")
     column_filters = ("role", "is_active")
     column_details_exclude_list = ("password_hash",)
@@ -57,10 +65,12 @@ class StaffAdmin(StaffModelView):
         stores = db.session.scalars(select(Store).order_by(Store.id)).all()
         if current_user.role != ADMIN:
             stores = [s for s in stores if s.id == current_user.store_id]
-            form.role.choices = [(ADVISOR, ROLE_LABELS[ADVISOR])]
-            form.store.choices = [(s.id, s.name) for s in stores]
+            form.role.choices = [SelectChoice(ADVISOR, ROLE_LABELS[ADVISOR])]
+            form.store.choices = [SelectChoice(s.id, s.name) for s in stores]
         else:
-            form.store.choices = [(0, "-")] + [(s.id, s.name) for s in stores]
+            form.store.choices = [SelectChoice(0, "-")] + [
+                SelectChoice(s.id, s.name) for s in stores
+            ]
         return form
 
     def create_model(self, form):
@@ -96,7 +106,9 @@ class StaffAdmin(StaffModelView):
         )
         return user
 
-    @action("deactivate", _l("Deactivate"), _l("Deactivate the selected accounts? Their sessions end."))
+    @action(
+        "deactivate", _l("Deactivate"), _l("Deactivate the selected accounts? Their sessions end.")
+    )
     def action_deactivate(self, ids):
         self._set_active(ids, False)
 
@@ -129,8 +141,16 @@ class OwnerAdmin(StaffModelView):
     can_edit = False
     can_view_details = True
     column_list = ("name", "phone", "email", "store", "advisor", "created_at")
-    column_details_list = ("name", "phone", "email", "store", "advisor", "vehicles", "created_at",
-                           "last_login_at")
+    column_details_list = (
+        "name",
+        "phone",
+        "email",
+        "store",
+        "advisor",
+        "vehicles",
+        "created_at",
+        "last_login_at",
+    )
     column_searchable_list = ("name", "phone", "email")
     column_default_sort = ("id", True)
 

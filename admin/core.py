@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from admin.base import StaffModelView
-from portal.models import AuditEvent, User, Vehicle
+from portal.models import User, Vehicle
 from portal.models.accounts import ADMIN, STAFF_ROLES
 
 
@@ -11,10 +11,26 @@ class StoreAdmin(StaffModelView):
     """Stores of the group (administrators only)."""
 
     roles = (ADMIN,)
-    column_list = ("name", "address", "phone", "timezone", "opens_at", "closes_at", "bays",
-                   "is_active")
-    form_columns = ("name", "address", "phone", "timezone", "opens_at", "closes_at", "bays",
-                    "is_active")
+    column_list = (
+        "name",
+        "address",
+        "phone",
+        "timezone",
+        "opens_at",
+        "closes_at",
+        "bays",
+        "is_active",
+    )
+    form_columns = (
+        "name",
+        "address",
+        "phone",
+        "timezone",
+        "opens_at",
+        "closes_at",
+        "bays",
+        "is_active",
+    )
     column_searchable_list = ("name",)
 
 

@@ -18,7 +18,9 @@ def demo(owners: int) -> None:
 
     result = load_demo(owners=owners)
     db.session.commit()
-    click.echo(f"Demo data ready: {result['stores']} stores, {result['owners_created']} new owners.")
+    click.echo(
+        f"Demo data ready: {result['stores']} stores, {result['owners_created']} new owners."
+    )
     click.echo("Demo logins (mobile number / password):")
     for role, login in DEMO_LOGINS.items():
         click.echo(f"  {role:8s} {login} / {DEMO_PASSWORD[role]}")

@@ -19,21 +19,35 @@ from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
 from portal.services import passwords
 from portal.services.media import store_image
 from portal.timeutil import now
-from portal.validation import PROVINCES, VIN_ALPHABET, vin_check_digit
+from portal.validation import VIN_ALPHABET, vin_check_digit
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志强晓东海燕雪梅晨曦子涵浩然欣怡宇轩梓萱"
 MODELS = [
-    ("丰田", "凯美瑞", "LVG"), ("丰田", "RAV4荣放", "LVG"), ("本田", "雅阁", "LHG"),
-    ("本田", "CR-V", "LHG"), ("大众", "帕萨特", "LSV"), ("大众", "途观L", "LSV"),
-    ("比亚迪", "汉EV", "LGX"), ("比亚迪", "宋PLUS", "LGX"), ("日产", "轩逸", "LGB"),
+    ("丰田", "凯美瑞", "LVG"),
+    ("丰田", "RAV4荣放", "LVG"),
+    ("本田", "雅阁", "LHG"),
+    ("本田", "CR-V", "LHG"),
+    ("大众", "帕萨特", "LSV"),
+    ("大众", "途观L", "LSV"),
+    ("比亚迪", "汉EV", "LGX"),
+    ("比亚迪", "宋PLUS", "LGX"),
+    ("日产", "轩逸", "LGB"),
     ("别克", "君威", "LSG"),
 ]
 STORES = [
-    {"name": "M4S 深圳南山店", "address": "深圳市南山区深南大道 9001 号", "phone": "0755-26000001",
-     "bays": 8},
-    {"name": "M4S 广州天河店", "address": "广州市天河区黄埔大道西 188 号", "phone": "020-38000002",
-     "bays": 6},
+    {
+        "name": "M4S 深圳南山店",
+        "address": "深圳市南山区深南大道 9001 号",
+        "phone": "0755-26000001",
+        "bays": 8,
+    },
+    {
+        "name": "M4S 广州天河店",
+        "address": "广州市天河区黄埔大道西 188 号",
+        "phone": "020-38000002",
+        "bays": 6,
+    },
 ]
 DEMO_PASSWORD = {
     OWNER: "m4s-demo-owner",
@@ -68,8 +82,12 @@ def make_plate(rng: random.Random, province: str = "粤", city: str = "B") -> st
     """Return a plausible plate: regular 7 characters, or new-energy 8."""
     letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
     if rng.random() < 0.25:
-        return province + city + rng.choice("DF") + rng.choice(letters + "0123456789") + "".join(
-            rng.choice("0123456789") for _ in range(4)
+        return (
+            province
+            + city
+            + rng.choice("DF")
+            + rng.choice(letters + "0123456789")
+            + "".join(rng.choice("0123456789") for _ in range(4))
         )
     tail = [rng.choice("0123456789") for _ in range(5)]
     tail[rng.randrange(5)] = rng.choice(letters)
@@ -91,8 +109,14 @@ def avatar_png(rng: random.Random) -> bytes:
 def _staff(store: Store | None, role: str, login: str, name: str, pw_hash: str) -> User:
     user = db.session.scalar(select(User).where(User.phone == login))
     if user is None:
-        user = User(role=role, name=name, phone=login, password_hash=pw_hash,
-                    store_id=store.id if store else None, password_changed_at=now())
+        user = User(
+            role=role,
+            name=name,
+            phone=login,
+            password_hash=pw_hash,
+            store_id=store.id if store else None,
+            password_changed_at=now(),
+        )
         db.session.add(user)
         db.session.flush()
     return user
@@ -106,8 +130,9 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
     for spec in STORES:
         store = db.session.scalar(select(Store).where(Store.name == spec["name"]))
         if store is None:
-            store = Store(**spec, timezone="Asia/Shanghai", opens_at=time(8, 30),
-                          closes_at=time(18, 0))
+            store = Store(
+                **spec, timezone="Asia/Shanghai", opens_at=time(8, 30), closes_at=time(18, 0)
+            )
             db.session.add(store)
             db.session.flush()
         stores.append(store)
@@ -121,10 +146,15 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
             adv = _staff(store, ADVISOR, login, chinese_name(rng), hashes[ADVISOR])
             if adv.profile is None:
                 photo = store_image(avatar_png(rng))
-                db.session.add(AdvisorProfile(user_id=adv.id, display_name=adv.name,
-                                              phone=login, department=rng.choice(
-                                                  ["机电组", "钣喷组", "保养快修组", "新能源组"]),
-                                              photo_id=photo.id))
+                db.session.add(
+                    AdvisorProfile(
+                        user_id=adv.id,
+                        display_name=adv.name,
+                        phone=login,
+                        department=rng.choice(["机电组", "钣喷组", "保养快修组", "新能源组"]),
+                        photo_id=photo.id,
+                    )
+                )
             advisors[store.id].append(adv)
     created = 0
     for i in range(owners):
@@ -136,31 +166,58 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
         for _ in range(n_vehicles):
             brand, series, wmi = rng.choice(MODELS)
             year = rng.randint(2015, 2025)
-            specs.append((brand, series, make_vin(rng, wmi, year), year,
-                          make_plate(rng, "粤", "B" if store is stores[0] else "A")))
+            specs.append(
+                (
+                    brand,
+                    series,
+                    make_vin(rng, wmi, year),
+                    year,
+                    make_plate(rng, "粤", "B" if store is stores[0] else "A"),
+                )
+            )
         if db.session.scalar(select(User.id).where(User.phone == login)):
             continue
-        owner = User(role=OWNER, name=name, phone=login, password_hash=hashes[OWNER],
-                     store_id=store.id, advisor_id=advisors[store.id][i % 4].id,
-                     password_changed_at=now())
+        owner = User(
+            role=OWNER,
+            name=name,
+            phone=login,
+            password_hash=hashes[OWNER],
+            store_id=store.id,
+            advisor_id=advisors[store.id][i % 4].id,
+            password_changed_at=now(),
+        )
         db.session.add(owner)
         db.session.flush()
         for brand, series, vin, year, plate in specs:
-            if db.session.scalar(select(Vehicle.id).where(
-                    (Vehicle.vin == vin) | (Vehicle.plate == plate))):
+            if db.session.scalar(
+                select(Vehicle.id).where((Vehicle.vin == vin) | (Vehicle.plate == plate))
+            ):
                 continue
             purchase = date(year, rng.randint(1, 12), rng.randint(1, 28))
-            v = Vehicle(owner_id=owner.id, vin=vin, plate=plate, brand=brand, series=series,
-                        model_year=year, purchase_date=purchase, current_km=0)
+            v = Vehicle(
+                owner_id=owner.id,
+                vin=vin,
+                plate=plate,
+                brand=brand,
+                series=series,
+                model_year=year,
+                purchase_date=purchase,
+                current_km=0,
+            )
             db.session.add(v)
             db.session.flush()
             km, day = 0, purchase
             while day < now().date() - timedelta(days=90):
                 day += timedelta(days=rng.randint(60, 200))
                 km += rng.randint(2000, 9000)
-                db.session.add(MileageReading(vehicle_id=v.id, km=km, source="owner",
-                                              recorded_at=now() - timedelta(
-                                                  days=(now().date() - day).days)))
+                db.session.add(
+                    MileageReading(
+                        vehicle_id=v.id,
+                        km=km,
+                        source="owner",
+                        recorded_at=now() - timedelta(days=(now().date() - day).days),
+                    )
+                )
             v.current_km = km
         created += 1
     db.session.flush()

@@ -21,7 +21,9 @@ class RegisterForm(FlaskForm):
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), Length(max=1024)],
-        description=_l("At least 8 characters. A long phrase is easy to remember and hard to guess."),
+        description=_l(
+            "At least 8 characters. A long phrase is easy to remember and hard to guess."
+        ),
     )
     confirm = PasswordField(
         _l("Repeat the password"),
@@ -43,9 +45,7 @@ class ResetForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new_password = PasswordField(
-        _l("New password"), validators=[DataRequired(), Length(max=1024)]
-    )
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],

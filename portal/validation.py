@@ -64,5 +64,7 @@ def normalize_plate(raw: str) -> str:
     if len(plate) == 8 and (_NEV_SMALL.match(plate) or _NEV_LARGE.match(plate)):
         return plate
     if len(plate) not in (7, 8):
-        raise InvalidIdentifier(N_("A plate has 7 characters (8 for new-energy vehicles), such as 粤B12345."))
+        raise InvalidIdentifier(
+            N_("A plate has 7 characters (8 for new-energy vehicles), such as 粤B12345.")
+        )
     raise InvalidIdentifier(N_("This is not a valid Chinese plate number."))

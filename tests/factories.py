@@ -17,9 +17,16 @@ _rng = random.Random(7)
 
 
 def store(name: str | None = None, **kw) -> Store:
-    s = Store(name=name or f"Store {next(_seq)}", address="深圳市", phone="0755-1",
-              timezone="Asia/Shanghai", opens_at=time(8, 30), closes_at=time(18, 0),
-              bays=kw.pop("bays", 4), **kw)
+    s = Store(
+        name=name or f"Store {next(_seq)}",
+        address="深圳市",
+        phone="0755-1",
+        timezone="Asia/Shanghai",
+        opens_at=time(8, 30),
+        closes_at=time(18, 0),
+        bays=kw.pop("bays", 4),
+        **kw,
+    )
     db.session.add(s)
     db.session.commit()
     return s
@@ -69,10 +76,16 @@ def plate() -> str:
 
 
 def vehicle(owner: User, **kw) -> Vehicle:
-    v = Vehicle(owner_id=owner.id, vin=kw.pop("vin", None) or vin(),
-                plate=kw.pop("plate", None) or plate(), brand=kw.pop("brand", "大众"),
-                series=kw.pop("series", "帕萨特"), model_year=kw.pop("model_year", 2021),
-                current_km=kw.pop("current_km", 10000), **kw)
+    v = Vehicle(
+        owner_id=owner.id,
+        vin=kw.pop("vin", None) or vin(),
+        plate=kw.pop("plate", None) or plate(),
+        brand=kw.pop("brand", "大众"),
+        series=kw.pop("series", "帕萨特"),
+        model_year=kw.pop("model_year", 2021),
+        current_km=kw.pop("current_km", 10000),
+        **kw,
+    )
     db.session.add(v)
     db.session.commit()
     return v

@@ -1,8 +1,8 @@
 """All models, imported here so that metadata and migrations see every table."""
 
 from portal.models.accounts import (
-    LoginSession,
     AdvisorProfile,
+    LoginSession,
     PasswordHistory,
     PasswordResetToken,
     UnlockApproval,

@@ -57,9 +57,7 @@ class User(Base):
         back_populates="advisor", foreign_keys=[advisor_id]
     )
     profile: Mapped[AdvisorProfile | None] = relationship(back_populates="user")
-    vehicles: Mapped[list[Vehicle]] = relationship(
-        back_populates="owner", order_by="Vehicle.id"
-    )
+    vehicles: Mapped[list[Vehicle]] = relationship(back_populates="owner", order_by="Vehicle.id")
 
     # Flask-Login protocol. The id carries the session version so that a password change,
     # an unlock or a deactivation ends every other session of the account.
@@ -129,9 +127,7 @@ class PasswordResetToken(Base):
 class UnlockRequest(Base):
     __tablename__ = "unlock_requests"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('open', 'applied', 'broken_glass')", name="status_known"
-        ),
+        CheckConstraint("status IN ('open', 'applied', 'broken_glass')", name="status_known"),
         # At most one open request per locked account, enforced by the database.
         Index(
             "uq_unlock_requests_open_user",

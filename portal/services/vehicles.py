@@ -38,7 +38,9 @@ def _clean(vin: str, plate: str, model_year: int, purchase_date: date | None):
             _("Model year must be between 1980 and %(y)d.", y=this_year + 1), field="model_year"
         )
     if purchase_date and purchase_date > now().date():
-        raise ValidationError(_("The purchase date cannot be in the future."), field="purchase_date")
+        raise ValidationError(
+            _("The purchase date cannot be in the future."), field="purchase_date"
+        )
     return vin, plate
 
 

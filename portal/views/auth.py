@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from portal.errors import ValidationError
 from portal.extensions import db, limiter
@@ -86,9 +96,9 @@ def logout():
     return redirect(url_for("auth.login"), code=303)
 
 
-def _store_choices() -> list[tuple[int, str]]:
+def _store_choices() -> list[SelectChoice]:
     stores = db.session.scalars(select(Store).where(Store.is_active.is_(True)).order_by(Store.id))
-    return [(s.id, s.name) for s in stores]
+    return [SelectChoice(s.id, s.name) for s in stores]
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -168,9 +178,7 @@ def password_forgot():
                     link=link,
                 ),
             )
-        flash(
-            _("If an account with this email exists, we sent a reset link to it."), "success"
-        )
+        flash(_("If an account with this email exists, we sent a reset link to it."), "success")
         return redirect(url_for("auth.login"), code=303)
     return render_template("auth/forgot.html", form=form)
 

@@ -52,7 +52,9 @@ def vehicle_new():
             db.session.commit()
             if is_htmx():
                 return render_template(
-                    "vehicles/_vehicle_added.html", v=vehicle, mileage_form=MileageForm(formdata=None)
+                    "vehicles/_vehicle_added.html",
+                    v=vehicle,
+                    mileage_form=MileageForm(formdata=None),
                 )
             flash(_("%(plate)s is added.", plate=vehicle.plate), "success")
             return redirect(url_for("home.index"), code=303)

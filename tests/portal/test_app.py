@@ -96,8 +96,11 @@ def test_migrations_build_an_empty_database_from_scratch(tmp_path, database_url,
             conn.execute(text("CREATE SCHEMA fresh"))
         engine.dispose()
         url = database_url
-    options = {} if url.startswith("sqlite") else {
-        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-csearch_path=fresh"}}}
+    options = (
+        {}
+        if url.startswith("sqlite")
+        else {"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-csearch_path=fresh"}}}
+    )
     app = make_app(DATABASE_URL=url, **options)
     with app.app_context():
         upgrade()

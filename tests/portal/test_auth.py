@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -15,8 +16,14 @@ GENERIC = "Wrong mobile number, email or password."
 
 
 def register(client, store, **kw):
-    data = {"name": "王伟", "phone": "13712345678", "email": "", "store": store.id,
-            "password": PASSWORD, "confirm": PASSWORD}
+    data = {
+        "name": "王伟",
+        "phone": "13712345678",
+        "email": "",
+        "store": store.id,
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
     data.update(kw)
     return client.post("/register", data=data)
 
@@ -62,8 +69,13 @@ def test_register_binds_owner_to_least_loaded_advisor(f, client, db):
 def test_register_existing_login_gets_the_same_answer(f, client, db):
     store = f.store()
     first = register(client, store)
-    second = register(client, store, name="冒充者", password="another good passphrase",
-                      confirm="another good passphrase")
+    second = register(
+        client,
+        store,
+        name="冒充者",
+        password="another good passphrase",
+        confirm="another good passphrase",
+    )
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     page1 = client.get(first.headers["Location"]).get_data(as_text=True)
@@ -130,18 +142,24 @@ def test_second_login_gets_a_new_session_id(f, client, db):
 
 def test_open_redirect_is_refused(f, client):
     owner = f.owner()
-    r = client.post("/login?next=https://evil.example/x",
-                    data={"login": owner.phone, "password": PASSWORD})
+    r = client.post(
+        "/login?next=https://evil.example/x", data={"login": owner.phone, "password": PASSWORD}
+    )
     assert r.headers["Location"] == "/"
 
 
 def test_owners_are_throttled_not_locked(f, make_app, db):
     owner = f.owner()
-    app = make_app(RATELIMIT_ENABLED=True, OWNER_LOGIN_LIMIT_ACCOUNT="3 per minute",
-                   OWNER_LOGIN_LIMIT_IP="100 per minute")
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        OWNER_LOGIN_LIMIT_ACCOUNT="3 per minute",
+        OWNER_LOGIN_LIMIT_IP="100 per minute",
+    )
     client = app.test_client()
-    codes = [client.post("/login", data={"login": owner.phone, "password": "bad guess!"}).status_code
-             for _ in range(5)]
+    codes = [
+        client.post("/login", data={"login": owner.phone, "password": "bad guess!"}).status_code
+        for _ in range(5)
+    ]
     assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
     db.session.refresh(owner)
     assert owner.locked_at is None and owner.failed_logins == 0
@@ -151,11 +169,16 @@ def test_owners_are_throttled_not_locked(f, make_app, db):
 
 
 def test_throttling_per_ip(f, make_app):
-    app = make_app(RATELIMIT_ENABLED=True, OWNER_LOGIN_LIMIT_ACCOUNT="100 per minute",
-                   OWNER_LOGIN_LIMIT_IP="4 per minute")
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        OWNER_LOGIN_LIMIT_ACCOUNT="100 per minute",
+        OWNER_LOGIN_LIMIT_IP="4 per minute",
+    )
     client = app.test_client()
-    codes = [client.post("/login", data={"login": f"1391111{i:04d}", "password": "x" * 10})
-             .status_code for i in range(6)]
+    codes = [
+        client.post("/login", data={"login": f"1391111{i:04d}", "password": "x" * 10}).status_code
+        for i in range(6)
+    ]
     assert codes == [200] * 4 + [429, 429]
 
 
@@ -167,16 +190,20 @@ def test_csrf_is_required_on_forms(f, make_app):
     assert r.status_code == 400
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    r = client.post("/login", data={"login": owner.phone, "password": PASSWORD,
-                                    "csrf_token": token})
+    r = client.post(
+        "/login", data={"login": owner.phone, "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 303
     # htmx sends the token in a header, taken from <body hx-headers>.
     home = client.get("/").get_data(as_text=True)
     header_token = re.search(r'"X-CSRFToken": "([^"]+)"', home).group(1)
     r = client.post("/vehicles/1/mileage", data={"km": 5}, headers={"HX-Request": "true"})
     assert r.status_code == 400
-    r = client.post("/vehicles/1/mileage", data={"km": 5},
-                    headers={"HX-Request": "true", "X-CSRFToken": header_token})
+    r = client.post(
+        "/vehicles/1/mileage",
+        data={"km": 5},
+        headers={"HX-Request": "true", "X-CSRFToken": header_token},
+    )
     assert r.status_code == 404  # past CSRF; the vehicle does not exist
 
 
@@ -196,8 +223,9 @@ def test_reset_by_email_is_single_use(f, client, smtp, db):
     link = _reset_link(smtp.messages[0])
     new = "a brand new passphrase"
     assert client.post(link, data={"password": new, "confirm": new}).status_code == 303
-    again = client.post(link, data={"password": "yet another passphrase",
-                                     "confirm": "yet another passphrase"})
+    again = client.post(
+        link, data={"password": "yet another passphrase", "confirm": "yet another passphrase"}
+    )
     assert again.status_code == 200 and "invalid or has expired" in again.get_data(as_text=True)
     db.session.refresh(owner)
     assert passwords.verify_password(owner.password_hash, new)
@@ -217,8 +245,9 @@ def test_reset_token_expires(f, client, smtp, clock):
     client.post("/password/forgot", data={"login": owner.email})
     link = _reset_link(smtp.messages[0])
     clock.advance(minutes=31)
-    r = client.post(link, data={"password": "a brand new passphrase",
-                                "confirm": "a brand new passphrase"})
+    r = client.post(
+        link, data={"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    )
     assert "invalid or has expired" in r.get_data(as_text=True)
 
 
@@ -249,8 +278,9 @@ def test_session_cookie_flags_in_production(make_app, monkeypatch, f):
     owner = f.owner()
     app = make_app(ENV="production", SESSION_COOKIE_SECURE=True)
     client = app.test_client()
-    r = client.post("/login", data={"login": owner.phone, "password": PASSWORD},
-                    base_url="https://localhost")
+    r = client.post(
+        "/login", data={"login": owner.phone, "password": PASSWORD}, base_url="https://localhost"
+    )
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
     assert app.debug is False

@@ -175,8 +175,9 @@ def test_concurrent_approvals_unlock_exactly_once(f, app, db):
         t.join()
     db.session.commit()
     assert results.count(True) == 1
-    unlocked = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "account_unlocked")).all()
+    unlocked = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "account_unlocked")
+    ).all()
     assert len(unlocked) == 1
     db.session.refresh(locked)
     assert locked.locked_at is None
@@ -194,8 +195,12 @@ def test_break_glass_only_for_stores_with_too_few_staff(f, client, db):
     db.session.commit()
     db.session.refresh(small_locked)
     assert small_locked.locked_at is None and small_locked.must_change_password
-    assert db.session.scalar(select(AuditEvent.detail).where(
-        AuditEvent.action == "unlock_break_glass"))["reason"] == "only one colleague on duty"
+    assert (
+        db.session.scalar(
+            select(AuditEvent.detail).where(AuditEvent.action == "unlock_break_glass")
+        )["reason"]
+        == "only one colleague on duty"
+    )
 
 
 def test_unlock_view_approves_through_the_back_office(f, app, db):
@@ -221,12 +226,15 @@ def test_staff_password_expiry_allows_only_change_and_logout(f, app, db, clock):
     r = client.get("/admin/")
     assert r.status_code == 302 and r.headers["Location"].endswith("/password/change")
     assert client.get("/password/change").status_code == 200
-    r = client.post("/password/change", data={"current_password": PASSWORD,
-                                               "new_password": PASSWORD, "confirm": PASSWORD})
+    r = client.post(
+        "/password/change",
+        data={"current_password": PASSWORD, "new_password": PASSWORD, "confirm": PASSWORD},
+    )
     assert "used this password recently" in r.get_data(as_text=True)
     new = "fresh quarterly passphrase"
-    r = client.post("/password/change", data={"current_password": PASSWORD,
-                                               "new_password": new, "confirm": new})
+    r = client.post(
+        "/password/change", data={"current_password": PASSWORD, "new_password": new, "confirm": new}
+    )
     assert r.status_code == 303
     assert client.get("/admin/").status_code == 200
 

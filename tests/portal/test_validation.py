@@ -66,8 +66,13 @@ def test_vin_never_contains_i_o_q(body, letter, pos):
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("粤B12345", "粤B12345"), ("京a·k1234", "京AK1234"), ("粤BD12345", "粤BD12345"),
-     ("沪AFA1234", "沪AFA1234"), ("苏E12345D", "苏E12345D")],
+    [
+        ("粤B12345", "粤B12345"),
+        ("京a·k1234", "京AK1234"),
+        ("粤BD12345", "粤BD12345"),
+        ("沪AFA1234", "沪AFA1234"),
+        ("苏E12345D", "苏E12345D"),
+    ],
 )
 def test_good_plates(raw, expected):
     assert normalize_plate(raw) == expected
@@ -91,8 +96,13 @@ def test_regular_plates_property(province, city, tail):
     assert normalize_plate(plate) == plate
 
 
-@given(st.sampled_from(PROVINCES), plate_letter, st.sampled_from("DF"), plate_char,
-       st.integers(min_value=0, max_value=9999))
+@given(
+    st.sampled_from(PROVINCES),
+    plate_letter,
+    st.sampled_from("DF"),
+    plate_char,
+    st.integers(min_value=0, max_value=9999),
+)
 def test_small_new_energy_plates_property(province, city, kind, second, number):
     plate = f"{province}{city}{kind}{second}{number:04d}"
     assert normalize_plate(plate) == plate

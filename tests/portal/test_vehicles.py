@@ -12,16 +12,30 @@ from tests import factories
 
 
 def form(**kw):
-    data = {"vin": factories.vin(), "plate": "粤B1K234", "brand": "大众", "series": "帕萨特",
-            "model_year": "2021", "purchase_date": "2021-05-01", "km": "1200"}
+    data = {
+        "vin": factories.vin(),
+        "plate": "粤B1K234",
+        "brand": "大众",
+        "series": "帕萨特",
+        "model_year": "2021",
+        "purchase_date": "2021-05-01",
+        "km": "1200",
+    }
     data.update(kw)
     return data
 
 
 def test_add_vehicle_records_the_first_reading(f, db):
     owner = f.owner()
-    v = svc.add_vehicle(owner, vin=factories.vin().lower(), plate="粤b1k234", brand="丰田",
-                        series="凯美瑞", model_year=2020, km=500)
+    v = svc.add_vehicle(
+        owner,
+        vin=factories.vin().lower(),
+        plate="粤b1k234",
+        brand="丰田",
+        series="凯美瑞",
+        model_year=2020,
+        km=500,
+    )
     db.session.commit()
     assert v.vin.isupper() and v.plate == "粤B1K234"
     assert [r.km for r in v.readings] == [500]
@@ -33,8 +47,9 @@ def test_one_vin_belongs_to_one_owner(f, db):
     svc.add_vehicle(a, vin=vin, plate="粤B1K234", brand="丰田", series="凯美瑞", model_year=2020)
     db.session.commit()
     with pytest.raises(ValidationError, match="already registered") as err:
-        svc.add_vehicle(b, vin=vin, plate="粤B9K999", brand="丰田", series="凯美瑞",
-                        model_year=2020)
+        svc.add_vehicle(
+            b, vin=vin, plate="粤B9K999", brand="丰田", series="凯美瑞", model_year=2020
+        )
     assert err.value.field == "vin"
 
 
@@ -65,12 +80,17 @@ def test_add_through_the_form(f, client, auth, db):
 
 @pytest.mark.parametrize(
     "field, value, message",
-    [("vin", "LSVAU2180N218329", "exactly 17"), ("vin", "LSVAU2180N218329O", "I, O or Q"),
-     ("plate", "B12345", "province"), ("model_year", "1900", "Model year"),
-     ("km", "-5", "")],
+    [
+        ("vin", "LSVAU2180N218329", "exactly 17"),
+        ("vin", "LSVAU2180N218329O", "I, O or Q"),
+        ("plate", "B12345", "province"),
+        ("model_year", "1900", "Model year"),
+        ("km", "-5", ""),
+    ],
 )
-def test_bad_input_shows_next_to_the_field_and_changes_nothing(f, client, auth, db, field,
-                                                                value, message):
+def test_bad_input_shows_next_to_the_field_and_changes_nothing(
+    f, client, auth, db, field, value, message
+):
     auth.login(f.owner())
     r = client.post("/vehicles/new", data=form(**{field: value}))
     assert r.status_code == 422
@@ -94,16 +114,19 @@ def test_htmx_edit_and_mileage(f, client, auth, db):
     hx = {"HX-Request": "true"}
     r = client.get(f"/vehicles/{v.id}/edit", headers=hx)
     assert r.status_code == 200 and "<html" not in r.get_data(as_text=True)
-    r = client.post(f"/vehicles/{v.id}/edit", headers=hx,
-                    data={"plate": "粤BD12345", "brand": "比亚迪", "series": "汉EV",
-                          "model_year": "2023"})
+    r = client.post(
+        f"/vehicles/{v.id}/edit",
+        headers=hx,
+        data={"plate": "粤BD12345", "brand": "比亚迪", "series": "汉EV", "model_year": "2023"},
+    )
     assert r.status_code == 200 and "粤BD12345" in r.get_data(as_text=True)
     r = client.post(f"/vehicles/{v.id}/mileage", headers=hx, data={"km": 4000})
     assert r.status_code == 422 and "lower than the last one" in r.get_data(as_text=True)
     r = client.post(f"/vehicles/{v.id}/mileage", headers=hx, data={"km": 6000})
     assert r.status_code == 200 and "6,000" in r.get_data(as_text=True)
-    kms = db.session.scalars(select(MileageReading.km).where(
-        MileageReading.vehicle_id == v.id)).all()
+    kms = db.session.scalars(
+        select(MileageReading.km).where(MileageReading.vehicle_id == v.id)
+    ).all()
     assert kms == [6000]
 
 

@@ -1,0 +1,178 @@
+"""Every URL rule of the app x every role -> the expected status.
+
+The table is built from app.url_map: a new route without an entry here fails the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.services.media import store_image
+
+ROLES = ("anonymous", "owner", "other_owner", "advisor", "advisor_b", "manager", "admin")
+A = "anonymous owner other_owner advisor advisor_b manager admin".split()
+
+# (anonymous, owner, other_owner, advisor, advisor of another store, manager, admin)
+PUBLIC = (200,) * 7
+LOGIN_PAGE = (200, 302, 302, 302, 302, 302, 302)  # logged-in users are sent home
+OWNER_ONLY = (302, 200, 200, 403, 403, 403, 403)
+OWN_OBJECT = (302, 200, 404, 403, 403, 403, 403)  # someone else's vehicle does not exist
+OWN_POST = (302, 303, 404, 403, 403, 403, 403)
+STAFF = (302, 403, 403, 200, 200, 200, 200)
+MANAGERS = (302, 403, 403, 403, 403, 200, 200)
+ADMINS = (302, 403, 403, 403, 403, 403, 200)
+
+
+def admin_model(view_ok: tuple, *, details=200, create=200, edit=200, other_store=200):
+    """Expected codes of one Flask-Admin model view's endpoints."""
+
+    def pick(code):
+        return tuple(code if c == 200 else c for c in view_ok)
+
+    details_codes = list(pick(details))
+    details_codes[ROLES.index("advisor_b")] = (
+        other_store if view_ok[ROLES.index("advisor_b")] == 200 else details_codes[4]
+    )
+    return {
+        "index_view": view_ok,
+        "details_view": tuple(details_codes),
+        "create_view": pick(create),
+        "edit_view": pick(edit),
+        "delete_view": pick(302),  # deleting is disabled everywhere: back to the list
+        "action_view": pick(302),
+        "export": pick(302),  # exporting is off: back to the list
+        "ajax_lookup": pick(404),  # no ajax fields are declared
+        "ajax_update": pick(404),
+    }
+
+
+EXPECTED: dict[str, tuple] = {
+    "static": PUBLIC,
+    "home.index": (200, 200, 200, 302, 302, 302, 302),
+    "home.healthz": PUBLIC,
+    "home.set_language": (303,) * 7,
+    "auth.login": LOGIN_PAGE,
+    "auth.logout": (303,) * 7,
+    "auth.register": PUBLIC,
+    "auth.password_forgot": PUBLIC,
+    "auth.password_reset": PUBLIC,
+    "auth.password_change": (302, 200, 200, 200, 200, 200, 200),
+    "vehicles.vehicle_new": OWNER_ONLY,
+    "vehicles.vehicle_show": OWN_OBJECT,
+    "vehicles.vehicle_edit": OWN_OBJECT,
+    "vehicles.mileage_add": OWN_POST,
+    "media.image_show": (404, 200, 404, 200, 200, 200, 200),
+    "media.image_thumb": (404, 200, 404, 200, 200, 200, 200),
+    "admin.index": STAFF,
+    "admin.static": PUBLIC,
+    "unlocks.index": STAFF,
+    "unlocks.approve": (302, 403, 403, 303, 404, 303, 303),
+    "unlocks.break_glass": (302, 403, 403, 303, 404, 303, 303),
+}
+for prefix, expected in {
+    # The samples belong to store A: for store B's advisor they do not exist (back to the list).
+    "staff": admin_model(MANAGERS),
+    "owners": admin_model(STAFF, create=302, edit=302, other_store=302),
+    "vehicles_admin": admin_model(STAFF, create=302, edit=302, other_store=302),
+    "stores": admin_model(ADMINS, details=302),  # no details page: the list shows it all
+    "audit": admin_model(MANAGERS, create=302, edit=302),
+}.items():
+    for endpoint, codes in expected.items():
+        EXPECTED[f"{prefix}.{endpoint}"] = codes
+
+
+@pytest.fixture
+def world(f, db):
+    store_a, store_b = f.store("A"), f.store("B")
+    owner = f.owner(store_a)
+    users = {
+        "owner": owner,
+        "other_owner": f.owner(store_a),
+        "advisor": f.advisor(store_a),
+        "advisor_b": f.advisor(store_b),
+        "manager": f.manager(store_a),
+        "admin": f.admin(),
+    }
+    vehicle = f.vehicle(owner)
+    from portal.demo import avatar_png
+
+    private = store_image(avatar_png(__import__("random").Random(1)), owner=owner)
+    locked = f.advisor(store_a)
+    from portal.models import AuditEvent, UnlockRequest
+    from portal.timeutil import now
+
+    locked.locked_at = now()
+    req = UnlockRequest(user_id=locked.id, store_id=store_a.id, status="open")
+    db.session.add(req)
+    db.session.add(AuditEvent(action="sample", store_id=store_a.id))
+    db.session.commit()
+    args = {
+        "vehicle_id": vehicle.id,
+        "image_id": private.id,
+        "token": "not-a-real-token",
+        "request_id": req.id,
+        "export_type": "csv",
+        "filename": "css/m4s.css",
+    }
+    query = {
+        "staff": locked.id,
+        "owners": owner.id,
+        "vehicles_admin": vehicle.id,
+        "stores": store_a.id,
+        "audit": 1,
+    }
+    return users, args, query
+
+
+def _rules(app):
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint)
+
+
+def _request(client, rule, args, query):
+    url = rule.rule
+    for name in rule.arguments:
+        value = args["filename"] if name == "filename" and rule.endpoint == "static" else args[name]
+        if rule.endpoint == "admin.static" and name == "filename":
+            value = "admin/css/bootstrap4/admin.css"
+        url = url.replace(f"<{name}>", str(value))
+        url = url.replace(f"<int:{name}>", str(value)).replace(f"<path:{name}>", str(value))
+    prefix = rule.endpoint.split(".")[0]
+    if rule.endpoint.endswith(("details_view", "edit_view")) and prefix in query:
+        url += f"?id={query[prefix]}"
+    if "GET" in rule.methods:
+        return client.get(url)
+    data = {
+        "lang": "en",
+        "km": "999999",
+        "reason": "test",
+        "action": "activate",
+        "rowid": "1",
+        "id": "1",
+    }
+    return client.post(url, data=data)
+
+
+def test_every_route_has_an_entry(app):
+    missing = [r.endpoint for r in _rules(app) if r.endpoint not in EXPECTED]
+    assert missing == [], f"add these endpoints to EXPECTED: {missing}"
+    stale = set(EXPECTED) - {r.endpoint for r in _rules(app)}
+    assert stale == set()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(app, world, role):
+    users, args, query = world
+    mismatches = []
+    for rule in _rules(app):
+        client = app.test_client()
+        if role != "anonymous":
+            client.post(
+                "/login",
+                data={"login": users[role].login, "password": "correct horse battery staple"},
+            )
+        response = _request(client, rule, args, query)
+        status = response.status_code
+        response.close()
+        want = EXPECTED[rule.endpoint][ROLES.index(role)]
+        if status != want:
+            mismatches.append((rule.endpoint, want, status))
+    assert mismatches == []
