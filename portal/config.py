@@ -68,10 +68,10 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         app.config.setdefault(key, os.environ.get(ENV_PREFIX + key, ""))
     if overrides:
         app.config.update(overrides)
-    _derive(app)
+    _derive(app, overrides)
 
 
-def _derive(app: Flask) -> None:
+def _derive(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     cfg = app.config
     env = cfg["ENV"]
     if env not in {"production", "development", "testing"}:
@@ -87,8 +87,8 @@ def _derive(app: Flask) -> None:
         cfg["SECRET_KEY"] = _dev_secret(Path(app.instance_path))
     if env == "production" and len(cfg["SECRET_KEY"]) < 32:
         raise RuntimeError("M4S_SECRET_KEY must be at least 32 characters in production.")
-    if env != "production":
-        cfg["SESSION_COOKIE_SECURE"] = bool(os.environ.get("M4S_SESSION_COOKIE_SECURE"))
+    if env != "production" and "M4S_SESSION_COOKIE_SECURE" not in os.environ:
+        cfg["SESSION_COOKIE_SECURE"] = bool((overrides or {}).get("SESSION_COOKIE_SECURE", False))
     url = cfg["DATABASE_URL"] or "sqlite:///" + str(Path(app.instance_path) / "m4s.db")
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")

@@ -3,7 +3,7 @@
 import sqlite3
 from contextvars import ContextVar
 
-from flask import has_request_context
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -40,6 +40,7 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
 
 # Outside a request, code may opt into SQLite's plain deferred BEGIN (the test suite does, so
 # that a test body reading the database never holds the write lock its requests need).
+# GET requests must not write; every write goes through POST and takes the lock at BEGIN.
 sqlite_deferred: ContextVar[bool] = ContextVar("sqlite_deferred", default=False)
 
 
@@ -49,7 +50,9 @@ def _sqlite_begin(conn) -> None:
     SELECT ... FOR UPDATE does on PostgreSQL instead of failing with a stale snapshot."""
     if conn.dialect.name != "sqlite":
         return
-    if sqlite_deferred.get() and not has_request_context():
-        conn.exec_driver_sql("BEGIN")
+    if has_request_context():
+        # Safe methods only read: a plain BEGIN lets them run beside a writer (WAL).
+        deferred = request.method in ("GET", "HEAD", "OPTIONS")
     else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = sqlite_deferred.get()
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
@@ -14,8 +15,19 @@ from portal.timeutil import to_local
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 
 
-def select_locale() -> str:
+@cache
+def _parsed(code: str) -> Locale:
+    # flask-babel parses the selector's answer on every request unless it already is a
+    # Locale, and Locale.parse scans all of Babel's locale names each time.
+    return Locale.parse(code)
+
+
+def select_locale() -> Locale:
     """Pick the session's choice, then the user's, then the browser's, then the default."""
+    return _parsed(_choose_locale())
+
+
+def _choose_locale() -> str:
     if not has_request_context():
         return current_app.config["DEFAULT_LOCALE"]
     chosen = session.get("lang")

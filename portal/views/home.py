@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.forms import MileageForm, VehicleForm
+from portal.forms import MileageForm
 from portal.i18n import LANGUAGES
-from portal.models import AdvisorProfile, User, Vehicle
+from portal.models import User, Vehicle
 from portal.views.auth import _safe_next
 
 bp = Blueprint("home", __name__)
@@ -28,16 +28,14 @@ def index():
     ).all()
     advisor = None
     if current_user.advisor_id:
+        # One query: the card shows the profile and links the photo by id, never loads it.
         advisor = db.session.scalar(
-            select(User)
-            .options(selectinload(User.profile).selectinload(AdvisorProfile.photo))
-            .where(User.id == current_user.advisor_id)
+            select(User).options(joinedload(User.profile)).where(User.id == current_user.advisor_id)
         )
     return render_template(
         "home/owner.html",
         vehicles=vehicles,
         advisor=advisor,
-        new_form=VehicleForm(formdata=None),
         mileage_form=MileageForm(formdata=None),
     )
 

@@ -1,0 +1,1 @@
+"""Benchmarks: a dataset generator at production scale and load scripts (see RESULTS.md)."""
