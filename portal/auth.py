@@ -32,27 +32,30 @@ def wants_json() -> bool:
     )
 
 
+def load_user(key: str) -> User | None:
+    """Load the session's user if the account and the login session are still valid."""
+    user_id, _, version = key.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    if user.is_staff and user.locked_at is not None:
+        return None
+    from portal.services import sessions
+
+    if not sessions.is_valid(session.get("sid"), user.id):
+        return None
+    return user
+
+
 def init_login(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(key: str) -> User | None:
-        user_id, _, version = key.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.is_active or user.session_version != int(version):
-            return None
-        if user.is_staff and user.locked_at is not None:
-            return None
-        from portal.services import sessions
-
-        if not sessions.is_valid(session.get("sid"), user.id):
-            return None
-        return user
+    login_manager.user_loader(load_user)
 
     @login_manager.unauthorized_handler
     def unauthorized():

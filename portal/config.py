@@ -1,4 +1,4 @@
-"""Configuration: defaults, then the instance file, then M4S_* environment, then the test mapping."""
+"""Configuration: defaults, then instance/m4s.cfg, then M4S_* environment, then overrides."""
 
 from __future__ import annotations
 

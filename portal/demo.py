@@ -21,8 +21,10 @@ from portal.services.media import store_image
 from portal.timeutil import now
 from portal.validation import VIN_ALPHABET, vin_check_digit
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志强晓东海燕雪梅晨曦子涵浩然欣怡宇轩梓萱"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
+SURNAMES += "邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚"
+GIVEN += "桂英华建国志强晓东海燕雪梅晨曦子涵浩然欣怡宇轩梓萱"
 MODELS = [
     ("丰田", "凯美瑞", "LVG"),
     ("丰田", "RAV4荣放", "LVG"),
@@ -156,69 +158,72 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
                     )
                 )
             advisors[store.id].append(adv)
-    created = 0
-    for i in range(owners):
-        login = f"138{i + 1:08d}"
-        name = chinese_name(rng)
-        store = stores[i % len(stores)]
-        n_vehicles = 1 + (rng.random() < 0.4)
-        specs = []
-        for _ in range(n_vehicles):
-            brand, series, wmi = rng.choice(MODELS)
-            year = rng.randint(2015, 2025)
-            specs.append(
-                (
-                    brand,
-                    series,
-                    make_vin(rng, wmi, year),
-                    year,
-                    make_plate(rng, "粤", "B" if store is stores[0] else "A"),
-                )
-            )
-        if db.session.scalar(select(User.id).where(User.phone == login)):
-            continue
-        owner = User(
-            role=OWNER,
-            name=name,
-            phone=login,
-            password_hash=hashes[OWNER],
-            store_id=store.id,
-            advisor_id=advisors[store.id][i % 4].id,
-            password_changed_at=now(),
-        )
-        db.session.add(owner)
-        db.session.flush()
-        for brand, series, vin, year, plate in specs:
-            if db.session.scalar(
-                select(Vehicle.id).where((Vehicle.vin == vin) | (Vehicle.plate == plate))
-            ):
-                continue
-            purchase = date(year, rng.randint(1, 12), rng.randint(1, 28))
-            v = Vehicle(
-                owner_id=owner.id,
-                vin=vin,
-                plate=plate,
-                brand=brand,
-                series=series,
-                model_year=year,
-                purchase_date=purchase,
-                current_km=0,
-            )
-            db.session.add(v)
-            db.session.flush()
-            km, day = 0, purchase
-            while day < now().date() - timedelta(days=90):
-                day += timedelta(days=rng.randint(60, 200))
-                km += rng.randint(2000, 9000)
-                db.session.add(
-                    MileageReading(
-                        vehicle_id=v.id,
-                        km=km,
-                        source="owner",
-                        recorded_at=now() - timedelta(days=(now().date() - day).days),
-                    )
-                )
-            v.current_km = km
-        created += 1
+    created = sum(_demo_owner(rng, i, stores, advisors, hashes[OWNER]) for i in range(owners))
     db.session.flush()
     return {"stores": len(stores), "owners_created": created}
+
+
+def _demo_owner(rng, i: int, stores: list[Store], advisors: dict, owner_hash: str) -> int:
+    """Create demo owner number i with 1-2 vehicles and their mileage history; 0 if present."""
+    login = f"138{i + 1:08d}"
+    name = chinese_name(rng)
+    store = stores[i % len(stores)]
+    n_vehicles = 1 + (rng.random() < 0.4)
+    specs = []
+    for _ in range(n_vehicles):
+        brand, series, wmi = rng.choice(MODELS)
+        year = rng.randint(2015, 2025)
+        specs.append(
+            (
+                brand,
+                series,
+                make_vin(rng, wmi, year),
+                year,
+                make_plate(rng, "粤", "B" if store is stores[0] else "A"),
+            )
+        )
+    if db.session.scalar(select(User.id).where(User.phone == login)):
+        return 0
+    owner = User(
+        role=OWNER,
+        name=name,
+        phone=login,
+        password_hash=owner_hash,
+        store_id=store.id,
+        advisor_id=advisors[store.id][i % 4].id,
+        password_changed_at=now(),
+    )
+    db.session.add(owner)
+    db.session.flush()
+    for brand, series, vin, year, plate in specs:
+        if db.session.scalar(
+            select(Vehicle.id).where((Vehicle.vin == vin) | (Vehicle.plate == plate))
+        ):
+            continue
+        purchase = date(year, rng.randint(1, 12), rng.randint(1, 28))
+        v = Vehicle(
+            owner_id=owner.id,
+            vin=vin,
+            plate=plate,
+            brand=brand,
+            series=series,
+            model_year=year,
+            purchase_date=purchase,
+            current_km=0,
+        )
+        db.session.add(v)
+        db.session.flush()
+        km, day = 0, purchase
+        while day < now().date() - timedelta(days=90):
+            day += timedelta(days=rng.randint(60, 200))
+            km += rng.randint(2000, 9000)
+            db.session.add(
+                MileageReading(
+                    vehicle_id=v.id,
+                    km=km,
+                    source="owner",
+                    recorded_at=now() - timedelta(days=(now().date() - day).days),
+                )
+            )
+        v.current_km = km
+    return 1

@@ -1,4 +1,4 @@
-"""Uploaded images: validated as real images, size-limited, re-encoded, EXIF stripped, thumbnailed."""
+"""Uploaded images: validated, size-limited, re-encoded, EXIF stripped and thumbnailed."""
 
 from __future__ import annotations
 
@@ -47,7 +47,6 @@ def store_image(data: bytes, *, owner: User | None = None, field: str = "photo")
             img = ImageOps.exif_transpose(img).convert("RGB")
             full = _encode(img, MAX_SIDE)
             thumb = _encode(img, THUMB_SIDE)
-            width, height = min(img.width, MAX_SIDE), min(img.height, MAX_SIDE)
     except (UnidentifiedImageError, PILImage.DecompressionBombError, OSError, SyntaxError) as exc:
         raise ValidationError(_("This file is not a valid image."), field=field) from exc
     with PILImage.open(io.BytesIO(full)) as final:
