@@ -153,7 +153,7 @@ def test_concurrent_approvals_unlock_exactly_once(f, app, db):
     results: list[object] = []
 
     def approve(colleague_id: int):
-        with app.test_request_context():
+        with app.test_request_context(method="POST"):
             from portal.extensions import db as tdb
 
             barrier.wait()
