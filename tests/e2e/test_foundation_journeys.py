@@ -153,7 +153,9 @@ def test_manager_creates_an_advisor_who_must_change_the_initial_password(desktop
     expect(page.locator("#stat-unlocks")).to_have_text(re.compile(r"^\d+$"))
 
     page.wait_for_load_state()  # the menu is a Bootstrap dropdown: its script comes last
-    page.locator(".navbar a.dropdown-toggle", has_text="Staff").click()
+    staff_item = page.locator('a.dropdown-item[href="/admin/staff/"]')
+    # Open the dropdown that holds the staff accounts link, whatever the menu language.
+    page.locator(".navbar li.dropdown", has=staff_item).locator("a.dropdown-toggle").click()
     page.locator('.navbar a.dropdown-item[href="/admin/staff/"]').click()
     expect(page).to_have_url(live_server.url + "/admin/staff/")
     page.locator('a[href^="/admin/staff/new/"]').first.click()
