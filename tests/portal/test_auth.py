@@ -305,3 +305,40 @@ def test_passwords_expire_after_the_window_is_unchanged_for_owners(f, clock):
     owner = f.owner()
     clock.advance(days=400)
     assert accounts.password_expired(owner) is False
+
+
+def test_rate_limits_are_shared_through_redis_when_configured(make_app):
+    import uuid
+
+    import redis
+
+    settings = dict(
+        RATELIMIT_ENABLED=True,
+        REDIS_URL="redis://127.0.0.1:6379/15",
+        RATELIMIT_KEY_PREFIX=f"m4s-test-{uuid.uuid4().hex}",
+        OWNER_LOGIN_LIMIT_IP="3 per minute",
+        OWNER_LOGIN_LIMIT_ACCOUNT="100 per minute",
+    )
+    node_a, node_b = make_app(**settings), make_app(**settings)  # two app nodes, one Redis
+    codes = [
+        node.test_client()
+        .post("/login", data={"login": "13911110000", "password": "x" * 10})
+        .status_code
+        for node in (node_a, node_b, node_a, node_b)
+    ]
+    assert codes == [200, 200, 200, 429]
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    assert store.keys("*" + settings["RATELIMIT_KEY_PREFIX"] + "*")  # the counts live in Redis
+    store.close()
+
+
+def test_money_and_time_filters(app):
+    from datetime import UTC, datetime
+
+    from portal.i18n import cny, localtime
+
+    assert cny(123456) == "¥1,234.56" and cny(5) == "¥0.05" and cny(-250) == "-¥2.50"
+    with app.test_request_context():
+        shown = localtime(datetime(2026, 1, 1, 16, 30, tzinfo=UTC), "Asia/Shanghai")
+        assert "2027" not in shown and "12:30" in shown  # 16:30 UTC is 00:30 the next day
+        assert "Jan 2, 2026" in shown
