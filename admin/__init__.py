@@ -9,9 +9,16 @@ from flask_babel import lazy_gettext as _l
 
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.base import StaffHomeView
+from admin.bookings import (
+    MyStoreView,
+    QueueView,
+    ReviewedBookingAdmin,
+    StoreDayAdmin,
+    WorkshopView,
+)
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from portal.extensions import db
-from portal.models import AuditEvent, Store, User, Vehicle
+from portal.models import AuditEvent, Booking, Store, StoreDay, User, Vehicle
 
 
 def init_admin(app: Flask) -> Admin:
@@ -22,6 +29,27 @@ def init_admin(app: Flask) -> Admin:
         index_view=StaffHomeView(name=_l("Home"), url="/admin", endpoint="admin"),
         theme=Bootstrap4Theme(base_template="admin/m4s_base.html", fluid=True),
         csp_nonce_generator=lambda: g.get("csp_nonce", ""),
+    )
+    admin.add_view(QueueView(name=_l("Booking queue"), endpoint="queue", category=_l("Bookings")))
+    admin.add_view(
+        WorkshopView(name=_l("Workshop board"), endpoint="workshop", category=_l("Bookings"))
+    )
+    admin.add_view(
+        ReviewedBookingAdmin(
+            Booking, db, name=_l("Reviewed bookings"), endpoint="reviewed", category=_l("Bookings")
+        )
+    )
+    admin.add_view(
+        StoreDayAdmin(
+            StoreDay,
+            db,
+            name=_l("Holidays and exceptions"),
+            endpoint="store_days",
+            category=_l("Store"),
+        )
+    )
+    admin.add_view(
+        MyStoreView(name=_l("Bays and hours"), endpoint="my_store", category=_l("Store"))
     )
     admin.add_view(UnlockView(name=_l("Unlock requests"), endpoint="unlocks", category=_l("Staff")))
     admin.add_view(

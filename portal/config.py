@@ -38,6 +38,11 @@ DEFAULTS: dict[str, Any] = {
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
     "ARGON2_PARALLELISM": 4,
+    "BOOKING_SLOT_MINUTES": 60,
+    "BOOKING_HORIZON_DAYS": 30,
+    "BOOKING_CANCEL_CUTOFF_HOURS": 2,
+    "BOOKING_MAX_PHOTOS": 6,
+    "REPEAT_REPAIR_DAYS": 30,
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
     "SESSION_COOKIE_SECURE": True,
 }

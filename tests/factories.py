@@ -89,3 +89,34 @@ def vehicle(owner: User, **kw) -> Vehicle:
     db.session.add(v)
     db.session.commit()
     return v
+
+
+def slot(store: Store, days: int = 1, hour: int = 10, minute: int = 30):
+    """Return the UTC start of the store's slot `days` from today at hour:minute local time."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from portal.timeutil import now
+
+    tz = ZoneInfo(store.timezone)
+    local_day = now().astimezone(tz).date() + timedelta(days=days)
+    return datetime(
+        local_day.year, local_day.month, local_day.day, hour, minute, tzinfo=tz
+    ).astimezone(ZoneInfo("UTC"))
+
+
+def booking(
+    owner: User,
+    store: Store,
+    *,
+    days: int = 1,
+    hour: int = 10,
+    types=("repair",),
+    vehicle: Vehicle | None = None,
+):
+    from portal.services import bookings as svc
+
+    v = vehicle or (owner.vehicles[0] if owner.vehicles else globals()["vehicle"](owner))
+    b = svc.book_repair(owner, v, store, slot(store, days, hour), list(types), "异响")
+    db.session.commit()
+    return b

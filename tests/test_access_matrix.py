@@ -62,6 +62,29 @@ EXPECTED: dict[str, tuple] = {
     "vehicles.mileage_add": OWN_POST,
     "media.image_show": (404, 200, 404, 200, 200, 200, 200),
     "media.image_thumb": (404, 200, 404, 200, 200, 200, 200),
+    "bookings.booking_list": OWNER_ONLY,
+    "bookings.booking_new": OWNER_ONLY,
+    "bookings.slot_options": OWNER_ONLY,
+    "bookings.booking_show": OWN_OBJECT,
+    "bookings.booking_status": OWN_OBJECT,
+    "bookings.booking_edit": OWN_OBJECT,
+    "bookings.booking_cancel": OWN_POST,
+    "bookings.proposal_answer": OWN_POST,
+    "bookings.booking_reschedule": (302, 303, 404, 403, 403, 403, 403),  # not accepted yet
+    "bookings.booking_rate": (302, 302, 404, 403, 403, 403, 403),  # not completed yet
+    "bookings.booking_ics": (302, 404, 404, 403, 403, 403, 403),  # not accepted yet
+    "bookings.calendar_feed": (404,) * 7,  # a wrong token is no feed
+    "bookings.calendar_settings": OWNER_ONLY,
+    "bookings.service_history": OWN_OBJECT,
+    "notifications.notification_list": (302, 200, 200, 200, 200, 200, 200),
+    "notifications.notification_badge": (302, 200, 200, 200, 200, 200, 200),
+    "notifications.notification_read": (302, 303, 303, 303, 303, 303, 303),
+    "queue.index": STAFF,
+    "queue.items": STAFF,
+    "queue.decide": (302, 403, 403, 400, 404, 400, 400),  # unknown action; B cannot see it
+    "workshop.index": STAFF,
+    "workshop.step": (302, 403, 403, 400, 404, 400, 400),
+    "my_store.index": (302, 403, 403, 403, 403, 200, 403),
     "admin.index": STAFF,
     "admin.static": PUBLIC,
     "unlocks.index": STAFF,
@@ -75,6 +98,9 @@ for prefix, expected in {
     "vehicles_admin": admin_model(STAFF, create=302, edit=302, other_store=302),
     "stores": admin_model(ADMINS, details=302),  # no details page: the list shows it all
     "audit": admin_model(MANAGERS, create=302, edit=302),
+    # The sample booking is not decided yet, so it is not in the archive.
+    "reviewed": admin_model(STAFF, details=302, create=302, edit=302, other_store=302),
+    "store_days": admin_model(MANAGERS, details=302, edit=302),
 }.items():
     for endpoint, codes in expected.items():
         EXPECTED[f"{prefix}.{endpoint}"] = codes
@@ -93,6 +119,8 @@ def world(f, db):
         "admin": f.admin(),
     }
     vehicle = f.vehicle(owner)
+    f.vehicle(users["other_owner"])
+    booking = f.booking(owner, store_a, vehicle=vehicle)
     from portal.demo import avatar_png
 
     private = store_image(avatar_png(__import__("random").Random(1)), owner=owner)
@@ -110,6 +138,7 @@ def world(f, db):
         "image_id": private.id,
         "token": "not-a-real-token",
         "request_id": req.id,
+        "booking_id": booking.id,
         "export_type": "csv",
         "filename": "css/m4s.css",
     }
@@ -119,12 +148,16 @@ def world(f, db):
         "vehicles_admin": vehicle.id,
         "stores": store_a.id,
         "audit": 1,
+        "reviewed": booking.id,
+        "store_days": 1,
+        "bookings.slot_options": f"?store={store_a.id}",
     }
     return users, args, query
 
 
 def _rules(app):
-    return sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint)
+    # Reads first, then the POST-only routes, so that a state change cannot hide a page.
+    return sorted(app.url_map.iter_rules(), key=lambda r: ("GET" not in r.methods, r.endpoint))
 
 
 def _request(client, rule, args, query):
@@ -138,6 +171,7 @@ def _request(client, rule, args, query):
     prefix = rule.endpoint.split(".")[0]
     if rule.endpoint.endswith(("details_view", "edit_view")) and prefix in query:
         url += f"?id={query[prefix]}"
+    url += query.get(rule.endpoint, "")
     if "GET" in rule.methods:
         return client.get(url)
     data = {
@@ -147,6 +181,7 @@ def _request(client, rule, args, query):
         "action": "activate",
         "rowid": "1",
         "id": "1",
+        "answer": "accept",
     }
     return client.post(url, data=data)
 
@@ -175,4 +210,4 @@ def test_access_matrix(app, world, role):
         want = EXPECTED[rule.endpoint][ROLES.index(role)]
         if status != want:
             mismatches.append((rule.endpoint, want, status))
-    assert mismatches == []
+    assert mismatches == [], mismatches

@@ -11,6 +11,17 @@ from portal.models.accounts import (
 )
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.bookings import (
+    Booking,
+    BookingEvent,
+    BookingPhoto,
+    Notification,
+    Rating,
+    ServiceItem,
+    ServiceRecord,
+    SlotUsage,
+    StoreDay,
+)
 from portal.models.media import Image
 from portal.models.stores import Store
 from portal.models.vehicles import MileageReading, Vehicle
@@ -19,6 +30,15 @@ __all__ = [
     "AdvisorProfile",
     "AuditEvent",
     "Base",
+    "Booking",
+    "BookingEvent",
+    "BookingPhoto",
+    "Notification",
+    "Rating",
+    "ServiceItem",
+    "ServiceRecord",
+    "SlotUsage",
+    "StoreDay",
     "Image",
     "LoginSession",
     "MileageReading",

@@ -46,6 +46,8 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     session_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     locale: Mapped[str | None] = mapped_column(String(10))
+    # Secret of the owner's private calendar feed; rotating it kills the old URL.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -1,0 +1,344 @@
+"""Back office for bookings: the live queue, the workshop board and the reviewed archive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from admin.base import StaffModelView, StaffView
+from portal.auth import is_htmx
+from portal.errors import DomainError, ValidationError
+from portal.extensions import db
+from portal.models import Booking, ServiceRecord, Store
+from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
+from portal.models.bookings import (
+    ACCEPTED,
+    CHECKED_IN,
+    FAULT_CATEGORIES,
+    IN_PROGRESS,
+    READY,
+    REJECT_REASONS,
+    SUBMITTED,
+)
+from portal.services import bookings as svc
+from portal.services import capacity
+
+
+def _scope(stmt):
+    if current_user.role == ADMIN:
+        return stmt
+    return stmt.where(Booking.store_id == current_user.store_id)
+
+
+def _previous_repairs(booking: Booking) -> list[ServiceRecord]:
+    """Return earlier service records of the same vehicle (the same kind of work first)."""
+    records = db.session.scalars(
+        select(ServiceRecord)
+        .where(ServiceRecord.vehicle_id == booking.vehicle_id)
+        .order_by(ServiceRecord.completed_at.desc())
+        .limit(5)
+    ).all()
+    kinds = set(booking.service_types)
+    return sorted(records, key=lambda r: (r.fault_category not in kinds, -r.id))
+
+
+def _proposal_choices(booking: Booking) -> list[tuple[str, str]]:
+    store = booking.store
+    tz = ZoneInfo(store.timezone)
+    choices = []
+    for day in capacity.bookable_days(store)[:8]:
+        for s in capacity.free_slots(store, day):
+            if s.starts_at != booking.slot_start:
+                choices.append(
+                    (s.starts_at.isoformat(), s.starts_at.astimezone(tz).strftime("%m-%d %H:%M"))
+                )
+        if len(choices) >= 24:
+            break
+    return choices
+
+
+class QueueView(StaffView):
+    """Pending bookings of the store, oldest first; decisions update the page in place."""
+
+    roles = STAFF_ROLES
+
+    def _pending(self) -> list[Booking]:
+        return list(
+            db.session.scalars(
+                _scope(select(Booking).where(Booking.status == SUBMITTED)).order_by(
+                    Booking.created_at, Booking.id
+                )
+            )
+        )
+
+    def _last_id(self) -> int:
+        return db.session.scalar(_scope(select(func.max(Booking.id)))) or 0
+
+    def _ctx(self) -> dict:
+        return {
+            "previous": _previous_repairs,
+            "proposals": _proposal_choices,
+            "svc": svc,
+            "reasons": REJECT_REASONS,
+        }
+
+    @expose("/")
+    def index(self):
+        return self.render(
+            "admin/bookings/queue.html",
+            bookings=self._pending(),
+            ctx=self._ctx(),
+            last_id=self._last_id(),
+        )
+
+    @expose("/items")
+    def items(self):
+        """Return pending bookings newer than ?after= and the next poller (htmx)."""
+        after = request.args.get("after", type=int) or 0
+        fresh = [b for b in self._pending() if b.id > after]
+        newest = max([after, *(b.id for b in fresh)])
+        return self.render(
+            "admin/bookings/_queue_new.html",
+            bookings=fresh,
+            ctx=self._ctx(),
+            after=newest,
+            error=None,
+        )
+
+    @expose("/<int:booking_id>/decide", methods=["POST"])
+    def decide(self, booking_id: int):
+        staff = current_user._get_current_object()
+        booking = svc.store_booking(staff, booking_id)
+        action = request.form.get("action")
+        try:
+            if action == "accept":
+                bay = request.form.get("bay", type=int)
+                svc.accept(staff, booking, bay=bay, note=request.form.get("note", ""))
+            elif action == "reject":
+                svc.reject(
+                    staff, booking, request.form.get("reason", ""), request.form.get("note", "")
+                )
+            elif action == "propose":
+                from portal.views.bookings import parse_slot
+
+                svc.propose(
+                    staff,
+                    booking,
+                    parse_slot(request.form.get("slot")),
+                    request.form.get("note", ""),
+                )
+            else:
+                abort(400)
+        except DomainError as exc:
+            db.session.rollback()
+            booking = svc.store_booking(staff, booking_id)
+            if is_htmx():
+                return self.render(
+                    "admin/bookings/_queue_item.html", b=booking, ctx=self._ctx(), error=exc.message
+                ), 409 if exc.status == 409 else 422
+            flash(exc.message, "error")
+            return redirect(url_for(".index"), code=303)
+        db.session.commit()
+        if is_htmx():
+            return self.render(
+                "admin/bookings/_queue_item.html", b=booking, ctx=self._ctx(), error=None
+            )
+        flash(
+            _(
+                "Booking #%(id)d: %(status)s",
+                id=booking.id,
+                status=svc.status_label(booking.status),
+            ),
+            "success",
+        )
+        return redirect(url_for(".index"), code=303)
+
+
+WORKSHOP_STATUSES = (ACCEPTED, CHECKED_IN, IN_PROGRESS, READY)
+
+
+class WorkshopView(StaffView):
+    """Accepted jobs: check-in with mileage, progress, ready, completion with the work items."""
+
+    roles = STAFF_ROLES
+
+    @expose("/")
+    def index(self):
+        bookings = db.session.scalars(
+            _scope(select(Booking).where(Booking.status.in_(WORKSHOP_STATUSES))).order_by(
+                Booking.slot_start
+            )
+        ).all()
+        return self.render(
+            "admin/bookings/workshop.html", bookings=bookings, svc=svc, faults=FAULT_CATEGORIES
+        )
+
+    @expose("/<int:booking_id>/step", methods=["POST"])
+    def step(self, booking_id: int):
+        staff = current_user._get_current_object()
+        booking = svc.store_booking(staff, booking_id)
+        action = request.form.get("action")
+        try:
+            if action == "check_in":
+                km = request.form.get("km", type=int)
+                if km is None:
+                    raise ValidationError(_("Enter the mileage."), field="km")
+                svc.check_in(staff, booking, km)
+            elif action == "start":
+                svc.start_work(staff, booking)
+            elif action == "progress":
+                svc.add_progress(staff, booking, request.form.get("note", ""))
+            elif action == "ready":
+                svc.mark_ready(staff, booking)
+            elif action == "no_show":
+                svc.mark_no_show(staff, booking)
+            elif action == "complete":
+                svc.complete(
+                    staff,
+                    booking,
+                    _items_from_form(),
+                    fault_category=request.form.get("fault_category", ""),
+                    technician_note=request.form.get("technician_note", ""),
+                )
+            else:
+                abort(400)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(_("Booking #%(id)d: %(msg)s", id=booking_id, msg=exc.message), "error")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Booking #%(id)d: %(status)s",
+                    id=booking.id,
+                    status=svc.status_label(booking.status),
+                ),
+                "success",
+            )
+        return redirect(url_for(".index") + f"#job-{booking_id}", code=303)
+
+
+def _items_from_form() -> list[dict]:
+    """Read the completion form's item rows (kind, description, part no, qty, unit price)."""
+    items = []
+    for i in range(8):
+        desc = (request.form.get(f"item-{i}-description") or "").strip()
+        if not desc:
+            continue
+        try:
+            qty = int(request.form.get(f"item-{i}-quantity") or 1)
+            yuan = request.form.get(f"item-{i}-price") or "0"
+            fen = round(float(yuan) * 100)
+        except ValueError as exc:
+            raise ValidationError(_("Quantities and prices must be numbers.")) from exc
+        items.append(
+            {
+                "kind": request.form.get(f"item-{i}-kind", "labour"),
+                "description": desc,
+                "part_no": request.form.get(f"item-{i}-part_no", ""),
+                "quantity": qty,
+                "unit_price_fen": fen,
+            }
+        )
+    return items
+
+
+class ReviewedBookingAdmin(StaffModelView):
+    """Every decided booking: who decided, when and why. Read-only, searchable, filterable."""
+
+    roles = STAFF_ROLES
+    store_column = "store_id"
+    can_create = False
+    can_edit = False
+    can_view_details = True
+    column_list = (
+        "id",
+        "status",
+        "slot_start",
+        "owner",
+        "vehicle",
+        "advisor",
+        "decided_at",
+        "decision_reason",
+        "decision_note",
+    )
+    column_labels = {
+        "id": "#",
+        "status": _l("Status"),
+        "slot_start": _l("Booked for"),
+        "owner": _l("Owner"),
+        "vehicle": _l("Car"),
+        "advisor": _l("Decided by"),
+        "decided_at": _l("Decided at"),
+        "decision_reason": _l("Reason"),
+        "decision_note": _l("Note"),
+    }
+    column_filters = ("status", "decision_reason")
+    column_searchable_list = ("decision_note", "description")
+    column_default_sort = ("id", True)
+    column_formatters = {
+        "status": lambda v, c, m, p: svc.status_label(m.status),
+        "decision_reason": lambda v, c, m, p: svc.reason_label(m.decision_reason),
+    }
+
+    def get_query(self):
+        return super().get_query().filter(Booking.decided_at.isnot(None))
+
+    def get_count_query(self):
+        return super().get_count_query().filter(Booking.decided_at.isnot(None))
+
+
+class StoreDayAdmin(StaffModelView):
+    """Holidays and per-day exceptions to opening hours and bays (managers of the store)."""
+
+    roles = (MANAGER, ADMIN)
+    store_column = "store_id"
+    column_list = ("store", "day", "closed", "opens_at", "closes_at", "bays", "note")
+    form_columns = ("day", "closed", "opens_at", "closes_at", "bays", "note")
+    column_default_sort = ("day", True)
+
+    def on_model_change(self, form, model, is_created):
+        if current_user.role != ADMIN or model.store_id is None:
+            model.store_id = model.store_id or current_user.store_id
+        super().on_model_change(form, model, is_created)
+
+
+class MyStoreView(StaffView):
+    """Let a manager change the store's bays and opening hours."""
+
+    roles = (MANAGER,)
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        store = db.session.get(Store, current_user.store_id)
+        error = None
+        if request.method == "POST":
+            try:
+                bays = int(request.form.get("bays", ""))
+                opens = datetime.strptime(request.form.get("opens_at", ""), "%H:%M").time()
+                closes = datetime.strptime(request.form.get("closes_at", ""), "%H:%M").time()
+                if bays < 0 or bays > 200 or closes <= opens:
+                    raise ValueError
+            except ValueError:
+                error = _("Bays are 0 to 200 and the store must close after it opens.")
+            else:
+                from portal.services import audit
+
+                store.bays, store.opens_at, store.closes_at = bays, opens, closes
+                audit.record(
+                    "store_hours_changed",
+                    actor=current_user._get_current_object(),
+                    target=store,
+                    bays=bays,
+                )
+                db.session.commit()
+                flash(_("Saved."), "success")
+                return redirect(url_for(".index"), code=303)
+        return self.render("admin/bookings/my_store.html", store=store, error=error)

@@ -1,0 +1,145 @@
+"""Workshop capacity: opening hours, per-day exceptions, slots and the places taken in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from portal.errors import Conflict, ValidationError
+from portal.extensions import db
+from portal.models import SlotUsage, Store, StoreDay
+from portal.timeutil import now
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime  # aware UTC
+    capacity: int
+    used: int
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.used, 0)
+
+
+def slot_minutes() -> int:
+    return current_app.config["BOOKING_SLOT_MINUTES"]
+
+
+def day_rules(store: Store, day: date) -> tuple[time, time, int] | None:
+    """Return (opens, closes, bays) for the store on that local day, or None when closed."""
+    exception = db.session.scalar(
+        select(StoreDay).where(StoreDay.store_id == store.id, StoreDay.day == day)
+    )
+    if exception is not None and exception.closed:
+        return None
+    opens = (exception and exception.opens_at) or store.opens_at
+    closes = (exception and exception.closes_at) or store.closes_at
+    bays = exception.bays if exception is not None and exception.bays is not None else store.bays
+    if not store.is_active or bays <= 0 or closes <= opens:
+        return None
+    return opens, closes, bays
+
+
+def _starts(store: Store, day: date, opens: time, closes: time) -> list[datetime]:
+    tz = ZoneInfo(store.timezone)
+    step = timedelta(minutes=slot_minutes())
+    cursor = datetime.combine(day, opens, tzinfo=tz)
+    end = datetime.combine(day, closes, tzinfo=tz)
+    starts = []
+    while cursor + step <= end:
+        starts.append(cursor.astimezone(ZoneInfo("UTC")))
+        cursor += step
+    return starts
+
+
+def slots_for_day(store: Store, day: date) -> list[Slot]:
+    """Return the day's slots with their capacity and places used (past slots left out)."""
+    rules = day_rules(store, day)
+    if rules is None:
+        return []
+    opens, closes, bays = rules
+    starts = [s for s in _starts(store, day, opens, closes) if s > now()]
+    if not starts:
+        return []
+    used = dict(
+        db.session.execute(
+            select(SlotUsage.starts_at, SlotUsage.used).where(
+                SlotUsage.store_id == store.id, SlotUsage.starts_at.in_(starts)
+            )
+        ).all()
+    )
+    return [Slot(s, bays, used.get(s, 0)) for s in starts]
+
+
+def free_slots(store: Store, day: date) -> list[Slot]:
+    """Return only the slots with at least one free place."""
+    return [s for s in slots_for_day(store, day) if s.free > 0]
+
+
+def bookable_days(store: Store) -> list[date]:
+    """Return the local dates an owner may book, from today to the booking horizon."""
+    today = now().astimezone(ZoneInfo(store.timezone)).date()
+    horizon = current_app.config["BOOKING_HORIZON_DAYS"]
+    return [today + timedelta(days=i) for i in range(horizon + 1)]
+
+
+def check_slot(store: Store, starts_at: datetime) -> int:
+    """Return the slot's capacity, or raise ValidationError if the slot cannot be booked."""
+    if starts_at <= now():
+        raise ValidationError(_("This time is in the past. Pick a later slot."), field="slot")
+    local = starts_at.astimezone(ZoneInfo(store.timezone))
+    if local.date() > bookable_days(store)[-1]:
+        raise ValidationError(_("This date is too far ahead for online booking."), field="slot")
+    rules = day_rules(store, local.date())
+    if rules is None:
+        raise ValidationError(_("The store is closed on this day."), field="slot")
+    opens, closes, bays = rules
+    if starts_at not in _starts(store, local.date(), opens, closes):
+        raise ValidationError(_("This is not one of the store's slots."), field="slot")
+    return bays
+
+
+def take_place(store: Store, starts_at: datetime) -> None:
+    """Take one place in the slot; the database refuses it when the slot is full."""
+    capacity = check_slot(store, starts_at)
+    table = SlotUsage.__table__
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(table)
+        .values(store_id=store.id, starts_at=starts_at, capacity=capacity, used=0)
+        .on_conflict_do_nothing(index_elements=["store_id", "starts_at"])
+    )
+    taken = db.session.execute(
+        update(SlotUsage)
+        .where(
+            SlotUsage.store_id == store.id,
+            SlotUsage.starts_at == starts_at,
+            SlotUsage.used < capacity,
+        )
+        .values(used=SlotUsage.used + 1, capacity=capacity)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise Conflict(_("Sorry, this slot has just been fully booked. Pick another one."))
+
+
+def release_place(store_id: int, starts_at: datetime) -> None:
+    """Give back one place in the slot."""
+    db.session.execute(
+        update(SlotUsage)
+        .where(
+            SlotUsage.store_id == store_id,
+            SlotUsage.starts_at == starts_at,
+            SlotUsage.used > 0,
+        )
+        .values(used=SlotUsage.used - 1)
+        .execution_options(synchronize_session=False)
+    )
