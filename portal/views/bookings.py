@@ -112,10 +112,16 @@ def _prepare(
         abort(503)
     form.store.data = chosen.id
     form.day.choices = _day_choices(chosen)
-    day = _parse_day(form.day.data, chosen)
+    day = _parse_day(form.day.data, chosen) if form.day.data else _first_free_day(chosen)
     form.day.data = day.isoformat()
     form.slot.choices = _slot_choices(chosen, day, keep)
     return chosen
+
+
+def _first_free_day(store: Store) -> date:
+    """Return the first bookable day with a free place (today is often over already)."""
+    days = capacity.bookable_days(store)
+    return next((d for d in days[:14] if capacity.free_slots(store, d)), days[0])
 
 
 def _photos() -> list[bytes]:
