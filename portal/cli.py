@@ -24,3 +24,18 @@ def demo(owners: int) -> None:
     click.echo("Demo logins (mobile number / password):")
     for role, login in DEMO_LOGINS.items():
         click.echo(f"  {role:8s} {login} / {DEMO_PASSWORD[role]}")
+
+
+# Jobs of `flask m4s send-reminders`, by import path; each takes no argument, is idempotent
+# (safe when two copies run at once), commits its own work and returns how many it sent.
+REMINDER_JOBS: list[str] = []
+
+
+@m4s.command("send-reminders")
+def send_reminders() -> None:
+    """Send every due reminder and escalation once; safe to run from cron every few minutes."""
+    for path in REMINDER_JOBS:
+        module, _, attr = path.partition(":")
+        job = getattr(__import__(module, fromlist=[attr]), attr)
+        sent = job()
+        click.echo(f"{path}: {sent}")
