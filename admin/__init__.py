@@ -17,8 +17,17 @@ from admin.bookings import (
     WorkshopView,
 )
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
+from admin.maintenance import PlanAdmin
 from portal.extensions import db
-from portal.models import AuditEvent, Booking, Store, StoreDay, User, Vehicle
+from portal.models import (
+    AuditEvent,
+    Booking,
+    MaintenancePlan,
+    Store,
+    StoreDay,
+    User,
+    Vehicle,
+)
 
 
 def init_admin(app: Flask) -> Admin:
@@ -50,6 +59,15 @@ def init_admin(app: Flask) -> Admin:
     )
     admin.add_view(
         MyStoreView(name=_l("Bays and hours"), endpoint="my_store", category=_l("Store"))
+    )
+    admin.add_view(
+        PlanAdmin(
+            MaintenancePlan,
+            db,
+            name=_l("Maintenance plans"),
+            endpoint="plans",
+            category=_l("Store"),
+        )
     )
     admin.add_view(UnlockView(name=_l("Unlock requests"), endpoint="unlocks", category=_l("Staff")))
     admin.add_view(

@@ -28,7 +28,7 @@ from portal.models.bookings import (
     SUBMITTED,
 )
 from portal.services import bookings as svc
-from portal.services import capacity
+from portal.services import capacity, maintenance
 
 
 def _scope(stmt):
@@ -225,6 +225,11 @@ class WorkshopView(StaffView):
         return redirect(url_for(".index") + f"#job-{booking_id}", code=303)
 
 
+def _plan_items(booking: Booking) -> list:
+    plan = maintenance.plan_for(booking.vehicle)
+    return list(plan.items) if plan else []
+
+
 def _items_from_form() -> list[dict]:
     """Read the completion form's item rows (kind, description, part no, qty, unit price)."""
     items = []
@@ -243,6 +248,7 @@ def _items_from_form() -> list[dict]:
                 "kind": request.form.get(f"item-{i}-kind", "labour"),
                 "description": desc,
                 "part_no": request.form.get(f"item-{i}-part_no", ""),
+                "plan_item_code": request.form.get(f"item-{i}-plan_item_code") or None,
                 "quantity": qty,
                 "unit_price_fen": fen,
             }

@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "BOOKING_CANCEL_CUTOFF_HOURS": 2,
     "BOOKING_MAX_PHOTOS": 6,
     "REPEAT_REPAIR_DAYS": 30,
+    "MAINTENANCE_MIN_SAMPLE": 30,
+    "MAINTENANCE_WINDOW_KM": 1000,
+    "MAINTENANCE_WINDOW_DAYS": 30,
+    "MAINTENANCE_SOON_KM": 1000,
+    "MAINTENANCE_SOON_DAYS": 30,
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
     "SESSION_COOKIE_SECURE": True,
 }

@@ -160,6 +160,10 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
             advisors[store.id].append(adv)
     created = sum(_demo_owner(rng, i, stores, advisors, hashes[OWNER]) for i in range(owners))
     db.session.flush()
+    from portal import demo_maintenance
+
+    demo_maintenance.load_plans()
+    demo_maintenance.load_history(rng)
     return {"stores": len(stores), "owners_created": created}
 
 

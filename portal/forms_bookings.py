@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    HiddenField,
     IntegerField,
     MultipleFileField,
     RadioField,
@@ -41,6 +42,7 @@ class BookingForm(FlaskForm):
         description=_l("What happens, since when, any warning lights or noises."),
     )
     photos = MultipleFileField(_l("Photos (up to 6)"))
+    maintenance_items = HiddenField()
     day = SelectField(_l("Day"), validators=[InputRequired()])
     slot = RadioField(_l("Time"), validators=[Optional()], validate_choice=False)
 

@@ -56,7 +56,7 @@ def localtime(value: datetime | None, tz: str | None = None, fmt: str = "medium"
         return ""
     zone = tz or current_app.config["DEFAULT_TIMEZONE"]
     local = to_local(value, zone)
-    return format_datetime(local.replace(tzinfo=None), fmt, rebase=False)
+    return format_datetime(local, fmt, rebase=False)  # the store's zone, named in "full"
 
 
 def init_app(app: Flask) -> None:

@@ -79,6 +79,9 @@ EXPECTED: dict[str, tuple] = {
     "notifications.notification_list": (302, 200, 200, 200, 200, 200, 200),
     "notifications.notification_badge": (302, 200, 200, 200, 200, 200, 200),
     "notifications.notification_read": (302, 303, 303, 303, 303, 303, 303),
+    "maintenance.schedule_show": OWN_OBJECT,
+    "maintenance.schedule_book": OWN_POST,  # nothing selected: back to the schedule
+    "maintenance.reminder_settings": OWNER_ONLY,
     "queue.index": STAFF,
     "queue.items": STAFF,
     "queue.decide": (302, 403, 403, 400, 404, 400, 400),  # unknown action; B cannot see it
@@ -101,6 +104,7 @@ for prefix, expected in {
     # The sample booking is not decided yet, so it is not in the archive.
     "reviewed": admin_model(STAFF, details=302, create=302, edit=302, other_store=302),
     "store_days": admin_model(MANAGERS, details=302, edit=302),
+    "plans": admin_model(MANAGERS, details=302),
 }.items():
     for endpoint, codes in expected.items():
         EXPECTED[f"{prefix}.{endpoint}"] = codes
@@ -120,6 +124,9 @@ def world(f, db):
     }
     vehicle = f.vehicle(owner)
     f.vehicle(users["other_owner"])
+    from tests.portal.test_maintenance import make_plan
+
+    plan = make_plan(db)
     booking = f.booking(owner, store_a, vehicle=vehicle)
     from portal.demo import avatar_png
 
@@ -150,6 +157,7 @@ def world(f, db):
         "audit": 1,
         "reviewed": booking.id,
         "store_days": 1,
+        "plans": plan.id,
         "bookings.slot_options": f"?store={store_a.id}",
     }
     return users, args, query

@@ -22,6 +22,14 @@ from portal.models.bookings import (
     SlotUsage,
     StoreDay,
 )
+from portal.models.maintenance import (
+    DueEvent,
+    MaintenancePlan,
+    MaintenanceReminder,
+    PlanItem,
+    UptakeStat,
+    VehicleItemState,
+)
 from portal.models.media import Image
 from portal.models.stores import Store
 from portal.models.vehicles import MileageReading, Vehicle
@@ -39,7 +47,13 @@ __all__ = [
     "ServiceRecord",
     "SlotUsage",
     "StoreDay",
+    "DueEvent",
     "Image",
+    "MaintenancePlan",
+    "MaintenanceReminder",
+    "PlanItem",
+    "UptakeStat",
+    "VehicleItemState",
     "LoginSession",
     "MileageReading",
     "PasswordHistory",

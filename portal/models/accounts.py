@@ -48,6 +48,9 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     # Secret of the owner's private calendar feed; rotating it kills the old URL.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Maintenance reminder channels the owner wants.
+    remind_inapp: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    remind_email: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -120,6 +120,8 @@ class Booking(Base):
     status: Mapped[str] = mapped_column(String(16), default=SUBMITTED)
     service_types: Mapped[list] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(Text, default="")
+    # Maintenance plan item codes the owner booked from the schedule ("Book these items").
+    maintenance_items: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     bay: Mapped[int | None] = mapped_column()
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -228,6 +230,8 @@ class ServiceItem(Base):
     kind: Mapped[str] = mapped_column(String(8))
     description: Mapped[str] = mapped_column(String(200))
     part_no: Mapped[str] = mapped_column(String(40), default="")
+    # The maintenance plan item this work fulfils, if any (feeds the schedule and uptake).
+    plan_item_code: Mapped[str | None] = mapped_column(String(40))
     quantity: Mapped[int] = mapped_column(default=1)
     unit_price_fen: Mapped[int] = mapped_column()
 

@@ -39,7 +39,7 @@ from portal.models.bookings import (
     SERVICE_TYPES,
     SUBMITTED,
 )
-from portal.services import audit, capacity, media, notify
+from portal.services import audit, capacity, maintenance, media, notify
 from portal.services import vehicles as vehicle_svc
 from portal.timeutil import now
 
@@ -176,6 +176,7 @@ def book_repair(
     service_types: list[str],
     description: str = "",
     photos: list[bytes] | None = None,
+    maintenance_items: list[str] | None = None,
 ) -> Booking:
     """Book a repair into a free place of the store's slot."""
     if owner.role != OWNER:
@@ -195,6 +196,7 @@ def book_repair(
         status=SUBMITTED,
         service_types=types,
         description=(description or "").strip(),
+        maintenance_items=_known_codes(vehicle, maintenance_items or []),
         created_at=now(),
         updated_at=now(),
     )
@@ -203,6 +205,12 @@ def book_repair(
     db.session.flush()
     _event(booking, owner, SUBMITTED)
     return booking
+
+
+def _known_codes(vehicle: Vehicle, codes: list[str]) -> list[str]:
+    plan = maintenance.plan_for(vehicle)
+    known = {i.code for i in plan.items} if plan else set()
+    return [c for c in dict.fromkeys(codes) if c in known]
 
 
 def edit_booking(
@@ -500,6 +508,7 @@ def complete(
     )
     db.session.add(record)
     db.session.flush()
+    maintenance.on_service_record(record)
     audit.record("booking_completed", actor=staff, target=booking, total_fen=record.total_fen)
     _tell_owner(booking, _("Booking #%(id)d is completed. Please rate the service.", id=booking.id))
     return record

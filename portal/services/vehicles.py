@@ -149,4 +149,7 @@ def record_mileage(vehicle: Vehicle, km: int, *, source: str = "owner") -> Milea
     db.session.add(reading)
     db.session.flush()
     db.session.refresh(vehicle)
+    from portal.services import maintenance  # a new reading may bring items due
+
+    maintenance.sync_vehicle(vehicle)
     return reading

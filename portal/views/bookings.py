@@ -155,6 +155,7 @@ def booking_new():
         form.service_types.data = preset or form.service_types.data
         form.description.data = request.args.get("note", "") or form.description.data
         form.day.data = request.args.get("day")
+        form.maintenance_items.data = ",".join(request.args.getlist("items"))
     store = _prepare(form, owner)
     if request.method == "POST" and "show" not in request.form and form.validate_on_submit():
         vehicle = next((v for v in owner.vehicles if v.id == form.vehicle.data), None)
@@ -169,6 +170,7 @@ def booking_new():
                 form.service_types.data,
                 form.description.data,
                 _photos(),
+                maintenance_items=[c for c in (form.maintenance_items.data or "").split(",") if c],
             )
         except DomainError as exc:
             db.session.rollback()

@@ -1,0 +1,485 @@
+"""Maintenance schedules: what is due when, and what other owners chose in the same situation.
+
+Definitions (also in the README's maintenance section):
+
+- A plan item is due at a *due point*: ``last done km + interval km`` and/or ``last done date +
+  interval months`` (whichever comes first); for an item never done, the first-due offset (or
+  the interval) counted from 0 km and the purchase date.
+- Status: *overdue* once the due point is passed by more than the window (1,000 km or 30 days by
+  default), *due* once it is reached, *due soon* within 1,000 km or 30 days before it, else *ok*.
+- A *due event* is one vehicle reaching one due point of one item. It is *taken* when the item
+  is done within the window around the due point (from window before it to window after it),
+  *missed* when the vehicle passes the window without it, and *superseded* when the item was
+  done earlier than the window (the next due point then moves).
+- The uptake rate of an item for a model is taken / (taken + missed) over all resolved events
+  of that item on that model. Events still inside their window are not counted yet. When the
+  model has fewer resolved events than the minimum sample (30), the all-models rate is shown
+  (and the page says so); below the minimum there too, "not enough data yet".
+- Aggregates (``maintenance_uptake``) are updated in the same transaction that resolves an
+  event, so reading a rate is one primary-key lookup whatever the history's size.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from portal.extensions import db
+from portal.models import (
+    DueEvent,
+    MaintenancePlan,
+    MileageReading,
+    PlanItem,
+    ServiceRecord,
+    UptakeStat,
+    Vehicle,
+    VehicleItemState,
+)
+from portal.models.maintenance import ALL
+from portal.timeutil import now
+
+OK, SOON, DUE, OVERDUE = "ok", "due_soon", "due", "overdue"
+DEFAULT_DAILY_KM = 40.0
+
+
+def _cfg(key: str) -> int:
+    return int(current_app.config[key])
+
+
+def add_months(day: date, months: int) -> date:
+    """Return the same day `months` later, clamped to the month's end (Jan 31 + 1 = Feb 28)."""
+    total = day.month - 1 + months
+    year, month = day.year + total // 12, total % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class DuePoint:
+    km: int | None
+    day: date | None
+
+    @property
+    def key(self) -> str:
+        km = "" if self.km is None else str(self.km)
+        return f"{km}|{self.day.isoformat() if self.day else ''}"
+
+
+def due_point(
+    item: PlanItem, *, last_km: int | None, last_day: date | None, purchase_day: date | None
+) -> DuePoint:
+    """Return where the item is next due (whichever of km and date comes first)."""
+    if last_km is None:
+        km_step = item.first_due_km or item.interval_km
+        months = item.first_due_months or item.interval_months
+        base_km, base_day = 0, purchase_day
+    else:
+        km_step, months = item.interval_km, item.interval_months
+        base_km, base_day = last_km, last_day
+    km = base_km + km_step if km_step else None
+    day = add_months(base_day, months) if months and base_day else None
+    return DuePoint(km, day)
+
+
+def status_of(
+    point: DuePoint,
+    current_km: int,
+    today: date,
+    *,
+    window_km: int,
+    window_days: int,
+    soon_km: int,
+    soon_days: int,
+) -> str:
+    """Return ok / due_soon / due / overdue for a due point, whichever of km and date is worse."""
+
+    def by_km() -> str:
+        if point.km is None:
+            return OK
+        if current_km > point.km + window_km:
+            return OVERDUE
+        if current_km >= point.km:
+            return DUE
+        return SOON if current_km >= point.km - soon_km else OK
+
+    def by_day() -> str:
+        if point.day is None:
+            return OK
+        if today > point.day + timedelta(days=window_days):
+            return OVERDUE
+        if today >= point.day:
+            return DUE
+        return SOON if today >= point.day - timedelta(days=soon_days) else OK
+
+    order = (OK, SOON, DUE, OVERDUE)
+    return max(by_km(), by_day(), key=order.index)
+
+
+def window_status(point: DuePoint, km: int, day: date) -> str:
+    """Place a moment relative to the due point's window: before, inside or after."""
+    wk, wd = _cfg("MAINTENANCE_WINDOW_KM"), _cfg("MAINTENANCE_WINDOW_DAYS")
+    after = (point.km is not None and km > point.km + wk) or (
+        point.day is not None and day > point.day + timedelta(days=wd)
+    )
+    if after:
+        return "after"
+    inside = (point.km is not None and km >= point.km - wk) or (
+        point.day is not None and day >= point.day - timedelta(days=wd)
+    )
+    return "inside" if inside else "before"
+
+
+# --- plans and vehicle state ----------------------------------------------------------
+
+
+def plan_for(vehicle: Vehicle) -> MaintenancePlan | None:
+    """Return the model's own plan, else the default plan."""
+    plans = db.session.scalars(
+        select(MaintenancePlan).where(
+            ((MaintenancePlan.brand == vehicle.brand) & (MaintenancePlan.series == vehicle.series))
+            | MaintenancePlan.is_default.is_(True)
+        )
+    ).all()
+    return next((p for p in plans if not p.is_default), None) or next(iter(plans), None)
+
+
+def daily_km(vehicle: Vehicle) -> float:
+    """Return the vehicle's average daily distance from its mileage history."""
+    first, last = db.session.execute(
+        select(func.min(MileageReading.recorded_at), func.max(MileageReading.recorded_at)).where(
+            MileageReading.vehicle_id == vehicle.id
+        )
+    ).one()
+    low = db.session.scalar(
+        select(func.min(MileageReading.km)).where(MileageReading.vehicle_id == vehicle.id)
+    )
+    if first and last and (last - first).days >= 14 and low is not None:
+        return max((vehicle.current_km - low) / max((last - first).days, 1), 1.0)
+    if vehicle.purchase_date:
+        days = (now().date() - vehicle.purchase_date).days
+        if days >= 30 and vehicle.current_km:
+            return max(vehicle.current_km / days, 1.0)
+    return DEFAULT_DAILY_KM
+
+
+def _states(vehicle: Vehicle) -> dict[str, VehicleItemState]:
+    rows = db.session.scalars(
+        select(VehicleItemState).where(VehicleItemState.vehicle_id == vehicle.id)
+    )
+    return {r.code: r for r in rows}
+
+
+def _today(vehicle: Vehicle) -> date:
+    return now().astimezone(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
+
+
+# --- uptake ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Uptake:
+    taken: int
+    total: int
+    scope: str  # "model", "all" or "none"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.taken / self.total) if self.total else 0
+
+
+def uptake_for(codes: list[str], brand: str, series: str) -> dict[str, Uptake]:
+    """Return each item's uptake for the model, falling back to all models; one query."""
+    if not codes:
+        return {}
+    keys = [(c, brand, series) for c in codes] + [(c, ALL, ALL) for c in codes]
+    rows = db.session.execute(
+        select(
+            UptakeStat.code, UptakeStat.brand, UptakeStat.series, UptakeStat.taken, UptakeStat.total
+        ).where(tuple_(UptakeStat.code, UptakeStat.brand, UptakeStat.series).in_(keys))
+    ).all()
+    found = {(r.code, r.brand, r.series): (r.taken, r.total) for r in rows}
+    minimum = _cfg("MAINTENANCE_MIN_SAMPLE")
+    result = {}
+    for code in codes:
+        model = found.get((code, brand, series), (0, 0))
+        every = found.get((code, ALL, ALL), (0, 0))
+        if model[1] >= minimum:
+            result[code] = Uptake(model[0], model[1], "model")
+        elif every[1] >= minimum:
+            result[code] = Uptake(every[0], every[1], "all")
+        else:
+            result[code] = Uptake(every[0], every[1], "none")
+    return result
+
+
+def _count(code: str, brand: str, series: str, taken: bool) -> None:
+    """Add one resolved event to the model's and the all-models aggregate (upsert)."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    for b, s in ((brand, series), (ALL, ALL)):
+        table = UptakeStat.__table__
+        stmt = insert(table).values(code=code, brand=b, series=s, taken=int(taken), total=1)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["code", "brand", "series"],
+                set_={"taken": table.c.taken + int(taken), "total": table.c.total + 1},
+            )
+        )
+
+
+def _resolve(event_id: int, status: str, code: str, brand: str, series: str) -> bool:
+    """Resolve an open event once (conditional UPDATE) and count it in the aggregates."""
+    done = db.session.execute(
+        update(DueEvent)
+        .where(DueEvent.id == event_id, DueEvent.status == "open")
+        .values(status=status, resolved_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        return False
+    if status in ("taken", "missed"):
+        _count(code, brand, series, status == "taken")
+    return True
+
+
+def _open_event(vehicle: Vehicle, code: str, point: DuePoint) -> int | None:
+    """Create the due event for this point if it does not exist; return its id if open."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(DueEvent.__table__)
+        .values(
+            vehicle_id=vehicle.id,
+            code=code,
+            brand=vehicle.brand,
+            series=vehicle.series,
+            due_key=point.key,
+            due_km=point.km,
+            due_date=point.day,
+            status="open",
+            opened_at=now(),
+        )
+        .on_conflict_do_nothing(index_elements=["vehicle_id", "code", "due_key"])
+    )
+    return db.session.scalar(
+        select(DueEvent.id).where(
+            DueEvent.vehicle_id == vehicle.id,
+            DueEvent.code == code,
+            DueEvent.due_key == point.key,
+            DueEvent.status == "open",
+        )
+    )
+
+
+def record_done(
+    vehicle: Vehicle,
+    code: str,
+    km: int,
+    done_at: datetime,
+    purchase_day: date | None = None,
+    plan: MaintenancePlan | None = None,
+) -> None:
+    """Note that the item was done: resolve its due event and move its due point on."""
+    plan = plan or plan_for(vehicle)
+    item = next((i for i in plan.items if i.code == code), None) if plan else None
+    state = db.session.get(VehicleItemState, (vehicle.id, code))
+    if item is not None:
+        point = due_point(
+            item,
+            last_km=state.last_km if state else None,
+            last_day=state.last_done_at.date() if state else None,
+            purchase_day=purchase_day or vehicle.purchase_date,
+        )
+        where = window_status(point, km, done_at.date())
+        if where in ("inside", "after"):
+            event_id = _open_event(vehicle, code, point)
+            if event_id is not None:
+                _resolve(
+                    event_id,
+                    "taken" if where == "inside" else "missed",
+                    code,
+                    vehicle.brand,
+                    vehicle.series,
+                )
+        else:
+            for (event_id,) in db.session.execute(
+                select(DueEvent.id).where(
+                    DueEvent.vehicle_id == vehicle.id,
+                    DueEvent.code == code,
+                    DueEvent.status == "open",
+                )
+            ):
+                _resolve(event_id, "superseded", code, vehicle.brand, vehicle.series)
+    if state is None:
+        db.session.add(
+            VehicleItemState(vehicle_id=vehicle.id, code=code, last_km=km, last_done_at=done_at)
+        )
+        db.session.flush()
+    elif km >= state.last_km:
+        state.last_km, state.last_done_at = km, done_at
+
+
+def on_service_record(record: ServiceRecord) -> None:
+    """Feed a completed service record's maintenance items into the schedule and uptake."""
+    vehicle = db.session.get(Vehicle, record.vehicle_id)
+    for code in sorted({i.plan_item_code for i in record.items if i.plan_item_code}):
+        record_done(vehicle, code, record.mileage_km, record.completed_at)
+
+
+def sync_vehicle(vehicle: Vehicle) -> int:
+    """Open events for items that reached their due point; resolve those whose window passed."""
+    plan = plan_for(vehicle)
+    if plan is None:
+        return 0
+    states, today, changed = _states(vehicle), _today(vehicle), 0
+    for item in plan.items:
+        state = states.get(item.code)
+        point = due_point(
+            item,
+            last_km=state.last_km if state else None,
+            last_day=state.last_done_at.date() if state else None,
+            purchase_day=vehicle.purchase_date,
+        )
+        where = window_status(point, vehicle.current_km, today)
+        reached = (point.km is not None and vehicle.current_km >= point.km) or (
+            point.day is not None and today >= point.day
+        )
+        if reached or where == "after":
+            event_id = _open_event(vehicle, item.code, point)
+            if event_id is not None and where == "after":
+                changed += _resolve(event_id, "missed", item.code, vehicle.brand, vehicle.series)
+    return changed
+
+
+# --- the owner's page -----------------------------------------------------------------
+
+
+@dataclass
+class ScheduleRow:
+    item: PlanItem
+    last_km: int | None
+    last_day: date | None
+    point: DuePoint
+    due_by: date | None  # predicted date the item falls due (km predicted from daily distance)
+    status: str
+    uptake: Uptake
+
+
+def schedule(vehicle: Vehicle) -> tuple[MaintenancePlan | None, list[ScheduleRow]]:
+    """Return the vehicle's plan and one row per item; a constant number of queries."""
+    plan = plan_for(vehicle)
+    if plan is None:
+        return None, []
+    states, today = _states(vehicle), _today(vehicle)
+    per_day = daily_km(vehicle)
+    uptake = uptake_for([i.code for i in plan.items], vehicle.brand, vehicle.series)
+    kw = dict(
+        window_km=_cfg("MAINTENANCE_WINDOW_KM"),
+        window_days=_cfg("MAINTENANCE_WINDOW_DAYS"),
+        soon_km=_cfg("MAINTENANCE_SOON_KM"),
+        soon_days=_cfg("MAINTENANCE_SOON_DAYS"),
+    )
+    rows = []
+    for item in plan.items:
+        state = states.get(item.code)
+        point = due_point(
+            item,
+            last_km=state.last_km if state else None,
+            last_day=state.last_done_at.date() if state else None,
+            purchase_day=vehicle.purchase_date,
+        )
+        by_km = None
+        if point.km is not None:
+            by_km = today + timedelta(days=max((point.km - vehicle.current_km) / per_day, -3650))
+        candidates = [d for d in (by_km, point.day) if d is not None]
+        rows.append(
+            ScheduleRow(
+                item=item,
+                last_km=state.last_km if state else None,
+                last_day=state.last_done_at.date() if state else None,
+                point=point,
+                due_by=min(candidates) if candidates else None,
+                status=status_of(point, vehicle.current_km, today, **kw),
+                uptake=uptake[item.code],
+            )
+        )
+    order = {OVERDUE: 0, DUE: 1, SOON: 2, OK: 3}
+    rows.sort(key=lambda r: (order[r.status], r.due_by or date.max))
+    return plan, rows
+
+
+# --- reminders ------------------------------------------------------------------------
+
+LEVELS = (SOON, DUE, OVERDUE)
+
+
+def _claim_reminder(vehicle_id: int, code: str, due_key: str, level: str) -> bool:
+    """Insert the reminder row; only the caller that inserted it may send (UNIQUE + no-op)."""
+    from portal.models import MaintenanceReminder
+
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    table = MaintenanceReminder.__table__
+    inserted = db.session.execute(
+        insert(table)
+        .values(vehicle_id=vehicle_id, code=code, due_key=due_key, level=level, sent_at=now())
+        .on_conflict_do_nothing(index_elements=["vehicle_id", "code", "due_key", "level"])
+        .returning(table.c.id)  # psycopg reports no rowcount for INSERT; RETURNING tells
+    ).first()
+    return inserted is not None
+
+
+def remind_vehicle(vehicle: Vehicle) -> int:
+    """Sync the vehicle's due events and send each new due-soon/due/overdue reminder once."""
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from portal.mail import send_mail
+    from portal.models import Notification, User
+
+    sync_vehicle(vehicle)
+    _plan, rows = schedule(vehicle)
+    owner = db.session.get(User, vehicle.owner_id)
+    sent = 0
+    for row in rows:
+        if row.status not in LEVELS:
+            continue
+        if not _claim_reminder(vehicle.id, row.item.code, row.point.key, row.status):
+            continue
+        with force_locale(owner.locale or current_app.config["DEFAULT_LOCALE"]):
+            text = {
+                SOON: _(
+                    "%(plate)s: %(item)s is due soon.", plate=vehicle.plate, item=row.item.name
+                ),
+                DUE: _("%(plate)s: %(item)s is due now.", plate=vehicle.plate, item=row.item.name),
+                OVERDUE: _(
+                    "%(plate)s: %(item)s is overdue.", plate=vehicle.plate, item=row.item.name
+                ),
+            }[row.status]
+        link = f"/vehicles/{vehicle.id}/maintenance"
+        if owner.remind_inapp:
+            db.session.add(Notification(user_id=owner.id, text=text, link=link, created_at=now()))
+        if owner.remind_email and owner.email:
+            base = current_app.config["BASE_URL"].rstrip("/")
+            send_mail(owner.email, text, f"{text}\n\n{base}{link}")
+        sent += 1
+    return sent
+
+
+def send_due_reminders(batch: int = 500) -> int:
+    """The send-reminders job for maintenance: every vehicle, committed vehicle by vehicle."""
+    sent, last_id = 0, 0
+    while True:
+        ids = db.session.scalars(
+            select(Vehicle.id).where(Vehicle.id > last_id).order_by(Vehicle.id).limit(batch)
+        ).all()
+        if not ids:
+            return sent
+        for vehicle_id in ids:
+            vehicle = db.session.get(Vehicle, vehicle_id)
+            sent += remind_vehicle(vehicle)
+            db.session.commit()
+        last_id = ids[-1]

@@ -1,0 +1,101 @@
+"""The owner's maintenance schedule per vehicle, with what other owners chose."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.auth import owner_required
+from portal.extensions import db
+from portal.services import maintenance as svc
+from portal.services import vehicles as vehicle_svc
+
+bp = Blueprint("maintenance", __name__)
+
+
+@bp.route("/vehicles/<int:vehicle_id>/maintenance")
+@owner_required
+def schedule_show(vehicle_id: int):
+    """Show the vehicle's maintenance schedule."""
+    vehicle = vehicle_svc.owned_vehicle(current_user, vehicle_id)
+    plan, rows = svc.schedule(vehicle)
+    return render_template(
+        "maintenance/schedule.html",
+        v=vehicle,
+        plan=plan,
+        rows=rows,
+        per_day=svc.daily_km(vehicle),
+        svc=svc,
+    )
+
+
+@bp.route("/vehicles/<int:vehicle_id>/maintenance/book", methods=["POST"])
+@owner_required
+def schedule_book(vehicle_id: int):
+    """Turn the selected due items into a booking draft."""
+    vehicle = vehicle_svc.owned_vehicle(current_user, vehicle_id)
+    plan, rows = svc.schedule(vehicle)
+    chosen = [r for r in rows if r.item.code in set(request.form.getlist("items"))]
+    if not chosen:
+        flash(_("Select the items you want done."), "error")
+        return redirect(url_for("maintenance.schedule_show", vehicle_id=vehicle.id), code=303)
+    note = "、".join(r.item.name for r in chosen)
+    return redirect(
+        url_for(
+            "bookings.booking_new",
+            vehicle=vehicle.id,
+            type="maintenance",
+            items=[r.item.code for r in chosen],
+            note=note,
+        ),
+        code=303,
+    )
+
+
+@bp.route("/account/reminders", methods=["GET", "POST"])
+@owner_required
+def reminder_settings():
+    """Switch maintenance reminder channels on or off."""
+    user = current_user._get_current_object()
+    if request.method == "POST":
+        user.remind_inapp = request.form.get("inapp") == "on"
+        user.remind_email = request.form.get("email") == "on"
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("maintenance.reminder_settings"), code=303)
+    return render_template("maintenance/reminders.html", user=user)
+
+
+STATUS_LABELS = {
+    svc.OK: _l("OK"),
+    svc.SOON: _l("Due soon"),
+    svc.DUE: _l("Due"),
+    svc.OVERDUE: _l("Overdue"),
+}
+SEVERITY_LABELS = {
+    "must": _l("Must replace"),
+    "recommended": _l("Recommended"),
+    "inspect": _l("Inspect"),
+}
+
+
+@bp.app_template_filter("due_status")
+def due_status_label(value: str) -> str:
+    """Return the translated name of a maintenance status."""
+    return str(STATUS_LABELS.get(value, value))
+
+
+@bp.app_template_filter("severity")
+def severity_label(value: str) -> str:
+    """Return the translated name of a plan item's severity."""
+    return str(SEVERITY_LABELS.get(value, value))
+
+
+@bp.app_template_filter("date_short")
+def date_short(value) -> str:
+    """Format a date for the schedule."""
+    from flask_babel import format_date
+
+    return format_date(value, "medium") if value else ""
