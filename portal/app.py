@@ -23,7 +23,10 @@ BLUEPRINTS = [
     "portal.views.vehicles:bp",
     "portal.views.media:bp",
 ]
-OPTIONAL_PACKAGES: list[str] = []  # "shop.views:bp", ... added as the packages land
+OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land
+    "shop.views:bp",
+    "shop.webhooks:bp",
+]
 ADMIN_INIT = "admin:init_admin"
 
 

@@ -67,6 +67,20 @@ EXPECTED: dict[str, tuple] = {
     "unlocks.index": STAFF,
     "unlocks.approve": (302, 403, 403, 303, 404, 303, 303),
     "unlocks.break_glass": (302, 403, 403, 303, 404, 303, 303),
+    # The shop: the catalog is public, carts are for owners and visitors, orders are owners'.
+    "shop.index": PUBLIC,
+    "shop.hot_fragment": PUBLIC,
+    "shop.product_show": PUBLIC,
+    "shop.cart_show": (200, 200, 200, 403, 403, 403, 403),
+    "shop.cart_add": (303, 303, 303, 403, 403, 403, 403),
+    "shop.cart_update": (303, 303, 303, 403, 403, 403, 403),
+    "shop.checkout": (302, 303, 303, 403, 403, 403, 403),  # an empty cart goes back to it
+    "shop.order_list": OWNER_ONLY,
+    "shop.order_show": OWN_OBJECT,
+    "shop.order_receipt": OWN_OBJECT,
+    "shop.order_pay": (302, 404, 404, 403, 403, 403, 403),  # card payment is off: no page
+    "shop.order_cancel": OWN_POST,
+    "shop_stripe.webhook": (404,) * 7,  # Stripe is not configured in this app
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -105,6 +119,7 @@ def world(f, db):
     db.session.add(req)
     db.session.add(AuditEvent(action="sample", store_id=store_a.id))
     db.session.commit()
+    product, order = _shop_samples(owner, store_a)
     args = {
         "vehicle_id": vehicle.id,
         "image_id": private.id,
@@ -112,6 +127,8 @@ def world(f, db):
         "request_id": req.id,
         "export_type": "csv",
         "filename": "css/m4s.css",
+        "product_id": product.id,
+        "order_id": order.id,
     }
     query = {
         "staff": locked.id,
@@ -121,6 +138,24 @@ def world(f, db):
         "audit": 1,
     }
     return users, args, query
+
+
+def _shop_samples(owner, store):
+    """A product with stock and a pending order of it, both owned by store A's owner."""
+    from portal.extensions import db
+    from shop import cart as carts
+    from shop import orders, stock
+    from shop.models import Category, Product
+
+    product = Product(sku="S-1", name="Mat", category=Category(name="Mats"), price_fen=100)
+    db.session.add(product)
+    db.session.flush()
+    stock.set_initial(product, 5)
+    cart = carts.open_cart(owner)
+    carts.set_quantity(cart, product, 1)
+    order = orders.place_order(owner, cart, delivery="pickup", store=store)
+    db.session.commit()
+    return product, order
 
 
 def _rules(app):
