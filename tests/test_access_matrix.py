@@ -81,6 +81,13 @@ EXPECTED: dict[str, tuple] = {
     "shop.order_pay": (302, 404, 404, 403, 403, 403, 403),  # card payment is off: no page
     "shop.order_cancel": OWN_POST,
     "shop_stripe.webhook": (404,) * 7,  # Stripe is not configured in this app
+    "shop_orders.index": STAFF,
+    "shop_orders.detail": (302, 403, 403, 200, 404, 200, 200),
+    "shop_orders.act": (302, 403, 403, 303, 404, 303, 303),
+    "shop_sales.index": MANAGERS,
+    "shop_stock.index": MANAGERS,
+    "shop_stock.ledger": MANAGERS,
+    "shop_stock.adjust": (302, 403, 403, 403, 403, 303, 303),
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -89,6 +96,10 @@ for prefix, expected in {
     "vehicles_admin": admin_model(STAFF, create=302, edit=302, other_store=302),
     "stores": admin_model(ADMINS, details=302),  # no details page: the list shows it all
     "audit": admin_model(MANAGERS, create=302, edit=302),
+    "shop_products": admin_model(MANAGERS),
+    "shop_categories": admin_model(MANAGERS, details=302),
+    "shop_discounts": admin_model(MANAGERS, details=302),
+    "shop_placements": admin_model(MANAGERS, details=302),
 }.items():
     for endpoint, codes in expected.items():
         EXPECTED[f"{prefix}.{endpoint}"] = codes
@@ -119,7 +130,7 @@ def world(f, db):
     db.session.add(req)
     db.session.add(AuditEvent(action="sample", store_id=store_a.id))
     db.session.commit()
-    product, order = _shop_samples(owner, store_a)
+    product, order, discount, placement = _shop_samples(owner, store_a)
     args = {
         "vehicle_id": vehicle.id,
         "image_id": private.id,
@@ -129,6 +140,7 @@ def world(f, db):
         "filename": "css/m4s.css",
         "product_id": product.id,
         "order_id": order.id,
+        "action": "ready",  # refused for a pending order: nothing changes, back to it
     }
     query = {
         "staff": locked.id,
@@ -136,6 +148,10 @@ def world(f, db):
         "vehicles_admin": vehicle.id,
         "stores": store_a.id,
         "audit": 1,
+        "shop_products": product.id,
+        "shop_categories": product.category_id,
+        "shop_discounts": discount.id,
+        "shop_placements": placement.id,
     }
     return users, args, query
 
@@ -145,7 +161,7 @@ def _shop_samples(owner, store):
     from portal.extensions import db
     from shop import cart as carts
     from shop import orders, stock
-    from shop.models import Category, Product
+    from shop.models import Category, Discount, Placement, Product
 
     product = Product(sku="S-1", name="Mat", category=Category(name="Mats"), price_fen=100)
     db.session.add(product)
@@ -154,8 +170,11 @@ def _shop_samples(owner, store):
     cart = carts.open_cart(owner)
     carts.set_quantity(cart, product, 1)
     order = orders.place_order(owner, cart, delivery="pickup", store=store)
+    discount = Discount(product_id=product.id, kind="percent", value=10)
+    placement = Placement(product_id=product.id, kind="hot")
+    db.session.add_all([discount, placement])
     db.session.commit()
-    return product, order
+    return product, order, discount, placement
 
 
 def _rules(app):
