@@ -78,5 +78,7 @@ def webhook():
         db.session.commit()
     except IntegrityError:  # the same event, delivered twice at once: the other one applied it
         db.session.rollback()
+        if db.session.get(StripeEvent, event.id) is None:
+            raise  # some other rule broke: a 500, and Stripe retries later
         return jsonify(status=200, result="duplicate")
     return jsonify(status=200, result=result)
