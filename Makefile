@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: venv run test test-sqlite test-postgres e2e bench lint translations
+.PHONY: venv run test test-sqlite test-postgres e2e bench bench-shop lint translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +44,9 @@ e2e: venv translations
 
 bench: venv translations
 	$(BIN)/python -m bench.run_portal
+
+bench-shop: venv translations
+	$(BIN)/python -m bench.run_shop
 
 lint: venv
 	$(BIN)/ruff check .

@@ -83,4 +83,7 @@ def init_admin(app: Flask) -> Admin:
     )
     admin.add_view(StoreAdmin(Store, db, name=_l("Stores"), endpoint="stores"))
     admin.add_view(AuditAdmin(AuditEvent, db, name=_l("Audit log"), endpoint="audit"))
+    from admin import shop
+
+    shop.register(admin)
     return admin

@@ -177,7 +177,11 @@ class WorkshopView(StaffView):
             )
         ).all()
         return self.render(
-            "admin/bookings/workshop.html", bookings=bookings, svc=svc, faults=FAULT_CATEGORIES
+            "admin/bookings/workshop.html",
+            bookings=bookings,
+            svc=svc,
+            faults=FAULT_CATEGORIES,
+            items_for=_plan_items,
         )
 
     @expose("/<int:booking_id>/step", methods=["POST"])

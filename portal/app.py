@@ -26,7 +26,10 @@ BLUEPRINTS = [
     "portal.views.notifications:bp",
     "portal.views.maintenance:bp",
 ]
-OPTIONAL_PACKAGES: list[str] = []  # "shop.views:bp", ... added as the packages land
+OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land
+    "shop.views:bp",
+    "shop.webhooks:bp",
+]
 ADMIN_INIT = "admin:init_admin"
 
 

@@ -8,6 +8,8 @@ from flask.cli import AppGroup
 from portal.extensions import db
 
 m4s = AppGroup("m4s", help="M4S commands: demo data, reminders, maintenance.")
+# Packages that add their own demo data after the portal's (a callable each, no arguments).
+DEMO_EXTENSIONS = ["shop.demo:load_demo"]
 
 
 @m4s.command("demo")
@@ -21,6 +23,11 @@ def demo(owners: int) -> None:
     click.echo(
         f"Demo data ready: {result['stores']} stores, {result['owners_created']} new owners."
     )
+    for path in DEMO_EXTENSIONS:  # by import path: portal never imports shop & co.
+        module, _, attr = path.partition(":")
+        extra = getattr(__import__(module, fromlist=[attr]), attr)()
+        db.session.commit()
+        click.echo(f"{module}: {extra}")
     click.echo("Demo logins (mobile number / password):")
     for role, login in DEMO_LOGINS.items():
         click.echo(f"  {role:8s} {login} / {DEMO_PASSWORD[role]}")

@@ -50,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "MAINTENANCE_SOON_DAYS": 30,
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
     "SESSION_COOKIE_SECURE": True,
+    "SHOP_HOLD_MINUTES": 30,  # how long checkout holds the stock of an unpaid order
+    "STRIPE_API_BASE": "",  # empty: api.stripe.com; tests point it at localstripe
 }
 
 ENV_PREFIX = "M4S_"

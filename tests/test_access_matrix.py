@@ -93,6 +93,27 @@ EXPECTED: dict[str, tuple] = {
     "unlocks.index": STAFF,
     "unlocks.approve": (302, 403, 403, 303, 404, 303, 303),
     "unlocks.break_glass": (302, 403, 403, 303, 404, 303, 303),
+    # The shop: the catalog is public, carts are for owners and visitors, orders are owners'.
+    "shop.index": PUBLIC,
+    "shop.hot_fragment": PUBLIC,
+    "shop.product_show": PUBLIC,
+    "shop.cart_show": (200, 200, 200, 403, 403, 403, 403),
+    "shop.cart_add": (303, 303, 303, 403, 403, 403, 403),
+    "shop.cart_update": (303, 303, 303, 403, 403, 403, 403),
+    "shop.checkout": (302, 303, 303, 403, 403, 403, 403),  # an empty cart goes back to it
+    "shop.order_list": OWNER_ONLY,
+    "shop.order_show": OWN_OBJECT,
+    "shop.order_receipt": OWN_OBJECT,
+    "shop.order_pay": (302, 404, 404, 403, 403, 403, 403),  # card payment is off: no page
+    "shop.order_cancel": OWN_POST,
+    "shop_stripe.webhook": (404,) * 7,  # Stripe is not configured in this app
+    "shop_orders.index": STAFF,
+    "shop_orders.detail": (302, 403, 403, 200, 404, 200, 200),
+    "shop_orders.act": (302, 403, 403, 303, 404, 303, 303),
+    "shop_sales.index": MANAGERS,
+    "shop_stock.index": MANAGERS,
+    "shop_stock.ledger": MANAGERS,
+    "shop_stock.adjust": (302, 403, 403, 403, 403, 303, 303),
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -105,6 +126,10 @@ for prefix, expected in {
     "reviewed": admin_model(STAFF, details=302, create=302, edit=302, other_store=302),
     "store_days": admin_model(MANAGERS, details=302, edit=302),
     "plans": admin_model(MANAGERS, details=302),
+    "shop_products": admin_model(MANAGERS),
+    "shop_categories": admin_model(MANAGERS, details=302),
+    "shop_discounts": admin_model(MANAGERS, details=302),
+    "shop_placements": admin_model(MANAGERS, details=302),
 }.items():
     for endpoint, codes in expected.items():
         EXPECTED[f"{prefix}.{endpoint}"] = codes
@@ -140,6 +165,7 @@ def world(f, db):
     db.session.add(req)
     db.session.add(AuditEvent(action="sample", store_id=store_a.id))
     db.session.commit()
+    product, order, discount, placement = _shop_samples(owner, store_a)
     args = {
         "vehicle_id": vehicle.id,
         "image_id": private.id,
@@ -148,6 +174,9 @@ def world(f, db):
         "booking_id": booking.id,
         "export_type": "csv",
         "filename": "css/m4s.css",
+        "product_id": product.id,
+        "order_id": order.id,
+        "action": "ready",  # refused for a pending order: nothing changes, back to it
     }
     query = {
         "staff": locked.id,
@@ -159,8 +188,33 @@ def world(f, db):
         "store_days": 1,
         "plans": plan.id,
         "bookings.slot_options": f"?store={store_a.id}",
+        "shop_products": product.id,
+        "shop_categories": product.category_id,
+        "shop_discounts": discount.id,
+        "shop_placements": placement.id,
     }
     return users, args, query
+
+
+def _shop_samples(owner, store):
+    """A product with stock and a pending order of it, both owned by store A's owner."""
+    from portal.extensions import db
+    from shop import cart as carts
+    from shop import orders, stock
+    from shop.models import Category, Discount, Placement, Product
+
+    product = Product(sku="S-1", name="Mat", category=Category(name="Mats"), price_fen=100)
+    db.session.add(product)
+    db.session.flush()
+    stock.set_initial(product, 5)
+    cart = carts.open_cart(owner)
+    carts.set_quantity(cart, product, 1)
+    order = orders.place_order(owner, cart, delivery="pickup", store=store)
+    discount = Discount(product_id=product.id, kind="percent", value=10)
+    placement = Placement(product_id=product.id, kind="hot")
+    db.session.add_all([discount, placement])
+    db.session.commit()
+    return product, order, discount, placement
 
 
 def _rules(app):

@@ -1,0 +1,1 @@
+"""The accessories shop: catalog, cart, checkout, orders, stock and Stripe payments."""

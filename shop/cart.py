@@ -1,0 +1,130 @@
+"""Carts: an owner's cart, or an anonymous one merged into the account at login."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.errors import ValidationError
+from portal.extensions import db
+from portal.models import User
+from shop.catalog import Price, price_of
+from shop.models import Cart, CartItem, Product
+
+MAX_QUANTITY = 99
+
+
+@dataclass
+class Line:
+    item: CartItem
+    price: Price
+
+    @property
+    def total_fen(self) -> int:
+        return self.price.sale_fen * self.item.quantity
+
+
+def _query():
+    return select(Cart).options(
+        selectinload(Cart.items).selectinload(CartItem.product).selectinload(Product.discounts)
+    )
+
+
+def find(user: User | None = None, key: str | None = None) -> Cart | None:
+    """Return the owner's cart, or the anonymous cart with this key."""
+    if user is not None:
+        return db.session.scalar(_query().where(Cart.user_id == user.id))
+    if key:
+        return db.session.scalar(_query().where(Cart.key == key, Cart.user_id.is_(None)))
+    return None
+
+
+def open_cart(user: User | None = None, key: str | None = None) -> Cart:
+    """Return the holder's cart, creating it; an anonymous cart gets a fresh random key."""
+    cart = find(user, key)
+    if cart is None:
+        cart = Cart(user_id=user.id if user else None, key=None if user else secrets.token_hex(16))
+        db.session.add(cart)
+        db.session.flush()
+    return cart
+
+
+def _check(product: Product, quantity: int) -> None:
+    if quantity < 0:
+        raise ValidationError(_("The quantity cannot be negative."), field="quantity")
+    if quantity > MAX_QUANTITY:
+        raise ValidationError(_("At most %(n)d per product.", n=MAX_QUANTITY), field="quantity")
+    if quantity > product.stock:
+        raise ValidationError(
+            _("Only %(n)d of %(name)s in stock.", n=product.stock, name=product.name)
+            if product.stock
+            else _("%(name)s is sold out.", name=product.name),
+            field="quantity",
+        )
+
+
+def set_quantity(cart: Cart, product: Product, quantity: int) -> CartItem | None:
+    """Set the product's quantity in the cart (0 removes it); never more than in stock."""
+    item = next((i for i in cart.items if i.product_id == product.id), None)
+    if quantity == 0:
+        if item is not None:
+            cart.items.remove(item)
+            db.session.flush()
+        return None
+    _check(product, quantity)
+    if item is None:
+        item = CartItem(product_id=product.id, quantity=quantity, product=product)
+        cart.items.append(item)
+    else:
+        item.quantity = quantity
+    db.session.flush()
+    return item
+
+
+def add(cart: Cart, product: Product, quantity: int = 1) -> CartItem | None:
+    """Add units of the product to the cart; never more than in stock."""
+    if quantity <= 0:
+        raise ValidationError(_("The quantity must be at least 1."), field="quantity")
+    have = next((i.quantity for i in cart.items if i.product_id == product.id), 0)
+    return set_quantity(cart, product, have + quantity)
+
+
+def merge(anonymous: Cart | None, user: User) -> Cart | None:
+    """Move an anonymous cart's items into the owner's cart (capped at the stock)."""
+    if anonymous is None or anonymous.user_id is not None:
+        return None
+    mine = open_cart(user)
+    for item in list(anonymous.items):
+        have = next((i for i in mine.items if i.product_id == item.product_id), None)
+        wanted = min(item.quantity + (have.quantity if have else 0), item.product.stock)
+        if wanted <= 0:
+            continue
+        if have is None:
+            mine.items.append(CartItem(product_id=item.product_id, quantity=wanted))
+        else:
+            have.quantity = wanted
+    db.session.delete(anonymous)
+    db.session.flush()
+    return mine
+
+
+def lines(cart: Cart | None) -> list[Line]:
+    """Return the cart's lines with today's prices."""
+    if cart is None:
+        return []
+    return [Line(i, price_of(i.product)) for i in cart.items]
+
+
+def total_fen(cart_lines: list[Line]) -> int:
+    """Return the sum of the lines in fen."""
+    return sum(line.total_fen for line in cart_lines)
+
+
+def clear(cart: Cart) -> None:
+    """Empty the cart."""
+    cart.items.clear()
+    db.session.flush()

@@ -1,0 +1,153 @@
+"""The catalog: prices after discounts, search and filters, placements and vehicle fitment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.errors import NotFound
+from portal.extensions import db
+from portal.models import User, Vehicle
+from portal.timeutil import now
+from shop.models import Category, Discount, Fitment, Placement, Product
+
+PAGE_SIZE = 24
+
+
+@dataclass
+class Price:
+    list_fen: int
+    sale_fen: int
+
+    @property
+    def discounted(self) -> bool:
+        return self.sale_fen < self.list_fen
+
+
+def _in_window(obj, at) -> bool:
+    return (obj.starts_at is None or obj.starts_at <= at) and (
+        obj.ends_at is None or at < obj.ends_at
+    )
+
+
+def price_of(product: Product, at=None) -> Price:
+    """Return the list price and the best active discounted price, in fen."""
+    at = at or now()
+    best = product.price_fen
+    for d in product.discounts:
+        if not d.is_active or not _in_window(d, at):
+            continue
+        if d.kind == "percent":
+            cut = product.price_fen * d.value // 100
+        else:
+            cut = d.value
+        best = min(best, max(product.price_fen - cut, 0))
+    return Price(product.price_fen, best)
+
+
+def _loaded():
+    return select(Product).options(selectinload(Product.discounts), selectinload(Product.fitments))
+
+
+def get_product(product_id: int) -> Product:
+    """Return an active product or raise NotFound."""
+    product = db.session.scalar(_loaded().where(Product.id == product_id))
+    if product is None or not product.is_active:
+        raise NotFound(_("Product not found."))
+    return product
+
+
+def categories() -> list[Category]:
+    """Return the categories in display order."""
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+
+
+def search(
+    q: str = "",
+    category_id: int | None = None,
+    on_sale: bool = False,
+    in_stock: bool = False,
+    fits: list[Vehicle] | None = None,
+    sort: str = "name",
+    page: int = 1,
+) -> tuple[list[Product], int]:
+    """Return one page of active products matching the filters, and the total count."""
+    query = _loaded().where(Product.is_active.is_(True))
+    if q:
+        like = f"%{q.strip()[:60]}%"
+        query = query.where(
+            or_(Product.name.ilike(like), Product.sku.ilike(like), Product.description.ilike(like))
+        )
+    if category_id:
+        query = query.where(Product.category_id == category_id)
+    if in_stock:
+        query = query.where(Product.stock > 0)
+    if on_sale:
+        at = now()
+        query = query.where(
+            Product.discounts.any(
+                (Discount.is_active.is_(True))
+                & (Discount.starts_at.is_(None) | (Discount.starts_at <= at))
+                & (Discount.ends_at.is_(None) | (Discount.ends_at > at))
+            )
+        )
+    if fits:
+        no_fitment = ~Product.fitments.any()
+        matches = [
+            Product.fitments.any(
+                (Fitment.brand == v.brand) & ((Fitment.series == "") | (Fitment.series == v.series))
+            )
+            for v in fits
+        ]
+        query = query.where(or_(no_fitment, *matches))
+    order = {"price": Product.price_fen, "-price": Product.price_fen.desc()}.get(sort, Product.name)
+    products = list(db.session.scalars(query.order_by(order, Product.id)))
+    page = max(page, 1)
+    return products[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], len(products)
+
+
+def placed(kind: str, limit: int = 8) -> list[Product]:
+    """Return the hot or recommended products live right now, in their display order."""
+    at = now()
+    rows = db.session.scalars(
+        select(Placement)
+        .join(Product)
+        .options(selectinload(Placement.product).selectinload(Product.discounts))
+        .where(
+            Placement.kind == kind,
+            Product.is_active.is_(True),
+            Placement.starts_at.is_(None) | (Placement.starts_at <= at),
+            Placement.ends_at.is_(None) | (Placement.ends_at > at),
+        )
+        .order_by(Placement.position, Placement.id)
+        .limit(limit)
+    )
+    return [p.product for p in rows]
+
+
+def owner_vehicles(user) -> list[Vehicle]:
+    """Return the logged-in owner's vehicles (none for anyone else)."""
+    if not getattr(user, "is_authenticated", False) or user.role != "owner":
+        return []
+    return list(db.session.scalars(select(Vehicle).where(Vehicle.owner_id == user.id)))
+
+
+def fitting(product: Product, vehicles: list[Vehicle]) -> list[Vehicle]:
+    """Return the vehicles the product fits (every vehicle when it has no fitment rule)."""
+    if not product.fitments:
+        return list(vehicles)
+    return [
+        v
+        for v in vehicles
+        if any(f.brand == v.brand and f.series in ("", v.series) for f in product.fitments)
+    ]
+
+
+def fits_none(product: Product, user: User) -> bool:
+    """Return whether the product is limited to models and fits none of the owner's cars."""
+    if not product.fitments or getattr(user, "role", None) != "owner":
+        return False
+    return not fitting(product, owner_vehicles(user))

@@ -1,0 +1,177 @@
+"""Shop demo data: categories, ~30 accessories with drawn photos, discounts, placements and
+two months of past orders, so the catalog and the sales charts have something to show."""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import timedelta
+
+from PIL import Image as PILImage
+from PIL import ImageDraw
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Store, User
+from portal.services.media import store_image
+from portal.timeutil import now
+from shop import stock
+from shop.models import (
+    COMPLETED,
+    SOLD,
+    Category,
+    Discount,
+    Fitment,
+    Order,
+    OrderLine,
+    Placement,
+    Product,
+    StockMove,
+)
+
+CATALOG = {
+    "脚垫与座套": [
+        ("全包围皮革脚垫", 59900),
+        ("TPE 立体脚垫", 39900),
+        ("冰丝座套四季通用", 68800),
+        ("后备箱垫", 25900),
+        ("方向盘套", 12900),
+        ("头枕腰靠套装", 19900),
+    ],
+    "电子设备": [
+        ("4K 行车记录仪", 89900),
+        ("无线车载充电支架", 29900),
+        ("胎压监测器", 35900),
+        ("车载蓝牙 FM 发射器", 9900),
+        ("倒车影像摄像头", 49900),
+        ("车载空气净化器", 45900),
+    ],
+    "养护用品": [
+        ("全合成机油 5W-30 4L", 42800),
+        ("玻璃水 2L", 2990),
+        ("镀晶套装", 15900),
+        ("洗车液", 4990),
+        ("内饰清洁剂", 3990),
+        ("防冻液 4L", 11900),
+    ],
+    "安全应急": [
+        ("应急启动电源", 39900),
+        ("车载灭火器", 8990),
+        ("三角警示牌", 4990),
+        ("拖车绳 5 吨", 6990),
+        ("车载急救包", 12900),
+        ("反光背心", 1990),
+    ],
+    "外观改装": [
+        ("原厂风格晴雨挡", 26900),
+        ("车顶行李架", 129900),
+        ("迎宾踏板", 59900),
+        ("LED 日行灯", 32900),
+        ("挡泥板四只装", 15900),
+        ("车身防刮条", 4990),
+    ],
+}
+COLORS = [(200, 16, 46), (11, 61, 145), (30, 125, 69), (169, 99, 0), (90, 60, 140)]
+FITS = [("丰田", "凯美瑞"), ("本田", "雅阁"), ("大众", "帕萨特"), ("比亚迪", "汉EV"), ("日产", "")]
+
+
+def product_png(rng: random.Random, color: tuple[int, int, int], sku: str) -> bytes:
+    """Draw a simple product photo placeholder: a shape on a tinted background."""
+    img = PILImage.new("RGB", (480, 480), tuple(235 - c // 8 for c in color))
+    d = ImageDraw.Draw(img)
+    shape = rng.choice(["box", "disc", "bar"])
+    if shape == "box":
+        d.rounded_rectangle((110, 130, 370, 350), radius=28, fill=color)
+    elif shape == "disc":
+        d.ellipse((120, 120, 360, 360), fill=color)
+    else:
+        d.rounded_rectangle((80, 200, 400, 280), radius=30, fill=color)
+    d.text((24, 440), sku, fill=(40, 48, 60))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+def load_demo(seed: int = 7) -> dict[str, int]:
+    """Create the shop demo (idempotent: nothing happens if the catalog exists)."""
+    if db.session.scalar(select(Category.id).limit(1)) is not None:
+        return {"products": 0, "orders": 0}
+    rng = random.Random(seed)
+    products: list[Product] = []
+    for ci, (cat_name, items) in enumerate(CATALOG.items()):
+        category = Category(name=cat_name, position=ci)
+        db.session.add(category)
+        for ii, (name, price) in enumerate(items):
+            sku = f"M4S-{ci + 1}{ii + 1:02d}"
+            p = Product(sku=sku, name=name, category=category, price_fen=price,
+                        description=f"{name}，原厂品质，门店可安装。", low_stock=3,
+                        image=store_image(product_png(rng, COLORS[ci], sku)))  # fmt: skip
+            if ci in (0, 4) and ii < 4:
+                brand, series = FITS[(ci + ii) % len(FITS)]
+                p.fitments.append(Fitment(brand=brand, series=series))
+            db.session.add(p)
+            products.append(p)
+    db.session.flush()
+    orders = _past_orders(rng, products)
+    for p in products:
+        stock.set_initial(p, rng.choice([0, 2, 5, 12, 25, 40]))
+    for p in rng.sample(products, 8):
+        kind, value = rng.choice(
+            [("percent", 10), ("percent", 15), ("percent", 20), ("fixed", 1000)]
+        )
+        db.session.add(Discount(product_id=p.id, kind=kind, value=value))
+    for pos, p in enumerate(rng.sample(products, 6)):
+        db.session.add(Placement(product_id=p.id, kind="hot", position=pos))
+    for pos, p in enumerate(rng.sample(products, 6)):
+        db.session.add(Placement(product_id=p.id, kind="recommended", position=pos))
+    db.session.flush()
+    return {"products": len(products), "orders": orders}
+
+
+def _past_orders(rng: random.Random, products: list[Product]) -> int:
+    """Add ~60 days of completed orders; their stock came in and went out through the ledger."""
+    owners = db.session.scalars(select(User).where(User.role == "owner").limit(40)).all()
+    stores = db.session.scalars(select(Store).order_by(Store.id)).all()
+    if not owners or not stores:
+        return 0
+    popular = products[::3]
+    count = 0
+    for day in range(60, 0, -1):
+        for _ in range(rng.randint(1, 5)):
+            owner = rng.choice(owners)
+            at = now() - timedelta(days=day, hours=rng.randint(0, 8))
+            picks = rng.sample(popular if rng.random() < 0.7 else products, rng.randint(1, 3))
+            order = Order(
+                number=f"D{day:02d}{count:05d}",
+                user_id=owner.id,
+                store_id=owner.store_id or stores[0].id,
+                status=COMPLETED,
+                stock_state=SOLD,
+                delivery="pickup",
+                payment="store",
+                total_fen=0,
+                created_at=at,
+                hold_expires_at=at + timedelta(minutes=30),
+                paid_at=at,
+            )
+            total = 0
+            for p in picks:
+                qty = rng.randint(1, 2)
+                order.lines.append(
+                    OrderLine(product_id=p.id, name=p.name, quantity=qty,
+                              unit_price_fen=p.price_fen, list_price_fen=p.price_fen)
+                )  # fmt: skip
+                total += qty * p.price_fen
+            order.total_fen = total
+            db.session.add(order)
+            db.session.flush()
+            for line in order.lines:
+                # the units sold were received first: both moves are in the ledger
+                db.session.add_all([
+                    StockMove(product_id=line.product_id, delta=line.quantity, reason="initial",
+                              note="demo delivery", at=at - timedelta(days=1)),
+                    StockMove(product_id=line.product_id, delta=-line.quantity, reason="sale",
+                              order_id=order.id, at=at),
+                ])  # fmt: skip
+            count += 1
+    return count

@@ -1,0 +1,49 @@
+"""Shop forms: quantities and checkout. Prices are never part of a form."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+
+class QuantityForm(FlaskForm):
+    quantity = IntegerField(
+        _l("Quantity"),
+        validators=[
+            InputRequired(message=_l("Enter a quantity.")),
+            NumberRange(min=0, max=99, message=_l("Enter a quantity from 0 to 99.")),
+        ],
+    )
+
+
+class AddForm(FlaskForm):
+    quantity = IntegerField(
+        _l("Quantity"),
+        default=1,
+        validators=[
+            InputRequired(message=_l("Enter a quantity.")),
+            NumberRange(min=1, max=99, message=_l("Enter a quantity from 1 to 99.")),
+        ],
+    )
+
+
+class CheckoutForm(FlaskForm):
+    delivery = RadioField(
+        _l("Delivery"),
+        choices=[
+            SelectChoice("pickup", _l("Pick up at a store")),
+            SelectChoice("delivery", _l("Deliver to an address")),
+        ],
+        default="pickup",
+        validators=[InputRequired()],
+    )
+    store = SelectField(_l("Store"), coerce=int, validators=[InputRequired()])
+    address = StringField(_l("Delivery address"), validators=[Optional(), Length(max=255)])
+    payment = RadioField(_l("Payment"), default="store", validators=[InputRequired()])
+    expected_total_fen = HiddenField()
+    fits_confirmed = BooleanField(
+        _l("I know that some of these parts fit none of my cars, and I still want them.")
+    )

@@ -1,0 +1,284 @@
+"""Shop tables: catalog, placements, carts, orders, the stock ledger and Stripe records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models import Image, Store, User
+from portal.models.base import Base, UTCDateTime, utcnow
+
+PENDING, PAID, READY, SHIPPED, COMPLETED = "pending", "paid", "ready", "shipped", "completed"
+CANCELLED, REFUNDED = "cancelled", "refunded"
+ORDER_STATUSES = (PENDING, PAID, READY, SHIPPED, COMPLETED, CANCELLED, REFUNDED)
+# How far an order has come; a change never lowers it (out-of-order webhooks, double clicks).
+STATUS_RANK = {PENDING: 0, PAID: 1, READY: 2, SHIPPED: 2, COMPLETED: 3, CANCELLED: 4, REFUNDED: 4}
+HELD, RELEASED, SOLD, RETURNED = "held", "released", "sold", "returned"
+LEDGER_REASONS = ("initial", "sale", "release", "adjust", "return")
+
+
+class Category(Base):
+    __tablename__ = "shop_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    products: Mapped[list[Product]] = relationship(back_populates="category")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(Base):
+    __tablename__ = "shop_products"
+    __table_args__ = (
+        CheckConstraint("stock >= 0", name="stock_nonnegative"),
+        CheckConstraint("price_fen >= 0", name="price_nonnegative"),
+        CheckConstraint("low_stock >= 0", name="low_stock_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[int] = mapped_column(ForeignKey("shop_categories.id"), index=True)
+    price_fen: Mapped[int] = mapped_column()
+    stock: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    low_stock: Mapped[int] = mapped_column(default=3, server_default=text("3"))
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    category: Mapped[Category] = relationship(back_populates="products")
+    image: Mapped[Image | None] = relationship()
+    fitments: Mapped[list[Fitment]] = relationship(
+        back_populates="product", cascade="all, delete-orphan"
+    )
+    discounts: Mapped[list[Discount]] = relationship(back_populates="product")
+    placements: Mapped[list[Placement]] = relationship(back_populates="product")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class Fitment(Base):
+    """The product fits this brand (and series, when given); no fitment row fits every car."""
+
+    __tablename__ = "shop_fitments"
+    __table_args__ = (UniqueConstraint("product_id", "brand", "series"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("shop_products.id", ondelete="CASCADE"), index=True
+    )
+    brand: Mapped[str] = mapped_column(String(40))
+    series: Mapped[str] = mapped_column(String(60), default="")
+
+    product: Mapped[Product] = relationship(back_populates="fitments")
+
+    def __str__(self) -> str:
+        return f"{self.brand} {self.series}".strip()
+
+
+class Discount(Base):
+    __tablename__ = "shop_discounts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('percent', 'fixed')", name="kind_known"),
+        CheckConstraint("value > 0", name="value_positive"),
+        CheckConstraint("kind != 'percent' OR value < 100", name="percent_below_100"),
+        CheckConstraint(
+            "ends_at IS NULL OR starts_at IS NULL OR ends_at > starts_at", name="window"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[int] = mapped_column()  # percent off, or fen off
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    product: Mapped[Product] = relationship(back_populates="discounts")
+
+
+class Placement(Base):
+    """A product shown as hot or recommended, in this order, optionally in a time window."""
+
+    __tablename__ = "shop_placements"
+    __table_args__ = (
+        CheckConstraint("kind IN ('hot', 'recommended')", name="kind_known"),
+        CheckConstraint(
+            "ends_at IS NULL OR starts_at IS NULL OR ends_at > starts_at", name="window"
+        ),
+        UniqueConstraint("product_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(default=0)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    product: Mapped[Product] = relationship(back_populates="placements")
+
+
+class Cart(Base):
+    """An owner's cart (user_id) or an anonymous one (key, carried in a signed cookie)."""
+
+    __tablename__ = "shop_carts"
+    __table_args__ = (CheckConstraint("user_id IS NOT NULL OR key IS NOT NULL", name="has_holder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    items: Mapped[list[CartItem]] = relationship(
+        back_populates="cart", cascade="all, delete-orphan", order_by="CartItem.id"
+    )
+
+
+class CartItem(Base):
+    __tablename__ = "shop_cart_items"
+    __table_args__ = (
+        UniqueConstraint("cart_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("shop_carts.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    quantity: Mapped[int] = mapped_column()
+
+    cart: Mapped[Cart] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship()
+
+
+class Order(Base):
+    __tablename__ = "shop_orders"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'ready', 'shipped', 'completed', 'cancelled', "
+            "'refunded')",
+            name="status_known",
+        ),
+        CheckConstraint("stock_state IN ('held', 'released', 'sold', 'returned')", name="stock"),
+        CheckConstraint("delivery IN ('pickup', 'delivery')", name="delivery_known"),
+        CheckConstraint("payment IN ('store', 'stripe')", name="payment_known"),
+        CheckConstraint("total_fen >= 0", name="total_nonnegative"),
+        CheckConstraint(
+            "refunded_fen >= 0 AND refunded_fen <= total_fen", name="refund_within_total"
+        ),
+        CheckConstraint("delivery = 'pickup' OR address != ''", name="delivery_has_address"),
+        Index("ix_shop_orders_status_hold", "status", "stock_state", "hold_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default=PENDING)
+    stock_state: Mapped[str] = mapped_column(String(10), default=HELD)
+    delivery: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(255), default="")
+    payment: Mapped[str] = mapped_column(String(8))
+    total_fen: Mapped[int] = mapped_column()
+    refunded_fen: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    hold_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped[User] = relationship()
+    store: Mapped[Store] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    refunds: Mapped[list[Refund]] = relationship(back_populates="order", order_by="Refund.id")
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_at is not None
+
+
+class OrderLine(Base):
+    """A line of an order, with the prices copied at checkout."""
+
+    __tablename__ = "shop_order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_fen >= 0", name="price_nonnegative"),
+        UniqueConstraint("order_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_orders.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    unit_price_fen: Mapped[int] = mapped_column()
+    list_price_fen: Mapped[int] = mapped_column()
+    quantity: Mapped[int] = mapped_column()
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+
+    @property
+    def total_fen(self) -> int:
+        return self.unit_price_fen * self.quantity
+
+
+class StockMove(Base):
+    """The stock ledger: every change of a product's stock, with its reason."""
+
+    __tablename__ = "shop_stock_moves"
+    __table_args__ = (
+        CheckConstraint(
+            "reason IN ('initial', 'sale', 'release', 'adjust', 'return')", name="reason_known"
+        ),
+        CheckConstraint("delta != 0", name="delta_nonzero"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    delta: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(String(255), default="")
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_orders.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    product: Mapped[Product] = relationship()
+    actor: Mapped[User | None] = relationship()
+
+
+class Refund(Base):
+    __tablename__ = "shop_refunds"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_orders.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    stripe_refund_id: Mapped[str | None] = mapped_column(String(64))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="refunds")
+
+
+class StripeEvent(Base):
+    """A Stripe webhook event already processed; written with the order change it caused."""
+
+    __tablename__ = "shop_stripe_events"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_orders.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,357 @@
+"""Orders: checkout, payment, fulfilment, cancellation, refunds and hold expiry."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
+from portal.extensions import db
+from portal.mail import send_mail
+from portal.models import Store, User
+from portal.services import audit
+from portal.timeutil import now
+from shop import cart as carts
+from shop import payments, stock
+from shop.models import (
+    CANCELLED,
+    COMPLETED,
+    HELD,
+    PAID,
+    PENDING,
+    READY,
+    REFUNDED,
+    RELEASED,
+    RETURNED,
+    SHIPPED,
+    SOLD,
+    STATUS_RANK,
+    Cart,
+    Order,
+    OrderLine,
+    Refund,
+)
+
+FULFILMENT = {READY: (PAID,), SHIPPED: (PAID, READY), COMPLETED: (PAID, READY, SHIPPED)}
+
+
+def hold_minutes() -> int:
+    return int(current_app.config["SHOP_HOLD_MINUTES"])
+
+
+def _number() -> str:
+    return now().strftime("%y%m%d") + secrets.token_hex(4).upper()
+
+
+def place_order(
+    user: User,
+    cart: Cart,
+    *,
+    delivery: str,
+    store: Store | None,
+    address: str = "",
+    payment: str = "store",
+    expected_total_fen: int | None = None,
+) -> Order:
+    """Turn the cart into an order, holding its stock; prices come from the database."""
+    if user.role != "owner":
+        raise NotAllowed(_("Only car owners can buy in the shop."))
+    if delivery not in ("pickup", "delivery"):
+        raise ValidationError(_("Choose delivery or pickup."), field="delivery")
+    address = (address or "").strip()
+    if delivery == "delivery" and not address:
+        raise ValidationError(_("Enter the delivery address."), field="address")
+    if store is None or not store.is_active:
+        raise ValidationError(_("Choose a store."), field="store")
+    if payment not in ("store", "stripe") or (payment == "stripe" and not payments.configured()):
+        raise ValidationError(_("Choose a payment method."), field="payment")
+    lines = carts.lines(cart)
+    if not lines:
+        raise ValidationError(_("Your cart is empty."), field="cart")
+    total = carts.total_fen(lines)
+    if expected_total_fen is not None and expected_total_fen != total:
+        raise ValidationError(
+            _("The prices changed while you were shopping. Check the new total and confirm."),
+            field="cart",
+        )
+    expire_holds(product_ids=[line.item.product_id for line in lines])
+    order = Order(
+        number=_number(),
+        user_id=user.id,
+        store_id=store.id,
+        delivery=delivery,
+        address=address[:255] if delivery == "delivery" else "",
+        payment=payment,
+        total_fen=total,
+        status=PENDING,
+        stock_state=HELD,
+        created_at=now(),
+        hold_expires_at=now() + timedelta(minutes=hold_minutes()),
+    )
+    db.session.add(order)
+    db.session.flush()
+    # Lock products in id order, so two checkouts never wait on each other in a cycle.
+    for line in sorted(lines, key=lambda x: x.item.product_id):
+        product = line.item.product
+        stock.take(product, line.item.quantity, order=order)
+        order.lines.append(
+            OrderLine(
+                product_id=product.id,
+                name=product.name,
+                unit_price_fen=line.price.sale_fen,
+                list_price_fen=line.price.list_fen,
+                quantity=line.item.quantity,
+            )
+        )
+    carts.clear(cart)
+    db.session.flush()
+    return order
+
+
+def start_stripe_payment(order: Order) -> None:
+    """Create the order's PaymentIntent (idempotent) and remember its id."""
+    if order.payment_intent_id:
+        return
+    intent = payments.create_intent(order)
+    order.payment_intent_id = intent.id
+    db.session.flush()
+
+
+def owned_order(user: User, order_id: int) -> Order:
+    """Return the owner's order, or NotFound (other owners' orders do not exist)."""
+    order = db.session.scalar(
+        select(Order).options(selectinload(Order.lines)).where(Order.id == order_id)
+    )
+    if order is None or order.user_id != user.id:
+        raise NotFound(_("Order not found."))
+    return order
+
+
+def history(user: User) -> list[Order]:
+    """Return the owner's orders, newest first."""
+    return list(
+        db.session.scalars(
+            select(Order).where(Order.user_id == user.id).order_by(Order.created_at.desc())
+        )
+    )
+
+
+def lock(order: Order) -> Order:
+    """Re-read the order with a row lock (SQLite: the request already holds the write lock)."""
+    db.session.flush()
+    locked = db.session.scalar(
+        select(Order)
+        .where(Order.id == order.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return locked
+
+
+def hold_expired(order: Order) -> bool:
+    return order.stock_state == HELD and order.hold_expires_at <= now()
+
+
+def renew_hold(order: Order) -> None:
+    """Hold an unpaid order's stock again after its hold ended; Conflict if it is gone."""
+    order = lock(order)
+    if order.status != PENDING:
+        raise Conflict(_("This order is no longer waiting for payment."))
+    if hold_expired(order):
+        stock.release_hold(order, note="hold expired")
+    if order.stock_state == RELEASED:
+        stock.reserve_again(order)
+        order.hold_expires_at = now() + timedelta(minutes=hold_minutes())
+    db.session.flush()
+
+
+def _settle(order: Order, actor: User | None, via: str) -> None:
+    """Mark a pending order paid, making sure its units are (still or again) held."""
+    if hold_expired(order):
+        stock.release_hold(order, note="hold expired")
+    if order.stock_state == RELEASED:
+        stock.reserve_again(order)  # raises Conflict when the units were sold meanwhile
+    order.stock_state = SOLD
+    order.status = PAID
+    order.paid_at = now()
+    audit.record("shop_order_paid", actor=actor, target=order, via=via, store_id=order.store_id)
+    db.session.flush()
+
+
+def mark_paid_at_store(actor: User, order: Order) -> Order:
+    """Record that the owner paid at the store (staff, at pickup)."""
+    order = lock(order)
+    if STATUS_RANK[order.status] >= STATUS_RANK[PAID] and order.is_paid:
+        raise Conflict(_("This order is already paid."))
+    if order.status != PENDING:
+        raise Conflict(_("This order is no longer waiting for payment."))
+    _settle(order, actor, "store")
+    return order
+
+
+def advance(actor: User, order: Order, status: str) -> Order:
+    """Move a paid order to ready for pickup, shipped or completed."""
+    order = lock(order)
+    allowed = FULFILMENT.get(status)
+    if allowed is None:
+        raise ValidationError(_("Unknown order status."), field="status")
+    if order.status not in allowed:
+        raise Conflict(_("This order cannot go to that state from where it is now."))
+    if status == SHIPPED and order.delivery != "delivery":
+        raise Conflict(_("A pickup order is not shipped."))
+    if status == READY and order.delivery != "pickup":
+        raise Conflict(_("A delivery order is shipped, not picked up."))
+    order.status = status
+    audit.record("shop_order_" + status, actor=actor, target=order, store_id=order.store_id)
+    db.session.flush()
+    return order
+
+
+def cancel(actor: User, order: Order) -> Order:
+    """Cancel an unpaid order and put its stock back (owner or staff)."""
+    order = lock(order)
+    if order.status != PENDING:
+        raise Conflict(_("Only unpaid orders can be cancelled; paid ones are refunded."))
+    stock.release_hold(order, note="cancelled")
+    order.status = CANCELLED
+    if order.payment_intent_id and payments.configured():
+        payments.cancel_intent(order)
+    audit.record("shop_order_cancel", actor=actor, target=order, store_id=order.store_id)
+    db.session.flush()
+    return order
+
+
+def refund(actor: User | None, order: Order, amount_fen: int, reason: str = "") -> Refund:
+    """Refund part or all of a paid order (through Stripe for card payments); audited."""
+    order = lock(order)
+    if not order.is_paid or order.status == CANCELLED:
+        raise Conflict(_("Only paid orders can be refunded."))
+    left = order.total_fen - order.refunded_fen
+    if amount_fen <= 0 or amount_fen > left:
+        raise ValidationError(
+            _("Refund between ¥0.01 and %(left)s.", left=f"¥{left / 100:,.2f}"), field="amount"
+        )
+    key = f"m4s-{order.number}-refund-{len(order.refunds) + 1}-{amount_fen}"
+    row = Refund(
+        order_id=order.id,
+        amount_fen=amount_fen,
+        reason=(reason or "")[:255],
+        idempotency_key=key,
+        actor_id=actor.id if actor else None,
+        created_at=now(),
+    )
+    if order.payment == "stripe" and order.payment_intent_id:
+        row.stripe_refund_id = payments.refund(order, amount_fen, key)
+    db.session.add(row)
+    order.refunded_fen += amount_fen
+    if order.refunded_fen == order.total_fen:
+        # Goods not yet handed over go back on the shelf; completed ones stay with the owner.
+        if order.stock_state == SOLD and order.status != COMPLETED:
+            for line in order.lines:
+                stock.give_back(line.product_id, line.quantity, "return", order=order)
+            order.stock_state = RETURNED
+        order.status = REFUNDED
+    audit.record(
+        "shop_order_refund", actor=actor, target=order, amount_fen=amount_fen, reason=reason,
+        store_id=order.store_id,
+    )  # fmt: skip
+    db.session.flush()
+    return row
+
+
+def expire_holds(product_ids: list[int] | None = None) -> int:
+    """Release the stock of unpaid orders whose hold ended; return how many (idempotent)."""
+    query = select(Order).where(
+        Order.status == PENDING, Order.stock_state == HELD, Order.hold_expires_at <= now()
+    )
+    if product_ids:
+        query = query.where(Order.lines.any(OrderLine.product_id.in_(product_ids)))
+    released = 0
+    for order in db.session.scalars(query.order_by(Order.id)).all():
+        released += stock.release_hold(order, note="hold expired")
+    return released
+
+
+# -- payment events (from the Stripe webhook) ----------------------------------------------
+
+
+def by_intent(intent_id: str | None) -> Order | None:
+    if not intent_id:
+        return None
+    return db.session.scalar(select(Order).where(Order.payment_intent_id == intent_id))
+
+
+def payment_succeeded(order: Order) -> None:
+    """Fulfil a card payment; after a lost hold re-reserve, or refund and tell the owner."""
+    order = lock(order)
+    if order.status != PENDING and order.status != CANCELLED:
+        return  # already paid or further: a duplicate or late event changes nothing
+    if order.status == PENDING:
+        try:
+            with db.session.begin_nested():
+                _settle(order, None, "stripe")
+            return
+        except Conflict:
+            db.session.refresh(order)
+    _refund_unfillable(order)
+
+
+def _refund_unfillable(order: Order) -> None:
+    order.paid_at = now()
+    order.note = _("Paid after the reservation ended and the items were sold out: refunded.")
+    key = f"m4s-{order.number}-autorefund"
+    stripe_id = payments.refund(order, order.total_fen - order.refunded_fen, key)
+    db.session.add(
+        Refund(
+            order_id=order.id,
+            amount_fen=order.total_fen - order.refunded_fen,
+            reason="sold out after the hold expired",
+            idempotency_key=key,
+            stripe_refund_id=stripe_id,
+            created_at=now(),
+        )
+    )
+    order.refunded_fen = order.total_fen
+    order.status = REFUNDED
+    audit.record("shop_order_autorefund", target=order, store_id=order.store_id)
+    if order.user.email:
+        send_mail(
+            order.user.email,
+            _("Your order %(n)s was refunded", n=order.number),
+            _(
+                "Your payment for order %(n)s arrived after its reservation ended, and the "
+                "items had been sold meanwhile. We refunded the full amount.",
+                n=order.number,
+            ),
+        )
+    db.session.flush()
+
+
+def payment_failed(order: Order) -> None:
+    """Release the stock of an unpaid order whose payment failed; it stays unpaid."""
+    order = lock(order)
+    if order.status == PENDING:
+        stock.release_hold(order, note="payment failed")
+        order.note = _("The payment failed. Try again: the items are held again if in stock.")
+
+
+def payment_canceled(order: Order) -> None:
+    """Cancel an unpaid order whose PaymentIntent was cancelled."""
+    order = lock(order)
+    if order.status == PENDING:
+        stock.release_hold(order, note="payment cancelled")
+        order.status = CANCELLED
+
+
+def charge_refunded(order: Order, amount_refunded: int) -> None:
+    """Record a refund made at Stripe; the refunded sum never goes down."""
+    order = lock(order)
+    amount = min(max(order.refunded_fen, amount_refunded), order.total_fen)
+    order.refunded_fen = amount
+    if amount == order.total_fen and order.is_paid:
+        order.status = REFUNDED

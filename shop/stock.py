@@ -1,0 +1,129 @@
+"""Stock: conditional updates that never oversell, and a ledger row for every change."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from portal.errors import Conflict, ValidationError
+from portal.extensions import db
+from portal.models import User
+from portal.services import audit
+from portal.timeutil import now
+from shop.models import HELD, RELEASED, Order, Product, StockMove
+
+
+def _move(product_id: int, delta: int, reason: str, *, order=None, actor=None, note="") -> None:
+    db.session.add(
+        StockMove(
+            product_id=product_id,
+            delta=delta,
+            reason=reason,
+            order_id=order.id if order is not None else None,
+            actor_id=actor.id if actor is not None else None,
+            note=note[:255],
+            at=now(),
+        )
+    )
+
+
+def take(product: Product, quantity: int, *, order: Order) -> None:
+    """Take quantity units for the order, or raise Conflict when fewer are left."""
+    res = db.session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock >= quantity, Product.is_active.is_(True))
+        .values(stock=Product.stock - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:
+        left = db.session.scalar(select(Product.stock).where(Product.id == product.id)) or 0
+        raise Conflict(
+            _("Only %(n)d of %(name)s left.", n=left, name=product.name)
+            if left
+            else _("%(name)s is sold out.", name=product.name),
+            field=f"product-{product.id}",
+        )
+    _move(product.id, -quantity, "sale", order=order)
+
+
+def give_back(product_id: int, quantity: int, reason: str, *, order=None, actor=None, note=""):
+    """Put quantity units back on the shelf."""
+    db.session.execute(
+        update(Product)
+        .where(Product.id == product_id)
+        .values(stock=Product.stock + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    _move(product_id, quantity, reason, order=order, actor=actor, note=note)
+
+
+def release_hold(order: Order, note: str = "") -> bool:
+    """Put an order's held units back; True if this call released them (idempotent)."""
+    res = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.stock_state == HELD)
+        .values(stock_state=RELEASED)
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:
+        return False
+    for line in order.lines:
+        give_back(line.product_id, line.quantity, "release", order=order, note=note)
+    db.session.flush()
+    db.session.refresh(order)
+    return True
+
+
+def reserve_again(order: Order) -> None:
+    """Hold the order's units again after its hold ended, or raise Conflict (nothing taken)."""
+    if order.stock_state != RELEASED:
+        return
+    with db.session.begin_nested():
+        for line in sorted(order.lines, key=lambda x: x.product_id):
+            take(line.product, line.quantity, order=order)
+    order.stock_state = HELD
+    db.session.flush()
+
+
+def adjust(actor: User, product: Product, delta: int, reason: str) -> StockMove | None:
+    """Change a product's stock by hand; the reason is required and goes to the ledger."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give a reason for the stock change."), field="reason")
+    if delta == 0:
+        raise ValidationError(_("The change cannot be zero."), field="delta")
+    res = db.session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock + delta >= 0)
+        .values(stock=Product.stock + delta)
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:
+        raise ValidationError(_("The stock cannot go below zero."), field="delta")
+    _move(product.id, delta, "adjust", actor=actor, note=reason)
+    audit.record(
+        "shop_stock_adjust", actor=actor, target=product, delta=delta, reason=reason,
+        store_id=actor.store_id,
+    )  # fmt: skip
+    db.session.flush()
+    db.session.refresh(product)
+    return None
+
+
+def set_initial(product: Product, quantity: int, actor: User | None = None) -> None:
+    """Give a new product its first stock, recorded in the ledger."""
+    if quantity < 0:
+        raise ValidationError(_("The stock cannot go below zero."), field="stock")
+    if quantity:
+        give_back(product.id, quantity, "initial", actor=actor)
+        db.session.flush()
+        db.session.refresh(product)
+
+
+def ledger_total(product_id: int) -> int:
+    """Return the stock the ledger explains (the sum of every move)."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(StockMove.delta), 0)).where(
+            StockMove.product_id == product_id
+        )
+    )

@@ -1,0 +1,84 @@
+"""POST /shop/stripe/webhook: verified on the raw body, each event applied exactly once."""
+
+from __future__ import annotations
+
+import stripe
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import csrf, db
+from portal.timeutil import now
+from shop import orders
+from shop.models import StripeEvent
+
+bp = Blueprint("shop_stripe", __name__, url_prefix="/shop/stripe")
+TOLERANCE_S = 300
+HANDLED = {
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "charge.refunded",
+}
+
+
+def _bad(reason: str):
+    return jsonify(status=400, error="bad_request", reason=reason), 400
+
+
+def apply_event(event_id: str, event_type: str, obj: dict) -> str:
+    """Record the event and change its order in the current transaction; say what happened."""
+    intent_id = obj.get("id") if event_type.startswith("payment_intent.") else None
+    if event_type == "charge.refunded":
+        intent_id = obj.get("payment_intent")
+    order = orders.by_intent(intent_id) if event_type in HANDLED else None
+    # The event's row is inserted first: a concurrent duplicate waits on the unique key and
+    # then fails, so two deliveries never both change the order.
+    db.session.add(
+        StripeEvent(
+            id=event_id,
+            type=event_type[:64],
+            order_id=order.id if order else None,
+            received_at=now(),
+        )
+    )
+    db.session.flush()
+    if order is None:
+        return "ignored"
+    if event_type == "payment_intent.succeeded":
+        orders.payment_succeeded(order)
+    elif event_type == "payment_intent.payment_failed":
+        orders.payment_failed(order)
+    elif event_type == "payment_intent.canceled":
+        orders.payment_canceled(order)
+    elif event_type == "charge.refunded":
+        orders.charge_refunded(order, int(obj.get("amount_refunded") or 0))
+    return "applied"
+
+
+@bp.route("/webhook", methods=["POST"])
+@csrf.exempt
+def webhook():
+    """Verify a Stripe event's signature and apply it once."""
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        return jsonify(status=404, error="not_found", reason="Stripe is not configured"), 404
+    payload = request.get_data(cache=False)
+    try:
+        event = stripe.Webhook.construct_event(
+            payload, request.headers.get("Stripe-Signature"), secret, tolerance=TOLERANCE_S
+        )
+    except ValueError:
+        return _bad("the body is not a JSON event")
+    except stripe.SignatureVerificationError:
+        return _bad("the signature does not match, or the event is too old")
+    if db.session.get(StripeEvent, event.id) is not None:
+        return jsonify(status=200, result="duplicate")
+    try:
+        result = apply_event(event.id, event.type, event.data.object.to_dict())
+        db.session.commit()
+    except IntegrityError:  # the same event, delivered twice at once: the other one applied it
+        db.session.rollback()
+        if db.session.get(StripeEvent, event.id) is None:
+            raise  # some other rule broke: a 500, and Stripe retries later
+        return jsonify(status=200, result="duplicate")
+    return jsonify(status=200, result=result)

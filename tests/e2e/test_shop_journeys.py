@@ -1,0 +1,63 @@
+"""The shop's journey in a real Chromium at phone size: from hot products to paid at pickup."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
+from portal.models.accounts import ADVISOR, OWNER
+from tests.e2e.test_foundation_journeys import assert_fits_phone, login
+
+pytestmark = pytest.mark.e2e
+
+
+def test_owner_buys_a_hot_product_and_pays_at_the_store(phone, desktop, live_server):
+    page = phone
+    page.goto("/shop/")
+    assert_fits_phone(page)
+    add = page.locator("#hot button[id^=add-]").first
+    expect(add).to_be_visible()
+    product_name = add.locator("xpath=ancestor::li").locator(".product-name").inner_text()
+    add.click()
+    expect(page.locator(".flash-success")).to_contain_text(product_name)
+
+    # Log in from the cart: the anonymous cart merges into the owner's.
+    page.goto("/login?next=/shop/cart")
+    page.fill("#login", DEMO_LOGINS[OWNER])
+    page.fill("#password", DEMO_PASSWORD[OWNER])
+    page.locator("#main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/shop/cart$"))
+    expect(page.locator("#cart")).to_contain_text(product_name)
+    assert_fits_phone(page)
+
+    # Quantity through htmx: the cart swaps in place, the total follows.
+    qty = page.locator("#cart input[name=quantity]").first
+    qty.fill("1")
+    qty.dispatch_event("change")
+    expect(page.locator("#cart-total")).to_be_visible()
+
+    page.locator("#checkout").click()
+    assert_fits_phone(page)
+    if page.locator("#fits_confirmed").count():
+        page.locator("#fits_confirmed").check()
+    page.locator("#place-order").click()
+    expect(page).to_have_url(re.compile(r"/shop/orders/\d+$"))
+    number = page.locator("h1").inner_text().split()[-1]
+    expect(page.locator("[id^=status-]")).to_have_text("待支付")
+
+    # Staff mark it paid at pickup in the back office.
+    staff = desktop
+    login(staff, DEMO_LOGINS[ADVISOR], DEMO_PASSWORD[ADVISOR])
+    staff.goto("/admin/shop_orders/")
+    staff.locator(f"#order-{number}").click()
+    staff.locator("#act-paid").click()
+    expect(staff.locator("[id^=status-]")).to_have_text("已支付")
+
+    page.reload()
+    expect(page.locator("[id^=status-]")).to_have_text("已支付")
+    page.locator("#receipt").click()
+    expect(page.locator(".receipt")).to_contain_text(number)
+    assert_fits_phone(page)
