@@ -90,7 +90,7 @@ class AnalyticsView(StaffView):
             "models": stats.top_models(store_id, start, end),
             "parts": stats.top_parts(store_id, start, end),
             "customers": stats.top_customers(store_id, start, end),
-            "repeats": stats.repeat_repairs(store_id, start, end, days),
+            "repeats": stats.repeat_repairs(store_id, start, end, days, limit=30),
         }
         return self.render(
             "admin/analytics/index.html",

@@ -19,7 +19,8 @@ def demo(owners: int) -> None:
     result = load_demo(owners=owners)
     db.session.commit()
     click.echo(
-        f"Demo data ready: {result['stores']} stores, {result['owners_created']} new owners."
+        f"Demo data ready: {result['stores']} stores, {result['owners_created']} new owners, "
+        f"{result['bookings_created']} new bookings."
     )
     click.echo("Demo logins (mobile number / password):")
     for role, login in DEMO_LOGINS.items():

@@ -160,7 +160,10 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
             advisors[store.id].append(adv)
     created = sum(_demo_owner(rng, i, stores, advisors, hashes[OWNER]) for i in range(owners))
     db.session.flush()
-    return {"stores": len(stores), "owners_created": created}
+    from portal.demo_bookings import load_booking_history
+
+    bookings = load_booking_history(random.Random(seed + 1))
+    return {"stores": len(stores), "owners_created": created, "bookings_created": bookings}
 
 
 def _demo_owner(rng, i: int, stores: list[Store], advisors: dict, owner_hash: str) -> int:
