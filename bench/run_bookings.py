@@ -80,11 +80,14 @@ def prepare_capacity(url: str) -> list[dict]:
         engine.dispose()
 
 
-def count_bench_bookings(url: str) -> int:
+def count_bench_bookings(url: str, mark: str | None = MARK) -> int:
+    """Return how many bookings the bench created (all bookings with mark=None)."""
     engine = create_engine(engine_url(url))
     try:
         with engine.connect() as conn:
-            stmt = select(func.count(Booking.id)).where(Booking.description == MARK)
+            stmt = select(func.count(Booking.id))
+            if mark is not None:
+                stmt = stmt.where(Booking.description == mark)
             return conn.scalar(stmt)
     finally:
         engine.dispose()
@@ -173,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "slots_rps": slots["rps"],
         "book_rps": book["rps"],
         "owners": args.owners,
+        "bookings_in_db": count_bench_bookings(url, None),
         "slots_p50_ms": slots["p50_ms"],
         "slots_p99_ms": slots["p99_ms"],
         "book_p50_ms": book["p50_ms"],
@@ -204,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         with RESULTS_MD.open("a") as f:
             f.write(
                 f"- {result['date']} · `{result['commit']}` · bookings on {backend} · "
-                f"{args.owners} owners, {built.get('bookings', 'a year of')} bookings · gunicorn "
+                f"{args.owners} owners, {result['bookings_in_db']} bookings · gunicorn "
                 f"{args.workers}×{args.worker_class} · wrk -t{args.wrk_threads} "
                 f"-c{args.connections} {args.duration} s · hello {hello['rps']} rps · slots "
                 f"{slots['rps']} rps (p99 {slots['p99_ms']} ms) · book {book['rps']} rps "
