@@ -8,6 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
+from admin.analytics import AnalyticsView
 from admin.base import StaffHomeView
 from admin.bookings import (
     MyStoreView,
@@ -46,6 +47,11 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(
         ReviewedBookingAdmin(
             Booking, db, name=_l("Reviewed bookings"), endpoint="reviewed", category=_l("Bookings")
+        )
+    )
+    admin.add_view(
+        AnalyticsView(
+            name=_l("Repair analytics"), endpoint="booking_analytics", category=_l("Bookings")
         )
     )
     admin.add_view(

@@ -1,73 +1,177 @@
-"""Server-side SVG charts: no script, so they pass the strict CSP and print well."""
+"""Small server-side charts as inline SVG: no JavaScript, CSP-safe, readable by screen readers.
+
+Each function takes (label, value) pairs and returns Markup for a Jinja template. Every chart
+carries a <title> and a <desc> listing all values, and prints labels and values as text.
+Every piece is a literal Markup template filled with Markup.format, which escapes the values.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from markupsafe import Markup, escape
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+Rows = Sequence[tuple[str, float]]
+BAR = "#2f6fb3"
+MUTED = "#5a6470"
+FONT = "system-ui, sans-serif"
 
 
-def bar_chart(
-    series: list[tuple[str, int]],
-    *,
-    title: str,
-    fmt: Callable[[int], str] = str,
-    width: int = 640,
-    height: int = 220,
-    horizontal: bool = False,
-) -> Markup:
-    """Return an accessible inline SVG bar chart of (label, value) pairs."""
-    if horizontal:
-        return _hbars(series, title=title, fmt=fmt, width=width)
-    peak = max((v for _, v in series), default=0) or 1
-    n = max(len(series), 1)
-    left, bottom, top = 8, 24, 16
-    slot = (width - left * 2) / n
-    bar = max(slot * 0.7, 1)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(title)}</title>",
-    ]
-    usable = height - bottom - top
-    every = max(n // 10, 1)
-    for i, (label, value) in enumerate(series):
-        h = usable * value / peak
-        x = left + i * slot + (slot - bar) / 2
-        y = top + usable - h
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="#c8102e">'
-            f"<title>{escape(label)}: {escape(fmt(value))}</title></rect>"
-        )
-        if i % every == 0:
-            parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{height - 6}" font-size="10" '
-                f'text-anchor="middle" fill="#5f6b7a">{escape(label)}</text>'
-            )
-    parts.append(
-        f'<text x="{left}" y="11" font-size="11" fill="#5f6b7a">max {escape(fmt(peak))}</text>'
+def _fmt_default(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _short(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _open(chart_id: str, title: str, rows: Rows, fmt, width: int, height: int) -> Markup:
+    desc = "; ".join(f"{label}: {fmt(value)}" for label, value in rows) or _("No data")
+    return Markup(
+        '<svg xmlns="http://www.w3.org/2000/svg" class="m4s-chart" id="{id}" role="img" '
+        'aria-labelledby="{id}-t {id}-d" viewBox="0 0 {w} {h}" width="100%" '
+        'preserveAspectRatio="xMinYMin meet" font-family="{font}">'
+        '<title id="{id}-t">{title}</title><desc id="{id}-d">{desc}</desc>'
+    ).format(id=chart_id, w=width, h=height, font=FONT, title=title, desc=desc)
+
+
+def _close(parts: list[Markup]) -> Markup:
+    return Markup("").join([*parts, Markup("</svg>")])
+
+
+def _empty(chart_id: str, title: str, width: int) -> Markup:
+    text = Markup('<text x="0" y="24" font-size="13" fill="{c}">{t}</text>').format(
+        c=MUTED, t=_("No data for this period.")
     )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 (every label and value is escaped above)
+    return _close([_open(chart_id, title, [], str, width, 40), text])
 
 
-def _hbars(series, *, title, fmt, width) -> Markup:
-    peak = max((v for _, v in series), default=0) or 1
-    row, label_w = 24, 180
-    height = row * max(len(series), 1) + 8
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(title)}</title>",
-    ]
-    for i, (label, value) in enumerate(series):
-        w = (width - label_w - 90) * value / peak
-        y = 4 + i * row
+def hbar(
+    rows: Rows,
+    *,
+    chart_id: str,
+    title: str,
+    fmt: Callable[[float], str] = _fmt_default,
+    width: int = 640,
+) -> Markup:
+    """Return a horizontal bar chart, one labelled bar per row, in the order given."""
+    if not rows:
+        return _empty(chart_id, title, width)
+    label_w, value_w, row_h = 190, 90, 26
+    bar_w = width - label_w - value_w
+    top = max(v for _, v in rows) or 1
+    parts = [_open(chart_id, title, rows, fmt, width, row_h * len(rows) + 4)]
+    for i, (label, value) in enumerate(rows):
+        y = i * row_h + 2
+        w = max(bar_w * value / top, 1 if value else 0)
         parts.append(
-            f'<text x="0" y="{y + 15}" font-size="12" fill="#1b2430">{escape(label[:24])}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="16" fill="#0b3d91"/>'
-            f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" font-size="12" fill="#1b2430">'
-            f"{escape(fmt(value))}</text>"
+            Markup(
+                "<g><title>{label}: {value}</title>"
+                '<text x="{lx}" y="{ty}" text-anchor="end" font-size="13">{short}</text>'
+                '<rect x="{bx}" y="{by}" width="{w:.1f}" height="{bh}" rx="2" fill="{bar}"/>'
+                '<text x="{vx:.1f}" y="{ty}" font-size="12" fill="{muted}">{value}</text></g>'
+            ).format(
+                label=label,
+                value=fmt(value),
+                short=_short(label, 16),
+                lx=label_w - 8,
+                ty=y + 17,
+                bx=label_w,
+                by=y + 3,
+                w=w,
+                bh=row_h - 8,
+                bar=BAR,
+                vx=label_w + w + 6,
+                muted=MUTED,
+            )
         )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 (every label and value is escaped above)
+    return _close(parts)
+
+
+def columns(
+    rows: Rows,
+    *,
+    chart_id: str,
+    title: str,
+    fmt: Callable[[float], str] = _fmt_default,
+    width: int = 640,
+    height: int = 200,
+) -> Markup:
+    """Return a column chart for a time series: one column per period, left to right."""
+    if not rows:
+        return _empty(chart_id, title, width)
+    base, top_pad = height - 24, 18
+    step = width / len(rows)
+    col_w = max(step * 0.7, 2)
+    top = max(v for _, v in rows) or 1
+    parts = [
+        _open(chart_id, title, rows, fmt, width, height),
+        Markup('<line x1="0" y1="{y}" x2="{w}" y2="{y}" stroke="{c}"/>').format(
+            y=base, w=width, c=MUTED
+        ),
+    ]
+    for i, (label, value) in enumerate(rows):
+        h = (base - top_pad) * value / top
+        mid = i * step + step / 2
+        parts.append(
+            Markup(
+                "<g><title>{label}: {value}</title>"
+                '<rect x="{x:.1f}" y="{y:.1f}" width="{cw:.1f}" height="{h:.1f}" fill="{bar}"/>'
+                '<text x="{mid:.1f}" y="{vy:.1f}" text-anchor="middle" font-size="11" '
+                'fill="{muted}">{value}</text>'
+                '<text x="{mid:.1f}" y="{ly}" text-anchor="middle" font-size="11">{label}</text>'
+                "</g>"
+            ).format(
+                label=label,
+                value=fmt(value),
+                x=mid - col_w / 2,
+                y=base - h,
+                cw=col_w,
+                h=h,
+                bar=BAR,
+                mid=mid,
+                vy=base - h - 4,
+                muted=MUTED,
+                ly=base + 16,
+            )
+        )
+    return _close(parts)
+
+
+def funnel(
+    stages: Rows,
+    *,
+    chart_id: str,
+    title: str,
+    fmt: Callable[[float], str] = _fmt_default,
+    width: int = 640,
+) -> Markup:
+    """Return a funnel: centred bars narrowing stage by stage, each with its share of the first."""
+    if not stages or not stages[0][1]:
+        return _empty(chart_id, title, width)
+    row_h, first = 46, stages[0][1]
+    parts = [_open(chart_id, title, stages, fmt, width, row_h * len(stages))]
+    for i, (label, value) in enumerate(stages):
+        w = max(width * 0.9 * value / first, 2)
+        text = f"{label}: {fmt(value)} ({100 * value / first:.0f} %)"
+        parts.append(
+            Markup(
+                "<g><title>{text}</title>"
+                '<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{h}" rx="3" fill="{bar}" '
+                'fill-opacity="{op:.2f}"/>'
+                '<text x="{cx:.1f}" y="{ty:.1f}" text-anchor="middle" font-size="14" '
+                'fill="#111" stroke="#fff" stroke-width="3" paint-order="stroke">{text}</text></g>'
+            ).format(
+                text=text,
+                x=(width - w) / 2,
+                y=i * row_h + 2,
+                w=w,
+                h=row_h - 8,
+                bar=BAR,
+                op=1 - 0.18 * i,
+                cx=width / 2,
+                ty=i * row_h + row_h / 2 + 3,
+            )
+        )
+    return _close(parts)

@@ -14,7 +14,7 @@ from wtforms import FileField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from admin.base import HOME_PANELS, StaffModelView, StaffView, staff_allowed
-from admin.charts import bar_chart
+from admin.charts import columns, hbar
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.i18n import cny
@@ -255,14 +255,27 @@ class SalesView(StaffView):
         data = stats.sales(days, store_id)
         money = cny
         charts = {
-            "revenue": bar_chart(data["revenue_per_day"], title=_("Revenue per day"), fmt=money),
-            "units": bar_chart(data["units_per_day"], title=_("Units per day")),
-            "products": bar_chart(
-                data["top_products"], title=_("Top products by revenue"), fmt=money, horizontal=True
-            ),  # fmt: skip
-            "categories": bar_chart(
-                data["per_category"], title=_("Revenue per category"), fmt=money, horizontal=True
-            ),  # fmt: skip
+            "revenue": columns(
+                data["revenue_per_day"],
+                chart_id="chart-revenue",
+                title=_("Revenue per day"),
+                fmt=money,
+            ),
+            "units": columns(
+                data["units_per_day"], chart_id="chart-units", title=_("Units per day")
+            ),
+            "products": hbar(
+                data["top_products"],
+                chart_id="chart-products",
+                title=_("Top products by revenue"),
+                fmt=money,
+            ),
+            "categories": hbar(
+                data["per_category"],
+                chart_id="chart-categories",
+                title=_("Revenue per category"),
+                fmt=money,
+            ),
         }
         stores = db.session.scalars(select(Store).order_by(Store.id)).all()
         return self.render(

@@ -32,7 +32,7 @@ from sqlalchemy.exc import OperationalError
 from portal.app import create_app
 from portal.demo import MODELS, STORES, avatar_png, chinese_name, make_plate, make_vin
 from portal.extensions import db
-from portal.models import AdvisorProfile, MileageReading, Store, User, Vehicle
+from portal.models import AdvisorProfile, Booking, MileageReading, Store, User, Vehicle
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
 from portal.services import passwords
 from portal.services.media import store_image
@@ -424,6 +424,66 @@ def insert_vehicles(
     return n_vehicles, n_readings
 
 
+BOOKINGS_PER_DAY = 45  # per store, about what 6-8 bays take in 9 one-hour slots
+BOOKING_STATUSES = (("completed", 82), ("rejected", 6), ("cancelled", 8), ("no_show", 4))
+SERVICE_TYPES = ("maintenance", "repair", "inspection", "bodywork", "tyres", "other")
+
+
+def booking_rows(
+    rng: random.Random,
+    cars: list[tuple[int, int]],
+    store_ids: list[int],
+    advisors: dict[int, list[int]],
+    today: date,
+    days: int = 365,
+) -> Iterator[dict[str, Any]]:
+    """Yield a year of past bookings per store: (vehicle id, owner id) cars, 9 slots a day."""
+    statuses = [s for s, _ in BOOKING_STATUSES]
+    weights = [w for _, w in BOOKING_STATUSES]
+    shanghai = timedelta(hours=8)  # the demo stores' zone, without daylight saving time
+    for offset in range(days, 0, -1):
+        day = today - timedelta(days=offset)
+        for store_id in store_ids:
+            for _ in range(rng.randint(BOOKINGS_PER_DAY * 2 // 3, BOOKINGS_PER_DAY * 4 // 3)):
+                vehicle_id, owner_id = rng.choice(cars)
+                local = datetime.combine(day, time(8, 30)) + timedelta(hours=rng.randrange(9))
+                slot = (local - shanghai).replace(tzinfo=UTC)
+                created = slot - timedelta(hours=rng.randint(2, 240))
+                status = rng.choices(statuses, weights)[0]
+                decided = status != "cancelled" or rng.random() < 0.6
+                yield {
+                    "owner_id": owner_id,
+                    "vehicle_id": vehicle_id,
+                    "store_id": store_id,
+                    "slot_start": slot,
+                    "status": status,
+                    "service_types": [rng.choice(SERVICE_TYPES)],
+                    "description": "",
+                    "advisor_id": rng.choice(advisors[store_id]) if decided else None,
+                    "decided_at": created + timedelta(minutes=rng.randint(5, 600))
+                    if decided
+                    else None,
+                    "decision_reason": "no_capacity" if status == "rejected" else None,
+                    "decision_note": "",
+                    "created_at": created,
+                    "updated_at": created,
+                }
+
+
+def insert_bookings(
+    conn: Connection,
+    rng: random.Random,
+    store_ids: list[int],
+    advisors: dict[int, list[int]],
+    today: date,
+) -> int:
+    """Insert a year of bookings of every store by the dataset's cars; return how many."""
+    cars = [tuple(r) for r in conn.execute(select(Vehicle.id, Vehicle.owner_id)).all()]
+    if not cars:
+        return 0
+    return load(conn, Booking.__table__, booking_rows(rng, cars, store_ids, advisors, today))
+
+
 # -- the whole dataset -----------------------------------------------------------------------
 
 
@@ -453,14 +513,24 @@ def fill(
         conn, rng, vehicles, owners, first_owner_id, len(store_ids), when.date()
     )
     step(f"{n_vehicles} vehicles, {n_readings} mileage readings")
+    n_bookings = insert_bookings(conn, rng, store_ids, advisors, when.date())
+    step(f"{n_bookings} bookings over a year")
     fix_sequences(
-        conn, [Store.__table__, User.__table__, Vehicle.__table__, MileageReading.__table__]
+        conn,
+        [
+            Store.__table__,
+            User.__table__,
+            Vehicle.__table__,
+            MileageReading.__table__,
+            Booking.__table__,
+        ],
     )
     return {
         "stores": len(store_ids),
         "owners": n_owners,
         "vehicles": n_vehicles,
         "mileage_readings": n_readings,
+        "bookings": n_bookings,
     }
 
 

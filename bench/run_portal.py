@@ -222,12 +222,20 @@ def check_owner_home(base: str, cookie: str) -> dict[str, Any]:
 
 
 def wrk(
-    base: str, path: str, cookies: list[str], seconds: int, args: argparse.Namespace, name: str
+    base: str,
+    path: str,
+    cookies: list[str],
+    seconds: int,
+    args: argparse.Namespace,
+    name: str,
+    lua: str | None = None,
 ) -> dict[str, Any]:
-    """Run wrk for a bounded time and return requests/s, latencies (ms) and errors."""
+    """Run wrk for a bounded time and return requests/s, latencies (ms) and errors.
+
+    lua replaces the default script (GET path, rotating cookies); it must keep its done()."""
     script = DATA / f"wrk-{name}.lua"
     quoted = ", ".join(json.dumps(f"session={c}") for c in cookies)
-    script.write_text(WRK_SCRIPT % {"cookies": quoted, "path": path})
+    script.write_text(lua or WRK_SCRIPT % {"cookies": quoted, "path": path})
     cmd = [
         "wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s",
         "--timeout", "10s", "-H", f"User-Agent: {USER_AGENT}", "-s", str(script), base + path,
@@ -250,11 +258,16 @@ def wrk(
 
 
 def measure(
-    base: str, path: str, cookies: list[str], args: argparse.Namespace, name: str
+    base: str,
+    path: str,
+    cookies: list[str],
+    args: argparse.Namespace,
+    name: str,
+    lua: str | None = None,
 ) -> dict[str, Any]:
     """Warm the workers up for a second, then measure."""
-    wrk(base, path, cookies, 1, args, name)
-    result = wrk(base, path, cookies, args.duration, args, name)
+    wrk(base, path, cookies, 1, args, name, lua)
+    result = wrk(base, path, cookies, args.duration, args, name, lua)
     log(f"{name}: {result}")
     if result["errors"]:
         log(f"WARNING: {name} had errors: {result['errors']}")

@@ -21,7 +21,8 @@ def demo(owners: int) -> None:
     result = load_demo(owners=owners)
     db.session.commit()
     click.echo(
-        f"Demo data ready: {result['stores']} stores, {result['owners_created']} new owners."
+        f"Demo data ready: {result['stores']} stores, {result['owners_created']} new owners, "
+        f"{result['bookings_created']} new bookings."
     )
     for path in DEMO_EXTENSIONS:  # by import path: portal never imports shop & co.
         module, _, attr = path.partition(":")

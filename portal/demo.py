@@ -161,10 +161,12 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
     created = sum(_demo_owner(rng, i, stores, advisors, hashes[OWNER]) for i in range(owners))
     db.session.flush()
     from portal import demo_maintenance
+    from portal.demo_bookings import load_booking_history
 
     demo_maintenance.load_plans()
     demo_maintenance.load_history(rng)
-    return {"stores": len(stores), "owners_created": created}
+    bookings = load_booking_history(random.Random(seed + 1))
+    return {"stores": len(stores), "owners_created": created, "bookings_created": bookings}
 
 
 def _demo_owner(rng, i: int, stores: list[Store], advisors: dict, owner_hash: str) -> int:

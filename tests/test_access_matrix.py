@@ -88,6 +88,7 @@ EXPECTED: dict[str, tuple] = {
     "workshop.index": STAFF,
     "workshop.step": (302, 403, 403, 400, 404, 400, 400),
     "my_store.index": (302, 403, 403, 403, 403, 200, 403),
+    "booking_analytics.index": MANAGERS,
     "admin.index": STAFF,
     "admin.static": PUBLIC,
     "unlocks.index": STAFF,

@@ -109,3 +109,19 @@ def test_refuses_a_non_empty_database_without_reset(dataset):
     url, _, _ = dataset
     with pytest.raises(SystemExit, match="not empty"):
         gen.prepare_database(url, reset=False)
+
+
+def test_a_year_of_bookings_by_the_cars_own_owners(conn, dataset):
+    from portal.models import Booking
+
+    n = conn.scalar(select(func.count()).select_from(Booking))
+    assert n == dataset[1]["bookings"] > 365 * 2 * gen.BOOKINGS_PER_DAY // 2
+    foreign = conn.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .join(Vehicle, Vehicle.id == Booking.vehicle_id)
+        .where(Vehicle.owner_id != Booking.owner_id)
+    )
+    assert foreign == 0
+    statuses = set(conn.scalars(select(Booking.status).distinct()))
+    assert statuses == {"completed", "rejected", "cancelled", "no_show"}

@@ -1,0 +1,160 @@
+"""Repair analytics for managers (their own store) and administrators (any or all stores)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import DateField, Form, SelectField
+from wtforms.validators import Optional
+
+from admin import charts
+from admin.base import StaffView
+from portal.extensions import db
+from portal.models import Store
+from portal.models.accounts import ADMIN, MANAGER
+from portal.services import booking_stats as stats
+from portal.services import bookings as booking_svc
+from portal.timeutil import now
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 731  # two years: keeps every query's range bounded
+
+
+class AnalyticsFilter(Form):
+    """The period and store filter; a GET form, so it changes nothing and needs no CSRF."""
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    store = SelectField(_l("Store"), choices=[], validate_choice=False)
+
+
+def _hours(value: float) -> str:
+    return _("%(h).1f h", h=value)
+
+
+def _days(value: float) -> str:
+    return _("%(d).1f days", d=value)
+
+
+class AnalyticsView(StaffView):
+    """Charts of the store's repairs: faults, models, parts, customers, repeats and the funnel."""
+
+    roles = (MANAGER, ADMIN)
+
+    def _filters(self) -> tuple[AnalyticsFilter, int | None, str, date, date]:
+        """Read the filter; a manager always gets their own store, whatever the query says."""
+        form = AnalyticsFilter(request.args)
+        stores = list(db.session.scalars(select(Store).order_by(Store.id)))
+        if current_user.role == ADMIN:
+            form.store.choices = [("", _("All stores"))] + [(str(s.id), s.name) for s in stores]
+            chosen = next((s for s in stores if str(s.id) == form.store.data), None)
+            if form.store.data and chosen is None:
+                form.store.errors = [_("Unknown store; showing all stores.")]
+        else:
+            chosen = next((s for s in stores if s.id == current_user.store_id), None)
+            form.store.choices = [(str(chosen.id), chosen.name)] if chosen else []
+        form.store.data = str(chosen.id) if chosen else ""
+        tz = chosen.timezone if chosen else current_app.config["DEFAULT_TIMEZONE"]
+        today = now().astimezone(ZoneInfo(tz)).date()
+        form.validate()
+        last = form.end.data or today
+        first = form.start.data or last - timedelta(days=DEFAULT_DAYS - 1)
+        if first > last:
+            form.start.errors = [_("The period must start before it ends.")]
+            first = last - timedelta(days=DEFAULT_DAYS - 1)
+        if (last - first).days >= MAX_DAYS:
+            form.start.errors = [_("Pick at most two years.")]
+            first = last - timedelta(days=MAX_DAYS - 1)
+        form.start.data, form.end.data = first, last
+        return form, (chosen.id if chosen else None), tz, first, last
+
+    @expose("/")
+    def index(self):
+        """Show the analytics of the chosen period and store."""
+        form, store_id, tz, first, last = self._filters()
+        start, end = stats.period_bounds(first, last, tz)
+        days = current_app.config["REPEAT_REPAIR_DAYS"]
+        data = {
+            "funnel": stats.funnel(store_id, start, end),
+            "lead": stats.lead_time(store_id, start, end),
+            "advisors": stats.decision_times(store_id, start, end),
+            "months": stats.bookings_by_month(store_id, start, end, tz),
+            "faults": stats.top_faults(store_id, start, end),
+            "models": stats.top_models(store_id, start, end),
+            "parts": stats.top_parts(store_id, start, end),
+            "customers": stats.top_customers(store_id, start, end),
+            "repeats": stats.repeat_repairs(store_id, start, end, days, limit=30),
+        }
+        return self.render(
+            "admin/analytics/index.html",
+            form=form,
+            data=data,
+            charts=_charts(data),
+            repeat_days=days,
+            reason_label=booking_svc.reason_label,
+        )
+
+
+def _charts(data: dict) -> dict:
+    """Draw every chart of the page from the numbers."""
+    from portal.views.bookings import fault_category_label as fault
+
+    f = data["funnel"]
+    return {
+        "funnel": charts.funnel(
+            [(_("Submitted"), f["submitted"]), (_("Accepted"), f["accepted"])]
+            + [(_("Completed"), f["completed"])],
+            chart_id="chart-funnel",
+            title=_("Booking funnel"),
+        ),
+        "reasons": charts.hbar(
+            [(booking_svc.reason_label(r), n) for r, n in f["reasons"]],
+            chart_id="chart-reasons",
+            title=_("Rejection reasons"),
+        ),
+        "months": charts.columns(
+            [(m[2:], n) for m, n in data["months"]],
+            chart_id="chart-months",
+            title=_("Online bookings per month"),
+        ),
+        "faults": charts.hbar(
+            [(fault(x["category"]), x["repairs"]) for x in data["faults"]],
+            chart_id="chart-faults",
+            title=_("Repairs by fault"),
+        ),
+        "models": charts.hbar(
+            [(f"{x['brand']} {x['series']}", x["repairs"]) for x in data["models"]],
+            chart_id="chart-models",
+            title=_("Repairs by model"),
+        ),
+        "parts": charts.hbar(
+            [(x["description"], x["quantity"]) for x in data["parts"]],
+            chart_id="chart-parts",
+            title=_("Parts fitted (quantity)"),
+        ),
+        "customers": charts.hbar(
+            [(x["name"], x["bookings"]) for x in data["customers"]],
+            chart_id="chart-customers",
+            title=_("Customers with the most online bookings"),
+        ),
+        "advisors": charts.hbar(
+            [(x["name"], x["median_hours"]) for x in data["advisors"]],
+            chart_id="chart-advisors",
+            title=_("Median time to decision per advisor"),
+            fmt=_hours,
+        ),
+        "repeats": charts.hbar(
+            [(fault(c), n) for c, n in data["repeats"]["by_category"]],
+            chart_id="chart-repeats",
+            title=_("Repeat repairs by fault"),
+        ),
+        "lead_fmt": _days,
+        "hours_fmt": _hours,
+    }

@@ -1,0 +1,305 @@
+"""Repair analytics for managers: aggregated in the database, returned as plain lists and dicts.
+
+Every function takes store_id (None: every store) and a half-open period [start, end) of aware
+UTC datetimes. Callers decide who may see which store; these functions only count.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy.orm import aliased
+
+from portal.extensions import db
+from portal.models import Booking, ServiceItem, ServiceRecord, User, Vehicle
+from portal.models.bookings import (
+    CANCELLED,
+    CHECKED_IN,
+    COMPLETED,
+    IN_PROGRESS,
+    NO_SHOW,
+    READY,
+    REJECTED,
+)
+from portal.sqltime import days_between, local_month
+
+# An accepted booking is in one of these states, or was cancelled after the store decided.
+AFTER_ACCEPT = ("accepted", CHECKED_IN, IN_PROGRESS, READY, COMPLETED, NO_SHOW)
+CAME_IN = (CHECKED_IN, IN_PROGRESS, READY, COMPLETED)
+
+
+def period_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
+    """Return the UTC [start, end) of the local days first..last (inclusive) in zone tz."""
+    zone, utc = ZoneInfo(tz), ZoneInfo("UTC")
+    start = datetime.combine(first, time(0), tzinfo=zone).astimezone(utc)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(utc)
+    return start, end
+
+
+def _where(stmt, at, store_col, store_id: int | None, start: datetime, end: datetime):
+    stmt = stmt.where(at >= start, at < end)
+    return stmt if store_id is None else stmt.where(store_col == store_id)
+
+
+def _records(stmt, store_id, start, end):
+    return _where(stmt, ServiceRecord.completed_at, ServiceRecord.store_id, store_id, start, end)
+
+
+def _bookings(stmt, store_id, start, end):
+    return _where(stmt, Booking.created_at, Booking.store_id, store_id, start, end)
+
+
+# --- what breaks, on which cars, with which parts -----------------------------------------
+
+
+def top_faults(store_id: int | None, start: datetime, end: datetime, limit: int = 10) -> list:
+    """Return fault categories by number of repairs: category, repairs, revenue_fen."""
+    n = func.count(ServiceRecord.id).label("n")
+    stmt = _records(
+        select(ServiceRecord.fault_category, n, func.sum(ServiceRecord.total_fen)),
+        store_id,
+        start,
+        end,
+    ).group_by(ServiceRecord.fault_category)
+    rows = db.session.execute(stmt.order_by(n.desc(), ServiceRecord.fault_category).limit(limit))
+    return [{"category": c, "repairs": k, "revenue_fen": int(s or 0)} for c, k, s in rows]
+
+
+def top_models(store_id: int | None, start: datetime, end: datetime, limit: int = 10) -> list:
+    """Return vehicle models (brand + series) by number of repairs."""
+    n = func.count(ServiceRecord.id).label("n")
+    stmt = _records(
+        select(Vehicle.brand, Vehicle.series, n).join(
+            Vehicle, Vehicle.id == ServiceRecord.vehicle_id
+        ),
+        store_id,
+        start,
+        end,
+    ).group_by(Vehicle.brand, Vehicle.series)
+    rows = db.session.execute(stmt.order_by(n.desc(), Vehicle.brand, Vehicle.series).limit(limit))
+    return [{"brand": b, "series": s, "repairs": k} for b, s, k in rows]
+
+
+def top_parts(store_id: int | None, start: datetime, end: datetime, limit: int = 10) -> list:
+    """Return the parts fitted most (by quantity): description, part_no, quantity, repairs."""
+    qty = func.sum(ServiceItem.quantity).label("qty")
+    stmt = _records(
+        select(
+            ServiceItem.description,
+            ServiceItem.part_no,
+            qty,
+            func.count(func.distinct(ServiceItem.record_id)),
+            func.sum(ServiceItem.quantity * ServiceItem.unit_price_fen),
+        )
+        .join(ServiceRecord, ServiceRecord.id == ServiceItem.record_id)
+        .where(ServiceItem.kind == "part"),
+        store_id,
+        start,
+        end,
+    ).group_by(ServiceItem.description, ServiceItem.part_no)
+    rows = db.session.execute(stmt.order_by(qty.desc(), ServiceItem.description).limit(limit))
+    return [
+        {"description": d, "part_no": p, "quantity": int(q), "repairs": r, "revenue_fen": int(s)}
+        for d, p, q, r, s in rows
+    ]
+
+
+# --- who books ------------------------------------------------------------------------------
+
+
+def top_customers(store_id: int | None, start: datetime, end: datetime, limit: int = 10) -> list:
+    """Return the owners with the most online bookings: name, phone, bookings, completed."""
+    n = func.count(Booking.id).label("n")
+    done = func.sum(case((Booking.status == COMPLETED, 1), else_=0))
+    stmt = _bookings(
+        select(User.id, User.name, User.phone, n, done).join(User, User.id == Booking.owner_id),
+        store_id,
+        start,
+        end,
+    ).group_by(User.id, User.name, User.phone)
+    rows = db.session.execute(stmt.order_by(n.desc(), User.id).limit(limit))
+    return [
+        {"owner_id": i, "name": nm, "phone": ph or "", "bookings": k, "completed": int(c or 0)}
+        for i, nm, ph, k, c in rows
+    ]
+
+
+def bookings_by_month(store_id: int | None, start: datetime, end: datetime, tz: str) -> list:
+    """Return (YYYY-MM, bookings created) for every local month of the period, gaps as 0."""
+    month = local_month(Booking.created_at, tz, start).label("month")
+    stmt = _bookings(select(month, func.count(Booking.id)), store_id, start, end)
+    counts = dict(db.session.execute(stmt.group_by(month)).all())
+    zone = ZoneInfo(tz)
+    cursor = start.astimezone(zone).date().replace(day=1)
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    months = []
+    while cursor <= last:
+        key = cursor.strftime("%Y-%m")
+        months.append((key, counts.get(key, 0)))
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    return months
+
+
+# --- repairs that came back ---------------------------------------------------------------
+
+
+def _repeat_pairs(store_id: int | None, start: datetime, end: datetime, days: int):
+    """Select (first, again) record pairs: same car, same fault, within `days`, consecutive."""
+    first, again, between = (aliased(ServiceRecord) for _ in range(3))
+    gap = days_between(first.completed_at, again.completed_at)
+    stmt = (
+        select(first, again, gap.label("gap"))
+        .join(
+            again,
+            and_(
+                again.vehicle_id == first.vehicle_id,
+                again.fault_category == first.fault_category,
+                again.completed_at > first.completed_at,
+            ),
+        )
+        .where(
+            again.completed_at >= start,
+            again.completed_at < end,
+            gap <= days,
+            ~exists().where(
+                between.vehicle_id == first.vehicle_id,
+                between.fault_category == first.fault_category,
+                between.completed_at > first.completed_at,
+                between.completed_at < again.completed_at,
+            ),
+        )
+    )
+    if store_id is not None:  # both visits: a manager sees only their own store's records
+        stmt = stmt.where(first.store_id == store_id, again.store_id == store_id)
+    return stmt, again
+
+
+def repeat_repairs(
+    store_id: int | None, start: datetime, end: datetime, days: int, limit: int = 100
+) -> dict:
+    """Return repairs that came back: the same car and fault again within `days` days.
+
+    {"count": all pairs, "by_category": [(category, n)], "rows": the newest `limit` pairs},
+    each row with both records, the days between, and the parts fitted at each visit."""
+    pairs, again = _repeat_pairs(store_id, start, end, days)
+    sub = pairs.subquery()
+    by_cat = db.session.execute(
+        select(sub.c.fault_category, func.count())
+        .group_by(sub.c.fault_category)
+        .order_by(func.count().desc(), sub.c.fault_category)
+    ).all()
+    found = db.session.execute(
+        pairs.order_by(again.completed_at.desc(), again.id.desc()).limit(limit)
+    ).all()
+    ids = {r.id for row in found for r in row[:2]}
+    parts: dict[int, list[str]] = {i: [] for i in ids}
+    for record_id, desc, qty in db.session.execute(
+        select(ServiceItem.record_id, ServiceItem.description, ServiceItem.quantity)
+        .where(ServiceItem.record_id.in_(ids), ServiceItem.kind == "part")
+        .order_by(ServiceItem.id)
+    ):
+        parts[record_id].append(desc if qty == 1 else f"{desc} ×{qty}")
+    rows = [
+        {"first": a, "again": b, "days": round(g, 1), "first_parts": parts[a.id]}
+        | {"again_parts": parts[b.id]}
+        for a, b, g in found
+    ]
+    return {"count": sum(n for _, n in by_cat), "by_category": list(by_cat), "rows": rows}
+
+
+# --- the funnel and the times -------------------------------------------------------------
+
+
+def funnel(store_id: int | None, start: datetime, end: datetime) -> dict:
+    """Return the booking funnel of bookings created in the period, with rejection reasons.
+
+    accepted counts bookings the store accepted, whatever happened later (also cancelled
+    after acceptance); no_show_rate is no-shows among accepted bookings whose car was due."""
+    decided = Booking.decided_at.isnot(None)
+    kept_slot = Booking.proposed_start.is_(None)
+    stmt = _bookings(
+        select(
+            Booking.status,
+            decided,
+            kept_slot,
+            Booking.decision_reason,
+            func.count(Booking.id),
+        ),
+        store_id,
+        start,
+        end,
+    ).group_by(Booking.status, decided, kept_slot, Booking.decision_reason)
+    by_status: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    accepted = 0
+    for status, was_decided, no_proposal, reason, n in db.session.execute(stmt):
+        by_status[status] = by_status.get(status, 0) + n
+        if status in AFTER_ACCEPT or (status == CANCELLED and was_decided and no_proposal):
+            accepted += n
+        if status == REJECTED:
+            reasons[reason or "other"] = reasons.get(reason or "other", 0) + n
+    came = sum(by_status.get(s, 0) for s in CAME_IN)
+    no_show = by_status.get(NO_SHOW, 0)
+    return {
+        "submitted": sum(by_status.values()),
+        "accepted": accepted,
+        "completed": by_status.get(COMPLETED, 0),
+        "rejected": by_status.get(REJECTED, 0),
+        "cancelled": by_status.get(CANCELLED, 0),
+        "no_show": no_show,
+        "no_show_rate": no_show / (no_show + came) if no_show + came else None,
+        "reasons": sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+        "by_status": by_status,
+    }
+
+
+def _median(value, stmt) -> float | None:
+    """Return the median of `value` over the rows of stmt, sorted by the database."""
+    n = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    if not n:
+        return None
+    middle = db.session.scalars(
+        stmt.with_only_columns(value).order_by(value).offset((n - 1) // 2).limit(2 - n % 2)
+    ).all()
+    return sum(middle) / len(middle)
+
+
+def lead_time(store_id: int | None, start: datetime, end: datetime) -> dict:
+    """Return how far ahead owners book (created_at -> slot_start): count, avg and median days."""
+    lead = days_between(Booking.created_at, Booking.slot_start)
+    stmt = _bookings(select(Booking.id), store_id, start, end)
+    count, avg = db.session.execute(
+        stmt.with_only_columns(func.count(Booking.id), func.avg(lead))
+    ).one()
+    return {
+        "count": count,
+        "avg_days": float(avg) if avg is not None else None,
+        "median_days": _median(lead, stmt),
+    }
+
+
+def decision_times(store_id: int | None, start: datetime, end: datetime) -> list:
+    """Return per advisor the decisions made and the avg and median hours to decide."""
+    wait = days_between(Booking.created_at, Booking.decided_at)
+    base = _bookings(select(Booking.id), store_id, start, end).where(
+        Booking.decided_at.isnot(None), Booking.advisor_id.isnot(None)
+    )
+    rows = db.session.execute(
+        base.with_only_columns(User.id, User.name, func.count(Booking.id), func.avg(wait))
+        .join(User, User.id == Booking.advisor_id)
+        .group_by(User.id, User.name)
+        .order_by(func.avg(wait), User.id)
+    ).all()
+    return [
+        {
+            "advisor_id": uid,
+            "name": name,
+            "decisions": n,
+            "avg_hours": float(avg) * 24,
+            # One more query per advisor: a store has a handful, so this stays bounded.
+            "median_hours": _median(wait, base.where(Booking.advisor_id == uid)) * 24,
+        }
+        for uid, name, n, avg in rows
+    ]

@@ -1,0 +1,63 @@
+"""Date arithmetic that SQLite and PostgreSQL spell differently, as portable SQL expressions.
+
+Timestamps are stored by portal.models.base.UTCDateTime: naive UTC text on SQLite,
+timestamptz on PostgreSQL. Each construct compiles to the native spelling of each database,
+so that aggregation stays in the database (GROUP BY, AVG, ORDER BY) on both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Float, String, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class days_between(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """(later - earlier) in fractional days: days_between(earlier, later)."""
+
+    type = Float()
+    name = "days_between"
+    inherit_cache = True
+
+
+@compiles(days_between)
+def _days_between_pg(element, compiler, **kw):
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION) / 86400.0)"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element, compiler, **kw):
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+class _local_month(FunctionElement):  # noqa: N801
+    type = String()
+    name = "local_month"
+    inherit_cache = True
+
+
+@compiles(_local_month)
+def _local_month_pg(element, compiler, **kw):
+    column, zone, _modifier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"to_char(timezone({zone}, {column}), 'YYYY-MM')"
+
+
+@compiles(_local_month, "sqlite")
+def _local_month_sqlite(element, compiler, **kw):
+    column, _zone, modifier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"strftime('%Y-%m', {column}, {modifier})"
+
+
+def local_month(column, tz: str, at: datetime):
+    """Return 'YYYY-MM' of the timestamp column in the time zone tz.
+
+    PostgreSQL converts with the real zone rules. SQLite has no zone database, so it shifts by
+    tz's UTC offset at `at`; exact for zones without daylight saving time (Asia/Shanghai)."""
+    offset = ZoneInfo(tz).utcoffset(at.replace(tzinfo=None))
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    return _local_month(column, literal(tz), literal(f"{minutes:+d} minutes"))
