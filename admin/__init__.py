@@ -17,6 +17,7 @@ from admin.bookings import (
     WorkshopView,
 )
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
+from admin.rescue import RescueQueueView, RescueStatsView
 from portal.extensions import db
 from portal.models import AuditEvent, Booking, Store, StoreDay, User, Vehicle
 
@@ -38,6 +39,12 @@ def init_admin(app: Flask) -> Admin:
         ReviewedBookingAdmin(
             Booking, db, name=_l("Reviewed bookings"), endpoint="reviewed", category=_l("Bookings")
         )
+    )
+    admin.add_view(
+        RescueQueueView(name=_l("Rescue queue"), endpoint="rescue_queue", category=_l("Rescue"))
+    )
+    admin.add_view(
+        RescueStatsView(name=_l("Rescue timings"), endpoint="rescue_stats", category=_l("Rescue"))
     )
     admin.add_view(
         StoreDayAdmin(

@@ -24,6 +24,7 @@ BLUEPRINTS = [
     "portal.views.media:bp",
     "portal.views.bookings:bp",
     "portal.views.notifications:bp",
+    "portal.views.rescue:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = []  # "shop.views:bp", ... added as the packages land
 ADMIN_INIT = "admin:init_admin"

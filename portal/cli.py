@@ -28,7 +28,9 @@ def demo(owners: int) -> None:
 
 # Jobs of `flask m4s send-reminders`, by import path; each takes no argument, is idempotent
 # (safe when two copies run at once), commits its own work and returns how many it sent.
-REMINDER_JOBS: list[str] = []
+REMINDER_JOBS: list[str] = [
+    "portal.services.rescue:escalate",
+]
 
 
 @m4s.command("send-reminders")

@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "BOOKING_CANCEL_CUTOFF_HOURS": 2,
     "BOOKING_MAX_PHOTOS": 6,
     "REPEAT_REPAIR_DAYS": 30,
+    "RESCUE_CLAIM_MINUTES": 5,  # an unclaimed rescue is escalated to the managers after this
+    "RESCUE_RESOLVE_MINUTES": 90,  # an unresolved rescue is escalated after this
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
     "SESSION_COOKIE_SECURE": True,
 }

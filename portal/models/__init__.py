@@ -23,6 +23,7 @@ from portal.models.bookings import (
     StoreDay,
 )
 from portal.models.media import Image
+from portal.models.rescue import Rescue, RescueEvent
 from portal.models.stores import Store
 from portal.models.vehicles import MileageReading, Vehicle
 
@@ -35,6 +36,8 @@ __all__ = [
     "BookingPhoto",
     "Notification",
     "Rating",
+    "Rescue",
+    "RescueEvent",
     "ServiceItem",
     "ServiceRecord",
     "SlotUsage",
