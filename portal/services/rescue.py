@@ -223,7 +223,7 @@ def _staff_check(staff: User, rescue: Rescue, *, assignee: bool = True) -> None:
 
 def claim(staff: User, rescue: Rescue) -> None:
     """Take a received rescue; when several advisors click at once exactly one wins."""
-    _staff_check(staff, rescue)
+    _staff_check(staff, rescue, assignee=False)  # the conditional UPDATE picks the winner
     _transition(rescue, (RECEIVED,), CLAIMED, staff, advisor_id=staff.id, claimed_at=now())
     audit.record("rescue_claimed", actor=staff, target=rescue)
     name = staff.profile.display_name if staff.profile else staff.name
