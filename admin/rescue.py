@@ -156,16 +156,10 @@ class RescueStatsView(StaffView):
     def index(self):
         rows = advisor_timings(_store_id())
         minutes = _("min")
-        charts = [
-            bar_chart(
-                [(r["name"], r["claim"]) for r in rows],
-                minutes,
-                _("Average time to claim"),
-            ),
-            bar_chart(
-                [(r["name"], r["resolve"]) for r in rows],
-                minutes,
-                _("Average time to resolve"),
-            ),
-        ]
+        charts = []
+        for key, title in (
+            ("claim", _("Average time to claim")),
+            ("resolve", _("Average time to resolve")),
+        ):
+            charts.append((title, bar_chart([(r["name"], r[key]) for r in rows], minutes, title)))
         return self.render("admin/rescue/stats.html", rows=rows, charts=charts, days=STATS_DAYS)

@@ -72,8 +72,10 @@ def _backdate(rescue: Rescue, ago: int, steps: dict[str, int]) -> None:
                          ("on_site", "on_site_at"), ("resolve", "resolved_at")):  # fmt: skip
         if step in steps:
             setattr(rescue, column, start + timedelta(minutes=steps[step]))
-    if rescue.dispatched_at:
-        rescue.eta_at = rescue.dispatched_at + timedelta(minutes=25)
+    if rescue.dispatched_at:  # help still on the way arrives in the future
+        rescue.eta_at = max(
+            rescue.dispatched_at + timedelta(minutes=25), now() + timedelta(minutes=15)
+        )
     for event in rescue.events:
         offset = {"claimed": "claim", "dispatched": "dispatch", "on_site": "on_site",
                   "resolved": "resolve"}.get(event.kind)  # fmt: skip
