@@ -19,6 +19,7 @@ from admin.bookings import (
 )
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.maintenance import PlanAdmin
+from admin.rescue import RescueQueueView, RescueStatsView
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -53,6 +54,12 @@ def init_admin(app: Flask) -> Admin:
         AnalyticsView(
             name=_l("Repair analytics"), endpoint="booking_analytics", category=_l("Bookings")
         )
+    )
+    admin.add_view(
+        RescueQueueView(name=_l("Rescue queue"), endpoint="rescue_queue", category=_l("Rescue"))
+    )
+    admin.add_view(
+        RescueStatsView(name=_l("Rescue timings"), endpoint="rescue_stats", category=_l("Rescue"))
     )
     admin.add_view(
         StoreDayAdmin(

@@ -25,6 +25,7 @@ BLUEPRINTS = [
     "portal.views.bookings:bp",
     "portal.views.notifications:bp",
     "portal.views.maintenance:bp",
+    "portal.views.rescue:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land
     "shop.views:bp",

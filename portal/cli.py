@@ -38,6 +38,7 @@ def demo(owners: int) -> None:
 # (safe when two copies run at once), commits its own work and returns how many it sent.
 REMINDER_JOBS: list[str] = [
     "portal.services.maintenance:send_due_reminders",
+    "portal.services.rescue:escalate",
 ]
 
 

@@ -120,3 +120,23 @@ def booking(
     b = svc.book_repair(owner, v, store, slot(store, days, hour), list(types), "异响")
     db.session.commit()
     return b
+
+
+def rescue(owner: User, vehicle: Vehicle | None = None, **kw):
+    """Send a rescue request for the owner (typed address unless coordinates are given)."""
+    import secrets
+
+    from portal.services import rescue as svc
+
+    v = vehicle or (owner.vehicles[0] if owner.vehicles else globals()["vehicle"](owner))
+    r, _new = svc.request_rescue(
+        owner,
+        v,
+        problem=kw.pop("problem", "flat_tyre"),
+        callback_phone=kw.pop("callback_phone", owner.phone or "13800000000"),
+        idempotency_key=kw.pop("idempotency_key", secrets.token_urlsafe(24)),
+        address=kw.pop("address", "G4 京港澳高速 深圳方向 K2345"),
+        **kw,
+    )
+    db.session.commit()
+    return r

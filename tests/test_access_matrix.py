@@ -89,6 +89,15 @@ EXPECTED: dict[str, tuple] = {
     "workshop.step": (302, 403, 403, 400, 404, 400, 400),
     "my_store.index": (302, 403, 403, 403, 403, 200, 403),
     "booking_analytics.index": MANAGERS,
+    "rescue.rescue_list": OWNER_ONLY,
+    "rescue.rescue_new": OWNER_ONLY,
+    "rescue.rescue_show": OWN_OBJECT,
+    "rescue.rescue_status": OWN_OBJECT,
+    "rescue.rescue_cancel": OWN_POST,
+    "rescue_queue.index": STAFF,
+    "rescue_queue.items": STAFF,
+    "rescue_queue.act": (302, 403, 403, 400, 404, 400, 400),  # unknown action; B cannot see it
+    "rescue_stats.index": MANAGERS,
     "admin.index": STAFF,
     "admin.static": PUBLIC,
     "unlocks.index": STAFF,
@@ -154,6 +163,7 @@ def world(f, db):
 
     plan = make_plan(db)
     booking = f.booking(owner, store_a, vehicle=vehicle)
+    rescue = f.rescue(owner, vehicle)
     from portal.demo import avatar_png
 
     private = store_image(avatar_png(__import__("random").Random(1)), owner=owner)
@@ -173,6 +183,7 @@ def world(f, db):
         "token": "not-a-real-token",
         "request_id": req.id,
         "booking_id": booking.id,
+        "rescue_id": rescue.id,
         "export_type": "csv",
         "filename": "css/m4s.css",
         "product_id": product.id,

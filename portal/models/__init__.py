@@ -31,6 +31,7 @@ from portal.models.maintenance import (
     VehicleItemState,
 )
 from portal.models.media import Image
+from portal.models.rescue import Rescue, RescueEvent
 from portal.models.stores import Store
 from portal.models.vehicles import MileageReading, Vehicle
 
@@ -43,6 +44,8 @@ __all__ = [
     "BookingPhoto",
     "Notification",
     "Rating",
+    "Rescue",
+    "RescueEvent",
     "ServiceItem",
     "ServiceRecord",
     "SlotUsage",

@@ -1,0 +1,165 @@
+"""Back office for roadside rescue: the live queue, escalation, reassignment and timings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from admin.base import StaffView
+from admin.rescue_charts import bar_chart
+from portal.auth import is_htmx
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import Rescue, User
+from portal.models.accounts import ADMIN, ADVISOR, MANAGER, STAFF_ROLES
+from portal.services import rescue as svc
+from portal.timeutil import now
+
+STATS_DAYS = 30
+
+
+def _store_id() -> int | None:
+    return None if current_user.role == ADMIN else current_user.store_id
+
+
+def _advisors(store_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.store_id == store_id,
+                User.role.in_((ADVISOR, MANAGER)),
+                User.is_active.is_(True),
+            )
+            .order_by(User.name)
+        )
+    )
+
+
+def _reassign(staff: User, rescue: Rescue, form) -> None:
+    advisor = db.session.get(User, form.get("advisor", type=int) or 0)
+    if advisor is None:
+        abort(400)
+    svc.reassign(staff, rescue, advisor)
+
+
+# The queue's actions: each takes (staff, rescue, form) and calls one service verb.
+_STEPS = {
+    "claim": lambda s, r, f: svc.claim(s, r),
+    "dispatch": lambda s, r, f: svc.dispatch(s, r, f.get("eta", type=int), f.get("note", "")),
+    "eta": lambda s, r, f: svc.update_eta(s, r, f.get("eta", type=int), f.get("note", "")),
+    "on_site": lambda s, r, f: svc.arrive(s, r),
+    "resolve": lambda s, r, f: svc.resolve(s, r, f.get("note", "")),
+    "reassign": _reassign,
+}
+
+
+def _ctx() -> dict:
+    at = now()
+    return {
+        "svc": svc,
+        "now": at,
+        "age": lambda r: int((at - r.created_at).total_seconds() // 60),
+        "eta_in": lambda r: (
+            max(int((r.eta_at - at).total_seconds() // 60), 0) if r.eta_at else None
+        ),
+        "advisors": _advisors,
+        "can_reassign": current_user.role in (MANAGER, ADMIN),
+    }
+
+
+class RescueQueueView(StaffView):
+    """Open rescues of the store, oldest first; overdue ones are highlighted for the manager."""
+
+    roles = STAFF_ROLES
+
+    @expose("/")
+    def index(self):
+        return self.render(
+            "admin/rescue/queue.html", rescues=svc.open_rescues(_store_id()), ctx=_ctx()
+        )
+
+    @expose("/items")
+    def items(self):
+        """Return the live list (polled by htmx)."""
+        return self.render(
+            "admin/rescue/_rescue_list.html", rescues=svc.open_rescues(_store_id()), ctx=_ctx()
+        )
+
+    @expose("/<int:rescue_id>/act", methods=["POST"])
+    def act(self, rescue_id: int):
+        """Claim, dispatch, update the ETA, mark on site, resolve or reassign a rescue."""
+        staff = current_user._get_current_object()
+        rescue = svc.store_rescue(staff, rescue_id)
+        step = _STEPS.get(request.form.get("action", ""))
+        if step is None:
+            abort(400)
+        try:
+            step(staff, rescue, request.form)
+        except DomainError as exc:
+            db.session.rollback()
+            rescue = svc.store_rescue(staff, rescue_id)
+            if is_htmx():
+                return self.render(
+                    "admin/rescue/_rescue_item.html", r=rescue, ctx=_ctx(), error=exc.message
+                ), 409 if exc.status == 409 else 422
+            flash(_("Rescue #%(id)d: %(msg)s", id=rescue_id, msg=exc.message), "error")
+            return redirect(url_for(".index"), code=303)
+        db.session.commit()
+        if is_htmx():
+            return self.render("admin/rescue/_rescue_item.html", r=rescue, ctx=_ctx(), error=None)
+        flash(
+            _("Rescue #%(id)d: %(status)s", id=rescue.id, status=svc.status_label(rescue.status)),
+            "success",
+        )
+        return redirect(url_for(".index") + f"#rescue-{rescue_id}", code=303)
+
+
+def advisor_timings(store_id: int | None, days: int = STATS_DAYS) -> list[dict]:
+    """Return per advisor: rescues, average minutes to claim and to resolve (last `days`)."""
+    stmt = select(Rescue).where(
+        Rescue.advisor_id.isnot(None), Rescue.created_at >= now() - timedelta(days=days)
+    )
+    if store_id is not None:
+        stmt = stmt.where(Rescue.store_id == store_id)
+    per: dict[int, dict] = {}
+    for r in db.session.scalars(stmt):
+        row = per.setdefault(r.advisor_id, {"advisor": r.advisor, "claim": [], "resolve": []})
+        if r.claimed_at:
+            row["claim"].append((r.claimed_at - r.created_at).total_seconds() / 60)
+        if r.resolved_at:
+            row["resolve"].append((r.resolved_at - r.created_at).total_seconds() / 60)
+    out = []
+    for row in per.values():
+        out.append(
+            {
+                "name": row["advisor"].name,
+                "count": len(row["claim"]),
+                "claim": sum(row["claim"]) / len(row["claim"]) if row["claim"] else None,
+                "resolve": sum(row["resolve"]) / len(row["resolve"]) if row["resolve"] else None,
+            }
+        )
+    return sorted(out, key=lambda x: x["name"])
+
+
+class RescueStatsView(StaffView):
+    """Per advisor, time to claim and time to resolve, as bar charts (managers)."""
+
+    roles = (MANAGER, ADMIN)
+
+    @expose("/")
+    def index(self):
+        rows = advisor_timings(_store_id())
+        minutes = _("min")
+        charts = []
+        for key, title in (
+            ("claim", _("Average time to claim")),
+            ("resolve", _("Average time to resolve")),
+        ):
+            charts.append((title, bar_chart([(r["name"], r[key]) for r in rows], minutes, title)))
+        return self.render("admin/rescue/stats.html", rows=rows, charts=charts, days=STATS_DAYS)

@@ -1,0 +1,93 @@
+"""The back office's rescue queue: claim in place, steps, escalation highlight, reassign, charts."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.models import Rescue
+from portal.services import rescue as svc
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def scene(f):
+    store = f.store()
+    advisor = f.advisor(store)
+    manager = f.manager(store)
+    owner = f.owner(store)
+    vehicle = f.vehicle(owner)
+    return store, advisor, manager, owner, vehicle
+
+
+def test_queue_lists_open_rescues_of_the_store_only(scene, client, auth, f):
+    _s, advisor, _m, owner, _v = scene
+    mine = f.rescue(owner, latitude=22.5, longitude=113.9, address="")
+    elsewhere_owner = f.owner(f.store())
+    theirs = f.rescue(elsewhere_owner)
+    auth.login(advisor)
+    html = client.get("/admin/rescue_queue/").get_data(as_text=True)
+    assert f'id="rescue-{mine.id}"' in html and f'id="rescue-{theirs.id}"' not in html
+    assert "uri.amap.com/marker?position=113.900000,22.500000" in html
+    assert f"tel:{mine.callback_phone}" in html
+    frag = client.get("/admin/rescue_queue/items", headers=HX).get_data(as_text=True)
+    assert "<html" not in frag and 'id="rescue-list"' in frag and "every 5s" in frag
+
+
+def test_claim_dispatch_resolve_in_place(scene, client, auth, db, f):
+    _s, advisor, _m, owner, _v = scene
+    r = f.rescue(owner)
+    auth.login(advisor)
+    url = f"/admin/rescue_queue/{r.id}/act"
+    claimed = client.post(url, data={"action": "claim"}, headers=HX)
+    html = claimed.get_data(as_text=True)
+    assert claimed.status_code == 200 and "<html" not in html and "status-claimed" in html
+    bad = client.post(url, data={"action": "dispatch", "eta": "0"}, headers=HX)
+    assert bad.status_code == 422 and "rescue-error" in bad.get_data(as_text=True)
+    assert client.post(url, data={"action": "dispatch", "eta": "15"}).status_code == 303
+    assert client.post(url, data={"action": "resolve", "note": "拖车回店"}).status_code == 303
+    db.session.commit()
+    r = db.session.get(Rescue, r.id)
+    assert r.status == "resolved" and r.resolution_note == "拖车回店"
+
+
+def test_a_late_claim_answers_409_with_the_winner(scene, client, auth, db, f):
+    store, advisor, _m, owner, _v = scene
+    r = f.rescue(owner)
+    svc.claim(f.advisor(store), r)
+    db.session.commit()
+    auth.login(advisor)
+    late = client.post(f"/admin/rescue_queue/{r.id}/act", data={"action": "claim"}, headers=HX)
+    assert late.status_code == 409 and "rescue-error" in late.get_data(as_text=True)
+
+
+def test_overdue_rescue_is_highlighted_and_the_manager_reassigns(scene, client, auth, db, f, clock):
+    store, advisor, manager, owner, _v = scene
+    r = f.rescue(owner)
+    clock.advance(minutes=6)
+    auth.login(manager)
+    html = client.get("/admin/rescue_queue/").get_data(as_text=True)
+    assert "rescue-late" in html and "reassign-form" in html
+    done = client.post(
+        f"/admin/rescue_queue/{r.id}/act", data={"action": "reassign", "advisor": advisor.id}
+    )
+    assert done.status_code == 303
+    db.session.commit()
+    assert db.session.get(Rescue, r.id).advisor_id == advisor.id
+    auth.logout()
+    auth.login(advisor)
+    assert "reassign-form" not in client.get("/admin/rescue_queue/").get_data(as_text=True)
+
+
+def test_timings_chart_per_advisor(scene, client, auth, db, f, clock):
+    _s, advisor, manager, owner, vehicle = scene
+    r = f.rescue(owner, vehicle)
+    clock.advance(minutes=4)
+    svc.claim(advisor, r)
+    clock.advance(minutes=30)
+    svc.resolve(advisor, r, "ok")
+    db.session.commit()
+    auth.login(manager)
+    html = client.get("/admin/rescue_stats/").get_data(as_text=True)
+    assert html.count('<svg class="bar-chart"') == 2
+    assert "4.0 min" in html and "34.0 min" in html and advisor.name in html
