@@ -10,8 +10,9 @@ from flask_babel import lazy_gettext as _l
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.base import StaffHomeView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
+from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from portal.extensions import db
-from portal.models import AuditEvent, Store, User, Vehicle
+from portal.models import AuditEvent, Store, UsedCarLead, User, Vehicle
 
 
 def init_admin(app: Flask) -> Admin:
@@ -33,6 +34,20 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(
         VehicleAdmin(
             Vehicle, db, name=_l("Vehicles"), endpoint="vehicles_admin", category=_l("Customers")
+        )
+    )
+    admin.add_view(
+        UsedCarReviewView(
+            name=_l("Vetting queue"), endpoint="usedcar_review", category=_l("Used cars")
+        )
+    )
+    admin.add_view(
+        UsedCarLeadAdmin(
+            UsedCarLead,
+            db,
+            name=_l("Buyer leads"),
+            endpoint="usedcar_leads",
+            category=_l("Used cars"),
         )
     )
     admin.add_view(StoreAdmin(Store, db, name=_l("Stores"), endpoint="stores"))

@@ -22,6 +22,7 @@ BLUEPRINTS = [
     "portal.views.auth:bp",
     "portal.views.vehicles:bp",
     "portal.views.media:bp",
+    "portal.views.usedcars:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = []  # "shop.views:bp", ... added as the packages land
 ADMIN_INIT = "admin:init_admin"

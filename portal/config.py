@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "ARGON2_PARALLELISM": 4,
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
     "SESSION_COOKIE_SECURE": True,
+    "USEDCAR_INQUIRY_LIMIT_IP": "5 per hour",  # buyers' inquiries about listed cars, per IP
+    "POLICY_REMINDER_DAYS": 30,  # renewal reminder this many days before a policy ends
 }
 
 ENV_PREFIX = "M4S_"

@@ -67,6 +67,18 @@ EXPECTED: dict[str, tuple] = {
     "unlocks.index": STAFF,
     "unlocks.approve": (302, 403, 403, 303, 404, 303, 303),
     "unlocks.break_glass": (302, 403, 403, 303, 404, 303, 303),
+    "usedcars.request_list": OWNER_ONLY,
+    "usedcars.request_new": OWNER_ONLY,
+    "usedcars.request_show": OWN_OBJECT,
+    "usedcars.request_edit": OWN_OBJECT,
+    "usedcars.request_withdraw": OWN_POST,
+    "usedcars.market_list": PUBLIC,
+    "usedcars.market_show": PUBLIC,  # the sample car is listed
+    "usedcars.market_inquiry": (422,) * 7,  # the matrix sends no name or phone
+    "usedcar_review.index": STAFF,
+    "usedcar_review.show": (302, 403, 403, 200, 404, 200, 200),
+    "usedcar_review.act": (302, 403, 403, 303, 404, 303, 303),
+    "usedcar_review.flag_resolve": (302, 403, 403, 303, 404, 303, 303),
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -75,6 +87,7 @@ for prefix, expected in {
     "vehicles_admin": admin_model(STAFF, create=302, edit=302, other_store=302),
     "stores": admin_model(ADMINS, details=302),  # no details page: the list shows it all
     "audit": admin_model(MANAGERS, create=302, edit=302),
+    "usedcar_leads": admin_model(STAFF, create=302, edit=302, other_store=302),
 }.items():
     for endpoint, codes in expected.items():
         EXPECTED[f"{prefix}.{endpoint}"] = codes
@@ -105,6 +118,7 @@ def world(f, db):
     db.session.add(req)
     db.session.add(AuditEvent(action="sample", store_id=store_a.id))
     db.session.commit()
+    car, flag, lead = _usedcar_samples(db, owner, users["advisor"])
     args = {
         "vehicle_id": vehicle.id,
         "image_id": private.id,
@@ -112,6 +126,8 @@ def world(f, db):
         "request_id": req.id,
         "export_type": "csv",
         "filename": "css/m4s.css",
+        "car_id": car.id,
+        "flag_id": flag.id,
     }
     query = {
         "staff": locked.id,
@@ -119,8 +135,55 @@ def world(f, db):
         "vehicles_admin": vehicle.id,
         "stores": store_a.id,
         "audit": 1,
+        "usedcar_leads": lead.id,
     }
     return users, args, query
+
+
+def _usedcar_samples(db, owner, advisor):
+    """A listed used car of the owner (store A), an open flag on it and a buyer's lead."""
+    from datetime import date
+
+    from portal.models import UsedCarFlag
+    from portal.services import usedcars
+    from tests import factories
+
+    car = usedcars.submit_request(
+        owner,
+        vin=factories.vin(),
+        brand="丰田",
+        series="凯美瑞",
+        model_year=2020,
+        mileage_km=40_000,
+        first_registered_on=date(2020, 5, 1),
+        asking_price_fen=10_000_000,
+        photos=[_png()],
+    )
+    usedcars.start_review(advisor, car, advisor)
+    usedcars.approve(
+        advisor,
+        car,
+        grade="A",
+        checked_items=["engine"],
+        valuation_low_fen=9_000_000,
+        valuation_high_fen=10_000_000,
+    )
+    usedcars.list_car(advisor, car)
+    lead = usedcars.add_lead(car, name="买家", phone="13912345678", message="")
+    flag = UsedCarFlag(request_id=car.id, kind="mileage_low", detail={})
+    db.session.add(flag)
+    db.session.commit()
+    return car, flag, lead
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (9, 9, 9)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _rules(app):

@@ -11,8 +11,18 @@ from portal.models.accounts import (
 )
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.media import Image
+from portal.models.notices import Notice, NoticeRecipient
 from portal.models.stores import Store
+from portal.models.usedcars import (
+    UsedCarEvent,
+    UsedCarFlag,
+    UsedCarLead,
+    UsedCarPhoto,
+    UsedCarRequest,
+    UsedCarTransition,
+)
 from portal.models.vehicles import MileageReading, Vehicle
 
 __all__ = [
@@ -20,13 +30,24 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Image",
+    "InsurancePolicy",
+    "Loan",
     "LoginSession",
     "MileageReading",
+    "Notice",
+    "NoticeRecipient",
     "PasswordHistory",
     "PasswordResetToken",
+    "PolicyReminder",
     "Store",
     "UnlockApproval",
     "UnlockRequest",
+    "UsedCarEvent",
+    "UsedCarFlag",
+    "UsedCarLead",
+    "UsedCarPhoto",
+    "UsedCarRequest",
+    "UsedCarTransition",
     "User",
     "Vehicle",
 ]
