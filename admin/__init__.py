@@ -10,9 +10,18 @@ from flask_babel import lazy_gettext as _l
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.base import StaffHomeView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
+from admin.finance import LoanAdmin, PolicyAdmin
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from portal.extensions import db
-from portal.models import AuditEvent, Store, UsedCarLead, User, Vehicle
+from portal.models import (
+    AuditEvent,
+    InsurancePolicy,
+    Loan,
+    Store,
+    UsedCarLead,
+    User,
+    Vehicle,
+)
 
 
 def init_admin(app: Flask) -> Admin:
@@ -48,6 +57,18 @@ def init_admin(app: Flask) -> Admin:
             name=_l("Buyer leads"),
             endpoint="usedcar_leads",
             category=_l("Used cars"),
+        )
+    )
+    admin.add_view(
+        LoanAdmin(Loan, db, name=_l("Car loans"), endpoint="loans", category=_l("Finance"))
+    )
+    admin.add_view(
+        PolicyAdmin(
+            InsurancePolicy,
+            db,
+            name=_l("Insurance policies"),
+            endpoint="policies",
+            category=_l("Finance"),
         )
     )
     admin.add_view(StoreAdmin(Store, db, name=_l("Stores"), endpoint="stores"))

@@ -23,6 +23,7 @@ BLUEPRINTS = [
     "portal.views.vehicles:bp",
     "portal.views.media:bp",
     "portal.views.usedcars:bp",
+    "portal.views.finance:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = []  # "shop.views:bp", ... added as the packages land
 ADMIN_INIT = "admin:init_admin"

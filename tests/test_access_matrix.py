@@ -75,6 +75,8 @@ EXPECTED: dict[str, tuple] = {
     "usedcars.market_list": PUBLIC,
     "usedcars.market_show": PUBLIC,  # the sample car is listed
     "usedcars.market_inquiry": (422,) * 7,  # the matrix sends no name or phone
+    "finance.overview": OWNER_ONLY,
+    "finance.loan_show": OWN_OBJECT,
     "usedcar_review.index": STAFF,
     "usedcar_review.show": (302, 403, 403, 200, 404, 200, 200),
     "usedcar_review.act": (302, 403, 403, 303, 404, 303, 303),
@@ -88,6 +90,8 @@ for prefix, expected in {
     "stores": admin_model(ADMINS, details=302),  # no details page: the list shows it all
     "audit": admin_model(MANAGERS, create=302, edit=302),
     "usedcar_leads": admin_model(STAFF, create=302, edit=302, other_store=302),
+    "loans": admin_model(STAFF, edit=302, other_store=302),
+    "policies": admin_model(STAFF, edit=302, other_store=302),
 }.items():
     for endpoint, codes in expected.items():
         EXPECTED[f"{prefix}.{endpoint}"] = codes
@@ -119,6 +123,7 @@ def world(f, db):
     db.session.add(AuditEvent(action="sample", store_id=store_a.id))
     db.session.commit()
     car, flag, lead = _usedcar_samples(db, owner, users["advisor"])
+    loan, policy = _finance_samples(db, owner, users["advisor"])
     args = {
         "vehicle_id": vehicle.id,
         "image_id": private.id,
@@ -128,6 +133,7 @@ def world(f, db):
         "filename": "css/m4s.css",
         "car_id": car.id,
         "flag_id": flag.id,
+        "loan_id": loan.id,
     }
     query = {
         "staff": locked.id,
@@ -136,6 +142,8 @@ def world(f, db):
         "stores": store_a.id,
         "audit": 1,
         "usedcar_leads": lead.id,
+        "loans": loan.id,
+        "policies": policy.id,
     }
     return users, args, query
 
@@ -174,6 +182,37 @@ def _usedcar_samples(db, owner, advisor):
     db.session.add(flag)
     db.session.commit()
     return car, flag, lead
+
+
+def _finance_samples(db, owner, advisor):
+    """A loan and an insurance policy of the owner (store A)."""
+    from datetime import date
+
+    from portal.services import finance
+
+    loan = finance.record_loan(
+        advisor,
+        customer=owner,
+        vehicle=None,
+        lender="招商银行",
+        principal_fen=10_000_000,
+        annual_rate_bp=435,
+        term_months=36,
+        start_date=date(2025, 1, 1),
+    )
+    policy = finance.record_policy(
+        advisor,
+        customer=owner,
+        vehicle=None,
+        insurer="中国人保",
+        policy_number="PDAA1",
+        coverage="combined",
+        premium_fen=400_000,
+        starts_on=date(2025, 1, 1),
+        ends_on=date(2026, 1, 1),
+    )
+    db.session.commit()
+    return loan, policy
 
 
 def _png() -> bytes:
