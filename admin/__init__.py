@@ -8,6 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
+from admin.advisors import AdvisorView, NoticeView
 from admin.base import StaffHomeView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.finance import LoanAdmin, PolicyAdmin
@@ -37,6 +38,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(
         StaffAdmin(User, db, name=_l("Staff accounts"), endpoint="staff", category=_l("Staff"))
     )
+    admin.add_view(AdvisorView(name=_l("Advisors"), endpoint="advisors", category=_l("Staff")))
+    admin.add_view(NoticeView(name=_l("Store notices"), endpoint="notices", category=_l("Staff")))
     admin.add_view(
         OwnerAdmin(User, db, name=_l("Owners"), endpoint="owners", category=_l("Customers"))
     )

@@ -75,6 +75,14 @@ EXPECTED: dict[str, tuple] = {
     "usedcars.market_list": PUBLIC,
     "usedcars.market_show": PUBLIC,  # the sample car is listed
     "usedcars.market_inquiry": (422,) * 7,  # the matrix sends no name or phone
+    "advisors.index": STAFF,
+    "advisors.show": MANAGERS,
+    "advisors.leave": MANAGERS,
+    "advisors.customer_new": STAFF,
+    "notices.index": STAFF,
+    "notices.create": (302, 403, 403, 403, 403, 200, 403),  # managers publish to their store
+    "notices.show": (302, 403, 403, 200, 404, 200, 200),
+    "notices.read": (302, 403, 403, 303, 404, 403, 403),
     "finance.overview": OWNER_ONLY,
     "finance.loan_show": OWN_OBJECT,
     "usedcar_review.index": STAFF,
@@ -124,6 +132,10 @@ def world(f, db):
     db.session.commit()
     car, flag, lead = _usedcar_samples(db, owner, users["advisor"])
     loan, policy = _finance_samples(db, owner, users["advisor"])
+    from portal.services import notices
+
+    notice = notices.publish(users["manager"], title="店内通知", body="周六培训")
+    db.session.commit()
     args = {
         "vehicle_id": vehicle.id,
         "image_id": private.id,
@@ -134,6 +146,8 @@ def world(f, db):
         "car_id": car.id,
         "flag_id": flag.id,
         "loan_id": loan.id,
+        "advisor_id": users["advisor"].id,
+        "notice_id": notice.id,
     }
     query = {
         "staff": locked.id,

@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.forms import MileageForm
 from portal.i18n import LANGUAGES
 from portal.models import User, Vehicle
+from portal.services import advisors
 from portal.views.auth import _safe_next
 
 bp = Blueprint("home", __name__)
@@ -36,6 +37,7 @@ def index():
         "home/owner.html",
         vehicles=vehicles,
         advisor=advisor,
+        advisor_rating=advisors.average_rating(advisor) if advisor else None,
         mileage_form=MileageForm(formdata=None),
     )
 
