@@ -160,6 +160,9 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
             advisors[store.id].append(adv)
     created = sum(_demo_owner(rng, i, stores, advisors, hashes[OWNER]) for i in range(owners))
     db.session.flush()
+    from portal.demo_usedcars import load_issue7_demo
+
+    load_issue7_demo()
     return {"stores": len(stores), "owners_created": created}
 
 
