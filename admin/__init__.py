@@ -8,6 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
+from admin.advisors import AdvisorView, NoticeView
 from admin.analytics import AnalyticsView
 from admin.base import StaffHomeView
 from admin.bookings import (
@@ -18,15 +19,20 @@ from admin.bookings import (
     WorkshopView,
 )
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
+from admin.finance import LoanAdmin, PolicyAdmin
 from admin.maintenance import PlanAdmin
 from admin.rescue import RescueQueueView, RescueStatsView
+from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
     Booking,
+    InsurancePolicy,
+    Loan,
     MaintenancePlan,
     Store,
     StoreDay,
+    UsedCarLead,
     User,
     Vehicle,
 )
@@ -86,12 +92,40 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(
         StaffAdmin(User, db, name=_l("Staff accounts"), endpoint="staff", category=_l("Staff"))
     )
+    admin.add_view(AdvisorView(name=_l("Advisors"), endpoint="advisors", category=_l("Staff")))
+    admin.add_view(NoticeView(name=_l("Store notices"), endpoint="notices", category=_l("Staff")))
     admin.add_view(
         OwnerAdmin(User, db, name=_l("Owners"), endpoint="owners", category=_l("Customers"))
     )
     admin.add_view(
         VehicleAdmin(
             Vehicle, db, name=_l("Vehicles"), endpoint="vehicles_admin", category=_l("Customers")
+        )
+    )
+    admin.add_view(
+        UsedCarReviewView(
+            name=_l("Vetting queue"), endpoint="usedcar_review", category=_l("Used cars")
+        )
+    )
+    admin.add_view(
+        UsedCarLeadAdmin(
+            UsedCarLead,
+            db,
+            name=_l("Buyer leads"),
+            endpoint="usedcar_leads",
+            category=_l("Used cars"),
+        )
+    )
+    admin.add_view(
+        LoanAdmin(Loan, db, name=_l("Car loans"), endpoint="loans", category=_l("Finance"))
+    )
+    admin.add_view(
+        PolicyAdmin(
+            InsurancePolicy,
+            db,
+            name=_l("Insurance policies"),
+            endpoint="policies",
+            category=_l("Finance"),
         )
     )
     admin.add_view(StoreAdmin(Store, db, name=_l("Stores"), endpoint="stores"))

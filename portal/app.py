@@ -26,6 +26,8 @@ BLUEPRINTS = [
     "portal.views.notifications:bp",
     "portal.views.maintenance:bp",
     "portal.views.rescue:bp",
+    "portal.views.usedcars:bp",
+    "portal.views.finance:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land
     "shop.views:bp",

@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": True,
     "SHOP_HOLD_MINUTES": 30,  # how long checkout holds the stock of an unpaid order
     "STRIPE_API_BASE": "",  # empty: api.stripe.com; tests point it at localstripe
+    "USEDCAR_INQUIRY_LIMIT_IP": "5 per hour",  # buyers' inquiries about listed cars, per IP
+    "POLICY_REMINDER_DAYS": 30,  # renewal reminder this many days before a policy ends
 }
 
 ENV_PREFIX = "M4S_"

@@ -163,11 +163,13 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
     from portal import demo_maintenance
     from portal.demo_bookings import load_booking_history
     from portal.demo_rescue import load_demo_rescues
+    from portal.demo_usedcars import load_issue7_demo
 
     demo_maintenance.load_plans()
     demo_maintenance.load_history(rng)
     bookings = load_booking_history(random.Random(seed + 1))
     load_demo_rescues()
+    load_issue7_demo()
     return {"stores": len(stores), "owners_created": created, "bookings_created": bookings}
 
 

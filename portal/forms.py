@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    MultipleFileField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 
 class LoginForm(FlaskForm):
@@ -18,6 +37,11 @@ class RegisterForm(FlaskForm):
     phone = StringField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
     email = EmailField(_l("Email (optional)"), validators=[Optional(), Length(max=254)])
     store = SelectField(_l("Your store"), coerce=int, validators=[InputRequired()])
+    referral = StringField(
+        _l("Referral code (optional)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("From your advisor or a friend who already drives with us."),
+    )
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), Length(max=1024)],
@@ -78,3 +102,79 @@ class MileageForm(FlaskForm):
         _l("Current mileage (km)"),
         validators=[InputRequired(), NumberRange(min=0, max=3_000_000)],
     )
+
+
+class YuanField(StringField):
+    """An amount typed in yuan (up to two decimals); .fen holds it as integer fen."""
+
+    fen: int | None = None
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        raw = (self.data or "").replace(",", "").replace("¥", "").strip()
+        self.fen = None
+        if not raw:
+            return
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            return
+        if amount.is_finite() and amount == amount.quantize(Decimal("0.01")) and amount >= 0:
+            self.fen = int(amount * 100)
+
+    def pre_validate(self, form):
+        if (self.data or "").strip() and self.fen is None:
+            raise ValidationError(_l("Enter an amount in yuan, such as 128000 or 99.50."))
+
+
+class UsedCarForm(FlaskForm):
+    vehicle = SelectField(_l("Which car?"), coerce=int, default=0)
+    vin = StringField(_l("VIN"), validators=[Optional(), Length(max=24)])
+    brand = StringField(_l("Brand"), validators=[Optional(), Length(max=40)])
+    series = StringField(_l("Series"), validators=[Optional(), Length(max=60)])
+    model_year = IntegerField(_l("Model year"), validators=[Optional()])
+    mileage_km = IntegerField(
+        _l("Mileage (km)"), validators=[InputRequired(), NumberRange(min=0, max=3_000_000)]
+    )
+    first_registered_on = DateField(_l("First registration date"), validators=[InputRequired()])
+    asking_price = YuanField(_l("Asking price (yuan)"), validators=[DataRequired()])
+    condition = TextAreaField(_l("Condition"), validators=[Optional(), Length(max=4000)])
+    accident_history = TextAreaField(
+        _l("Accident history"),
+        validators=[Optional(), Length(max=4000)],
+        description=_l('Say "none" if there was none.'),
+    )
+    photos = MultipleFileField(
+        _l("Photos"), description=_l("Up to 12 photos (JPEG, PNG or WebP, 8 MB each).")
+    )
+
+
+class UsedCarEditForm(FlaskForm):
+    mileage_km = IntegerField(
+        _l("Mileage (km)"), validators=[InputRequired(), NumberRange(min=0, max=3_000_000)]
+    )
+    first_registered_on = DateField(_l("First registration date"), validators=[InputRequired()])
+    asking_price = YuanField(_l("Asking price (yuan)"), validators=[DataRequired()])
+    condition = TextAreaField(_l("Condition"), validators=[Optional(), Length(max=4000)])
+    accident_history = TextAreaField(
+        _l("Accident history"), validators=[Optional(), Length(max=4000)]
+    )
+    photos = MultipleFileField(_l("Add photos"))
+
+
+class InquiryForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
+    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=2000)])
+
+
+class MarketFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    brand = SelectField(_l("Brand"), default="", validate_choice=False)
+    price_min = IntegerField(_l("Price from (yuan)"), validators=[Optional(), NumberRange(min=0)])
+    price_max = IntegerField(_l("Price to (yuan)"), validators=[Optional(), NumberRange(min=0)])
+    year_min = IntegerField(_l("Model year from"), validators=[Optional()])
+    year_max = IntegerField(_l("Model year to"), validators=[Optional()])
+    km_max = IntegerField(_l("Mileage up to (km)"), validators=[Optional(), NumberRange(min=0)])

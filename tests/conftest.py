@@ -95,6 +95,17 @@ def make_app(database_url):
     yield build
     for application in built:
         _dispose(application)
+    # The limiter is one object for every app and keeps the last app's RATELIMIT_ENABLED:
+    # give the session app its own setting back, and forget the hits counted meanwhile.
+    from portal.extensions import limiter
+
+    if built:
+        limiter.enabled = _session_app_ratelimit(database_url)
+        limiter.reset()
+
+
+def _session_app_ratelimit(database_url) -> bool:
+    return bool(test_config(database_url)["RATELIMIT_ENABLED"])
 
 
 def _empty_tables(application: Flask) -> None:

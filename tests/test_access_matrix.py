@@ -50,6 +50,7 @@ EXPECTED: dict[str, tuple] = {
     "home.index": (200, 200, 200, 302, 302, 302, 302),
     "home.healthz": PUBLIC,
     "home.set_language": (303,) * 7,
+    "home.account": OWNER_ONLY,
     "auth.login": LOGIN_PAGE,
     "auth.logout": (303,) * 7,
     "auth.register": PUBLIC,
@@ -124,6 +125,28 @@ EXPECTED: dict[str, tuple] = {
     "shop_stock.index": MANAGERS,
     "shop_stock.ledger": MANAGERS,
     "shop_stock.adjust": (302, 403, 403, 403, 403, 303, 303),
+    "usedcars.request_list": OWNER_ONLY,
+    "usedcars.request_new": OWNER_ONLY,
+    "usedcars.request_show": OWN_OBJECT,
+    "usedcars.request_edit": OWN_OBJECT,
+    "usedcars.request_withdraw": OWN_POST,
+    "usedcars.market_list": PUBLIC,
+    "usedcars.market_show": PUBLIC,  # the sample car is listed
+    "usedcars.market_inquiry": (422,) * 7,  # the matrix sends no name or phone
+    "advisors.index": STAFF,
+    "advisors.show": MANAGERS,
+    "advisors.leave": MANAGERS,
+    "advisors.customer_new": STAFF,
+    "notices.index": STAFF,
+    "notices.create": (302, 403, 403, 403, 403, 200, 403),  # managers publish to their store
+    "notices.show": (302, 403, 403, 200, 404, 200, 200),
+    "notices.read": (302, 403, 403, 303, 404, 403, 403),
+    "finance.overview": OWNER_ONLY,
+    "finance.loan_show": OWN_OBJECT,
+    "usedcar_review.index": STAFF,
+    "usedcar_review.show": (302, 403, 403, 200, 404, 200, 200),
+    "usedcar_review.act": (302, 403, 403, 303, 404, 303, 303),
+    "usedcar_review.flag_resolve": (302, 403, 403, 303, 404, 303, 303),
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -140,6 +163,9 @@ for prefix, expected in {
     "shop_categories": admin_model(MANAGERS, details=302),
     "shop_discounts": admin_model(MANAGERS, details=302),
     "shop_placements": admin_model(MANAGERS, details=302),
+    "usedcar_leads": admin_model(STAFF, create=302, edit=302, other_store=302),
+    "loans": admin_model(STAFF, edit=302, other_store=302),
+    "policies": admin_model(STAFF, edit=302, other_store=302),
 }.items():
     for endpoint, codes in expected.items():
         EXPECTED[f"{prefix}.{endpoint}"] = codes
@@ -177,6 +203,12 @@ def world(f, db):
     db.session.add(AuditEvent(action="sample", store_id=store_a.id))
     db.session.commit()
     product, order, discount, placement = _shop_samples(owner, store_a)
+    car, flag, lead = _usedcar_samples(db, owner, users["advisor"])
+    loan, policy = _finance_samples(db, owner, users["advisor"])
+    from portal.services import notices
+
+    notice = notices.publish(users["manager"], title="店内通知", body="周六培训")
+    db.session.commit()
     args = {
         "vehicle_id": vehicle.id,
         "image_id": private.id,
@@ -189,6 +221,11 @@ def world(f, db):
         "product_id": product.id,
         "order_id": order.id,
         "action": "ready",  # refused for a pending order: nothing changes, back to it
+        "car_id": car.id,
+        "flag_id": flag.id,
+        "loan_id": loan.id,
+        "advisor_id": users["advisor"].id,
+        "notice_id": notice.id,
     }
     query = {
         "staff": locked.id,
@@ -204,6 +241,9 @@ def world(f, db):
         "shop_categories": product.category_id,
         "shop_discounts": discount.id,
         "shop_placements": placement.id,
+        "usedcar_leads": lead.id,
+        "loans": loan.id,
+        "policies": policy.id,
     }
     return users, args, query
 
@@ -227,6 +267,83 @@ def _shop_samples(owner, store):
     db.session.add_all([discount, placement])
     db.session.commit()
     return product, order, discount, placement
+
+
+def _usedcar_samples(db, owner, advisor):
+    """A listed used car of the owner (store A), an open flag on it and a buyer's lead."""
+    from datetime import date
+
+    from portal.models import UsedCarFlag
+    from portal.services import usedcars
+    from tests import factories
+
+    car = usedcars.submit_request(
+        owner,
+        vin=factories.vin(),
+        brand="丰田",
+        series="凯美瑞",
+        model_year=2020,
+        mileage_km=40_000,
+        first_registered_on=date(2020, 5, 1),
+        asking_price_fen=10_000_000,
+        photos=[_png()],
+    )
+    usedcars.start_review(advisor, car, advisor)
+    usedcars.approve(
+        advisor,
+        car,
+        grade="A",
+        checked_items=["engine"],
+        valuation_low_fen=9_000_000,
+        valuation_high_fen=10_000_000,
+    )
+    usedcars.list_car(advisor, car)
+    lead = usedcars.add_lead(car, name="买家", phone="13912345678", message="")
+    flag = UsedCarFlag(request_id=car.id, kind="mileage_low", detail={})
+    db.session.add(flag)
+    db.session.commit()
+    return car, flag, lead
+
+
+def _finance_samples(db, owner, advisor):
+    """A loan and an insurance policy of the owner (store A)."""
+    from datetime import date
+
+    from portal.services import finance
+
+    loan = finance.record_loan(
+        advisor,
+        customer=owner,
+        vehicle=None,
+        lender="招商银行",
+        principal_fen=10_000_000,
+        annual_rate_bp=435,
+        term_months=36,
+        start_date=date(2025, 1, 1),
+    )
+    policy = finance.record_policy(
+        advisor,
+        customer=owner,
+        vehicle=None,
+        insurer="中国人保",
+        policy_number="PDAA1",
+        coverage="combined",
+        premium_fen=400_000,
+        starts_on=date(2025, 1, 1),
+        ends_on=date(2026, 1, 1),
+    )
+    db.session.commit()
+    return loan, policy
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (9, 9, 9)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _rules(app):

@@ -22,6 +22,7 @@ from portal.models.bookings import (
     SlotUsage,
     StoreDay,
 )
+from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.maintenance import (
     DueEvent,
     MaintenancePlan,
@@ -31,8 +32,17 @@ from portal.models.maintenance import (
     VehicleItemState,
 )
 from portal.models.media import Image
+from portal.models.notices import Notice, NoticeRecipient
 from portal.models.rescue import Rescue, RescueEvent
 from portal.models.stores import Store
+from portal.models.usedcars import (
+    UsedCarEvent,
+    UsedCarFlag,
+    UsedCarLead,
+    UsedCarPhoto,
+    UsedCarRequest,
+    UsedCarTransition,
+)
 from portal.models.vehicles import MileageReading, Vehicle
 
 __all__ = [
@@ -57,13 +67,24 @@ __all__ = [
     "PlanItem",
     "UptakeStat",
     "VehicleItemState",
+    "InsurancePolicy",
+    "Loan",
     "LoginSession",
     "MileageReading",
+    "Notice",
+    "NoticeRecipient",
     "PasswordHistory",
     "PasswordResetToken",
+    "PolicyReminder",
     "Store",
     "UnlockApproval",
     "UnlockRequest",
+    "UsedCarEvent",
+    "UsedCarFlag",
+    "UsedCarLead",
+    "UsedCarPhoto",
+    "UsedCarRequest",
+    "UsedCarTransition",
     "User",
     "Vehicle",
 ]

@@ -39,6 +39,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # Who brought this owner in (an advisor or another owner), from a referral code.
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -60,6 +62,12 @@ class User(Base):
     )
     customers: Mapped[list[User]] = relationship(
         back_populates="advisor", foreign_keys=[advisor_id]
+    )
+    referred_by: Mapped[User | None] = relationship(
+        back_populates="referrals", remote_side=[id], foreign_keys=[referred_by_id]
+    )
+    referrals: Mapped[list[User]] = relationship(
+        back_populates="referred_by", foreign_keys=[referred_by_id]
     )
     profile: Mapped[AdvisorProfile | None] = relationship(back_populates="user")
     vehicles: Mapped[list[Vehicle]] = relationship(back_populates="owner", order_by="Vehicle.id")

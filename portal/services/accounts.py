@@ -72,9 +72,17 @@ def pick_advisor(store: Store) -> User | None:
 
 
 def register_owner(
-    *, name: str, phone: str | None, email: str | None, password: str, store: Store
+    *,
+    name: str,
+    phone: str | None,
+    email: str | None,
+    password: str,
+    store: Store,
+    referred_by: User | None = None,
 ) -> User | None:
-    """Create an owner bound to an advisor of the chosen store; None if the login is taken."""
+    """Create an owner bound to an advisor of the chosen store; None if the login is taken.
+
+    An owner referred by an active advisor of that store is bound to that advisor."""
     if not phone and not email:
         raise ValidationError(_("Give a mobile number or an email address."), field="phone")
     passwords.check_policy(password, context=(phone or "", email or "", name))
@@ -93,7 +101,8 @@ def register_owner(
         email=email,
         password_hash=passwords.hash_password(password),
         store_id=store.id,
-        advisor_id=advisor.id if (advisor := pick_advisor(store)) else None,
+        advisor_id=_advisor_for(store, referred_by),
+        referred_by_id=referred_by.id if referred_by else None,
         password_changed_at=now(),
     )
     try:
@@ -105,6 +114,18 @@ def register_owner(
     db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
     audit.record("register", actor=user, target=user)
     return user
+
+
+def _advisor_for(store: Store, referred_by: User | None) -> int | None:
+    if (
+        referred_by is not None
+        and referred_by.role == ADVISOR
+        and referred_by.is_active
+        and referred_by.store_id == store.id
+    ):
+        return referred_by.id
+    advisor = pick_advisor(store)
+    return advisor.id if advisor else None
 
 
 def authenticate(login: str, password: str) -> User | None:

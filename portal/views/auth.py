@@ -24,7 +24,7 @@ from portal.extensions import db, limiter
 from portal.forms import ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm
 from portal.mail import send_mail
 from portal.models import Store
-from portal.services import accounts, audit, sessions
+from portal.services import accounts, advisors, audit, sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -116,6 +116,10 @@ def register():
             form.email.errors = [_("Enter a valid email address.")]
         elif not phone and not email:
             form.phone.errors = [_("Give a mobile number or an email address.")]
+        elif form.referral.data and not advisors.referrer_from_code(form.referral.data):
+            form.referral.errors = [
+                _("This referral code is not valid. Check it or leave it empty.")
+            ]
         else:
             store = db.session.get(Store, form.store.data)
             try:
@@ -125,6 +129,7 @@ def register():
                     email=email,
                     password=form.password.data,
                     store=store,
+                    referred_by=advisors.referrer_from_code(form.referral.data or ""),
                 )
             except ValidationError as exc:
                 db.session.rollback()

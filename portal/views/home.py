@@ -7,10 +7,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal.auth import owner_required
 from portal.extensions import db
 from portal.forms import MileageForm
 from portal.i18n import LANGUAGES
 from portal.models import User, Vehicle
+from portal.services import advisors
 from portal.views.auth import _safe_next
 
 bp = Blueprint("home", __name__)
@@ -36,8 +38,16 @@ def index():
         "home/owner.html",
         vehicles=vehicles,
         advisor=advisor,
+        advisor_rating=advisors.average_rating(advisor) if advisor else None,
         mileage_form=MileageForm(formdata=None),
     )
+
+
+@bp.route("/account")
+@owner_required
+def account():
+    """Show everything else an owner can do: orders, sales, finance, settings."""
+    return render_template("home/account.html")
 
 
 @bp.route("/lang", methods=["POST"])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort
 from flask_login import current_user
+from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Image
+from portal.models import Image, UsedCarPhoto, UsedCarRequest
+from portal.models.usedcars import LISTED
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
@@ -15,12 +17,25 @@ def _visible(image: Image | None) -> Image:
     if image is None:
         abort(404)
     if image.owner_id is None:
-        return image  # public assets: advisor photos, listed used cars
-    if not current_user.is_authenticated:
-        abort(404)
-    if current_user.id == image.owner_id or current_user.is_staff:
+        return image  # public assets: advisor photos
+    if current_user.is_authenticated and (
+        current_user.id == image.owner_id or current_user.is_staff
+    ):
         return image
+    if _on_listed_car(image.id):
+        return image  # an owner's photo becomes public while the car is listed, and only then
     abort(404)
+
+
+def _on_listed_car(image_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(UsedCarPhoto.id)
+            .join(UsedCarRequest, UsedCarRequest.id == UsedCarPhoto.request_id)
+            .where(UsedCarPhoto.image_id == image_id, UsedCarRequest.status == LISTED)
+        )
+        is not None
+    )
 
 
 def _send(data: bytes) -> Response:

@@ -1,0 +1,198 @@
+"""Back office for used cars: the vetting queue, one request's review page, and buyer leads."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import SelectField, SelectMultipleField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from admin.base import StaffModelView, StaffView
+from portal.errors import DomainError, NotFound
+from portal.extensions import db
+from portal.forms import YuanField
+from portal.models import UsedCarFlag, UsedCarLead, UsedCarRequest, User
+from portal.models.accounts import ADMIN, ADVISOR, MANAGER, STAFF_ROLES
+from portal.models.usedcars import GRADES, STATUSES
+from portal.services import usedcars as svc
+
+
+class ReportForm(FlaskForm):
+    grade = SelectField(_l("Condition grade"), choices=[SelectChoice(g, g) for g in GRADES])
+    checked_items = SelectMultipleField(
+        _l("Checked items"),
+        choices=[SelectChoice(k, v) for k, v in svc.CHECK_ITEMS.items()],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=False,
+    )
+    valuation_low = YuanField(_l("Valuation from (yuan)"))
+    valuation_high = YuanField(_l("Valuation to (yuan)"))
+    notes = TextAreaField(_l("Notes for the buyer"), validators=[Optional()])
+
+
+def _scoped(stmt):
+    if current_user.role == ADMIN:
+        return stmt
+    return stmt.where(UsedCarRequest.store_id == current_user.store_id)
+
+
+class UsedCarReviewView(StaffView):
+    """The vetting queue and the review page of one request."""
+
+    roles = STAFF_ROLES
+
+    @expose("/")
+    def index(self):
+        status = request.args.get("status", "")
+        stmt = _scoped(select(UsedCarRequest))
+        if status in STATUSES:
+            stmt = stmt.where(UsedCarRequest.status == status)
+        rows = db.session.scalars(stmt.order_by(UsedCarRequest.updated_at.desc()).limit(200))
+        counts = dict(
+            db.session.execute(
+                _scoped(
+                    select(UsedCarRequest.status, func.count(UsedCarRequest.id)).group_by(
+                        UsedCarRequest.status
+                    )
+                )
+            ).all()
+        )
+        return self.render(
+            "admin/usedcars/index.html",
+            rows=list(rows),
+            status=status,
+            counts=counts,
+            status_labels=svc.STATUS_LABELS,
+        )
+
+    @expose("/<int:car_id>")
+    def show(self, car_id: int):
+        me = current_user._get_current_object()
+        try:
+            req = svc.staff_request(me, car_id)
+        except NotFound:
+            abort(404)
+        experts = db.session.scalars(
+            select(User)
+            .where(
+                User.store_id == req.store_id,
+                User.role.in_((ADVISOR, MANAGER)),
+                User.is_active.is_(True),
+            )
+            .order_by(User.role, User.name)
+        ).all()
+        if me.role == ADVISOR:
+            experts = [e for e in experts if e.id == me.id]
+        return self.render(
+            "admin/usedcars/show.html",
+            req=req,
+            experts=experts,
+            report=ReportForm(formdata=None),
+            can_decide=me.role != ADVISOR or req.expert_id == me.id,
+            status_labels=svc.STATUS_LABELS,
+            flag_labels=svc.FLAG_LABELS,
+            check_items=svc.CHECK_ITEMS,
+            event_text=svc.EVENT_TEXT,
+        )
+
+    @expose("/<int:car_id>/act", methods=["POST"])
+    def act(self, car_id: int):
+        """Apply one workflow step (take, changes, reject, approve, list, sold, withdraw)."""
+        me = current_user._get_current_object()
+        try:
+            req = svc.staff_request(me, car_id)
+        except NotFound:
+            abort(404)
+        verb = request.form.get("verb", "")
+        reason = request.form.get("reason", "")
+        try:
+            self._apply(me, req, verb, reason)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+        return redirect(url_for(".show", car_id=car_id), code=303)
+
+    def _apply(self, me: User, req: UsedCarRequest, verb: str, reason: str) -> None:
+        if verb == "take":
+            expert = db.session.get(User, request.form.get("expert", type=int) or me.id)
+            if expert is None:
+                raise NotFound(_("Choose an active advisor or manager."))
+            svc.start_review(me, req, expert)
+        elif verb == "changes":
+            svc.request_changes(me, req, reason)
+        elif verb == "reject":
+            svc.reject(me, req, reason)
+        elif verb == "approve":
+            form = ReportForm()
+            svc.approve(
+                me,
+                req,
+                grade=form.grade.data or "",
+                checked_items=form.checked_items.data or [],
+                valuation_low_fen=form.valuation_low.fen,
+                valuation_high_fen=form.valuation_high.fen,
+                notes=form.notes.data or "",
+            )
+        elif verb == "list":
+            svc.list_car(me, req)
+        elif verb == "sold":
+            svc.mark_sold(me, req, reason)
+        elif verb == "withdraw":
+            svc.withdraw(me, req, reason)
+        else:
+            raise NotFound(_("Unknown step."))
+
+    @expose("/flags/<int:flag_id>/resolve", methods=["POST"])
+    def flag_resolve(self, flag_id: int):
+        """Resolve a plausibility flag with a note."""
+        me = current_user._get_current_object()
+        flag = db.session.get(UsedCarFlag, flag_id)
+        if flag is None or not svc._staff_of(me, flag.request.store_id):
+            abort(404)
+        try:
+            svc.resolve_flag(me, flag, request.form.get("note", ""))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Flag resolved."), "success")
+        return redirect(url_for(".show", car_id=flag.request_id), code=303)
+
+
+class UsedCarLeadAdmin(StaffModelView):
+    """Buyers' inquiries about listed cars, each assigned to an advisor."""
+
+    roles = STAFF_ROLES
+    store_column = "store_id"
+    can_create = False
+    can_edit = False
+    can_view_details = True
+    column_list = ("created_at", "name", "phone", "request", "advisor", "status")
+    column_details_list = ("created_at", "name", "phone", "message", "request", "advisor")
+    column_filters = ("status",)
+    column_searchable_list = ("name", "phone")
+    column_default_sort = ("created_at", True)
+    column_labels = {
+        "created_at": _l("Received"),
+        "name": _l("Name"),
+        "phone": _l("Mobile number"),
+        "request": _l("Car"),
+        "advisor": _l("Advisor"),
+        "status": _l("Status"),
+        "message": _l("Message"),
+    }
+
+    def get_one(self, id):
+        return self.get_query().filter(UsedCarLead.id == int(id)).one_or_none()

@@ -1,0 +1,106 @@
+"""Car loans and insurance policies recorded by the store, and the renewal reminders sent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.accounts import User
+    from portal.models.stores import Store
+    from portal.models.vehicles import Vehicle
+
+LOAN_STATUSES = ("active", "paid_off", "cancelled")
+COVERAGES = ("compulsory", "commercial", "combined")
+
+
+class Loan(Base):
+    """A car loan. The annual rate is kept in basis points (1 bp = 0.01 %): an exact integer
+    on both databases (SQLite has no exact decimal type), and lenders quote rates to 0.01 %."""
+
+    __tablename__ = "loans"
+    __table_args__ = (
+        CheckConstraint("principal_fen > 0", name="principal_positive"),
+        CheckConstraint("annual_rate_bp >= 0 AND annual_rate_bp <= 3600", name="rate_range"),
+        CheckConstraint("term_months >= 1 AND term_months <= 120", name="term_range"),
+        CheckConstraint("status IN ('active', 'paid_off', 'cancelled')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    lender: Mapped[str] = mapped_column(String(80))
+    principal_fen: Mapped[int] = mapped_column()
+    annual_rate_bp: Mapped[int] = mapped_column()
+    term_months: Mapped[int] = mapped_column()
+    start_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[User] = relationship(foreign_keys=[customer_id])
+    vehicle: Mapped[Vehicle | None] = relationship()
+    store: Mapped[Store] = relationship()
+
+    @property
+    def rate_percent(self) -> str:
+        return f"{self.annual_rate_bp // 100}.{self.annual_rate_bp % 100:02d}%"
+
+    def __str__(self) -> str:
+        return f"{self.lender} #{self.id}"
+
+
+class InsurancePolicy(Base):
+    __tablename__ = "insurance_policies"
+    __table_args__ = (
+        UniqueConstraint("insurer", "policy_number"),
+        CheckConstraint("premium_fen >= 0", name="premium_nonnegative"),
+        CheckConstraint("ends_on > starts_on", name="dates_order"),
+        CheckConstraint(
+            "coverage IN ('compulsory', 'commercial', 'combined')", name="coverage_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    insurer: Mapped[str] = mapped_column(String(80))
+    policy_number: Mapped[str] = mapped_column(String(40))
+    coverage: Mapped[str] = mapped_column(String(16))
+    premium_fen: Mapped[int] = mapped_column()
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[User] = relationship(foreign_keys=[customer_id])
+    vehicle: Mapped[Vehicle | None] = relationship()
+    store: Mapped[Store] = relationship()
+    reminders: Mapped[list[PolicyReminder]] = relationship(back_populates="policy")
+
+    def __str__(self) -> str:
+        return f"{self.insurer} {self.policy_number}"
+
+
+class PolicyReminder(Base):
+    """A reminder claimed for a policy: the unique row is inserted before the mail goes out,
+    so two copies of the reminder job never send the same reminder twice."""
+
+    __tablename__ = "policy_reminders"
+    __table_args__ = (UniqueConstraint("policy_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("insurance_policies.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # "renewal"
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel: Mapped[str] = mapped_column(String(16), default="email")  # email | none
+
+    policy: Mapped[InsurancePolicy] = relationship(back_populates="reminders")

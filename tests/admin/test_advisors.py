@@ -1,0 +1,92 @@
+"""The advisor directory, performance page and store notices in the back office."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from portal.errors import NotAllowed, ValidationError
+from portal.models import Notice, NoticeRecipient
+from portal.services import notices
+
+
+@pytest.fixture
+def team(f):
+    store = f.store()
+    return {
+        "manager": f.manager(store),
+        "a": f.advisor(store),
+        "b": f.advisor(store),
+        "other": f.advisor(f.store()),
+    }
+
+
+def test_publish_to_all_or_to_chosen_advisors(team, db):
+    everyone = notices.publish(team["manager"], title="五一活动", body="保养八折")
+    chosen = notices.publish(
+        team["manager"], title="新流程", body="先拍照再接车", advisor_ids=[team["b"].id]
+    )
+    assert {r.advisor_id for r in everyone.recipients} == {team["a"].id, team["b"].id}
+    assert [r.advisor_id for r in chosen.recipients] == [team["b"].id]
+    with pytest.raises(ValidationError):
+        notices.publish(team["manager"], title="x", body="y", advisor_ids=[team["other"].id])
+    with pytest.raises(NotAllowed):
+        notices.publish(team["a"], title="x", body="y")
+
+
+def test_mark_read_once_and_managers_see_who_read(team, db, client, auth):
+    notice = notices.publish(team["manager"], title="五一活动", body="保养八折")
+    db.session.commit()
+    auth.login(team["a"])
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "unread-notices" in home and "五一活动" in home
+    r = client.post(f"/admin/notices/{notice.id}/read", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<html" not in r.get_data(as_text=True)
+    assert "五一活动" not in client.get("/admin/").get_data(as_text=True)
+    assert notices.mark_read(team["a"], notice) is False  # already read
+    auth.logout()
+    auth.login(team["manager"])
+    page = client.get(f"/admin/notices/{notice.id}").get_data(as_text=True)
+    assert f'id="reader-{team["a"].id}"' in page and "✓" in page
+    listing = client.get("/admin/notices/").get_data(as_text=True)
+    assert "1 / 2" in listing
+    read = db.session.scalars(
+        select(NoticeRecipient.advisor_id).where(NoticeRecipient.read_at.is_not(None))
+    ).all()
+    assert read == [team["a"].id]
+
+
+def test_publish_through_the_form(team, db, client, auth):
+    auth.login(team["manager"])
+    r = client.post(
+        "/admin/notices/new",
+        data={"title": "", "body": "x", "audience": "all"},
+    )
+    assert r.status_code == 422
+    r = client.post(
+        "/admin/notices/new",
+        data={"title": "培训", "body": "周六", "audience": "chosen", "advisors": [team["a"].id]},
+    )
+    assert r.status_code == 303
+    notice = db.session.scalar(select(Notice))
+    assert [x.advisor_id for x in notice.recipients] == [team["a"].id] and not notice.to_all
+
+
+def test_advisors_see_only_their_notices(team, db, client, auth):
+    notice = notices.publish(team["manager"], title="仅B", body="x", advisor_ids=[team["b"].id])
+    db.session.commit()
+    auth.login(team["a"])
+    assert client.get(f"/admin/notices/{notice.id}").status_code == 404
+    assert "仅B" not in client.get("/admin/notices/").get_data(as_text=True)
+
+
+def test_directory_and_performance_page(team, f, db, client, auth):
+    f.owner(team["manager"].store, advisor_id=team["a"].id)
+    auth.login(team["manager"])
+    directory = client.get("/admin/advisors/").get_data(as_text=True)
+    assert f'id="advisor-{team["a"].id}"' in directory
+    assert f'id="advisor-{team["other"].id}"' not in directory
+    page = client.get(f"/admin/advisors/{team['a'].id}").get_data(as_text=True)
+    assert 'id="chart-referrals"' in page and "<svg" in page
+    assert 'id="perf-bound">1<' in page and "perf-service-empty" in page
+    assert client.get(f"/admin/advisors/{team['other'].id}").status_code == 404

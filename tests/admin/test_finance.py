@@ -1,0 +1,71 @@
+"""Recording loans and policies in the back office."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.models import InsurancePolicy, Loan
+
+
+def test_advisor_records_a_loan_and_sees_its_schedule(f, db, client, auth):
+    store = f.store()
+    owner, advisor = f.owner(store), f.advisor(store)
+    vehicle = f.vehicle(owner)
+    auth.login(advisor)
+    assert client.get("/admin/loans/new/").status_code == 200
+    r = client.post(
+        "/admin/loans/new/",
+        data={
+            "customer": owner.phone,
+            "vehicle": vehicle.plate,
+            "lender": "招商银行",
+            "principal": "100000",
+            "rate": "4.35",
+            "term_months": "36",
+            "start_date": "2025-03-15",
+        },
+    )
+    assert r.status_code == 302
+    loan = db.session.scalar(select(Loan))
+    assert (loan.principal_fen, loan.annual_rate_bp, loan.vehicle_id) == (
+        10_000_000,
+        435,
+        vehicle.id,
+    )
+    page = client.get(f"/admin/loans/details/?id={loan.id}").get_data(as_text=True)
+    assert "¥2,967.99" in page and f"schedule-{loan.id}" in page
+
+
+def test_bad_records_are_refused_with_a_message(f, db, client, auth):
+    store = f.store()
+    owner, advisor = f.owner(store), f.advisor(store)
+    stranger = f.owner(f.store())
+    auth.login(advisor)
+    base = {
+        "customer": owner.phone,
+        "insurer": "中国人保",
+        "policy_number": "PDAA2025",
+        "coverage": "combined",
+        "premium": "4800",
+        "starts_on": "2025-01-01",
+        "ends_on": "2026-01-01",
+    }
+    assert client.post("/admin/policies/new/", data=base).status_code == 302
+    again = client.post("/admin/policies/new/", data=base)
+    assert again.status_code == 200 and "already has a policy" in again.get_data(as_text=True)
+    other = client.post("/admin/policies/new/", data={**base, "customer": stranger.phone})
+    assert "not a customer of your store" in other.get_data(as_text=True)
+    bad_rate = client.post(
+        "/admin/loans/new/",
+        data={
+            "customer": owner.phone,
+            "lender": "x",
+            "principal": "1000",
+            "rate": "4.355",
+            "term_months": "12",
+            "start_date": "2025-01-01",
+        },
+    )
+    assert "annual rate in percent" in bad_rate.get_data(as_text=True)
+    assert db.session.scalar(select(InsurancePolicy.policy_number)) == "PDAA2025"
+    assert db.session.scalar(select(Loan.id)) is None
