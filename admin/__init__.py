@@ -17,6 +17,7 @@ from admin.bookings import (
     WorkshopView,
 )
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
+from admin.video import add_video_views
 from portal.extensions import db
 from portal.models import AuditEvent, Booking, Store, StoreDay, User, Vehicle
 
@@ -51,6 +52,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(
         MyStoreView(name=_l("Bays and hours"), endpoint="my_store", category=_l("Store"))
     )
+    add_video_views(admin)
     admin.add_view(UnlockView(name=_l("Unlock requests"), endpoint="unlocks", category=_l("Staff")))
     admin.add_view(
         StaffAdmin(User, db, name=_l("Staff accounts"), endpoint="staff", category=_l("Staff"))

@@ -45,6 +45,13 @@ DEFAULTS: dict[str, Any] = {
     "REPEAT_REPAIR_DAYS": 30,
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
     "SESSION_COOKIE_SECURE": True,
+    "MEDIA_URL": "http://127.0.0.1:8081",  # the media server as browsers reach it
+    "MEDIA_ORIGIN": "",  # the portal origin the media server accepts; empty: from BASE_URL
+    "MEDIA_ICE_HOSTS": "",  # host candidates the media server offers; empty: its interfaces
+    "VIDEO_TOKEN_SECONDS": 60,
+    "VIDEO_REPORT_SECONDS": 5,
+    "VIDEO_STALE_SECONDS": 20,
+    "VIDEO_GRACE_SECONDS": 10,
 }
 
 ENV_PREFIX = "M4S_"

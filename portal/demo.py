@@ -124,6 +124,10 @@ def _staff(store: Store | None, role: str, login: str, name: str, pw_hash: str) 
     return user
 
 
+# Packages add their demo data here (callables taking the stores), so portal imports none.
+DEMO_EXTENSIONS: list = []
+
+
 def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
     """Create the demo stores, staff, owners and vehicles; running it again changes nothing."""
     rng = random.Random(seed)
@@ -160,6 +164,8 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
             advisors[store.id].append(adv)
     created = sum(_demo_owner(rng, i, stores, advisors, hashes[OWNER]) for i in range(owners))
     db.session.flush()
+    for extend in DEMO_EXTENSIONS:
+        extend(stores)
     return {"stores": len(stores), "owners_created": created}
 
 
