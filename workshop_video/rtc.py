@@ -285,7 +285,7 @@ class MediaHub:
             answer = await self.report({"events": events, "alive": sorted(self.viewers)})
         except Exception as exc:  # the portal may be restarting: keep the events for later
             log.warning("report failed: %s", exc)
-            self.events = events + self.events
+            self.events = (events + self.events)[-1000:]  # bounded while the portal is away
             return
         for session_id in (answer or {}).get("stop", []):
             await self.drop(int(session_id), "stopped")
