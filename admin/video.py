@@ -17,6 +17,7 @@ from admin.svg import bar_chart
 from portal.auth import is_htmx
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.i18n import localtime
 from portal.models import Booking, Store, User
 from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.models.bookings import IN_PROGRESS
@@ -88,6 +89,10 @@ class VideoSessionAdmin(StaffModelView):
         "end_reason": _l("End reason"),
     }
     column_filters = ("status", "end_reason", "duration_s", "booking_id")
+    column_formatters = {
+        name: (lambda v, c, m, p: localtime(getattr(m, p), m.store.timezone))
+        for name in ("requested_at", "started_at", "ended_at")
+    }
     column_default_sort = ("requested_at", True)
 
 
