@@ -23,6 +23,7 @@ from admin.finance import LoanAdmin, PolicyAdmin
 from admin.maintenance import PlanAdmin
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
+from admin.video import add_video_views
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -88,6 +89,7 @@ def init_admin(app: Flask) -> Admin:
             category=_l("Store"),
         )
     )
+    add_video_views(admin)
     admin.add_view(UnlockView(name=_l("Unlock requests"), endpoint="unlocks", category=_l("Staff")))
     admin.add_view(
         StaffAdmin(User, db, name=_l("Staff accounts"), endpoint="staff", category=_l("Staff"))

@@ -32,6 +32,7 @@ BLUEPRINTS = [
 OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land
     "shop.views:bp",
     "shop.webhooks:bp",
+    "workshop_video.views:bp",
 ]
 ADMIN_INIT = "admin:init_admin"
 
@@ -80,13 +81,15 @@ def _init_security(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         nonce = g.get("csp_nonce", "")
+        # A page may allow one more origin to fetch from (the watch page: the media server).
+        connect = " ".join(["'self'", *g.get("csp_connect_src", ())])
         csp = (
             "default-src 'self'; "
             f"script-src 'self' 'nonce-{nonce}'; "
             "style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data: blob:; "
             "media-src 'self' blob:; "
-            "connect-src 'self'; "
+            f"connect-src {connect}; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
         )
         h = response.headers

@@ -56,6 +56,13 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_API_BASE": "",  # empty: api.stripe.com; tests point it at localstripe
     "USEDCAR_INQUIRY_LIMIT_IP": "5 per hour",  # buyers' inquiries about listed cars, per IP
     "POLICY_REMINDER_DAYS": 30,  # renewal reminder this many days before a policy ends
+    "MEDIA_URL": "http://127.0.0.1:8081",  # the media server as browsers reach it
+    "MEDIA_ORIGIN": "",  # the portal origin the media server accepts; empty: from BASE_URL
+    "MEDIA_ICE_HOSTS": "",  # host candidates the media server offers; empty: its interfaces
+    "VIDEO_TOKEN_SECONDS": 60,
+    "VIDEO_REPORT_SECONDS": 5,
+    "VIDEO_STALE_SECONDS": 20,
+    "VIDEO_GRACE_SECONDS": 10,
 }
 
 ENV_PREFIX = "M4S_"

@@ -147,6 +147,15 @@ EXPECTED: dict[str, tuple] = {
     "usedcar_review.show": (302, 403, 403, 200, 404, 200, 200),
     "usedcar_review.act": (302, 403, 403, 303, 404, 303, 303),
     "usedcar_review.flag_resolve": (302, 403, 403, 303, 404, 303, 303),
+    "video.watch": OWN_OBJECT,
+    "video.session_state": OWN_OBJECT,
+    "video.session_token": (302, 400, 404, 403, 403, 403, 403),  # the job is not in progress
+    "video.session_stop": OWN_POST,
+    "video.media_report": (403,) * 7,  # only the media server's signed reports
+    "video_queue.index": STAFF,
+    "video_queue.items": STAFF,
+    "video_queue.assign": (302, 403, 403, 400, 404, 400, 400),  # no camera chosen
+    "video_trust.index": MANAGERS,
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -166,6 +175,8 @@ for prefix, expected in {
     "usedcar_leads": admin_model(STAFF, create=302, edit=302, other_store=302),
     "loans": admin_model(STAFF, edit=302, other_store=302),
     "policies": admin_model(STAFF, edit=302, other_store=302),
+    "cameras": admin_model(MANAGERS, details=302),
+    "video_sessions": admin_model(STAFF, details=302, create=302, edit=302, other_store=302),
 }.items():
     for endpoint, codes in expected.items():
         EXPECTED[f"{prefix}.{endpoint}"] = codes
@@ -201,6 +212,13 @@ def world(f, db):
     req = UnlockRequest(user_id=locked.id, store_id=store_a.id, status="open")
     db.session.add(req)
     db.session.add(AuditEvent(action="sample", store_id=store_a.id))
+    from workshop_video.models import Camera, VideoSession
+
+    camera = Camera(store_id=store_a.id, bay=1, name="Bay 1", source="rtsp://u:p@10.0.0.5/1")
+    db.session.add(camera)
+    db.session.flush()
+    video = VideoSession(booking_id=booking.id, viewer_id=owner.id, store_id=store_a.id)
+    db.session.add(video)
     db.session.commit()
     product, order, discount, placement = _shop_samples(owner, store_a)
     car, flag, lead = _usedcar_samples(db, owner, users["advisor"])
@@ -226,6 +244,7 @@ def world(f, db):
         "loan_id": loan.id,
         "advisor_id": users["advisor"].id,
         "notice_id": notice.id,
+        "session_id": video.id,
     }
     query = {
         "staff": locked.id,
@@ -236,6 +255,8 @@ def world(f, db):
         "reviewed": booking.id,
         "store_days": 1,
         "plans": plan.id,
+        "cameras": camera.id,
+        "video_sessions": video.id,
         "bookings.slot_options": f"?store={store_a.id}",
         "shop_products": product.id,
         "shop_categories": product.category_id,

@@ -70,6 +70,7 @@ class LiveServer:
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.media_url = f"http://127.0.0.1:{free_port()}"  # started by the video journeys
         self.log_path = self.workdir / "server.log"
         self.proc: subprocess.Popen | None = None
         self.env = self._env()
@@ -86,6 +87,9 @@ class LiveServer:
             M4S_INSTANCE_PATH=str(instance),
             M4S_DATABASE_URL="sqlite:///" + str(self.workdir / "m4s.db"),
             M4S_BASE_URL=self.url,
+            M4S_MEDIA_URL=self.media_url,
+            M4S_MEDIA_ICE_HOSTS="127.0.0.1",  # loopback only: aioice leaves it out otherwise
+            M4S_VIDEO_REPORT_SECONDS="1",
             M4S_RATELIMIT_ENABLED="0",
             # The journeys log in a dozen times on two shared cores: cheap hashes keep them quick.
             M4S_ARGON2_TIME_COST="1",

@@ -1,0 +1,1 @@
+"""Transparent workshop: live video of the owner's car in its bay (cameras, viewing sessions)."""
