@@ -140,11 +140,53 @@ def performance(advisor: User, months: int = 6) -> Performance:
 
 def service_record(advisor: User) -> dict | None:
     """Return ratings received (average, distribution, recent comments), bookings handled with
-    time to decision, and rescue response times, once the bookings and rescue modules exist.
+    time to decision, and rescue response times; None while the advisor has none of them."""
+    from portal.models import Booking, Rating, Rescue
+    from portal.sqltime import days_between
 
-    None means "no data yet": those tables are not part of this build. The bookings module
-    will fill this in; the performance page already shows whatever it returns."""
-    return None
+    count, average = db.session.execute(
+        select(func.count(Rating.id), func.avg(Rating.advisor_stars)).where(
+            Rating.advisor_id == advisor.id
+        )
+    ).one()
+    by_stars = dict.fromkeys(range(5, 0, -1), 0)
+    for stars, n in db.session.execute(
+        select(Rating.advisor_stars, func.count())
+        .where(Rating.advisor_id == advisor.id)
+        .group_by(Rating.advisor_stars)
+    ):
+        by_stars[stars] = n
+    comments = db.session.execute(
+        select(Rating.created_at, Rating.advisor_stars, Rating.comment)
+        .where(Rating.advisor_id == advisor.id, Rating.comment != "")
+        .order_by(Rating.created_at.desc())
+        .limit(5)
+    ).all()
+    handled, decision_days = db.session.execute(
+        select(
+            func.count(Booking.id), func.avg(days_between(Booking.created_at, Booking.decided_at))
+        ).where(Booking.advisor_id == advisor.id, Booking.decided_at.isnot(None))
+    ).one()
+    rescues, claim_days, resolve_days = db.session.execute(
+        select(
+            func.count(Rescue.id),
+            func.avg(days_between(Rescue.created_at, Rescue.claimed_at)),
+            func.avg(days_between(Rescue.created_at, Rescue.resolved_at)),
+        ).where(Rescue.advisor_id == advisor.id, Rescue.claimed_at.isnot(None))
+    ).one()
+    if not (count or handled or rescues):
+        return None
+    return {
+        "rating_average": round(float(average), 2) if count else None,
+        "rating_count": count,
+        "distribution": [(f"{stars}★", n) for stars, n in by_stars.items()],
+        "comments": comments,
+        "bookings_handled": handled,
+        "decision_hours": round(decision_days * 24, 1) if decision_days is not None else None,
+        "rescues": rescues,
+        "claim_minutes": round(claim_days * 1440, 1) if claim_days is not None else None,
+        "resolve_minutes": round(resolve_days * 1440, 1) if resolve_days is not None else None,
+    }
 
 
 def average_rating(advisor: User) -> float | None:

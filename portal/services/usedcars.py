@@ -521,11 +521,17 @@ def _check_move(req: UsedCarRequest, to: str) -> None:
 
 
 def _notify(req: UsedCarRequest, kind: str, reason: str = "") -> None:
+    """Record the step on the request's page and tell the owner in the notification centre."""
+    from portal.services import notify
+
     db.session.add(
         UsedCarEvent(
             request_id=req.id, recipient_id=req.owner_id, kind=kind, at=now(), reason=reason
         )
     )
+    text = str(EVENT_TEXT.get(kind, kind)) + (f" {reason}" if reason else "")
+    owner = db.session.get(User, req.owner_id)
+    notify.notify(owner, text, f"/used-cars/{req.id}")
 
 
 # ---------------------------------------------------------------- public list and leads

@@ -135,6 +135,50 @@ def test_the_owner_card_shows_no_rating_before_ratings_exist(team, f, client, au
     assert "advisor-card" in page and "advisor-rating" not in page
 
 
+def _rated_job(f, db, team, stars: int, comment: str = ""):
+    from portal.services import bookings
+
+    owner = f.owner(team["store"], advisor_id=team["a"].id)
+    car = f.vehicle(owner)
+    b = f.booking(owner, team["store"], vehicle=car)
+    bookings.accept(team["a"], b)
+    bookings.check_in(team["a"], b, car.current_km + 10)
+    bookings.start_work(team["a"], b)
+    bookings.complete(
+        team["a"],
+        b,
+        [{"kind": "labour", "description": "检查", "quantity": 1, "unit_price_fen": 100}],
+        fault_category="engine",
+    )
+    bookings.rate(owner, b, 5, stars, comment)
+    db.session.commit()
+    return owner
+
+
+def test_performance_shows_ratings_bookings_and_rescues(team, f, db, client, auth, clock):
+    owner = _rated_job(f, db, team, 4, "耐心")
+    _rated_job(f, db, team, 5)
+    from portal.services import rescue
+
+    r = f.rescue(owner)
+    clock.advance(minutes=3)
+    rescue.claim(team["a"], r)
+    db.session.commit()
+    record = advisors.service_record(team["a"])
+    assert record["rating_average"] == 4.5 and record["rating_count"] == 2
+    assert dict(record["distribution"]) == {"5★": 1, "4★": 1, "3★": 0, "2★": 0, "1★": 0}
+    assert record["bookings_handled"] == 2 and record["rescues"] == 1
+    assert record["claim_minutes"] == pytest.approx(3, abs=0.1)
+    assert [c.comment for c in record["comments"]] == ["耐心"]
+    assert advisors.average_rating(team["a"]) == 4.5
+    auth.login(owner)
+    assert 'id="advisor-rating">★ 4.5<' in client.get("/").get_data(as_text=True)
+    auth.logout()
+    auth.login(team["manager"])
+    page = client.get(f"/admin/advisors/{team['a'].id}").get_data(as_text=True)
+    assert 'id="perf-rating">★ 4.50<' in page and "perf-stars" in page
+
+
 # ---------------------------------------------------------------- reassignment
 
 
