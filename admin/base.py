@@ -43,6 +43,8 @@ class _RoleMixin:
 class StaffView(_RoleMixin, BaseView):
     """A custom back-office page for staff of the listed roles."""
 
+    own_heading = True  # our templates carry their own <h1>; skip Flask-Admin's title
+
 
 class StaffModelView(_RoleMixin, ModelView):
     """A declarative model view, scoped to the staff member's store (admins see all)."""
@@ -78,6 +80,8 @@ class StaffModelView(_RoleMixin, ModelView):
 
 class StaffHomeView(_RoleMixin, AdminIndexView):
     """The back-office home: the staff member's work at a glance."""
+
+    own_heading = True
 
     @expose("/")
     def index(self):

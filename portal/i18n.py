@@ -56,6 +56,8 @@ def localtime(value: datetime | None, tz: str | None = None, fmt: str = "medium"
         return ""
     zone = tz or current_app.config["DEFAULT_TIMEZONE"]
     local = to_local(value, zone)
+    if fmt == "full":  # date, weekday and time, without the long zone name
+        fmt = "yyyy-MM-dd EEE HH:mm"
     return format_datetime(local, fmt, rebase=False)  # the store's zone, named in "full"
 
 
