@@ -178,3 +178,9 @@ class MarketFilterForm(FlaskForm):
     year_min = IntegerField(_l("Model year from"), validators=[Optional()])
     year_max = IntegerField(_l("Model year to"), validators=[Optional()])
     km_max = IntegerField(_l("Mileage up to (km)"), validators=[Optional(), NumberRange(min=0)])
+
+
+def field_error(form, exc, default: str) -> None:
+    """Show a service's domain error next to the field it names (or the default field)."""
+    field = getattr(form, exc.field or default, None) or getattr(form, default)
+    field.errors = [*field.errors, exc.message]

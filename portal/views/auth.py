@@ -21,7 +21,14 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.errors import ValidationError
 from portal.extensions import db, limiter
-from portal.forms import ChangePasswordForm, ForgotForm, LoginForm, RegisterForm, ResetForm
+from portal.forms import (
+    ChangePasswordForm,
+    ForgotForm,
+    LoginForm,
+    RegisterForm,
+    ResetForm,
+    field_error,
+)
 from portal.mail import send_mail
 from portal.models import Store
 from portal.services import accounts, advisors, audit, sessions
@@ -48,11 +55,6 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
-
-
-def _apply_field_error(form, exc: ValidationError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = [*field.errors, exc.message]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -133,7 +135,7 @@ def register():
                 )
             except ValidationError as exc:
                 db.session.rollback()
-                _apply_field_error(form, exc, "password")
+                field_error(form, exc, "password")
             else:
                 if user is None and email:
                     existing = accounts.find_by_login(email)
@@ -198,7 +200,7 @@ def password_reset(token: str):
             accounts.consume_reset_token(token, form.password.data)
         except ValidationError as exc:
             db.session.rollback()
-            _apply_field_error(form, exc, "password")
+            field_error(form, exc, "password")
         else:
             db.session.commit()
             flash(_("Your password is changed. Log in with the new one."), "success")
@@ -217,7 +219,7 @@ def password_change():
             accounts.change_password(user, form.current_password.data, form.new_password.data)
         except ValidationError as exc:
             db.session.rollback()
-            _apply_field_error(form, exc, "new_password")
+            field_error(form, exc, "new_password")
         else:
             sessions.revoke_all(user)
             session["sid"] = sessions.start(user)

@@ -26,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.auth import owner_required
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
+from portal.forms import field_error
 from portal.forms_bookings import (
     SERVICE_TYPE_LABELS,
     BookingForm,
@@ -41,11 +42,6 @@ from portal.services import capacity
 from portal.services import vehicles as vehicle_svc
 
 bp = Blueprint("bookings", __name__)
-
-
-def _field_error(form, exc: DomainError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = [*field.errors, exc.message]
 
 
 def _stores() -> list[Store]:
@@ -174,7 +170,7 @@ def booking_new():
             )
         except DomainError as exc:
             db.session.rollback()
-            _field_error(form, exc, "slot")
+            field_error(form, exc, "slot")
             store = _prepare(form, owner)
         else:
             db.session.commit()
@@ -250,7 +246,7 @@ def booking_edit(booking_id: int):
             )
         except DomainError as exc:
             db.session.rollback()
-            _field_error(form, exc, "slot")
+            field_error(form, exc, "slot")
             booking = svc.owned_booking(owner, booking_id)
             store = _prepare(form, owner, store=booking.store, keep=booking.slot_start)
         else:
@@ -324,7 +320,7 @@ def booking_reschedule(booking_id: int):
             svc.reschedule(owner, booking, parse_slot(form.slot.data))
         except DomainError as exc:
             db.session.rollback()
-            _field_error(form, exc, "slot")
+            field_error(form, exc, "slot")
             booking = svc.owned_booking(owner, booking_id)
             form.slot.choices = _slot_choices(store, day)
         else:
@@ -350,7 +346,7 @@ def booking_rate(booking_id: int):
             )
         except DomainError as exc:
             db.session.rollback()
-            _field_error(form, exc, "service_stars")
+            field_error(form, exc, "service_stars")
         else:
             db.session.commit()
             flash(_("Thank you for your rating."), "success")

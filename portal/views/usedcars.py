@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.auth import is_htmx, owner_required
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db, limiter
-from portal.forms import InquiryForm, MarketFilterForm, UsedCarEditForm, UsedCarForm
+from portal.forms import InquiryForm, MarketFilterForm, UsedCarEditForm, UsedCarForm, field_error
 from portal.models import Vehicle
 from portal.services import accounts
 from portal.services import usedcars as svc
@@ -27,11 +27,6 @@ def _labels() -> dict:
         "flag_labels": svc.FLAG_LABELS,
         "check_items": svc.CHECK_ITEMS,
     }
-
-
-def _field_error(form, exc: ValidationError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = [*field.errors, exc.message]
 
 
 def _uploads(name: str = "photos") -> list[bytes]:
@@ -81,7 +76,7 @@ def request_new():
             )
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "vin")
+            field_error(form, exc, "vin")
         else:
             db.session.commit()
             flash(_("Your car is submitted. We will tell you each step here."), "success")
@@ -127,7 +122,7 @@ def request_edit(car_id: int):
                 flash(exc.message, "error")
                 return redirect(url_for("usedcars.request_show", car_id=car_id), 303)
             req = svc.owned_request(current_user, car_id)
-            _field_error(form, exc, "mileage_km")
+            field_error(form, exc, "mileage_km")
         else:
             db.session.commit()
             flash(_("Your changes are sent to the expert."), "success")
@@ -210,7 +205,7 @@ def market_inquiry(car_id: int):
             )
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "phone")
+            field_error(form, exc, "phone")
         else:
             db.session.commit()
             if is_htmx():

@@ -9,15 +9,10 @@ from flask_login import current_user
 from portal.auth import is_htmx, owner_required
 from portal.errors import ValidationError
 from portal.extensions import db
-from portal.forms import MileageForm, VehicleEditForm, VehicleForm
+from portal.forms import MileageForm, VehicleEditForm, VehicleForm, field_error
 from portal.services import vehicles as svc
 
 bp = Blueprint("vehicles", __name__, url_prefix="/vehicles")
-
-
-def _field_error(form, exc: ValidationError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = [*field.errors, exc.message]
 
 
 def _row(vehicle, mileage_form=None, status=200):
@@ -47,7 +42,7 @@ def vehicle_new():
             )
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "vin")
+            field_error(form, exc, "vin")
         else:
             db.session.commit()
             if is_htmx():
@@ -92,7 +87,7 @@ def vehicle_edit(vehicle_id: int):
         except ValidationError as exc:
             db.session.rollback()
             vehicle = svc.owned_vehicle(current_user, vehicle_id)
-            _field_error(form, exc, "plate")
+            field_error(form, exc, "plate")
         else:
             db.session.commit()
             if is_htmx():
