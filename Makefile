@@ -20,6 +20,7 @@ venv: $(STAMP)
 translations: venv
 	$(BIN)/pybabel -q compile -d portal/translations
 
+run: export M4S_BASE_URL ?= http://$(HOST):$(PORT)
 run: venv translations
 	M4S_ENV=development $(BIN)/flask --app wsgi db upgrade
 	M4S_ENV=development $(BIN)/flask --app wsgi m4s demo
