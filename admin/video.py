@@ -104,6 +104,7 @@ class CameraAdmin(StaffModelView):
     def handle_view_exception(self, exc):
         # Database errors quote the parameters, the camera password among them: say less.
         log.warning("camera not saved: %s", type(exc).__name__)
+        db.session.rollback()  # the locale lookup below reads the user from the database
         if isinstance(exc, ValueError):
             flash(str(exc), "error")
         else:
@@ -201,6 +202,10 @@ class VideoSessionAdmin(StaffModelView):
         "ended_at": _l("End"),
         "duration_s": _l("Duration (s)"),
         "end_reason": _l("End reason"),
+        "viewer.name": _l("Owner name"),
+        "viewer.phone": _l("Owner phone"),
+        "camera.name": _l("Camera"),
+        "booking_id": _l("Booking number"),
     }
     column_filters = (
         FilterEqual(VideoSession.status, _l("Status"), options=lambda: _options(SESSION_STATUS)),
