@@ -3,19 +3,25 @@ and the trust analytics (who watches often and long)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from flask_wtf import FlaskForm
+from sqlalchemy import func, inspect, select
 
 from admin.base import StaffModelView, StaffView
+from admin.charts import columns
 from admin.svg import bar_chart
+from admin.video_devices import CAMERA_STATUS, add_device_views
 from portal.auth import is_htmx
-from portal.errors import DomainError
+from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import localtime
 from portal.models import Booking, Store, User
@@ -23,7 +29,27 @@ from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.models.bookings import IN_PROGRESS
 from portal.timeutil import now
 from workshop_video import services as svc
+from workshop_video import trust
 from workshop_video.models import ENDED, REQUESTED, Camera, VideoSession
+from workshop_video.sources import merge_source
+
+log = logging.getLogger(__name__)
+
+SESSION_STATUS = {
+    "requested": _l("waiting for a camera"),
+    "assigned": _l("camera assigned"),
+    "live": _l("watching"),
+    "ended": _l("ended"),
+}
+END_REASON = {
+    "stopped": _l("stopped by the owner"),
+    "job_done": _l("work finished"),
+    "closed": _l("viewer left"),
+    "failed": _l("connection failed"),
+    "timeout": _l("connection lost"),
+    "expired": _l("never played"),
+    "cancelled": _l("replaced by a new request"),
+}
 
 
 def _scope(stmt, column=VideoSession.store_id):
@@ -37,26 +63,115 @@ class CameraAdmin(StaffModelView):
 
     roles = (MANAGER, ADMIN)
     store_column = "store_id"
-    column_list = ("name", "bay", "source_display", "is_active", "store")
+    column_list = ("name", "bay", "source_display", "is_active", "status", "last_ok_at", "store")
     column_labels = {
         "name": _l("Name"),
         "bay": _l("Bay"),
         "source_display": _l("Source"),
         "is_active": _l("Enabled"),
+        "status": _l("Status"),
+        "last_ok_at": _l("Last OK"),
         "store": _l("Store"),
         "source": _l("Source (RTSP URL)"),
     }
+    column_descriptions = {
+        "source": _l("The password shows as ***: leave it so to keep the stored one."),
+    }
     column_filters = ("is_active", "bay")
     column_searchable_list = ("name",)
+    column_formatters = {
+        "status": lambda v, c, m, p: CAMERA_STATUS[m.status],
+        "last_ok_at": lambda v, c, m, p: localtime(m.last_ok_at, m.store.timezone),
+    }
     form_columns = ("name", "bay", "source", "is_active")
     can_view_details = False
 
+    def on_form_prefill(self, form, id):
+        # The edit form shows the password masked; on_model_change puts the stored one back.
+        form.source.data = self.get_one(id).source_display
+
     def on_model_change(self, form, model, is_created):
-        if is_created and model.store_id is None:
+        if not is_created:
+            history = inspect(model).attrs.source.history
+            stored = history.deleted[0] if history.deleted else model.source
+            model.source = merge_source(stored, form.source.data)
+        elif model.store_id is None:
             if current_user.store_id is None:
                 raise ValueError(_("Only store staff can add cameras."))
             model.store_id = current_user.store_id
         super().on_model_change(form, model, is_created)
+
+    def handle_view_exception(self, exc):
+        # Database errors quote the parameters, the camera password among them: say less.
+        log.warning("camera not saved: %s", type(exc).__name__)
+        db.session.rollback()  # the locale lookup below reads the user from the database
+        if isinstance(exc, ValueError):
+            flash(str(exc), "error")
+        else:
+            flash(_("Not saved: another camera of this store has this name or bay."), "error")
+        return True
+
+
+def _options(labels: dict) -> list[tuple[str, str]]:
+    return [(code, str(label)) for code, label in labels.items()]
+
+
+def _local_midnight(value: str, days: int = 0) -> datetime:
+    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    day = datetime.strptime(value, "%Y-%m-%d").date() + timedelta(days=days)
+    return datetime.combine(day, time(), tzinfo=zone)
+
+
+class RequestedFrom(BaseSQLAFilter):
+    """Requests from this local day on."""
+
+    data_type = "datepicker"
+
+    def validate(self, value):
+        try:
+            _local_midnight(value)
+        except ValueError:
+            return False
+        return True
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.get_column(alias) >= _local_midnight(value))
+
+    def operation(self):
+        return _l("from")
+
+
+class RequestedUntil(RequestedFrom):
+    """Requests up to and including this local day."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.get_column(alias) < _local_midnight(value, days=1))
+
+    def operation(self):
+        return _l("until")
+
+
+def session_charts(ids, limit: int = 5000) -> dict:
+    """Return column charts of sessions per local day and their average minutes."""
+    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    rows = db.session.execute(
+        select(VideoSession.requested_at, VideoSession.duration_s)
+        .where(VideoSession.id.in_(ids.subquery().select()))
+        .order_by(VideoSession.requested_at.desc())
+        .limit(limit)
+    ).all()
+    days: dict[str, list[int]] = {}
+    for at, seconds in reversed(rows):
+        days.setdefault(at.astimezone(zone).strftime("%m-%d"), []).append(seconds)
+    per_day = [(d, float(len(v))) for d, v in days.items()][-31:]
+    avg = [
+        (d, round(sum(s for s in v if s) / 60.0 / max(sum(1 for s in v if s is not None), 1), 1))
+        for d, v in days.items()
+    ][-31:]
+    return {
+        "per_day": columns(per_day, chart_id="video-per-day", title=_("Sessions per day")),
+        "avg": columns(avg, chart_id="video-avg-minutes", title=_("Average minutes watched")),
+    }
 
 
 class VideoSessionAdmin(StaffModelView):
@@ -87,13 +202,47 @@ class VideoSessionAdmin(StaffModelView):
         "ended_at": _l("End"),
         "duration_s": _l("Duration (s)"),
         "end_reason": _l("End reason"),
+        "viewer.name": _l("Owner name"),
+        "viewer.phone": _l("Owner phone"),
+        "camera.name": _l("Camera"),
+        "booking_id": _l("Booking number"),
     }
-    column_filters = ("status", "end_reason", "duration_s", "booking_id")
+    column_filters = (
+        FilterEqual(VideoSession.status, _l("Status"), options=lambda: _options(SESSION_STATUS)),
+        FilterEqual(
+            VideoSession.end_reason, _l("End reason"), options=lambda: _options(END_REASON)
+        ),
+        "viewer.name",
+        "viewer.phone",
+        "camera.name",
+        RequestedFrom(VideoSession.requested_at, _l("Requested")),
+        RequestedUntil(VideoSession.requested_at, _l("Requested")),
+        "duration_s",
+        "booking_id",
+    )
     column_formatters = {
-        name: (lambda v, c, m, p: localtime(getattr(m, p), m.store.timezone))
-        for name in ("requested_at", "started_at", "ended_at")
+        **{
+            name: (lambda v, c, m, p: localtime(getattr(m, p), m.store.timezone))
+            for name in ("requested_at", "started_at", "ended_at")
+        },
+        "status": lambda v, c, m, p: SESSION_STATUS[m.status],
+        "end_reason": lambda v, c, m, p: END_REASON[m.end_reason] if m.end_reason else "",
     }
     column_default_sort = ("requested_at", True)
+    list_template = "admin/video/sessions_list.html"
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, **kw):
+        if execute:  # the page itself, not a count: chart exactly the rows the filters keep
+            query = self.get_query()
+            if filters and self._filters:
+                query = self._apply_filters(query, None, {}, {}, filters)[0]
+            g.video_chart_ids = query.with_entities(VideoSession.id).order_by(None)
+        return super().get_list(page, sort_column, sort_desc, search, filters, execute, **kw)
+
+    def render(self, template, **kwargs):
+        if template == self.list_template and "video_chart_ids" in g:
+            kwargs["charts"] = session_charts(g.video_chart_ids)
+        return super().render(template, **kwargs)
 
 
 class VideoQueueView(StaffView):
@@ -227,20 +376,56 @@ def trust_watchlist(min_sessions: int, min_minutes: float, days: int = 90) -> li
     owners = {
         u.id: u for u in db.session.scalars(select(User).where(User.id.in_([r[0] for r in hits])))
     }
+    ids = list(owners)
+    history = _history(ids)
+    notes = trust.follow_ups(ids, None if current_user.role == ADMIN else current_user.store_id)
     out = []
     for viewer_id, n, seconds, bookings in sorted(hits, key=lambda r: (-r[2], -r[1])):
-        total = db.session.scalar(
-            select(func.count(Booking.id)).where(Booking.owner_id == viewer_id)
-        )
         out.append(
             {
                 "owner": owners[viewer_id],
                 "sessions": n,
                 "minutes": round(seconds / 60.0, 1),
                 "watched_bookings": bookings,
-                "bookings": total,
+                **history[viewer_id],
+                "follow_ups": notes.get(viewer_id, []),
             }
         )
+    return out
+
+
+def _history(owner_ids: list[int], recent: int = 3) -> dict[int, dict]:
+    """Return each owner's booking and shop order counts and most recent few (store-scoped)."""
+    from shop.models import Order
+
+    out = {
+        i: {"bookings": 0, "recent_bookings": [], "orders": 0, "recent_orders": []}
+        for i in owner_ids
+    }
+    for model, owner_col, key in (
+        (Booking, Booking.owner_id, "bookings"),
+        (Order, Order.user_id, "orders"),
+    ):
+        counts = db.session.execute(
+            _scope(
+                select(owner_col, func.count(model.id))
+                .where(owner_col.in_(owner_ids or [0]))
+                .group_by(owner_col),
+                model.store_id,
+            )
+        ).all()
+        for owner_id, n in counts:
+            out[owner_id][key] = n
+        latest = db.session.scalars(
+            _scope(
+                select(model).where(owner_col.in_(owner_ids or [0])).order_by(model.id.desc()),
+                model.store_id,
+            ).limit(200)
+        )
+        for row in latest:
+            rows = out[getattr(row, owner_col.key)][f"recent_{key}"]
+            if len(rows) < recent:
+                rows.append(row)
     return out
 
 
@@ -250,7 +435,7 @@ class VideoAnalyticsView(StaffView):
     roles = (MANAGER, ADMIN)
 
     @expose("/")
-    def index(self):
+    def index(self, errors: dict | None = None, status: int = 200):
         min_sessions = request.args.get("min_sessions", type=int) or 5
         min_minutes = request.args.get("min_minutes", type=float) or 30.0
         per_day = _per_day()
@@ -276,12 +461,34 @@ class VideoAnalyticsView(StaffView):
             watchlist=trust_watchlist(min_sessions, min_minutes),
             min_sessions=min_sessions,
             min_minutes=min_minutes,
-        )
+            errors=errors or {},
+            form=FlaskForm(),
+        ), status
+
+    @expose("/owners/<int:owner_id>/follow-up", methods=["POST"])
+    def follow_up(self, owner_id: int):
+        """Mark an owner as followed up, with a note of what was said."""
+        staff = current_user._get_current_object()
+        try:
+            owner = trust.watching_owner(staff, owner_id)
+        except DomainError:
+            abort(404)
+        if not FlaskForm().validate_on_submit():
+            abort(400)
+        try:
+            trust.follow_up(staff, owner, request.form.get("note", ""))
+        except ValidationError as exc:
+            db.session.rollback()
+            return self.index(errors={owner.id: exc.message}, status=422)
+        db.session.commit()
+        flash(_("Follow-up noted for %(name)s.", name=owner.name), "success")
+        return redirect(url_for(".index", **request.args), code=303)
 
 
 def add_video_views(admin) -> None:
     """Add the transparent-workshop views to the back office."""
     category = _l("Video")
+    add_device_views(admin)
     admin.add_view(
         VideoQueueView(name=_l("Video requests"), endpoint="video_queue", category=category)
     )

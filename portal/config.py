@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "VIDEO_REPORT_SECONDS": 5,
     "VIDEO_STALE_SECONDS": 20,
     "VIDEO_GRACE_SECONDS": 10,
+    "VIDEO_PROBE_SECONDS": 3,  # how long a camera check waits for the source to open
 }
 
 ENV_PREFIX = "M4S_"

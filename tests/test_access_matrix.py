@@ -156,6 +156,12 @@ EXPECTED: dict[str, tuple] = {
     "video_queue.items": STAFF,
     "video_queue.assign": (302, 403, 403, 400, 404, 400, 400),  # no camera chosen
     "video_trust.index": MANAGERS,
+    "video_trust.follow_up": (302, 403, 403, 403, 403, 422, 422),  # the matrix sends no note
+    "video_devices.index": MANAGERS,
+    "video_devices.area_add": (302, 403, 403, 403, 403, 422, 422),  # no name
+    "video_devices.bay_add": (302, 403, 403, 403, 403, 422, 422),  # no bay number
+    "video_devices.camera_check": (302, 403, 403, 403, 403, 303, 303),
+    "video_devices.camera_test": (302, 403, 403, 403, 403, 200, 200),  # offline: says why
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -212,10 +218,13 @@ def world(f, db):
     req = UnlockRequest(user_id=locked.id, store_id=store_a.id, status="open")
     db.session.add(req)
     db.session.add(AuditEvent(action="sample", store_id=store_a.id))
-    from workshop_video.models import Camera, VideoSession
+    from workshop_video.models import Camera, VideoSession, WorkshopArea
 
-    camera = Camera(store_id=store_a.id, bay=1, name="Bay 1", source="rtsp://u:p@10.0.0.5/1")
-    db.session.add(camera)
+    camera = Camera(
+        store_id=store_a.id, bay=1, name="Bay 1", source="rtsp://u:p@127.0.0.1:9/1"
+    )  # refused at once
+    area = WorkshopArea(store_id=store_a.id, name="机电区")
+    db.session.add_all([camera, area])
     db.session.flush()
     video = VideoSession(booking_id=booking.id, viewer_id=owner.id, store_id=store_a.id)
     db.session.add(video)
@@ -245,6 +254,9 @@ def world(f, db):
         "advisor_id": users["advisor"].id,
         "notice_id": notice.id,
         "session_id": video.id,
+        "camera_id": camera.id,
+        "area_id": area.id,
+        "owner_id": owner.id,
     }
     query = {
         "staff": locked.id,

@@ -43,6 +43,38 @@ def video_sweep() -> None:
     click.echo(f"{n} viewing sessions closed.")
 
 
+@m4s.command("camera-check")
+@click.option("--store", "store_id", type=int, default=None, help="Only this store's cameras.")
+def camera_check(store_id: int | None) -> None:
+    """Try to open every enabled camera; record online/offline and the last good check."""
+    from workshop_video.devices import check_all
+
+    results = check_all(store_id)
+    db.session.commit()
+    for camera, result in results:
+        # source_display: the password never reaches a terminal or a log file
+        line = f"{camera.id}\t{camera.status}\t{camera.name}\t{camera.source_display}"
+        click.echo(line + (f"\t{result.error}" if result.error else ""))
+    click.echo(f"{sum(r.ok for _c, r in results)}/{len(results)} cameras online.")
+
+
+DEMO_AREAS = (("机电区", (1, 2, 3)), ("钣喷区", (4, 5, 6)))
+
+
+def _demo_areas(store) -> None:
+    from workshop_video.models import WorkshopArea, WorkshopBay
+
+    if db.session.scalar(select(WorkshopArea.id).where(WorkshopArea.store_id == store.id)):
+        return
+    for name, bays in DEMO_AREAS:
+        area = WorkshopArea(store_id=store.id, name=name)
+        db.session.add(area)
+        db.session.flush()
+        for n in bays:
+            if n <= store.bays:
+                db.session.add(WorkshopBay(store_id=store.id, area_id=area.id, number=n))
+
+
 def demo_clip_path() -> Path:
     return Path(current_app.instance_path) / "video" / "demo-bay.ts"
 
@@ -54,6 +86,7 @@ def load_video_demo(stores=None) -> None:
     from portal.models.bookings import IN_PROGRESS
     from portal.timeutil import now
     from workshop_video.clip import make_clip
+    from workshop_video.devices import check_camera
     from workshop_video.models import Camera
 
     store = stores[0] if stores else db.session.scalar(select(Store).order_by(Store.id))
@@ -62,9 +95,12 @@ def load_video_demo(stores=None) -> None:
     clip = make_clip(demo_clip_path())
     camera = db.session.scalar(select(Camera).where(Camera.store_id == store.id, Camera.bay == 1))
     if camera is None:
-        db.session.add(Camera(store_id=store.id, bay=1, name="工位 1", source=f"file:{clip}"))
+        camera = Camera(store_id=store.id, bay=1, name="工位 1", source=f"file:{clip}")
+        db.session.add(camera)
     else:
         camera.source = f"file:{clip}"  # the instance folder may have moved
+    _demo_areas(store)
+    check_camera(camera)  # a local file opens at once: the demo camera shows online
     owner = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS["owner"]))
     if owner is None or not owner.vehicles:
         return

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models import Booking, Store, User
 from portal.models.base import Base, UTCDateTime, utcnow
+from workshop_video.sources import mask_source
 
 REQUESTED, ASSIGNED, LIVE, ENDED = "requested", "assigned", "live", "ended"
 STATUSES = (REQUESTED, ASSIGNED, LIVE, ENDED)
@@ -17,6 +18,45 @@ OPEN = (REQUESTED, ASSIGNED, LIVE)
 # failed: the connection broke; timeout: the media server stopped reporting it;
 # expired: assigned but never played; cancelled: a new request replaced it.
 END_REASONS = ("stopped", "job_done", "closed", "failed", "timeout", "expired", "cancelled")
+UNKNOWN, ONLINE, OFFLINE = "unknown", "online", "offline"
+CAMERA_STATUSES = (UNKNOWN, ONLINE, OFFLINE)
+
+
+class WorkshopArea(Base):
+    """A part of a store's workshop (机电区, 钣喷区) holding some of its bays."""
+
+    __tablename__ = "workshop_areas"
+    __table_args__ = (UniqueConstraint("store_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    store: Mapped[Store] = relationship()
+    bays: Mapped[list[WorkshopBay]] = relationship(
+        back_populates="area", order_by="WorkshopBay.number"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkshopBay(Base):
+    """A numbered bay of a store, in one area; bookings and cameras name bays by number."""
+
+    __tablename__ = "workshop_bays"
+    __table_args__ = (
+        UniqueConstraint("store_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("workshop_areas.id"), index=True)
+    number: Mapped[int] = mapped_column()
+
+    area: Mapped[WorkshopArea] = relationship(back_populates="bays")
 
 
 class Camera(Base):
@@ -27,6 +67,7 @@ class Camera(Base):
         UniqueConstraint("store_id", "name"),
         UniqueConstraint("store_id", "bay"),
         CheckConstraint("bay IS NULL OR bay >= 1", name="bay_positive"),
+        CheckConstraint("status IN ('unknown', 'online', 'offline')", name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,21 +77,18 @@ class Camera(Base):
     source: Mapped[str] = mapped_column(String(500))  # rtsp://user:pass@host/... or file:...
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(8), default=UNKNOWN, server_default=UNKNOWN)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     store: Mapped[Store] = relationship()
     sessions: Mapped[list[VideoSession]] = relationship(back_populates="camera")
 
     @property
     def source_display(self) -> str:
-        """Return the source with any credentials masked, for pages and logs."""
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self.source)
-        if parts.password or parts.username:
-            host = parts.hostname or ""
-            netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-            return parts._replace(netloc=netloc).geturl()
-        return self.source
+        """Return the source with its password masked, for pages and logs."""
+        return mask_source(self.source)
 
     def __str__(self) -> str:
         return self.name
@@ -111,3 +149,23 @@ class VideoSession(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+
+class TrustFollowUp(Base):
+    """A staff member's note that they reached out to an owner who watches very often or long."""
+
+    __tablename__ = "video_follow_ups"
+    __table_args__ = (
+        CheckConstraint("note != ''", name="note_present"),
+        Index("ix_video_follow_ups_owner_created", "owner_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    staff: Mapped[User] = relationship(foreign_keys=[staff_id])

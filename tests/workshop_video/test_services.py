@@ -187,5 +187,5 @@ def test_one_open_session_per_viewer_and_booking_in_the_database(job, db):
 
 def test_camera_source_credentials_are_masked():
     cam = Camera(source="rtsp://admin:s3cret@10.0.0.5:554/Streaming/Channels/101")
-    assert cam.source_display == "rtsp://***@10.0.0.5:554/Streaming/Channels/101"
+    assert cam.source_display == "rtsp://admin:***@10.0.0.5:554/Streaming/Channels/101"
     assert Camera(source="file:/tmp/a.ts").source_display == "file:/tmp/a.ts"
