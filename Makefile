@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: venv run test test-sqlite test-postgres e2e bench bench-shop lint translations
+.PHONY: venv run test test-sqlite test-postgres e2e bench bench-shop bench-maintenance lint translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench: venv translations
 
 bench-shop: venv translations
 	$(BIN)/python -m bench.run_shop
+
+bench-maintenance: venv translations
+	$(BIN)/python -m bench.run_maintenance
 
 lint: venv
 	$(BIN)/ruff check .

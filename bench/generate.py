@@ -488,9 +488,16 @@ def insert_bookings(
 
 
 def fill(
-    owners: int, vehicles: int, seed: int = 42, log: Callable[[str], None] = lambda _: None
+    owners: int,
+    vehicles: int,
+    seed: int = 42,
+    log: Callable[[str], None] = lambda _: None,
+    maintenance: bool = False,
 ) -> dict[str, int]:
-    """Fill the app's empty, migrated database in one transaction; return the row counts."""
+    """Fill the app's empty, migrated database in one transaction; return the row counts.
+
+    With maintenance, every car also gets its maintenance history and the aggregates built
+    from it (bench.generate_maintenance)."""
     rng = random.Random(seed)
     when = now()
     started = clock.perf_counter()
@@ -515,6 +522,13 @@ def fill(
     step(f"{n_vehicles} vehicles, {n_readings} mileage readings")
     n_bookings = insert_bookings(conn, rng, store_ids, advisors, when.date())
     step(f"{n_bookings} bookings over a year")
+    extra: dict[str, int] = {}
+    if maintenance:
+        from bench.generate_maintenance import TABLES, insert_maintenance
+
+        extra = insert_maintenance(conn, load, seed, when)
+        fix_sequences(conn, TABLES)
+        step(", ".join(f"{n} {what}" for what, n in extra.items()))
     fix_sequences(
         conn,
         [
@@ -531,6 +545,7 @@ def fill(
         "vehicles": n_vehicles,
         "mileage_readings": n_readings,
         "bookings": n_bookings,
+        **extra,
     }
 
 
@@ -542,6 +557,7 @@ def generate(
     seed: int = 42,
     reset: bool = False,
     log: Callable[[str], None] = lambda _: None,
+    maintenance: bool = False,
 ) -> dict[str, Any]:
     """Build the dataset in an empty (or, with reset, wiped) database; return counts and timing."""
     vehicles = owners * 3 // 2 if vehicles is None else vehicles
@@ -551,7 +567,7 @@ def generate(
     with app.app_context():
         flask_migrate.upgrade()
         log(f"  schema at revision {migrations_head()}")
-        counts = fill(owners, vehicles, seed, log)
+        counts = fill(owners, vehicles, seed, log, maintenance)
         db.session.commit()
         with db.engine.connect() as conn:  # fresh planner statistics for the bench queries
             conn.exec_driver_sql("ANALYZE")
@@ -572,6 +588,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vehicles", type=int, help="default: 1.5 per owner")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reset", action="store_true", help="wipe a non-empty database first")
+    parser.add_argument(
+        "--maintenance", action="store_true", help="add maintenance history and aggregates"
+    )
     args = parser.parse_args(argv)
     url = args.database_url or default_sqlite_url(args.owners)
     print(f"generating {args.owners} owners into {engine_url(url).render_as_string()}")
@@ -582,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         reset=args.reset,
         log=lambda line: print(line, flush=True),
+        maintenance=args.maintenance,
     )
     print(f"done in {result['seconds']} s: {result}")
     return 0

@@ -150,15 +150,14 @@ def plan_for(vehicle: Vehicle) -> MaintenancePlan | None:
 
 
 def daily_km(vehicle: Vehicle) -> float:
-    """Return the vehicle's average daily distance from its mileage history."""
-    first, last = db.session.execute(
-        select(func.min(MileageReading.recorded_at), func.max(MileageReading.recorded_at)).where(
-            MileageReading.vehicle_id == vehicle.id
-        )
+    """Return the vehicle's average daily distance from its mileage history (one query)."""
+    first, last, low = db.session.execute(
+        select(
+            func.min(MileageReading.recorded_at),
+            func.max(MileageReading.recorded_at),
+            func.min(MileageReading.km),
+        ).where(MileageReading.vehicle_id == vehicle.id)
     ).one()
-    low = db.session.scalar(
-        select(func.min(MileageReading.km)).where(MileageReading.vehicle_id == vehicle.id)
-    )
     if first and last and (last - first).days >= 14 and low is not None:
         return max((vehicle.current_km - low) / max((last - first).days, 1), 1.0)
     if vehicle.purchase_date:
@@ -369,13 +368,17 @@ class ScheduleRow:
     uptake: Uptake
 
 
-def schedule(vehicle: Vehicle) -> tuple[MaintenancePlan | None, list[ScheduleRow]]:
-    """Return the vehicle's plan and one row per item; a constant number of queries."""
+def schedule(
+    vehicle: Vehicle, per_day: float | None = None
+) -> tuple[MaintenancePlan | None, list[ScheduleRow]]:
+    """Return the vehicle's plan and one row per item; a constant number of queries.
+
+    per_day is the vehicle's daily_km, if the caller has it already."""
     plan = plan_for(vehicle)
     if plan is None:
         return None, []
     states, today = _states(vehicle), _today(vehicle)
-    per_day = daily_km(vehicle)
+    per_day = daily_km(vehicle) if per_day is None else per_day
     uptake = uptake_for([i.code for i in plan.items], vehicle.brand, vehicle.series)
     kw = dict(
         window_km=_cfg("MAINTENANCE_WINDOW_KM"),

@@ -20,14 +20,10 @@ bp = Blueprint("maintenance", __name__)
 def schedule_show(vehicle_id: int):
     """Show the vehicle's maintenance schedule."""
     vehicle = vehicle_svc.owned_vehicle(current_user, vehicle_id)
-    plan, rows = svc.schedule(vehicle)
+    per_day = svc.daily_km(vehicle)
+    plan, rows = svc.schedule(vehicle, per_day)
     return render_template(
-        "maintenance/schedule.html",
-        v=vehicle,
-        plan=plan,
-        rows=rows,
-        per_day=svc.daily_km(vehicle),
-        svc=svc,
+        "maintenance/schedule.html", v=vehicle, plan=plan, rows=rows, per_day=per_day
     )
 
 

@@ -1,0 +1,256 @@
+"""Load-test the owner's maintenance page against the bare Flask "hello", and time the uptake
+lookup at 10k and at 1M+ service records.
+
+The big dataset is bench.run_portal's (100k owners, 150k vehicles) plus two years of
+maintenance history (over 1M service records) and its aggregates, built in bulk by
+bench.generate_maintenance; the small one has about 10k service records. In one run: hello and
+GET /vehicles/<id>/maintenance under gunicorn (2 sync workers, wrk -c16, the page rotating
+among 8 logged-in owners and their cars), then, in-process, portal.services.maintenance.
+uptake_for for a car's plan items over many calls on each dataset (best of 3 rounds).
+Writes bench/results/maintenance.json (maintenance-postgres.json on PostgreSQL) and a line in
+bench/RESULTS.md; a --quick run writes under bench/data/ and appends nothing.
+
+    python -m bench.run_maintenance
+    python -m bench.run_maintenance --database-url postgresql+psycopg://postgres@127.0.0.1:5432/m4s_bench_maint
+    python -m bench.run_maintenance --quick
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import create_engine, func, select
+
+from bench.generate import (
+    BENCH_PASSWORD,
+    DATA,
+    ROOT,
+    bench_app,
+    describe,
+    engine_url,
+    generate,
+    migrations_head,
+    owner_login,
+)
+from bench.run_portal import (
+    RESULTS,
+    RESULTS_MD,
+    _get,
+    _may_wipe,
+    git_commit,
+    gunicorn,
+    log,
+    login,
+    measure,
+    parse_args,
+    server_env,
+)
+from portal.models import ServiceRecord, User, Vehicle
+
+SMALL_OWNERS = 800  # about 10k service records
+UPTAKE_CALLS = 3000  # per round; the best of UPTAKE_ROUNDS rounds counts
+UPTAKE_ROUNDS = 3
+GOAL_PCT, GOAL_P99_MS, GOAL_RATIO = 30.0, 100.0, 1.5
+PAGE_SCRIPT = """\
+local pages = {%(pages)s}
+local n = 0
+request = function()
+  n = n + 1
+  local p = pages[(n %% #pages) + 1]
+  wrk.headers["Cookie"] = p[1]
+  return wrk.format("GET", p[2])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH requests=%%d duration_us=%%d p50_us=%%d p99_us=%%d "
+    .. "max_us=%%d connect=%%d read=%%d write=%%d status=%%d timeout=%%d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def service_records(database_url: str) -> int:
+    engine = create_engine(engine_url(database_url))
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(ServiceRecord.__table__))
+    finally:
+        engine.dispose()
+
+
+def ensure_dataset(database_url: str, owners: int, vehicles: int, rebuild: bool) -> dict:
+    """Reuse the dataset if it has this size, schema and a maintenance history, else build it."""
+    wanted = {"revision": migrations_head(), "owners": owners, "vehicles": vehicles}
+    found = describe(database_url)
+    if found == wanted and not rebuild and service_records(database_url):
+        log(f"reusing the dataset: {found}")
+        return {"generated": False}
+    if not _may_wipe(database_url):
+        raise SystemExit(f"{engine_url(database_url).render_as_string()} is not a bench database")
+    log(f"building the dataset ({owners} owners, maintenance history); found {found}")
+    result = generate(database_url, owners, vehicles, reset=True, log=log, maintenance=True)
+    log(f"dataset built in {result['seconds']} s")
+    return {"generated": True, "generate_s": result["seconds"]}
+
+
+def sibling_url(database_url: str, owners: int) -> str:
+    """Return the URL of the small dataset beside the big one (same backend)."""
+    url = engine_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:///{DATA / f'maintenance-{owners}.db'}"
+    return url.set(database=f"{url.database}_{owners}").render_as_string(hide_password=False)
+
+
+def first_cars(database_url: str, phones: list[str]) -> list[int]:
+    """Return each owner's first car."""
+    engine = create_engine(engine_url(database_url))
+    try:
+        with engine.connect() as conn:
+            return [
+                conn.scalar(select(func.min(Vehicle.id)).join(User).where(User.phone == p))
+                for p in phones
+            ]
+    finally:
+        engine.dispose()
+
+
+def check_page(base: str, cookie: str, path: str) -> int:
+    """Fetch the page as wrk will; it must be the schedule with uptake lines."""
+    with _get(base + path, {"Cookie": f"session={cookie}"}) as resp:
+        body = resp.read()
+        if resp.status != 200 or b'id="uptake-' not in body:
+            raise SystemExit(f"{path} is not a maintenance schedule")
+        return len(body)
+
+
+def time_uptake(database_url: str) -> float:
+    """Return the best mean milliseconds of one uptake_for call for a car's plan items."""
+    from portal.extensions import db
+    from portal.services import maintenance as svc
+
+    app = bench_app(database_url)
+    with app.app_context():
+        try:
+            n = db.session.scalar(select(func.max(Vehicle.id)))
+            cars = [db.session.get(Vehicle, 1 + i * (n - 1) // 49) for i in range(50)]
+            asks = [([i.code for i in svc.plan_for(v).items], v.brand, v.series) for v in cars]
+            db.session.rollback()
+            best = float("inf")
+            for _ in range(UPTAKE_ROUNDS):
+                started = time.perf_counter()
+                for k in range(UPTAKE_CALLS):
+                    svc.uptake_for(*asks[k % len(asks)])
+                best = min(best, (time.perf_counter() - started) / UPTAKE_CALLS * 1000)
+                db.session.rollback()
+            return round(best, 4)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def append_results_md(r: dict[str, Any], command: str) -> None:
+    line = (
+        f"- {r['date']} · `{r['commit']}` · maintenance on {r['database']} · {r['owners']} "
+        f"owners / {r['vehicles']} vehicles / {r['service_records']} service records · gunicorn "
+        f"{r['workers']}×sync · wrk -t1 -c{r['connections']} {r['duration_s']} s · hello "
+        f"{r['hello_rps']} rps · maintenance page {r['maintenance_rps']} rps "
+        f"({r['maintenance_pct_of_hello']} % of hello), p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms"
+        f" · uptake_for {r['uptake_10k_ms']} ms at {r['service_records_small']} records, "
+        f"{r['uptake_1m_ms']} ms at {r['service_records']} (ratio {r['ratio']})"
+        + (f" · ERRORS {r['errors']}" if any(r["errors"].values()) else "")
+        + f" · {r['cpus']} CPUs, load {r['loadavg_before']} before, {r['loadavg_after']} after"
+        f" · `{command}`\n"
+    )
+    with RESULTS_MD.open("a") as f:
+        f.write(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "bench.run_maintenance", *sys.argv[1:]])
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    url = args.database_url or f"sqlite:///{DATA / f'maintenance-{args.owners}.db'}"
+    small_owners = min(SMALL_OWNERS, args.owners // 10)
+    small = sibling_url(url, small_owners)
+    backend = engine_url(url).get_backend_name()
+    built = ensure_dataset(url, args.owners, args.vehicles, args.rebuild)
+    ensure_dataset(small, small_owners, small_owners * 3 // 2, args.rebuild)
+    env = server_env(url)
+    loadavg = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy it was
+
+    with gunicorn("bench.hello:app", env, args, "/", "hello") as base:
+        hello = measure(base, "/", [], args, "hello")
+
+    with gunicorn("wsgi:app", env, args, "/healthz", "portal") as base:
+        phones = [owner_login(i * args.owners // args.sessions) for i in range(args.sessions)]
+        cookies = [login(base, p, BENCH_PASSWORD) for p in phones]
+        paths = [f"/vehicles/{v}/maintenance" for v in first_cars(url, phones)]
+        page_bytes = check_page(base, cookies[0], paths[0])
+        pages = ", ".join(
+            "{" + json.dumps(f"session={c}") + ", " + json.dumps(p) + "}"
+            for c, p in zip(cookies, paths, strict=True)
+        )
+        page = measure(base, paths[0], [], args, "maintenance", PAGE_SCRIPT % {"pages": pages})
+
+    uptake = {"small": [], "big": []}
+    for _ in range(2):  # interleaved, so that a busy moment of the machine hits both
+        uptake["small"].append(time_uptake(small))
+        uptake["big"].append(time_uptake(url))
+    t_small, t_big = min(uptake["small"]), min(uptake["big"])
+    pct = round(100 * page["rps"] / hello["rps"], 1)
+    ratio = round(t_big / t_small, 3)
+    result = {
+        "hello_rps": hello["rps"],
+        "maintenance_rps": page["rps"],
+        "ratio": ratio,
+        "p99_ms": page["p99_ms"],
+        "service_records": service_records(url),
+        "uptake_10k_ms": t_small,
+        "uptake_1m_ms": t_big,
+        "service_records_small": service_records(small),
+        "maintenance_pct_of_hello": pct,
+        "p50_ms": page["p50_ms"],
+        "goals_met": {
+            f"rps >= {GOAL_PCT} % of hello": pct >= GOAL_PCT,
+            f"p99 < {GOAL_P99_MS} ms": page["p99_ms"] < GOAL_P99_MS,
+            f"uptake ratio <= {GOAL_RATIO}": ratio <= GOAL_RATIO,
+        },
+        "page_bytes": page_bytes,
+        "errors": {"hello": hello["errors"], "maintenance": page["errors"]},
+        "database": backend,
+        "owners": args.owners,
+        "vehicles": args.vehicles,
+        "sessions": args.sessions,
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "uptake_calls": UPTAKE_CALLS,
+        "cpus": os.cpu_count(),
+        "loadavg_before": loadavg,
+        "loadavg_after": round(os.getloadavg()[0], 2),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),
+        **built,
+    }
+    name = "maintenance.json" if backend == "sqlite" else f"maintenance-{backend}.json"
+    out = args.output or (DATA / "quick" if args.quick else RESULTS) / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if not args.quick:
+        append_results_md(result, command)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    log(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
