@@ -138,6 +138,14 @@ class CommittingClient(FlaskClient):
 def db(app):
     """Give each test empty tables and an app context; tidy up after it."""
     set_clock(None)
+    # The limiter is one object shared by every app a test builds, and keeps the last app's
+    # RATELIMIT_ENABLED; start every test with it off and empty (tests that need it build an
+    # app with RATELIMIT_ENABLED=True, which switches it on for that test).
+    from portal.extensions import limiter
+
+    limiter.enabled = False
+    if limiter._storage is not None:
+        limiter.reset()
     token = sqlite_deferred.set(True)
     ctx = app.app_context()
     ctx.push()
