@@ -70,6 +70,6 @@ def init_app(app: Flask) -> None:
 
         return {
             "LANGUAGES": LANGUAGES,
-            "current_locale": next((c for c in LANGUAGES if Locale.parse(c) == get_locale()), "en"),
+            "current_locale": next((c for c in LANGUAGES if _parsed(c) == get_locale()), "en"),
             "is_htmx": is_htmx,
         }
