@@ -71,10 +71,12 @@ def _label(d: date, locale: str) -> str:
     return babel_dates.format_date(d, "EEE, MMM d", locale=locale)
 
 
-def _slot_choices(store: Store, day: date, keep: datetime | None = None) -> list[SelectChoice]:
+def _slot_choices(
+    store: Store, day: date, keep: datetime | None = None, slots: list | None = None
+) -> list[SelectChoice]:
     tz = ZoneInfo(store.timezone)
     choices = []
-    for s in capacity.slots_for_day(store, day):
+    for s in capacity.slots_for_day(store, day) if slots is None else slots:
         if s.free > 0 or s.starts_at == keep:
             label = s.starts_at.astimezone(tz).strftime("%H:%M")
             hint = _("%(n)d free", n=s.free)
@@ -119,17 +121,22 @@ def _prepare(
         abort(503)
     form.store.data = chosen.id
     form.day.choices = _day_choices(chosen)
-    day = _parse_day(form.day.data, chosen) if form.day.data else _first_free_day(chosen)
+    if form.day.data:
+        day, slots = _parse_day(form.day.data, chosen), None
+    else:
+        day, slots = _first_free_day(chosen)
     form.day.data = day.isoformat()
-    form.slot.choices = _slot_choices(chosen, day, keep)
+    form.slot.choices = _slot_choices(chosen, day, keep, slots)
     return chosen
 
 
-def _first_free_day(store: Store) -> date:
-    """Return the first bookable day with a free place (today is often over already)."""
+def _first_free_day(store: Store) -> tuple[date, list[capacity.Slot]]:
+    """Return the first bookable day with a free place (today is often over already), and
+    its slots."""
     days = capacity.bookable_days(store)
     slots = capacity.slots_for_days(store, days[:14])  # two queries for the 14 days
-    return next((d for d in days[:14] if any(s.free > 0 for s in slots[d])), days[0])
+    day = next((d for d in days[:14] if any(s.free > 0 for s in slots[d])), days[0])
+    return day, slots[day]
 
 
 def _photos() -> list[bytes]:
