@@ -12,6 +12,7 @@ Every owner logs in with the phone number owner_login(i) and the password BENCH_
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import sys
@@ -25,7 +26,7 @@ import flask_migrate
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import Connection, MetaData, Table, create_engine, func, inspect, select, text
+from sqlalchemy import JSON, Connection, MetaData, Table, create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
@@ -174,11 +175,19 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
         yield chunk
 
 
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
 def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Stream rows into PostgreSQL with COPY, through the columns' own bind processing."""
     dialect = conn.dialect
     cols = list(rows[0])
-    procs = [table.c[c].type.bind_processor(dialect) for c in cols]
+    # psycopg adapts JSON values itself on execute (no bind processor); COPY needs the text.
+    procs = [
+        _json_text if isinstance(table.c[c].type, JSON) else table.c[c].type.bind_processor(dialect)
+        for c in cols
+    ]
     quote = dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in cols)}) FROM STDIN"
     raw = conn.connection.driver_connection

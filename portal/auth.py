@@ -8,7 +8,7 @@ from flask import Flask, abort, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal.extensions import db, login_manager
+from portal.extensions import login_manager
 from portal.models import User
 from portal.models.accounts import OWNER
 
@@ -37,14 +37,13 @@ def load_user(key: str) -> User | None:
     user_id, _, version = key.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    from portal.services import sessions
+
+    # The user and the login session in one query: None if either is missing or revoked.
+    user = sessions.live_user(session.get("sid"), int(user_id))
     if user is None or not user.is_active or user.session_version != int(version):
         return None
     if user.is_staff and user.locked_at is not None:
-        return None
-    from portal.services import sessions
-
-    if not sessions.is_valid(session.get("sid"), user.id):
         return None
     return user
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from babel import Locale
+from babel import Locale, support
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
+from wtforms.i18n import messages_path
 
 from portal.timeutil import to_local
 
@@ -41,6 +42,28 @@ def _choose_locale() -> str:
     return best or current_app.config["DEFAULT_LOCALE"]
 
 
+@cache
+def _wtforms_catalog(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsTranslations:
+    """WTForms' own messages in the request's language, read from disk once per language.
+
+    Flask-WTF loads the catalogue again in every request that builds a form; it takes this
+    object instead when it finds one on the request (as `request.wtforms_translations`).
+    """
+
+    def ugettext(self, string: str) -> str:
+        return _wtforms_catalog(str(get_locale())).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalog(str(get_locale())).ungettext(singular, plural, n)
+
+
+_WTFORMS = _WTFormsTranslations()
+
+
 def cny(fen: int | None) -> str:
     """Format integer fen as CNY, e.g. 123456 -> ¥1,234.56."""
     if fen is None:
@@ -66,12 +89,16 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
+    @app.before_request
+    def _wtforms_translations() -> None:
+        request.wtforms_translations = _WTFORMS  # the language is chosen when first needed
+
     @app.context_processor
     def _globals():
         from portal.auth import is_htmx
 
         return {
             "LANGUAGES": LANGUAGES,
-            "current_locale": next((c for c in LANGUAGES if Locale.parse(c) == get_locale()), "en"),
+            "current_locale": next((c for c in LANGUAGES if _parsed(c) == get_locale()), "en"),
             "is_htmx": is_htmx,
         }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.errors import ValidationError
 from portal.extensions import db
@@ -28,26 +28,40 @@ class Line:
         return self.price.sale_fen * self.item.quantity
 
 
-def _query():
-    return select(Cart).options(
-        selectinload(Cart.items).selectinload(CartItem.product).selectinload(Product.discounts)
-    )
+def _query(products: bool = True):
+    # One query for the cart, its items and (when asked) their products with the discounts and
+    # fitments that prices and the fitment warning need; carts are small, so joins are cheap.
+    items = joinedload(Cart.items)
+    if products:
+        product = items.joinedload(CartItem.product)
+        items = product.joinedload(Product.discounts)
+        return select(Cart).options(items, product.joinedload(Product.fitments))
+    return select(Cart).options(items)
 
 
-def find(user: User | None = None, key: str | None = None) -> Cart | None:
-    """Return the owner's cart, or the anonymous cart with this key."""
+def find(user: User | None = None, key: str | None = None, products: bool = True) -> Cart | None:
+    """Return the owner's cart, or the anonymous cart with this key.
+
+    products=False leaves the items' products to load lazily (adding one product needs none).
+    """
     if user is not None:
-        return db.session.scalar(_query().where(Cart.user_id == user.id))
-    if key:
-        return db.session.scalar(_query().where(Cart.key == key, Cart.user_id.is_(None)))
-    return None
+        query = _query(products).where(Cart.user_id == user.id)
+    elif key:
+        query = _query(products).where(Cart.key == key, Cart.user_id.is_(None))
+    else:
+        return None
+    return db.session.scalars(query).unique().one_or_none()
 
 
-def open_cart(user: User | None = None, key: str | None = None) -> Cart:
+def open_cart(user: User | None = None, key: str | None = None, products: bool = True) -> Cart:
     """Return the holder's cart, creating it; an anonymous cart gets a fresh random key."""
-    cart = find(user, key)
+    cart = find(user, key, products)
     if cart is None:
-        cart = Cart(user_id=user.id if user else None, key=None if user else secrets.token_hex(16))
+        cart = Cart(
+            user_id=user.id if user else None,
+            key=None if user else secrets.token_hex(16),
+            items=[],
+        )
         db.session.add(cart)
         db.session.flush()
     return cart

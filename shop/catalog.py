@@ -52,9 +52,11 @@ def _loaded():
     return select(Product).options(selectinload(Product.discounts), selectinload(Product.fitments))
 
 
-def get_product(product_id: int) -> Product:
-    """Return an active product or raise NotFound."""
-    product = db.session.scalar(_loaded().where(Product.id == product_id))
+def get_product(product_id: int, related: bool = True) -> Product:
+    """Return an active product or raise NotFound (related=False: without its discounts and
+    fitments, when the caller only needs the row itself)."""
+    query = _loaded() if related else select(Product)
+    product = db.session.scalar(query.where(Product.id == product_id))
     if product is None or not product.is_active:
         raise NotFound(_("Product not found."))
     return product

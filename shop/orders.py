@@ -37,6 +37,9 @@ from shop.models import (
     Refund,
 )
 
+# At most this many expired holds are released by one checkout (the lazy sweep stays cheap
+# when many expired at once; `flask m4s shop-expire-holds` releases every one of them).
+SWEEP_LIMIT = 50
 FULFILMENT = {READY: (PAID,), SHIPPED: (PAID, READY), COMPLETED: (PAID, READY, SHIPPED)}
 
 
@@ -79,7 +82,7 @@ def place_order(
             _("The prices changed while you were shopping. Check the new total and confirm."),
             field="cart",
         )
-    expire_holds(product_ids=[line.item.product_id for line in lines])
+    expire_holds(product_ids=[line.item.product_id for line in lines], limit=SWEEP_LIMIT)
     order = Order(
         number=_number(),
         user_id=user.id,
@@ -92,23 +95,27 @@ def place_order(
         stock_state=HELD,
         created_at=now(),
         hold_expires_at=now() + timedelta(minutes=hold_minutes()),
+        lines=[],  # a new order has no lines to load
     )
     db.session.add(order)
     db.session.flush()
-    # Lock products in id order, so two checkouts never wait on each other in a cycle.
-    for line in sorted(lines, key=lambda x: x.item.product_id):
-        product = line.item.product
-        stock.take(product, line.item.quantity, order=order)
-        order.lines.append(
-            OrderLine(
-                product_id=product.id,
-                name=product.name,
-                unit_price_fen=line.price.sale_fen,
-                list_price_fen=line.price.list_fen,
-                quantity=line.item.quantity,
+    # Lock products in id order, so two checkouts never wait on each other in a cycle. The
+    # conditional UPDATEs run one by one; the ledger rows, order lines and the cart's removal
+    # wait for one flush at the end, which batches each kind into a single statement.
+    with db.session.no_autoflush:
+        for line in sorted(lines, key=lambda x: x.item.product_id):
+            product = line.item.product
+            stock.take(product, line.item.quantity, order=order)
+            order.lines.append(
+                OrderLine(
+                    product_id=product.id,
+                    name=product.name,
+                    unit_price_fen=line.price.sale_fen,
+                    list_price_fen=line.price.list_fen,
+                    quantity=line.item.quantity,
+                )
             )
-        )
-    carts.clear(cart)
+        cart.items.clear()
     db.session.flush()
     return order
 
@@ -264,15 +271,22 @@ def refund(actor: User | None, order: Order, amount_fen: int, reason: str = "") 
     return row
 
 
-def expire_holds(product_ids: list[int] | None = None) -> int:
-    """Release the stock of unpaid orders whose hold ended; return how many (idempotent)."""
+def expire_holds(product_ids: list[int] | None = None, limit: int | None = None) -> int:
+    """Release the stock of unpaid orders whose hold ended; return how many (idempotent).
+
+    The query walks ix_shop_orders_status_hold (status, stock_state, hold_expires_at), so it
+    only ever reads expired holds; limit bounds how many one call releases (oldest first).
+    """
     query = select(Order).where(
         Order.status == PENDING, Order.stock_state == HELD, Order.hold_expires_at <= now()
     )
     if product_ids:
         query = query.where(Order.lines.any(OrderLine.product_id.in_(product_ids)))
+    query = query.order_by(Order.hold_expires_at, Order.id)
+    if limit is not None:
+        query = query.limit(limit)
     released = 0
-    for order in db.session.scalars(query.order_by(Order.id)).all():
+    for order in db.session.scalars(query).all():
         released += stock.release_hold(order, note="hold expired")
     return released
 

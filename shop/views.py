@@ -87,17 +87,17 @@ def _no_staff() -> None:
         abort(403)  # staff sell in the back office; they do not shop with their account
 
 
-def _shopper_cart(create: bool = False):
+def _shopper_cart(create: bool = False, products: bool = True):
     """Return the current shopper's cart: the owner's, or the cookie's anonymous one."""
     if current_user.is_authenticated:
         if current_user.role != "owner":
             abort(403)
         user = current_user._get_current_object()
-        return carts.open_cart(user) if create else carts.find(user)
+        return carts.open_cart(user, products=products) if create else carts.find(user)
     key = _cookie_key()
     if not create:
         return carts.find(key=key)
-    cart = carts.open_cart(key=key)
+    cart = carts.open_cart(key=key, products=products)
     if cart.key != key:
         _remember_key(cart.key)
     return cart
@@ -192,21 +192,22 @@ def cart_show():
 def cart_add(product_id: int):
     """Add a product to the cart; never more than in stock."""
     _no_staff()
-    product = catalog.get_product(product_id)
+    product = catalog.get_product(product_id, related=False)
     form = AddForm()
     if not form.validate():
         db.session.rollback()
         flash(" ".join(map(str, form.quantity.errors)), "error")
         return redirect(url_for(".product_show", product_id=product.id), code=303)
-    cart = _shopper_cart(create=True)
+    cart = _shopper_cart(create=True, products=False)
     try:
         carts.add(cart, product, form.quantity.data)
     except ValidationError as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for(".product_show", product_id=product.id), code=303)
+    done = _("%(name)s is in your cart.", name=product.name)  # before the commit expires it
     db.session.commit()
-    flash(_("%(name)s is in your cart.", name=product.name), "success")
+    flash(done, "success")
     return redirect(request.form.get("next") == "shop" and url_for(".index")
                     or url_for(".cart_show"), code=303)  # fmt: skip
 
@@ -245,7 +246,9 @@ def cart_update(product_id: int):
 def _checkout_form(cart_lines) -> CheckoutForm:
     form = CheckoutForm()
     stores = db.session.scalars(select(Store).where(Store.is_active.is_(True)).order_by(Store.id))
-    form.store.choices = [SelectChoice(s.id, s.name) for s in stores]
+    # Keep the rows referenced, so that the chosen store comes from the identity map later.
+    form.active_stores = list(stores)
+    form.store.choices = [SelectChoice(s.id, s.name) for s in form.active_stores]
     choices = [SelectChoice("store", _("Pay at the store"))]
     if payments.configured():
         choices.append(SelectChoice("stripe", _("Pay now by card")))
@@ -300,13 +303,14 @@ def checkout():
                 lines = carts.lines(cart)
                 form.expected_total_fen.data = str(carts.total_fen(lines))
             else:
+                # Read what the answer needs before the commit expires the order.
+                order_id, stripe = order.id, order.payment == "stripe"
+                done = _("Order %(n)s is placed. Pay when you pick it up.", n=order.number)
                 db.session.commit()
-                if order.payment == "stripe":
-                    return redirect(url_for(".order_pay", order_id=order.id), code=303)
-                flash(
-                    _("Order %(n)s is placed. Pay when you pick it up.", n=order.number), "success"
-                )
-                return redirect(url_for(".order_show", order_id=order.id), code=303)
+                if stripe:
+                    return redirect(url_for(".order_pay", order_id=order_id), code=303)
+                flash(done, "success")
+                return redirect(url_for(".order_show", order_id=order_id), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template(
         "shop/checkout.html",

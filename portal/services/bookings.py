@@ -208,6 +208,8 @@ def book_repair(
 
 
 def _known_codes(vehicle: Vehicle, codes: list[str]) -> list[str]:
+    if not codes:
+        return []  # no need to look the plan up
     plan = maintenance.plan_for(vehicle)
     known = {i.code for i in plan.items} if plan else set()
     return [c for c in dict.fromkeys(codes) if c in known]

@@ -33,11 +33,7 @@ def slot_minutes() -> int:
     return current_app.config["BOOKING_SLOT_MINUTES"]
 
 
-def day_rules(store: Store, day: date) -> tuple[time, time, int] | None:
-    """Return (opens, closes, bays) for the store on that local day, or None when closed."""
-    exception = db.session.scalar(
-        select(StoreDay).where(StoreDay.store_id == store.id, StoreDay.day == day)
-    )
+def _rules(store: Store, exception: StoreDay | None) -> tuple[time, time, int] | None:
     if exception is not None and exception.closed:
         return None
     opens = (exception and exception.opens_at) or store.opens_at
@@ -46,6 +42,14 @@ def day_rules(store: Store, day: date) -> tuple[time, time, int] | None:
     if not store.is_active or bays <= 0 or closes <= opens:
         return None
     return opens, closes, bays
+
+
+def day_rules(store: Store, day: date) -> tuple[time, time, int] | None:
+    """Return (opens, closes, bays) for the store on that local day, or None when closed."""
+    exception = db.session.scalar(
+        select(StoreDay).where(StoreDay.store_id == store.id, StoreDay.day == day)
+    )
+    return _rules(store, exception)
 
 
 def _starts(store: Store, day: date, opens: time, closes: time) -> list[datetime]:
@@ -62,21 +66,46 @@ def _starts(store: Store, day: date, opens: time, closes: time) -> list[datetime
 
 def slots_for_day(store: Store, day: date) -> list[Slot]:
     """Return the day's slots with their capacity and places used (past slots left out)."""
-    rules = day_rules(store, day)
-    if rules is None:
-        return []
-    opens, closes, bays = rules
-    starts = [s for s in _starts(store, day, opens, closes) if s > now()]
-    if not starts:
-        return []
-    used = dict(
-        db.session.execute(
-            select(SlotUsage.starts_at, SlotUsage.used).where(
-                SlotUsage.store_id == store.id, SlotUsage.starts_at.in_(starts)
+    return slots_for_days(store, [day])[day]
+
+
+def slots_for_days(store: Store, days: list[date]) -> dict[date, list[Slot]]:
+    """Return slots_for_day for each of the days, in two queries whatever their number."""
+    exceptions = {}
+    if days:
+        exceptions = {
+            e.day: e
+            for e in db.session.scalars(
+                select(StoreDay).where(
+                    StoreDay.store_id == store.id,
+                    StoreDay.day >= min(days),
+                    StoreDay.day <= max(days),
+                )
             )
-        ).all()
-    )
-    return [Slot(s, bays, used.get(s, 0)) for s in starts]
+        }
+    at = now()
+    starts_of: dict[date, tuple[int, list[datetime]]] = {}
+    for day in days:
+        rules = _rules(store, exceptions.get(day))
+        if rules is not None:
+            opens, closes, bays = rules
+            starts_of[day] = (bays, [s for s in _starts(store, day, opens, closes) if s > at])
+    every = [s for _bays, starts in starts_of.values() for s in starts]
+    used = {}
+    if every:
+        used = dict(
+            db.session.execute(
+                select(SlotUsage.starts_at, SlotUsage.used).where(
+                    SlotUsage.store_id == store.id,
+                    SlotUsage.starts_at >= min(every),
+                    SlotUsage.starts_at <= max(every),
+                )
+            ).all()
+        )
+    result: dict[date, list[Slot]] = {day: [] for day in days}
+    for day, (bays, starts) in starts_of.items():
+        result[day] = [Slot(s, bays, used.get(s, 0)) for s in starts]
+    return result
 
 
 def free_slots(store: Store, day: date) -> list[Slot]:

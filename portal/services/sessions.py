@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from flask import request
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import LoginSession, User
@@ -38,6 +38,21 @@ def is_valid(token: str | None, user_id: int) -> bool:
         return False
     row = db.session.get(LoginSession, _key(token))
     return row is not None and row.user_id == user_id and row.revoked_at is None
+
+
+def live_user(token: str | None, user_id: int) -> User | None:
+    """Return the user if the token names a live session of theirs, in one query."""
+    if not token:
+        return None
+    return db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            LoginSession.id == _key(token),
+            LoginSession.revoked_at.is_(None),
+        )
+    )
 
 
 def revoke(token: str | None) -> None:

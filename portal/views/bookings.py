@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
 from flask import (
     Blueprint,
     Response,
@@ -17,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -55,15 +58,21 @@ def _day_choices(store: Store) -> list[SelectChoice]:
 
 
 def _day_label(d: date) -> str:
-    from flask_babel import format_date
-
-    return format_date(d, "EEE, MMM d")
+    return _label(d, str(get_locale()))
 
 
-def _slot_choices(store: Store, day: date, keep: datetime | None = None) -> list[SelectChoice]:
+@lru_cache(maxsize=1024)
+def _label(d: date, locale: str) -> str:
+    # 31 day names per booking form: Babel's formatting is worth caching per day and locale.
+    return babel_dates.format_date(d, "EEE, MMM d", locale=locale)
+
+
+def _slot_choices(
+    store: Store, day: date, keep: datetime | None = None, slots: list | None = None
+) -> list[SelectChoice]:
     tz = ZoneInfo(store.timezone)
     choices = []
-    for s in capacity.slots_for_day(store, day):
+    for s in capacity.slots_for_day(store, day) if slots is None else slots:
         if s.free > 0 or s.starts_at == keep:
             label = s.starts_at.astimezone(tz).strftime("%H:%M")
             hint = _("%(n)d free", n=s.free)
@@ -108,16 +117,22 @@ def _prepare(
         abort(503)
     form.store.data = chosen.id
     form.day.choices = _day_choices(chosen)
-    day = _parse_day(form.day.data, chosen) if form.day.data else _first_free_day(chosen)
+    if form.day.data:
+        day, slots = _parse_day(form.day.data, chosen), None
+    else:
+        day, slots = _first_free_day(chosen)
     form.day.data = day.isoformat()
-    form.slot.choices = _slot_choices(chosen, day, keep)
+    form.slot.choices = _slot_choices(chosen, day, keep, slots)
     return chosen
 
 
-def _first_free_day(store: Store) -> date:
-    """Return the first bookable day with a free place (today is often over already)."""
+def _first_free_day(store: Store) -> tuple[date, list[capacity.Slot]]:
+    """Return the first bookable day with a free place (today is often over already), and
+    its slots."""
     days = capacity.bookable_days(store)
-    return next((d for d in days[:14] if capacity.free_slots(store, d)), days[0])
+    slots = capacity.slots_for_days(store, days[:14])  # two queries for the 14 days
+    day = next((d for d in days[:14] if any(s.free > 0 for s in slots[d])), days[0])
+    return day, slots[day]
 
 
 def _photos() -> list[bytes]:
@@ -173,9 +188,10 @@ def booking_new():
             field_error(form, exc, "slot")
             store = _prepare(form, owner)
         else:
+            booking_id = booking.id  # before the commit expires it
             db.session.commit()
-            flash(_("Booking #%(id)d is sent. The store answers soon.", id=booking.id), "success")
-            return redirect(url_for("bookings.booking_show", booking_id=booking.id), code=303)
+            flash(_("Booking #%(id)d is sent. The store answers soon.", id=booking_id), "success")
+            return redirect(url_for("bookings.booking_show", booking_id=booking_id), code=303)
     status = 422 if request.method == "POST" and "show" not in request.form else 200
     return render_template("bookings/new.html", form=form, store=store), status
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from portal.errors import ValidationError
 from portal.models import AuditEvent, LoginSession, User
@@ -342,3 +343,24 @@ def test_money_and_time_filters(app):
         shown = localtime(datetime(2026, 1, 1, 16, 30, tzinfo=UTC), "Asia/Shanghai")
         assert "2027" not in shown and "12:30" in shown  # 16:30 UTC is 00:30 the next day
         assert "Jan 2, 2026" in shown
+
+
+def test_the_user_and_the_login_session_load_in_one_query(client, auth, f, db):
+    owner = f.owner(f.store())
+    auth.login(owner)
+    seen = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.startswith("SELECT") and "login_sessions" in statement:
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/account").status_code == 200
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert len(seen) == 1 and "users" in seen[0]
+    # a revoked login session logs the user out, as before
+    db.session.execute(LoginSession.__table__.update().values(revoked_at=func.now()))
+    db.session.commit()
+    assert client.get("/account").status_code == 302

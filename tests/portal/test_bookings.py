@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 from PIL import Image as PILImage
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from portal.errors import Conflict, NotFound, ValidationError
 from portal.models import Booking, BookingEvent, MileageReading, Notification, SlotUsage, StoreDay
@@ -50,6 +51,32 @@ def test_slots_follow_hours_bays_and_exceptions(shop, db, f):
     db.session.execute(StoreDay.__table__.update().values(closed=True))
     db.session.commit()
     assert capacity.slots_for_day(store, day) == []
+
+
+def test_slots_for_many_days_match_each_day_in_two_queries(shop, db, f):
+    store, _adv, owner, vehicle = shop
+    days = capacity.bookable_days(store)[:14]
+    db.session.add(StoreDay(store_id=store.id, day=days[3], closed=True))
+    db.session.add(StoreDay(store_id=store.id, day=days[4], bays=1, opens_at=None, closes_at=None))
+    db.session.commit()
+    svc.book_repair(owner, vehicle, store, slot(store, 2, 10), ["repair"])
+    db.session.commit()
+    assert store.timezone  # load the store before counting
+    queries = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.startswith("SELECT"):
+            queries.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        many = capacity.slots_for_days(store, days)
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert len(queries) == 2
+    assert many == {d: capacity.slots_for_day(store, d) for d in days}
+    assert many[days[3]] == [] and {s.capacity for s in many[days[4]]} == {1}
+    assert sum(s.used for s in many[days[2]]) == 1
 
 
 def test_booking_takes_a_place_and_the_picker_hides_full_slots(shop, db, f):

@@ -95,6 +95,20 @@ def test_hold_expiry_is_lazy_and_idempotent(owner, store, shop, clock, app):
     assert db.session.get(Order, order.id).stock_state == "released"
 
 
+def test_hold_sweep_is_bounded_oldest_first(owner, store, shop, clock):
+    p = shop.product(stock_qty=3)
+    first, second = _order(owner, store, p, 1), _order(owner, store, p, 1)
+    clock.advance(hours=1)
+    assert orders.expire_holds(product_ids=[p.id], limit=1) == 1
+    db.session.commit()
+    assert db.session.get(Order, first.id).stock_state == "released"
+    assert db.session.get(Order, second.id).stock_state == "held"
+    assert orders.expire_holds(product_ids=[p.id], limit=1) == 1
+    assert orders.expire_holds() == 0
+    db.session.commit()
+    assert _stock(p) == 3 == stock.ledger_total(p.id)
+
+
 def test_expire_holds_command(owner, store, shop, clock, app):
     p = shop.product(stock_qty=1)
     _order(owner, store, p, 1)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from portal.extensions import db
+from shop import stock
 from shop.models import Cart, Order, Product
 
 
@@ -132,6 +134,54 @@ def test_checkout_pay_at_store_holds_stock_and_shows_order(client, auth, owner, 
     assert order.number in client.get("/shop/orders").get_data(as_text=True)
     receipt = client.get(f"/shop/orders/{order.id}/receipt").get_data(as_text=True)
     assert "¥75.00" in receipt and "no-print" in receipt
+
+
+class _Queries:
+    """Count the SQL statements the app sends (executemany batches count once)."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+    def __enter__(self):
+        event.listen(Engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(Engine, "before_cursor_execute", self)
+
+
+def test_cart_add_and_checkout_stay_within_their_query_budget(client, auth, owner, store, shop):
+    """One read of the user with the login session, of the cart with its products; one
+    conditional UPDATE per product; ledger rows and order lines inserted in one batch each."""
+    a, b = shop.product(stock_qty=5, price_fen=1000), shop.product(stock_qty=5, price_fen=2000)
+    ids, store_id = (a.id, b.id), str(store.id)
+    auth.login(owner)
+    client.post(f"/shop/cart/add/{ids[0]}", data={"quantity": "1"})
+    with _Queries() as add:
+        r = client.post(f"/shop/cart/add/{ids[1]}", data={"quantity": "2"})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/shop/cart")
+    with _Queries() as checkout:
+        r = client.post("/shop/checkout", data={
+            "delivery": "pickup", "payment": "store", "store": store_id,
+            "expected_total_fen": "5000",
+        })  # fmt: skip
+    assert r.status_code == 303 and "/shop/orders/" in r.headers["Location"]
+    sql = [q.split()[0] for q in add.statements if q.split()[0] not in ("BEGIN", "COMMIT")]
+    assert len(sql) <= 4, add.statements  # user, product, cart with items, INSERT item
+    sql = [q.split()[0] for q in checkout.statements if q.split()[0] not in ("BEGIN", "COMMIT")]
+    # user, cart with products, stores, expired holds; order; one UPDATE per product; cart
+    assert sql.count("SELECT") <= 4 and sql.count("UPDATE") == 2, checkout.statements
+    assert sql.count("DELETE") == 1, checkout.statements
+    # PostgreSQL batches the ledger rows and order lines (SQLite's RETURNING cannot).
+    batched = db.engine.dialect.name == "postgresql"
+    assert sql.count("INSERT") == (3 if batched else 5), checkout.statements
+    order = db.session.scalar(select(Order))
+    assert order.total_fen == 5000 and [li.quantity for li in order.lines] == [1, 2]
+    assert db.session.get(Product, a.id).stock == 4 and db.session.get(Product, b.id).stock == 3
+    assert stock.ledger_total(a.id) == 4 and stock.ledger_total(b.id) == 3
 
 
 def test_price_tampering_in_the_form_changes_nothing(client, auth, owner, store, shop):
