@@ -106,4 +106,5 @@ HOME_PANELS: list = []
 
 def home_panels() -> list:
     """Return the dashboard panels visible to the current staff member."""
-    return [p() for p in HOME_PANELS if p() is not None]
+    panels = (panel() for panel in HOME_PANELS)  # each panel runs its queries once
+    return [p for p in panels if p is not None]

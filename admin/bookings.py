@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from admin.base import StaffModelView, StaffView
 from portal.auth import is_htmx
@@ -29,6 +30,15 @@ from portal.models.bookings import (
 )
 from portal.services import bookings as svc
 from portal.services import capacity, maintenance
+
+# Everything a queue item or a workshop card shows, loaded with the list instead of per row.
+_ITEM_LOADS = (
+    selectinload(Booking.vehicle),
+    selectinload(Booking.owner),
+    selectinload(Booking.store),
+    selectinload(Booking.advisor),
+    selectinload(Booking.photos),
+)
 
 
 def _scope(stmt):
@@ -69,12 +79,12 @@ class QueueView(StaffView):
 
     roles = STAFF_ROLES
 
-    def _pending(self) -> list[Booking]:
+    def _pending(self, after: int = 0) -> list[Booking]:
         return list(
             db.session.scalars(
-                _scope(select(Booking).where(Booking.status == SUBMITTED)).order_by(
-                    Booking.created_at, Booking.id
-                )
+                _scope(select(Booking).where(Booking.status == SUBMITTED, Booking.id > after))
+                .options(*_ITEM_LOADS)
+                .order_by(Booking.created_at, Booking.id)
             )
         )
 
@@ -102,7 +112,7 @@ class QueueView(StaffView):
     def items(self):
         """Return pending bookings newer than ?after= and the next poller (htmx)."""
         after = request.args.get("after", type=int) or 0
-        fresh = [b for b in self._pending() if b.id > after]
+        fresh = self._pending(after)
         newest = max([after, *(b.id for b in fresh)])
         return self.render(
             "admin/bookings/_queue_new.html",
@@ -172,16 +182,16 @@ class WorkshopView(StaffView):
     @expose("/")
     def index(self):
         bookings = db.session.scalars(
-            _scope(select(Booking).where(Booking.status.in_(WORKSHOP_STATUSES))).order_by(
-                Booking.slot_start
-            )
+            _scope(select(Booking).where(Booking.status.in_(WORKSHOP_STATUSES)))
+            .options(*_ITEM_LOADS)
+            .order_by(Booking.slot_start)
         ).all()
         return self.render(
             "admin/bookings/workshop.html",
             bookings=bookings,
             svc=svc,
             faults=FAULT_CATEGORIES,
-            items_for=_plan_items,
+            items_for=_plan_items_per_model(),
         )
 
     @expose("/<int:booking_id>/step", methods=["POST"])
@@ -229,9 +239,18 @@ class WorkshopView(StaffView):
         return redirect(url_for(".index") + f"#job-{booking_id}", code=303)
 
 
-def _plan_items(booking: Booking) -> list:
-    plan = maintenance.plan_for(booking.vehicle)
-    return list(plan.items) if plan else []
+def _plan_items_per_model():
+    """Return a lookup of a booking's plan items that asks the database once per model."""
+    plans: dict[tuple[str, str], list] = {}
+
+    def items_for(booking: Booking) -> list:
+        key = (booking.vehicle.brand, booking.vehicle.series)
+        if key not in plans:
+            plan = maintenance.plan_for(booking.vehicle)
+            plans[key] = list(plan.items) if plan else []
+        return plans[key]
+
+    return items_for
 
 
 def _items_from_form() -> list[dict]:

@@ -33,6 +33,7 @@ from bench.run_portal import (
     DATA,
     RESULTS,
     RESULTS_MD,
+    WRK_REPORT,
     _get,
     ensure_dataset,
     git_commit,
@@ -58,14 +59,8 @@ request = function()
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
   return wrk.format("POST", "/bookings/new", nil, o[2] .. "&" .. slots[(n %% #slots) + 1])
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("BENCH requests=%%d duration_us=%%d p50_us=%%d p99_us=%%d "
-    .. "max_us=%%d connect=%%d read=%%d write=%%d status=%%d timeout=%%d\\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
-end
 """
+BOOK_SCRIPT += WRK_REPORT
 
 
 def prepare_capacity(url: str) -> list[dict]:

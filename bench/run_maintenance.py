@@ -42,6 +42,7 @@ from bench.generate import (
 from bench.run_portal import (
     RESULTS,
     RESULTS_MD,
+    WRK_REPORT,
     _get,
     _may_wipe,
     git_commit,
@@ -67,14 +68,8 @@ request = function()
   wrk.headers["Cookie"] = p[1]
   return wrk.format("GET", p[2])
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("BENCH requests=%%d duration_us=%%d p50_us=%%d p99_us=%%d "
-    .. "max_us=%%d connect=%%d read=%%d write=%%d status=%%d timeout=%%d\\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
-end
 """
+PAGE_SCRIPT += WRK_REPORT
 
 
 def service_records(database_url: str) -> int:

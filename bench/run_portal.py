@@ -61,6 +61,9 @@ request = function()
   end
   return wrk.format("GET", "%(path)s")
 end
+"""
+# Every wrk script ends with this: one parseable BENCH line with the counts and latencies.
+WRK_REPORT = """\
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("BENCH requests=%%d duration_us=%%d p50_us=%%d p99_us=%%d "
@@ -69,6 +72,7 @@ done = function(summary, latency, requests)
     latency.max, e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
+WRK_SCRIPT += WRK_REPORT
 
 
 def log(message: str) -> None:
