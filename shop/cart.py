@@ -6,8 +6,9 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.errors import ValidationError
 from portal.extensions import db
@@ -140,5 +141,6 @@ def total_fen(cart_lines: list[Line]) -> int:
 
 def clear(cart: Cart) -> None:
     """Empty the cart."""
-    cart.items.clear()
-    db.session.flush()
+    # One DELETE instead of a flush of the collection; the deleted items leave the session.
+    db.session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
+    set_committed_value(cart, "items", [])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.errors import NotFound
 from portal.extensions import db
@@ -55,8 +55,10 @@ def _loaded():
 def get_product(product_id: int, related: bool = True) -> Product:
     """Return an active product or raise NotFound (related=False: without its discounts and
     fitments, when the caller only needs the row itself)."""
-    query = _loaded() if related else select(Product)
-    product = db.session.scalar(query.where(Product.id == product_id))
+    query = select(Product)
+    if related:  # one query: a product has few discounts and fitments
+        query = query.options(joinedload(Product.discounts), joinedload(Product.fitments))
+    product = db.session.scalars(query.where(Product.id == product_id)).unique().one_or_none()
     if product is None or not product.is_active:
         raise NotFound(_("Product not found."))
     return product

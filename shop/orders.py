@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
@@ -18,6 +18,7 @@ from portal.services import audit
 from portal.timeutil import now
 from shop import cart as carts
 from shop import payments, stock
+from shop.catalog import Price, price_of
 from shop.models import (
     CANCELLED,
     COMPLETED,
@@ -34,6 +35,7 @@ from shop.models import (
     Cart,
     Order,
     OrderLine,
+    Product,
     Refund,
 )
 
@@ -51,6 +53,74 @@ def _number() -> str:
     return now().strftime("%y%m%d") + secrets.token_hex(4).upper()
 
 
+def _check_choices(user: User, delivery: str, store: Store | None, address: str, payment: str):
+    if user.role != "owner":
+        raise NotAllowed(_("Only car owners can buy in the shop."))
+    if delivery not in ("pickup", "delivery"):
+        raise ValidationError(_("Choose delivery or pickup."), field="delivery")
+    if delivery == "delivery" and not address:
+        raise ValidationError(_("Enter the delivery address."), field="address")
+    if store is None or not store.is_active:
+        raise ValidationError(_("Choose a store."), field="store")
+    if payment not in ("store", "stripe") or (payment == "stripe" and not payments.configured()):
+        raise ValidationError(_("Choose a payment method."), field="payment")
+
+
+def _place(
+    user: User,
+    picks: list[tuple[Product, int, Price]],
+    *,
+    delivery: str,
+    store: Store,
+    address: str,
+    payment: str,
+    expected_total_fen: int | None,
+) -> Order:
+    """Write the order, take its stock and copy its lines: a few statements, no ORM flush.
+
+    The order comes back from INSERT ... RETURNING as a persistent object; its lines load
+    on first access. Stock is taken with conditional UPDATEs (stock.take_many)."""
+    total = sum(price.sale_fen * quantity for _product, quantity, price in picks)
+    if expected_total_fen is not None and expected_total_fen != total:
+        raise ValidationError(
+            _("The prices changed while you were shopping. Check the new total and confirm."),
+            field="cart",
+        )
+    expire_holds(product_ids=[product.id for product, _q, _p in picks], limit=SWEEP_LIMIT)
+    at = now()
+    row = {
+        "number": _number(),
+        "user_id": user.id,
+        "store_id": store.id,
+        "delivery": delivery,
+        "address": address[:255] if delivery == "delivery" else "",
+        "payment": payment,
+        "total_fen": total,
+        "status": PENDING,
+        "stock_state": HELD,
+        "created_at": at,
+        "hold_expires_at": at + timedelta(minutes=hold_minutes()),
+    }
+    order = db.session.scalars(insert(Order).returning(Order), [row]).one()
+    stock.take_many([(product, quantity) for product, quantity, _p in picks], order=order)
+    db.session.execute(
+        insert(OrderLine).values(
+            [
+                {
+                    "order_id": order.id,
+                    "product_id": product.id,
+                    "name": product.name,
+                    "unit_price_fen": price.sale_fen,
+                    "list_price_fen": price.list_fen,
+                    "quantity": quantity,
+                }
+                for product, quantity, price in sorted(picks, key=lambda pick: pick[0].id)
+            ]
+        )
+    )
+    return order
+
+
 def place_order(
     user: User,
     cart: Cart,
@@ -62,62 +132,49 @@ def place_order(
     expected_total_fen: int | None = None,
 ) -> Order:
     """Turn the cart into an order, holding its stock; prices come from the database."""
-    if user.role != "owner":
-        raise NotAllowed(_("Only car owners can buy in the shop."))
-    if delivery not in ("pickup", "delivery"):
-        raise ValidationError(_("Choose delivery or pickup."), field="delivery")
     address = (address or "").strip()
-    if delivery == "delivery" and not address:
-        raise ValidationError(_("Enter the delivery address."), field="address")
-    if store is None or not store.is_active:
-        raise ValidationError(_("Choose a store."), field="store")
-    if payment not in ("store", "stripe") or (payment == "stripe" and not payments.configured()):
-        raise ValidationError(_("Choose a payment method."), field="payment")
+    _check_choices(user, delivery, store, address, payment)
     lines = carts.lines(cart)
     if not lines:
         raise ValidationError(_("Your cart is empty."), field="cart")
-    total = carts.total_fen(lines)
-    if expected_total_fen is not None and expected_total_fen != total:
-        raise ValidationError(
-            _("The prices changed while you were shopping. Check the new total and confirm."),
-            field="cart",
-        )
-    expire_holds(product_ids=[line.item.product_id for line in lines], limit=SWEEP_LIMIT)
-    order = Order(
-        number=_number(),
-        user_id=user.id,
-        store_id=store.id,
+    order = _place(
+        user,
+        [(line.item.product, line.item.quantity, line.price) for line in lines],
         delivery=delivery,
-        address=address[:255] if delivery == "delivery" else "",
+        store=store,
+        address=address,
         payment=payment,
-        total_fen=total,
-        status=PENDING,
-        stock_state=HELD,
-        created_at=now(),
-        hold_expires_at=now() + timedelta(minutes=hold_minutes()),
-        lines=[],  # a new order has no lines to load
+        expected_total_fen=expected_total_fen,
     )
-    db.session.add(order)
-    db.session.flush()
-    # Lock products in id order, so two checkouts never wait on each other in a cycle. The
-    # conditional UPDATEs run one by one; the ledger rows, order lines and the cart's removal
-    # wait for one flush at the end, which batches each kind into a single statement.
-    with db.session.no_autoflush:
-        for line in sorted(lines, key=lambda x: x.item.product_id):
-            product = line.item.product
-            stock.take(product, line.item.quantity, order=order)
-            order.lines.append(
-                OrderLine(
-                    product_id=product.id,
-                    name=product.name,
-                    unit_price_fen=line.price.sale_fen,
-                    list_price_fen=line.price.list_fen,
-                    quantity=line.item.quantity,
-                )
-            )
-        cart.items.clear()
-    db.session.flush()
+    carts.clear(cart)
     return order
+
+
+def buy_now(
+    user: User,
+    product: Product,
+    quantity: int,
+    *,
+    delivery: str,
+    store: Store | None,
+    address: str = "",
+    payment: str = "store",
+    expected_price_fen: int | None = None,
+) -> Order:
+    """Order units of one product directly, holding its stock; the cart is left as it is."""
+    address = (address or "").strip()
+    if not 1 <= quantity <= carts.MAX_QUANTITY:  # 99, as in the message
+        raise ValidationError(_("Enter a quantity from 1 to 99."), field="quantity")
+    _check_choices(user, delivery, store, address, payment)
+    return _place(
+        user,
+        [(product, quantity, price_of(product))],
+        delivery=delivery,
+        store=store,
+        address=address,
+        payment=payment,
+        expected_total_fen=None if expected_price_fen is None else expected_price_fen * quantity,
+    )
 
 
 def start_stripe_payment(order: Order) -> None:
