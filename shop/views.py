@@ -378,11 +378,12 @@ def buy_now(product_id: int):
                     orders.start_stripe_payment(order)
             except DomainError as exc:
                 db.session.rollback()
-                # Not enough left (the field names the product): say so at the quantity.
-                short = (exc.field or "").startswith("product-")
-                _show_error(form, exc, "quantity" if short else None)
                 product = catalog.get_product(product_id)
                 form.expected_price_fen.data = str(catalog.price_of(product).sale_fen)
+                # Fewer left than asked (the field names the product): say so at the quantity;
+                # sold out meanwhile: the page shows no form any more, the message is flashed.
+                short = (exc.field or "").startswith("product-") and product.stock
+                _show_error(form, exc, "quantity" if short else None)
             else:
                 return _placed(order)
     return _product_page(product, buy_form=form, status=422)

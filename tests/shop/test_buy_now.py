@@ -107,6 +107,23 @@ def test_buy_now_errors_are_shown_at_their_fields(client, auth, owner, store, sh
     assert _orders() == 0 and _stock(p) == 2
 
 
+def test_buy_now_of_a_product_sold_out_meanwhile_says_so(client, auth, f, owner, store, shop):
+    p = shop.product(stock_qty=1, price_fen=1000, name="Last mat")
+    auth.login(owner)
+    page = client.get(f"/shop/products/{p.id}").get_data(as_text=True)
+    assert 'id="buy-now"' in page
+    orders.buy_now(f.owner(store), p, 1, delivery="pickup", store=store)
+    db.session.commit()
+    r = client.post(f"/shop/products/{p.id}/buy", data={
+        "quantity": "1", "delivery": "pickup", "payment": "store", "store": str(store.id),
+        "expected_price_fen": "1000",
+    })  # fmt: skip
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Last mat is sold out." in body
+    assert 'class="warn" id="stock"' in body and 'id="buy-now"' not in body
+    assert _orders() == 1 and _stock(p) == 0
+
+
 def test_buy_now_of_a_misfit_part_needs_a_confirmation(client, auth, f, owner, store, shop):
     f.vehicle(owner, brand="丰田", series="凯美瑞")
     p = shop.product(fits=[("本田", "思域")])
