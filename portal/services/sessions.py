@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
 from flask import request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from portal.extensions import db
 from portal.models import LoginSession, User
@@ -44,12 +45,19 @@ def live_user(token: str | None, user_id: int) -> User | None:
     """Return the user if the token names a live session of theirs, in one query."""
     if not token:
         return None
-    return db.session.scalar(
+    return db.session.scalar(_live_user_query(), {"user_id": user_id, "key": _key(token)})
+
+
+@functools.cache
+def _live_user_query():
+    # Built once: SQLAlchemy memoises a statement's cache key, so reusing the statement saves
+    # computing it again in every request (it runs in every logged-in request).
+    return (
         select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
-            User.id == user_id,
-            LoginSession.id == _key(token),
+            User.id == bindparam("user_id"),
+            LoginSession.id == bindparam("key"),
             LoginSession.revoked_at.is_(None),
         )
     )
