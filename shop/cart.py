@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -46,12 +47,24 @@ def find(user: User | None = None, key: str | None = None, products: bool = True
     products=False leaves the items' products to load lazily (adding one product needs none).
     """
     if user is not None:
-        query = _query(products).where(Cart.user_id == user.id)
+        query, params = _by_user(products), {"user_id": user.id}
     elif key:
-        query = _query(products).where(Cart.key == key, Cart.user_id.is_(None))
+        query, params = _by_key(products), {"key": key}
     else:
         return None
-    return db.session.scalars(query).unique().one_or_none()
+    return db.session.scalars(query, params).unique().one_or_none()
+
+
+# The statements are built once: SQLAlchemy memoises a statement's cache key, so reusing
+# them saves computing it again in every request (the joined loads make it costly).
+@functools.cache
+def _by_user(products: bool):
+    return _query(products).where(Cart.user_id == bindparam("user_id"))
+
+
+@functools.cache
+def _by_key(products: bool):
+    return _query(products).where(Cart.key == bindparam("key"), Cart.user_id.is_(None))
 
 
 def open_cart(user: User | None = None, key: str | None = None, products: bool = True) -> Cart:
@@ -141,6 +154,12 @@ def total_fen(cart_lines: list[Line]) -> int:
 
 def clear(cart: Cart) -> None:
     """Empty the cart."""
-    # One DELETE instead of a flush of the collection; the deleted items leave the session.
-    db.session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
+    # One plain DELETE instead of a flush of the collection; the items leave the session.
+    db.session.execute(_CLEAR, {"cart_id": cart.id})
+    for item in cart.items:
+        db.session.expunge(item)
     set_committed_value(cart, "items", [])
+
+
+_items = CartItem.__table__
+_CLEAR = delete(_items).where(_items.c.cart_id == bindparam("cart_id"))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Integer, bindparam, insert, select
+from sqlalchemy.orm import make_transient_to_detached, selectinload
 
 from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
 from portal.extensions import db
@@ -78,8 +79,8 @@ def _place(
 ) -> Order:
     """Write the order, take its stock and copy its lines: a few statements, no ORM flush.
 
-    The order comes back from INSERT ... RETURNING as a persistent object; its lines load
-    on first access. Stock is taken with conditional UPDATEs (stock.take_many)."""
+    The rows are written with plain table statements; the order comes back as a persistent
+    object whose relationships (lines, store, user) load on first access."""
     total = sum(price.sale_fen * quantity for _product, quantity, price in picks)
     if expected_total_fen is not None and expected_total_fen != total:
         raise ValidationError(
@@ -92,33 +93,42 @@ def _place(
         "number": _number(),
         "user_id": user.id,
         "store_id": store.id,
+        "status": PENDING,
+        "stock_state": HELD,
         "delivery": delivery,
         "address": address[:255] if delivery == "delivery" else "",
         "payment": payment,
         "total_fen": total,
-        "status": PENDING,
-        "stock_state": HELD,
+        "refunded_fen": 0,
+        "payment_intent_id": None,
+        "note": "",
         "created_at": at,
         "hold_expires_at": at + timedelta(minutes=hold_minutes()),
+        "paid_at": None,
     }
-    order = db.session.scalars(insert(Order).returning(Order), [row]).one()
+    row["id"] = db.session.execute(_INSERT_ORDER, row).scalar_one()
+    order = Order(**row)
+    # Every column is set: the session takes the object as loaded, with no SELECT and no flush.
+    make_transient_to_detached(order)
+    db.session.add(order)
     stock.take_many([(product, quantity) for product, quantity, _p in picks], order=order)
-    db.session.execute(
-        insert(OrderLine).values(
-            [
-                {
-                    "order_id": order.id,
-                    "product_id": product.id,
-                    "name": product.name,
-                    "unit_price_fen": price.sale_fen,
-                    "list_price_fen": price.list_fen,
-                    "quantity": quantity,
-                }
-                for product, quantity, price in sorted(picks, key=lambda pick: pick[0].id)
-            ]
-        )
-    )
+    lines = [
+        {
+            "order_id": order.id,
+            "product_id": product.id,
+            "name": product.name,
+            "unit_price_fen": price.sale_fen,
+            "list_price_fen": price.list_fen,
+            "quantity": quantity,
+        }
+        for product, quantity, price in sorted(picks, key=lambda pick: pick[0].id)
+    ]
+    db.session.execute(_INSERT_LINES, lines)
     return order
+
+
+_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
+_INSERT_LINES = insert(OrderLine.__table__)
 
 
 def place_order(
@@ -334,18 +344,25 @@ def expire_holds(product_ids: list[int] | None = None, limit: int | None = None)
     The query walks ix_shop_orders_status_hold (status, stock_state, hold_expires_at), so it
     only ever reads expired holds; limit bounds how many one call releases (oldest first).
     """
-    query = select(Order).where(
-        Order.status == PENDING, Order.stock_state == HELD, Order.hold_expires_at <= now()
-    )
-    if product_ids:
-        query = query.where(Order.lines.any(OrderLine.product_id.in_(product_ids)))
-    query = query.order_by(Order.hold_expires_at, Order.id)
-    if limit is not None:
-        query = query.limit(limit)
+    query = _expired_holds(bool(product_ids), limit is not None)
+    params = {"at": now(), "product_ids": product_ids or [], "limit": limit}
     released = 0
-    for order in db.session.scalars(query).all():
+    for order in db.session.scalars(query, params).all():
         released += stock.release_hold(order, note="hold expired")
     return released
+
+
+@functools.cache
+def _expired_holds(by_product: bool, limited: bool):
+    # Built once, so that its cache key is computed once: this runs in every checkout.
+    query = select(Order).where(
+        Order.status == PENDING, Order.stock_state == HELD, Order.hold_expires_at <= bindparam("at")
+    )
+    if by_product:
+        in_products = OrderLine.product_id.in_(bindparam("product_ids", expanding=True))
+        query = query.where(Order.lines.any(in_products))
+    query = query.order_by(Order.hold_expires_at, Order.id)
+    return query.limit(bindparam("limit", type_=Integer)) if limited else query
 
 
 # -- payment events (from the Stripe webhook) ----------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from portal.errors import Conflict, ValidationError
 from portal.extensions import db
@@ -38,12 +38,7 @@ def take_many(picks: list[tuple[Product, int]], *, order: Order) -> None:
     """
     picks = sorted(picks, key=lambda pick: pick[0].id)
     for product, quantity in picks:
-        res = db.session.execute(
-            update(Product)
-            .where(Product.id == product.id, Product.stock >= quantity, Product.is_active.is_(True))
-            .values(stock=Product.stock - quantity)
-            .execution_options(synchronize_session=False)
-        )
+        res = db.session.execute(_TAKE, {"product_id": product.id, "quantity": quantity})
         if res.rowcount != 1:
             left = db.session.scalar(select(Product.stock).where(Product.id == product.id)) or 0
             raise Conflict(
@@ -52,9 +47,21 @@ def take_many(picks: list[tuple[Product, int]], *, order: Order) -> None:
                 else _("%(name)s is sold out.", name=product.name),
                 field=f"product-{product.id}",
             )
-    db.session.execute(
-        insert(StockMove).values([_row(p.id, -q, "sale", order=order) for p, q in picks])
+    db.session.execute(_INSERT_MOVES, [_row(p.id, -q, "sale", order=order) for p, q in picks])
+
+
+# Plain table statements built once: the hot path of every checkout (see take_many).
+_products = Product.__table__
+_TAKE = (
+    update(_products)
+    .where(
+        _products.c.id == bindparam("product_id"),
+        _products.c.stock >= bindparam("quantity"),
+        _products.c.is_active.is_(True),
     )
+    .values(stock=_products.c.stock - bindparam("quantity"))
+)
+_INSERT_MOVES = insert(StockMove.__table__)
 
 
 def give_back(product_id: int, quantity: int, reason: str, *, order=None, actor=None, note=""):

@@ -30,6 +30,8 @@ from shop.models import HELD, PENDING
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 CART_COOKIE = "m4s_cart"
+# Built once, so that its cache key is computed once (see shop.cart.find).
+_ACTIVE_STORES = select(Store).where(Store.is_active.is_(True)).order_by(Store.id)
 
 
 # -- the anonymous cart's signed cookie, and the merge at login -----------------------------
@@ -255,7 +257,7 @@ def cart_update(product_id: int):
 
 def _order_choices(form):
     """Offer the active stores and the payment methods on a checkout or buy-now form."""
-    stores = db.session.scalars(select(Store).where(Store.is_active.is_(True)).order_by(Store.id))
+    stores = db.session.scalars(_ACTIVE_STORES)
     # Keep the rows referenced, so that the chosen store comes from the identity map later.
     form.active_stores = list(stores)
     form.store.choices = [SelectChoice(s.id, s.name) for s in form.active_stores]
