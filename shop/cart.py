@@ -7,8 +7,8 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.errors import ValidationError
@@ -105,11 +105,22 @@ def set_quantity(cart: Cart, product: Product, quantity: int) -> CartItem | None
         return None
     _check(product, quantity)
     if item is None:
-        item = CartItem(product_id=product.id, quantity=quantity, product=product)
-        cart.items.append(item)
-    else:
-        item.quantity = quantity
+        return _insert_item(cart, product, quantity)
+    item.quantity = quantity
     db.session.flush()
+    return item
+
+
+def _insert_item(cart: Cart, product: Product, quantity: int) -> CartItem:
+    # A plain INSERT ... RETURNING instead of a unit-of-work flush (the hot path of adding to
+    # the cart); the new item joins the cart's loaded items as if it had been read with them.
+    row = {"cart_id": cart.id, "product_id": product.id, "quantity": quantity}
+    row["id"] = db.session.execute(_INSERT_ITEM, row).scalar_one()
+    item = CartItem(**row)
+    make_transient_to_detached(item)
+    db.session.add(item)
+    set_committed_value(item, "product", product)
+    set_committed_value(cart, "items", [*cart.items, item])
     return item
 
 
@@ -162,4 +173,5 @@ def clear(cart: Cart) -> None:
 
 
 _items = CartItem.__table__
+_INSERT_ITEM = insert(_items).returning(_items.c.id)
 _CLEAR = delete(_items).where(_items.c.cart_id == bindparam("cart_id"))
