@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from shop import cart as carts
-from shop import orders, stock
+from shop import orders, payments, stock
 from shop.models import Cart, Order, Product
 from tests.shop.test_views import _Queries
 
@@ -151,3 +152,18 @@ def test_buy_now_stays_within_its_query_budget(client, auth, owner, store, shop)
     sql = [q.split()[0] for q in buy.statements if q.split()[0] not in ("BEGIN", "COMMIT")]
     assert sql == ["SELECT"] * 4 + ["INSERT", "UPDATE", "INSERT", "INSERT"], buy.statements
     assert _stock(p) == 3 == stock.ledger_total(p.id)
+
+
+def test_buy_now_by_card_goes_to_the_payment_page(client, auth, owner, store, shop, stripe_keys,
+                                                  monkeypatch):  # fmt: skip
+    monkeypatch.setattr(
+        payments, "create_intent", lambda order: SimpleNamespace(id=f"pi_{order.number}")
+    )
+    p = shop.product(stock_qty=2, price_fen=5000)
+    auth.login(owner)
+    assert "Pay now by card" in client.get(f"/shop/products/{p.id}").get_data(as_text=True)
+    r = _buy(client, p, payment="stripe")
+    order = db.session.scalar(select(Order))
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/shop/orders/{order.id}/pay")
+    assert order.payment == "stripe" and order.payment_intent_id == f"pi_{order.number}"
+    assert order.stock_state == "held" and _stock(p) == 1
