@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _init_security(app)
     i18n.init_app(app)
+    app.jinja_env.add_extension("portal.fragments.CacheExtension")  # {% cache %} regions
     _register_blueprints(app)
     _register_admin(app)
     _register_cli(app)

@@ -7,7 +7,8 @@ from functools import cache
 
 from babel import Locale, support
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_datetime, get_locale
+from flask.globals import _cv_app
+from flask_babel import format_datetime, get_locale, get_translations
 from flask_login import current_user
 from wtforms.i18n import messages_path
 
@@ -84,10 +85,47 @@ def localtime(value: datetime | None, tz: str | None = None, fmt: str = "medium"
     return format_datetime(local, fmt, rebase=False)  # the store's zone, named in "full"
 
 
+def _catalog() -> support.NullTranslations:
+    """Return the catalogue of the current locale, found once per request and locale.
+
+    Flask-Babel looks the catalogue up again for every string (about 20 context lookups);
+    a page calls it dozens of times. The check is on the locale Flask-Babel holds for this
+    context, so force_locale (reminder emails in the owner's language) and a language switch
+    still get the right catalogue."""
+    ctx = _cv_app.get(None)  # the app context itself: cheaper than three LocalProxy hops
+    if ctx is None:
+        return support.NullTranslations()
+    store = ctx.g.__dict__
+    babel_ctx = store.get("_flask_babel")
+    found = store.get("_m4s_catalog")
+    if found is not None and babel_ctx is not None:
+        if found[0] is getattr(babel_ctx, "babel_locale", None):
+            return found[1]
+    translations = get_translations()  # also settles the locale for this context
+    store["_m4s_catalog"] = (getattr(store["_flask_babel"], "babel_locale", None), translations)
+    return translations
+
+
+def _current_code() -> str:
+    locale = get_locale()
+    for code in LANGUAGES:
+        parsed = _parsed(code)
+        if parsed is locale or parsed == locale:  # the same object unless force_locale
+            return code
+    return "en"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["cny"] = cny
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _catalog().ugettext(s),
+        ngettext=lambda s, p, n: _catalog().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
     @app.before_request
     def _wtforms_translations() -> None:
@@ -99,6 +137,6 @@ def init_app(app: Flask) -> None:
 
         return {
             "LANGUAGES": LANGUAGES,
-            "current_locale": next((c for c in LANGUAGES if _parsed(c) == get_locale()), "en"),
+            "current_locale": _current_code(),
             "is_htmx": is_htmx,
         }

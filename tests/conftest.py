@@ -101,7 +101,8 @@ def make_app(database_url):
 
     if built:
         limiter.enabled = _session_app_ratelimit(database_url)
-        limiter.reset()
+        if limiter._storage is not None:  # none yet when no app so far had limits enabled
+            limiter.reset()
 
 
 def _session_app_ratelimit(database_url) -> bool:

@@ -191,8 +191,16 @@ def service_record(advisor: User) -> dict | None:
 
 def average_rating(advisor: User) -> float | None:
     """Return the advisor's average rating, or None while there are no ratings to average."""
-    record = service_record(advisor)
-    return record.get("rating_average") if record else None
+    from portal.models import Rating
+
+    # One indexed aggregate: every owner's home shows it, so it must not compute the whole
+    # service record (bookings and rescues too) as it once did.
+    count, average = db.session.execute(
+        select(func.count(Rating.id), func.avg(Rating.advisor_stars)).where(
+            Rating.advisor_id == advisor.id
+        )
+    ).one()
+    return round(float(average), 2) if count else None
 
 
 # ---------------------------------------------------------------- registering customers

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -149,15 +149,16 @@ def plan_for(vehicle: Vehicle) -> MaintenancePlan | None:
     return next((p for p in plans if not p.is_default), None) or next(iter(plans), None)
 
 
+_MILEAGE_SPAN = select(
+    func.min(MileageReading.recorded_at),
+    func.max(MileageReading.recorded_at),
+    func.min(MileageReading.km),
+).where(MileageReading.vehicle_id == bindparam("vehicle_id"))
+
+
 def daily_km(vehicle: Vehicle) -> float:
     """Return the vehicle's average daily distance from its mileage history (one query)."""
-    first, last, low = db.session.execute(
-        select(
-            func.min(MileageReading.recorded_at),
-            func.max(MileageReading.recorded_at),
-            func.min(MileageReading.km),
-        ).where(MileageReading.vehicle_id == vehicle.id)
-    ).one()
+    first, last, low = _core(_MILEAGE_SPAN, vehicle_id=vehicle.id).one()
     if first and last and (last - first).days >= 14 and low is not None:
         return max((vehicle.current_km - low) / max((last - first).days, 1), 1.0)
     if vehicle.purchase_date:
@@ -172,6 +173,54 @@ def _states(vehicle: Vehicle) -> dict[str, VehicleItemState]:
         select(VehicleItemState).where(VehicleItemState.vehicle_id == vehicle.id)
     )
     return {r.code: r for r in rows}
+
+
+# The owner's page reads plain rows through statements built once (building a statement
+# cost as much as running it, and loading ORM objects more), on the session's connection
+# (same transaction) without the ORM's per-statement work.
+def _core(statement, **params):
+    return db.session.connection().execute(statement, params)
+
+
+_STATE_ROWS = select(
+    VehicleItemState.code, VehicleItemState.last_km, VehicleItemState.last_done_at
+).where(VehicleItemState.vehicle_id == bindparam("vehicle_id"))
+_PLANS, _ITEMS = MaintenancePlan.__table__, PlanItem.__table__
+_PLAN_ID = (
+    select(_PLANS.c.id)
+    .where(
+        or_(
+            and_(_PLANS.c.brand == bindparam("brand"), _PLANS.c.series == bindparam("series")),
+            _PLANS.c.is_default.is_(True),
+        )
+    )
+    .order_by(_PLANS.c.is_default)  # the model's own plan before the default
+    .limit(1)
+    .scalar_subquery()
+)
+_PLAN_ITEMS = (
+    select(_PLANS.c.name.label("plan_name"), _ITEMS)
+    .join(_ITEMS, _ITEMS.c.plan_id == _PLANS.c.id)
+    .where(_PLANS.c.id == _PLAN_ID)
+    .order_by(_ITEMS.c.id)
+)
+
+
+@dataclass(frozen=True)
+class PlanRef:
+    """The plan a schedule was built from: enough to name it on the page."""
+
+    id: int
+    name: str
+
+
+def plan_items(vehicle: Vehicle) -> tuple[PlanRef | None, list]:
+    """Return the plan that applies (the model's own, else the default) and its items as
+    read-only rows, in one query."""
+    rows = _core(_PLAN_ITEMS, brand=vehicle.brand, series=vehicle.series).all()
+    if not rows:
+        return None, []
+    return PlanRef(rows[0].plan_id, rows[0].plan_name), rows
 
 
 def _today(vehicle: Vehicle) -> date:
@@ -192,16 +241,22 @@ class Uptake:
         return round(100 * self.taken / self.total) if self.total else 0
 
 
+_UPTAKE = select(
+    UptakeStat.code, UptakeStat.brand, UptakeStat.series, UptakeStat.taken, UptakeStat.total
+).where(
+    UptakeStat.code.in_(bindparam("codes", expanding=True)),
+    or_(
+        and_(UptakeStat.brand == bindparam("brand"), UptakeStat.series == bindparam("series")),
+        and_(UptakeStat.brand == ALL, UptakeStat.series == ALL),
+    ),
+)
+
+
 def uptake_for(codes: list[str], brand: str, series: str) -> dict[str, Uptake]:
     """Return each item's uptake for the model, falling back to all models; one query."""
     if not codes:
         return {}
-    keys = [(c, brand, series) for c in codes] + [(c, ALL, ALL) for c in codes]
-    rows = db.session.execute(
-        select(
-            UptakeStat.code, UptakeStat.brand, UptakeStat.series, UptakeStat.taken, UptakeStat.total
-        ).where(tuple_(UptakeStat.code, UptakeStat.brand, UptakeStat.series).in_(keys))
-    ).all()
+    rows = _core(_UPTAKE, codes=codes, brand=brand, series=series)
     found = {(r.code, r.brand, r.series): (r.taken, r.total) for r in rows}
     minimum = _cfg("MAINTENANCE_MIN_SAMPLE")
     result = {}
@@ -357,9 +412,9 @@ def sync_vehicle(vehicle: Vehicle) -> int:
 # --- the owner's page -----------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScheduleRow:
-    item: PlanItem
+    item: PlanItem  # a read-only row with the plan item's columns
     last_km: int | None
     last_day: date | None
     point: DuePoint
@@ -370,16 +425,21 @@ class ScheduleRow:
 
 def schedule(
     vehicle: Vehicle, per_day: float | None = None
-) -> tuple[MaintenancePlan | None, list[ScheduleRow]]:
+) -> tuple[PlanRef | None, list[ScheduleRow]]:
     """Return the vehicle's plan and one row per item; a constant number of queries.
 
-    per_day is the vehicle's daily_km, if the caller has it already."""
-    plan = plan_for(vehicle)
+    per_day is the vehicle's daily_km, if the caller has it already. Rows are immutable
+    values (hashable): the page keys its rendered fragment on them."""
+    plan, items = plan_items(vehicle)
     if plan is None:
         return None, []
-    states, today = _states(vehicle), _today(vehicle)
+    states = {
+        r.code: (r.last_km, r.last_done_at.date())
+        for r in _core(_STATE_ROWS, vehicle_id=vehicle.id)
+    }
+    today = _today(vehicle)
     per_day = daily_km(vehicle) if per_day is None else per_day
-    uptake = uptake_for([i.code for i in plan.items], vehicle.brand, vehicle.series)
+    uptake = uptake_for([i.code for i in items], vehicle.brand, vehicle.series)
     kw = dict(
         window_km=_cfg("MAINTENANCE_WINDOW_KM"),
         window_days=_cfg("MAINTENANCE_WINDOW_DAYS"),
@@ -387,13 +447,10 @@ def schedule(
         soon_days=_cfg("MAINTENANCE_SOON_DAYS"),
     )
     rows = []
-    for item in plan.items:
-        state = states.get(item.code)
+    for item in items:
+        last_km, last_day = states.get(item.code, (None, None))
         point = due_point(
-            item,
-            last_km=state.last_km if state else None,
-            last_day=state.last_done_at.date() if state else None,
-            purchase_day=vehicle.purchase_date,
+            item, last_km=last_km, last_day=last_day, purchase_day=vehicle.purchase_date
         )
         by_km = None
         if point.km is not None:
@@ -402,8 +459,8 @@ def schedule(
         rows.append(
             ScheduleRow(
                 item=item,
-                last_km=state.last_km if state else None,
-                last_day=state.last_done_at.date() if state else None,
+                last_km=last_km,
+                last_day=last_day,
                 point=point,
                 due_by=min(candidates) if candidates else None,
                 status=status_of(point, vehicle.current_km, today, **kw),

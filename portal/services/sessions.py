@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 
@@ -41,26 +40,24 @@ def is_valid(token: str | None, user_id: int) -> bool:
     return row is not None and row.user_id == user_id and row.revoked_at is None
 
 
+# Built once: this runs on every authenticated request, and building the statement cost as
+# much as running it.
+_LIVE_USER = (
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        LoginSession.id == bindparam("key"),
+        LoginSession.revoked_at.is_(None),
+    )
+)
+
+
 def live_user(token: str | None, user_id: int) -> User | None:
     """Return the user if the token names a live session of theirs, in one query."""
     if not token:
         return None
-    return db.session.scalar(_live_user_query(), {"user_id": user_id, "key": _key(token)})
-
-
-@functools.cache
-def _live_user_query():
-    # Built once: SQLAlchemy memoises a statement's cache key, so reusing the statement saves
-    # computing it again in every request (it runs in every logged-in request).
-    return (
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == bindparam("user_id"),
-            LoginSession.id == bindparam("key"),
-            LoginSession.revoked_at.is_(None),
-        )
-    )
+    return db.session.scalar(_LIVE_USER, {"user_id": user_id, "key": _key(token)})
 
 
 def revoke(token: str | None) -> None:

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -16,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -78,6 +80,10 @@ def login():
         session["sid"] = sessions.start(user)
         db.session.commit()
         login_user(user)
+        # A new CSRF secret with the new session, in this response's cookie: the next page
+        # then has one and does not have to rewrite the cookie.
+        g.pop("csrf_token", None)
+        generate_csrf()
         target = _safe_next(request.args.get("next"))
         if user.is_staff and not target:
             target = "/admin/"

@@ -1,0 +1,116 @@
+"""Memoised fragments: rendered once per input, never stale, bounded, switchable off."""
+
+from __future__ import annotations
+
+import re
+
+from flask import render_template_string
+from flask_babel import force_locale
+
+from portal.fragments import FragmentCache
+from portal.services import maintenance as svc
+from tests.factories import PASSWORD
+from tests.portal.test_maintenance import at, make_plan
+
+
+def _renderer(log: list[str], html: str):
+    def render() -> str:
+        log.append(html)
+        return html
+
+    return render
+
+
+def test_a_fragment_is_rendered_once_per_input(app):
+    cache, log = FragmentCache(), []
+    with app.test_request_context():
+        first = cache.get_or_render(("row", 1), _renderer(log, "<li>1</li>"))
+        again = cache.get_or_render(("row", 1), _renderer(log, "<li>changed</li>"))
+        other = cache.get_or_render(("row", 2), _renderer(log, "<li>2</li>"))
+    assert (first, again, other) == ("<li>1</li>", "<li>1</li>", "<li>2</li>")
+    assert log == ["<li>1</li>", "<li>2</li>"] and (cache.hits, cache.misses) == (1, 2)
+
+
+def test_the_cache_keeps_the_most_recently_used_up_to_its_size(db, make_app):
+    app = make_app(FRAGMENT_CACHE_SIZE=2)
+    cache, log = FragmentCache(), []
+    with app.test_request_context():
+        for key in ("a", "b", "a", "c"):  # "b" is the least recently used when "c" arrives
+            cache.get_or_render(key, _renderer(log, key))
+        assert len(cache) == 2
+        cache.get_or_render("a", _renderer(log, "a"))
+        cache.get_or_render("b", _renderer(log, "b"))
+    assert log == ["a", "b", "c", "b"]
+
+
+def test_size_zero_renders_every_time(db, make_app):
+    app = make_app(FRAGMENT_CACHE_SIZE=0)
+    cache, log = FragmentCache(), []
+    with app.test_request_context():
+        for _ in range(3):
+            cache.get_or_render("same", _renderer(log, "x"))
+    assert log == ["x", "x", "x"] and len(cache) == 0
+
+
+def test_the_schedule_page_shows_new_work_at_once(f, db, client, auth):
+    make_plan(db)
+    owner = f.owner()
+    car = f.vehicle(owner, current_km=10_200)
+    db.session.commit()
+    auth.login(owner)
+    client.post("/lang", data={"lang": "zh_CN"})
+    url = f"/vehicles/{car.id}/maintenance"
+    before = client.get(url).get_data(as_text=True)
+    assert "status-due" in before and "status-ok" not in before
+    svc.record_done(car, "transmission_oil", 10_200, at(10_200))
+    db.session.commit()
+    after = client.get(url).get_data(as_text=True)
+    assert "status-due" not in after and "status-ok" in after
+    assert "20,200 km" in after  # the next due point moved on from the new record
+    client.post("/lang", data={"lang": "en"})
+    english = client.get(url).get_data(as_text=True)
+    assert "Last done" in english and "Last done" not in after
+
+
+def test_the_layout_bars_follow_the_section_and_the_language(f, db, client, auth):
+    owner = f.owner()
+    car = f.vehicle(owner)
+    db.session.commit()
+    auth.login(owner)
+    client.post("/lang", data={"lang": "zh_CN"})
+
+    def current(page: str) -> list[str]:
+        return re.findall(r'id="(nav-[a-z]+)"[^>]*aria-current="page"', page)
+
+    cars = client.get(f"/vehicles/{car.id}/maintenance").get_data(as_text=True)
+    bookings = client.get("/bookings/").get_data(as_text=True)
+    assert current(cars) == ["nav-cars"] and current(bookings) == ["nav-bookings"]
+    assert "我的车辆" in bookings and "消息" in bookings
+    client.post("/lang", data={"lang": "en"})
+    english = client.get("/bookings/").get_data(as_text=True)
+    assert "My cars" in english and "Messages" in english and "我的车辆" not in english
+    client.post("/logout")
+    anonymous = client.get("/login").get_data(as_text=True)
+    assert 'id="nav-market"' in anonymous and 'id="nav-sos"' not in anonymous
+
+
+def test_template_strings_follow_force_locale(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        template = '{{ _("Messages") }}'
+        assert render_template_string(template) == "消息"
+        with force_locale("en"):
+            assert render_template_string(template) == "Messages"
+        assert render_template_string(template) == "消息"
+
+
+def test_the_first_page_after_login_does_not_rewrite_the_cookie(f, make_app):
+    owner = f.owner()
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"login": owner.phone, "password": PASSWORD, "csrf_token": token}
+    r = client.post("/login", data=form)
+    assert r.status_code == 303
+    home = client.get("/")
+    assert home.status_code == 200 and "X-CSRFToken" in home.get_data(as_text=True)
+    assert "Set-Cookie" not in home.headers  # the login already gave it its CSRF secret
