@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.errors import ValidationError
 from portal.extensions import db
@@ -45,12 +47,24 @@ def find(user: User | None = None, key: str | None = None, products: bool = True
     products=False leaves the items' products to load lazily (adding one product needs none).
     """
     if user is not None:
-        query = _query(products).where(Cart.user_id == user.id)
+        query, params = _by_user(products), {"user_id": user.id}
     elif key:
-        query = _query(products).where(Cart.key == key, Cart.user_id.is_(None))
+        query, params = _by_key(products), {"key": key}
     else:
         return None
-    return db.session.scalars(query).unique().one_or_none()
+    return db.session.scalars(query, params).unique().one_or_none()
+
+
+# The statements are built once: SQLAlchemy memoises a statement's cache key, so reusing
+# them saves computing it again in every request (the joined loads make it costly).
+@functools.cache
+def _by_user(products: bool):
+    return _query(products).where(Cart.user_id == bindparam("user_id"))
+
+
+@functools.cache
+def _by_key(products: bool):
+    return _query(products).where(Cart.key == bindparam("key"), Cart.user_id.is_(None))
 
 
 def open_cart(user: User | None = None, key: str | None = None, products: bool = True) -> Cart:
@@ -91,11 +105,22 @@ def set_quantity(cart: Cart, product: Product, quantity: int) -> CartItem | None
         return None
     _check(product, quantity)
     if item is None:
-        item = CartItem(product_id=product.id, quantity=quantity, product=product)
-        cart.items.append(item)
-    else:
-        item.quantity = quantity
+        return _insert_item(cart, product, quantity)
+    item.quantity = quantity
     db.session.flush()
+    return item
+
+
+def _insert_item(cart: Cart, product: Product, quantity: int) -> CartItem:
+    # A plain INSERT ... RETURNING instead of a unit-of-work flush (the hot path of adding to
+    # the cart); the new item joins the cart's loaded items as if it had been read with them.
+    row = {"cart_id": cart.id, "product_id": product.id, "quantity": quantity}
+    row["id"] = db.session.execute(_INSERT_ITEM, row).scalar_one()
+    item = CartItem(**row)
+    make_transient_to_detached(item)
+    db.session.add(item)
+    set_committed_value(item, "product", product)
+    set_committed_value(cart, "items", [*cart.items, item])
     return item
 
 
@@ -140,5 +165,13 @@ def total_fen(cart_lines: list[Line]) -> int:
 
 def clear(cart: Cart) -> None:
     """Empty the cart."""
-    cart.items.clear()
-    db.session.flush()
+    # One plain DELETE instead of a flush of the collection; the items leave the session.
+    db.session.execute(_CLEAR, {"cart_id": cart.id})
+    for item in cart.items:
+        db.session.expunge(item)
+    set_committed_value(cart, "items", [])
+
+
+_items = CartItem.__table__
+_INSERT_ITEM = insert(_items).returning(_items.c.id)
+_CLEAR = delete(_items).where(_items.c.cart_id == bindparam("cart_id"))

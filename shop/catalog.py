@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.errors import NotFound
 from portal.extensions import db
@@ -55,11 +56,20 @@ def _loaded():
 def get_product(product_id: int, related: bool = True) -> Product:
     """Return an active product or raise NotFound (related=False: without its discounts and
     fitments, when the caller only needs the row itself)."""
-    query = _loaded() if related else select(Product)
-    product = db.session.scalar(query.where(Product.id == product_id))
+    query = _product_query(related)
+    product = db.session.scalars(query, {"product_id": product_id}).unique().one_or_none()
     if product is None or not product.is_active:
         raise NotFound(_("Product not found."))
     return product
+
+
+@functools.cache
+def _product_query(related: bool):
+    # Built once, so that its cache key is computed once (see shop.cart.find).
+    query = select(Product).where(Product.id == bindparam("product_id"))
+    if related:  # one query: a product has few discounts and fitments
+        query = query.options(joinedload(Product.discounts), joinedload(Product.fitments))
+    return query
 
 
 def categories() -> list[Category]:

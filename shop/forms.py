@@ -30,7 +30,9 @@ class AddForm(FlaskForm):
     )
 
 
-class CheckoutForm(FlaskForm):
+class _OrderForm(FlaskForm):
+    """How the order reaches the owner and how it is paid (checkout and buy now)."""
+
     delivery = RadioField(
         _l("Delivery"),
         choices=[
@@ -43,7 +45,24 @@ class CheckoutForm(FlaskForm):
     store = SelectField(_l("Store"), coerce=int, validators=[InputRequired()])
     address = StringField(_l("Delivery address"), validators=[Optional(), Length(max=255)])
     payment = RadioField(_l("Payment"), default="store", validators=[InputRequired()])
-    expected_total_fen = HiddenField()
     fits_confirmed = BooleanField(
         _l("I know that some of these parts fit none of my cars, and I still want them.")
     )
+
+
+class CheckoutForm(_OrderForm):
+    expected_total_fen = HiddenField()
+
+
+class BuyForm(_OrderForm):
+    """Buy now: one product straight from its page, without the cart."""
+
+    quantity = IntegerField(
+        _l("Quantity"),
+        default=1,
+        validators=[
+            InputRequired(message=_l("Enter a quantity.")),
+            NumberRange(min=1, max=99, message=_l("Enter a quantity from 1 to 99.")),
+        ],
+    )
+    expected_price_fen = HiddenField()

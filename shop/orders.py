@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Integer, bindparam, insert, select
+from sqlalchemy.orm import make_transient_to_detached, selectinload
 
 from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
 from portal.extensions import db
@@ -18,6 +19,7 @@ from portal.services import audit
 from portal.timeutil import now
 from shop import cart as carts
 from shop import payments, stock
+from shop.catalog import Price, price_of
 from shop.models import (
     CANCELLED,
     COMPLETED,
@@ -34,6 +36,7 @@ from shop.models import (
     Cart,
     Order,
     OrderLine,
+    Product,
     Refund,
 )
 
@@ -51,6 +54,83 @@ def _number() -> str:
     return now().strftime("%y%m%d") + secrets.token_hex(4).upper()
 
 
+def _check_choices(user: User, delivery: str, store: Store | None, address: str, payment: str):
+    if user.role != "owner":
+        raise NotAllowed(_("Only car owners can buy in the shop."))
+    if delivery not in ("pickup", "delivery"):
+        raise ValidationError(_("Choose delivery or pickup."), field="delivery")
+    if delivery == "delivery" and not address:
+        raise ValidationError(_("Enter the delivery address."), field="address")
+    if store is None or not store.is_active:
+        raise ValidationError(_("Choose a store."), field="store")
+    if payment not in ("store", "stripe") or (payment == "stripe" and not payments.configured()):
+        raise ValidationError(_("Choose a payment method."), field="payment")
+
+
+def _place(
+    user: User,
+    picks: list[tuple[Product, int, Price]],
+    *,
+    delivery: str,
+    store: Store,
+    address: str,
+    payment: str,
+    expected_total_fen: int | None,
+) -> Order:
+    """Write the order, take its stock and copy its lines: a few statements, no ORM flush.
+
+    The rows are written with plain table statements; the order comes back as a persistent
+    object whose relationships (lines, store, user) load on first access."""
+    total = sum(price.sale_fen * quantity for _product, quantity, price in picks)
+    if expected_total_fen is not None and expected_total_fen != total:
+        raise ValidationError(
+            _("The prices changed while you were shopping. Check the new total and confirm."),
+            field="cart",
+        )
+    expire_holds(product_ids=[product.id for product, _q, _p in picks], limit=SWEEP_LIMIT)
+    at = now()
+    row = {
+        "number": _number(),
+        "user_id": user.id,
+        "store_id": store.id,
+        "status": PENDING,
+        "stock_state": HELD,
+        "delivery": delivery,
+        "address": address[:255] if delivery == "delivery" else "",
+        "payment": payment,
+        "total_fen": total,
+        "refunded_fen": 0,
+        "payment_intent_id": None,
+        "note": "",
+        "created_at": at,
+        "hold_expires_at": at + timedelta(minutes=hold_minutes()),
+        "paid_at": None,
+    }
+    row["id"] = db.session.execute(_INSERT_ORDER, row).scalar_one()
+    order = Order(**row)
+    # Every column is set: the session takes the object as loaded, with no SELECT and no flush.
+    make_transient_to_detached(order)
+    db.session.add(order)
+    stock.take_many([(product, quantity) for product, quantity, _p in picks], order=order)
+    lines = [
+        {
+            "order_id": order.id,
+            "product_id": product.id,
+            "name": product.name,
+            "unit_price_fen": price.sale_fen,
+            "list_price_fen": price.list_fen,
+            "quantity": quantity,
+        }
+        for product, quantity, price in sorted(picks, key=lambda pick: pick[0].id)
+    ]
+    db.session.execute(_INSERT_LINES, lines)
+    return order
+
+
+_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
+_INSERT_LINES = insert(OrderLine.__table__)
+
+
 def place_order(
     user: User,
     cart: Cart,
@@ -62,62 +142,49 @@ def place_order(
     expected_total_fen: int | None = None,
 ) -> Order:
     """Turn the cart into an order, holding its stock; prices come from the database."""
-    if user.role != "owner":
-        raise NotAllowed(_("Only car owners can buy in the shop."))
-    if delivery not in ("pickup", "delivery"):
-        raise ValidationError(_("Choose delivery or pickup."), field="delivery")
     address = (address or "").strip()
-    if delivery == "delivery" and not address:
-        raise ValidationError(_("Enter the delivery address."), field="address")
-    if store is None or not store.is_active:
-        raise ValidationError(_("Choose a store."), field="store")
-    if payment not in ("store", "stripe") or (payment == "stripe" and not payments.configured()):
-        raise ValidationError(_("Choose a payment method."), field="payment")
+    _check_choices(user, delivery, store, address, payment)
     lines = carts.lines(cart)
     if not lines:
         raise ValidationError(_("Your cart is empty."), field="cart")
-    total = carts.total_fen(lines)
-    if expected_total_fen is not None and expected_total_fen != total:
-        raise ValidationError(
-            _("The prices changed while you were shopping. Check the new total and confirm."),
-            field="cart",
-        )
-    expire_holds(product_ids=[line.item.product_id for line in lines], limit=SWEEP_LIMIT)
-    order = Order(
-        number=_number(),
-        user_id=user.id,
-        store_id=store.id,
+    order = _place(
+        user,
+        [(line.item.product, line.item.quantity, line.price) for line in lines],
         delivery=delivery,
-        address=address[:255] if delivery == "delivery" else "",
+        store=store,
+        address=address,
         payment=payment,
-        total_fen=total,
-        status=PENDING,
-        stock_state=HELD,
-        created_at=now(),
-        hold_expires_at=now() + timedelta(minutes=hold_minutes()),
-        lines=[],  # a new order has no lines to load
+        expected_total_fen=expected_total_fen,
     )
-    db.session.add(order)
-    db.session.flush()
-    # Lock products in id order, so two checkouts never wait on each other in a cycle. The
-    # conditional UPDATEs run one by one; the ledger rows, order lines and the cart's removal
-    # wait for one flush at the end, which batches each kind into a single statement.
-    with db.session.no_autoflush:
-        for line in sorted(lines, key=lambda x: x.item.product_id):
-            product = line.item.product
-            stock.take(product, line.item.quantity, order=order)
-            order.lines.append(
-                OrderLine(
-                    product_id=product.id,
-                    name=product.name,
-                    unit_price_fen=line.price.sale_fen,
-                    list_price_fen=line.price.list_fen,
-                    quantity=line.item.quantity,
-                )
-            )
-        cart.items.clear()
-    db.session.flush()
+    carts.clear(cart)
     return order
+
+
+def buy_now(
+    user: User,
+    product: Product,
+    quantity: int,
+    *,
+    delivery: str,
+    store: Store | None,
+    address: str = "",
+    payment: str = "store",
+    expected_price_fen: int | None = None,
+) -> Order:
+    """Order units of one product directly, holding its stock; the cart is left as it is."""
+    address = (address or "").strip()
+    if not 1 <= quantity <= carts.MAX_QUANTITY:  # 99, as in the message
+        raise ValidationError(_("Enter a quantity from 1 to 99."), field="quantity")
+    _check_choices(user, delivery, store, address, payment)
+    return _place(
+        user,
+        [(product, quantity, price_of(product))],
+        delivery=delivery,
+        store=store,
+        address=address,
+        payment=payment,
+        expected_total_fen=None if expected_price_fen is None else expected_price_fen * quantity,
+    )
 
 
 def start_stripe_payment(order: Order) -> None:
@@ -277,18 +344,25 @@ def expire_holds(product_ids: list[int] | None = None, limit: int | None = None)
     The query walks ix_shop_orders_status_hold (status, stock_state, hold_expires_at), so it
     only ever reads expired holds; limit bounds how many one call releases (oldest first).
     """
-    query = select(Order).where(
-        Order.status == PENDING, Order.stock_state == HELD, Order.hold_expires_at <= now()
-    )
-    if product_ids:
-        query = query.where(Order.lines.any(OrderLine.product_id.in_(product_ids)))
-    query = query.order_by(Order.hold_expires_at, Order.id)
-    if limit is not None:
-        query = query.limit(limit)
+    query = _expired_holds(bool(product_ids), limit is not None)
+    params = {"at": now(), "product_ids": product_ids or [], "limit": limit}
     released = 0
-    for order in db.session.scalars(query).all():
+    for order in db.session.scalars(query, params).all():
         released += stock.release_hold(order, note="hold expired")
     return released
+
+
+@functools.cache
+def _expired_holds(by_product: bool, limited: bool):
+    # Built once, so that its cache key is computed once: this runs in every checkout.
+    query = select(Order).where(
+        Order.status == PENDING, Order.stock_state == HELD, Order.hold_expires_at <= bindparam("at")
+    )
+    if by_product:
+        in_products = OrderLine.product_id.in_(bindparam("product_ids", expanding=True))
+        query = query.where(Order.lines.any(in_products))
+    query = query.order_by(Order.hold_expires_at, Order.id)
+    return query.limit(bindparam("limit", type_=Integer)) if limited else query
 
 
 # -- payment events (from the Stripe webhook) ----------------------------------------------

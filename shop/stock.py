@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from portal.errors import Conflict, ValidationError
 from portal.extensions import db
@@ -13,37 +13,55 @@ from portal.timeutil import now
 from shop.models import HELD, RELEASED, Order, Product, StockMove
 
 
+def _row(product_id: int, delta: int, reason: str, *, order=None, actor=None, note="") -> dict:
+    return {
+        "product_id": product_id,
+        "delta": delta,
+        "reason": reason,
+        "order_id": order.id if order is not None else None,
+        "actor_id": actor.id if actor is not None else None,
+        "note": note[:255],
+        "at": now(),
+    }
+
+
 def _move(product_id: int, delta: int, reason: str, *, order=None, actor=None, note="") -> None:
-    db.session.add(
-        StockMove(
-            product_id=product_id,
-            delta=delta,
-            reason=reason,
-            order_id=order.id if order is not None else None,
-            actor_id=actor.id if actor is not None else None,
-            note=note[:255],
-            at=now(),
-        )
-    )
+    row = _row(product_id, delta, reason, order=order, actor=actor, note=note)
+    db.session.add(StockMove(**row))
 
 
-def take(product: Product, quantity: int, *, order: Order) -> None:
-    """Take quantity units for the order, or raise Conflict when fewer are left."""
-    res = db.session.execute(
-        update(Product)
-        .where(Product.id == product.id, Product.stock >= quantity, Product.is_active.is_(True))
-        .values(stock=Product.stock - quantity)
-        .execution_options(synchronize_session=False)
+def take_many(picks: list[tuple[Product, int]], *, order: Order) -> None:
+    """Take each (product, quantity) for the order, or raise Conflict at the first short one.
+
+    Products are locked in id order, so two checkouts never wait on each other in a cycle;
+    the ledger rows go in one INSERT. On Conflict the caller rolls back what was taken.
+    """
+    picks = sorted(picks, key=lambda pick: pick[0].id)
+    for product, quantity in picks:
+        res = db.session.execute(_TAKE, {"product_id": product.id, "quantity": quantity})
+        if res.rowcount != 1:
+            left = db.session.scalar(select(Product.stock).where(Product.id == product.id)) or 0
+            raise Conflict(
+                _("Only %(n)d of %(name)s left.", n=left, name=product.name)
+                if left
+                else _("%(name)s is sold out.", name=product.name),
+                field=f"product-{product.id}",
+            )
+    db.session.execute(_INSERT_MOVES, [_row(p.id, -q, "sale", order=order) for p, q in picks])
+
+
+# Plain table statements built once: the hot path of every checkout (see take_many).
+_products = Product.__table__
+_TAKE = (
+    update(_products)
+    .where(
+        _products.c.id == bindparam("product_id"),
+        _products.c.stock >= bindparam("quantity"),
+        _products.c.is_active.is_(True),
     )
-    if res.rowcount != 1:
-        left = db.session.scalar(select(Product.stock).where(Product.id == product.id)) or 0
-        raise Conflict(
-            _("Only %(n)d of %(name)s left.", n=left, name=product.name)
-            if left
-            else _("%(name)s is sold out.", name=product.name),
-            field=f"product-{product.id}",
-        )
-    _move(product.id, -quantity, "sale", order=order)
+    .values(stock=_products.c.stock - bindparam("quantity"))
+)
+_INSERT_MOVES = insert(StockMove.__table__)
 
 
 def give_back(product_id: int, quantity: int, reason: str, *, order=None, actor=None, note=""):
@@ -79,8 +97,7 @@ def reserve_again(order: Order) -> None:
     if order.stock_state != RELEASED:
         return
     with db.session.begin_nested():
-        for line in sorted(order.lines, key=lambda x: x.product_id):
-            take(line.product, line.quantity, order=order)
+        take_many([(line.product, line.quantity) for line in order.lines], order=order)
     order.stock_state = HELD
     db.session.flush()
 

@@ -25,11 +25,13 @@ from portal.extensions import db
 from portal.models import Store
 from shop import cart as carts
 from shop import catalog, cli, orders, payments  # noqa: F401  (cli registers its commands)
-from shop.forms import AddForm, CheckoutForm, QuantityForm
+from shop.forms import AddForm, BuyForm, CheckoutForm, QuantityForm
 from shop.models import HELD, PENDING
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 CART_COOKIE = "m4s_cart"
+# Built once, so that its cache key is computed once (see shop.cart.find).
+_ACTIVE_STORES = select(Store).where(Store.is_active.is_(True)).order_by(Store.id)
 
 
 # -- the anonymous cart's signed cookie, and the merge at login -----------------------------
@@ -150,11 +152,13 @@ def hot_fragment():
     )
 
 
-@bp.route("/products/<int:product_id>")
-def product_show(product_id: int):
-    """Show a product with its prices, stock and whether it fits the owner's cars."""
-    product = catalog.get_product(product_id)
+def _product_page(product, buy_form=None, status: int = 200):
     vehicles = catalog.owner_vehicles(current_user)
+    owner = current_user.is_authenticated and current_user.role == "owner"
+    if buy_form is None and owner and product.stock:
+        buy_form = _order_choices(BuyForm(formdata=None))
+        buy_form.store.data = current_user.store_id
+        buy_form.expected_price_fen.data = str(catalog.price_of(product).sale_fen)
     return render_template(
         "shop/product.html",
         p=product,
@@ -162,7 +166,15 @@ def product_show(product_id: int):
         fitting=catalog.fitting(product, vehicles) if product.fitments else [],
         fits_none=catalog.fits_none(product, current_user),
         add_form=AddForm(formdata=None),
-    )
+        buy_form=buy_form,
+        hold_minutes=orders.hold_minutes(),
+    ), status
+
+
+@bp.route("/products/<int:product_id>")
+def product_show(product_id: int):
+    """Show a product with its prices, stock and whether it fits the owner's cars."""
+    return _product_page(catalog.get_product(product_id))
 
 
 # -- cart ----------------------------------------------------------------------------------
@@ -243,9 +255,9 @@ def cart_update(product_id: int):
 # -- checkout ------------------------------------------------------------------------------
 
 
-def _checkout_form(cart_lines) -> CheckoutForm:
-    form = CheckoutForm()
-    stores = db.session.scalars(select(Store).where(Store.is_active.is_(True)).order_by(Store.id))
+def _order_choices(form):
+    """Offer the active stores and the payment methods on a checkout or buy-now form."""
+    stores = db.session.scalars(_ACTIVE_STORES)
     # Keep the rows referenced, so that the chosen store comes from the identity map later.
     form.active_stores = list(stores)
     form.store.choices = [SelectChoice(s.id, s.name) for s in form.active_stores]
@@ -253,10 +265,36 @@ def _checkout_form(cart_lines) -> CheckoutForm:
     if payments.configured():
         choices.append(SelectChoice("stripe", _("Pay now by card")))
     form.payment.choices = choices
+    return form
+
+
+def _checkout_form(cart_lines) -> CheckoutForm:
+    form = _order_choices(CheckoutForm())
     if not form.is_submitted():
         form.store.data = current_user.store_id
         form.expected_total_fen.data = str(carts.total_fen(cart_lines))
     return form
+
+
+def _show_error(form, exc: DomainError, name: str | None = None) -> None:
+    """Put a domain error next to its field (or the named one), else flash it."""
+    field = getattr(form, name or exc.field or "", None)
+    if field is None:
+        flash(exc.message, "error")
+    else:
+        field.errors = [*field.errors, exc.message]
+
+
+def _placed(order):
+    """Commit the new order and send the owner to it (or to the card payment)."""
+    # Read what the answer needs before the commit expires the order.
+    order_id, stripe = order.id, order.payment == "stripe"
+    done = _("Order %(n)s is placed. Pay when you pick it up.", n=order.number)
+    db.session.commit()
+    if stripe:
+        return redirect(url_for(".order_pay", order_id=order_id), code=303)
+    flash(done, "success")
+    return redirect(url_for(".order_show", order_id=order_id), code=303)
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -294,23 +332,12 @@ def checkout():
                     orders.start_stripe_payment(order)
             except DomainError as exc:
                 db.session.rollback()
-                field = getattr(form, exc.field or "", None)
-                if field is None:
-                    flash(exc.message, "error")
-                else:
-                    field.errors = [*field.errors, exc.message]
+                _show_error(form, exc)
                 cart = carts.find(user)
                 lines = carts.lines(cart)
                 form.expected_total_fen.data = str(carts.total_fen(lines))
             else:
-                # Read what the answer needs before the commit expires the order.
-                order_id, stripe = order.id, order.payment == "stripe"
-                done = _("Order %(n)s is placed. Pay when you pick it up.", n=order.number)
-                db.session.commit()
-                if stripe:
-                    return redirect(url_for(".order_pay", order_id=order_id), code=303)
-                flash(done, "success")
-                return redirect(url_for(".order_show", order_id=order_id), code=303)
+                return _placed(order)
     status = 422 if form.is_submitted() else 200
     return render_template(
         "shop/checkout.html",
@@ -320,6 +347,48 @@ def checkout():
         misfits=misfits,
         hold_minutes=orders.hold_minutes(),
     ), status
+
+
+@bp.route("/products/<int:product_id>/buy", methods=["POST"])
+@owner_required
+def buy_now(product_id: int):
+    """Order one product straight from its page (buy now), without touching the cart."""
+    user = current_user._get_current_object()
+    product = catalog.get_product(product_id)
+    form = _order_choices(BuyForm())
+    if form.validate():
+        expected = form.expected_price_fen.data or ""
+        if catalog.fits_none(product, user) and not form.fits_confirmed.data:
+            form.fits_confirmed.errors = [
+                _("Confirm that you want parts that fit none of your cars.")
+            ]
+        elif not expected.isdigit():
+            form.expected_price_fen.errors = [_("The form is incomplete. Reload the page.")]
+        else:
+            try:
+                order = orders.buy_now(
+                    user,
+                    product,
+                    form.quantity.data,
+                    delivery=form.delivery.data,
+                    store=db.session.get(Store, form.store.data),
+                    address=form.address.data or "",
+                    payment=form.payment.data,
+                    expected_price_fen=int(expected),
+                )
+                if order.payment == "stripe":
+                    orders.start_stripe_payment(order)
+            except DomainError as exc:
+                db.session.rollback()
+                product = catalog.get_product(product_id)
+                form.expected_price_fen.data = str(catalog.price_of(product).sale_fen)
+                # Fewer left than asked (the field names the product): say so at the quantity;
+                # sold out meanwhile: the page shows no form any more, the message is flashed.
+                short = (exc.field or "").startswith("product-") and product.stock
+                _show_error(form, exc, "quantity" if short else None)
+            else:
+                return _placed(order)
+    return _product_page(product, buy_form=form, status=422)
 
 
 # -- orders --------------------------------------------------------------------------------

@@ -61,3 +61,21 @@ def test_owner_buys_a_hot_product_and_pays_at_the_store(phone, desktop, live_ser
     page.locator("#receipt").click()
     expect(page.locator(".receipt")).to_contain_text(number)
     assert_fits_phone(page)
+
+
+def test_owner_buys_now_from_the_product_page(phone, live_server):
+    page = phone
+    login(page, DEMO_LOGINS[OWNER], DEMO_PASSWORD[OWNER])
+    page.goto("/shop/")
+    page.locator("#hot a.product-link").first.click()
+    expect(page).to_have_url(re.compile(r"/shop/products/\d+$"))
+    page.locator("#buy-now summary").click()  # a <details>: opens without our JavaScript
+    expect(page.locator("#buy-now-submit")).to_be_visible()
+    assert_fits_phone(page)
+    page.fill("#buy-quantity", "1")
+    if page.locator("#fits_confirmed").count():
+        page.locator("#fits_confirmed").check()
+    page.locator("#buy-now-submit").click()
+    expect(page).to_have_url(re.compile(r"/shop/orders/\d+$"))
+    expect(page.locator("[id^=status-]")).to_have_text("待支付")
+    assert_fits_phone(page)

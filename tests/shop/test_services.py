@@ -182,13 +182,16 @@ def test_manual_adjustment_needs_a_reason_and_never_goes_negative(store, f, shop
     assert _stock(p) == 0 == stock.ledger_total(p.id)
 
 
-def test_thirty_buyers_for_the_last_five_units(app, store, f, shop):
+@pytest.mark.parametrize("way", ["cart", "buy now"])
+def test_thirty_buyers_for_the_last_five_units(app, store, f, shop, way):
     """30 concurrent checkouts, each a POST with its own session: exactly 5 orders."""
     p = shop.product(stock_qty=5, price_fen=1000)
     buyers = [f.owner(store) for _ in range(30)]
-    for b in buyers:
-        carts.set_quantity(carts.open_cart(b), p, 1)
+    if way == "cart":
+        for b in buyers:
+            carts.set_quantity(carts.open_cart(b), p, 1)
     db.session.commit()
+    product_id = p.id
     ids = [b.id for b in buyers]
     store_id, results, gate = store.id, [], threading.Barrier(30)
 
@@ -198,10 +201,12 @@ def test_thirty_buyers_for_the_last_five_units(app, store, f, shop):
         with app.test_request_context("/shop/checkout", method="POST"):
             gate.wait()
             try:
-                user = db.session.get(User, user_id)
-                orders.place_order(
-                    user, carts.find(user), delivery="pickup", store=db.session.get(Store, store_id)
-                )
+                user, shop_at = db.session.get(User, user_id), db.session.get(Store, store_id)
+                if way == "cart":
+                    orders.place_order(user, carts.find(user), delivery="pickup", store=shop_at)
+                else:
+                    product = catalog.get_product(product_id)
+                    orders.buy_now(user, product, 1, delivery="pickup", store=shop_at)
                 db.session.commit()
                 results.append("ok")
             except Conflict:
