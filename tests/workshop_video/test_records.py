@@ -36,6 +36,10 @@ def _watch(owner, booking, clock, minutes: int, *, stop: bool = True):
 
 def test_records_filter_chart_and_words(app, job, auth, client, db, f, clock):
     store, owner, advisor, booking, camera = job
+    # Start at 10:00 in the store's zone (UTC+8), so that the sessions of "today" do not
+    # cross local midnight whatever the hour the suite runs.
+    start = (clock.now + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0)
+    clock.advance(seconds=(start - clock.now).total_seconds())
     _watch(owner, booking, clock, 10)
     clock.advance(days=1)
     _watch(owner, booking, clock, 20, stop=False)
