@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from portal.extensions import db
 from portal.mail import send_mail
@@ -21,13 +21,16 @@ def notify(user: User, text: str, link: str = "", *, subject: str | None = None)
     return note
 
 
+# Every open owner page polls the badge: the statement is built once (the index
+# ix_notifications_user_read answers it).
+_UNREAD = select(func.count(Notification.id)).where(
+    Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)
+)
+
+
 def unread_count(user: User) -> int:
     """Return how many notifications the user has not read."""
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None)
-        )
-    )
+    return db.session.connection().scalar(_UNREAD, {"user_id": user.id})
 
 
 def recent(user: User, limit: int = 50) -> list[Notification]:
