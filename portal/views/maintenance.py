@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.auth import owner_required
 from portal.extensions import db
 from portal.fragments import FragmentCache
+from portal.i18n import date_medium, translate
 from portal.services import maintenance as svc
 from portal.services import vehicles as vehicle_svc
+from portal.validation import N_
 
 bp = Blueprint("maintenance", __name__)
 
@@ -94,33 +95,28 @@ def reminder_settings():
 
 
 STATUS_LABELS = {
-    svc.OK: _l("OK"),
-    svc.SOON: _l("Due soon"),
-    svc.DUE: _l("Due"),
-    svc.OVERDUE: _l("Overdue"),
+    svc.OK: N_("OK"),
+    svc.SOON: N_("Due soon"),
+    svc.DUE: N_("Due"),
+    svc.OVERDUE: N_("Overdue"),
 }
 SEVERITY_LABELS = {
-    "must": _l("Must replace"),
-    "recommended": _l("Recommended"),
-    "inspect": _l("Inspect"),
+    "must": N_("Must replace"),
+    "recommended": N_("Recommended"),
+    "inspect": N_("Inspect"),
 }
 
 
 @bp.app_template_filter("due_status")
 def due_status_label(value: str) -> str:
     """Return the translated name of a maintenance status."""
-    return str(STATUS_LABELS.get(value, value))
+    return translate(STATUS_LABELS[value]) if value in STATUS_LABELS else value
 
 
 @bp.app_template_filter("severity")
 def severity_label(value: str) -> str:
     """Return the translated name of a plan item's severity."""
-    return str(SEVERITY_LABELS.get(value, value))
+    return translate(SEVERITY_LABELS[value]) if value in SEVERITY_LABELS else value
 
 
-@bp.app_template_filter("date_short")
-def date_short(value) -> str:
-    """Format a date for the schedule."""
-    from flask_babel import format_date
-
-    return format_date(value, "medium") if value else ""
+bp.add_app_template_filter(date_medium, "date_short")

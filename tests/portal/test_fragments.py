@@ -114,3 +114,21 @@ def test_the_first_page_after_login_does_not_rewrite_the_cookie(f, make_app):
     home = client.get("/")
     assert home.status_code == 200 and "X-CSRFToken" in home.get_data(as_text=True)
     assert "Set-Cookie" not in home.headers  # the login already gave it its CSRF secret
+
+
+def test_dates_and_labels_follow_the_language(app):
+    from datetime import date
+
+    from portal.i18n import date_medium
+    from portal.views.maintenance import due_status_label, severity_label
+
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert date_medium(date(2026, 11, 22)) == "2026年11月22日"
+        assert (due_status_label("overdue"), severity_label("must")) == ("已超期", "必须更换")
+        with force_locale("en"):
+            assert date_medium(date(2026, 11, 22)) == "Nov 22, 2026"
+            assert (due_status_label("overdue"), severity_label("must")) == (
+                "Overdue",
+                "Must replace",
+            )
+        assert date_medium(None) == "" and due_status_label("unknown") == "unknown"
