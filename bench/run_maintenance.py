@@ -3,9 +3,11 @@ lookup at 10k and at 1M+ service records.
 
 The big dataset is bench.run_portal's (100k owners, 150k vehicles) plus two years of
 maintenance history (over 1M service records) and its aggregates, built in bulk by
-bench.generate_maintenance; the small one has about 10k service records. In one run: hello and
-GET /vehicles/<id>/maintenance under gunicorn (2 sync workers, wrk -c16, the page rotating
-among 8 logged-in owners and their cars), the page again with the fragment cache off
+bench.generate_maintenance; the small one has about 10k service records. In one run, under
+gunicorn (2 sync workers, wrk -c16): hello; bench.hello_user (bare Flask + its session
+cookie + one ORM user lookup: the least any logged-in Flask + SQLAlchemy page costs);
+GET /vehicles/<id>/maintenance (the page rotating among 8 logged-in owners and their cars),
+the page again with the fragment cache off
 (M4S_FRAGMENT_CACHE_SIZE=0: every row rendered on every request), the portal's floor (the
 unread-messages badge, its smallest authenticated answer), then, in-process,
 portal.services.maintenance.uptake_for for a car's plan items over many calls on each
@@ -121,6 +123,25 @@ def first_cars(database_url: str, phones: list[str]) -> list[int]:
         engine.dispose()
 
 
+def owner_ids(database_url: str, phones: list[str]) -> list[int]:
+    """Return the owners' user ids."""
+    engine = create_engine(engine_url(database_url))
+    try:
+        with engine.connect() as conn:
+            return [conn.scalar(select(User.id).where(User.phone == p)) for p in phones]
+    finally:
+        engine.dispose()
+
+
+def session_cookie(url: str) -> str:
+    """Return the session cookie that the bare login of bench.hello_user sets."""
+    with _get(url) as resp:
+        cookie = resp.headers.get("Set-Cookie", "")
+    if not cookie.startswith("session="):
+        raise SystemExit(f"no session cookie from {url}")
+    return cookie.split(";")[0].removeprefix("session=")
+
+
 def check_page(base: str, cookie: str, path: str) -> int:
     """Fetch the page as wrk will; it must be the schedule with uptake lines."""
     with _get(base + path, {"Cookie": f"session={cookie}"}) as resp:
@@ -160,7 +181,8 @@ def append_results_md(r: dict[str, Any], command: str) -> None:
         f"- {r['date']} · `{r['commit']}` · maintenance on {r['database']} · {r['owners']} "
         f"owners / {r['vehicles']} vehicles / {r['service_records']} service records · gunicorn "
         f"{r['workers']}×sync · wrk -t1 -c{r['connections']} {r['duration_s']} s · hello "
-        f"{r['hello_rps']} rps · maintenance page {r['maintenance_rps']} rps "
+        f"{r['hello_rps']} rps, hello + session + user lookup {r['hello_user_rps']} rps "
+        f"({r['hello_user_pct_of_hello']} %) · maintenance page {r['maintenance_rps']} rps "
         f"({r['maintenance_pct_of_hello']} % of hello), p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms"
         f"; fragment cache off {r['uncached_rps']} rps ({r['uncached_pct_of_hello']} %), "
         f"p99 {r['uncached_p99_ms']} ms; floor (the unread badge) {r['floor_badge_rps']} rps "
@@ -191,6 +213,12 @@ def main(argv: list[str] | None = None) -> int:
 
     with gunicorn("bench.hello:app", env, args, "/", "hello") as base:
         hello = measure(base, "/", [], args, "hello")
+
+    # The second ceiling: bare Flask + session cookie + one ORM user lookup (bench/hello_user).
+    user_ids = owner_ids(url, [owner_login(i * args.owners // args.sessions) for i in range(8)])
+    with gunicorn("bench.hello_user:app", env, args, "/login/0", "hello_user") as base:
+        user_cookies = [session_cookie(base + f"/login/{u}") for u in user_ids]
+        hello_user = measure(base, "/", user_cookies, args, "hello_user")
 
     with gunicorn("wsgi:app", env, args, "/healthz", "portal") as base:
         phones = [owner_login(i * args.owners // args.sessions) for i in range(args.sessions)]
@@ -234,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         "service_records_small": service_records(small),
         "maintenance_pct_of_hello": pct,
         "p50_ms": page["p50_ms"],
+        "hello_user_rps": hello_user["rps"],
+        "hello_user_pct_of_hello": round(100 * hello_user["rps"] / hello["rps"], 1),
+        "maintenance_pct_of_hello_user": round(100 * page["rps"] / hello_user["rps"], 1),
         "floor_badge_rps": floor["rps"],
         "floor_badge_pct_of_hello": round(100 * floor["rps"] / hello["rps"], 1),
         "uncached_rps": cold["rps"],
@@ -247,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         "page_bytes": page_bytes,
         "errors": {
             "hello": hello["errors"],
+            "hello_user": hello_user["errors"],
             "maintenance": page["errors"],
             "uncached": cold["errors"],
             "badge": floor["errors"],
