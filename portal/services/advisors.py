@@ -144,11 +144,7 @@ def service_record(advisor: User) -> dict | None:
     from portal.models import Booking, Rating, Rescue
     from portal.sqltime import days_between
 
-    count, average = db.session.execute(
-        select(func.count(Rating.id), func.avg(Rating.advisor_stars)).where(
-            Rating.advisor_id == advisor.id
-        )
-    ).one()
+    count, average = _rating_summary(advisor)
     by_stars = dict.fromkeys(range(5, 0, -1), 0)
     for stars, n in db.session.execute(
         select(Rating.advisor_stars, func.count())
@@ -189,17 +185,23 @@ def service_record(advisor: User) -> dict | None:
     }
 
 
-def average_rating(advisor: User) -> float | None:
-    """Return the advisor's average rating, or None while there are no ratings to average."""
+def _rating_summary(advisor: User) -> tuple[int, float | None]:
+    """Return how many ratings the advisor has and their average, in one indexed aggregate."""
     from portal.models import Rating
 
-    # One indexed aggregate: every owner's home shows it, so it must not compute the whole
-    # service record (bookings and rescues too) as it once did.
-    count, average = db.session.execute(
-        select(func.count(Rating.id), func.avg(Rating.advisor_stars)).where(
-            Rating.advisor_id == advisor.id
-        )
-    ).one()
+    return tuple(
+        db.session.execute(
+            select(func.count(Rating.id), func.avg(Rating.advisor_stars)).where(
+                Rating.advisor_id == advisor.id
+            )
+        ).one()
+    )
+
+
+def average_rating(advisor: User) -> float | None:
+    """Return the advisor's average rating, or None while there are no ratings to average."""
+    # Every owner's home shows it: the ratings aggregate only, not the whole service record.
+    count, average = _rating_summary(advisor)
     return round(float(average), 2) if count else None
 
 

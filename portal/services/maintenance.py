@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -138,43 +138,6 @@ def window_status(point: DuePoint, km: int, day: date) -> str:
 # --- plans and vehicle state ----------------------------------------------------------
 
 
-def plan_for(vehicle: Vehicle) -> MaintenancePlan | None:
-    """Return the model's own plan, else the default plan."""
-    plans = db.session.scalars(
-        select(MaintenancePlan).where(
-            ((MaintenancePlan.brand == vehicle.brand) & (MaintenancePlan.series == vehicle.series))
-            | MaintenancePlan.is_default.is_(True)
-        )
-    ).all()
-    return next((p for p in plans if not p.is_default), None) or next(iter(plans), None)
-
-
-_MILEAGE_SPAN = select(
-    func.min(MileageReading.recorded_at),
-    func.max(MileageReading.recorded_at),
-    func.min(MileageReading.km),
-).where(MileageReading.vehicle_id == bindparam("vehicle_id"))
-
-
-def daily_km(vehicle: Vehicle) -> float:
-    """Return the vehicle's average daily distance from its mileage history (one query)."""
-    first, last, low = _core(_MILEAGE_SPAN, vehicle_id=vehicle.id).one()
-    if first and last and (last - first).days >= 14 and low is not None:
-        return max((vehicle.current_km - low) / max((last - first).days, 1), 1.0)
-    if vehicle.purchase_date:
-        days = (now().date() - vehicle.purchase_date).days
-        if days >= 30 and vehicle.current_km:
-            return max(vehicle.current_km / days, 1.0)
-    return DEFAULT_DAILY_KM
-
-
-def _states(vehicle: Vehicle) -> dict[str, VehicleItemState]:
-    rows = db.session.scalars(
-        select(VehicleItemState).where(VehicleItemState.vehicle_id == vehicle.id)
-    )
-    return {r.code: r for r in rows}
-
-
 # The owner's page reads plain rows through statements built once (building a statement
 # cost as much as running it, and loading ORM objects more), on the session's connection
 # (same transaction) without the ORM's per-statement work.
@@ -204,6 +167,40 @@ _PLAN_ITEMS = (
     .where(_PLANS.c.id == _PLAN_ID)
     .order_by(_ITEMS.c.id)
 )
+
+
+def plan_for(vehicle: Vehicle) -> MaintenancePlan | None:
+    """Return the model's own plan, else the default plan."""
+    return db.session.scalar(
+        select(MaintenancePlan).where(MaintenancePlan.id == _PLAN_ID),
+        {"brand": vehicle.brand, "series": vehicle.series},
+    )
+
+
+_MILEAGE_SPAN = select(
+    func.min(MileageReading.recorded_at),
+    func.max(MileageReading.recorded_at),
+    func.min(MileageReading.km),
+).where(MileageReading.vehicle_id == bindparam("vehicle_id"))
+
+
+def daily_km(vehicle: Vehicle) -> float:
+    """Return the vehicle's average daily distance from its mileage history (one query)."""
+    first, last, low = _core(_MILEAGE_SPAN, vehicle_id=vehicle.id).one()
+    if first and last and (last - first).days >= 14 and low is not None:
+        return max((vehicle.current_km - low) / max((last - first).days, 1), 1.0)
+    if vehicle.purchase_date:
+        days = (now().date() - vehicle.purchase_date).days
+        if days >= 30 and vehicle.current_km:
+            return max(vehicle.current_km / days, 1.0)
+    return DEFAULT_DAILY_KM
+
+
+def _states(vehicle: Vehicle) -> dict[str, VehicleItemState]:
+    rows = db.session.scalars(
+        select(VehicleItemState).where(VehicleItemState.vehicle_id == vehicle.id)
+    )
+    return {r.code: r for r in rows}
 
 
 @dataclass(frozen=True)
@@ -414,7 +411,7 @@ def sync_vehicle(vehicle: Vehicle) -> int:
 
 @dataclass(frozen=True)
 class ScheduleRow:
-    item: PlanItem  # a read-only row with the plan item's columns
+    item: Row  # the plan item's columns, read-only (see plan_items)
     last_km: int | None
     last_day: date | None
     point: DuePoint

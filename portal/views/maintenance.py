@@ -25,13 +25,8 @@ SCHEDULE_ROWS = FragmentCache()
 def _rows_html(vehicle, rows) -> str:
     model_name = f"{vehicle.brand} {vehicle.series}"
     window_km = current_app.config["MAINTENANCE_WINDOW_KM"]
-    # Plain tuples: hashing and comparing them is C code; the dataclasses' are Python.
-    values = tuple(
-        (r.item, r.last_km, r.last_day, r.point.km, r.point.day, r.due_by, r.status)
-        + (r.uptake.taken, r.uptake.total, r.uptake.scope)
-        for r in rows
-    )
-    key = (str(get_locale()), model_name, window_km, values)
+    # The rows are frozen dataclasses: their hash and equality cover every field they have.
+    key = (str(get_locale()), model_name, window_km, tuple(rows))
     return SCHEDULE_ROWS.get_or_render(
         key,
         lambda: render_template(
