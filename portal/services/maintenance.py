@@ -24,10 +24,11 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -60,8 +61,9 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-@dataclass(frozen=True)
-class DuePoint:
+class DuePoint(NamedTuple):
+    """Where an item is next due: a km reading and/or a date."""
+
     km: int | None
     day: date | None
 
@@ -145,9 +147,6 @@ def _core(statement, **params):
     return db.session.connection().execute(statement, params)
 
 
-_STATE_ROWS = select(
-    VehicleItemState.code, VehicleItemState.last_km, VehicleItemState.last_done_at
-).where(VehicleItemState.vehicle_id == bindparam("vehicle_id"))
 _PLANS, _ITEMS = MaintenancePlan.__table__, PlanItem.__table__
 _PLAN_ID = (
     select(_PLANS.c.id)
@@ -161,12 +160,6 @@ _PLAN_ID = (
     .limit(1)
     .scalar_subquery()
 )
-_PLAN_ITEMS = (
-    select(_PLANS.c.name.label("plan_name"), _ITEMS)
-    .join(_ITEMS, _ITEMS.c.plan_id == _PLANS.c.id)
-    .where(_PLANS.c.id == _PLAN_ID)
-    .order_by(_ITEMS.c.id)
-)
 
 
 def plan_for(vehicle: Vehicle) -> MaintenancePlan | None:
@@ -177,22 +170,14 @@ def plan_for(vehicle: Vehicle) -> MaintenancePlan | None:
     )
 
 
-_MILEAGE_SPAN = select(
-    func.min(MileageReading.recorded_at),
-    func.max(MileageReading.recorded_at),
-    func.min(MileageReading.km),
-).where(MileageReading.vehicle_id == bindparam("vehicle_id"))
-
-
-def daily_km(vehicle: Vehicle) -> float:
-    """Return the vehicle's average daily distance from its mileage history (one query)."""
-    first, last, low = _core(_MILEAGE_SPAN, vehicle_id=vehicle.id).one()
+def _daily_km(car, first: datetime | None, last: datetime | None, low: int | None) -> float:
+    """Return the car's average daily distance from its mileage history's span."""
     if first and last and (last - first).days >= 14 and low is not None:
-        return max((vehicle.current_km - low) / max((last - first).days, 1), 1.0)
-    if vehicle.purchase_date:
-        days = (now().date() - vehicle.purchase_date).days
-        if days >= 30 and vehicle.current_km:
-            return max(vehicle.current_km / days, 1.0)
+        return max((car.current_km - low) / max((last - first).days, 1), 1.0)
+    if car.purchase_date:
+        days = (now().date() - car.purchase_date).days
+        if days >= 30 and car.current_km:
+            return max(car.current_km / days, 1.0)
     return DEFAULT_DAILY_KM
 
 
@@ -211,24 +196,16 @@ class PlanRef:
     name: str
 
 
-def plan_items(vehicle: Vehicle) -> tuple[PlanRef | None, list]:
-    """Return the plan that applies (the model's own, else the default) and its items as
-    read-only rows, in one query."""
-    rows = _core(_PLAN_ITEMS, brand=vehicle.brand, series=vehicle.series).all()
-    if not rows:
-        return None, []
-    return PlanRef(rows[0].plan_id, rows[0].plan_name), rows
-
-
-def _today(vehicle: Vehicle) -> date:
+def _today(vehicle) -> date:
     return now().astimezone(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
 
 
 # --- uptake ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Uptake:
+class Uptake(NamedTuple):
+    """What other owners chose: taken of total, and whose sample it is."""
+
     taken: int
     total: int
     scope: str  # "model", "all" or "none"
@@ -256,17 +233,21 @@ def uptake_for(codes: list[str], brand: str, series: str) -> dict[str, Uptake]:
     rows = _core(_UPTAKE, codes=codes, brand=brand, series=series)
     found = {(r.code, r.brand, r.series): (r.taken, r.total) for r in rows}
     minimum = _cfg("MAINTENANCE_MIN_SAMPLE")
-    result = {}
-    for code in codes:
-        model = found.get((code, brand, series), (0, 0))
-        every = found.get((code, ALL, ALL), (0, 0))
-        if model[1] >= minimum:
-            result[code] = Uptake(model[0], model[1], "model")
-        elif every[1] >= minimum:
-            result[code] = Uptake(every[0], every[1], "all")
-        else:
-            result[code] = Uptake(every[0], every[1], "none")
-    return result
+    return {
+        code: _choose_uptake(
+            found.get((code, brand, series), (0, 0)), found.get((code, ALL, ALL), (0, 0)), minimum
+        )
+        for code in codes
+    }
+
+
+def _choose_uptake(model: tuple[int, int], every: tuple[int, int], minimum: int) -> Uptake:
+    """The model's (taken, total) if its sample is big enough, else all models', else none."""
+    if model[1] >= minimum:
+        return Uptake(model[0], model[1], "model")
+    if every[1] >= minimum:
+        return Uptake(every[0], every[1], "all")
+    return Uptake(every[0], every[1], "none")
 
 
 def _count(code: str, brand: str, series: str, taken: bool) -> None:
@@ -409,9 +390,43 @@ def sync_vehicle(vehicle: Vehicle) -> int:
 # --- the owner's page -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ScheduleRow:
-    item: Row  # the plan item's columns, read-only (see plan_items)
+class Item(NamedTuple):
+    """A plan item's columns, as the schedule reads them (read-only, hashable)."""
+
+    id: int
+    code: str
+    name: str
+    interval_km: int | None
+    interval_months: int | None
+    first_due_km: int | None
+    first_due_months: int | None
+    severity: str
+    description: str
+    typical_price_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Car:
+    """The vehicle's columns the schedule reads."""
+
+    id: int
+    owner_id: int
+    plate: str
+    brand: str
+    series: str
+    model_year: int
+    purchase_date: date | None
+    current_km: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.brand} {self.series} {self.model_year}"
+
+
+# Named tuples, not dataclasses: a page builds one per plan item, and the rows fragment is
+# keyed (hashed) on them.
+class ScheduleRow(NamedTuple):
+    item: Item
     last_km: int | None
     last_day: date | None
     point: DuePoint
@@ -420,23 +435,102 @@ class ScheduleRow:
     uptake: Uptake
 
 
-def schedule(
-    vehicle: Vehicle, per_day: float | None = None
-) -> tuple[PlanRef | None, list[ScheduleRow]]:
-    """Return the vehicle's plan and one row per item; a constant number of queries.
+@dataclass(frozen=True)
+class Schedule:
+    car: Car
+    plan: PlanRef | None
+    rows: tuple[ScheduleRow, ...]  # most urgent first
+    per_day: float  # the car's average daily distance, which dates the km due points
 
-    per_day is the vehicle's daily_km, if the caller has it already. Rows are immutable
-    values (hashable): the page keys its rendered fragment on them."""
-    plan, items = plan_items(vehicle)
-    if plan is None:
-        return None, []
-    states = {
-        r.code: (r.last_km, r.last_done_at.date())
-        for r in _core(_STATE_ROWS, vehicle_id=vehicle.id)
-    }
-    today = _today(vehicle)
-    per_day = daily_km(vehicle) if per_day is None else per_day
-    uptake = uptake_for([i.code for i in items], vehicle.brand, vehicle.series)
+
+# Everything the page shows, in one statement: the car, its mileage span, the plan that
+# applies (the model's own, else the default), each item with the car's last time and the
+# model's and all models' uptake counters. One row per plan item (one row with NULL item
+# columns when no plan applies); none if the car does not exist.
+_CARS, _STATES, _READINGS = Vehicle.__table__, VehicleItemState.__table__, MileageReading.__table__
+_UP_MODEL = UptakeStat.__table__.alias("uptake_model")
+_UP_ALL = UptakeStat.__table__.alias("uptake_all")
+_SPAN = (
+    select(
+        _READINGS.c.vehicle_id,
+        func.min(_READINGS.c.recorded_at).label("first_at"),
+        func.max(_READINGS.c.recorded_at).label("last_at"),
+        func.min(_READINGS.c.km).label("low_km"),
+    )
+    .where(_READINGS.c.vehicle_id == bindparam("vehicle_id"))
+    .group_by(_READINGS.c.vehicle_id)
+    .subquery("span")
+)
+_CAR_PLAN = (
+    select(_PLANS.c.id)
+    .where(
+        or_(
+            and_(_PLANS.c.brand == _CARS.c.brand, _PLANS.c.series == _CARS.c.series),
+            _PLANS.c.is_default.is_(True),
+        )
+    )
+    .order_by(_PLANS.c.is_default)  # the model's own plan before the default
+    .limit(1)
+    .correlate(_CARS)
+    .scalar_subquery()
+)
+_CAR_COLUMNS = [_CARS.c[f] for f in Car.__dataclass_fields__]
+_ITEM_COLUMNS = [_ITEMS.c[f] for f in Item._fields]
+_SCHEDULE = (
+    select(
+        *_CAR_COLUMNS,
+        _SPAN.c.first_at,
+        _SPAN.c.last_at,
+        _SPAN.c.low_km,
+        _PLANS.c.id.label("plan_id"),
+        _PLANS.c.name.label("plan_name"),
+        *_ITEM_COLUMNS,
+        _STATES.c.last_km,
+        _STATES.c.last_done_at,
+        _UP_MODEL.c.taken.label("model_taken"),
+        _UP_MODEL.c.total.label("model_total"),
+        _UP_ALL.c.taken.label("all_taken"),
+        _UP_ALL.c.total.label("all_total"),
+    )
+    .select_from(_CARS)
+    .outerjoin(_SPAN, _SPAN.c.vehicle_id == _CARS.c.id)
+    .outerjoin(_PLANS, _PLANS.c.id == _CAR_PLAN)
+    .outerjoin(_ITEMS, _ITEMS.c.plan_id == _PLANS.c.id)
+    .outerjoin(_STATES, and_(_STATES.c.vehicle_id == _CARS.c.id, _STATES.c.code == _ITEMS.c.code))
+    .outerjoin(
+        _UP_MODEL,
+        and_(
+            _UP_MODEL.c.code == _ITEMS.c.code,
+            _UP_MODEL.c.brand == _CARS.c.brand,
+            _UP_MODEL.c.series == _CARS.c.series,
+        ),
+    )
+    .outerjoin(
+        _UP_ALL,
+        and_(_UP_ALL.c.code == _ITEMS.c.code, _UP_ALL.c.brand == ALL, _UP_ALL.c.series == ALL),
+    )
+    .where(_CARS.c.id == bindparam("vehicle_id"))
+    .order_by(_ITEMS.c.id)
+)
+_CAR_SLICE = slice(0, len(_CAR_COLUMNS))
+_ITEM_SLICE = slice(len(_CAR_COLUMNS) + 5, len(_CAR_COLUMNS) + 5 + len(_ITEM_COLUMNS))
+_URGENCY = {OVERDUE: 0, DUE: 1, SOON: 2, OK: 3}
+
+
+def load_schedule(vehicle_id: int) -> Schedule | None:
+    """Return the car's schedule (None if there is no such car), from one query.
+
+    Rows are immutable values (hashable): the page keys its rendered fragment on them."""
+    found = _core(_SCHEDULE, vehicle_id=vehicle_id).all()
+    if not found:
+        return None
+    head = found[0]
+    car = Car(*head[_CAR_SLICE])
+    per_day = _daily_km(car, head.first_at, head.last_at, head.low_km)
+    if head.plan_id is None or head.code is None:
+        return Schedule(car, None, (), per_day)
+    today = _today(car)
+    minimum = _cfg("MAINTENANCE_MIN_SAMPLE")
     kw = dict(
         window_km=_cfg("MAINTENANCE_WINDOW_KM"),
         window_days=_cfg("MAINTENANCE_WINDOW_DAYS"),
@@ -444,14 +538,14 @@ def schedule(
         soon_days=_cfg("MAINTENANCE_SOON_DAYS"),
     )
     rows = []
-    for item in items:
-        last_km, last_day = states.get(item.code, (None, None))
-        point = due_point(
-            item, last_km=last_km, last_day=last_day, purchase_day=vehicle.purchase_date
-        )
+    for r in found:
+        item = Item(*r[_ITEM_SLICE])
+        last_km = r.last_km
+        last_day = r.last_done_at.date() if r.last_done_at is not None else None
+        point = due_point(item, last_km=last_km, last_day=last_day, purchase_day=car.purchase_date)
         by_km = None
         if point.km is not None:
-            by_km = today + timedelta(days=max((point.km - vehicle.current_km) / per_day, -3650))
+            by_km = today + timedelta(days=max((point.km - car.current_km) / per_day, -3650))
         candidates = [d for d in (by_km, point.day) if d is not None]
         rows.append(
             ScheduleRow(
@@ -460,13 +554,22 @@ def schedule(
                 last_day=last_day,
                 point=point,
                 due_by=min(candidates) if candidates else None,
-                status=status_of(point, vehicle.current_km, today, **kw),
-                uptake=uptake[item.code],
+                status=status_of(point, car.current_km, today, **kw),
+                uptake=_choose_uptake(
+                    (r.model_taken or 0, r.model_total or 0),
+                    (r.all_taken or 0, r.all_total or 0),
+                    minimum,
+                ),
             )
         )
-    order = {OVERDUE: 0, DUE: 1, SOON: 2, OK: 3}
-    rows.sort(key=lambda r: (order[r.status], r.due_by or date.max))
-    return plan, rows
+    rows.sort(key=lambda row: (_URGENCY[row.status], row.due_by or date.max))
+    return Schedule(car, PlanRef(head.plan_id, head.plan_name), tuple(rows), per_day)
+
+
+def schedule(vehicle: Vehicle) -> tuple[PlanRef | None, list[ScheduleRow]]:
+    """Return the vehicle's plan and one row per item, most urgent first (one query)."""
+    found = load_schedule(vehicle.id)
+    return (found.plan, list(found.rows)) if found else (None, [])
 
 
 # --- reminders ------------------------------------------------------------------------

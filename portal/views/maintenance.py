@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth import owner_required
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.fragments import FragmentCache
 from portal.i18n import date_medium, translate
 from portal.services import maintenance as svc
-from portal.services import vehicles as vehicle_svc
 from portal.validation import N_
 
 bp = Blueprint("maintenance", __name__)
@@ -22,11 +22,11 @@ bp = Blueprint("maintenance", __name__)
 SCHEDULE_ROWS = FragmentCache()
 
 
-def _rows_html(vehicle, rows) -> str:
-    model_name = f"{vehicle.brand} {vehicle.series}"
+def _rows_html(car, rows) -> str:
+    model_name = f"{car.brand} {car.series}"
     window_km = current_app.config["MAINTENANCE_WINDOW_KM"]
     # The rows are frozen dataclasses: their hash and equality cover every field they have.
-    key = (str(get_locale()), model_name, window_km, tuple(rows))
+    key = (str(get_locale()), model_name, window_km, rows)
     return SCHEDULE_ROWS.get_or_render(
         key,
         lambda: render_template(
@@ -35,20 +35,26 @@ def _rows_html(vehicle, rows) -> str:
     )
 
 
+def _owned_schedule(vehicle_id: int) -> svc.Schedule:
+    """The owner's car's schedule; other owners' cars do not exist."""
+    found = svc.load_schedule(vehicle_id)
+    if found is None or found.car.owner_id != current_user.id:
+        raise NotFound(_("Vehicle not found."))
+    return found
+
+
 @bp.route("/vehicles/<int:vehicle_id>/maintenance")
 @owner_required
 def schedule_show(vehicle_id: int):
-    """Show the vehicle's maintenance schedule."""
-    vehicle = vehicle_svc.owned_vehicle(current_user, vehicle_id)
-    per_day = svc.daily_km(vehicle)
-    plan, rows = svc.schedule(vehicle, per_day)
+    """Show the vehicle's maintenance schedule (one query)."""
+    found = _owned_schedule(vehicle_id)
     return render_template(
         "maintenance/schedule.html",
-        v=vehicle,
-        plan=plan,
-        rows=rows,
-        per_day=per_day,
-        rows_html=_rows_html(vehicle, rows) if rows else "",
+        v=found.car,
+        plan=found.plan,
+        rows=found.rows,
+        per_day=found.per_day,
+        rows_html=_rows_html(found.car, found.rows) if found.rows else "",
     )
 
 
@@ -56,9 +62,9 @@ def schedule_show(vehicle_id: int):
 @owner_required
 def schedule_book(vehicle_id: int):
     """Turn the selected due items into a booking draft."""
-    vehicle = vehicle_svc.owned_vehicle(current_user, vehicle_id)
-    plan, rows = svc.schedule(vehicle)
-    chosen = [r for r in rows if r.item.code in set(request.form.getlist("items"))]
+    found = _owned_schedule(vehicle_id)
+    vehicle = found.car
+    chosen = [r for r in found.rows if r.item.code in set(request.form.getlist("items"))]
     if not chosen:
         flash(_("Select the items you want done."), "error")
         return redirect(url_for("maintenance.schedule_show", vehicle_id=vehicle.id), code=303)

@@ -192,16 +192,67 @@ def test_schedule_page_costs_the_same_whatever_the_history(f, db, client, auth, 
     counts = []
     with app.app_context():
         engine = db.engine
-    for vehicle in (small, big):
+    for path in [f"/vehicles/{v.id}/maintenance" for v in (small, big)]:
         seen: list[str] = []
         listener = lambda *a, seen=seen: seen.append(a[2])  # noqa: E731
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            assert client.get(f"/vehicles/{vehicle.id}/maintenance").status_code == 200
+            assert client.get(path).status_code == 200
         finally:
             event.remove(engine, "before_cursor_execute", listener)
         counts.append(len(seen))
-    assert counts[0] == counts[1]
+    assert counts == [2, 2]  # the login check, then the whole schedule in one statement
+
+
+def test_schedule_uses_the_models_own_plan_else_the_default(f, db):
+    make_plan(db, code="engine_oil", name="机油", interval_km=5_000)  # the default plan
+    make_plan(db, brand="本田", series="雅阁", default=False, name="雅阁变速箱油")
+    owner = f.owner()
+    honda = f.vehicle(owner, brand="本田", series="雅阁", current_km=9_500)
+    other = f.vehicle(owner, brand="丰田", series="凯美瑞", current_km=4_500)
+    db.session.commit()
+    own = svc.load_schedule(honda.id)
+    assert [r.item.name for r in own.rows] == ["雅阁变速箱油"]
+    assert (own.rows[0].status, own.rows[0].point.km) == ("due_soon", 10_000)
+    default = svc.load_schedule(other.id)
+    assert [r.item.code for r in default.rows] == ["engine_oil"]
+    assert default.plan.id != own.plan.id and default.car.owner_id == owner.id
+
+
+def test_schedule_without_a_plan_or_a_car(f, db, client, auth):
+    owner = f.owner()
+    v = f.vehicle(owner)
+    db.session.commit()
+    found = svc.load_schedule(v.id)
+    assert (found.car.plate, found.plan, found.rows) == (v.plate, None, ())
+    assert svc.load_schedule(v.id + 1000) is None
+    auth.login(owner)
+    page = client.get(f"/vehicles/{v.id}/maintenance").get_data(as_text=True)
+    assert "No maintenance plan for this car yet." in page and 'id="schedule-form"' not in page
+    assert client.get(f"/vehicles/{v.id + 1000}/maintenance").status_code == 404
+
+
+def test_schedule_rows_come_most_urgent_first_with_last_done(f, db):
+    plan = make_plan(db)  # transmission oil every 10,000 km
+    plan.items.append(PlanItem(code="engine_oil", name="机油", interval_km=5_000, severity="must"))
+    plan.items.append(
+        PlanItem(code="coolant", name="冷却液", interval_km=40_000, severity="recommended")
+    )
+    db.session.commit()
+    v = f.vehicle(f.owner(), current_km=16_500)
+    svc.record_done(v, "transmission_oil", 10_100, at(10_100))
+    db.session.commit()
+    rows = svc.load_schedule(v.id).rows
+    assert [(r.item.code, r.status) for r in rows] == [
+        ("engine_oil", "overdue"),  # due at 5,000 km, never done
+        ("transmission_oil", "ok"),  # done at 10,100: next at 20,100
+        ("coolant", "ok"),
+    ]
+    assert (rows[1].last_km, rows[1].last_day, rows[1].point.km) == (
+        10_100,
+        at(10_100).date(),
+        20_100,
+    )
 
 
 def test_schedule_page_shows_the_share_and_books_the_items(f, db, client, auth):
