@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from flask import render_template_string
 from flask_babel import force_locale
@@ -114,6 +115,27 @@ def test_the_first_page_after_login_does_not_rewrite_the_cookie(f, make_app):
     home = client.get("/")
     assert home.status_code == 200 and "X-CSRFToken" in home.get_data(as_text=True)
     assert "Set-Cookie" not in home.headers  # the login already gave it its CSRF secret
+
+
+def test_a_sessions_csrf_token_is_signed_once_and_still_checked(f, make_app):
+    owner = f.owner()
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"login": owner.phone, "password": PASSWORD, "csrf_token": token}
+    assert client.post("/login", data=form).status_code == 303
+
+    def header_token() -> str:
+        return re.search(r'"X-CSRFToken": "([^"]+)"', client.get("/").get_data(as_text=True))[1]
+
+    first = header_token()
+    assert first != token  # the login started a new session with a new secret
+    time.sleep(1.1)  # Flask-WTF's signature carries the second it was made
+    assert header_token() == first  # the same secret's signature is reused
+    r = client.post("/vehicles/1/mileage", data={"km": 5}, headers={"X-CSRFToken": first})
+    assert r.status_code == 404  # past CSRF: the vehicle does not exist
+    r = client.post("/vehicles/1/mileage", data={"km": 5}, headers={"X-CSRFToken": token})
+    assert r.status_code == 400  # the token of the session before the login is refused
 
 
 def test_dates_and_labels_follow_the_language(app):
