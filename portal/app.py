@@ -77,11 +77,24 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _init_security(app: Flask) -> None:
+    from portal.session_cookie import VerifiedCookieSessionInterface
+
+    app.session_interface = VerifiedCookieSessionInterface()
     _init_csrf_token(app)
 
     @app.before_request
     def _nonce() -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
+
+    fixed = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+    if app.config["SESSION_COOKIE_SECURE"]:
+        fixed.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
 
     @app.after_request
     def _headers(response):
@@ -98,16 +111,17 @@ def _init_security(app: Flask) -> None:
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
         )
         h = response.headers
-        h.setdefault("Content-Security-Policy", csp)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if app.config["SESSION_COOKIE_SECURE"]:
-            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # What the view set wins; the rest is added in one pass (Headers is a list).
+        present = {key.lower() for key in h.keys()}
+        h.extend(
+            [
+                (key, value)
+                for key, value in [("Content-Security-Policy", csp), *fixed]
+                if key.lower() not in present
+            ]
+        )
         h.add("Vary", "HX-Request")
-        if not request.path.startswith("/static/") and "Cache-Control" not in h:
+        if "cache-control" not in present and not request.path.startswith("/static/"):
             h["Cache-Control"] = "no-store"
         return response
 

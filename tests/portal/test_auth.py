@@ -273,6 +273,10 @@ def test_security_headers(client):
     assert r.headers["X-Frame-Options"] == "DENY"
     assert "HX-Request" in r.headers["Vary"]
     assert "<script>" not in r.get_data(as_text=True)  # no inline script in our pages
+    assert r.headers["Cache-Control"] == "no-store"
+    assert len(r.headers.getlist("Content-Security-Policy")) == 1
+    with client.get("/static/css/m4s.css") as asset:
+        assert "no-store" not in asset.headers.get("Cache-Control", "")
 
 
 def test_session_cookie_flags_in_production(make_app, monkeypatch, f):
