@@ -28,7 +28,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -170,12 +170,14 @@ def plan_for(vehicle: Vehicle) -> MaintenancePlan | None:
     )
 
 
-def _daily_km(car, first: datetime | None, last: datetime | None, low: int | None) -> float:
+def _daily_km(
+    car, first: datetime | None, last: datetime | None, low: int | None, today: date
+) -> float:
     """Return the car's average daily distance from its mileage history's span."""
     if first and last and (last - first).days >= 14 and low is not None:
         return max((car.current_km - low) / max((last - first).days, 1), 1.0)
     if car.purchase_date:
-        days = (now().date() - car.purchase_date).days
+        days = (today - car.purchase_date).days
         if days >= 30 and car.current_km:
             return max(car.current_km / days, 1.0)
     return DEFAULT_DAILY_KM
@@ -196,7 +198,7 @@ class PlanRef:
     name: str
 
 
-def _today(vehicle) -> date:
+def _today() -> date:
     return now().astimezone(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
 
 
@@ -367,7 +369,7 @@ def sync_vehicle(vehicle: Vehicle) -> int:
     plan = plan_for(vehicle)
     if plan is None:
         return 0
-    states, today, changed = _states(vehicle), _today(vehicle), 0
+    states, today, changed = _states(vehicle), _today(), 0
     for item in plan.items:
         state = states.get(item.code)
         point = due_point(
@@ -517,28 +519,47 @@ _ITEM_SLICE = slice(len(_CAR_COLUMNS) + 5, len(_CAR_COLUMNS) + 5 + len(_ITEM_COL
 _URGENCY = {OVERDUE: 0, DUE: 1, SOON: 2, OK: 3}
 
 
-def load_schedule(vehicle_id: int) -> Schedule | None:
-    """Return the car's schedule (None if there is no such car), from one query.
+class Settings(NamedTuple):
+    """The rest of a schedule's input: the store's date and the maintenance settings."""
 
-    Rows are immutable values (hashable): the page keys its rendered fragment on them."""
-    found = _core(_SCHEDULE, vehicle_id=vehicle_id).all()
-    if not found:
+    today: date
+    min_sample: int
+    window_km: int
+    window_days: int
+    soon_km: int
+    soon_days: int
+
+
+def settings() -> Settings:
+    """Return today's date in the store's time zone and the app's maintenance settings."""
+    return Settings(
+        _today(),
+        _cfg("MAINTENANCE_MIN_SAMPLE"),
+        _cfg("MAINTENANCE_WINDOW_KM"),
+        _cfg("MAINTENANCE_WINDOW_DAYS"),
+        _cfg("MAINTENANCE_SOON_KM"),
+        _cfg("MAINTENANCE_SOON_DAYS"),
+    )
+
+
+def schedule_facts(vehicle_id: int) -> tuple[Row, ...]:
+    """Return what the car's schedule is computed from, in one statement (see _SCHEDULE):
+    one row per plan item, none if there is no such car. Rows are hashable values."""
+    return tuple(_core(_SCHEDULE, vehicle_id=vehicle_id).all())
+
+
+def build_schedule(facts: tuple[Row, ...], now_: Settings) -> Schedule | None:
+    """Return the schedule that the facts and settings give (a pure function of them)."""
+    if not facts:
         return None
-    head = found[0]
+    head = facts[0]
     car = Car(*head[_CAR_SLICE])
-    per_day = _daily_km(car, head.first_at, head.last_at, head.low_km)
+    today = now_.today
+    per_day = _daily_km(car, head.first_at, head.last_at, head.low_km, today)
     if head.plan_id is None or head.code is None:
         return Schedule(car, None, (), per_day)
-    today = _today(car)
-    minimum = _cfg("MAINTENANCE_MIN_SAMPLE")
-    kw = dict(
-        window_km=_cfg("MAINTENANCE_WINDOW_KM"),
-        window_days=_cfg("MAINTENANCE_WINDOW_DAYS"),
-        soon_km=_cfg("MAINTENANCE_SOON_KM"),
-        soon_days=_cfg("MAINTENANCE_SOON_DAYS"),
-    )
     rows = []
-    for r in found:
+    for r in facts:
         item = Item(*r[_ITEM_SLICE])
         last_km = r.last_km
         last_day = r.last_done_at.date() if r.last_done_at is not None else None
@@ -547,23 +568,29 @@ def load_schedule(vehicle_id: int) -> Schedule | None:
         if point.km is not None:
             by_km = today + timedelta(days=max((point.km - car.current_km) / per_day, -3650))
         candidates = [d for d in (by_km, point.day) if d is not None]
-        rows.append(
-            ScheduleRow(
-                item=item,
-                last_km=last_km,
-                last_day=last_day,
-                point=point,
-                due_by=min(candidates) if candidates else None,
-                status=status_of(point, car.current_km, today, **kw),
-                uptake=_choose_uptake(
-                    (r.model_taken or 0, r.model_total or 0),
-                    (r.all_taken or 0, r.all_total or 0),
-                    minimum,
-                ),
-            )
+        status = status_of(
+            point,
+            car.current_km,
+            today,
+            window_km=now_.window_km,
+            window_days=now_.window_days,
+            soon_km=now_.soon_km,
+            soon_days=now_.soon_days,
         )
+        uptake = _choose_uptake(
+            (r.model_taken or 0, r.model_total or 0),
+            (r.all_taken or 0, r.all_total or 0),
+            now_.min_sample,
+        )
+        due_by = min(candidates) if candidates else None
+        rows.append(ScheduleRow(item, last_km, last_day, point, due_by, status, uptake))
     rows.sort(key=lambda row: (_URGENCY[row.status], row.due_by or date.max))
     return Schedule(car, PlanRef(head.plan_id, head.plan_name), tuple(rows), per_day)
+
+
+def load_schedule(vehicle_id: int) -> Schedule | None:
+    """Return the car's schedule, None if there is no such car (one query)."""
+    return build_schedule(schedule_facts(vehicle_id), settings())
 
 
 def schedule(vehicle: Vehicle) -> tuple[PlanRef | None, list[ScheduleRow]]:

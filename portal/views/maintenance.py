@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,44 +17,47 @@ from portal.validation import N_
 
 bp = Blueprint("maintenance", __name__)
 
-# Rendering the rows was most of the page's cost; the same rows for the same model and
-# language render the same HTML (about 8 KB: 2,000 per process is ~16 MB).
-SCHEDULE_ROWS = FragmentCache()
+# The page's content is memoised on its complete input: the rows of the one schedule
+# statement (the car, its mileage span, the plan and every item with the car's last time and
+# the uptake counters), the store's date, the maintenance settings and the language. A new
+# service record, reading or uptake count changes the rows, so a cached page is never stale.
+# About 8 KB each: 2,000 per process is ~16 MB.
+SCHEDULE_PAGES = FragmentCache()
 
 
-def _rows_html(car, rows) -> str:
-    model_name = f"{car.brand} {car.series}"
-    window_km = current_app.config["MAINTENANCE_WINDOW_KM"]
-    # The rows are frozen dataclasses: their hash and equality cover every field they have.
-    key = (str(get_locale()), model_name, window_km, rows)
-    return SCHEDULE_ROWS.get_or_render(
-        key,
-        lambda: render_template(
-            "maintenance/_schedule_rows.html", rows=rows, model_name=model_name
-        ),
-    )
-
-
-def _owned_schedule(vehicle_id: int) -> svc.Schedule:
-    """The owner's car's schedule; other owners' cars do not exist."""
-    found = svc.load_schedule(vehicle_id)
-    if found is None or found.car.owner_id != current_user.id:
+def _owned_facts(vehicle_id: int):
+    """The schedule statement's rows for the owner's car; other owners' cars do not exist."""
+    facts = svc.schedule_facts(vehicle_id)
+    if not facts or facts[0].owner_id != current_user.id:
         raise NotFound(_("Vehicle not found."))
-    return found
+    return facts
+
+
+def _render_content(facts, settings) -> str:
+    found = svc.build_schedule(facts, settings)
+    return render_template(
+        "maintenance/_schedule.html",
+        v=found.car,
+        plan=found.plan,
+        rows=found.rows,
+        per_day=found.per_day,
+        model_name=f"{found.car.brand} {found.car.series}",
+    )
 
 
 @bp.route("/vehicles/<int:vehicle_id>/maintenance")
 @owner_required
 def schedule_show(vehicle_id: int):
     """Show the vehicle's maintenance schedule (one query)."""
-    found = _owned_schedule(vehicle_id)
+    facts = _owned_facts(vehicle_id)
+    settings = svc.settings()
+    key = (str(get_locale()), request.script_root, settings, facts)
+    content = SCHEDULE_PAGES.get_or_render(key, lambda: _render_content(facts, settings))
     return render_template(
         "maintenance/schedule.html",
-        v=found.car,
-        plan=found.plan,
-        rows=found.rows,
-        per_day=found.per_day,
-        rows_html=_rows_html(found.car, found.rows) if found.rows else "",
+        plate=facts[0].plate,
+        bookable=facts[0].code is not None,
+        content=content,
     )
 
 
@@ -62,7 +65,7 @@ def schedule_show(vehicle_id: int):
 @owner_required
 def schedule_book(vehicle_id: int):
     """Turn the selected due items into a booking draft."""
-    found = _owned_schedule(vehicle_id)
+    found = svc.build_schedule(_owned_facts(vehicle_id), svc.settings())
     vehicle = found.car
     chosen = [r for r in found.rows if r.item.code in set(request.form.getlist("items"))]
     if not chosen:

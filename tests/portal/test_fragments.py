@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask import render_template_string
 from flask_babel import force_locale
@@ -71,6 +73,58 @@ def test_the_schedule_page_shows_new_work_at_once(f, db, client, auth):
     client.post("/lang", data={"lang": "en"})
     english = client.get(url).get_data(as_text=True)
     assert "Last done" in english and "Last done" not in after
+
+
+def test_the_schedule_page_follows_the_date(f, db, client, auth, clock):
+    make_plan(db, interval_km=None, interval_months=12)  # a yearly item
+    owner = f.owner()
+    today = clock.now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    # Bought a year ago tomorrow: due soon today, due from tomorrow on.
+    car = f.vehicle(owner, purchase_date=today.replace(year=today.year - 1) + timedelta(days=1))
+    db.session.commit()
+    auth.login(owner)
+    url = f"/vehicles/{car.id}/maintenance"
+    assert 'class="card item status-due_soon"' in client.get(url).get_data(as_text=True)
+    clock.advance(days=1)
+    assert 'class="card item status-due"' in client.get(url).get_data(as_text=True)
+
+
+def test_a_cached_schedule_page_is_still_only_its_owners(f, db, client, auth):
+    make_plan(db)
+    owner, other = f.owner(), f.owner()
+    car = f.vehicle(owner, current_km=10_200)
+    db.session.commit()
+    url = f"/vehicles/{car.id}/maintenance"
+    auth.login(owner)
+    assert client.get(url).status_code == 200  # now in the cache
+    client.post("/logout")
+    auth.login(other)
+    r = client.get(url)
+    assert r.status_code == 404 and car.plate not in r.get_data(as_text=True)
+
+
+def test_the_schedule_forms_token_is_outside_the_cached_content(f, db, make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    make_plan(db)
+    owner = f.owner()
+    car = f.vehicle(owner, current_km=10_200)
+    db.session.commit()
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"login": owner.phone, "password": PASSWORD, "csrf_token": token}
+    assert client.post("/login", data=form).status_code == 303
+    page = client.get(f"/vehicles/{car.id}/maintenance").get_data(as_text=True)
+    field = re.search(
+        r'<input type="hidden" name="csrf_token" value="([^"]+)" form="([^"]+)">', page
+    )
+    assert field is not None and f'<form method="post" action="/vehicles/{car.id}' in page
+    assert field.group(2) == "schedule-form" and 'id="schedule-form"' in page
+    r = client.post(
+        f"/vehicles/{car.id}/maintenance/book",
+        data={"items": "transmission_oil", "csrf_token": field.group(1)},
+    )
+    assert r.status_code == 303 and "items=transmission_oil" in r.headers["Location"]
 
 
 def test_the_layout_bars_follow_the_section_and_the_language(f, db, client, auth):
