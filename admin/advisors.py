@@ -34,7 +34,7 @@ MANAGER_ROLES = (MANAGER, ADMIN)
 
 
 def _me() -> User:
-    return current_user._get_current_object()
+    return current_user.record
 
 
 def _managers_only() -> None:
@@ -258,7 +258,7 @@ def unread_notices_panel():
     """Home panel: the advisor's unread notices, each with a mark-as-read button."""
     if not current_user.is_authenticated or current_user.role != ADVISOR:
         return None
-    me = current_user._get_current_object()
+    me = current_user.record
     return (_("Unread notices"), "admin/advisors/_unread.html", {"notices": notices.unread_for(me)})
 
 

@@ -73,7 +73,7 @@ class StaffModelView(_RoleMixin, ModelView):
     def on_model_change(self, form, model, is_created):
         audit.record(
             ("admin_create_" if is_created else "admin_update_") + self.model.__tablename__,
-            actor=current_user._get_current_object(),
+            actor=current_user.record,
             target=model,
         )
 

@@ -124,7 +124,7 @@ class QueueView(StaffView):
 
     @expose("/<int:booking_id>/decide", methods=["POST"])
     def decide(self, booking_id: int):
-        staff = current_user._get_current_object()
+        staff = current_user.record
         booking = svc.store_booking(staff, booking_id)
         action = request.form.get("action")
         try:
@@ -196,7 +196,7 @@ class WorkshopView(StaffView):
 
     @expose("/<int:booking_id>/step", methods=["POST"])
     def step(self, booking_id: int):
-        staff = current_user._get_current_object()
+        staff = current_user.record
         booking = svc.store_booking(staff, booking_id)
         action = request.form.get("action")
         try:
@@ -363,7 +363,7 @@ class MyStoreView(StaffView):
                 store.bays, store.opens_at, store.closes_at = bays, opens, closes
                 audit.record(
                     "store_hours_changed",
-                    actor=current_user._get_current_object(),
+                    actor=current_user.record,
                     target=store,
                     bays=bays,
                 )

@@ -79,7 +79,7 @@ class _RecordAdmin(StaffModelView):
     def _save(self, form, record):
         try:
             customer, vehicle = _lookup(form)
-            obj = record(current_user._get_current_object(), customer, vehicle)
+            obj = record(current_user.record, customer, vehicle)
         except DomainError as exc:
             db.session.rollback()
             field = getattr(form, exc.field or "", None)
@@ -150,7 +150,7 @@ class LoanAdmin(_RecordAdmin):
         self._close(ids, "cancelled")
 
     def _close(self, ids, status: str) -> None:
-        actor = current_user._get_current_object()
+        actor = current_user.record
         for loan in self.get_query().filter(Loan.id.in_([int(i) for i in ids])):
             try:
                 with db.session.begin_nested():

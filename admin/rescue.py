@@ -94,7 +94,7 @@ class RescueQueueView(StaffView):
     @expose("/<int:rescue_id>/act", methods=["POST"])
     def act(self, rescue_id: int):
         """Claim, dispatch, update the ETA, mark on site, resolve or reassign a rescue."""
-        staff = current_user._get_current_object()
+        staff = current_user.record
         rescue = svc.store_rescue(staff, rescue_id)
         step = _STEPS.get(request.form.get("action", ""))
         if step is None:

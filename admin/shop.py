@@ -158,9 +158,7 @@ class StockView(StaffView):
             flash(_("Enter a whole number, e.g. 5 or -2."), "error")
             return redirect(url_for(".index"), code=303)
         try:
-            stock.adjust(
-                current_user._get_current_object(), product, delta, request.form.get("reason", "")
-            )
+            stock.adjust(current_user.record, product, delta, request.form.get("reason", ""))
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -207,7 +205,7 @@ class OrdersView(StaffView):
     @expose("/<int:order_id>/<action>", methods=["POST"])
     def act(self, order_id: int, action: str):
         order = self._get(order_id)
-        me = current_user._get_current_object()
+        me = current_user.record
         try:
             if action == "paid":
                 orders.mark_paid_at_store(me, order)

@@ -283,7 +283,7 @@ class VideoQueueView(StaffView):
 
     @expose("/<int:session_id>/assign", methods=["POST"])
     def assign(self, session_id: int):
-        staff = current_user._get_current_object()
+        staff = current_user.record
         try:
             session = svc.store_session(staff, session_id)
         except DomainError:
@@ -468,7 +468,7 @@ class VideoAnalyticsView(StaffView):
     @expose("/owners/<int:owner_id>/follow-up", methods=["POST"])
     def follow_up(self, owner_id: int):
         """Mark an owner as followed up, with a note of what was said."""
-        staff = current_user._get_current_object()
+        staff = current_user.record
         try:
             owner = trust.watching_owner(staff, owner_id)
         except DomainError:

@@ -94,7 +94,7 @@ def _shopper_cart(create: bool = False, products: bool = True):
     if current_user.is_authenticated:
         if current_user.role != "owner":
             abort(403)
-        user = current_user._get_current_object()
+        user = current_user.record
         return carts.open_cart(user, products=products) if create else carts.find(user)
     key = _cookie_key()
     if not create:
@@ -301,7 +301,7 @@ def _placed(order):
 @owner_required
 def checkout():
     """Choose delivery or pickup and payment, then place the order (holding the stock)."""
-    user = current_user._get_current_object()
+    user = current_user.record
     cart = carts.find(user)
     lines = carts.lines(cart)
     if not lines:
@@ -353,7 +353,7 @@ def checkout():
 @owner_required
 def buy_now(product_id: int):
     """Order one product straight from its page (buy now), without touching the cart."""
-    user = current_user._get_current_object()
+    user = current_user.record
     product = catalog.get_product(product_id)
     form = _order_choices(BuyForm())
     if form.validate():
@@ -460,7 +460,7 @@ def order_cancel(order_id: int):
     """Cancel an unpaid order; its stock goes back on the shelf."""
     order = orders.owned_order(current_user, order_id)
     try:
-        orders.cancel(current_user._get_current_object(), order)
+        orders.cancel(current_user.record, order)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -57,7 +57,7 @@ def _state(session: VideoSession | None, booking) -> dict:
 @owner_required
 def watch(booking_id: int):
     """Show the live video of the owner's car; a POST asks the store to switch it on."""
-    owner = current_user._get_current_object()
+    owner = current_user.record
     booking = booking_svc.owned_booking(owner, booking_id)
     form = FlaskForm()
     if request.method == "POST":
@@ -91,7 +91,7 @@ def session_state(session_id: int):
 @owner_required
 def session_token(session_id: int):
     """Return a short-lived token for the media server, as JSON."""
-    owner = current_user._get_current_object()
+    owner = current_user.record
     session = svc.owned_session(owner, session_id)
     token = svc.issue_token(owner, session)
     return jsonify(token=token, media_url=current_app.config["MEDIA_URL"])
@@ -101,7 +101,7 @@ def session_token(session_id: int):
 @owner_required
 def session_stop(session_id: int):
     """Stop watching; the media server cuts the stream at its next report."""
-    owner = current_user._get_current_object()
+    owner = current_user.record
     session = svc.owned_session(owner, session_id)
     form = FlaskForm()
     if not form.validate_on_submit():

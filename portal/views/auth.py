@@ -96,7 +96,7 @@ def logout():
     """End this login session."""
     if current_user.is_authenticated:
         sessions.revoke(session.get("sid"))
-        audit.record("logout", actor=current_user._get_current_object(), target=None)
+        audit.record("logout", actor=current_user.record, target=None)
         db.session.commit()
     logout_user()
     session.clear()
@@ -219,7 +219,7 @@ def password_reset(token: str):
 def password_change():
     """Change the password (forced for new staff, after an unlock and on expiry)."""
     form = ChangePasswordForm()
-    user = current_user._get_current_object()
+    user = current_user.record
     if form.validate_on_submit():
         try:
             accounts.change_password(user, form.current_password.data, form.new_password.data)

@@ -58,7 +58,7 @@ def set_language():
         abort(400)
     session["lang"] = code
     if current_user.is_authenticated:
-        current_user.locale = code
+        current_user.record.locale = code
         db.session.commit()
     return redirect(_safe_next(request.form.get("next")) or url_for("home.index"), code=303)
 

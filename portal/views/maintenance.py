@@ -88,7 +88,7 @@ def schedule_book(vehicle_id: int):
 @owner_required
 def reminder_settings():
     """Switch maintenance reminder channels on or off."""
-    user = current_user._get_current_object()
+    user = current_user.record
     if request.method == "POST":
         user.remind_inapp = request.form.get("inapp") == "on"
         user.remind_email = request.form.get("email") == "on"

@@ -48,7 +48,7 @@ def rescue_list():
 @owner_required
 def rescue_new():
     """Send an SOS: the car, where it is, what happened and a phone to call back."""
-    owner = current_user._get_current_object()
+    owner = current_user.record
     if not owner.vehicles:
         flash(_("Add your car first, then we can send help to it."), "info")
         return redirect(url_for("vehicles.vehicle_new"), code=303)
@@ -114,7 +114,7 @@ def rescue_status(rescue_id: int):
 @owner_required
 def rescue_cancel(rescue_id: int):
     """Cancel a rescue before help is dispatched."""
-    owner = current_user._get_current_object()
+    owner = current_user.record
     rescue = svc.owned_rescue(owner, rescue_id)
     form = RescueCancelForm()
     reason = (form.reason.data or "")[:200] if form.validate_on_submit() else ""
