@@ -127,6 +127,46 @@ def test_the_schedule_forms_token_is_outside_the_cached_content(f, db, make_app)
     assert r.status_code == 303 and "items=transmission_oil" in r.headers["Location"]
 
 
+def test_a_memoised_schedule_page_carries_each_sessions_own_token_and_messages(f, db, make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    make_plan(db)
+    owner = f.owner()
+    car = f.vehicle(owner, current_km=10_200)
+    db.session.commit()
+    url = f"/vehicles/{car.id}/maintenance"
+
+    def logged_in():
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        form = {"login": owner.phone, "password": PASSWORD, "csrf_token": token}
+        assert client.post("/login", data=form).status_code == 303
+        return client
+
+    def tokens(page: str) -> set[str]:
+        return set(re.findall(r'name="csrf_token" value="([^"]+)"', page)) | set(
+            re.findall(r'"X-CSRFToken": "([^"]+)"', page)
+        )
+
+    phone, laptop = logged_in(), logged_in()  # two sessions of one owner: one memoised page
+    first, second = phone.get(url).get_data(as_text=True), laptop.get(url).get_data(as_text=True)
+    assert len(tokens(first)) == 1 and len(tokens(second)) == 1
+    assert tokens(first) != tokens(second) and "csrf-" not in first + second
+    assert first.replace(tokens(first).pop(), "") == second.replace(tokens(second).pop(), "")
+    # Each session's token works for its own session only.
+    book = f"{url}/book"
+    (mine,) = tokens(second)
+    r = laptop.post(book, data={"items": "transmission_oil", "csrf_token": mine})
+    assert r.status_code == 303
+    r = phone.post(book, data={"items": "transmission_oil", "csrf_token": mine})
+    assert r.status_code == 400
+    # A one-time message is shown once, then the memoised page again.
+    r = laptop.post(book, data={"csrf_token": mine})  # nothing selected
+    assert r.status_code == 303 and r.headers["Location"].endswith(url)
+    assert "Select the items you want done." in laptop.get(url).get_data(as_text=True)
+    assert "Select the items you want done." not in laptop.get(url).get_data(as_text=True)
+
+
 def test_the_layout_bars_follow_the_section_and_the_language(f, db, client, auth):
     owner = f.owner()
     car = f.vehicle(owner)
