@@ -11,6 +11,8 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask.globals import _cv_app
 from flask_babel import format_datetime, get_locale, get_translations
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 from wtforms.i18n import messages_path
 
 from portal.timeutil import to_local
@@ -38,10 +40,18 @@ def _choose_locale() -> str:
         return chosen
     if current_user and getattr(current_user, "locale", None) in LANGUAGES:
         return current_user.locale
-    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
-    if best == "zh":
-        return "zh_CN"
-    return best or current_app.config["DEFAULT_LOCALE"]
+    return (
+        _browser_choice(request.headers.get("Accept-Language", ""))
+        or current_app.config["DEFAULT_LOCALE"]
+    )
+
+
+@lru_cache(maxsize=256)
+def _browser_choice(header: str) -> str | None:
+    """Our language that the browser's Accept-Language prefers, if any (browsers send few
+    distinct headers: each is parsed once)."""
+    best = parse_accept_header(header, LanguageAccept).best_match(["zh_CN", "zh", "en"])
+    return "zh_CN" if best == "zh" else best
 
 
 @cache

@@ -44,6 +44,20 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype):
+        """process_result_value after the driver type's own conversion, as one function:
+        TypeDecorator's generic wrapper cost more than the conversion (pages read many)."""
+        impl = self.impl_instance.result_processor(dialect, coltype)
+
+        def process(value):
+            if value is None:
+                return None
+            if impl is not None:
+                value = impl(value)
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+        return process
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

@@ -119,3 +119,13 @@ def test_landing_page_speaks_chinese_then_english_after_the_switch(make_app):
 def test_chinese_pages_declare_their_language(app):
     page = app.test_client().get("/", headers={"Accept-Language": "zh-CN"})
     assert _html_lang(page.get_data(as_text=True)) == "zh-CN"
+
+
+def test_the_browsers_language_choice():
+    from portal.i18n import _browser_choice
+
+    assert _browser_choice("zh-CN,zh;q=0.9,en;q=0.8") == "zh_CN"
+    assert _browser_choice("zh") == "zh_CN"
+    assert _browser_choice("en-US,en;q=0.9") == "en"
+    assert _browser_choice("fr-FR,de;q=0.5") is None  # none of ours: the default applies
+    assert _browser_choice("") is None
