@@ -321,3 +321,24 @@ def test_reminder_settings_page(f, db, client, auth):
     client.post("/account/reminders", data={"inapp": "on"})
     db.session.refresh(owner)
     assert owner.remind_inapp and not owner.remind_email
+
+
+def test_the_page_reads_times_as_stored_and_converts_them_like_the_columns(f, db):
+    from portal.models import MileageReading
+
+    make_plan(db)
+    v = f.vehicle(f.owner(), current_km=12_000, purchase_date=date(2025, 3, 9))
+    for days, km in ((0, 2_000), (40, 6_000), (90, 12_000)):
+        when = datetime(2026, 1, 2, 8, 30, tzinfo=UTC) + timedelta(days=days)
+        db.session.add(MileageReading(vehicle_id=v.id, km=km, recorded_at=when))
+    svc.record_done(v, "transmission_oil", 10_100, at(10_100))
+    db.session.commit()
+    stored = svc.schedule_facts(v.id)
+    typed = svc.typed(stored)
+    core = db.session.execute(svc._SCHEDULE, {"vehicle_id": v.id}).all()
+    assert [tuple(t) for t in typed] == [tuple(r) for r in core]
+    head = typed[0]
+    assert head.purchase_date == date(2025, 3, 9)
+    assert head.first_at == datetime(2026, 1, 2, 8, 30, tzinfo=UTC)
+    assert head.last_done_at == at(10_100) and head.last_done_at.tzinfo is not None
+    assert hash(stored) == hash(svc.schedule_facts(v.id))  # the memoised page's key
