@@ -8,7 +8,7 @@ gunicorn (2 sync workers, wrk -c16): hello; bench.hello_user (bare Flask + its s
 cookie + one ORM user lookup: the least any logged-in Flask + SQLAlchemy page costs);
 GET /vehicles/<id>/maintenance (the page rotating among 8 logged-in owners and their cars),
 the page again with the fragment cache off
-(M4S_FRAGMENT_CACHE_SIZE=0: every row rendered on every request), the portal's floor (the
+(M4S_FRAGMENT_CACHE_SIZE=0: the whole page rendered on every request), the portal's floor (the
 unread-messages badge, its smallest authenticated answer), then, in-process,
 portal.services.maintenance.uptake_for for a car's plan items over many calls on each
 dataset (best of 3 rounds).
@@ -184,7 +184,7 @@ def append_results_md(r: dict[str, Any], command: str) -> None:
         f"{r['hello_rps']} rps, hello + session + user lookup {r['hello_user_rps']} rps "
         f"({r['hello_user_pct_of_hello']} %) · maintenance page {r['maintenance_rps']} rps "
         f"({r['maintenance_pct_of_hello']} % of hello), p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms"
-        f"; fragment cache off {r['uncached_rps']} rps ({r['uncached_pct_of_hello']} %), "
+        f"; page cache off {r['uncached_rps']} rps ({r['uncached_pct_of_hello']} %), "
         f"p99 {r['uncached_p99_ms']} ms; floor (the unread badge) {r['floor_badge_rps']} rps "
         f"({r['floor_badge_pct_of_hello']} %)"
         f" · uptake_for {r['uptake_10k_ms']} ms at {r['service_records_small']} records, "
@@ -237,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         floor = measure(base, BADGE, [], args, "badge", PAGE_SCRIPT % {"pages": badges})
 
-    # The same load with the fragment cache off: every request renders every row, as the
-    # first view of a car each day does. The same secret key, so the sessions stay valid.
+    # The same load with the page cache off: every request builds and renders the whole page,
+    # as the first view of a car each day does. The same secret key, so the sessions stay valid.
     cold_env = dict(env, M4S_FRAGMENT_CACHE_SIZE="0")
     with gunicorn("wsgi:app", cold_env, args, "/healthz", "portal-uncached") as base:
         check_page(base, cookies[0], paths[0])
