@@ -5,10 +5,10 @@ The big dataset is bench.run_portal's (100k owners, 150k vehicles) plus two year
 maintenance history (over 1M service records) and its aggregates, built in bulk by
 bench.generate_maintenance; the small one has about 10k service records. In one run, under
 gunicorn (2 sync workers, wrk -c16): hello; bench.hello_user (bare Flask + its session
-cookie + one ORM user lookup: the least any logged-in Flask + SQLAlchemy page costs);
+cookie + one ORM user lookup: a plain logged-in Flask + SQLAlchemy request);
 GET /vehicles/<id>/maintenance (the page rotating among 8 logged-in owners and their cars),
 the page again with the fragment cache off
-(M4S_FRAGMENT_CACHE_SIZE=0: the whole page rendered on every request), the portal's floor (the
+(M4S_FRAGMENT_CACHE_SIZE=0: the whole page rendered on every request), the unread badge (the
 unread-messages badge, its smallest authenticated answer), then, in-process,
 portal.services.maintenance.uptake_for for a car's plan items over many calls on each
 dataset (best of 3 rounds).
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         page = measure(base, paths[0], [], args, "maintenance", PAGE_SCRIPT % {"pages": pages})
         # The floor: the smallest authenticated answer the portal gives (the unread-messages
-        # badge: session, login check, one count, a tiny template). No page can beat it.
+        # badge: session, login check, one count, a tiny template).
         badges = ", ".join(
             "{" + json.dumps(f"session={c}") + ", " + json.dumps(BADGE) + "}" for c in cookies
         )
