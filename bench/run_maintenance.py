@@ -3,15 +3,17 @@ lookup at 10k and at 1M+ service records.
 
 The big dataset is bench.run_portal's (100k owners, 150k vehicles) plus two years of
 maintenance history (over 1M service records) and its aggregates, built in bulk by
-bench.generate_maintenance; the small one has about 10k service records. In one run, under
-gunicorn (2 sync workers, wrk -c16): hello; bench.hello_user (bare Flask + its session
-cookie + one ORM user lookup: a plain logged-in Flask + SQLAlchemy request);
-GET /vehicles/<id>/maintenance (the page rotating among 8 logged-in owners and their cars),
-the page again with the fragment cache off
-(M4S_FRAGMENT_CACHE_SIZE=0: the whole page rendered on every request), the unread badge (the
-unread-messages badge, its smallest authenticated answer), then, in-process,
-portal.services.maintenance.uptake_for for a car's plan items over many calls on each
-dataset (best of 3 rounds).
+bench.generate_maintenance; the small one has about 10k service records. Under gunicorn
+(2 sync workers each, all up for the whole run, wrk -c16), five loads take turns for five
+rounds (duration/2 seconds each), so that each round compares the page with its baseline a
+minute apart at most on this shared, drifting machine: hello; bench.hello_user (bare Flask +
+its session cookie + one ORM user lookup: a plain logged-in Flask + SQLAlchemy request);
+GET /vehicles/<id>/maintenance (rotating among 8 logged-in owners and their cars); the unread
+badge (the smallest authenticated answer); the page with the page cache off
+(M4S_FRAGMENT_CACHE_SIZE=0: the whole page rendered on every request). Requests/s are the
+median of the rounds, shares the median of the rounds' shares, p99 the worst round's. Then,
+in-process, portal.services.maintenance.uptake_for for a car's plan items over many calls on
+each dataset (best of 3 rounds).
 Writes bench/results/maintenance.json (maintenance-postgres.json on PostgreSQL) and a line in
 bench/RESULTS.md; a --quick run writes under bench/data/ and appends nothing.
 
@@ -26,8 +28,10 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import sys
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,9 +58,9 @@ from bench.run_portal import (
     gunicorn,
     log,
     login,
-    measure,
     parse_args,
     server_env,
+    wrk,
 )
 from portal.models import ServiceRecord, User, Vehicle
 
@@ -180,12 +184,15 @@ def append_results_md(r: dict[str, Any], command: str) -> None:
     line = (
         f"- {r['date']} · `{r['commit']}` · maintenance on {r['database']} · {r['owners']} "
         f"owners / {r['vehicles']} vehicles / {r['service_records']} service records · gunicorn "
-        f"{r['workers']}×sync · wrk -t1 -c{r['connections']} {r['duration_s']} s · hello "
+        f"{r['workers']}×sync · wrk -t1 -c{r['connections']}, {r['rounds']} interleaved rounds of "
+        f"{r['round_s']} s (medians; p99 of the worst round) · hello "
         f"{r['hello_rps']} rps, hello + session + user lookup {r['hello_user_rps']} rps "
         f"({r['hello_user_pct_of_hello']} %) · maintenance page {r['maintenance_rps']} rps "
-        f"({r['maintenance_pct_of_hello']} % of hello), p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms"
+        f"({r['maintenance_pct_of_hello']} % of hello, median of the rounds' shares; rounds "
+        f"{r['rounds_rps']['maintenance']} vs hello {r['rounds_rps']['hello']}), "
+        f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms"
         f"; page cache off {r['uncached_rps']} rps ({r['uncached_pct_of_hello']} %), "
-        f"p99 {r['uncached_p99_ms']} ms; floor (the unread badge) {r['floor_badge_rps']} rps "
+        f"p99 {r['uncached_p99_ms']} ms; the unread badge {r['floor_badge_rps']} rps "
         f"({r['floor_badge_pct_of_hello']} %)"
         f" · uptake_for {r['uptake_10k_ms']} ms at {r['service_records_small']} records, "
         f"{r['uptake_1m_ms']} ms at {r['service_records']} (ratio {r['ratio']})"
@@ -195,6 +202,54 @@ def append_results_md(r: dict[str, Any], command: str) -> None:
     )
     with RESULTS_MD.open("a") as f:
         f.write(line)
+
+
+ROUNDS = 5
+
+
+def _pairs(cookies: list[str], paths: list[str]) -> str:
+    return ", ".join(
+        "{" + json.dumps(f"session={c}") + ", " + json.dumps(p) + "}"
+        for c, p in zip(cookies, paths, strict=True)
+    )
+
+
+def interleaved(loads: dict[str, tuple], args) -> dict[str, dict[str, Any]]:
+    """Warm every load up, then run them in turn for ROUNDS rounds of duration/2 seconds.
+
+    Per load: the median requests/s and p50 of the rounds, the worst round's p99 and max,
+    every error, and each round's requests/s (rounds[i] of two loads ran a minute apart at
+    most)."""
+    seconds = max(2, args.duration // 2)
+    per_round: dict[str, list[dict[str, Any]]] = {name: [] for name in loads}
+    for name, (base, path, cookies, lua) in loads.items():
+        wrk(base, path, cookies, 1, args, name, lua)
+    for k in range(ROUNDS):
+        for name, (base, path, cookies, lua) in loads.items():
+            run = wrk(base, path, cookies, seconds, args, name, lua)
+            log(f"round {k + 1}/{ROUNDS} {name}: {run}")
+            per_round[name].append(run)
+    out = {}
+    for name, runs in per_round.items():
+        errors: dict[str, int] = {}
+        for run in runs:
+            for kind, n in run["errors"].items():
+                errors[kind] = errors.get(kind, 0) + n
+        out[name] = {
+            "rps": statistics.median(r["rps"] for r in runs),
+            "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+            "p99_ms": max(r["p99_ms"] for r in runs),
+            "max_ms": max(r["max_ms"] for r in runs),
+            "errors": errors,
+            "rounds_rps": [r["rps"] for r in runs],
+        }
+    return out
+
+
+def _median_pct(load: dict[str, Any], base: dict[str, Any]) -> float:
+    """The median over rounds of the load's requests/s as a share of the baseline's."""
+    shares = [a / b for a, b in zip(load["rounds_rps"], base["rounds_rps"], strict=True)]
+    return round(100 * statistics.median(shares), 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,45 +266,49 @@ def main(argv: list[str] | None = None) -> int:
     env = server_env(url)
     loadavg = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy it was
 
-    with gunicorn("bench.hello:app", env, args, "/", "hello") as base:
-        hello = measure(base, "/", [], args, "hello")
-
-    # The second ceiling: bare Flask + session cookie + one ORM user lookup (bench/hello_user).
+    # Every server is up for the whole run and the loads take turns, round after round: the
+    # machine is shared and its speed drifts by tens of per cent within minutes, so the page
+    # and its baseline are compared round by round, never a fast minute against a slow one.
     user_ids = owner_ids(url, [owner_login(i * args.owners // args.sessions) for i in range(8)])
-    with gunicorn("bench.hello_user:app", env, args, "/login/0", "hello_user") as base:
-        user_cookies = [session_cookie(base + f"/login/{u}") for u in user_ids]
-        hello_user = measure(base, "/", user_cookies, args, "hello_user")
-
-    with gunicorn("wsgi:app", env, args, "/healthz", "portal") as base:
-        phones = [owner_login(i * args.owners // args.sessions) for i in range(args.sessions)]
-        cookies = [login(base, p, BENCH_PASSWORD) for p in phones]
-        paths = [f"/vehicles/{v}/maintenance" for v in first_cars(url, phones)]
-        page_bytes = check_page(base, cookies[0], paths[0])
-        pages = ", ".join(
-            "{" + json.dumps(f"session={c}") + ", " + json.dumps(p) + "}"
-            for c, p in zip(cookies, paths, strict=True)
-        )
-        page = measure(base, paths[0], [], args, "maintenance", PAGE_SCRIPT % {"pages": pages})
-        # The floor: the smallest authenticated answer the portal gives (the unread-messages
-        # badge: session, login check, one count, a tiny template).
-        badges = ", ".join(
-            "{" + json.dumps(f"session={c}") + ", " + json.dumps(BADGE) + "}" for c in cookies
-        )
-        floor = measure(base, BADGE, [], args, "badge", PAGE_SCRIPT % {"pages": badges})
-
-    # The same load with the page cache off: every request builds and renders the whole page,
-    # as the first view of a car each day does. The same secret key, so the sessions stay valid.
+    phones = [owner_login(i * args.owners // args.sessions) for i in range(args.sessions)]
+    paths = [f"/vehicles/{v}/maintenance" for v in first_cars(url, phones)]
+    # The page cache off: every request builds and renders the whole page, as the first view
+    # of a car each day does. The same secret key, so the sessions stay valid.
     cold_env = dict(env, M4S_FRAGMENT_CACHE_SIZE="0")
-    with gunicorn("wsgi:app", cold_env, args, "/healthz", "portal-uncached") as base:
-        check_page(base, cookies[0], paths[0])
-        cold = measure(base, paths[0], [], args, "uncached", PAGE_SCRIPT % {"pages": pages})
+    with ExitStack() as servers:
+        hello_base = servers.enter_context(gunicorn("bench.hello:app", env, args, "/", "hello"))
+        # The second ceiling: bare Flask + session cookie + one ORM user lookup.
+        user_base = servers.enter_context(
+            gunicorn("bench.hello_user:app", env, args, "/login/0", "hello_user")
+        )
+        base = servers.enter_context(gunicorn("wsgi:app", env, args, "/healthz", "portal"))
+        cold_base = servers.enter_context(
+            gunicorn("wsgi:app", cold_env, args, "/healthz", "portal-uncached")
+        )
+        user_cookies = [session_cookie(user_base + f"/login/{u}") for u in user_ids]
+        cookies = [login(base, p, BENCH_PASSWORD) for p in phones]
+        page_bytes = check_page(base, cookies[0], paths[0])
+        check_page(cold_base, cookies[0], paths[0])
+        pages = PAGE_SCRIPT % {"pages": _pairs(cookies, paths)}
+        # The unread-messages badge: session, login check, one count, a tiny template.
+        badges = PAGE_SCRIPT % {"pages": _pairs(cookies, [BADGE] * len(cookies))}
+        loads = {
+            "hello": (hello_base, "/", [], None),
+            "hello_user": (user_base, "/", user_cookies, None),
+            "maintenance": (base, paths[0], [], pages),
+            "badge": (base, BADGE, [], badges),
+            "uncached": (cold_base, paths[0], [], pages),
+        }
+        runs = interleaved(loads, args)
+    hello, hello_user, page = runs["hello"], runs["hello_user"], runs["maintenance"]
+    floor, cold = runs["badge"], runs["uncached"]
 
     uptake = {"small": [], "big": []}
     for _ in range(2):  # interleaved, so that a busy moment of the machine hits both
         uptake["small"].append(time_uptake(small))
         uptake["big"].append(time_uptake(url))
     t_small, t_big = min(uptake["small"]), min(uptake["big"])
-    pct = round(100 * page["rps"] / hello["rps"], 1)
+    pct = _median_pct(page, hello)
     ratio = round(t_big / t_small, 3)
     result = {
         "hello_rps": hello["rps"],
@@ -263,12 +322,12 @@ def main(argv: list[str] | None = None) -> int:
         "maintenance_pct_of_hello": pct,
         "p50_ms": page["p50_ms"],
         "hello_user_rps": hello_user["rps"],
-        "hello_user_pct_of_hello": round(100 * hello_user["rps"] / hello["rps"], 1),
-        "maintenance_pct_of_hello_user": round(100 * page["rps"] / hello_user["rps"], 1),
+        "hello_user_pct_of_hello": _median_pct(hello_user, hello),
+        "maintenance_pct_of_hello_user": _median_pct(page, hello_user),
         "floor_badge_rps": floor["rps"],
-        "floor_badge_pct_of_hello": round(100 * floor["rps"] / hello["rps"], 1),
+        "floor_badge_pct_of_hello": _median_pct(floor, hello),
         "uncached_rps": cold["rps"],
-        "uncached_pct_of_hello": round(100 * cold["rps"] / hello["rps"], 1),
+        "uncached_pct_of_hello": _median_pct(cold, hello),
         "uncached_p99_ms": cold["p99_ms"],
         "goals_met": {
             f"rps >= {GOAL_PCT} % of hello": pct >= GOAL_PCT,
@@ -290,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "connections": args.connections,
         "duration_s": args.duration,
+        "rounds": ROUNDS,
+        "round_s": max(2, args.duration // 2),
+        "rounds_rps": {name: run["rounds_rps"] for name, run in runs.items()},
         "uptake_calls": UPTAKE_CALLS,
         "cpus": os.cpu_count(),
         "loadavg_before": loadavg,
