@@ -103,17 +103,30 @@ def test_a_cached_schedule_page_is_still_only_its_owners(f, db, client, auth):
     assert r.status_code == 404 and car.plate not in r.get_data(as_text=True)
 
 
-def test_the_schedule_forms_token_is_outside_the_cached_content(f, db, make_app):
-    app = make_app(WTF_CSRF_ENABLED=True)
-    make_plan(db)
-    owner = f.owner()
-    car = f.vehicle(owner, current_km=10_200)
-    db.session.commit()
+def _login_with_csrf(app, owner):
+    """Log in through the real form with CSRF on; return the client and the login form's
+    token (the session before the login's)."""
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     form = {"login": owner.phone, "password": PASSWORD, "csrf_token": token}
     assert client.post("/login", data=form).status_code == 303
+    return client, token
+
+
+def _csrf_app_and_a_due_car(f, db, make_app):
+    """An app with CSRF on, and an owner whose car has its transmission oil due."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    make_plan(db)
+    owner = f.owner()
+    car = f.vehicle(owner, current_km=10_200)
+    db.session.commit()
+    return app, owner, car
+
+
+def test_the_schedule_forms_token_is_outside_the_cached_content(f, db, make_app):
+    app, owner, car = _csrf_app_and_a_due_car(f, db, make_app)
+    client, _ = _login_with_csrf(app, owner)
     page = client.get(f"/vehicles/{car.id}/maintenance").get_data(as_text=True)
     field = re.search(
         r'<input type="hidden" name="csrf_token" value="([^"]+)" form="([^"]+)">', page
@@ -128,27 +141,16 @@ def test_the_schedule_forms_token_is_outside_the_cached_content(f, db, make_app)
 
 
 def test_a_memoised_schedule_page_carries_each_sessions_own_token_and_messages(f, db, make_app):
-    app = make_app(WTF_CSRF_ENABLED=True)
-    make_plan(db)
-    owner = f.owner()
-    car = f.vehicle(owner, current_km=10_200)
-    db.session.commit()
+    app, owner, car = _csrf_app_and_a_due_car(f, db, make_app)
     url = f"/vehicles/{car.id}/maintenance"
-
-    def logged_in():
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        form = {"login": owner.phone, "password": PASSWORD, "csrf_token": token}
-        assert client.post("/login", data=form).status_code == 303
-        return client
 
     def tokens(page: str) -> set[str]:
         return set(re.findall(r'name="csrf_token" value="([^"]+)"', page)) | set(
             re.findall(r'"X-CSRFToken": "([^"]+)"', page)
         )
 
-    phone, laptop = logged_in(), logged_in()  # two sessions of one owner: one memoised page
+    # Two sessions of one owner: one memoised page.
+    (phone, _), (laptop, _) = _login_with_csrf(app, owner), _login_with_csrf(app, owner)
     first, second = phone.get(url).get_data(as_text=True), laptop.get(url).get_data(as_text=True)
     assert len(tokens(first)) == 1 and len(tokens(second)) == 1
     assert tokens(first) != tokens(second) and "csrf-" not in first + second
@@ -200,12 +202,7 @@ def test_template_strings_follow_force_locale(app):
 
 def test_the_first_page_after_login_does_not_rewrite_the_cookie(f, make_app):
     owner = f.owner()
-    client = make_app(WTF_CSRF_ENABLED=True).test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    form = {"login": owner.phone, "password": PASSWORD, "csrf_token": token}
-    r = client.post("/login", data=form)
-    assert r.status_code == 303
+    client, _ = _login_with_csrf(make_app(WTF_CSRF_ENABLED=True), owner)
     home = client.get("/")
     assert home.status_code == 200 and "X-CSRFToken" in home.get_data(as_text=True)
     assert "Set-Cookie" not in home.headers  # the login already gave it its CSRF secret
@@ -213,11 +210,7 @@ def test_the_first_page_after_login_does_not_rewrite_the_cookie(f, make_app):
 
 def test_a_sessions_csrf_token_is_signed_once_and_still_checked(f, make_app):
     owner = f.owner()
-    client = make_app(WTF_CSRF_ENABLED=True).test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    form = {"login": owner.phone, "password": PASSWORD, "csrf_token": token}
-    assert client.post("/login", data=form).status_code == 303
+    client, token = _login_with_csrf(make_app(WTF_CSRF_ENABLED=True), owner)
 
     def header_token() -> str:
         return re.search(r'"X-CSRFToken": "([^"]+)"', client.get("/").get_data(as_text=True))[1]
