@@ -144,7 +144,7 @@ class Account:
         return self._record
 
     def __getattr__(self, name: str):
-        if self._record is None and name in self._row._fields:
+        if self._record is None and name in _USER_TABLE_COLUMNS:
             return getattr(self._row, name)
         return getattr(self.record, name)  # relationships, or anything once record is loaded
 
@@ -155,6 +155,9 @@ class Account:
 
     def __hash__(self) -> int:
         return hash((User, self._row.id))
+
+
+_USER_TABLE_COLUMNS = frozenset(User.__table__.c.keys())  # what an Account's row holds
 
 
 @cache

@@ -578,13 +578,14 @@ class Settings(NamedTuple):
 
 def settings() -> Settings:
     """Return today's date in the store's time zone and the app's maintenance settings."""
+    cfg = current_app.config
     return Settings(
         _today(),
-        _cfg("MAINTENANCE_MIN_SAMPLE"),
-        _cfg("MAINTENANCE_WINDOW_KM"),
-        _cfg("MAINTENANCE_WINDOW_DAYS"),
-        _cfg("MAINTENANCE_SOON_KM"),
-        _cfg("MAINTENANCE_SOON_DAYS"),
+        int(cfg["MAINTENANCE_MIN_SAMPLE"]),
+        int(cfg["MAINTENANCE_WINDOW_KM"]),
+        int(cfg["MAINTENANCE_WINDOW_DAYS"]),
+        int(cfg["MAINTENANCE_SOON_KM"]),
+        int(cfg["MAINTENANCE_SOON_DAYS"]),
     )
 
 

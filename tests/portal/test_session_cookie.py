@@ -32,6 +32,13 @@ def test_a_known_cookie_opens_to_a_fresh_copy_each_time(app):
     assert cookie in app.session_interface._verified
 
 
+def test_a_known_flat_cookie_also_opens_to_a_fresh_copy(app):
+    cookie = _cookie(app, {"sid": "abc", "_fresh": True, "_user_id": "1:1"})
+    first = _open(app, cookie)
+    first["sid"], first["lang"] = "other", "en"
+    assert dict(_open(app, cookie)) == {"sid": "abc", "_fresh": True, "_user_id": "1:1"}
+
+
 def test_tampered_and_foreign_cookies_open_empty_and_are_not_kept(app, make_app):
     cookie = _cookie(app, {"sid": "abc"})
     payload, _, signature = cookie.rpartition(".")
