@@ -30,6 +30,10 @@ bp = Blueprint("maintenance", __name__)
 # About 12 KB each: 2,000 per process is ~24 MB.
 SCHEDULE_PAGES = FragmentCache()
 
+# Stands for the session's CSRF token in a memoised page: random per process, so no content
+# can contain it by chance.
+_TOKEN = "csrf-" + secrets.token_hex(16)
+
 
 def _owned_facts(vehicle_id: int):
     """The schedule statement's rows for the owner's car; other owners' cars do not exist."""
@@ -66,23 +70,23 @@ def schedule_show(vehicle_id: int):
     return str.replace(page, _TOKEN, generate_csrf())
 
 
-# Stands for the session's CSRF token in a memoised page: random per process, so no content
-# can contain it by chance.
-_TOKEN = "csrf-" + secrets.token_hex(16)
-
-
 def _render_page(facts, settings, token: str | None = None) -> str:
-    """The whole page; with a token, one that stands for the session's CSRF token."""
-    saved = g.pop("csrf_token", None)
-    if token is not None:
-        g.csrf_token = token  # what csrf_token() returns while the page renders
-    try:
+    """The whole page; with a token, one where that stands for the session's CSRF token."""
+
+    def render() -> str:
         return render_template(
             "maintenance/schedule.html",
             plate=facts[0].plate,
             bookable=facts[0].code is not None,
             content=_render_content(facts, settings),
         )
+
+    if token is None:
+        return render()
+    saved = g.pop("csrf_token", None)
+    g.csrf_token = token  # what csrf_token() returns while the page renders
+    try:
+        return render()
     finally:
         g.pop("csrf_token", None)
         if saved is not None:
