@@ -9,25 +9,24 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 
-class QuantityForm(FlaskForm):
-    quantity = IntegerField(
+def _quantity(minimum: int, out_of_range, **kw) -> IntegerField:
+    """A quantity from minimum to 99 units (0 removes a cart line)."""
+    return IntegerField(
         _l("Quantity"),
         validators=[
             InputRequired(message=_l("Enter a quantity.")),
-            NumberRange(min=0, max=99, message=_l("Enter a quantity from 0 to 99.")),
+            NumberRange(min=minimum, max=99, message=out_of_range),
         ],
+        **kw,
     )
+
+
+class QuantityForm(FlaskForm):
+    quantity = _quantity(0, _l("Enter a quantity from 0 to 99."))
 
 
 class AddForm(FlaskForm):
-    quantity = IntegerField(
-        _l("Quantity"),
-        default=1,
-        validators=[
-            InputRequired(message=_l("Enter a quantity.")),
-            NumberRange(min=1, max=99, message=_l("Enter a quantity from 1 to 99.")),
-        ],
-    )
+    quantity = _quantity(1, _l("Enter a quantity from 1 to 99."), default=1)
 
 
 class _OrderForm(FlaskForm):
@@ -57,12 +56,5 @@ class CheckoutForm(_OrderForm):
 class BuyForm(_OrderForm):
     """Buy now: one product straight from its page, without the cart."""
 
-    quantity = IntegerField(
-        _l("Quantity"),
-        default=1,
-        validators=[
-            InputRequired(message=_l("Enter a quantity.")),
-            NumberRange(min=1, max=99, message=_l("Enter a quantity from 1 to 99.")),
-        ],
-    )
+    quantity = _quantity(1, _l("Enter a quantity from 1 to 99."), default=1)
     expected_price_fen = HiddenField()

@@ -297,6 +297,30 @@ def _placed(order):
     return redirect(url_for(".order_show", order_id=order_id), code=303)
 
 
+def _chosen(form) -> dict:
+    """The delivery, store, address and payment an order form chose."""
+    return {
+        "delivery": form.delivery.data,
+        "store": db.session.get(Store, form.store.data),
+        "address": form.address.data or "",
+        "payment": form.payment.data,
+    }
+
+
+def _confirmed_expectation(form, expected_field, misfit: bool) -> int | None:
+    """The price the owner was shown (checkout and buy now), or None with the form's error
+    set: parts that fit none of their cars need the confirmation ticked; a price that is not
+    a number means a tampered or incomplete form."""
+    expected = expected_field.data or ""
+    if misfit and not form.fits_confirmed.data:
+        form.fits_confirmed.errors = [_("Confirm that you want parts that fit none of your cars.")]
+    elif not expected.isdigit():
+        expected_field.errors = [_("The form is incomplete. Reload the page.")]
+    else:
+        return int(expected)
+    return None
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 @owner_required
 def checkout():
@@ -310,23 +334,14 @@ def checkout():
     form = _checkout_form(lines)
     misfits = [li for li in lines if catalog.fits_none(li.item.product, user)]
     if form.validate_on_submit():
-        expected = form.expected_total_fen.data or ""
-        if misfits and not form.fits_confirmed.data:
-            form.fits_confirmed.errors = [
-                _("Confirm that you want parts that fit none of your cars.")
-            ]
-        elif not expected.isdigit():
-            form.expected_total_fen.errors = [_("The form is incomplete. Reload the page.")]
-        else:
+        expected = _confirmed_expectation(form, form.expected_total_fen, bool(misfits))
+        if expected is not None:
             try:
                 order = orders.place_order(
                     user,
                     cart,
-                    delivery=form.delivery.data,
-                    store=db.session.get(Store, form.store.data),
-                    address=form.address.data or "",
-                    payment=form.payment.data,
-                    expected_total_fen=int(expected),
+                    **_chosen(form),
+                    expected_total_fen=expected,
                 )
                 if order.payment == "stripe":
                     orders.start_stripe_payment(order)
@@ -357,24 +372,16 @@ def buy_now(product_id: int):
     product = catalog.get_product(product_id)
     form = _order_choices(BuyForm())
     if form.validate():
-        expected = form.expected_price_fen.data or ""
-        if catalog.fits_none(product, user) and not form.fits_confirmed.data:
-            form.fits_confirmed.errors = [
-                _("Confirm that you want parts that fit none of your cars.")
-            ]
-        elif not expected.isdigit():
-            form.expected_price_fen.errors = [_("The form is incomplete. Reload the page.")]
-        else:
+        misfit = catalog.fits_none(product, user)
+        expected = _confirmed_expectation(form, form.expected_price_fen, misfit)
+        if expected is not None:
             try:
                 order = orders.buy_now(
                     user,
                     product,
                     form.quantity.data,
-                    delivery=form.delivery.data,
-                    store=db.session.get(Store, form.store.data),
-                    address=form.address.data or "",
-                    payment=form.payment.data,
-                    expected_price_fen=int(expected),
+                    **_chosen(form),
+                    expected_price_fen=expected,
                 )
                 if order.payment == "stripe":
                     orders.start_stripe_payment(order)

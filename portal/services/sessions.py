@@ -33,14 +33,6 @@ def start(user: User) -> str:
     return token
 
 
-def is_valid(token: str | None, user_id: int) -> bool:
-    """Return whether the token names a live session of this user."""
-    if not token:
-        return False
-    row = db.session.get(LoginSession, _key(token))
-    return row is not None and row.user_id == user_id and row.revoked_at is None
-
-
 # Built once: this runs on every authenticated request, and building the statement cost as
 # much as running it. Plain columns, not an ORM load (which cost as much again): see Account.
 _USERS, _LOGINS = User.__table__, LoginSession.__table__
