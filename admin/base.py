@@ -8,10 +8,16 @@ from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from wtforms import IntegerField
+from wtforms.fields.core import UnboundField
+from wtforms.validators import NumberRange
 
 from portal.extensions import db
+from portal.inputs import MAX_ID, int_arg
 from portal.models.accounts import ADMIN, STAFF_ROLES
 from portal.services import audit
+
+MAX_PAGE = 100_000  # list pages: past this, OFFSET would only scan for nothing
 
 
 def staff_allowed(roles: tuple[str, ...]) -> bool:
@@ -67,8 +73,27 @@ class StaffModelView(_RoleMixin, ModelView):
         return self.scope(super().get_count_query())
 
     def get_one(self, id):
-        # Objects outside the staff member's store behave as if they did not exist.
-        return self.get_query().filter(self.model.id == int(id)).one_or_none()
+        # Objects outside the staff member's store behave as if they did not exist, and so
+        # does an id no row can have.
+        row_id = int_arg(id, minimum=1)
+        if row_id is None:
+            return None
+        return self.get_query().filter(self.model.id == row_id).one_or_none()
+
+    def get_list(self, page, *args, **kwargs):
+        # A page past the end is empty; a page number too large for OFFSET is the same page.
+        return super().get_list(max(0, min(page or 0, MAX_PAGE)), *args, **kwargs)
+
+    def scaffold_form(self):
+        """Bound every integer field of a generated form to the column's 32-bit range."""
+        form_class = super().scaffold_form()
+        for name in dir(form_class):
+            field = getattr(form_class, name)
+            if isinstance(field, UnboundField) and issubclass(field.field_class, IntegerField):
+                validators = list(field.kwargs.get("validators") or [])
+                validators.append(NumberRange(min=-MAX_ID, max=MAX_ID))
+                field.kwargs["validators"] = validators
+        return form_class
 
     def on_model_change(self, form, model, is_created):
         audit.record(

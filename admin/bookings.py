@@ -17,6 +17,7 @@ from admin.base import StaffModelView, StaffView
 from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
+from portal.inputs import int_arg
 from portal.models import Booking, ServiceRecord, Store
 from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.models.bookings import (
@@ -28,6 +29,7 @@ from portal.models.bookings import (
     REJECT_REASONS,
     SUBMITTED,
 )
+from portal.money import fen_from_form
 from portal.services import bookings as svc
 from portal.services import capacity, maintenance
 
@@ -111,7 +113,7 @@ class QueueView(StaffView):
     @expose("/items")
     def items(self):
         """Return pending bookings newer than ?after= and the next poller (htmx)."""
-        after = request.args.get("after", type=int) or 0
+        after = int_arg(request.args.get("after")) or 0
         fresh = self._pending(after)
         newest = max([after, *(b.id for b in fresh)])
         return self.render(
@@ -129,7 +131,7 @@ class QueueView(StaffView):
         action = request.form.get("action")
         try:
             if action == "accept":
-                bay = request.form.get("bay", type=int)
+                bay = int_arg(request.form.get("bay"))
                 svc.accept(staff, booking, bay=bay, note=request.form.get("note", ""))
             elif action == "reject":
                 svc.reject(
@@ -201,7 +203,7 @@ class WorkshopView(StaffView):
         action = request.form.get("action")
         try:
             if action == "check_in":
-                km = request.form.get("km", type=int)
+                km = int_arg(request.form.get("km"), maximum=3_000_000)
                 if km is None:
                     raise ValidationError(_("Enter the mileage."), field="km")
                 svc.check_in(staff, booking, km)
@@ -260,12 +262,10 @@ def _items_from_form() -> list[dict]:
         desc = (request.form.get(f"item-{i}-description") or "").strip()
         if not desc:
             continue
-        try:
-            qty = int(request.form.get(f"item-{i}-quantity") or 1)
-            yuan = request.form.get(f"item-{i}-price") or "0"
-            fen = round(float(yuan) * 100)
-        except ValueError as exc:
-            raise ValidationError(_("Quantities and prices must be numbers.")) from exc
+        qty = int_arg(request.form.get(f"item-{i}-quantity") or "1", minimum=1, maximum=999)
+        if qty is None:
+            raise ValidationError(_("A quantity is a whole number from 1 to 999."))
+        fen = fen_from_form(request.form.get(f"item-{i}-price") or "0")
         items.append(
             {
                 "kind": request.form.get(f"item-{i}-kind", "labour"),

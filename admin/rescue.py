@@ -15,6 +15,7 @@ from admin.rescue_charts import bar_chart
 from portal.auth import is_htmx
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.inputs import int_arg
 from portal.models import Rescue, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER, STAFF_ROLES
 from portal.services import rescue as svc
@@ -51,8 +52,8 @@ def _reassign(staff: User, rescue: Rescue, form) -> None:
 # The queue's actions: each takes (staff, rescue, form) and calls one service verb.
 _STEPS = {
     "claim": lambda s, r, f: svc.claim(s, r),
-    "dispatch": lambda s, r, f: svc.dispatch(s, r, f.get("eta", type=int), f.get("note", "")),
-    "eta": lambda s, r, f: svc.update_eta(s, r, f.get("eta", type=int), f.get("note", "")),
+    "dispatch": lambda s, r, f: svc.dispatch(s, r, int_arg(f.get("eta")), f.get("note", "")),
+    "eta": lambda s, r, f: svc.update_eta(s, r, int_arg(f.get("eta")), f.get("note", "")),
     "on_site": lambda s, r, f: svc.arrive(s, r),
     "resolve": lambda s, r, f: svc.resolve(s, r, f.get("note", "")),
     "reassign": _reassign,

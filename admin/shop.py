@@ -18,8 +18,10 @@ from admin.charts import columns, hbar
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.i18n import cny
+from portal.inputs import int_arg
 from portal.models import Store
 from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
+from portal.money import fen_from_form
 from portal.services.media import store_image
 from shop import orders, stats, stock
 from shop.models import (
@@ -151,10 +153,8 @@ class StockView(StaffView):
     @expose("/<int:product_id>/adjust", methods=["POST"])
     def adjust(self, product_id: int):
         product = db.session.get(Product, product_id) or abort(404)
-        raw = request.form.get("delta", "").strip()
-        try:
-            delta = int(raw)
-        except ValueError:
+        delta = int_arg(request.form.get("delta"), minimum=-1_000_000, maximum=1_000_000)
+        if delta is None:
             flash(_("Enter a whole number, e.g. 5 or -2."), "error")
             return redirect(url_for(".index"), code=303)
         try:
@@ -230,11 +230,8 @@ class OrdersView(StaffView):
 
 
 def _fen(raw: str) -> int:
-    """Parse a yuan amount such as 12.50 into fen; 0 when it is not a number."""
-    try:
-        return round(float(raw.strip().lstrip("¥")) * 100)
-    except ValueError:
-        return 0
+    """Parse a refund typed in yuan, such as 12.50, into fen."""
+    return fen_from_form(raw, field="amount", allow_zero=False)
 
 
 class SalesView(StaffView):
@@ -244,10 +241,8 @@ class SalesView(StaffView):
 
     @expose("/")
     def index(self):
-        days = request.args.get("days", "30")
-        days = int(days) if days.isdigit() and 1 <= int(days) <= 365 else 30
-        store_id = request.args.get("store", "")
-        store_id = int(store_id) if store_id.isdigit() else None
+        days = int_arg(request.args.get("days"), minimum=1, maximum=365) or 30
+        store_id = int_arg(request.args.get("store"), minimum=1)
         if current_user.role != ADMIN:
             store_id = current_user.store_id
         data = stats.sales(days, store_id)

@@ -18,6 +18,7 @@ from admin.base import StaffModelView, StaffView
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.forms import YuanField
+from portal.inputs import int_arg
 from portal.models import UsedCarFlag, UsedCarLead, UsedCarRequest, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER, STAFF_ROLES
 from portal.models.usedcars import GRADES, STATUSES
@@ -125,7 +126,7 @@ class UsedCarReviewView(StaffView):
 
     def _apply(self, me: User, req: UsedCarRequest, verb: str, reason: str) -> None:
         if verb == "take":
-            expert = db.session.get(User, request.form.get("expert", type=int) or me.id)
+            expert = db.session.get(User, int_arg(request.form.get("expert")) or me.id)
             if expert is None:
                 raise NotFound(_("Choose an active advisor or manager."))
             svc.start_review(me, req, expert)

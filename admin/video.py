@@ -24,6 +24,7 @@ from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import localtime
+from portal.inputs import int_arg
 from portal.models import Booking, Store, User
 from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.models.bookings import IN_PROGRESS
@@ -288,7 +289,7 @@ class VideoQueueView(StaffView):
             session = svc.store_session(staff, session_id)
         except DomainError:
             abort(404)
-        camera = db.session.get(Camera, request.form.get("camera", type=int) or 0)
+        camera = db.session.get(Camera, int_arg(request.form.get("camera")) or 0)
         try:
             if camera is None:
                 abort(400)
@@ -436,7 +437,7 @@ class VideoAnalyticsView(StaffView):
 
     @expose("/")
     def index(self, errors: dict | None = None, status: int = 200):
-        min_sessions = request.args.get("min_sessions", type=int) or 5
+        min_sessions = int_arg(request.args.get("min_sessions")) or 5
         min_minutes = request.args.get("min_minutes", type=float) or 30.0
         per_day = _per_day()
         per_store = _per_store()

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from admin.base import StaffView
 from portal.errors import NotFound, ValidationError
 from portal.extensions import db
+from portal.inputs import int_arg
 from portal.models import Store
 from portal.models.accounts import ADMIN, MANAGER
 from workshop_video import devices
@@ -35,7 +36,7 @@ class DevicesView(StaffView):
     def _store_id(self) -> int | None:
         if current_user.role != ADMIN:
             return current_user.store_id
-        chosen = request.args.get("store", type=int)
+        chosen = int_arg(request.args.get("store"))
         return chosen or db.session.scalar(select(Store.id).order_by(Store.id))
 
     def _page(self, errors: dict | None = None, status: int = 200):
@@ -90,7 +91,7 @@ class DevicesView(StaffView):
         if not FlaskForm().validate_on_submit():
             abort(400)
         try:
-            devices.add_bay(staff, area, request.form.get("number", type=int))
+            devices.add_bay(staff, area, int_arg(request.form.get("number")))
         except ValidationError as exc:
             db.session.rollback()
             return self._page({f"bay-{area.id}": exc.message}, 422)

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, g, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import errorpages, i18n
+from portal import errorpages, i18n, inputs
 from portal.config import load_config
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -48,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     load_config(app, config)
+    inputs.init_app(app)  # before any blueprint adds its rules
     _init_extensions(app)
     _init_security(app)
     i18n.init_app(app)

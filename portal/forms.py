@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -25,6 +24,13 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
+
+from portal.money import MAX_FEN, MoneyError, parse_yuan
+
+# Filters take what a real car can have; a larger number is a typo, never a database overflow.
+_YUAN_RANGE = NumberRange(min=0, max=MAX_FEN // 100)
+_YEAR_RANGE = NumberRange(min=1950, max=2100)
+_KM_RANGE = NumberRange(min=0, max=3_000_000)
 
 
 class LoginForm(FlaskForm):
@@ -80,7 +86,9 @@ class VehicleEditForm(FlaskForm):
     plate = StringField(_l("Plate number"), validators=[DataRequired(), Length(max=12)])
     brand = StringField(_l("Brand"), validators=[DataRequired(), Length(max=40)])
     series = StringField(_l("Series"), validators=[DataRequired(), Length(max=60)])
-    model_year = IntegerField(_l("Model year"), validators=[InputRequired()])
+    model_year = IntegerField(
+        _l("Model year"), validators=[InputRequired(), NumberRange(min=1950, max=2100)]
+    )
     purchase_date = DateField(_l("Purchase date"), validators=[Optional()])
 
 
@@ -91,7 +99,9 @@ class VehicleForm(VehicleEditForm):
         description=_l("17 characters, on the registration certificate (行驶证)."),
     )
     km = IntegerField(
-        _l("Current mileage (km)"), default=0, validators=[InputRequired(), NumberRange(min=0)]
+        _l("Current mileage (km)"),
+        default=0,
+        validators=[InputRequired(), NumberRange(min=0, max=3_000_000)],
     )
 
     field_order = ("vin", "plate", "brand", "series", "model_year", "purchase_date", "km")
@@ -108,23 +118,25 @@ class YuanField(StringField):
     """An amount typed in yuan (up to two decimals); .fen holds it as integer fen."""
 
     fen: int | None = None
+    error: str | None = None
+
+    def __init__(self, *args, max_fen: int = MAX_FEN, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_fen = max_fen
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
-        raw = (self.data or "").replace(",", "").replace("¥", "").strip()
-        self.fen = None
-        if not raw:
+        self.fen, self.error = None, None
+        if not (self.data or "").strip():
             return
         try:
-            amount = Decimal(raw)
-        except InvalidOperation:
-            return
-        if amount.is_finite() and amount == amount.quantize(Decimal("0.01")) and amount >= 0:
-            self.fen = int(amount * 100)
+            self.fen = parse_yuan(self.data, max_fen=self.max_fen)
+        except MoneyError as exc:
+            self.error = str(exc)
 
     def pre_validate(self, form):
-        if (self.data or "").strip() and self.fen is None:
-            raise ValidationError(_l("Enter an amount in yuan, such as 128000 or 99.50."))
+        if self.error:
+            raise ValidationError(_(self.error))
 
 
 class UsedCarForm(FlaskForm):
@@ -132,7 +144,9 @@ class UsedCarForm(FlaskForm):
     vin = StringField(_l("VIN"), validators=[Optional(), Length(max=24)])
     brand = StringField(_l("Brand"), validators=[Optional(), Length(max=40)])
     series = StringField(_l("Series"), validators=[Optional(), Length(max=60)])
-    model_year = IntegerField(_l("Model year"), validators=[Optional()])
+    model_year = IntegerField(
+        _l("Model year"), validators=[Optional(), NumberRange(min=1950, max=2100)]
+    )
     mileage_km = IntegerField(
         _l("Mileage (km)"), validators=[InputRequired(), NumberRange(min=0, max=3_000_000)]
     )
@@ -173,11 +187,11 @@ class MarketFilterForm(FlaskForm):
         csrf = False  # a GET search form
 
     brand = SelectField(_l("Brand"), default="", validate_choice=False)
-    price_min = IntegerField(_l("Price from (yuan)"), validators=[Optional(), NumberRange(min=0)])
-    price_max = IntegerField(_l("Price to (yuan)"), validators=[Optional(), NumberRange(min=0)])
-    year_min = IntegerField(_l("Model year from"), validators=[Optional()])
-    year_max = IntegerField(_l("Model year to"), validators=[Optional()])
-    km_max = IntegerField(_l("Mileage up to (km)"), validators=[Optional(), NumberRange(min=0)])
+    price_min = IntegerField(_l("Price from (yuan)"), validators=[Optional(), _YUAN_RANGE])
+    price_max = IntegerField(_l("Price to (yuan)"), validators=[Optional(), _YUAN_RANGE])
+    year_min = IntegerField(_l("Model year from"), validators=[Optional(), _YEAR_RANGE])
+    year_max = IntegerField(_l("Model year to"), validators=[Optional(), _YEAR_RANGE])
+    km_max = IntegerField(_l("Mileage up to (km)"), validators=[Optional(), _KM_RANGE])
 
 
 def field_error(form, exc, default: str) -> None:

@@ -22,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.auth import is_htmx, owner_required
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
+from portal.inputs import int_arg
 from portal.models import Store
 from shop import cart as carts
 from shop import catalog, cli, orders, payments  # noqa: F401  (cli registers its commands)
@@ -109,8 +110,7 @@ def _shopper_cart(create: bool = False, products: bool = True):
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    return int_arg(request.args.get(name), minimum=1)
 
 
 @bp.route("/")
@@ -314,7 +314,7 @@ def _confirmed_expectation(form, expected_field, misfit: bool) -> int | None:
     expected = expected_field.data or ""
     if misfit and not form.fits_confirmed.data:
         form.fits_confirmed.errors = [_("Confirm that you want parts that fit none of your cars.")]
-    elif not expected.isdigit():
+    elif int_arg(expected, maximum=2**53) is None:
         expected_field.errors = [_("The form is incomplete. Reload the page.")]
     else:
         return int(expected)

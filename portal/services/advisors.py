@@ -37,7 +37,11 @@ def referral_code(user: User) -> str:
 def referrer_from_code(code: str) -> User | None:
     """Return the active owner or advisor a referral code names, or None if it is not valid."""
     raw = (code or "").strip().upper().removeprefix("M")
-    if len(raw) < 2 or not raw.isdigit() or _luhn_digit(raw[:-1]) != raw[-1]:
+    if (
+        not 2 <= len(raw) <= 10
+        or not (raw.isascii() and raw.isdigit())
+        or _luhn_digit(raw[:-1]) != raw[-1]
+    ):
         return None
     user = db.session.get(User, int(raw[:-1]))
     if user is None or not user.is_active or user.role not in (OWNER, ADVISOR):

@@ -38,6 +38,7 @@ from portal.forms_bookings import (
     SlotForm,
 )
 from portal.ics import calendar
+from portal.inputs import int_arg
 from portal.models import Booking, ServiceRecord, Store, User
 from portal.models.bookings import ACCEPTED, CHECKED_IN, IN_PROGRESS, READY, TERMINAL
 from portal.services import bookings as svc
@@ -161,7 +162,7 @@ def booking_new():
         return redirect(url_for("vehicles.vehicle_new"), code=303)
     form = BookingForm()
     if request.method == "GET":
-        form.vehicle.data = request.args.get("vehicle", type=int)
+        form.vehicle.data = int_arg(request.args.get("vehicle"))
         preset = request.args.getlist("type")
         form.service_types.data = preset or form.service_types.data
         form.description.data = request.args.get("note", "") or form.description.data
@@ -200,7 +201,7 @@ def booking_new():
 @owner_required
 def slot_options():
     """Return the free slots of a store and day (htmx fragment of the slot picker)."""
-    store = db.session.get(Store, request.args.get("store", type=int) or 0)
+    store = db.session.get(Store, int_arg(request.args.get("store")) or 0)
     if store is None or not store.is_active:
         abort(404)
     form = SlotForm(formdata=None)

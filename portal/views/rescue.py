@@ -13,6 +13,7 @@ from portal.auth import owner_required
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
 from portal.forms_rescue import RescueCancelForm, RescueForm
+from portal.inputs import int_arg
 from portal.models import Rescue
 from portal.models.rescue import OPEN
 from portal.services import rescue as svc
@@ -57,7 +58,7 @@ def rescue_new():
     if request.method == "GET":
         form.token.data = secrets.token_urlsafe(24)
         form.callback_phone.data = owner.phone or ""
-        wanted = request.args.get("vehicle", type=int)
+        wanted = int_arg(request.args.get("vehicle"))
         form.vehicle.data = wanted if wanted in dict(form.vehicle.choices) else owner.vehicles[0].id
     elif form.validate_on_submit():
         vehicle = next((v for v in owner.vehicles if v.id == form.vehicle.data), None)

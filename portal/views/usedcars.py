@@ -12,6 +12,7 @@ from portal.auth import is_htmx, owner_required
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db, limiter
 from portal.forms import InquiryForm, MarketFilterForm, UsedCarEditForm, UsedCarForm, field_error
+from portal.inputs import int_arg
 from portal.models import Vehicle
 from portal.services import accounts
 from portal.services import usedcars as svc
@@ -103,7 +104,9 @@ def request_edit(car_id: int):
     if request.method == "GET":
         form.asking_price.data = f"{req.asking_price_fen / 100:.2f}"
     if form.validate_on_submit():
-        remove = [int(i) for i in request.form.getlist("remove_photo") if i.isdigit()]
+        remove = [
+            n for n in (int_arg(i, minimum=1) for i in request.form.getlist("remove_photo")) if n
+        ]
         try:
             svc.edit_and_resubmit(
                 current_user,
@@ -159,7 +162,7 @@ def market_list():
     ]
     form.validate()
     ok = {name: (None if field.errors else field.data) for name, field in form._fields.items()}
-    page = request.args.get("page", 1, type=int) or 1
+    page = int_arg(request.args.get("page"), minimum=1, maximum=10_000) or 1
     cars, total = svc.search_listed(
         brand=ok["brand"] or None,
         price_min_fen=ok["price_min"] * 100 if ok["price_min"] is not None else None,

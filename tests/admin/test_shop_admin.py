@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select
 
@@ -113,3 +114,18 @@ def test_product_created_with_an_image(client, auth, f):
     assert r.status_code == 302, r.get_data(as_text=True)[:400]
     product = db.session.scalar(select(Product).where(Product.sku == "NEW-1"))
     assert product.image_id is not None and product.stock == 0
+
+
+@pytest.mark.parametrize("amount", ["1e309", "12.345", "-5", "nan", "99999999999"])
+def test_a_refund_that_is_not_an_amount_is_refused_and_changes_nothing(client, auth, f, amount):
+    store = f.store()
+    owner, manager = f.owner(store), f.manager(store)
+    order = _order(owner, store, ShopFactory().product(stock_qty=3, price_fen=2000), 2)
+    auth.login(manager)
+    client.post(f"/admin/shop_orders/{order.id}/paid")
+    r = client.post(
+        f"/admin/shop_orders/{order.id}/refund", data={"amount": amount}, follow_redirects=True
+    )
+    assert r.status_code == 200
+    db.session.rollback()
+    assert db.session.get(Order, order.id).refunded_fen == 0

@@ -446,6 +446,8 @@ def test_owner_submits_through_the_form_with_photos(shop, client, auth, db):
 def test_bad_form_input_shows_next_to_the_field(shop, client, auth, db):
     auth.login(shop["owner"])
     r = client.post("/used-cars/new", data=form_data(asking_price="12.345"))
+    assert r.status_code == 422 and "at most two decimals" in r.get_data(as_text=True)
+    r = client.post("/used-cars/new", data=form_data(asking_price="1e100"))
     assert r.status_code == 422 and "Enter an amount in yuan" in r.get_data(as_text=True)
     r = client.post(
         "/used-cars/new",
