@@ -22,6 +22,9 @@ from workshop_video.tokens import BadToken, read_token, sign_report
 log = logging.getLogger("m4s.media")
 
 
+MAX_SDP_CHARS = 32_768  # a browser's offer is 3-6 KB; anything far larger is not one
+
+
 @dataclass
 class Settings:
     secret: str
@@ -96,6 +99,8 @@ async def _offer(request: web.Request) -> web.Response:
         return _refuse(settings, 400, "expected JSON {token, sdp, type}")
     if kind != "offer":
         return _refuse(settings, 400, "type must be offer")
+    if len(sdp) > MAX_SDP_CHARS or "m=video" not in sdp:
+        return _refuse(settings, 400, "malformed SDP offer")
     try:
         grant = read_token(settings.secret, token)
     except BadToken as exc:

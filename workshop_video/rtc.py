@@ -241,10 +241,13 @@ class MediaHub:
         h264_only(pc.addTransceiver(viewer.track, direction="sendonly"))
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+            await pc.setLocalDescription(await pc.createAnswer())
         except OperationError as exc:
             await self.drop(grant.session_id, "failed")
             raise ValueError("the viewer does not accept H.264") from exc
-        await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:  # noqa: BLE001 aiortc's SDP parser fails in many ways on junk
+            await self.drop(grant.session_id, "failed")
+            raise ValueError("malformed SDP offer") from exc
         return pc.localDescription
 
     async def drop(self, session_id: int, reason: str) -> None:

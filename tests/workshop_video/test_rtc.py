@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import aiohttp
 import pytest
@@ -45,10 +46,10 @@ class Server:
         settings = media.Settings(secret=SECRET, origin=ORIGIN)
         self.runner = web.AppRunner(media.build_app(settings, self.hub))
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))  # a free port, known before the site starts
+        await web.SockSite(self.runner, sock).start()
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         return self
 
     async def __aexit__(self, *exc):
@@ -213,3 +214,37 @@ def test_the_job_leaving_in_progress_ends_the_stream(job, db, client):
     asyncio.run(run())
     db.session.refresh(session)
     assert session.end_reason == "job_done"
+
+
+MALFORMED_OFFERS = [
+    "",
+    "garbage",
+    "v=0\r\nm=video x\r\n",
+    "v=0\r\no=- 1 1 IN IP4 1.1.1.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+    "a=rtpmap:96\r\n",
+    "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n" + "a=x\r\n" * 20_000,
+]
+
+
+def test_malformed_offers_get_400_and_the_server_keeps_serving(job, db, client):
+    store, owner, advisor, booking, camera = job
+    session, token = _token(owner, booking)
+
+    async def run():
+        statuses = []
+        async with Server(client) as server:
+            async with aiohttp.ClientSession() as http:
+                for sdp in MALFORMED_OFFERS:
+                    body = {"token": token, "sdp": sdp, "type": "offer"}
+                    async with http.post(
+                        server.url + "/offer", json=body, headers={"Origin": ORIGIN}
+                    ) as r:
+                        statuses.append(r.status)
+            viewer = Viewer()
+            good = await viewer.offer(server.url, token)
+            await viewer.pc.close()
+            return statuses, good, len(server.hub.viewers)
+
+    statuses, good, _viewers = asyncio.run(run())
+    assert statuses == [400, 400, 400, 400, 413]  # the last is over the body limit
+    assert good == 200  # a refused offer left nothing behind that blocks the real one
