@@ -7,6 +7,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
+from admin import charts
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.advisors import AdvisorView, NoticeView
 from admin.analytics import AnalyticsView
@@ -48,6 +49,7 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/m4s_base.html", fluid=True),
         csp_nonce_generator=lambda: g.get("csp_nonce", ""),
     )
+    charts.init_app(app)
     admin.add_view(QueueView(name=_l("Booking queue"), endpoint="queue", category=_l("Bookings")))
     admin.add_view(
         WorkshopView(name=_l("Workshop board"), endpoint="workshop", category=_l("Bookings"))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-Rows = Sequence[tuple[str, float]]
+Rows = Sequence[tuple[str, float | None]]  # None: no data for that label
 BAR = "#2f6fb3"
 MUTED = "#5a6470"
 FONT = "system-ui, sans-serif"
@@ -26,8 +26,12 @@ def _short(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+def _shown(value: float | None, fmt) -> str:
+    return "—" if value is None else fmt(value)
+
+
 def _open(chart_id: str, title: str, rows: Rows, fmt, width: int, height: int) -> Markup:
-    desc = "; ".join(f"{label}: {fmt(value)}" for label, value in rows) or _("No data")
+    desc = "; ".join(f"{label}: {_shown(value, fmt)}" for label, value in rows) or _("No data")
     return Markup(
         '<svg xmlns="http://www.w3.org/2000/svg" class="m4s-chart" id="{id}" role="img" '
         'aria-labelledby="{id}-t {id}-d" viewBox="0 0 {w} {h}" width="100%" '
@@ -55,16 +59,17 @@ def hbar(
     fmt: Callable[[float], str] = _fmt_default,
     width: int = 640,
 ) -> Markup:
-    """Return a horizontal bar chart, one labelled bar per row, in the order given."""
+    """Return a horizontal bar chart, one labelled bar per row, in the order given (a None
+    value is a label with no data: a dash, no bar)."""
     if not rows:
         return _empty(chart_id, title, width)
     label_w, value_w, row_h = 190, 90, 26
     bar_w = width - label_w - value_w
-    top = max(v for _, v in rows) or 1
+    top = max((v for _, v in rows if v is not None), default=0) or 1
     parts = [_open(chart_id, title, rows, fmt, width, row_h * len(rows) + 4)]
     for i, (label, value) in enumerate(rows):
         y = i * row_h + 2
-        w = max(bar_w * value / top, 1 if value else 0)
+        w = max(bar_w * (value or 0) / top, 1 if value else 0)
         parts.append(
             Markup(
                 "<g><title>{label}: {value}</title>"
@@ -73,7 +78,7 @@ def hbar(
                 '<text x="{vx:.1f}" y="{ty}" font-size="12" fill="{muted}">{value}</text></g>'
             ).format(
                 label=label,
-                value=fmt(value),
+                value=_shown(value, fmt),
                 short=_short(label, 16),
                 lx=label_w - 8,
                 ty=y + 17,
@@ -104,7 +109,7 @@ def columns(
     base, top_pad = height - 24, 18
     step = width / len(rows)
     col_w = max(step * 0.7, 2)
-    top = max(v for _, v in rows) or 1
+    top = max((v for _, v in rows if v is not None), default=0) or 1
     parts = [
         _open(chart_id, title, rows, fmt, width, height),
         Markup('<line x1="0" y1="{y}" x2="{w}" y2="{y}" stroke="{c}"/>').format(
@@ -112,7 +117,7 @@ def columns(
         ),
     ]
     for i, (label, value) in enumerate(rows):
-        h = (base - top_pad) * value / top
+        h = (base - top_pad) * (value or 0) / top
         mid = i * step + step / 2
         parts.append(
             Markup(
@@ -124,7 +129,7 @@ def columns(
                 "</g>"
             ).format(
                 label=label,
-                value=fmt(value),
+                value=_shown(value, fmt),
                 x=mid - col_w / 2,
                 y=base - h,
                 cw=col_w,
@@ -175,3 +180,9 @@ def funnel(
             )
         )
     return _close(parts)
+
+
+def init_app(app) -> None:
+    """Let templates draw a column chart: {{ column_chart(rows, chart_id=..., title=...) }}."""
+    app.add_template_global(columns, "column_chart")
+    app.add_template_global(hbar, "hbar_chart")

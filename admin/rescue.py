@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from admin.base import StaffView
-from admin.rescue_charts import bar_chart
+from admin.charts import hbar
 from portal.auth import is_htmx
 from portal.errors import DomainError
 from portal.extensions import db
@@ -162,5 +162,11 @@ class RescueStatsView(StaffView):
             ("claim", _("Average time to claim")),
             ("resolve", _("Average time to resolve")),
         ):
-            charts.append((title, bar_chart([(r["name"], r[key]) for r in rows], minutes, title)))
+            chart = hbar(
+                [(r["name"], r[key]) for r in rows],
+                chart_id=f"rescue-{key}",
+                title=title,
+                fmt=lambda v: f"{v:.1f} {minutes}",
+            )
+            charts.append((title, chart))
         return self.render("admin/rescue/stats.html", rows=rows, charts=charts, days=STATS_DAYS)

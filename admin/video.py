@@ -18,7 +18,6 @@ from sqlalchemy import func, inspect, select
 
 from admin.base import StaffModelView, StaffView
 from admin.charts import columns
-from admin.svg import bar_chart
 from admin.video_devices import CAMERA_STATUS, add_device_views
 from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
@@ -442,18 +441,30 @@ class VideoAnalyticsView(StaffView):
         per_day = _per_day()
         per_store = _per_store()
         charts = {
-            "per_day": bar_chart([(d, n) for d, n, _a in per_day], _("Sessions per day")),
-            "avg_duration": bar_chart(
-                [(d, round(a / 60.0, 1)) for d, _n, a in per_day], _("Average minutes")
+            "per_day": columns(
+                [(d, n) for d, n, _a in per_day],
+                chart_id="trust-per-day",
+                title=_("Sessions per day"),
             ),
-            "views": bar_chart(
-                [(s, round(v, 1)) for s, v, _m, _w in per_store], _("Views per booking")
+            "avg_duration": columns(
+                [(d, round(a / 60.0, 1)) for d, _n, a in per_day],
+                chart_id="trust-avg-minutes",
+                title=_("Average minutes"),
             ),
-            "minutes": bar_chart(
-                [(s, round(m)) for s, _v, m, _w in per_store], _("Minutes watched")
+            "views": columns(
+                [(s, round(v, 1)) for s, v, _m, _w in per_store],
+                chart_id="trust-views",
+                title=_("Views per booking"),
             ),
-            "share": bar_chart(
-                [(s, round(w)) for s, _v, _m, w in per_store], _("In-progress jobs watched (%)")
+            "minutes": columns(
+                [(s, round(m)) for s, _v, m, _w in per_store],
+                chart_id="trust-minutes",
+                title=_("Minutes watched"),
+            ),
+            "share": columns(
+                [(s, round(w)) for s, _v, _m, w in per_store],
+                chart_id="trust-share",
+                title=_("In-progress jobs watched (%)"),
             ),
         }
         return self.render(

@@ -89,5 +89,5 @@ def test_timings_chart_per_advisor(scene, client, auth, db, f, clock):
     db.session.commit()
     auth.login(manager)
     html = client.get("/admin/rescue_stats/").get_data(as_text=True)
-    assert html.count('<svg class="bar-chart"') == 2
+    assert html.count('class="m4s-chart"') == 2
     assert "4.0 min" in html and "34.0 min" in html and advisor.name in html
