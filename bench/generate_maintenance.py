@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import Connection, select
 
-from portal import demo_maintenance
+from portal.demo import maintenance as demo_maintenance
 from portal.extensions import db
 from portal.models import (
     DueEvent,

@@ -1,5 +1,5 @@
-"""Demo data of issue 7: used cars in every state with generated photos, loans and policies
-(some close to renewal), store notices and referrals. Called at the end of load_demo."""
+"""Demo data of the used-car desk: used cars in every state with generated photos, loans and
+policies (some close to renewal), store notices and referrals. Called at the end of load_demo."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 from sqlalchemy import func, select
 
-from portal.demo import MODELS, make_vin
+from portal.demo.people import MODELS, make_vin
 from portal.extensions import db
 from portal.models import Notice, Store, UsedCarRequest, User
 from portal.models.accounts import ADVISOR, MANAGER, OWNER
@@ -56,7 +56,7 @@ def car_photo(rng: random.Random, view: int) -> bytes:
     return out.getvalue()
 
 
-def load_issue7_demo(seed: int = 7) -> dict[str, int]:
+def load_usedcar_demo(seed: int = 7) -> dict[str, int]:
     """Create the demo used cars, loans, policies, notices and referrals once."""
     if db.session.scalar(select(func.count(UsedCarRequest.id))):
         return {"usedcars": 0}
