@@ -86,7 +86,7 @@ def login():
         generate_csrf()
         target = _safe_next(request.args.get("next"))
         if user.is_staff and not target:
-            target = "/admin/"
+            target = url_for("admin.index")
         return redirect(target or url_for("home.index"), code=303)
     return render_template("auth/login.html", form=form)
 
@@ -232,6 +232,6 @@ def password_change():
             db.session.commit()
             login_user(user)  # the session version changed; keep this session logged in
             flash(_("Your password is changed."), "success")
-            return redirect("/admin/" if user.is_staff else url_for("home.index"), code=303)
+            return redirect(url_for("admin.index" if user.is_staff else "home.index"), code=303)
     forced = accounts.must_change_password(user)
     return render_template("auth/change.html", form=form, forced=forced)

@@ -24,7 +24,7 @@ def index():
     if not current_user.is_authenticated:
         return render_template("home/landing.html")
     if current_user.is_staff:
-        return redirect("/admin/")
+        return redirect(url_for("admin.index"))
     vehicles = db.session.scalars(
         select(Vehicle).where(Vehicle.owner_id == current_user.id).order_by(Vehicle.id)
     ).all()
