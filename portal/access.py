@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, false
+from sqlalchemy import Select, false, select
 
 from portal.errors import NotFound
 from portal.extensions import db
@@ -140,3 +140,31 @@ def customer_phone(viewer: Actor | None, customer: Any) -> str:
     if viewer.role == ADVISOR and customer.advisor_id != viewer.id:
         return mask_phone(phone)
     return phone
+
+
+def image_visible(user: Actor | None, image: Any) -> bool:
+    """Return whether the user may see an uploaded image: by the rule of the record it shows.
+
+    Images without an owner are public assets (advisor portraits, product photos). An owner's
+    image is theirs; a booking photo is also seen by staff of the booking's store; a used-car
+    photo by staff of the car's store, and by everyone while the car is listed for sale."""
+    from portal.models import Booking, BookingPhoto, UsedCarPhoto, UsedCarRequest
+    from portal.models.usedcars import LISTED
+
+    if image.owner_id is None or owned_by(user, image):
+        return True
+    car = db.session.execute(
+        select(UsedCarRequest.store_id, UsedCarRequest.status)
+        .join(UsedCarPhoto, UsedCarPhoto.request_id == UsedCarRequest.id)
+        .where(UsedCarPhoto.image_id == image.id)
+    ).first()
+    if car is not None:
+        return car.status == LISTED or in_store(user, car.store_id)
+    if not is_active_staff(user):
+        return False
+    stores = db.session.scalars(
+        select(Booking.store_id)
+        .join(BookingPhoto, BookingPhoto.booking_id == Booking.id)
+        .where(BookingPhoto.image_id == image.id)
+    ).all()
+    return any(in_store(user, store_id) for store_id in stores)
