@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, false, select
 
 from portal.errors import NotFound
@@ -66,7 +67,7 @@ def store_filter(user: Actor | None) -> int | None:
     if sees_all_stores(user):
         return None
     if not is_active_staff(user) or user.store_id is None:
-        raise NotFound("No store.")  # never reached by a page: its view checks the role first
+        raise NotFound(_("Page not found"))  # a page's view checks the role before this
     return user.store_id
 
 
@@ -80,6 +81,13 @@ def store_scope(stmt: Select, column: Any, user: Actor | None) -> Select:
     if not is_active_staff(user) or user.store_id is None:
         return stmt.where(false())
     return stmt.where(col == user.store_id)
+
+
+def owner_scope(stmt: Select, column: Any, user: Actor | None) -> Select:
+    """Filter a select to the signed-in, active user's own rows (``column``: the owner column)."""
+    if not _signed_in(user) or not user.is_active:
+        return stmt.where(false())
+    return stmt.where(column == user.id)
 
 
 def store_record(user: Actor | None, model: type[T], record_id: Any, message: str) -> T:

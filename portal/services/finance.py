@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import access
-from portal.errors import Conflict, NotFound, ValidationError
+from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import InsurancePolicy, Loan, PolicyReminder, User, Vehicle
 from portal.models.accounts import OWNER
@@ -228,22 +228,20 @@ def record_policy(
 
 def owner_loans(owner: User) -> list[Loan]:
     """Return the owner's loans, newest first."""
-    stmt = select(Loan).where(Loan.customer_id == owner.id).order_by(Loan.start_date.desc())
+    stmt = access.owner_scope(select(Loan), Loan.customer_id, owner)
+    stmt = stmt.order_by(Loan.start_date.desc())
     return list(db.session.scalars(stmt))
 
 
 def owner_policies(owner: User) -> list[InsurancePolicy]:
     """Return the owner's policies, the one ending soonest first."""
-    stmt = select(InsurancePolicy).where(InsurancePolicy.customer_id == owner.id)
+    stmt = access.owner_scope(select(InsurancePolicy), InsurancePolicy.customer_id, owner)
     return list(db.session.scalars(stmt.order_by(InsurancePolicy.ends_on)))
 
 
 def owned_loan(owner: User, loan_id: int) -> Loan:
     """Return the owner's loan or raise NotFound."""
-    loan = db.session.get(Loan, loan_id)
-    if loan is None or loan.customer_id != owner.id:
-        raise NotFound(_("Loan not found."))
-    return loan
+    return access.owned_record(owner, Loan, loan_id, _("Loan not found."), "customer_id")
 
 
 # ---------------------------------------------------------------- renewal reminders

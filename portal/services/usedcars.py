@@ -119,7 +119,7 @@ def listed_request(request_id: int) -> UsedCarRequest:
 
 def my_requests(owner: User) -> list[UsedCarRequest]:
     """Return the owner's sell requests, newest first."""
-    stmt = select(UsedCarRequest).where(UsedCarRequest.owner_id == owner.id)
+    stmt = access.owner_scope(select(UsedCarRequest), UsedCarRequest.owner_id, owner)
     return list(db.session.scalars(stmt.order_by(UsedCarRequest.id.desc())))
 
 

@@ -131,6 +131,16 @@ def test_owned_record_is_the_owners_only(two, db):
         access.owned_record(owner, Vehicle, vehicle.id, "x")
 
 
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("owner", {"in_a"}), ("other_owner", {"in_b"}), ("advisor", set()), ("admin", set())],
+)
+def test_owner_scope_lists_my_own_rows_only(two, db, who, expected):
+    stmt = access.owner_scope(select(Booking.id), Booking.owner_id, two[who])
+    assert set(db.session.scalars(stmt)) == {two[name].id for name in expected}
+    assert list(db.session.scalars(access.owner_scope(stmt, Booking.owner_id, ANONYMOUS))) == []
+
+
 def test_services_use_the_rule(two, db):
     """The copies it replaced differed: one forgot the staff check, one the active check."""
     with pytest.raises(NotFound):  # an owner of store A is not store A's staff
