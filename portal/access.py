@@ -2,13 +2,21 @@
 
 The rule, by role (an inactive account, or anyone not signed in, may do nothing here):
 
-- owner: their own records only (``owned_by``); no store's records.
-- advisor and manager: every record of their own store (``in_store``); what each may *do*
-  to a record (decide, reassign, publish) is the service's role check on top of this rule.
-- admin: every store's records.
+- owner: their own records only (``owned_by``, ``owner_scope``), never a store's records,
+  although an owner has a home store.
+- advisor: sees every record of their own store (``in_store``, ``store_scope``) and does the
+  daily work on it: bookings, rescues they handle, used-car reviews they are expert of, video.
+- manager: sees the same as their store's advisors, and also manages the store: reassigning
+  work and customers, notices, opening days, cameras, the store's advisors, its analytics.
+- admin: sees and manages every store (``sees_all_stores``), and the group-wide data.
+
+What a role may *do* to a visible record (decide, reassign, publish) is the service's own role
+check on top of this rule; this module only answers "may they see it at all".
 
 Records of another store, or of another owner, do not exist for the actor: the lookups
-raise NotFound (a 404), never a 403 that would confirm the id exists.
+raise NotFound (a 404), never a 403 that would confirm the id exists. An uploaded image
+follows the rule of the record it shows (``image_visible``). Staff see the phone of a
+colleague's customer masked (``customer_phone``).
 """
 
 from __future__ import annotations
