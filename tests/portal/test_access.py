@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -300,3 +301,25 @@ def test_image_addresses_cannot_be_guessed(app, two, db):
     assert _status(app, None, forged) == 404
     assert other != url and other.rsplit(".", 1)[1] != key.rsplit(".", 1)[1]
     assert _status(app, None, "/media/" + "9" * 18 + "." + "A" * 27) == 404
+
+
+def test_pages_link_images_at_addresses_that_answer(app, two, db):
+    car = _car_under_review(two)
+    usedcars.approve(
+        two["advisor"],
+        car,
+        grade="A",
+        checked_items=["engine"],
+        valuation_low_fen=9_000_000,
+        valuation_high_fen=10_000_000,
+    )
+    usedcars.list_car(two["advisor"], car)
+    db.session.commit()
+    client = _client(app, None)
+    with app.test_request_context():
+        pages = (url_for("usedcars.market_list"), url_for("usedcars.market_show", car_id=car.id))
+    for page in pages:
+        html = client.get(page).get_data(as_text=True)
+        sources = re.findall(r'src="(/media/[^"]+)"', html)
+        assert sources, page
+        assert all(client.get(src).status_code == 200 for src in sources)
