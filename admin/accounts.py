@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin.base import StaffModelView, StaffView
+from portal import access
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Store, UnlockRequest, User
@@ -63,7 +64,7 @@ class StaffAdmin(StaffModelView):
     def create_form(self, obj=None):
         form = StaffCreateForm()
         stores = db.session.scalars(select(Store).order_by(Store.id)).all()
-        if current_user.role != ADMIN:
+        if not access.sees_all_stores(current_user):
             stores = [s for s in stores if s.id == current_user.store_id]
             form.role.choices = [SelectChoice(ADVISOR, ROLE_LABELS[ADVISOR])]
             form.store.choices = [SelectChoice(s.id, s.name) for s in stores]
@@ -185,7 +186,7 @@ class UnlockView(StaffView):
     def _act(self, request_id: int, fn):
         me = current_user.record
         req = db.session.get(UnlockRequest, request_id)
-        if req is None or (me.role != ADMIN and req.store_id != me.store_id):
+        if req is None or not access.in_store(me, req.store_id):
             return self.render("admin/unlocks.html", rows=[], form=FlaskForm()), 404
         try:
             applied = fn(me, req)

@@ -16,6 +16,7 @@ from wtforms.validators import Optional
 
 from admin import charts
 from admin.base import StaffView
+from portal import access
 from portal.extensions import db
 from portal.models import Store
 from portal.models.accounts import ADMIN, MANAGER
@@ -52,7 +53,7 @@ class AnalyticsView(StaffView):
         """Read the filter; a manager always gets their own store, whatever the query says."""
         form = AnalyticsFilter(request.args)
         stores = list(db.session.scalars(select(Store).order_by(Store.id)))
-        if current_user.role == ADMIN:
+        if access.sees_all_stores(current_user):
             form.store.choices = [("", _("All stores"))] + [(str(s.id), s.name) for s in stores]
             chosen = next((s for s in stores if str(s.id) == form.store.data), None)
             if form.store.data and chosen is None:

@@ -12,9 +12,10 @@ from wtforms import IntegerField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import NumberRange
 
+from portal import access
 from portal.extensions import db
 from portal.inputs import MAX_ID, int_arg
-from portal.models.accounts import ADMIN, STAFF_ROLES
+from portal.models.accounts import STAFF_ROLES
 from portal.services import audit
 
 MAX_PAGE = 100_000  # list pages: past this, OFFSET would only scan for nothing
@@ -62,9 +63,9 @@ class StaffModelView(_RoleMixin, ModelView):
     store_column: str | None = None  # the model attribute that holds the row's store id
 
     def scope(self, query):
-        if current_user.role == ADMIN or self.store_column is None:
+        if self.store_column is None:
             return query
-        return query.filter(getattr(self.model, self.store_column) == current_user.store_id)
+        return access.store_scope(query, getattr(self.model, self.store_column), current_user)
 
     def get_query(self):
         return self.scope(super().get_query())
@@ -115,9 +116,8 @@ class StaffHomeView(_RoleMixin, AdminIndexView):
         user = current_user
         owners = select(func.count(User.id)).where(User.role == "owner")
         unlocks = select(func.count(UnlockRequest.id)).where(UnlockRequest.status == "open")
-        if user.role != ADMIN:
-            owners = owners.where(User.store_id == user.store_id)
-            unlocks = unlocks.where(UnlockRequest.store_id == user.store_id)
+        owners = access.store_scope(owners, User.store_id, user)
+        unlocks = access.store_scope(unlocks, UnlockRequest.store_id, user)
         stats = {
             "owners": db.session.scalar(owners),
             "unlocks": db.session.scalar(unlocks),

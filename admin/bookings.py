@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from admin.base import StaffModelView, StaffView
+from portal import access
 from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
@@ -44,9 +45,7 @@ _ITEM_LOADS = (
 
 
 def _scope(stmt):
-    if current_user.role == ADMIN:
-        return stmt
-    return stmt.where(Booking.store_id == current_user.store_id)
+    return access.store_scope(stmt, Booking.store_id, current_user)
 
 
 def _previous_repairs(booking: Booking) -> list[ServiceRecord]:
@@ -334,7 +333,7 @@ class StoreDayAdmin(StaffModelView):
     column_default_sort = ("day", True)
 
     def on_model_change(self, form, model, is_created):
-        if current_user.role != ADMIN or model.store_id is None:
+        if not access.sees_all_stores(current_user) or model.store_id is None:
             model.store_id = model.store_id or current_user.store_id
         super().on_model_change(form, model, is_created)
 

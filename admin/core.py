@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from admin.base import StaffModelView
+from portal import access
 from portal.models import User, Vehicle
 from portal.models.accounts import ADMIN, STAFF_ROLES
 
@@ -49,9 +50,7 @@ class VehicleAdmin(StaffModelView):
         from flask_login import current_user
 
         query = query.join(User, Vehicle.owner_id == User.id)
-        if current_user.role == ADMIN:
-            return query
-        return query.filter(User.store_id == current_user.store_id)
+        return access.store_scope(query, User.store_id, current_user)
 
 
 class AuditAdmin(StaffModelView):

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from admin.base import StaffView
 from admin.charts import hbar
+from portal import access
 from portal.auth import is_htmx
 from portal.errors import DomainError
 from portal.extensions import db
@@ -25,7 +26,7 @@ STATS_DAYS = 30
 
 
 def _store_id() -> int | None:
-    return None if current_user.role == ADMIN else current_user.store_id
+    return access.store_filter(current_user)
 
 
 def _advisors(store_id: int) -> list[User]:

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from admin.base import HOME_PANELS, StaffModelView, StaffView, staff_allowed
 from admin.charts import columns, hbar
+from portal import access
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.i18n import cny
@@ -170,9 +171,7 @@ class StockView(StaffView):
 
 def _scoped_orders():
     q = select(Order).options(selectinload(Order.user), selectinload(Order.store))
-    if current_user.role != ADMIN:
-        q = q.where(Order.store_id == current_user.store_id)
-    return q
+    return access.store_scope(q, Order.store_id, current_user)
 
 
 class OrdersView(StaffView):
@@ -243,8 +242,8 @@ class SalesView(StaffView):
     def index(self):
         days = int_arg(request.args.get("days"), minimum=1, maximum=365) or 30
         store_id = int_arg(request.args.get("store"), minimum=1)
-        if current_user.role != ADMIN:
-            store_id = current_user.store_id
+        if not access.sees_all_stores(current_user):
+            store_id = access.store_filter(current_user)
         data = stats.sales(days, store_id)
         money = cny
         charts = {

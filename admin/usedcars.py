@@ -15,12 +15,13 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import StaffModelView, StaffView
+from portal import access
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.forms import YuanField
 from portal.inputs import int_arg
 from portal.models import UsedCarFlag, UsedCarLead, UsedCarRequest, User
-from portal.models.accounts import ADMIN, ADVISOR, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADVISOR, MANAGER, STAFF_ROLES
 from portal.models.usedcars import GRADES, STATUSES
 from portal.services import usedcars as svc
 
@@ -40,9 +41,7 @@ class ReportForm(FlaskForm):
 
 
 def _scoped(stmt):
-    if current_user.role == ADMIN:
-        return stmt
-    return stmt.where(UsedCarRequest.store_id == current_user.store_id)
+    return access.store_scope(stmt, UsedCarRequest.store_id, current_user)
 
 
 class UsedCarReviewView(StaffView):
@@ -159,7 +158,7 @@ class UsedCarReviewView(StaffView):
         """Resolve a plausibility flag with a note."""
         me = current_user.record
         flag = db.session.get(UsedCarFlag, flag_id)
-        if flag is None or not svc._staff_of(me, flag.request.store_id):
+        if flag is None or not access.in_store(me, flag.request.store_id):
             abort(404)
         try:
             svc.resolve_flag(me, flag, request.form.get("note", ""))

@@ -19,6 +19,7 @@ from sqlalchemy import func, inspect, select
 from admin.base import StaffModelView, StaffView
 from admin.charts import columns
 from admin.video_devices import CAMERA_STATUS, add_device_views
+from portal import access
 from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
@@ -53,9 +54,7 @@ END_REASON = {
 
 
 def _scope(stmt, column=VideoSession.store_id):
-    if current_user.role == ADMIN:
-        return stmt
-    return stmt.where(column == current_user.store_id)
+    return access.store_scope(stmt, column, current_user)
 
 
 class CameraAdmin(StaffModelView):
@@ -378,7 +377,7 @@ def trust_watchlist(min_sessions: int, min_minutes: float, days: int = 90) -> li
     }
     ids = list(owners)
     history = _history(ids)
-    notes = trust.follow_ups(ids, None if current_user.role == ADMIN else current_user.store_id)
+    notes = trust.follow_ups(ids, access.store_filter(current_user))
     out = []
     for viewer_id, n, seconds, bookings in sorted(hits, key=lambda r: (-r[2], -r[1])):
         out.append(

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from admin.base import StaffView
+from portal import access
 from portal.errors import NotFound, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
@@ -34,8 +35,8 @@ class DevicesView(StaffView):
     roles = (MANAGER, ADMIN)
 
     def _store_id(self) -> int | None:
-        if current_user.role != ADMIN:
-            return current_user.store_id
+        if not access.sees_all_stores(current_user):
+            return access.store_filter(current_user)
         chosen = int_arg(request.args.get("store"))
         return chosen or db.session.scalar(select(Store.id).order_by(Store.id))
 
@@ -48,7 +49,7 @@ class DevicesView(StaffView):
             areas=areas,
             by_bay=by_bay,
             loose=loose,
-            stores=stores if current_user.role == ADMIN else [],
+            stores=stores if access.sees_all_stores(current_user) else [],
             store_id=store_id,
             form=FlaskForm(),
             errors=errors or {},

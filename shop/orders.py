@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Integer, bindparam, insert, select
 from sqlalchemy.orm import make_transient_to_detached, selectinload
 
+from portal import access
 from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
 from portal.extensions import db
 from portal.mail import send_mail
@@ -199,9 +200,11 @@ def start_stripe_payment(order: Order) -> None:
 def owned_order(user: User, order_id: int) -> Order:
     """Return the owner's order, or NotFound (other owners' orders do not exist)."""
     order = db.session.scalar(
-        select(Order).options(selectinload(Order.lines)).where(Order.id == order_id)
+        access.owner_scope(select(Order), Order.user_id, user)
+        .options(selectinload(Order.lines))
+        .where(Order.id == order_id)
     )
-    if order is None or order.user_id != user.id:
+    if order is None:
         raise NotFound(_("Order not found."))
     return order
 
@@ -210,7 +213,7 @@ def history(user: User) -> list[Order]:
     """Return the owner's orders, newest first."""
     return list(
         db.session.scalars(
-            select(Order).where(Order.user_id == user.id).order_by(Order.created_at.desc())
+            access.owner_scope(select(Order), Order.user_id, user).order_by(Order.created_at.desc())
         )
     )
 

@@ -5,6 +5,7 @@ The table is built from app.url_map: a new route without an entry here fails the
 from __future__ import annotations
 
 import pytest
+from flask import url_for
 
 from portal.services.media import store_image
 
@@ -61,8 +62,9 @@ EXPECTED: dict[str, tuple] = {
     "vehicles.vehicle_show": OWN_OBJECT,
     "vehicles.vehicle_edit": OWN_OBJECT,
     "vehicles.mileage_add": OWN_POST,
-    "media.image_show": (404, 200, 404, 200, 200, 200, 200),
-    "media.image_thumb": (404, 200, 404, 200, 200, 200, 200),
+    # A photo of store A's booking: its owner and store A's staff; nobody else, however signed.
+    "media.image_show": (404, 200, 404, 200, 404, 200, 200),
+    "media.image_thumb": (404, 200, 404, 200, 404, 200, 200),
     "bookings.booking_list": OWNER_ONLY,
     "bookings.booking_new": OWNER_ONLY,
     "bookings.slot_options": OWNER_ONLY,
@@ -190,7 +192,7 @@ for prefix, expected in {
 
 
 @pytest.fixture
-def world(f, db):
+def world(app, f, db):
     store_a, store_b = f.store("A"), f.store("B")
     owner = f.owner(store_a)
     users = {
@@ -211,6 +213,11 @@ def world(f, db):
     from portal.demo import avatar_png
 
     private = store_image(avatar_png(__import__("random").Random(1)), owner=owner)
+    from portal.models import BookingPhoto
+
+    db.session.add(BookingPhoto(booking_id=booking.id, image_id=private.id))
+    with app.test_request_context():  # image addresses carry a signature of the id
+        image_key = url_for("media.image_show", image_id=private.id).rsplit("/", 1)[1]
     locked = f.advisor(store_a)
     from portal.models import AuditEvent, UnlockRequest
     from portal.timeutil import now
@@ -239,7 +246,7 @@ def world(f, db):
     db.session.commit()
     args = {
         "vehicle_id": vehicle.id,
-        "image_id": private.id,
+        "image_id": image_key,
         "token": "not-a-real-token",
         "request_id": req.id,
         "booking_id": booking.id,
@@ -393,6 +400,7 @@ def _request(client, rule, args, query):
             value = "admin/css/bootstrap4/admin.css"
         url = url.replace(f"<{name}>", str(value))
         url = url.replace(f"<int:{name}>", str(value)).replace(f"<path:{name}>", str(value))
+        url = url.replace(f"<image:{name}>", str(value))
     prefix = rule.endpoint.split(".")[0]
     if rule.endpoint.endswith(("details_view", "edit_view")) and prefix in query:
         url += f"?id={query[prefix]}"

@@ -7,33 +7,23 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.errors import NotFound, ValidationError
+from portal import access
+from portal.errors import ValidationError
 from portal.extensions import db
 from portal.models import Store, User
-from portal.models.accounts import ADMIN, STAFF_ROLES
 from portal.timeutil import now
 from workshop_video import probe
 from workshop_video.models import OFFLINE, ONLINE, Camera, WorkshopArea, WorkshopBay
 
 
-def _visible(staff: User, store_id: int) -> bool:
-    return staff.role in STAFF_ROLES and (staff.role == ADMIN or staff.store_id == store_id)
-
-
 def store_camera(staff: User, camera_id: int) -> Camera:
     """Return a camera of the staff member's store, or raise NotFound."""
-    camera = db.session.get(Camera, camera_id)
-    if camera is None or not _visible(staff, camera.store_id):
-        raise NotFound(_("Camera not found."))
-    return camera
+    return access.store_record(staff, Camera, camera_id, _("Camera not found."))
 
 
 def store_area(staff: User, area_id: int) -> WorkshopArea:
     """Return a workshop area of the staff member's store, or raise NotFound."""
-    area = db.session.get(WorkshopArea, area_id)
-    if area is None or not _visible(staff, area.store_id):
-        raise NotFound(_("Area not found."))
-    return area
+    return access.store_record(staff, WorkshopArea, area_id, _("Area not found."))
 
 
 def _add(row, message: str, field: str):
@@ -58,8 +48,7 @@ def add_area(staff: User, name: str) -> WorkshopArea:
 
 def add_bay(staff: User, area: WorkshopArea, number: int | None) -> WorkshopBay:
     """Put bay `number` of the area's store into the area."""
-    if not _visible(staff, area.store_id):
-        raise NotFound(_("Area not found."))
+    access.require_store(staff, area.store_id, _("Area not found."))
     store = db.session.get(Store, area.store_id)
     if number is None or not 1 <= number <= max(store.bays, 1):
         raise ValidationError(_("This store has bays 1 to %(n)d.", n=store.bays), field="number")

@@ -16,19 +16,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal.errors import Conflict, NotFound, ValidationError
+from portal import access
+from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import Booking, User
-from portal.models.accounts import ADMIN, STAFF_ROLES
 from portal.models.bookings import IN_PROGRESS
 from portal.services import audit
 from portal.timeutil import now
 from workshop_video.models import ASSIGNED, ENDED, LIVE, OPEN, REQUESTED, Camera, VideoSession
 from workshop_video.tokens import make_token
-
-
-def _can_see_store(staff: User, store_id: int) -> bool:
-    return staff.role in STAFF_ROLES and (staff.role == ADMIN or staff.store_id == store_id)
 
 
 def bay_camera(booking: Booking) -> Camera | None:
@@ -57,24 +53,17 @@ def open_session(viewer: User, booking: Booking) -> VideoSession | None:
 
 def owned_session(owner: User, session_id: int) -> VideoSession:
     """Return the owner's session or raise NotFound."""
-    session = db.session.get(VideoSession, session_id)
-    if session is None or session.viewer_id != owner.id:
-        raise NotFound(_("Video not found."))
-    return session
+    return access.owned_record(owner, VideoSession, session_id, _("Video not found."), "viewer_id")
 
 
 def store_session(staff: User, session_id: int) -> VideoSession:
     """Return a session of the staff member's store, or raise NotFound."""
-    session = db.session.get(VideoSession, session_id)
-    if session is None or not _can_see_store(staff, session.store_id):
-        raise NotFound(_("Video not found."))
-    return session
+    return access.store_record(staff, VideoSession, session_id, _("Video not found."))
 
 
 def request_video(owner: User, booking: Booking) -> VideoSession:
     """Record the owner's wish to watch the car; assign the bay camera at once if there is one."""
-    if booking.owner_id != owner.id:
-        raise NotFound(_("Booking not found."))
+    access.require_owner(owner, booking, _("Booking not found."))
     if booking.status != IN_PROGRESS:
         raise ValidationError(_("Live video is available while the work is in progress."))
     existing = open_session(owner, booking)
@@ -104,8 +93,7 @@ def request_video(owner: User, booking: Booking) -> VideoSession:
 
 def assign_camera(staff: User, session: VideoSession, camera: Camera) -> None:
     """Point a waiting request at a camera of its store (one advisor wins a race)."""
-    if not _can_see_store(staff, session.store_id):
-        raise NotFound(_("Video not found."))
+    access.require_store(staff, session.store_id, _("Video not found."))
     if camera.store_id != session.store_id or not camera.is_active:
         raise ValidationError(_("Choose an active camera of this store."), field="camera")
     result = db.session.execute(
@@ -124,8 +112,7 @@ def assign_camera(staff: User, session: VideoSession, camera: Camera) -> None:
 def issue_token(viewer: User, session: VideoSession) -> str:
     """Return a short-lived signed token that lets this viewer play this session's camera."""
     booking = db.session.get(Booking, session.booking_id)
-    if session.viewer_id != viewer.id:
-        raise NotFound(_("Video not found."))
+    access.require_owner(viewer, session, _("Video not found."), "viewer_id")
     if booking.status != IN_PROGRESS:
         raise ValidationError(_("Live video is available while the work is in progress."))
     if session.status not in (ASSIGNED, LIVE) or session.camera is None:
@@ -174,8 +161,7 @@ def _end(session_ids, reason: str, at=None, *, since_seen: bool = False) -> int:
 
 def stop_session(viewer: User, session: VideoSession) -> None:
     """End the viewer's session now (the stop button); the media server cuts it next report."""
-    if session.viewer_id != viewer.id:
-        raise NotFound(_("Video not found."))
+    access.require_owner(viewer, session, _("Video not found."), "viewer_id")
     _end([session.id], "stopped")
 
 

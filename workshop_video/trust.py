@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal import access
 from portal.errors import NotFound, ValidationError
 from portal.extensions import db
 from portal.models import User
-from portal.models.accounts import ADMIN, OWNER
+from portal.models.accounts import OWNER
 from portal.services import audit
 from workshop_video.models import TrustFollowUp, VideoSession
 
@@ -18,11 +19,13 @@ def watching_owner(staff: User, owner_id: int) -> User:
     owner = db.session.get(User, owner_id)
     if owner is None or owner.role != OWNER:
         raise NotFound(_("Owner not found."))
-    if staff.role != ADMIN:
+    if not access.sees_all_stores(staff):
         watched = db.session.scalar(
-            select(VideoSession.id)
-            .where(VideoSession.viewer_id == owner.id, VideoSession.store_id == staff.store_id)
-            .limit(1)
+            access.store_scope(
+                select(VideoSession.id).where(VideoSession.viewer_id == owner.id),
+                VideoSession.store_id,
+                staff,
+            ).limit(1)
         )
         if watched is None:
             raise NotFound(_("Owner not found."))

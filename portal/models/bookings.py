@@ -160,7 +160,8 @@ class BookingPhoto(Base):
     booking_id: Mapped[int] = mapped_column(
         ForeignKey("bookings.id", ondelete="CASCADE"), index=True
     )
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    # Indexed: the media server looks up the booking of a photo to apply its access rule.
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"), index=True)
 
     booking: Mapped[Booking] = relationship(back_populates="photos")
     image: Mapped[Image] = relationship()

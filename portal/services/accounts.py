@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal import access
 from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import (
@@ -325,7 +326,7 @@ def create_staff(
 
 def set_staff_active(actor: User, user: User, active: bool) -> None:
     """Activate or deactivate a staff account; deactivation ends its sessions at once."""
-    if not user.is_staff or (actor.role != ADMIN and actor.store_id != user.store_id):
+    if not user.is_staff or not access.in_store(actor, user.store_id):
         raise NotAllowed(_("You cannot change this account."))
     user.is_active = active
     user.session_version = (user.session_version or 1) + 1

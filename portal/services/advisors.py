@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
+from portal import access
 from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
 from portal.extensions import db
 from portal.models import AdvisorProfile, NoticeRecipient, PasswordHistory, User, Vehicle
@@ -52,15 +53,9 @@ def referrer_from_code(code: str) -> User | None:
 # ---------------------------------------------------------------- directory and performance
 
 
-def _same_store(actor: User, user: User) -> bool:
-    return actor.role == ADMIN or (actor.store_id is not None and actor.store_id == user.store_id)
-
-
 def directory(actor: User, *, include_inactive: bool = False) -> list[User]:
     """Return the advisors the staff member may see (their store; admins all)."""
-    stmt = select(User).where(User.role == ADVISOR)
-    if actor.role != ADMIN:
-        stmt = stmt.where(User.store_id == actor.store_id)
+    stmt = access.store_scope(select(User).where(User.role == ADVISOR), User.store_id, actor)
     if not include_inactive:
         stmt = stmt.where(User.is_active.is_(True))
     return list(db.session.scalars(stmt.order_by(User.store_id, User.name)))
@@ -81,7 +76,7 @@ def customer_counts(advisor_ids: list[int]) -> dict[int, int]:
 def visible_advisor(actor: User, advisor_id: int) -> User:
     """Return an advisor of the actor's store (any store for admins), else NotFound."""
     user = db.session.get(User, advisor_id)
-    if user is None or user.role != ADVISOR or not _same_store(actor, user):
+    if user is None or user.role != ADVISOR or not access.in_store(actor, user.store_id):
         raise NotFound(_("Advisor not found."))
     return user
 
@@ -307,7 +302,7 @@ def reassign_and_deactivate(
     evenly over several, in the caller's one transaction. Return {advisor_id: [owner ids]}.
 
     Nothing is committed here: if any step fails, the caller rolls back and nothing changed."""
-    if actor.role not in (MANAGER, ADMIN) or not _same_store(actor, leaving):
+    if actor.role not in (MANAGER, ADMIN) or not access.in_store(actor, leaving.store_id):
         raise NotAllowed(_("Only the store's managers reassign customers."))
     if leaving.role != ADVISOR:
         raise ValidationError(_("Choose an advisor."), field="advisor")

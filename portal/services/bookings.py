@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
+from portal import access
+from portal.errors import Conflict, NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import (
     Booking,
@@ -23,7 +24,7 @@ from portal.models import (
     User,
     Vehicle,
 )
-from portal.models.accounts import ADMIN, OWNER
+from portal.models.accounts import OWNER
 from portal.models.bookings import (
     ACCEPTED,
     CANCELLED,
@@ -67,18 +68,12 @@ def status_label(status: str) -> str:
 
 def owned_booking(owner: User, booking_id: int) -> Booking:
     """Return the owner's booking or raise NotFound (others' bookings do not exist)."""
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or booking.owner_id != owner.id:
-        raise NotFound(_("Booking not found."))
-    return booking
+    return access.owned_record(owner, Booking, booking_id, _("Booking not found."))
 
 
 def store_booking(staff: User, booking_id: int) -> Booking:
     """Return a booking of the staff member's store (any store for admins), else NotFound."""
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or (staff.role != ADMIN and booking.store_id != staff.store_id):
-        raise NotFound(_("Booking not found."))
-    return booking
+    return access.store_record(staff, Booking, booking_id, _("Booking not found."))
 
 
 def can_cancel(booking: Booking) -> bool:
@@ -156,8 +151,7 @@ def _tell_owner(booking: Booking, text: str) -> None:
 
 
 def _clean_request(owner: User, vehicle: Vehicle, service_types, description: str) -> list[str]:
-    if vehicle.owner_id != owner.id:
-        raise NotFound(_("Vehicle not found."))
+    access.require_owner(owner, vehicle, _("Vehicle not found."))
     types = [t for t in SERVICE_TYPES if t in set(service_types or [])]
     if not types or len(types) != len(set(service_types or [])):
         raise ValidationError(_("Choose at least one service type."), field="service_types")
@@ -225,8 +219,7 @@ def edit_booking(
     vehicle: Vehicle,
 ) -> Booking:
     """Change a booking the store has not decided yet."""
-    if booking.owner_id != owner.id:
-        raise NotFound(_("Booking not found."))
+    access.require_owner(owner, booking, _("Booking not found."))
     types = _clean_request(owner, vehicle, service_types, description)
     _lock(booking)
     if booking.status != SUBMITTED:
@@ -253,8 +246,7 @@ def _lock(booking: Booking) -> None:
 
 def cancel_booking(owner: User, booking: Booking, reason: str = "") -> None:
     """Cancel before the store decides, or an accepted booking up to the cut-off."""
-    if booking.owner_id != owner.id:
-        raise NotFound(_("Booking not found."))
+    access.require_owner(owner, booking, _("Booking not found."))
     _lock(booking)
     if not can_cancel(booking):
         hours = current_app.config["BOOKING_CANCEL_CUTOFF_HOURS"]
@@ -272,8 +264,7 @@ def cancel_booking(owner: User, booking: Booking, reason: str = "") -> None:
 
 def reschedule(owner: User, booking: Booking, slot_start: datetime) -> None:
     """Move an accepted booking into another free slot, up to the cut-off."""
-    if booking.owner_id != owner.id:
-        raise NotFound(_("Booking not found."))
+    access.require_owner(owner, booking, _("Booking not found."))
     _lock(booking)
     if booking.status != ACCEPTED or not can_cancel(booking):
         raise ValidationError(_("This booking can no longer be moved online."))
@@ -291,8 +282,7 @@ def reschedule(owner: User, booking: Booking, slot_start: datetime) -> None:
 
 def answer_proposal(owner: User, booking: Booking, accept: bool) -> None:
     """Take the store's proposed time (the booking is accepted) or decline it (cancelled)."""
-    if booking.owner_id != owner.id:
-        raise NotFound(_("Booking not found."))
+    access.require_owner(owner, booking, _("Booking not found."))
     original, proposed = booking.slot_start, booking.proposed_start
     if accept:
         _transition(
@@ -315,8 +305,7 @@ def rate(
     owner: User, booking: Booking, service_stars: int, advisor_stars: int, comment: str = ""
 ) -> Rating:
     """Rate a completed booking's service and advisor, once."""
-    if booking.owner_id != owner.id:
-        raise NotFound(_("Booking not found."))
+    access.require_owner(owner, booking, _("Booking not found."))
     if booking.status != COMPLETED:
         raise ValidationError(_("You can rate a booking once it is completed."))
     for value, field in ((service_stars, "service_stars"), (advisor_stars, "advisor_stars")):
@@ -344,8 +333,7 @@ def rate(
 
 
 def _staff_check(staff: User, booking: Booking) -> None:
-    if not staff.is_staff or (staff.role != ADMIN and staff.store_id != booking.store_id):
-        raise NotFound(_("Booking not found."))
+    access.require_store(staff, booking.store_id, _("Booking not found."))
 
 
 def accept(staff: User, booking: Booking, bay: int | None = None, note: str = "") -> None:

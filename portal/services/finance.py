@@ -25,10 +25,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal.errors import Conflict, NotFound, ValidationError
+from portal import access
+from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import InsurancePolicy, Loan, PolicyReminder, User, Vehicle
-from portal.models.accounts import ADMIN, OWNER
+from portal.models.accounts import OWNER
 from portal.services import audit
 
 COVERAGE_LABELS = {
@@ -115,7 +116,7 @@ def parse_rate_percent(raw: str) -> int:
 def _customer(actor: User, customer: User | None, vehicle: Vehicle | None) -> None:
     if customer is None or customer.role != OWNER:
         raise ValidationError(_("No owner has this mobile number."), field="customer")
-    if actor.role != ADMIN and customer.store_id != actor.store_id:
+    if not access.in_store(actor, customer.store_id):
         raise ValidationError(_("This owner is not a customer of your store."), field="customer")
     if vehicle is not None and vehicle.owner_id != customer.id:
         raise ValidationError(_("This vehicle belongs to someone else."), field="vehicle")
@@ -163,8 +164,7 @@ def set_loan_status(actor: User, loan: Loan, status: str) -> None:
     """Close an active loan as paid off or cancelled (one writer wins)."""
     if status not in ("paid_off", "cancelled"):
         raise ValidationError(_("Unknown loan status."), field="status")
-    if actor.role != ADMIN and loan.store_id != actor.store_id:
-        raise NotFound(_("Loan not found."))
+    access.require_store(actor, loan.store_id, _("Loan not found."))
     res = db.session.execute(
         update(Loan)
         .where(Loan.id == loan.id, Loan.status == "active")
@@ -228,22 +228,20 @@ def record_policy(
 
 def owner_loans(owner: User) -> list[Loan]:
     """Return the owner's loans, newest first."""
-    stmt = select(Loan).where(Loan.customer_id == owner.id).order_by(Loan.start_date.desc())
+    stmt = access.owner_scope(select(Loan), Loan.customer_id, owner)
+    stmt = stmt.order_by(Loan.start_date.desc())
     return list(db.session.scalars(stmt))
 
 
 def owner_policies(owner: User) -> list[InsurancePolicy]:
     """Return the owner's policies, the one ending soonest first."""
-    stmt = select(InsurancePolicy).where(InsurancePolicy.customer_id == owner.id)
+    stmt = access.owner_scope(select(InsurancePolicy), InsurancePolicy.customer_id, owner)
     return list(db.session.scalars(stmt.order_by(InsurancePolicy.ends_on)))
 
 
 def owned_loan(owner: User, loan_id: int) -> Loan:
     """Return the owner's loan or raise NotFound."""
-    loan = db.session.get(Loan, loan_id)
-    if loan is None or loan.customer_id != owner.id:
-        raise NotFound(_("Loan not found."))
-    return loan
+    return access.owned_record(owner, Loan, loan_id, _("Loan not found."), "customer_id")
 
 
 # ---------------------------------------------------------------- renewal reminders

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from portal import access
 from portal.errors import NotAllowed, NotFound, ValidationError
 from portal.extensions import db
 from portal.models import Notice, NoticeRecipient, User
@@ -52,10 +53,14 @@ def visible_notice(actor: User, notice_id: int) -> Notice:
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         raise NotFound(_("Notice not found."))
-    if actor.role == ADMIN or (actor.role == MANAGER and actor.store_id == notice.store_id):
-        return notice
-    if actor.role == ADVISOR and db.session.get(NoticeRecipient, (notice.id, actor.id)):
-        return notice
+    if actor.role in (MANAGER, ADMIN) and access.in_store(actor, notice.store_id):
+        return notice  # managers see their store's notices, admins every store's
+    if (
+        actor.role == ADVISOR
+        and access.in_store(actor, notice.store_id)
+        and db.session.get(NoticeRecipient, (notice.id, actor.id))
+    ):
+        return notice  # advisors see the notices sent to them
     raise NotFound(_("Notice not found."))
 
 
@@ -101,8 +106,8 @@ def listing(actor: User) -> list[tuple[Notice, int, int, bool | None]]:
     if actor.role == ADVISOR:
         mine = select(NoticeRecipient.notice_id).where(NoticeRecipient.advisor_id == actor.id)
         stmt = stmt.where(Notice.id.in_(mine))
-    elif actor.role != ADMIN:
-        stmt = stmt.where(Notice.store_id == actor.store_id)
+    else:
+        stmt = access.store_scope(stmt, Notice.store_id, actor)
     rows = db.session.execute(stmt.order_by(Notice.created_at.desc()).limit(200)).all()
     read_by_me = {}
     if actor.role == ADVISOR:

@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
+from portal import access
+from portal.errors import Conflict, NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import Notification, Rescue, RescueEvent, Store, User, Vehicle
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
@@ -64,22 +65,12 @@ def problem_label(problem: str) -> str:
 
 def owned_rescue(owner: User, rescue_id: int) -> Rescue:
     """Return the owner's rescue or raise NotFound (others' rescues do not exist)."""
-    rescue = db.session.get(Rescue, rescue_id)
-    if rescue is None or rescue.owner_id != owner.id:
-        raise NotFound(_("Rescue not found."))
-    return rescue
+    return access.owned_record(owner, Rescue, rescue_id, _("Rescue not found."))
 
 
 def store_rescue(staff: User, rescue_id: int) -> Rescue:
     """Return a rescue of the staff member's store (any store for admins), else NotFound."""
-    rescue = db.session.get(Rescue, rescue_id)
-    if rescue is None or not _same_store(staff, rescue):
-        raise NotFound(_("Rescue not found."))
-    return rescue
-
-
-def _same_store(staff: User, rescue: Rescue) -> bool:
-    return staff.is_staff and (staff.role == ADMIN or staff.store_id == rescue.store_id)
+    return access.store_record(staff, Rescue, rescue_id, _("Rescue not found."))
 
 
 def open_rescues(store_id: int | None) -> list[Rescue]:
@@ -140,8 +131,7 @@ def request_rescue(
     """Store a rescue request; the same key again returns the first one. Returns (rescue, new)."""
     if owner.role != OWNER:
         raise NotAllowed(_("Only car owners call roadside rescue."))
-    if vehicle.owner_id != owner.id:
-        raise NotFound(_("Vehicle not found."))
+    access.require_owner(owner, vehicle, _("Vehicle not found."))
     key = (idempotency_key or "").strip()
     if not 16 <= len(key) <= 64:
         raise ValidationError(_("The form expired; send it again."))
@@ -203,8 +193,7 @@ def _home_store(owner: User) -> Store:
 
 def cancel(owner: User, rescue: Rescue, reason: str = "") -> None:
     """Cancel a rescue before help is dispatched."""
-    if rescue.owner_id != owner.id:
-        raise NotFound(_("Rescue not found."))
+    access.require_owner(owner, rescue, _("Rescue not found."))
     _transition(rescue, (RECEIVED, CLAIMED), CANCELLED, owner, reason[:200], cancelled_at=now())
     if rescue.advisor_id:
         advisor = db.session.get(User, rescue.advisor_id)
@@ -215,8 +204,7 @@ def cancel(owner: User, rescue: Rescue, reason: str = "") -> None:
 
 
 def _staff_check(staff: User, rescue: Rescue, *, assignee: bool = True) -> None:
-    if not _same_store(staff, rescue):
-        raise NotFound(_("Rescue not found."))
+    access.require_store(staff, rescue.store_id, _("Rescue not found."))
     if assignee and staff.role == ADVISOR and rescue.advisor_id not in (None, staff.id):
         raise NotAllowed(_("Another advisor handles this rescue."))
 

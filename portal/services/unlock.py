@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal import access
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
 from portal.models import UnlockApproval, UnlockRequest, User
@@ -22,8 +23,7 @@ REQUIRED_APPROVALS = 2
 def open_requests(viewer: User) -> list[UnlockRequest]:
     """Return the open unlock requests the viewer may act on (admin sees all stores)."""
     stmt = select(UnlockRequest).where(UnlockRequest.status == "open")
-    if viewer.role != ADMIN:
-        stmt = stmt.where(UnlockRequest.store_id == viewer.store_id)
+    stmt = access.store_scope(stmt, UnlockRequest.store_id, viewer)
     return list(db.session.scalars(stmt.order_by(UnlockRequest.created_at)))
 
 

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal import access
 from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
 from portal.extensions import db
 from portal.models import (
@@ -28,7 +29,7 @@ from portal.models import (
     User,
     Vehicle,
 )
-from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
+from portal.models.accounts import ADVISOR, MANAGER, OWNER
 from portal.models.usedcars import (
     ACTIVE,
     APPROVED,
@@ -100,18 +101,12 @@ PAGE_SIZE = 24
 
 def owned_request(owner: User, request_id: int) -> UsedCarRequest:
     """Return the owner's request or raise NotFound (other owners' requests do not exist)."""
-    req = db.session.get(UsedCarRequest, request_id)
-    if req is None or req.owner_id != owner.id:
-        raise NotFound(_("Request not found."))
-    return req
+    return access.owned_record(owner, UsedCarRequest, request_id, _("Request not found."))
 
 
 def staff_request(actor: User, request_id: int) -> UsedCarRequest:
     """Return a request of the staff member's store (any store for admins), else NotFound."""
-    req = db.session.get(UsedCarRequest, request_id)
-    if req is None or not _staff_of(actor, req.store_id):
-        raise NotFound(_("Request not found."))
-    return req
+    return access.store_record(actor, UsedCarRequest, request_id, _("Request not found."))
 
 
 def listed_request(request_id: int) -> UsedCarRequest:
@@ -124,14 +119,8 @@ def listed_request(request_id: int) -> UsedCarRequest:
 
 def my_requests(owner: User) -> list[UsedCarRequest]:
     """Return the owner's sell requests, newest first."""
-    stmt = select(UsedCarRequest).where(UsedCarRequest.owner_id == owner.id)
+    stmt = access.owner_scope(select(UsedCarRequest), UsedCarRequest.owner_id, owner)
     return list(db.session.scalars(stmt.order_by(UsedCarRequest.id.desc())))
-
-
-def _staff_of(actor: User, store_id: int) -> bool:
-    if not (actor.is_staff and actor.is_active):
-        return False
-    return actor.role == ADMIN or actor.store_id == store_id
 
 
 # ---------------------------------------------------------------- owner: submit and edit
@@ -209,8 +198,7 @@ def submit_request(
     if owner.store_id is None:
         raise ValidationError(_("Choose your store in your profile first."), field="vin")
     if vehicle is not None:
-        if vehicle.owner_id != owner.id:
-            raise NotFound(_("Vehicle not found."))
+        access.require_owner(owner, vehicle, _("Vehicle not found."))
         vin, brand, series = vehicle.vin, vehicle.brand, vehicle.series
         model_year = vehicle.model_year
     vin = _clean(
@@ -265,8 +253,7 @@ def edit_and_resubmit(
     remove_photo_ids: list[int] = (),
 ) -> UsedCarRequest:
     """Apply the owner's changes to a request the expert sent back, and resubmit it."""
-    if req.owner_id != owner.id:
-        raise NotFound(_("Request not found."))
+    access.require_owner(owner, req, _("Request not found."))
     if req.status != CHANGES_REQUESTED:
         raise NotAllowed(_("You can edit a request only when the expert asks for changes."))
     _clean(
@@ -296,8 +283,7 @@ def edit_and_resubmit(
 def withdraw(actor: User, req: UsedCarRequest, reason: str = "") -> None:
     """Withdraw a request or take a listing down (the owner, or staff of the store)."""
     if actor.role == OWNER:
-        if req.owner_id != actor.id:
-            raise NotFound(_("Request not found."))
+        access.require_owner(actor, req, _("Request not found."))
     else:
         _require_staff(actor, req)
         if not reason.strip():
@@ -369,8 +355,7 @@ def resolve_flag(actor: User, flag: UsedCarFlag, note: str) -> None:
 
 
 def _require_staff(actor: User, req: UsedCarRequest) -> None:
-    if not _staff_of(actor, req.store_id):
-        raise NotFound(_("Request not found."))
+    access.require_store(actor, req.store_id, _("Request not found."))
 
 
 def _require_expert(actor: User, req: UsedCarRequest, to: str) -> None:

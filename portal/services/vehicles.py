@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal.errors import NotFound, ValidationError
+from portal import access
+from portal.errors import ValidationError
 from portal.extensions import db
 from portal.models import MileageReading, User, Vehicle
 from portal.timeutil import now
@@ -17,10 +18,7 @@ from portal.validation import InvalidIdentifier, normalize_plate, normalize_vin
 
 def owned_vehicle(owner: User, vehicle_id: int) -> Vehicle:
     """Return the owner's vehicle or raise NotFound (other owners' vehicles do not exist)."""
-    vehicle = db.session.get(Vehicle, vehicle_id)
-    if vehicle is None or vehicle.owner_id != owner.id:
-        raise NotFound(_("Vehicle not found."))
-    return vehicle
+    return access.owned_record(owner, Vehicle, vehicle_id, _("Vehicle not found."))
 
 
 def _clean(vin: str, plate: str, model_year: int, purchase_date: date | None):

@@ -26,6 +26,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from portal import access
 from portal.auth import owner_required
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
@@ -145,9 +146,9 @@ def _photos() -> list[bytes]:
 def booking_list():
     """List my bookings, newest first."""
     bookings = db.session.scalars(
-        select(Booking)
-        .where(Booking.owner_id == current_user.id)
-        .order_by(Booking.slot_start.desc())
+        access.owner_scope(select(Booking), Booking.owner_id, current_user).order_by(
+            Booking.slot_start.desc()
+        )
     ).all()
     return render_template("bookings/list.html", bookings=bookings)
 

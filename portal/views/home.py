@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal import access
 from portal.auth import owner_required
 from portal.extensions import db
 from portal.forms import MileageForm
@@ -26,7 +27,7 @@ def index():
     if current_user.is_staff:
         return redirect(url_for("admin.index"))
     vehicles = db.session.scalars(
-        select(Vehicle).where(Vehicle.owner_id == current_user.id).order_by(Vehicle.id)
+        access.owner_scope(select(Vehicle), Vehicle.owner_id, current_user).order_by(Vehicle.id)
     ).all()
     advisor = None
     if current_user.advisor_id:

@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from portal import access
 from portal.auth import owner_required
 from portal.errors import NotFound
 from portal.extensions import db
@@ -38,7 +39,7 @@ _TOKEN = "csrf-" + secrets.token_hex(16)
 def _owned_facts(vehicle_id: int):
     """The schedule statement's rows for the owner's car; other owners' cars do not exist."""
     facts = svc.schedule_facts(vehicle_id)
-    if not facts or facts[0].owner_id != current_user.id:
+    if not facts or not access.owned_by(current_user, facts[0]):
         raise NotFound(_("Vehicle not found."))
     return facts
 

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import access
 from portal.auth import owner_required
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
@@ -28,8 +29,8 @@ def _prepare(form: RescueForm, owner) -> None:
 
 def _open_rescue(owner) -> Rescue | None:
     return db.session.scalar(
-        select(Rescue)
-        .where(Rescue.owner_id == owner.id, Rescue.status.in_(OPEN))
+        access.owner_scope(select(Rescue), Rescue.owner_id, owner)
+        .where(Rescue.status.in_(OPEN))
         .order_by(Rescue.id.desc())
         .limit(1)
     )
@@ -40,7 +41,7 @@ def _open_rescue(owner) -> Rescue | None:
 def rescue_list():
     """List my rescue requests, newest first."""
     rescues = db.session.scalars(
-        select(Rescue).where(Rescue.owner_id == current_user.id).order_by(Rescue.id.desc())
+        access.owner_scope(select(Rescue), Rescue.owner_id, current_user).order_by(Rescue.id.desc())
     ).all()
     return render_template("rescue/list.html", rescues=rescues, svc=svc)
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from portal import access
 from portal.auth import is_htmx, owner_required
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db, limiter
@@ -53,7 +54,7 @@ def request_new():
     """Submit a used car for vetting: one of my vehicles or another car, with photos."""
     form = UsedCarForm()
     vehicles = db.session.scalars(
-        select(Vehicle).where(Vehicle.owner_id == current_user.id).order_by(Vehicle.id)
+        access.owner_scope(select(Vehicle), Vehicle.owner_id, current_user).order_by(Vehicle.id)
     ).all()
     form.vehicle.choices = [SelectChoice(0, _("Another car (enter its details)"))] + [
         SelectChoice(v.id, f"{v.plate} {v.label}") for v in vehicles

@@ -7,6 +7,7 @@ import threading
 from datetime import date
 
 import pytest
+from flask import url_for
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
@@ -395,7 +396,8 @@ def test_a_plausible_car_has_no_flag(shop, f, db):
 
 def test_photos_are_private_until_listed(app, shop, db, auth):
     req = bring_to(APPROVED, shop)
-    url = f"/media/{req.photos[0].image_id}/thumb"
+    with app.test_request_context():
+        url = url_for("media.image_thumb", image_id=req.photos[0].image_id)
     anon = app.test_client()
     assert anon.get(url).status_code == 404
     other = app.test_client()

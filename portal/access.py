@@ -1,0 +1,186 @@
+"""Who may see what: the one home of the store rule, the owner rule and phone masking.
+
+The rule, by role (an inactive account, or anyone not signed in, may do nothing here):
+
+- owner: their own records only (``owned_by``, ``owner_scope``), never a store's records,
+  although an owner has a home store.
+- advisor: sees every record of their own store (``in_store``, ``store_scope``) and does the
+  daily work on it: bookings, rescues they handle, used-car reviews they are expert of, video.
+- manager: sees the same as their store's advisors, and also manages the store: reassigning
+  work and customers, notices, opening days, cameras, the store's advisors, its analytics.
+- admin: sees and manages every store (``sees_all_stores``), and the group-wide data.
+
+What a role may *do* to a visible record (decide, reassign, publish) is the service's own role
+check on top of this rule; this module only answers "may they see it at all".
+
+Records of another store, or of another owner, do not exist for the actor: the lookups
+raise NotFound (a 404), never a 403 that would confirm the id exists. An uploaded image
+follows the rule of the record it shows (``image_visible``). Staff see the phone of a
+colleague's customer masked (``customer_phone``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, false, select
+
+from portal.errors import NotFound
+from portal.extensions import db
+from portal.models.accounts import ADMIN, ADVISOR, STAFF_ROLES
+
+T = TypeVar("T")
+
+
+class Actor(Protocol):
+    """The signed-in account as the rule reads it (a User, or Flask-Login's current user)."""
+
+    id: int
+    role: str
+    store_id: int | None
+    is_active: bool
+
+
+def _signed_in(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", True))
+
+
+def is_active_staff(user: Actor | None) -> bool:
+    """Return whether the user is signed in, active and has a staff role."""
+    return _signed_in(user) and user.role in STAFF_ROLES and bool(user.is_active)
+
+
+def sees_all_stores(user: Actor | None) -> bool:
+    """Return whether the user is an active admin, who sees every store."""
+    return is_active_staff(user) and user.role == ADMIN
+
+
+def in_store(user: Actor | None, store_id: int | None) -> bool:
+    """Return whether the user may see and act on records of this store."""
+    if not is_active_staff(user):
+        return False
+    return user.role == ADMIN or (user.store_id is not None and user.store_id == store_id)
+
+
+def owned_by(user: Actor | None, record: Any, column: str = "owner_id") -> bool:
+    """Return whether the record belongs to this signed-in, active user."""
+    if not _signed_in(user) or not user.is_active or record is None:
+        return False
+    return getattr(record, column) == user.id
+
+
+def store_filter(user: Actor | None) -> int | None:
+    """Return the store id to filter by: None for admins (every store); NotFound for non-staff."""
+    if sees_all_stores(user):
+        return None
+    if not is_active_staff(user) or user.store_id is None:
+        raise NotFound(_("Page not found"))  # a page's view checks the role before this
+    return user.store_id
+
+
+def store_scope(stmt: Select, column: Any, user: Actor | None) -> Select:
+    """Filter a select (or an ORM query) to the rows of the user's store; none for non-staff.
+
+    ``column`` is the store column, or a model with a ``store_id`` attribute."""
+    col = column.store_id if isinstance(column, type) else column
+    if sees_all_stores(user):
+        return stmt
+    if not is_active_staff(user) or user.store_id is None:
+        return stmt.where(false())
+    return stmt.where(col == user.store_id)
+
+
+def owner_scope(stmt: Select, column: Any, user: Actor | None) -> Select:
+    """Filter a select to the signed-in, active user's own rows (``column``: the owner column)."""
+    if not _signed_in(user) or not user.is_active:
+        return stmt.where(false())
+    return stmt.where(column == user.id)
+
+
+def store_record(user: Actor | None, model: type[T], record_id: Any, message: str) -> T:
+    """Return the record if it is in the user's store (any store for admins), else NotFound."""
+    record = _get(model, record_id)
+    if record is None or not in_store(user, record.store_id):
+        raise NotFound(message)
+    return record
+
+
+def owned_record(
+    user: Actor | None, model: type[T], record_id: Any, message: str, column: str = "owner_id"
+) -> T:
+    """Return the record if it belongs to the user, else NotFound."""
+    record = _get(model, record_id)
+    if record is None or not owned_by(user, record, column):
+        raise NotFound(message)
+    return record
+
+
+def require_store(user: Actor | None, store_id: int | None, message: str) -> None:
+    """Raise NotFound unless the user may act in this store."""
+    if not in_store(user, store_id):
+        raise NotFound(message)
+
+
+def require_owner(user: Actor | None, record: Any, message: str, column: str = "owner_id") -> None:
+    """Raise NotFound unless the record belongs to the user."""
+    if not owned_by(user, record, column):
+        raise NotFound(message)
+
+
+def _get(model: type[T], record_id: Any) -> T | None:
+    try:
+        key = int(record_id)
+    except (TypeError, ValueError):
+        return None
+    if not -(2**63) <= key < 2**63:
+        return None  # beyond any database's integer: no such row, not an overflow
+    return db.session.get(model, key)
+
+
+def mask_phone(phone: str | None) -> str:
+    """Hide the middle of a phone number: 13800000001 -> 138****0001."""
+    if not phone:
+        return ""
+    if len(phone) <= 7:
+        return phone[:1] + "*" * (len(phone) - 1)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def customer_phone(viewer: Actor | None, customer: Any) -> str:
+    """Return a customer's phone as this staff member may see it: whole for the customer's
+    own advisor, a manager of their store and admins; masked for colleagues; empty otherwise."""
+    phone = customer.phone or ""
+    if not in_store(viewer, customer.store_id):
+        return ""
+    if viewer.role == ADVISOR and customer.advisor_id != viewer.id:
+        return mask_phone(phone)
+    return phone
+
+
+def image_visible(user: Actor | None, image: Any) -> bool:
+    """Return whether the user may see an uploaded image: by the rule of the record it shows.
+
+    Images without an owner are public assets (advisor portraits, product photos). An owner's
+    image is theirs; a booking photo is also seen by staff of the booking's store; a used-car
+    photo by staff of the car's store, and by everyone while the car is listed for sale."""
+    from portal.models import Booking, BookingPhoto, UsedCarPhoto, UsedCarRequest
+    from portal.models.usedcars import LISTED
+
+    if image.owner_id is None or owned_by(user, image):
+        return True
+    car = db.session.execute(
+        select(UsedCarRequest.store_id, UsedCarRequest.status)
+        .join(UsedCarPhoto, UsedCarPhoto.request_id == UsedCarRequest.id)
+        .where(UsedCarPhoto.image_id == image.id)
+    ).first()
+    if car is not None:
+        return car.status == LISTED or in_store(user, car.store_id)
+    if not is_active_staff(user):
+        return False
+    stores = db.session.scalars(
+        select(Booking.store_id)
+        .join(BookingPhoto, BookingPhoto.booking_id == Booking.id)
+        .where(BookingPhoto.image_id == image.id)
+    ).all()
+    return any(in_store(user, store_id) for store_id in stores)
