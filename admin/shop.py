@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.i18n import cny
 from portal.models import Store
 from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
-from portal.services.media import store_image
+from portal.services.media import MAX_UPLOAD_BYTES, store_image
 from shop import orders, stats, stock
 from shop.models import (
     ORDER_STATUSES,
@@ -88,7 +88,7 @@ class ProductAdmin(_ChoicesMixin, StaffModelView):
     def on_model_change(self, form, model, is_created):
         upload = request.files.get("photo")
         if upload and upload.filename:
-            model.image = store_image(upload.read())
+            model.image = store_image(upload.read(MAX_UPLOAD_BYTES + 1))
         super().on_model_change(form, model, is_created)
 
 

@@ -42,6 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "BOOKING_HORIZON_DAYS": 30,
     "BOOKING_CANCEL_CUTOFF_HOURS": 2,
     "BOOKING_MAX_PHOTOS": 6,
+    "IMAGE_MAX_PIXELS": 24_000_000,  # larger images are refused from their header, undecoded
+    "IMAGE_MAX_SIDE": 10_000,
+    "UPLOAD_MAX_MB": 64,  # a request's whole body; larger ones are answered 413
+    "UPLOAD_MAX_PARTS": 500,  # form fields and files in one request
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,
@@ -133,7 +137,8 @@ def _derive(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     cfg["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session instead; no stale-form failures
     cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
     cfg["BABEL_DEFAULT_TIMEZONE"] = "UTC"
-    cfg["MAX_CONTENT_LENGTH"] = cfg.get("MAX_CONTENT_LENGTH") or 64 * 1024 * 1024
+    cfg["MAX_CONTENT_LENGTH"] = cfg.get("MAX_CONTENT_LENGTH") or cfg["UPLOAD_MAX_MB"] << 20
+    cfg["MAX_FORM_PARTS"] = cfg["UPLOAD_MAX_PARTS"]
 
 
 def _dev_secret(instance: Path) -> str:
