@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models.accounts import ADMIN, STAFF_ROLES
+from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.services import audit
 
 
@@ -76,6 +76,22 @@ class StaffModelView(_RoleMixin, ModelView):
             actor=current_user.record,
             target=model,
         )
+
+
+class GroupDataView(StaffModelView):
+    """Group-wide data (catalog, discounts, maintenance plans): every store's managers read
+    it, only the group's editors change it. Store-level settings (stock) live elsewhere."""
+
+    roles = (MANAGER, ADMIN)
+    editors: tuple[str, ...] = (ADMIN,)  # a group role joins here when there is one
+
+    @property
+    def can_create(self) -> bool:
+        return staff_allowed(self.editors)
+
+    @property
+    def can_edit(self) -> bool:
+        return staff_allowed(self.editors)
 
 
 class StaffHomeView(_RoleMixin, AdminIndexView):

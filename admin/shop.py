@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import FileField, SelectField
 from wtforms.fields.choices import SelectChoice
 
-from admin.base import HOME_PANELS, StaffModelView, StaffView, staff_allowed
+from admin.base import HOME_PANELS, GroupDataView, StaffView, staff_allowed
 from admin.charts import columns, hbar
 from portal.errors import DomainError
 from portal.extensions import db
@@ -59,18 +59,17 @@ def _picker(label):
     return {"label": label, "coerce": int}
 
 
-class CategoryAdmin(StaffModelView):
-    """Shop categories (managers)."""
+class CategoryAdmin(GroupDataView):
+    """Shop categories of the group (admins edit; managers read)."""
 
-    roles = MANAGERS
     column_list = ("name", "position")
     form_columns = ("name", "position")
 
 
-class ProductAdmin(_ChoicesMixin, StaffModelView):
-    """Products with image upload and vehicle fitment; stock changes go through Stock."""
+class ProductAdmin(_ChoicesMixin, GroupDataView):
+    """The group's products with image upload and vehicle fitment (admins edit; managers
+    read); stock changes go through Stock."""
 
-    roles = MANAGERS
     can_view_details = True
     column_list = ("sku", "name", "category", "price_fen", "stock", "low_stock", "is_active")
     column_searchable_list = ("sku", "name")
@@ -92,10 +91,9 @@ class ProductAdmin(_ChoicesMixin, StaffModelView):
         super().on_model_change(form, model, is_created)
 
 
-class DiscountAdmin(_ChoicesMixin, StaffModelView):
-    """Discounts: a percentage or a fixed amount off, optionally in a time window."""
+class DiscountAdmin(_ChoicesMixin, GroupDataView):
+    """Group-wide discounts: a percentage or a fixed amount off, optionally in a time window."""
 
-    roles = MANAGERS
     column_list = ("product", "kind", "value", "starts_at", "ends_at", "is_active")
     form_columns = ("product_id", "kind", "value", "starts_at", "ends_at", "is_active")
     pickers = {"product_id": Product}
@@ -107,10 +105,10 @@ class DiscountAdmin(_ChoicesMixin, StaffModelView):
     }  # fmt: skip
 
 
-class PlacementAdmin(_ChoicesMixin, StaffModelView):
-    """Hot and recommended products, in display order, optionally in a time window."""
+class PlacementAdmin(_ChoicesMixin, GroupDataView):
+    """Hot and recommended products of the group's shop, in display order, optionally in a
+    time window."""
 
-    roles = MANAGERS
     column_list = ("kind", "position", "product", "starts_at", "ends_at")
     column_default_sort = ("position", False)
     form_columns = ("product_id", "kind", "position", "starts_at", "ends_at")
