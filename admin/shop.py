@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,12 +15,13 @@ from wtforms.fields.choices import SelectChoice
 
 from admin.base import HOME_PANELS, GroupDataView, StaffView, staff_allowed
 from admin.charts import columns, hbar
-from portal.errors import DomainError
+from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import cny
 from portal.models import Store
 from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
-from portal.services.media import MAX_UPLOAD_BYTES, store_image
+from portal.services.media import store_image
+from portal.uploads import request_photos
 from shop import orders, stats, stock
 from shop.models import (
     ORDER_STATUSES,
@@ -84,10 +85,22 @@ class ProductAdmin(_ChoicesMixin, GroupDataView):
     form_extra_fields = {"photo": FileField(_l("Photo"))}
     inline_models = [(Fitment, {"form_columns": ("id", "brand", "series")})]
 
+    def validate_form(self, form):
+        if not super().validate_form(form):
+            return False
+        if not hasattr(form, "photo"):  # a form without the upload (none today)
+            return True
+        try:
+            # Decoded before the write starts; the result waits in g for on_model_change.
+            g.product_photo = next(iter(request_photos("photo", limit=1)), None)
+        except ValidationError as exc:
+            form.photo.errors = [*form.photo.errors, exc.message]
+            return False
+        return True
+
     def on_model_change(self, form, model, is_created):
-        upload = request.files.get("photo")
-        if upload and upload.filename:
-            model.image = store_image(upload.read(MAX_UPLOAD_BYTES + 1))
+        if g.get("product_photo") is not None:
+            model.image = store_image(g.product_photo)
         super().on_model_change(form, model, is_created)
 
 

@@ -87,3 +87,17 @@ def test_managers_read_a_plans_items_and_keep_adjusting_stock(client, auth, f, g
     db.session.rollback()
     assert db.session.get(Product, product.id).stock == 5
     assert db.session.get(MaintenancePlan, plan.id).name == "plan"
+
+
+def test_a_product_photo_bomb_is_a_form_error_and_saves_nothing(client, auth, f, group_data):
+    from tests.portal.test_uploads import bomb
+
+    product, data = group_data["shop_products"]
+    before = _state(product)
+    auth.login(f.admin())
+    data = {**data, "photo": (__import__("io").BytesIO(bomb()), "bomb.png")}
+    r = client.post(
+        f"/admin/shop_products/edit/?id={product.id}", data=data, content_type="multipart/form-data"
+    )
+    assert r.status_code == 200 and "The image is too large" in r.get_data(as_text=True)
+    assert _state(product) == before
