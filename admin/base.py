@@ -15,7 +15,7 @@ from wtforms.validators import NumberRange
 from portal import access
 from portal.extensions import db
 from portal.inputs import MAX_ID, int_arg
-from portal.models.accounts import STAFF_ROLES
+from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.services import audit
 
 MAX_PAGE = 100_000  # list pages: past this, OFFSET would only scan for nothing
@@ -102,6 +102,22 @@ class StaffModelView(_RoleMixin, ModelView):
             actor=current_user.record,
             target=model,
         )
+
+
+class GroupDataView(StaffModelView):
+    """Group-wide data (catalog, discounts, maintenance plans): every store's managers read
+    it, only the group's editors change it. Store-level settings (stock) live elsewhere."""
+
+    roles = (MANAGER, ADMIN)
+    editors: tuple[str, ...] = (ADMIN,)  # a group role joins here when there is one
+
+    @property
+    def can_create(self) -> bool:
+        return staff_allowed(self.editors)
+
+    @property
+    def can_edit(self) -> bool:
+        return staff_allowed(self.editors)
 
 
 class StaffHomeView(_RoleMixin, AdminIndexView):

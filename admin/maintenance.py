@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
-from admin.base import StaffModelView
+from admin.base import GroupDataView
 from portal.models import PlanItem
-from portal.models.accounts import ADMIN, MANAGER
 
 
-class PlanAdmin(StaffModelView):
-    """Maintenance plans: the default plan and one per model, items edited inline."""
+def _items(view, context, plan, name) -> Markup:
+    return Markup("<br>").join(escape(str(item)) for item in plan.items)
 
-    roles = (MANAGER, ADMIN)
+
+class PlanAdmin(GroupDataView):
+    """The group's maintenance plans: the default plan and one per model, items edited inline
+    by admins; managers read them, items included, on the details page."""
+
+    can_view_details = True
+    column_details_list = ("name", "brand", "series", "is_default", "items")
+    column_formatters_detail = {"items": _items}
     column_list = ("name", "brand", "series", "is_default")
     column_labels = {
         "name": _l("Name"),
         "brand": _l("Brand"),
         "series": _l("Series"),
         "is_default": _l("Default plan"),
+        "items": _l("Items"),
     }
     form_columns = ("name", "brand", "series", "is_default")
     inline_models = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,10 +13,10 @@ from sqlalchemy.orm import selectinload
 from wtforms import FileField, SelectField
 from wtforms.fields.choices import SelectChoice
 
-from admin.base import HOME_PANELS, StaffModelView, StaffView, staff_allowed
+from admin.base import HOME_PANELS, GroupDataView, StaffView, staff_allowed
 from admin.charts import columns, hbar
 from portal import access
-from portal.errors import DomainError
+from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import cny
 from portal.inputs import int_arg
@@ -24,6 +24,7 @@ from portal.models import Store
 from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.money import fen_from_form
 from portal.services.media import store_image
+from portal.uploads import request_photos
 from shop import orders, stats, stock
 from shop.models import (
     ORDER_STATUSES,
@@ -62,18 +63,17 @@ def _picker(label):
     return {"label": label, "coerce": int}
 
 
-class CategoryAdmin(StaffModelView):
-    """Shop categories (managers)."""
+class CategoryAdmin(GroupDataView):
+    """Shop categories of the group (admins edit; managers read)."""
 
-    roles = MANAGERS
     column_list = ("name", "position")
     form_columns = ("name", "position")
 
 
-class ProductAdmin(_ChoicesMixin, StaffModelView):
-    """Products with image upload and vehicle fitment; stock changes go through Stock."""
+class ProductAdmin(_ChoicesMixin, GroupDataView):
+    """The group's products with image upload and vehicle fitment (admins edit; managers
+    read); stock changes go through Stock."""
 
-    roles = MANAGERS
     can_view_details = True
     column_list = ("sku", "name", "category", "price_fen", "stock", "low_stock", "is_active")
     column_searchable_list = ("sku", "name")
@@ -88,17 +88,28 @@ class ProductAdmin(_ChoicesMixin, StaffModelView):
     form_extra_fields = {"photo": FileField(_l("Photo"))}
     inline_models = [(Fitment, {"form_columns": ("id", "brand", "series")})]
 
+    def validate_form(self, form):
+        if not super().validate_form(form):
+            return False
+        if not hasattr(form, "photo"):  # a form without the upload (none today)
+            return True
+        try:
+            # Decoded before the write starts; the result waits in g for on_model_change.
+            g.product_photo = next(iter(request_photos("photo", limit=1)), None)
+        except ValidationError as exc:
+            form.photo.errors = [*form.photo.errors, exc.message]
+            return False
+        return True
+
     def on_model_change(self, form, model, is_created):
-        upload = request.files.get("photo")
-        if upload and upload.filename:
-            model.image = store_image(upload.read())
+        if g.get("product_photo") is not None:
+            model.image = store_image(g.product_photo)
         super().on_model_change(form, model, is_created)
 
 
-class DiscountAdmin(_ChoicesMixin, StaffModelView):
-    """Discounts: a percentage or a fixed amount off, optionally in a time window."""
+class DiscountAdmin(_ChoicesMixin, GroupDataView):
+    """Group-wide discounts: a percentage or a fixed amount off, optionally in a time window."""
 
-    roles = MANAGERS
     column_list = ("product", "kind", "value", "starts_at", "ends_at", "is_active")
     form_columns = ("product_id", "kind", "value", "starts_at", "ends_at", "is_active")
     pickers = {"product_id": Product}
@@ -110,10 +121,10 @@ class DiscountAdmin(_ChoicesMixin, StaffModelView):
     }  # fmt: skip
 
 
-class PlacementAdmin(_ChoicesMixin, StaffModelView):
-    """Hot and recommended products, in display order, optionally in a time window."""
+class PlacementAdmin(_ChoicesMixin, GroupDataView):
+    """Hot and recommended products of the group's shop, in display order, optionally in a
+    time window."""
 
-    roles = MANAGERS
     column_list = ("kind", "position", "product", "starts_at", "ends_at")
     column_default_sort = ("position", False)
     form_columns = ("product_id", "kind", "position", "starts_at", "ends_at")

@@ -29,10 +29,10 @@ from portal.models import Booking, Store, User
 from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.models.bookings import IN_PROGRESS
 from portal.timeutil import now
+from workshop_video import devices, trust
 from workshop_video import services as svc
-from workshop_video import trust
 from workshop_video.models import ENDED, REQUESTED, Camera, VideoSession
-from workshop_video.sources import merge_source
+from workshop_video.sources import SCHEMES, CredentialsNeeded, allowed_target, merge_source
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +93,27 @@ class CameraAdmin(StaffModelView):
         if not is_created:
             history = inspect(model).attrs.source.history
             stored = history.deleted[0] if history.deleted else model.source
-            model.source = merge_source(stored, form.source.data)
-        elif model.store_id is None:
+            try:
+                model.source = merge_source(stored, form.source.data)
+            except CredentialsNeeded:
+                # The stored password belongs to the old address: never send it elsewhere.
+                raise self._source_error(
+                    form, _("The address changed: type the camera's password again.")
+                ) from None
+        if not _camera_source(model.source):
+            raise self._source_error(
+                form, _("Give an rtsp:// or rtsps:// address (or the demo clip).")
+            )
+        if is_created and model.store_id is None:
             if current_user.store_id is None:
                 raise ValueError(_("Only store staff can add cameras."))
             model.store_id = current_user.store_id
         super().on_model_change(form, model, is_created)
+
+    @staticmethod
+    def _source_error(form, message: str) -> ValueError:
+        form.source.errors = [*form.source.errors, message]
+        return ValueError(message)
 
     def handle_view_exception(self, exc):
         # Database errors quote the parameters, the camera password among them: say less.
@@ -109,6 +124,13 @@ class CameraAdmin(StaffModelView):
         else:
             flash(_("Not saved: another camera of this store has this name or bay."), "error")
         return True
+
+
+def _camera_source(source: str) -> bool:
+    """Say whether a source is a camera address (rtsp, rtsps) or a clip in the demo folder."""
+    if source.startswith("file:"):
+        return allowed_target(source, [], devices.clip_dir()) is not None
+    return source.split("://", 1)[0].lower() in SCHEMES
 
 
 def _options(labels: dict) -> list[tuple[str, str]]:

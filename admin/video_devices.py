@@ -54,6 +54,7 @@ class DevicesView(StaffView):
             form=FlaskForm(),
             errors=errors or {},
             camera_status=CAMERA_STATUS,
+            camera_error=devices.error_text,
         )
         return html, status
 
@@ -111,7 +112,12 @@ class DevicesView(StaffView):
             flash(_("%(name)s is online.", name=camera.name), "success")
         else:
             flash(
-                _("%(name)s is offline: %(error)s", name=camera.name, error=result.error), "error"
+                _(
+                    "%(name)s is offline: %(error)s",
+                    name=camera.name,
+                    error=devices.error_text(result.error),
+                ),
+                "error",
             )
         return redirect(url_for(".index", store=camera.store_id), code=303)
 
@@ -131,6 +137,7 @@ class DevicesView(StaffView):
                 result=result,
                 image=image,
                 camera_status=CAMERA_STATUS,
+                camera_error=devices.error_text,
             )
         )
         response.headers["Cache-Control"] = "no-store, private"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -42,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "BOOKING_HORIZON_DAYS": 30,
     "BOOKING_CANCEL_CUTOFF_HOURS": 2,
     "BOOKING_MAX_PHOTOS": 6,
+    "IMAGE_MAX_PIXELS": 24_000_000,  # larger images are refused from their header, undecoded
+    "IMAGE_MAX_SIDE": 10_000,
+    "UPLOAD_MAX_MB": 64,  # a request's whole body; larger ones are answered 413
+    "UPLOAD_MAX_PARTS": 500,  # form fields and files in one request
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,
@@ -65,6 +70,10 @@ DEFAULTS: dict[str, Any] = {
     "VIDEO_STALE_SECONDS": 20,
     "VIDEO_GRACE_SECONDS": 10,
     "VIDEO_PROBE_SECONDS": 3,  # how long a camera check waits for the source to open
+    # Camera checks open rtsp(s) addresses on these networks only (private ranges, loopback).
+    "CAMERA_ALLOWED_NETWORKS": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,::1/128,"
+    "fc00::/7",
+    "CAMERA_CLIP_DIR": "",  # clips usable as camera sources; empty: instance/video (the demo's)
 }
 
 ENV_PREFIX = "M4S_"
@@ -133,7 +142,20 @@ def _derive(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     cfg["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session instead; no stale-form failures
     cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
     cfg["BABEL_DEFAULT_TIMEZONE"] = "UTC"
-    cfg["MAX_CONTENT_LENGTH"] = cfg.get("MAX_CONTENT_LENGTH") or 64 * 1024 * 1024
+    cfg["MAX_CONTENT_LENGTH"] = cfg.get("MAX_CONTENT_LENGTH") or cfg["UPLOAD_MAX_MB"] << 20
+    cfg["MAX_FORM_PARTS"] = cfg["UPLOAD_MAX_PARTS"]
+    _check_networks(cfg["CAMERA_ALLOWED_NETWORKS"])
+
+
+def _check_networks(text: str) -> None:
+    """Fail fast on a camera network that is no CIDR network."""
+    for network in str(text).split(","):
+        try:
+            ipaddress.ip_network(network.strip(), strict=False)
+        except ValueError as exc:
+            raise RuntimeError(
+                f"M4S_CAMERA_ALLOWED_NETWORKS: {network.strip()!r} is not a CIDR network."
+            ) from exc
 
 
 def _dev_secret(instance: Path) -> str:

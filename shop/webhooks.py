@@ -7,8 +7,9 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import csrf, db
+from portal.services import audit
 from portal.timeutil import now
-from shop import orders
+from shop import orders, payments
 from shop.models import StripeEvent
 
 bp = Blueprint("shop_stripe", __name__, url_prefix="/shop/stripe")
@@ -23,6 +24,25 @@ HANDLED = {
 
 def _bad(reason: str):
     return jsonify(status=400, error="bad_request", reason=reason), 400
+
+
+def _paid_in_full(order, intent: dict) -> bool:
+    """Say whether the intent received the order's total, in fen, in the shop's currency."""
+    received = intent.get("amount_received", intent.get("amount"))
+    currency = str(intent.get("currency") or "").lower()
+    if received == order.total_fen and currency == payments.CURRENCY:
+        return True
+    # Money arrived that does not pay this order: keep it on record, leave the order unpaid.
+    audit.record(
+        "payment_mismatch",
+        target=order,
+        intent=str(intent.get("id") or "")[:64],
+        expected_fen=order.total_fen,
+        expected_currency=payments.CURRENCY,
+        received=received if isinstance(received, int) else str(received)[:32],
+        currency=currency[:8],
+    )
+    return False
 
 
 def apply_event(event_id: str, event_type: str, obj: dict) -> str:
@@ -45,6 +65,8 @@ def apply_event(event_id: str, event_type: str, obj: dict) -> str:
     if order is None:
         return "ignored"
     if event_type == "payment_intent.succeeded":
+        if not _paid_in_full(order, obj):
+            return "mismatch"
         orders.payment_succeeded(order)
     elif event_type == "payment_intent.payment_failed":
         orders.payment_failed(order)

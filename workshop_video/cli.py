@@ -47,14 +47,14 @@ def video_sweep() -> None:
 @click.option("--store", "store_id", type=int, default=None, help="Only this store's cameras.")
 def camera_check(store_id: int | None) -> None:
     """Try to open every enabled camera; record online/offline and the last good check."""
-    from workshop_video.devices import check_all
+    from workshop_video.devices import check_all, error_text
 
     results = check_all(store_id)
     db.session.commit()
     for camera, result in results:
         # source_display: the password never reaches a terminal or a log file
         line = f"{camera.id}\t{camera.status}\t{camera.name}\t{camera.source_display}"
-        click.echo(line + (f"\t{result.error}" if result.error else ""))
+        click.echo(line + (f"\t{error_text(result.error)}" if result.error else ""))
     click.echo(f"{sum(r.ok for _c, r in results)}/{len(results)} cameras online.")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -14,6 +16,7 @@ from portal.models import Store, User
 from portal.timeutil import now
 from workshop_video import probe
 from workshop_video.models import OFFLINE, ONLINE, Camera, WorkshopArea, WorkshopBay
+from workshop_video.sources import allowed_target, parse_networks
 
 
 def store_camera(staff: User, camera_id: int) -> Camera:
@@ -74,9 +77,27 @@ def store_layout(store_id: int) -> tuple[list[WorkshopArea], dict[int, Camera], 
     return areas, by_bay, loose
 
 
+def error_text(code: str) -> str:
+    """Return the words for a failed check; every other cause reads as no answer."""
+    if code == probe.NOT_ALLOWED:
+        return _("this address is not on the camera networks")
+    return _("the camera did not answer")
+
+
+def clip_dir() -> Path:
+    """Return the folder whose clips may serve as camera sources (the demo camera's)."""
+    configured = current_app.config["CAMERA_CLIP_DIR"]
+    return Path(configured) if configured else Path(current_app.instance_path) / "video"
+
+
 def check_camera(camera: Camera, *, frame: bool = False) -> probe.Probe:
     """Try to open the camera (and grab one frame); record online/offline and when."""
-    result = probe.check(camera.source, current_app.config["VIDEO_PROBE_SECONDS"], frame=frame)
+    networks = parse_networks(current_app.config["CAMERA_ALLOWED_NETWORKS"])
+    target = allowed_target(camera.source, networks, clip_dir())
+    if target is None:
+        result = probe.Probe(False, probe.NOT_ALLOWED)
+    else:
+        result = probe.check(target, current_app.config["VIDEO_PROBE_SECONDS"], frame=frame)
     at = now()
     camera.status = ONLINE if result.ok else OFFLINE
     camera.checked_at = at

@@ -169,7 +169,7 @@ def book_repair(
     slot_start: datetime,
     service_types: list[str],
     description: str = "",
-    photos: list[bytes] | None = None,
+    photos: list[bytes | media.ProcessedImage] | None = None,
     maintenance_items: list[str] | None = None,
 ) -> Booking:
     """Book a repair into a free place of the store's slot."""

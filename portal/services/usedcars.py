@@ -44,7 +44,7 @@ from portal.models.usedcars import (
     WITHDRAWN,
 )
 from portal.services import audit
-from portal.services.media import store_image
+from portal.services.media import ProcessedImage, store_image
 from portal.timeutil import now
 from portal.validation import InvalidIdentifier, normalize_vin
 
@@ -166,7 +166,7 @@ def _clean(
     return vin
 
 
-def _add_photos(owner: User, req: UsedCarRequest, photos: list[bytes]) -> None:
+def _add_photos(owner: User, req: UsedCarRequest, photos: list[bytes | ProcessedImage]) -> None:
     photos = [p for p in photos if p]
     taken = {p.position for p in req.photos}
     if len(taken) + len(photos) > MAX_PHOTOS:
@@ -190,7 +190,7 @@ def submit_request(
     asking_price_fen: int | None,
     condition: str = "",
     accident_history: str = "",
-    photos: list[bytes] = (),
+    photos: list[bytes | ProcessedImage] = (),
 ) -> UsedCarRequest:
     """Create a sell request (from one of the owner's vehicles or a new car) with photos."""
     if owner.role != OWNER:
@@ -249,7 +249,7 @@ def edit_and_resubmit(
     asking_price_fen: int | None,
     condition: str,
     accident_history: str,
-    photos: list[bytes] = (),
+    photos: list[bytes | ProcessedImage] = (),
     remove_photo_ids: list[int] = (),
 ) -> UsedCarRequest:
     """Apply the owner's changes to a request the expert sent back, and resubmit it."""

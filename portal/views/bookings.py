@@ -45,6 +45,7 @@ from portal.models.bookings import ACCEPTED, CHECKED_IN, IN_PROGRESS, READY, TER
 from portal.services import bookings as svc
 from portal.services import capacity
 from portal.services import vehicles as vehicle_svc
+from portal.uploads import request_photos
 
 bp = Blueprint("bookings", __name__)
 
@@ -137,10 +138,6 @@ def _first_free_day(store: Store) -> tuple[date, list[capacity.Slot]]:
     return day, slots[day]
 
 
-def _photos() -> list[bytes]:
-    return [f.read() for f in request.files.getlist("photos") if f and f.filename]
-
-
 @bp.route("/bookings/")
 @owner_required
 def booking_list():
@@ -171,8 +168,9 @@ def booking_new():
         form.maintenance_items.data = ",".join(request.args.getlist("items"))
     store = _prepare(form, owner)
     if request.method == "POST" and "show" not in request.form and form.validate_on_submit():
-        vehicle = next((v for v in owner.vehicles if v.id == form.vehicle.data), None)
         try:
+            photos = request_photos(limit=current_app.config["BOOKING_MAX_PHOTOS"])
+            vehicle = next((v for v in owner.vehicles if v.id == form.vehicle.data), None)
             if vehicle is None:
                 raise ValidationError(_("Choose one of your cars."), field="vehicle")
             booking = svc.book_repair(
@@ -182,7 +180,7 @@ def booking_new():
                 parse_slot(form.slot.data),
                 form.service_types.data,
                 form.description.data,
-                _photos(),
+                photos,
                 maintenance_items=[c for c in (form.maintenance_items.data or "").split(",") if c],
             )
         except DomainError as exc:

@@ -15,9 +15,10 @@ from portal.extensions import db, limiter
 from portal.forms import InquiryForm, MarketFilterForm, UsedCarEditForm, UsedCarForm, field_error
 from portal.inputs import int_arg
 from portal.models import Vehicle
+from portal.models.usedcars import MAX_PHOTOS
 from portal.services import accounts
 from portal.services import usedcars as svc
-from portal.services.media import MAX_UPLOAD_BYTES
+from portal.uploads import request_photos
 
 bp = Blueprint("usedcars", __name__)
 
@@ -29,11 +30,6 @@ def _labels() -> dict:
         "flag_labels": svc.FLAG_LABELS,
         "check_items": svc.CHECK_ITEMS,
     }
-
-
-def _uploads(name: str = "photos") -> list[bytes]:
-    # Read one byte past the limit: store_image refuses the oversized file with a message.
-    return [f.read(MAX_UPLOAD_BYTES + 1) for f in request.files.getlist(name) if f.filename]
 
 
 # ---------------------------------------------------------------- owner
@@ -60,8 +56,10 @@ def request_new():
         SelectChoice(v.id, f"{v.plate} {v.label}") for v in vehicles
     ]
     if form.validate_on_submit():
-        vehicle = next((v for v in vehicles if v.id == form.vehicle.data), None)
+        vehicle_id = form.vehicle.data
         try:
+            photos = request_photos(limit=MAX_PHOTOS)  # ends the read transaction
+            vehicle = next((v for v in vehicles if v.id == vehicle_id), None)
             req = svc.submit_request(
                 current_user,
                 vehicle=vehicle,
@@ -74,7 +72,7 @@ def request_new():
                 asking_price_fen=form.asking_price.fen,
                 condition=form.condition.data,
                 accident_history=form.accident_history.data,
-                photos=_uploads(),
+                photos=photos,
             )
         except ValidationError as exc:
             db.session.rollback()
@@ -109,6 +107,7 @@ def request_edit(car_id: int):
             n for n in (int_arg(i, minimum=1) for i in request.form.getlist("remove_photo")) if n
         ]
         try:
+            photos = request_photos(limit=MAX_PHOTOS)  # ends the read transaction
             svc.edit_and_resubmit(
                 current_user,
                 req,
@@ -117,7 +116,7 @@ def request_edit(car_id: int):
                 asking_price_fen=form.asking_price.fen,
                 condition=form.condition.data,
                 accident_history=form.accident_history.data,
-                photos=_uploads(),
+                photos=photos,
                 remove_photo_ids=remove,
             )
         except DomainError as exc:

@@ -149,7 +149,7 @@ def test_submit_from_my_vehicle_takes_its_identity(shop, f, db):
     [
         (b"%PDF-1.4 not an image", "not a valid image"),
         (b"\xff" * (MAX_UPLOAD_BYTES + 1), "larger than"),
-        ("bomb", "not a valid image"),
+        ("bomb", "too large: at most 24 megapixels"),
     ],
     ids=["non-image", "oversized", "decompression-bomb"],
 )

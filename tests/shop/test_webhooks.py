@@ -71,7 +71,9 @@ def _reload(order) -> Order:
 
 
 def _intent(order, **extra) -> dict:
-    return {"id": order.payment_intent_id, "object": "payment_intent", **extra}
+    """A PaymentIntent as Stripe sends it: for the order's total, in yuan (fen)."""
+    paid = {"amount": order.total_fen, "amount_received": order.total_fen, "currency": "cny"}
+    return {"id": order.payment_intent_id, "object": "payment_intent", **paid, **extra}
 
 
 def test_signature_checks(client, card_order):
@@ -170,3 +172,30 @@ def test_unknown_events_are_recorded_and_ignored(client, card_order):
 
 def test_bad_json_is_400(client, stripe_keys):
     assert post(client, "not json").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"amount": 1, "amount_received": 1},
+        {"amount_received": 9999},
+        {"currency": "usd"},
+        {"amount": None, "amount_received": None},
+        {"currency": None},
+    ],
+    ids=["one-fen", "less-received", "other-currency", "no-amount", "no-currency"],
+)
+def test_a_payment_that_does_not_match_the_order_is_recorded_not_paid(client, card_order, wrong):
+    from portal.models import AuditEvent
+
+    o = card_order.order
+    payload = event("payment_intent.succeeded", _intent(o, **wrong))
+    assert post(client, payload).json["result"] == "mismatch"
+    order = _reload(o)
+    assert order.status == "pending" and order.paid_at is None
+    assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 1
+    record = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "payment_mismatch"))
+    assert record.target_id == o.id and record.detail["expected_fen"] == o.total_fen == 10_000
+    # The matching payment, delivered later, still pays the order.
+    assert post(client, event("payment_intent.succeeded", _intent(o))).json["result"] == "applied"
+    assert _reload(o).status == "paid"

@@ -10,9 +10,12 @@ from workshop_video.models import Camera
 
 
 @pytest.fixture(scope="session")
-def clip(tmp_path_factory):
-    """A 2-second 640x360 H.264 clip at 25 fps, keyframe every second."""
-    return make_clip(tmp_path_factory.mktemp("video") / "bay.ts", seconds=2, width=640, height=360)
+def clip(app, tmp_path_factory):
+    """A 2-second 640x360 H.264 clip at 25 fps, keyframe every second, in the folder whose
+    clips may serve as camera sources."""
+    folder = tmp_path_factory.mktemp("video")
+    app.config["CAMERA_CLIP_DIR"] = str(folder)
+    return make_clip(folder / "bay.ts", seconds=2, width=640, height=360)
 
 
 @pytest.fixture
