@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "VIDEO_STALE_SECONDS": 20,
     "VIDEO_GRACE_SECONDS": 10,
     "VIDEO_PROBE_SECONDS": 3,  # how long a camera check waits for the source to open
+    "BACKUP_KEY": "",  # encrypts backups (flask m4s backup-key makes one); required to back up
+    "BACKUP_DIR": "",  # empty: the backups folder in the instance folder
+    "BACKUP_KEEP": 14,  # flask m4s backup keeps this many newest backups
 }
 
 ENV_PREFIX = "M4S_"
