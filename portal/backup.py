@@ -77,12 +77,13 @@ def backup_database(engine: Engine, directory: Path, key: bytes, keep: int) -> P
             "tables": tables,
             "dump": {"name": dump.name, "sha256": _sha256(dump), "bytes": dump.stat().st_size},
         }
-        archive = Path(work) / "backup.tar"
-        with tarfile.open(archive, "w") as tar:
+        archive = Path(work) / "backup.tar.gz"
+        with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
             tar.add(dump, arcname=dump.name)
             _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=2).encode())
         partial = target.with_suffix(".partial")
         encrypt_file(key, archive, partial)
+        partial.chmod(0o600)
         os.replace(partial, target)  # never a half-written backup under the final name
     _prune(directory, keep)
     return target
@@ -94,7 +95,7 @@ def restore_database(engine: Engine, backup: Path, key: bytes, force: bool = Fal
     if not backup.is_file():
         raise BackupError(f"{backup} does not exist.")
     with tempfile.TemporaryDirectory(prefix="m4s-restore-") as work:
-        archive = Path(work) / "backup.tar"
+        archive = Path(work) / "backup.tar.gz"
         decrypt_file(key, backup, archive)
         manifest, dump = _unpack(archive, Path(work))
         if manifest["engine"] != kind:
@@ -222,6 +223,13 @@ def _run(command: list[str], engine: Engine) -> None:
 
 
 def _unpack(archive: Path, work: Path) -> tuple[dict, Path]:
+    try:
+        return _unpack_tar(archive, work)
+    except tarfile.TarError as exc:
+        raise BackupError(f"The backup's archive cannot be read: {exc}") from None
+
+
+def _unpack_tar(archive: Path, work: Path) -> tuple[dict, Path]:
     with tarfile.open(archive) as tar:
         try:
             manifest = json.load(_member(tar, "manifest.json"))
