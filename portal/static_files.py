@@ -31,7 +31,11 @@ def init_app(app: Flask) -> None:
         if path.is_file()
     }
     tree = hashlib.sha256(repr(sorted(hashes.items())).encode()).hexdigest()[:16]
-    root = _compressed_copy(source, Path(app.instance_path) / "static", tree)
+    try:
+        root = _compressed_copy(source, Path(app.instance_path) / "static", tree)
+    except OSError as exc:  # a read-only instance folder: serve the files, uncompressed
+        app.logger.warning("static files served uncompressed: %s", exc)
+        root = source
     app.wsgi_app = WhiteNoise(  # type: ignore[method-assign]
         app.wsgi_app,
         root=str(root),

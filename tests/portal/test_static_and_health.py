@@ -7,6 +7,8 @@ import re
 
 from flask import url_for
 
+from portal import static_files
+
 
 def test_static_css_is_gzipped_with_a_long_cache(client):
     with client.get("/static/css/m4s.css", headers={"Accept-Encoding": "gzip"}) as r:
@@ -62,3 +64,15 @@ def test_healthz_answers_503_when_the_database_is_down(make_app, tmp_path):
     assert r.status_code == 503
     assert r.get_json() == {"status": "database unavailable"}
     assert "Set-Cookie" not in r.headers
+
+
+def test_static_files_are_served_when_the_instance_folder_is_read_only(make_app, tmp_path):
+    blocker = tmp_path / "instance"
+    blocker.write_text("a file where the instance folder should be")
+    app = make_app()
+    app.instance_path = str(blocker)
+    static_files.init_app(app)  # wraps the app again, outermost
+    with app.test_client().get("/static/css/m4s.css", headers={"Accept-Encoding": "gzip"}) as r:
+        assert r.status_code == 200
+        assert "Content-Encoding" not in r.headers
+        assert b"{" in r.get_data()
