@@ -179,7 +179,9 @@ def _postgres_snapshot(engine: Engine, dump: Path) -> Snapshot:
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         with conn.begin():
             snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-            _run([PG_DUMP, "-Fc", "--snapshot", snapshot, "-f", str(dump)], engine)
+            schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+            dump_args = ["-Fc", "--snapshot", snapshot, "--schema", schema, "-f", str(dump)]
+            _run([PG_DUMP, *dump_args], engine)  # the app's schema, as the manifest counts
             return _describe(conn)
 
 
@@ -199,10 +201,14 @@ def _sqlite_load(engine: Engine, dump: Path) -> None:
 def _postgres_load(engine: Engine, dump: Path, wipe: bool) -> None:
     if wipe:  # --force: the target's schema goes, then the backup's comes back whole
         with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    restore = [PG_RESTORE, "--no-owner", "--no-privileges", "--exit-on-error"]
-    _run([*restore, "--single-transaction", str(dump)], engine)
+            schema = conn.dialect.identifier_preparer.quote(
+                conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+            )
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    # --clean --if-exists: the dump may create the (empty) schema that the target already has.
+    restore = [PG_RESTORE, "--no-owner", "--no-privileges", "--clean", "--if-exists"]
+    _run([*restore, "--exit-on-error", "--single-transaction", str(dump)], engine)
 
 
 def _run(command: list[str], engine: Engine) -> None:

@@ -23,13 +23,13 @@ def keyed(app, monkeypatch):
     return app
 
 
-@pytest.fixture
-def fresh_target(database_url, tmp_path):
-    """Yield an engine on a new, empty database (another SQLite file, or a second PG db)."""
+@pytest.fixture(scope="module")
+def restore_database_url(database_url):
+    """Yield the URL of a second database for restores: a SQLite file, or a PG database
+    created for this module and dropped after it (CREATE and DROP DATABASE wait for a
+    checkpoint, so not once per test)."""
     if database_url.startswith("sqlite"):
-        engine = create_engine(f"sqlite:///{tmp_path / 'restored.db'}")
-        yield engine
-        engine.dispose()
+        yield None  # each test gets its own file
         return
     url = make_url(database_url)
     name = f"{url.database}_restore"
@@ -37,14 +37,28 @@ def fresh_target(database_url, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url.set(database=name))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def fresh_target(restore_database_url, tmp_path):
+    """Yield an engine on an empty database: a new SQLite file, or the restore PG database
+    (emptied again after the test)."""
+    engine = create_engine(restore_database_url or f"sqlite:///{tmp_path / 'restored.db'}")
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if restore_database_url:
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            engine.dispose()
 
 
 def _fill(f) -> None:
