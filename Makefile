@@ -2,20 +2,36 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+LOCKS := requirements/build.txt requirements/test.txt
+# A changed pyproject or lock file reinstalls.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCKS) | cksum | cut -d' ' -f1)
+UV_VERSION := 0.13.9
+UV_COMPILE := $(VENV)/lock-tools/bin/uv pip compile -q --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock"
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: venv run test test-sqlite test-postgres e2e bench bench-shop bench-maintenance lint translations
+.PHONY: venv lock run test test-sqlite test-postgres e2e bench bench-shop bench-maintenance lint translations
 
-$(STAMP): pyproject.toml
+# Everything is installed from the hashed lock files in requirements/ (see make lock); the
+# project itself goes in editable, without its dependencies.
+$(STAMP): pyproject.toml $(LOCKS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --require-hashes -r requirements/build.txt
+	$(BIN)/python -m pip install -q --require-hashes -r requirements/test.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 venv: $(STAMP)
+
+# Re-resolve the lock files from pyproject's ranges (newest releases on PyPI): on purpose only.
+lock:
+	test -x $(VENV)/lock-tools/bin/uv || ( $(PY) -m venv $(VENV)/lock-tools && \
+		$(VENV)/lock-tools/bin/python -m pip install -q uv==$(UV_VERSION) )
+	$(UV_COMPILE) pyproject.toml -o requirements/runtime.txt
+	$(UV_COMPILE) pyproject.toml --extra test -c requirements/runtime.txt -o requirements/test.txt
+	$(UV_COMPILE) requirements/build.in -o requirements/build.txt
 
 translations: venv
 	$(BIN)/pybabel -q compile -d portal/translations

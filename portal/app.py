@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, g, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import errorpages, i18n, inputs
+from portal import errorpages, i18n, inputs, static_files
 from portal.config import load_config
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_admin(app)
     _register_cli(app)
     errorpages.init_app(app)
+    static_files.init_app(app)  # outermost: static requests never reach Flask
     return app
 
 

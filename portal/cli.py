@@ -117,3 +117,7 @@ def policy_reminders_job(today: date | None = None, days: int | None = None) -> 
             counts["failed"] += 1
         db.session.commit()
     return counts
+
+
+# Backup and restore: their commands live in portal/cli_backup.py, on this same group.
+import portal.cli_backup  # noqa: E402, F401

@@ -74,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
     "CAMERA_ALLOWED_NETWORKS": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,::1/128,"
     "fc00::/7",
     "CAMERA_CLIP_DIR": "",  # clips usable as camera sources; empty: instance/video (the demo's)
+    "BACKUP_KEY": "",  # encrypts backups (flask m4s backup-key makes one); required to back up
+    "BACKUP_DIR": "",  # empty: the backups folder in the instance folder
+    "BACKUP_KEEP": 14,  # flask m4s backup keeps this many newest backups
 }
 
 ENV_PREFIX = "M4S_"

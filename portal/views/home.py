@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from portal import access
@@ -67,5 +68,9 @@ def set_language():
 @bp.route("/healthz")
 def healthz():
     """Answer load balancers: the app runs and reaches its database."""
-    db.session.execute(select(1))
+    try:
+        db.session.execute(select(1))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "database unavailable"}, 503
     return {"status": "ok"}

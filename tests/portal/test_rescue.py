@@ -378,7 +378,7 @@ def test_home_and_nav_lead_to_the_sos_form_with_a_fresh_token(scene, client, aut
     page = client.get("/rescue/new")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert 'src="/static/js/rescue.js"' in html and "<script>" not in html
+    assert 'src="/static/js/rescue.js?v=' in html and "<script>" not in html
     assert f'value="{owner.phone}"' in html  # the callback phone is prefilled
     assert _form_token(html) != _form_token(client.get("/rescue/new").get_data(as_text=True))
 
