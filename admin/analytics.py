@@ -18,7 +18,7 @@ from admin import charts
 from admin.base import StaffView
 from portal.extensions import db
 from portal.models import Store
-from portal.models.accounts import ADMIN, MANAGER
+from portal.models.accounts import ADMIN
 from portal.services import booking_stats as stats
 from portal.services import bookings as booking_svc
 from portal.timeutil import now
@@ -45,8 +45,6 @@ def _days(value: float) -> str:
 
 class AnalyticsView(StaffView):
     """Charts of the store's repairs: faults, models, parts, customers, repeats and the funnel."""
-
-    roles = (MANAGER, ADMIN)
 
     def _filters(self) -> tuple[AnalyticsFilter, int | None, str, date, date]:
         """Read the filter; a manager always gets their own store, whatever the query says."""

@@ -9,6 +9,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
+from admin import display
+from admin.labels import column_choices_of
 from portal.extensions import db
 from portal.models.accounts import ADMIN, STAFF_ROLES
 from portal.services import audit
@@ -31,7 +33,7 @@ def deny():
 
 
 class _RoleMixin:
-    roles: tuple[str, ...] = STAFF_ROLES
+    roles: tuple[str, ...] = ()  # set from the table in admin/__init__.py: nobody until then
 
     def is_accessible(self) -> bool:
         return staff_allowed(self.roles)
@@ -54,6 +56,18 @@ class StaffModelView(_RoleMixin, ModelView):
     page_size = 50
     can_set_page_size = True
     store_column: str | None = None  # the model attribute that holds the row's store id
+    # Staff read dates and times in their store's zone and language, everywhere the view
+    # shows them (list, details, export) and types them (filters).
+    column_type_formatters = display.LIST_FORMATTERS
+    column_type_formatters_detail = display.DETAIL_FORMATTERS
+    column_type_formatters_export = display.EXPORT_FORMATTERS
+    filter_converter = display.StoreTimeFilterConverter()
+
+    def __init__(self, model, *args, **kwargs):
+        # Coded columns (status, role, kind) show translated labels in cells and filters;
+        # a view's own column_choices win.
+        self.column_choices = {**column_choices_of(model), **(self.column_choices or {})}
+        super().__init__(model, *args, **kwargs)
 
     def scope(self, query):
         if current_user.role == ADMIN or self.store_column is None:

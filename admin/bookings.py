@@ -18,7 +18,7 @@ from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.models import Booking, ServiceRecord, Store
-from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADMIN
 from portal.models.bookings import (
     ACCEPTED,
     CHECKED_IN,
@@ -76,8 +76,6 @@ def _proposal_choices(booking: Booking) -> list[tuple[str, str]]:
 
 class QueueView(StaffView):
     """Pending bookings of the store, oldest first; decisions update the page in place."""
-
-    roles = STAFF_ROLES
 
     def _pending(self, after: int = 0) -> list[Booking]:
         return list(
@@ -176,8 +174,6 @@ WORKSHOP_STATUSES = (ACCEPTED, CHECKED_IN, IN_PROGRESS, READY)
 
 class WorkshopView(StaffView):
     """Accepted jobs: check-in with mileage, progress, ready, completion with the work items."""
-
-    roles = STAFF_ROLES
 
     @expose("/")
     def index(self):
@@ -282,7 +278,6 @@ def _items_from_form() -> list[dict]:
 class ReviewedBookingAdmin(StaffModelView):
     """Every decided booking: who decided, when and why. Read-only, searchable, filterable."""
 
-    roles = STAFF_ROLES
     store_column = "store_id"
     can_create = False
     can_edit = False
@@ -327,7 +322,6 @@ class ReviewedBookingAdmin(StaffModelView):
 class StoreDayAdmin(StaffModelView):
     """Holidays and per-day exceptions to opening hours and bays (managers of the store)."""
 
-    roles = (MANAGER, ADMIN)
     store_column = "store_id"
     column_list = ("store", "day", "closed", "opens_at", "closes_at", "bays", "note")
     form_columns = ("day", "closed", "opens_at", "closes_at", "bays", "note")
@@ -341,8 +335,6 @@ class StoreDayAdmin(StaffModelView):
 
 class MyStoreView(StaffView):
     """Let a manager change the store's bays and opening hours."""
-
-    roles = (MANAGER,)
 
     @expose("/", methods=["GET", "POST"])
     def index(self):

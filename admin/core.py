@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from admin.base import StaffModelView
 from portal.models import User, Vehicle
-from portal.models.accounts import ADMIN, STAFF_ROLES
+from portal.models.accounts import ADMIN
 
 
 class StoreAdmin(StaffModelView):
     """Stores of the group (administrators only)."""
 
-    roles = (ADMIN,)
     column_list = (
         "name",
         "address",
@@ -37,7 +36,6 @@ class StoreAdmin(StaffModelView):
 class VehicleAdmin(StaffModelView):
     """Vehicles of the store's owners (read-only: owners manage their own vehicles)."""
 
-    roles = STAFF_ROLES
     can_create = False
     can_edit = False
     can_view_details = True
@@ -57,7 +55,6 @@ class VehicleAdmin(StaffModelView):
 class AuditAdmin(StaffModelView):
     """The audit log: read-only for managers (their store) and admins (all)."""
 
-    roles = ("manager", ADMIN)
     store_column = "store_id"
     can_create = False
     can_edit = False

@@ -6,13 +6,11 @@ from flask_babel import lazy_gettext as _l
 
 from admin.base import StaffModelView
 from portal.models import PlanItem
-from portal.models.accounts import ADMIN, MANAGER
 
 
 class PlanAdmin(StaffModelView):
     """Maintenance plans: the default plan and one per model, items edited inline."""
 
-    roles = (MANAGER, ADMIN)
     column_list = ("name", "brand", "series", "is_default")
     column_labels = {
         "name": _l("Name"),

@@ -15,20 +15,19 @@ from wtforms.fields.choices import SelectChoice
 
 from admin.base import HOME_PANELS, StaffModelView, StaffView, staff_allowed
 from admin.charts import columns, hbar
+from admin.labels import DISCOUNT_KIND_LABELS, ORDER_STATUS_LABELS, PLACEMENT_KIND_LABELS
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.i18n import cny
 from portal.models import Store
-from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADMIN, MANAGER
 from portal.services.media import store_image
 from shop import orders, stats, stock
 from shop.models import (
     ORDER_STATUSES,
     Category,
-    Discount,
     Fitment,
     Order,
-    Placement,
     Product,
     StockMove,
 )
@@ -62,7 +61,6 @@ def _picker(label):
 class CategoryAdmin(StaffModelView):
     """Shop categories (managers)."""
 
-    roles = MANAGERS
     column_list = ("name", "position")
     form_columns = ("name", "position")
 
@@ -70,7 +68,6 @@ class CategoryAdmin(StaffModelView):
 class ProductAdmin(_ChoicesMixin, StaffModelView):
     """Products with image upload and vehicle fitment; stock changes go through Stock."""
 
-    roles = MANAGERS
     can_view_details = True
     column_list = ("sku", "name", "category", "price_fen", "stock", "low_stock", "is_active")
     column_searchable_list = ("sku", "name")
@@ -95,22 +92,19 @@ class ProductAdmin(_ChoicesMixin, StaffModelView):
 class DiscountAdmin(_ChoicesMixin, StaffModelView):
     """Discounts: a percentage or a fixed amount off, optionally in a time window."""
 
-    roles = MANAGERS
     column_list = ("product", "kind", "value", "starts_at", "ends_at", "is_active")
     form_columns = ("product_id", "kind", "value", "starts_at", "ends_at", "is_active")
     pickers = {"product_id": Product}
     form_overrides = {"kind": SelectField, "product_id": SelectField}
     form_args = {
         "product_id": _picker(_l("Product")),
-        "kind": {"choices": [SelectChoice("percent", _l("Percent off")),
-                             SelectChoice("fixed", _l("Fen off"))]}
-    }  # fmt: skip
+        "kind": {"choices": [SelectChoice(k, v) for k, v in DISCOUNT_KIND_LABELS.items()]},
+    }
 
 
 class PlacementAdmin(_ChoicesMixin, StaffModelView):
     """Hot and recommended products, in display order, optionally in a time window."""
 
-    roles = MANAGERS
     column_list = ("kind", "position", "product", "starts_at", "ends_at")
     column_default_sort = ("position", False)
     form_columns = ("product_id", "kind", "position", "starts_at", "ends_at")
@@ -118,15 +112,12 @@ class PlacementAdmin(_ChoicesMixin, StaffModelView):
     form_overrides = {"kind": SelectField, "product_id": SelectField}
     form_args = {
         "product_id": _picker(_l("Product")),
-        "kind": {"choices": [SelectChoice("hot", _l("Hot")),
-                             SelectChoice("recommended", _l("Recommended"))]}
-    }  # fmt: skip
+        "kind": {"choices": [SelectChoice(k, v) for k, v in PLACEMENT_KIND_LABELS.items()]},
+    }
 
 
 class StockView(StaffView):
     """Stock levels, manual adjustments with a reason, and each product's ledger."""
-
-    roles = MANAGERS
 
     @expose("/")
     def index(self):
@@ -178,8 +169,6 @@ def _scoped_orders():
 class OrdersView(StaffView):
     """Shop orders of the store: paid at the store, ready, shipped, completed, cancel, refund."""
 
-    roles = STAFF_ROLES
-
     @expose("/")
     def index(self):
         status = request.args.get("status", "")
@@ -188,7 +177,7 @@ class OrdersView(StaffView):
             q = q.where(Order.status == status)
         rows = db.session.scalars(q.order_by(Order.created_at.desc()).limit(200)).all()
         return self.render("admin/shop/orders.html", orders=rows, status=status,
-                           statuses=ORDER_STATUSES)  # fmt: skip
+                           statuses=ORDER_STATUS_LABELS)  # fmt: skip
 
     def _get(self, order_id: int) -> Order:
         order = db.session.scalar(_scoped_orders().where(Order.id == order_id))
@@ -239,8 +228,6 @@ def _fen(raw: str) -> int:
 
 class SalesView(StaffView):
     """Sales statistics as charts: revenue and units per day, per product and per category."""
-
-    roles = MANAGERS
 
     @expose("/")
     def index(self):
@@ -293,19 +280,7 @@ def _low_stock_panel():
     return (_("Low stock"), "admin/shop/_low_stock.html", {"low": stats.low_stock()})
 
 
-def register(admin) -> None:
-    """Add the shop's views to the back office."""
-    cat = _l("Shop")
-    admin.add_view(OrdersView(name=_l("Orders"), endpoint="shop_orders", category=cat))
-    admin.add_view(SalesView(name=_l("Sales"), endpoint="shop_sales", category=cat))
-    admin.add_view(StockView(name=_l("Stock"), endpoint="shop_stock", category=cat))
-    admin.add_view(ProductAdmin(Product, db, name=_l("Products"), endpoint="shop_products",
-                                category=cat))  # fmt: skip
-    admin.add_view(CategoryAdmin(Category, db, name=_l("Categories"), endpoint="shop_categories",
-                                 category=cat))  # fmt: skip
-    admin.add_view(DiscountAdmin(Discount, db, name=_l("Discounts"), endpoint="shop_discounts",
-                                 category=cat))  # fmt: skip
-    admin.add_view(PlacementAdmin(Placement, db, name=_l("Hot and recommended"),
-                                  endpoint="shop_placements", category=cat))  # fmt: skip
+def add_home_panels() -> None:
+    """Add the shop's panels to the back-office home."""
     if _low_stock_panel not in HOME_PANELS:
         HOME_PANELS.append(_low_stock_panel)

@@ -19,13 +19,13 @@ from sqlalchemy import func, inspect, select
 from admin.base import StaffModelView, StaffView
 from admin.charts import columns
 from admin.svg import bar_chart
-from admin.video_devices import CAMERA_STATUS, add_device_views
+from admin.video_devices import CAMERA_STATUS
 from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import localtime
 from portal.models import Booking, Store, User
-from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADMIN
 from portal.models.bookings import IN_PROGRESS
 from portal.timeutil import now
 from workshop_video import services as svc
@@ -61,7 +61,6 @@ def _scope(stmt, column=VideoSession.store_id):
 class CameraAdmin(StaffModelView):
     """Cameras of the manager's store; the source (with credentials) is never listed."""
 
-    roles = (MANAGER, ADMIN)
     store_column = "store_id"
     column_list = ("name", "bay", "source_display", "is_active", "status", "last_ok_at", "store")
     column_labels = {
@@ -177,7 +176,6 @@ def session_charts(ids, limit: int = 5000) -> dict:
 class VideoSessionAdmin(StaffModelView):
     """Viewing records: who watched which booking on which camera, when and how long."""
 
-    roles = STAFF_ROLES
     store_column = "store_id"
     can_create = can_edit = False
     can_view_details = False
@@ -247,8 +245,6 @@ class VideoSessionAdmin(StaffModelView):
 
 class VideoQueueView(StaffView):
     """Owners waiting for a camera; the advisor picks the bay's camera (the page refreshes)."""
-
-    roles = STAFF_ROLES
 
     def _waiting(self) -> list[VideoSession]:
         return list(
@@ -432,8 +428,6 @@ def _history(owner_ids: list[int], recent: int = 3) -> dict[int, dict]:
 class VideoAnalyticsView(StaffView):
     """Trust analytics: charts of viewing, and the owners who watch very often or long."""
 
-    roles = (MANAGER, ADMIN)
-
     @expose("/")
     def index(self, errors: dict | None = None, status: int = 200):
         min_sessions = request.args.get("min_sessions", type=int) or 5
@@ -483,27 +477,3 @@ class VideoAnalyticsView(StaffView):
         db.session.commit()
         flash(_("Follow-up noted for %(name)s.", name=owner.name), "success")
         return redirect(url_for(".index", **request.args), code=303)
-
-
-def add_video_views(admin) -> None:
-    """Add the transparent-workshop views to the back office."""
-    category = _l("Video")
-    add_device_views(admin)
-    admin.add_view(
-        VideoQueueView(name=_l("Video requests"), endpoint="video_queue", category=category)
-    )
-    admin.add_view(
-        VideoSessionAdmin(
-            VideoSession,
-            db,
-            name=_l("Viewing records"),
-            endpoint="video_sessions",
-            category=category,
-        )
-    )
-    admin.add_view(
-        VideoAnalyticsView(name=_l("Trust analytics"), endpoint="video_trust", category=category)
-    )
-    admin.add_view(
-        CameraAdmin(Camera, db, name=_l("Cameras"), endpoint="cameras", category=category)
-    )
