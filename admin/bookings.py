@@ -307,10 +307,6 @@ class ReviewedBookingAdmin(StaffModelView):
     column_filters = ("status", "decision_reason")
     column_searchable_list = ("decision_note", "description")
     column_default_sort = ("id", True)
-    column_formatters = {
-        "status": lambda v, c, m, p: svc.status_label(m.status),
-        "decision_reason": lambda v, c, m, p: svc.reason_label(m.decision_reason),
-    }
 
     def get_query(self):
         return super().get_query().filter(Booking.decided_at.isnot(None))

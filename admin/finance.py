@@ -169,7 +169,6 @@ class PolicyAdmin(_RecordAdmin):
     column_searchable_list = ("insurer", "policy_number")
     column_formatters = {
         "premium_fen": lambda v, c, m, n: _cny(m.premium_fen),
-        "coverage": lambda v, c, m, n: svc.COVERAGE_LABELS.get(m.coverage, m.coverage),
     }
     column_labels = {
         "customer": _l("Customer"),

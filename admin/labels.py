@@ -57,7 +57,7 @@ def _table() -> dict:
     from workshop_video.models import Camera, VideoSession
 
     return {
-        Booking: {"status": bookings.STATUS_LABELS},
+        Booking: {"status": bookings.STATUS_LABELS, "decision_reason": bookings.REASON_LABELS},
         Camera: {"status": CAMERA_STATUS},
         Discount: {"kind": DISCOUNT_KIND_LABELS},
         InsurancePolicy: {"coverage": finance.COVERAGE_LABELS},

@@ -18,12 +18,11 @@ from sqlalchemy import func, inspect, select
 
 from admin.base import StaffModelView, StaffView
 from admin.charts import columns
+from admin.display import staff_zone
 from admin.svg import bar_chart
-from admin.video_devices import CAMERA_STATUS
 from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
-from portal.i18n import localtime
 from portal.models import Booking, Store, User
 from portal.models.accounts import ADMIN
 from portal.models.bookings import IN_PROGRESS
@@ -78,10 +77,6 @@ class CameraAdmin(StaffModelView):
     }
     column_filters = ("is_active", "bay")
     column_searchable_list = ("name",)
-    column_formatters = {
-        "status": lambda v, c, m, p: CAMERA_STATUS[m.status],
-        "last_ok_at": lambda v, c, m, p: localtime(m.last_ok_at, m.store.timezone),
-    }
     form_columns = ("name", "bay", "source", "is_active")
     can_view_details = False
 
@@ -116,7 +111,7 @@ def _options(labels: dict) -> list[tuple[str, str]]:
 
 
 def _local_midnight(value: str, days: int = 0) -> datetime:
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    zone = staff_zone()  # the zone the list shows its times in
     day = datetime.strptime(value, "%Y-%m-%d").date() + timedelta(days=days)
     return datetime.combine(day, time(), tzinfo=zone)
 
@@ -218,14 +213,6 @@ class VideoSessionAdmin(StaffModelView):
         "duration_s",
         "booking_id",
     )
-    column_formatters = {
-        **{
-            name: (lambda v, c, m, p: localtime(getattr(m, p), m.store.timezone))
-            for name in ("requested_at", "started_at", "ended_at")
-        },
-        "status": lambda v, c, m, p: SESSION_STATUS[m.status],
-        "end_reason": lambda v, c, m, p: END_REASON[m.end_reason] if m.end_reason else "",
-    }
     column_default_sort = ("requested_at", True)
     list_template = "admin/video/sessions_list.html"
 
