@@ -304,7 +304,7 @@ class ReviewedBookingAdmin(StaffModelView):
         "decision_reason": _l("Reason"),
         "decision_note": _l("Note"),
     }
-    column_filters = ("status", "decision_reason")
+    column_filters = ("status", "decision_reason", "decided_at")
     column_searchable_list = ("decision_note", "description")
     column_default_sort = ("id", True)
 

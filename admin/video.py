@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -106,10 +106,6 @@ class CameraAdmin(StaffModelView):
         return True
 
 
-def _options(labels: dict) -> list[tuple[str, str]]:
-    return [(code, str(label)) for code, label in labels.items()]
-
-
 def _local_midnight(value: str, days: int = 0) -> datetime:
     zone = staff_zone()  # the zone the list shows its times in
     day = datetime.strptime(value, "%Y-%m-%d").date() + timedelta(days=days)
@@ -201,10 +197,8 @@ class VideoSessionAdmin(StaffModelView):
         "booking_id": _l("Booking number"),
     }
     column_filters = (
-        FilterEqual(VideoSession.status, _l("Status"), options=lambda: _options(SESSION_STATUS)),
-        FilterEqual(
-            VideoSession.end_reason, _l("End reason"), options=lambda: _options(END_REASON)
-        ),
+        "status",  # options: the translated labels of admin/labels.py
+        "end_reason",
         "viewer.name",
         "viewer.phone",
         "camera.name",
