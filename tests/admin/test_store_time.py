@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from admin import PAGES
 from portal.extensions import db
-from portal.models import Booking, Store, User
+from portal.models import Booking, Store, User, finance, rescue, usedcars
 from portal.models import bookings as booking_codes
-from portal.models import finance, rescue, usedcars
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
 from shop.models import ORDER_STATUSES
 from workshop_video import models as video
