@@ -9,7 +9,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from admin import shop
+from admin import display, shop
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.advisors import AdvisorView, NoticeView
 from admin.analytics import AnalyticsView
@@ -128,4 +128,5 @@ def init_admin(app: Flask) -> Admin:
         admin.add_view(build_view(page))
     shop.add_home_panels()
     app.jinja_env.globals["code_label"] = code_label
+    app.jinja_env.filters["storetime"] = display.storetime
     return admin

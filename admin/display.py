@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_datetime_format
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.model import typefmt
 from flask_admin.model.filters import convert
@@ -14,6 +14,7 @@ from flask_babel import format_date, format_time, get_locale
 from flask_login import current_user
 
 from portal.extensions import db
+from portal.i18n import localtime
 from portal.models import Store
 
 FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"  # what Flask-Admin's date-time picker sends
@@ -21,9 +22,11 @@ FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"  # what Flask-Admin's date-time picker sends
 
 def staff_zone() -> ZoneInfo:
     """Return the time zone of the viewing staff member's store, else the configured one."""
-    store_id = getattr(current_user, "store_id", None) if has_request_context() else None
-    store = db.session.get(Store, store_id) if store_id else None
-    return ZoneInfo(store.timezone if store else current_app.config["DEFAULT_TIMEZONE"])
+    if "staff_zone" not in g:  # once per request: a list formats hundreds of times
+        store_id = getattr(current_user, "store_id", None) if has_request_context() else None
+        store = db.session.get(Store, store_id) if store_id else None
+        g.staff_zone = ZoneInfo(store.timezone if store else current_app.config["DEFAULT_TIMEZONE"])
+    return g.staff_zone
 
 
 def staff_datetime(value: datetime | None) -> str:
@@ -35,6 +38,11 @@ def staff_datetime(value: datetime | None) -> str:
     day = format_date(local.date(), "medium")
     clock = format_time(local.time(), "short", rebase=False)
     return pattern.replace("{1}", day).replace("{0}", clock)
+
+
+def storetime(value: datetime | None, fmt: str | None = None) -> str:
+    """Jinja filter: a UTC datetime in the staff member's store zone (fmt as for localtime)."""
+    return staff_datetime(value) if fmt is None else localtime(value, staff_zone().key, fmt)
 
 
 def staff_date(value: date | None) -> str:
