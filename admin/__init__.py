@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask import Flask, g
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from admin import charts
+from admin import charts, display, shop
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.advisors import AdvisorView, NoticeView
 from admin.analytics import AnalyticsView
@@ -21,10 +23,12 @@ from admin.bookings import (
 )
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.finance import LoanAdmin, PolicyAdmin
+from admin.labels import code_label
 from admin.maintenance import PlanAdmin
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
-from admin.video import add_video_views
+from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
+from admin.video_devices import DevicesView
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -38,103 +42,92 @@ from portal.models import (
     User,
     Vehicle,
 )
+from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
+from shop.models import Category, Discount, Placement, Product
+from workshop_video.models import Camera, VideoSession
+
+ALL = STAFF_ROLES  # advisors, managers and admins
+MANAGERS = (MANAGER, ADMIN)
+
+
+class Page(NamedTuple):
+    """One back-office page: its view class, model (None for a custom page), menu place, roles."""
+
+    view: type
+    model: type | None
+    name: str
+    category: str | None
+    endpoint: str
+    roles: tuple[str, ...]
+
+
+BOOKINGS, RESCUE, STORE, VIDEO = _l("Bookings"), _l("Rescue"), _l("Store"), _l("Video")
+STAFF, CUSTOMERS, USED_CARS = _l("Staff"), _l("Customers"), _l("Used cars")
+FINANCE, SHOP = _l("Finance"), _l("Shop")
+
+# The menu, in order. A new view is one row here (other packages' views included).
+PAGES: tuple[Page, ...] = (
+    Page(QueueView, None, _l("Booking queue"), BOOKINGS, "queue", ALL),
+    Page(WorkshopView, None, _l("Workshop board"), BOOKINGS, "workshop", ALL),
+    Page(ReviewedBookingAdmin, Booking, _l("Reviewed bookings"), BOOKINGS, "reviewed", ALL),
+    Page(AnalyticsView, None, _l("Repair analytics"), BOOKINGS, "booking_analytics", MANAGERS),
+    Page(RescueQueueView, None, _l("Rescue queue"), RESCUE, "rescue_queue", ALL),
+    Page(RescueStatsView, None, _l("Rescue timings"), RESCUE, "rescue_stats", MANAGERS),
+    Page(StoreDayAdmin, StoreDay, _l("Holidays and exceptions"), STORE, "store_days", MANAGERS),
+    Page(MyStoreView, None, _l("Bays and hours"), STORE, "my_store", (MANAGER,)),
+    Page(PlanAdmin, MaintenancePlan, _l("Maintenance plans"), STORE, "plans", MANAGERS),
+    Page(DevicesView, None, _l("Devices"), VIDEO, "video_devices", MANAGERS),
+    Page(VideoQueueView, None, _l("Video requests"), VIDEO, "video_queue", ALL),
+    Page(VideoSessionAdmin, VideoSession, _l("Viewing records"), VIDEO, "video_sessions", ALL),
+    Page(VideoAnalyticsView, None, _l("Trust analytics"), VIDEO, "video_trust", MANAGERS),
+    Page(CameraAdmin, Camera, _l("Cameras"), VIDEO, "cameras", MANAGERS),
+    Page(UnlockView, None, _l("Unlock requests"), STAFF, "unlocks", ALL),
+    Page(StaffAdmin, User, _l("Staff accounts"), STAFF, "staff", MANAGERS),
+    Page(AdvisorView, None, _l("Advisors"), STAFF, "advisors", ALL),
+    Page(NoticeView, None, _l("Store notices"), STAFF, "notices", ALL),
+    Page(OwnerAdmin, User, _l("Owners"), CUSTOMERS, "owners", ALL),
+    Page(VehicleAdmin, Vehicle, _l("Vehicles"), CUSTOMERS, "vehicles_admin", ALL),
+    Page(UsedCarReviewView, None, _l("Vetting queue"), USED_CARS, "usedcar_review", ALL),
+    Page(UsedCarLeadAdmin, UsedCarLead, _l("Buyer leads"), USED_CARS, "usedcar_leads", ALL),
+    Page(LoanAdmin, Loan, _l("Car loans"), FINANCE, "loans", ALL),
+    Page(PolicyAdmin, InsurancePolicy, _l("Insurance policies"), FINANCE, "policies", ALL),
+    Page(StoreAdmin, Store, _l("Stores"), None, "stores", (ADMIN,)),
+    Page(AuditAdmin, AuditEvent, _l("Audit log"), None, "audit", MANAGERS),
+    Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
+    Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
+    Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),
+    Page(shop.ProductAdmin, Product, _l("Products"), SHOP, "shop_products", MANAGERS),
+    Page(shop.CategoryAdmin, Category, _l("Categories"), SHOP, "shop_categories", MANAGERS),
+    Page(shop.DiscountAdmin, Discount, _l("Discounts"), SHOP, "shop_discounts", MANAGERS),
+    Page(
+        shop.PlacementAdmin, Placement, _l("Hot and recommended"), SHOP, "shop_placements", MANAGERS
+    ),  # fmt: skip
+)
+
+
+def build_view(page: Page):
+    """Instantiate one page's view with its menu place and the roles that may open it."""
+    place = {"name": page.name, "category": page.category, "endpoint": page.endpoint}
+    view = page.view(page.model, db, **place) if page.model else page.view(**place)
+    view.roles = page.roles
+    return view
 
 
 def init_admin(app: Flask) -> Admin:
     """Build the back office for this app (one Admin per app, never module-level)."""
+    home = StaffHomeView(name=_l("Home"), url="/admin", endpoint="admin")
+    home.roles = ALL
     admin = Admin(
         app,
         name="M4S",
-        index_view=StaffHomeView(name=_l("Home"), url="/admin", endpoint="admin"),
+        index_view=home,
         theme=Bootstrap4Theme(base_template="admin/m4s_base.html", fluid=True),
         csp_nonce_generator=lambda: g.get("csp_nonce", ""),
     )
     charts.init_app(app)
-    admin.add_view(QueueView(name=_l("Booking queue"), endpoint="queue", category=_l("Bookings")))
-    admin.add_view(
-        WorkshopView(name=_l("Workshop board"), endpoint="workshop", category=_l("Bookings"))
-    )
-    admin.add_view(
-        ReviewedBookingAdmin(
-            Booking, db, name=_l("Reviewed bookings"), endpoint="reviewed", category=_l("Bookings")
-        )
-    )
-    admin.add_view(
-        AnalyticsView(
-            name=_l("Repair analytics"), endpoint="booking_analytics", category=_l("Bookings")
-        )
-    )
-    admin.add_view(
-        RescueQueueView(name=_l("Rescue queue"), endpoint="rescue_queue", category=_l("Rescue"))
-    )
-    admin.add_view(
-        RescueStatsView(name=_l("Rescue timings"), endpoint="rescue_stats", category=_l("Rescue"))
-    )
-    admin.add_view(
-        StoreDayAdmin(
-            StoreDay,
-            db,
-            name=_l("Holidays and exceptions"),
-            endpoint="store_days",
-            category=_l("Store"),
-        )
-    )
-    admin.add_view(
-        MyStoreView(name=_l("Bays and hours"), endpoint="my_store", category=_l("Store"))
-    )
-    admin.add_view(
-        PlanAdmin(
-            MaintenancePlan,
-            db,
-            name=_l("Maintenance plans"),
-            endpoint="plans",
-            category=_l("Store"),
-        )
-    )
-    add_video_views(admin)
-    admin.add_view(UnlockView(name=_l("Unlock requests"), endpoint="unlocks", category=_l("Staff")))
-    admin.add_view(
-        StaffAdmin(User, db, name=_l("Staff accounts"), endpoint="staff", category=_l("Staff"))
-    )
-    admin.add_view(AdvisorView(name=_l("Advisors"), endpoint="advisors", category=_l("Staff")))
-    admin.add_view(NoticeView(name=_l("Store notices"), endpoint="notices", category=_l("Staff")))
-    admin.add_view(
-        OwnerAdmin(User, db, name=_l("Owners"), endpoint="owners", category=_l("Customers"))
-    )
-    admin.add_view(
-        VehicleAdmin(
-            Vehicle, db, name=_l("Vehicles"), endpoint="vehicles_admin", category=_l("Customers")
-        )
-    )
-    admin.add_view(
-        UsedCarReviewView(
-            name=_l("Vetting queue"), endpoint="usedcar_review", category=_l("Used cars")
-        )
-    )
-    admin.add_view(
-        UsedCarLeadAdmin(
-            UsedCarLead,
-            db,
-            name=_l("Buyer leads"),
-            endpoint="usedcar_leads",
-            category=_l("Used cars"),
-        )
-    )
-    admin.add_view(
-        LoanAdmin(Loan, db, name=_l("Car loans"), endpoint="loans", category=_l("Finance"))
-    )
-    admin.add_view(
-        PolicyAdmin(
-            InsurancePolicy,
-            db,
-            name=_l("Insurance policies"),
-            endpoint="policies",
-            category=_l("Finance"),
-        )
-    )
-    admin.add_view(StoreAdmin(Store, db, name=_l("Stores"), endpoint="stores"))
-    admin.add_view(AuditAdmin(AuditEvent, db, name=_l("Audit log"), endpoint="audit"))
-    from admin import shop
-
-    shop.register(admin)
+    for page in PAGES:
+        admin.add_view(build_view(page))
+    shop.add_home_panels()
+    app.jinja_env.globals["code_label"] = code_label
+    app.jinja_env.filters["storetime"] = display.storetime
     return admin

@@ -15,14 +15,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin.base import StaffModelView, StaffView
+from admin.labels import ROLE_LABELS
 from portal import access
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Store, UnlockRequest, User
-from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER, STAFF_ROLES
+from portal.models.accounts import ADVISOR, OWNER, STAFF_ROLES
 from portal.services import accounts, sessions, unlock
-
-ROLE_LABELS = {ADVISOR: _l("Advisor"), MANAGER: _l("Manager"), ADMIN: _l("Administrator")}
 
 
 class StaffCreateForm(FlaskForm):
@@ -37,7 +36,6 @@ class StaffCreateForm(FlaskForm):
 class StaffAdmin(StaffModelView):
     """Staff accounts of the store; created with a one-time initial password."""
 
-    roles = (MANAGER, ADMIN)
     store_column = "store_id"
     can_view_details = True
     column_list = (
@@ -136,7 +134,6 @@ class StaffAdmin(StaffModelView):
 class OwnerAdmin(StaffModelView):
     """Owners whose preferred store is the staff member's store."""
 
-    roles = STAFF_ROLES
     store_column = "store_id"
     can_create = False
     can_edit = False

@@ -27,7 +27,7 @@ from portal.errors import DomainError, NotFound, ValidationError
 from portal.extensions import db
 from portal.mail import send_mail
 from portal.models import User
-from portal.models.accounts import ADMIN, ADVISOR, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.services import accounts, advisors, notices
 
 MANAGER_ROLES = (MANAGER, ADMIN)
@@ -90,8 +90,6 @@ class NoticeForm(FlaskForm):
 
 class AdvisorView(StaffView):
     """The advisor directory, each advisor's performance, and their departure."""
-
-    roles = STAFF_ROLES
 
     @expose("/")
     def index(self):
@@ -200,8 +198,6 @@ def _tell_customers(plan: dict[int, list[int]]) -> None:
 
 class NoticeView(StaffView):
     """Store notices: managers publish and see who read them; advisors read them."""
-
-    roles = STAFF_ROLES
 
     @expose("/")
     def index(self):

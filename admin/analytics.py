@@ -19,7 +19,6 @@ from admin.base import StaffView
 from portal import access
 from portal.extensions import db
 from portal.models import Store
-from portal.models.accounts import ADMIN, MANAGER
 from portal.services import booking_stats as stats
 from portal.services import bookings as booking_svc
 from portal.timeutil import now
@@ -46,8 +45,6 @@ def _days(value: float) -> str:
 
 class AnalyticsView(StaffView):
     """Charts of the store's repairs: faults, models, parts, customers, repeats and the funnel."""
-
-    roles = (MANAGER, ADMIN)
 
     def _filters(self) -> tuple[AnalyticsFilter, int | None, str, date, date]:
         """Read the filter; a manager always gets their own store, whatever the query says."""

@@ -12,6 +12,8 @@ from wtforms import IntegerField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import NumberRange
 
+from admin import display
+from admin.labels import column_choices_of
 from portal import access
 from portal.extensions import db
 from portal.inputs import MAX_ID, int_arg
@@ -38,7 +40,7 @@ def deny():
 
 
 class _RoleMixin:
-    roles: tuple[str, ...] = STAFF_ROLES
+    roles: tuple[str, ...] = ()  # set from the table in admin/__init__.py: nobody until then
 
     def is_accessible(self) -> bool:
         return staff_allowed(self.roles)
@@ -61,6 +63,18 @@ class StaffModelView(_RoleMixin, ModelView):
     page_size = 50
     can_set_page_size = True
     store_column: str | None = None  # the model attribute that holds the row's store id
+    # Staff read dates and times in their store's zone and language, everywhere the view
+    # shows them (list, details, export) and types them (filters).
+    column_type_formatters = display.LIST_FORMATTERS
+    column_type_formatters_detail = display.DETAIL_FORMATTERS
+    column_type_formatters_export = display.EXPORT_FORMATTERS
+    filter_converter = display.StoreTimeFilterConverter()
+
+    def __init__(self, model, *args, **kwargs):
+        # Coded columns (status, role, kind) show translated labels in cells and filters;
+        # a view's own column_choices win.
+        self.column_choices = {**column_choices_of(model), **(self.column_choices or {})}
+        super().__init__(model, *args, **kwargs)
 
     def scope(self, query):
         if self.store_column is None:

@@ -20,7 +20,6 @@ from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Booking, ServiceRecord, Store
-from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.models.bookings import (
     ACCEPTED,
     CHECKED_IN,
@@ -77,8 +76,6 @@ def _proposal_choices(booking: Booking) -> list[tuple[str, str]]:
 
 class QueueView(StaffView):
     """Pending bookings of the store, oldest first; decisions update the page in place."""
-
-    roles = STAFF_ROLES
 
     def _pending(self, after: int = 0) -> list[Booking]:
         return list(
@@ -177,8 +174,6 @@ WORKSHOP_STATUSES = (ACCEPTED, CHECKED_IN, IN_PROGRESS, READY)
 
 class WorkshopView(StaffView):
     """Accepted jobs: check-in with mileage, progress, ready, completion with the work items."""
-
-    roles = STAFF_ROLES
 
     @expose("/")
     def index(self):
@@ -281,7 +276,6 @@ def _items_from_form() -> list[dict]:
 class ReviewedBookingAdmin(StaffModelView):
     """Every decided booking: who decided, when and why. Read-only, searchable, filterable."""
 
-    roles = STAFF_ROLES
     store_column = "store_id"
     can_create = False
     can_edit = False
@@ -308,13 +302,9 @@ class ReviewedBookingAdmin(StaffModelView):
         "decision_reason": _l("Reason"),
         "decision_note": _l("Note"),
     }
-    column_filters = ("status", "decision_reason")
+    column_filters = ("status", "decision_reason", "decided_at")
     column_searchable_list = ("decision_note", "description")
     column_default_sort = ("id", True)
-    column_formatters = {
-        "status": lambda v, c, m, p: svc.status_label(m.status),
-        "decision_reason": lambda v, c, m, p: svc.reason_label(m.decision_reason),
-    }
 
     def get_query(self):
         return super().get_query().filter(Booking.decided_at.isnot(None))
@@ -326,7 +316,6 @@ class ReviewedBookingAdmin(StaffModelView):
 class StoreDayAdmin(StaffModelView):
     """Holidays and per-day exceptions to opening hours and bays (managers of the store)."""
 
-    roles = (MANAGER, ADMIN)
     store_column = "store_id"
     column_list = ("store", "day", "closed", "opens_at", "closes_at", "bays", "note")
     form_columns = ("day", "closed", "opens_at", "closes_at", "bays", "note")
@@ -340,8 +329,6 @@ class StoreDayAdmin(StaffModelView):
 
 class MyStoreView(StaffView):
     """Let a manager change the store's bays and opening hours."""
-
-    roles = (MANAGER,)
 
     @expose("/", methods=["GET", "POST"])
     def index(self):

@@ -5,13 +5,11 @@ from __future__ import annotations
 from admin.base import StaffModelView
 from portal import access
 from portal.models import User, Vehicle
-from portal.models.accounts import ADMIN, STAFF_ROLES
 
 
 class StoreAdmin(StaffModelView):
     """Stores of the group (administrators only)."""
 
-    roles = (ADMIN,)
     column_list = (
         "name",
         "address",
@@ -38,7 +36,6 @@ class StoreAdmin(StaffModelView):
 class VehicleAdmin(StaffModelView):
     """Vehicles of the store's owners (read-only: owners manage their own vehicles)."""
 
-    roles = STAFF_ROLES
     can_create = False
     can_edit = False
     can_view_details = True
@@ -56,7 +53,6 @@ class VehicleAdmin(StaffModelView):
 class AuditAdmin(StaffModelView):
     """The audit log: read-only for managers (their store) and admins (all)."""
 
-    roles = ("manager", ADMIN)
     store_column = "store_id"
     can_create = False
     can_edit = False

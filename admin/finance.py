@@ -18,7 +18,7 @@ from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.forms import YuanField
 from portal.models import Loan, User, Vehicle
-from portal.models.accounts import OWNER, STAFF_ROLES
+from portal.models.accounts import OWNER
 from portal.services import accounts
 from portal.services import finance as svc
 from portal.validation import InvalidIdentifier, normalize_plate
@@ -70,7 +70,6 @@ def _lookup(form) -> tuple[User | None, Vehicle | None]:
 
 
 class _RecordAdmin(StaffModelView):
-    roles = STAFF_ROLES
     store_column = "store_id"
     can_edit = False
     can_view_details = True
@@ -170,7 +169,6 @@ class PolicyAdmin(_RecordAdmin):
     column_searchable_list = ("insurer", "policy_number")
     column_formatters = {
         "premium_fen": lambda v, c, m, n: _cny(m.premium_fen),
-        "coverage": lambda v, c, m, n: svc.COVERAGE_LABELS.get(m.coverage, m.coverage),
     }
     column_labels = {
         "customer": _l("Customer"),

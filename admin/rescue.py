@@ -18,7 +18,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Rescue, User
-from portal.models.accounts import ADMIN, ADVISOR, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.services import rescue as svc
 from portal.timeutil import now
 
@@ -77,8 +77,6 @@ def _ctx() -> dict:
 
 class RescueQueueView(StaffView):
     """Open rescues of the store, oldest first; overdue ones are highlighted for the manager."""
-
-    roles = STAFF_ROLES
 
     @expose("/")
     def index(self):
@@ -151,8 +149,6 @@ def advisor_timings(store_id: int | None, days: int = STATS_DAYS) -> list[dict]:
 
 class RescueStatsView(StaffView):
     """Per advisor, time to claim and time to resolve, as bar charts (managers)."""
-
-    roles = (MANAGER, ADMIN)
 
     @expose("/")
     def index(self):

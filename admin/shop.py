@@ -15,13 +15,14 @@ from wtforms.fields.choices import SelectChoice
 
 from admin.base import HOME_PANELS, GroupDataView, StaffView, staff_allowed
 from admin.charts import columns, hbar
+from admin.labels import DISCOUNT_KIND_LABELS, ORDER_STATUS_LABELS, PLACEMENT_KIND_LABELS
 from portal import access
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import cny
 from portal.inputs import int_arg
 from portal.models import Store
-from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADMIN, MANAGER
 from portal.money import fen_from_form
 from portal.services.media import store_image
 from portal.uploads import request_photos
@@ -29,10 +30,8 @@ from shop import orders, stats, stock
 from shop.models import (
     ORDER_STATUSES,
     Category,
-    Discount,
     Fitment,
     Order,
-    Placement,
     Product,
     StockMove,
 )
@@ -116,9 +115,8 @@ class DiscountAdmin(_ChoicesMixin, GroupDataView):
     form_overrides = {"kind": SelectField, "product_id": SelectField}
     form_args = {
         "product_id": _picker(_l("Product")),
-        "kind": {"choices": [SelectChoice("percent", _l("Percent off")),
-                             SelectChoice("fixed", _l("Fen off"))]}
-    }  # fmt: skip
+        "kind": {"choices": [SelectChoice(k, v) for k, v in DISCOUNT_KIND_LABELS.items()]},
+    }
 
 
 class PlacementAdmin(_ChoicesMixin, GroupDataView):
@@ -132,15 +130,12 @@ class PlacementAdmin(_ChoicesMixin, GroupDataView):
     form_overrides = {"kind": SelectField, "product_id": SelectField}
     form_args = {
         "product_id": _picker(_l("Product")),
-        "kind": {"choices": [SelectChoice("hot", _l("Hot")),
-                             SelectChoice("recommended", _l("Recommended"))]}
-    }  # fmt: skip
+        "kind": {"choices": [SelectChoice(k, v) for k, v in PLACEMENT_KIND_LABELS.items()]},
+    }
 
 
 class StockView(StaffView):
     """Stock levels, manual adjustments with a reason, and each product's ledger."""
-
-    roles = MANAGERS
 
     @expose("/")
     def index(self):
@@ -188,8 +183,6 @@ def _scoped_orders():
 class OrdersView(StaffView):
     """Shop orders of the store: paid at the store, ready, shipped, completed, cancel, refund."""
 
-    roles = STAFF_ROLES
-
     @expose("/")
     def index(self):
         status = request.args.get("status", "")
@@ -198,7 +191,7 @@ class OrdersView(StaffView):
             q = q.where(Order.status == status)
         rows = db.session.scalars(q.order_by(Order.created_at.desc()).limit(200)).all()
         return self.render("admin/shop/orders.html", orders=rows, status=status,
-                           statuses=ORDER_STATUSES)  # fmt: skip
+                           statuses=ORDER_STATUS_LABELS)  # fmt: skip
 
     def _get(self, order_id: int) -> Order:
         order = db.session.scalar(_scoped_orders().where(Order.id == order_id))
@@ -246,8 +239,6 @@ def _fen(raw: str) -> int:
 
 class SalesView(StaffView):
     """Sales statistics as charts: revenue and units per day, per product and per category."""
-
-    roles = MANAGERS
 
     @expose("/")
     def index(self):
@@ -298,19 +289,7 @@ def _low_stock_panel():
     return (_("Low stock"), "admin/shop/_low_stock.html", {"low": stats.low_stock()})
 
 
-def register(admin) -> None:
-    """Add the shop's views to the back office."""
-    cat = _l("Shop")
-    admin.add_view(OrdersView(name=_l("Orders"), endpoint="shop_orders", category=cat))
-    admin.add_view(SalesView(name=_l("Sales"), endpoint="shop_sales", category=cat))
-    admin.add_view(StockView(name=_l("Stock"), endpoint="shop_stock", category=cat))
-    admin.add_view(ProductAdmin(Product, db, name=_l("Products"), endpoint="shop_products",
-                                category=cat))  # fmt: skip
-    admin.add_view(CategoryAdmin(Category, db, name=_l("Categories"), endpoint="shop_categories",
-                                 category=cat))  # fmt: skip
-    admin.add_view(DiscountAdmin(Discount, db, name=_l("Discounts"), endpoint="shop_discounts",
-                                 category=cat))  # fmt: skip
-    admin.add_view(PlacementAdmin(Placement, db, name=_l("Hot and recommended"),
-                                  endpoint="shop_placements", category=cat))  # fmt: skip
+def add_home_panels() -> None:
+    """Add the shop's panels to the back-office home."""
     if _low_stock_panel not in HOME_PANELS:
         HOME_PANELS.append(_low_stock_panel)

@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.forms import YuanField
 from portal.inputs import int_arg
 from portal.models import UsedCarFlag, UsedCarLead, UsedCarRequest, User
-from portal.models.accounts import ADVISOR, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADVISOR, MANAGER
 from portal.models.usedcars import GRADES, STATUSES
 from portal.services import usedcars as svc
 
@@ -46,8 +46,6 @@ def _scoped(stmt):
 
 class UsedCarReviewView(StaffView):
     """The vetting queue and the review page of one request."""
-
-    roles = STAFF_ROLES
 
     @expose("/")
     def index(self):
@@ -174,7 +172,6 @@ class UsedCarReviewView(StaffView):
 class UsedCarLeadAdmin(StaffModelView):
     """Buyers' inquiries about listed cars, each assigned to an advisor."""
 
-    roles = STAFF_ROLES
     store_column = "store_id"
     can_create = False
     can_edit = False

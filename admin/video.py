@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,15 +18,13 @@ from sqlalchemy import func, inspect, select
 
 from admin.base import StaffModelView, StaffView
 from admin.charts import columns
-from admin.video_devices import CAMERA_STATUS, add_device_views
+from admin.display import staff_zone
 from portal import access
 from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
-from portal.i18n import localtime
 from portal.inputs import int_arg
 from portal.models import Booking, Store, User
-from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
 from portal.models.bookings import IN_PROGRESS
 from portal.timeutil import now
 from workshop_video import devices, trust
@@ -60,7 +58,6 @@ def _scope(stmt, column=VideoSession.store_id):
 class CameraAdmin(StaffModelView):
     """Cameras of the manager's store; the source (with credentials) is never listed."""
 
-    roles = (MANAGER, ADMIN)
     store_column = "store_id"
     column_list = ("name", "bay", "source_display", "is_active", "status", "last_ok_at", "store")
     column_labels = {
@@ -78,10 +75,6 @@ class CameraAdmin(StaffModelView):
     }
     column_filters = ("is_active", "bay")
     column_searchable_list = ("name",)
-    column_formatters = {
-        "status": lambda v, c, m, p: CAMERA_STATUS[m.status],
-        "last_ok_at": lambda v, c, m, p: localtime(m.last_ok_at, m.store.timezone),
-    }
     form_columns = ("name", "bay", "source", "is_active")
     can_view_details = False
 
@@ -133,12 +126,8 @@ def _camera_source(source: str) -> bool:
     return source.split("://", 1)[0].lower() in SCHEMES
 
 
-def _options(labels: dict) -> list[tuple[str, str]]:
-    return [(code, str(label)) for code, label in labels.items()]
-
-
 def _local_midnight(value: str, days: int = 0) -> datetime:
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    zone = staff_zone()  # the zone the list shows its times in
     day = datetime.strptime(value, "%Y-%m-%d").date() + timedelta(days=days)
     return datetime.combine(day, time(), tzinfo=zone)
 
@@ -198,7 +187,6 @@ def session_charts(ids, limit: int = 5000) -> dict:
 class VideoSessionAdmin(StaffModelView):
     """Viewing records: who watched which booking on which camera, when and how long."""
 
-    roles = STAFF_ROLES
     store_column = "store_id"
     can_create = can_edit = False
     can_view_details = False
@@ -229,10 +217,8 @@ class VideoSessionAdmin(StaffModelView):
         "booking_id": _l("Booking number"),
     }
     column_filters = (
-        FilterEqual(VideoSession.status, _l("Status"), options=lambda: _options(SESSION_STATUS)),
-        FilterEqual(
-            VideoSession.end_reason, _l("End reason"), options=lambda: _options(END_REASON)
-        ),
+        "status",  # options: the translated labels of admin/labels.py
+        "end_reason",
         "viewer.name",
         "viewer.phone",
         "camera.name",
@@ -241,14 +227,6 @@ class VideoSessionAdmin(StaffModelView):
         "duration_s",
         "booking_id",
     )
-    column_formatters = {
-        **{
-            name: (lambda v, c, m, p: localtime(getattr(m, p), m.store.timezone))
-            for name in ("requested_at", "started_at", "ended_at")
-        },
-        "status": lambda v, c, m, p: SESSION_STATUS[m.status],
-        "end_reason": lambda v, c, m, p: END_REASON[m.end_reason] if m.end_reason else "",
-    }
     column_default_sort = ("requested_at", True)
     list_template = "admin/video/sessions_list.html"
 
@@ -268,8 +246,6 @@ class VideoSessionAdmin(StaffModelView):
 
 class VideoQueueView(StaffView):
     """Owners waiting for a camera; the advisor picks the bay's camera (the page refreshes)."""
-
-    roles = STAFF_ROLES
 
     def _waiting(self) -> list[VideoSession]:
         return list(
@@ -453,8 +429,6 @@ def _history(owner_ids: list[int], recent: int = 3) -> dict[int, dict]:
 class VideoAnalyticsView(StaffView):
     """Trust analytics: charts of viewing, and the owners who watch very often or long."""
 
-    roles = (MANAGER, ADMIN)
-
     @expose("/")
     def index(self, errors: dict | None = None, status: int = 200):
         min_sessions = int_arg(request.args.get("min_sessions")) or 5
@@ -516,27 +490,3 @@ class VideoAnalyticsView(StaffView):
         db.session.commit()
         flash(_("Follow-up noted for %(name)s.", name=owner.name), "success")
         return redirect(url_for(".index", **request.args), code=303)
-
-
-def add_video_views(admin) -> None:
-    """Add the transparent-workshop views to the back office."""
-    category = _l("Video")
-    add_device_views(admin)
-    admin.add_view(
-        VideoQueueView(name=_l("Video requests"), endpoint="video_queue", category=category)
-    )
-    admin.add_view(
-        VideoSessionAdmin(
-            VideoSession,
-            db,
-            name=_l("Viewing records"),
-            endpoint="video_sessions",
-            category=category,
-        )
-    )
-    admin.add_view(
-        VideoAnalyticsView(name=_l("Trust analytics"), endpoint="video_trust", category=category)
-    )
-    admin.add_view(
-        CameraAdmin(Camera, db, name=_l("Cameras"), endpoint="cameras", category=category)
-    )

@@ -19,7 +19,6 @@ from portal.errors import NotFound, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Store
-from portal.models.accounts import ADMIN, MANAGER
 from workshop_video import devices
 
 CAMERA_STATUS = {
@@ -31,8 +30,6 @@ CAMERA_STATUS = {
 
 class DevicesView(StaffView):
     """Workshop areas, bays and cameras of the manager's store (admins pick a store)."""
-
-    roles = (MANAGER, ADMIN)
 
     def _store_id(self) -> int | None:
         if not access.sees_all_stores(current_user):
@@ -142,8 +139,3 @@ class DevicesView(StaffView):
         )
         response.headers["Cache-Control"] = "no-store, private"
         return response
-
-
-def add_device_views(admin) -> None:
-    """Add the device management page to the back office."""
-    admin.add_view(DevicesView(name=_l("Devices"), endpoint="video_devices", category=_l("Video")))

@@ -387,13 +387,16 @@ def reject(staff: User, booking: Booking, reason: str, note: str = "") -> None:
     )
 
 
+REASON_LABELS = {
+    "no_capacity": _l("No free time in the requested window"),
+    "parts_unavailable": _l("Parts not available"),
+    "other": _l("Other"),
+}
+
+
 def reason_label(reason: str | None) -> str:
     """Return the translated text of a rejection reason."""
-    return {
-        "no_capacity": _("No free time in the requested window"),
-        "parts_unavailable": _("Parts not available"),
-        "other": _("Other"),
-    }.get(reason or "", reason or "")
+    return str(REASON_LABELS.get(reason or "", reason or ""))
 
 
 def propose(staff: User, booking: Booking, slot_start: datetime, note: str = "") -> None:

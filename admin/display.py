@@ -1,0 +1,108 @@
+"""Back-office display: dates and times in the staff member's store zone and language."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from babel.dates import get_datetime_format
+from flask import current_app, g, has_request_context
+from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_admin.model import typefmt
+from flask_admin.model.filters import convert
+from flask_babel import format_date, format_time, get_locale
+from flask_login import current_user
+
+from portal.extensions import db
+from portal.i18n import localtime
+from portal.models import Store
+
+FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"  # what Flask-Admin's date-time picker sends
+
+
+def staff_zone() -> ZoneInfo:
+    """Return the time zone of the viewing staff member's store, else the configured one."""
+    if "staff_zone" not in g:  # once per request: a list formats hundreds of times
+        store_id = getattr(current_user, "store_id", None) if has_request_context() else None
+        store = db.session.get(Store, store_id) if store_id else None
+        g.staff_zone = ZoneInfo(store.timezone if store else current_app.config["DEFAULT_TIMEZONE"])
+    return g.staff_zone
+
+
+def staff_datetime(value: datetime | None) -> str:
+    """Format a stored UTC datetime as store-local date and minute in the current language."""
+    if value is None:
+        return ""
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(staff_zone())
+    pattern = get_datetime_format("medium", locale=get_locale())
+    day = format_date(local.date(), "medium")
+    clock = format_time(local.time(), "short", rebase=False)
+    return pattern.replace("{1}", day).replace("{0}", clock)
+
+
+def storetime(value: datetime | None, fmt: str | None = None) -> str:
+    """Jinja filter: a UTC datetime in the staff member's store zone (fmt as for localtime)."""
+    return staff_datetime(value) if fmt is None else localtime(value, staff_zone().key, fmt)
+
+
+def staff_date(value: date | None) -> str:
+    """Format a calendar date in the current language's medium style."""
+    return format_date(value, "medium") if value else ""
+
+
+def staff_time(value: time | None) -> str:
+    """Format a time of day (opening hours) to the minute in the current language."""
+    return format_time(value, "short", rebase=False) if value else ""
+
+
+def _typed(base: dict) -> dict:
+    # datetime before date: a datetime is a date too, and the first isinstance match wins.
+    return {
+        datetime: lambda view, value, name: staff_datetime(value),
+        date: lambda view, value, name: staff_date(value),
+        time: lambda view, value, name: staff_time(value),
+        **base,
+    }
+
+
+LIST_FORMATTERS = _typed(typefmt.BASE_FORMATTERS)
+DETAIL_FORMATTERS = _typed(typefmt.DETAIL_FORMATTERS)
+EXPORT_FORMATTERS = _typed(typefmt.EXPORT_FORMATTERS)
+
+
+def local_to_utc(value: str) -> datetime:
+    """Read a filter's store-local "YYYY-MM-DD HH:MM:SS" as an aware UTC datetime."""
+    naive = datetime.strptime(value.strip(), FILTER_FORMAT)
+    return naive.replace(tzinfo=staff_zone()).astimezone(UTC)
+
+
+class _LocalMoment:
+    def clean(self, value):
+        return local_to_utc(value)
+
+
+class _LocalRange:
+    def clean(self, value):
+        return [local_to_utc(part) for part in value.split(" to ")]
+
+
+def _local(cls, mixin=_LocalMoment):
+    return type(cls.__name__, (mixin, cls), {"__doc__": "Store-local " + cls.__name__})
+
+
+class StoreTimeFilterConverter(sqla_filters.FilterConverter):
+    """Filters on stored-UTC columns that read the typed time in the staff member's zone."""
+
+    datetime_filters = (
+        _local(sqla_filters.DateTimeEqualFilter),
+        _local(sqla_filters.DateTimeNotEqualFilter),
+        _local(sqla_filters.DateTimeGreaterFilter),
+        _local(sqla_filters.DateTimeSmallerFilter),
+        _local(sqla_filters.DateTimeBetweenFilter, _LocalRange),
+        _local(sqla_filters.DateTimeNotBetweenFilter, _LocalRange),
+        sqla_filters.FilterEmpty,
+    )
+
+    @convert("utcdatetime")  # our stored-UTC column type; no column is a naive DateTime
+    def conv_utc_datetime(self, column, name, **kwargs):
+        return [f(column, name, **kwargs) for f in self.datetime_filters]
