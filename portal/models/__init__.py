@@ -28,6 +28,7 @@ from portal.models.maintenance import (
     MaintenancePlan,
     MaintenanceReminder,
     PlanItem,
+    ReminderCheck,
     UptakeStat,
     VehicleItemState,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "PasswordHistory",
     "PasswordResetToken",
     "PolicyReminder",
+    "ReminderCheck",
     "Store",
     "UnlockApproval",
     "UnlockRequest",
