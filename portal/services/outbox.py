@@ -86,36 +86,35 @@ def claim(limit: int, lease_seconds: int, channels: list[str] | None = None) -> 
     due = and_(OutboxMessage.status.in_(UNDELIVERED), OutboxMessage.next_attempt_at <= at)
     if channels is not None:
         due = and_(due, OutboxMessage.channel.in_(channels))
-    pick = (
+    # Two statements, not UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED):
+    # PostgreSQL may re-run such a subquery for each row it updates, and with SKIP LOCKED each
+    # run returns other rows, so one claim could take the whole queue. Here the SELECT locks
+    # exactly its rows (SQLite: the transaction holds the write lock from BEGIN IMMEDIATE).
+    ids = db.session.scalars(
         select(OutboxMessage.id)
         .where(due)
         .order_by(OutboxMessage.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )
-    rows = db.session.execute(
+    ).all()
+    if not ids:
+        db.session.commit()
+        return []
+    claimed = db.session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(pick.scalar_subquery()), due)
+        .where(OutboxMessage.id.in_(ids), due)
         .values(
             status="sending",
             attempts=OutboxMessage.attempts + 1,
             next_attempt_at=at + timedelta(seconds=lease_seconds),
         )
-        .returning(OutboxMessage.id, OutboxMessage.attempts)
+        .returning(OutboxMessage)
         .execution_options(synchronize_session=False)
     ).all()
-    db.session.commit()
-    if not rows:
-        return []
-    fences = dict(rows)
-    claimed = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(fences))))
     for message in claimed:  # plain values from here on: the settling commits expire nothing
         db.session.expunge(message)
     db.session.commit()
-    # A row whose attempts moved on was reclaimed by someone else meanwhile: not ours.
-    return sorted(
-        (m for m in claimed if m.attempts == fences[m.id]), key=lambda m: m.next_attempt_at
-    )
+    return sorted(claimed, key=lambda m: m.created_at)
 
 
 def _settle(message: OutboxMessage, fence: int, **values) -> bool:
