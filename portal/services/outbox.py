@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from portal.extensions import db
 from portal.models import OutboxMessage
@@ -117,8 +117,8 @@ def claim(limit: int, lease_seconds: int, channels: list[str] | None = None) -> 
     return sorted(claimed, key=lambda m: m.created_at)
 
 
-def _settle(message: OutboxMessage, fence: int, **values) -> bool:
-    result = db.session.execute(
+def _settle(message: OutboxMessage, fence: int, conn: Connection | None = None, **values) -> bool:
+    statement = (
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message.id,
@@ -126,15 +126,19 @@ def _settle(message: OutboxMessage, fence: int, **values) -> bool:
             OutboxMessage.attempts == fence,
         )
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    if conn is None:
+        result = db.session.execute(statement.execution_options(synchronize_session=False))
+        db.session.commit()
+    else:  # the worker's own connection: no pool checkout (and its ping) per message
+        result = conn.execute(statement)
+        conn.commit()
     return result.rowcount == 1
 
 
-def mark_sent(message: OutboxMessage, fence: int) -> bool:
+def mark_sent(message: OutboxMessage, fence: int, conn: Connection | None = None) -> bool:
     """Record that the message was accepted; False when the claim was lost meanwhile."""
-    return _settle(message, fence, status="sent", sent_at=now(), last_error=None)
+    return _settle(message, fence, conn, status="sent", sent_at=now(), last_error=None)
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
@@ -152,10 +156,11 @@ def mark_failed(
     max_attempts: int,
     base: float = 30.0,
     cap: float = 3600.0,
+    conn: Connection | None = None,
 ) -> str:
     """Record a failed try: back to pending after a backoff, or dead; return the new status."""
     if not retryable or fence >= max_attempts:
-        _settle(message, fence, status="dead", last_error=error[:2000])
+        _settle(message, fence, conn, status="dead", last_error=error[:2000])
         return "dead"
     wait = timedelta(seconds=backoff_seconds(fence, base, cap))
     _settle(message, fence, status="pending", next_attempt_at=now() + wait, last_error=error[:2000])
