@@ -97,9 +97,13 @@ def worker_env(url: str, smtp_port: int) -> dict[str, str]:
     return env
 
 
+THREADS = ["1"]  # delivery threads per worker process (--threads)
+
+
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "m4s", "worker", "--no-jobs"],
+        [sys.executable, "-m", "flask", "--app", "wsgi", "m4s", "worker", "--no-jobs"]
+        + ["--threads", THREADS[0]],
         cwd=ROOT,
         env=env,
         stdout=log.open("ab"),
@@ -212,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4, help="delivery threads per worker")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
+    THREADS[0] = str(args.threads)
 
     from aiosmtpd.controller import Controller
 
@@ -247,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv or sys.argv[1:])
     )
     summary = (
-        f"- {datetime.now(UTC):%Y-%m-%d} · `{commit}` · outbox, PostgreSQL, {args.workers} workers,"
+        f"- {datetime.now(UTC):%Y-%m-%d} · `{commit}` · outbox, PostgreSQL, {args.workers} workers"
+        f" x {args.threads} threads,"
         f" {args.messages} emails to a local aiosmtpd, load {load:.1f}: **median"
         f" {statistics.median(rates)} emails/s** (runs: {', '.join(map(str, rates))});"
         f" kill -9 halfway then restart: "

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app
 
 from portal.extensions import db
 from portal.services import outbox
 
 
-def deliver_due(*, limit: int | None = None, channels: list[str] | None = None) -> dict[str, int]:
-    """Deliver due messages until none is left (or ``limit`` were tried); return the counts."""
+def deliver_due(
+    *,
+    limit: int | None = None,
+    channels: list[str] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> dict[str, int]:
+    """Deliver due messages until none is left, ``limit`` were tried or ``should_stop()``
+    (checked between batches: a claimed batch is always finished); return the counts."""
     cfg = current_app.config
     deliverers = outbox.load_deliverers()
     counts = {"sent": 0, "retry": 0, "dead": 0, "lost": 0}
     tried = 0
     conn = db.engine.connect()  # settles go through one connection for the whole round
     try:
-        while limit is None or tried < limit:
+        while (limit is None or tried < limit) and not should_stop():
             batch = (
                 cfg["OUTBOX_BATCH"] if limit is None else min(cfg["OUTBOX_BATCH"], limit - tried)
             )
