@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
-    log = ROOT / "bench" / "results" / "outbox-workers.log"
+    log = ROOT / "bench" / "data" / "outbox-workers.log"  # ignored by git
     log.parent.mkdir(exist_ok=True)
     env = worker_env(args.database_url, port)
     engine = create_engine(args.database_url)
