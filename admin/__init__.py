@@ -25,6 +25,7 @@ from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.finance import LoanAdmin, PolicyAdmin
 from admin.labels import code_label
 from admin.maintenance import PlanAdmin
+from admin.outbox import OutboxView
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
@@ -102,6 +103,7 @@ PAGES: tuple[Page, ...] = (
     Page(
         shop.PlacementAdmin, Placement, _l("Hot and recommended"), SHOP, "shop_placements", MANAGERS
     ),  # fmt: skip
+    Page(OutboxView, None, _l("Outbox and jobs"), None, "outbox", (ADMIN,)),
 )
 
 

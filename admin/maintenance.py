@@ -7,6 +7,7 @@ from markupsafe import Markup, escape
 
 from admin.base import GroupDataView
 from portal.models import PlanItem
+from portal.services import reminder_checks
 
 
 def _items(view, context, plan, name) -> Markup:
@@ -49,3 +50,8 @@ class PlanAdmin(GroupDataView):
             },
         )
     ]
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        # A changed plan can move due points earlier: the next reminders run checks every car.
+        reminder_checks.forget_all()

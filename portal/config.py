@@ -77,6 +77,12 @@ DEFAULTS: dict[str, Any] = {
     "BACKUP_KEY": "",  # encrypts backups (flask m4s backup-key makes one); required to back up
     "BACKUP_DIR": "",  # empty: the backups folder in the instance folder
     "BACKUP_KEEP": 14,  # flask m4s backup keeps this many newest backups
+    "OUTBOX_MAX_ATTEMPTS": 8,  # tries before a message becomes a dead letter
+    "OUTBOX_LEASE_SECONDS": 120,  # a claimed message is reclaimed if not settled by then
+    "OUTBOX_BATCH": 20,  # messages one worker claims at a time
+    "OUTBOX_BACKOFF_SECONDS": 30,  # first retry after about this long, then doubling
+    "OUTBOX_BACKOFF_MAX_SECONDS": 3600,  # longest wait between two tries
+    "WORKER_POLL_SECONDS": 1,  # how often an idle worker looks for due messages and jobs
 }
 
 ENV_PREFIX = "M4S_"

@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_image_access'
-down_revision = '0010_video_devices'
+down_revision = '0011_outbox'
 branch_labels = None
 depends_on = None
 

@@ -28,11 +28,13 @@ from portal.models.maintenance import (
     MaintenancePlan,
     MaintenanceReminder,
     PlanItem,
+    ReminderCheck,
     UptakeStat,
     VehicleItemState,
 )
 from portal.models.media import Image
 from portal.models.notices import Notice, NoticeRecipient
+from portal.models.outbox import JobRun, OutboxMessage
 from portal.models.rescue import Rescue, RescueEvent
 from portal.models.stores import Store
 from portal.models.usedcars import (
@@ -68,14 +70,17 @@ __all__ = [
     "UptakeStat",
     "VehicleItemState",
     "InsurancePolicy",
+    "JobRun",
     "Loan",
     "LoginSession",
     "MileageReading",
     "Notice",
     "NoticeRecipient",
+    "OutboxMessage",
     "PasswordHistory",
     "PasswordResetToken",
     "PolicyReminder",
+    "ReminderCheck",
     "Store",
     "UnlockApproval",
     "UnlockRequest",

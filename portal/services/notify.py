@@ -1,4 +1,4 @@
-"""The in-app notification centre, with email beside it when SMTP is configured."""
+"""The in-app notification centre, with an email queued in the outbox beside it."""
 
 from __future__ import annotations
 
@@ -11,13 +11,22 @@ from portal.models import Notification, User
 from portal.timeutil import now
 
 
-def notify(user: User, text: str, link: str = "", *, subject: str | None = None) -> Notification:
-    """Add a notification for the user and email it when the user has an address."""
+def notify(
+    user: User, text: str, link: str = "", *, subject: str | None = None, kind: str = "account"
+) -> Notification:
+    """Add a notification for the user and queue its email when the user has an address."""
     note = Notification(user_id=user.id, text=text, link=link, created_at=now())
     db.session.add(note)
     if user.email:
         absolute = current_app.config["BASE_URL"].rstrip("/") + link if link else ""
-        send_mail(user.email, subject or text[:80], text + (f"\n\n{absolute}" if link else ""))
+        send_mail(
+            user.email,
+            subject or text[:80],
+            text + (f"\n\n{absolute}" if link else ""),
+            kind=kind,
+            store_id=user.store_id,
+            user_id=user.id,
+        )
     return note
 
 
