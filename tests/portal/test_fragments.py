@@ -34,9 +34,13 @@ def test_a_fragment_is_rendered_once_per_input(app):
     assert log == ["<li>1</li>", "<li>2</li>"] and (cache.hits, cache.misses) == (1, 2)
 
 
-def test_the_cache_keeps_the_most_recently_used_up_to_its_bytes(db, make_app):
+def test_the_cache_keeps_the_most_recently_used_up_to_its_bytes(app, db, make_app):
     html = {key: key * 1000 for key in "abc"}
-    cost = footprint("a") + sys.getsizeof(html["a"])  # Markup is a str: the same size
+    probe = FragmentCache()
+    with app.test_request_context():
+        probe.get_or_render("a", lambda: html["a"])
+    cost = probe.bytes  # each entry costs the same: one-letter key, 1,000 characters
+    assert cost > 1000 + footprint("a")
     app = make_app(FRAGMENT_CACHE_BYTES=2 * cost)  # room for two entries
     cache, log = FragmentCache(), []
     with app.test_request_context():
