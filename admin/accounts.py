@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin.base import StaffModelView, StaffView
+from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Store, UnlockRequest, User
@@ -74,7 +75,7 @@ class StaffAdmin(StaffModelView):
         return form
 
     def create_model(self, form):
-        actor = current_user.record
+        actor = current_account()
         store = db.session.get(Store, form.store.data) if form.store.data else None
         phone = accounts.normalize_phone(form.phone.data or "") if form.phone.data else None
         if form.phone.data and not phone:
@@ -117,7 +118,7 @@ class StaffAdmin(StaffModelView):
         self._set_active(ids, True)
 
     def _set_active(self, ids, active: bool) -> None:
-        actor = current_user.record
+        actor = current_account()
         for user in self.get_query().filter(User.id.in_([int(i) for i in ids])):
             if user.id == actor.id:
                 continue
@@ -166,7 +167,7 @@ class UnlockView(StaffView):
 
     @expose("/")
     def index(self):
-        me = current_user.record
+        me = current_account()
         rows = [
             (r, unlock.eligible_colleagues(r), any(a.approver_id == me.id for a in r.approvals))
             for r in unlock.open_requests(me)
@@ -183,7 +184,7 @@ class UnlockView(StaffView):
         return self._act(request_id, lambda me, r: unlock.break_glass(me, r, reason))
 
     def _act(self, request_id: int, fn):
-        me = current_user.record
+        me = current_account()
         req = db.session.get(UnlockRequest, request_id)
         if req is None or (me.role != ADMIN and req.store_id != me.store_id):
             return self.render("admin/unlocks.html", rows=[], form=FlaskForm()), 404

@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
+from portal.auth import current_account
 from portal.extensions import db
 from portal.models.accounts import ADMIN, STAFF_ROLES
 from portal.services import audit
@@ -73,7 +74,7 @@ class StaffModelView(_RoleMixin, ModelView):
     def on_model_change(self, form, model, is_created):
         audit.record(
             ("admin_create_" if is_created else "admin_update_") + self.model.__tablename__,
-            actor=current_user.record,
+            actor=current_account(),
             target=model,
         )
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from admin.base import StaffModelView, StaffView
-from portal.auth import is_htmx
+from portal.auth import current_account, is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.models import Booking, ServiceRecord, Store
@@ -124,7 +124,7 @@ class QueueView(StaffView):
 
     @expose("/<int:booking_id>/decide", methods=["POST"])
     def decide(self, booking_id: int):
-        staff = current_user.record
+        staff = current_account()
         booking = svc.store_booking(staff, booking_id)
         action = request.form.get("action")
         try:
@@ -196,7 +196,7 @@ class WorkshopView(StaffView):
 
     @expose("/<int:booking_id>/step", methods=["POST"])
     def step(self, booking_id: int):
-        staff = current_user.record
+        staff = current_account()
         booking = svc.store_booking(staff, booking_id)
         action = request.form.get("action")
         try:
@@ -363,7 +363,7 @@ class MyStoreView(StaffView):
                 store.bays, store.opens_at, store.closes_at = bays, opens, closes
                 audit.record(
                     "store_hours_changed",
-                    actor=current_user.record,
+                    actor=current_account(),
                     target=store,
                     bays=bays,
                 )

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from admin.base import HOME_PANELS, StaffModelView, StaffView, staff_allowed
 from admin.charts import columns, hbar
+from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.i18n import cny
@@ -158,7 +159,7 @@ class StockView(StaffView):
             flash(_("Enter a whole number, e.g. 5 or -2."), "error")
             return redirect(url_for(".index"), code=303)
         try:
-            stock.adjust(current_user.record, product, delta, request.form.get("reason", ""))
+            stock.adjust(current_account(), product, delta, request.form.get("reason", ""))
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -205,7 +206,7 @@ class OrdersView(StaffView):
     @expose("/<int:order_id>/<action>", methods=["POST"])
     def act(self, order_id: int, action: str):
         order = self._get(order_id)
-        me = current_user.record
+        me = current_account()
         try:
             if action == "paid":
                 orders.mark_paid_at_store(me, order)

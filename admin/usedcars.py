@@ -15,6 +15,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import StaffModelView, StaffView
+from portal.auth import current_account
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.forms import YuanField
@@ -75,7 +76,7 @@ class UsedCarReviewView(StaffView):
 
     @expose("/<int:car_id>")
     def show(self, car_id: int):
-        me = current_user.record
+        me = current_account()
         try:
             req = svc.staff_request(me, car_id)
         except NotFound:
@@ -106,7 +107,7 @@ class UsedCarReviewView(StaffView):
     @expose("/<int:car_id>/act", methods=["POST"])
     def act(self, car_id: int):
         """Apply one workflow step (take, changes, reject, approve, list, sold, withdraw)."""
-        me = current_user.record
+        me = current_account()
         try:
             req = svc.staff_request(me, car_id)
         except NotFound:
@@ -156,7 +157,7 @@ class UsedCarReviewView(StaffView):
     @expose("/flags/<int:flag_id>/resolve", methods=["POST"])
     def flag_resolve(self, flag_id: int):
         """Resolve a plausibility flag with a note."""
-        me = current_user.record
+        me = current_account()
         flag = db.session.get(UsedCarFlag, flag_id)
         if flag is None or not svc._staff_of(me, flag.request.store_id):
             abort(404)

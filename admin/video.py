@@ -20,7 +20,7 @@ from admin.base import StaffModelView, StaffView
 from admin.charts import columns
 from admin.svg import bar_chart
 from admin.video_devices import CAMERA_STATUS, add_device_views
-from portal.auth import is_htmx
+from portal.auth import current_account, is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import localtime
@@ -283,7 +283,7 @@ class VideoQueueView(StaffView):
 
     @expose("/<int:session_id>/assign", methods=["POST"])
     def assign(self, session_id: int):
-        staff = current_user.record
+        staff = current_account()
         try:
             session = svc.store_session(staff, session_id)
         except DomainError:
@@ -468,7 +468,7 @@ class VideoAnalyticsView(StaffView):
     @expose("/owners/<int:owner_id>/follow-up", methods=["POST"])
     def follow_up(self, owner_id: int):
         """Mark an owner as followed up, with a note of what was said."""
-        staff = current_user.record
+        staff = current_account()
         try:
             owner = trust.watching_owner(staff, owner_id)
         except DomainError:

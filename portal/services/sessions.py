@@ -6,11 +6,10 @@ import hashlib
 import secrets
 
 from flask import request
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import LoginSession, User
-from portal.models.accounts import Account
 from portal.timeutil import now
 
 
@@ -33,27 +32,19 @@ def start(user: User) -> str:
     return token
 
 
-# Built once: this runs on every authenticated request, and building the statement cost as
-# much as running it. Plain columns, not an ORM load (which cost as much again): see Account.
-_USERS, _LOGINS = User.__table__, LoginSession.__table__
-_LIVE_USER = (
-    select(_USERS)
-    .join(_LOGINS, _LOGINS.c.user_id == _USERS.c.id)
-    .where(
-        _USERS.c.id == bindparam("user_id"),
-        _LOGINS.c.id == bindparam("key"),
-        _LOGINS.c.revoked_at.is_(None),
-    )
-)
-
-
-def live_user(token: str | None, user_id: int) -> Account | None:
-    """Return the account if the token names a live session of the user's, in one query."""
+def live_user(token: str | None, user_id: int) -> User | None:
+    """Return the user if the token names a live session of the user's, in one query."""
     if not token:
         return None
-    params = {"user_id": user_id, "key": _key(token)}
-    row = db.session.connection().execute(_LIVE_USER, params).first()
-    return Account(row) if row is not None else None
+    return db.session.execute(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            LoginSession.id == _key(token),
+            LoginSession.revoked_at.is_(None),
+        )
+    ).scalar_one_or_none()
 
 
 def revoke(token: str | None) -> None:

@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.auth import owner_required
+from portal.auth import current_account, owner_required
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.fragments import FragmentCache
@@ -89,7 +89,7 @@ def schedule_book(vehicle_id: int):
 @owner_required
 def reminder_settings():
     """Switch maintenance reminder channels on or off."""
-    user = current_user.record
+    user = current_account()
     if request.method == "POST":
         user.remind_inapp = request.form.get("inapp") == "on"
         user.remind_email = request.form.get("email") == "on"
