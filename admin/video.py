@@ -232,12 +232,15 @@ class VideoSessionAdmin(StaffModelView):
     list_template = "admin/video/sessions_list.html"
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, **kw):
-        if execute:  # the page itself, not a count: chart exactly the rows the filters keep
-            query = self.get_query()
-            if filters and self._filters:
-                query = self._apply_filters(query, None, {}, {}, filters)[0]
-            g.video_chart_ids = query.with_entities(VideoSession.id).order_by(None)
-        return super().get_list(page, sort_column, sort_desc, search, filters, execute, **kw)
+        count, query = super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=False, **kw
+        )
+        if not execute:
+            return count, query
+        # Chart exactly the rows the search and filters keep, on every page of the list.
+        every = query.limit(None).offset(None).order_by(None)
+        g.video_chart_ids = every.with_entities(VideoSession.id)
+        return count, query.all()
 
     def render(self, template, **kwargs):
         if template == self.list_template and "video_chart_ids" in g:
