@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from flask import request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from portal.extensions import db
 from portal.models import LoginSession, User
@@ -32,19 +32,25 @@ def start(user: User) -> str:
     return token
 
 
+# Built once: this runs on every authenticated request, and building the statement cost as
+# much as running it.
+_LIVE_USER = (
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        LoginSession.id == bindparam("key"),
+        LoginSession.revoked_at.is_(None),
+    )
+)
+
+
 def live_user(token: str | None, user_id: int) -> User | None:
     """Return the user if the token names a live session of the user's, in one query."""
     if not token:
         return None
-    return db.session.execute(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == user_id,
-            LoginSession.id == _key(token),
-            LoginSession.revoked_at.is_(None),
-        )
-    ).scalar_one_or_none()
+    params = {"user_id": user_id, "key": _key(token)}
+    return db.session.execute(_LIVE_USER, params).scalar_one_or_none()
 
 
 def revoke(token: str | None) -> None:
