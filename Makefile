@@ -76,3 +76,4 @@ bench-maintenance: venv translations
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m tools.check_private

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin.base import StaffModelView, StaffView
 from admin.labels import ROLE_LABELS
 from portal import access
+from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Store, UnlockRequest, User
@@ -73,7 +74,7 @@ class StaffAdmin(StaffModelView):
         return form
 
     def create_model(self, form):
-        actor = current_user.record
+        actor = current_account()
         store = db.session.get(Store, form.store.data) if form.store.data else None
         phone = accounts.normalize_phone(form.phone.data or "") if form.phone.data else None
         if form.phone.data and not phone:
@@ -116,7 +117,7 @@ class StaffAdmin(StaffModelView):
         self._set_active(ids, True)
 
     def _set_active(self, ids, active: bool) -> None:
-        actor = current_user.record
+        actor = current_account()
         for user in self.get_query().filter(User.id.in_([int(i) for i in ids])):
             if user.id == actor.id:
                 continue
@@ -164,7 +165,7 @@ class UnlockView(StaffView):
 
     @expose("/")
     def index(self):
-        me = current_user.record
+        me = current_account()
         rows = [
             (r, unlock.eligible_colleagues(r), any(a.approver_id == me.id for a in r.approvals))
             for r in unlock.open_requests(me)
@@ -181,7 +182,7 @@ class UnlockView(StaffView):
         return self._act(request_id, lambda me, r: unlock.break_glass(me, r, reason))
 
     def _act(self, request_id: int, fn):
-        me = current_user.record
+        me = current_account()
         req = db.session.get(UnlockRequest, request_id)
         if req is None or not access.in_store(me, req.store_id):
             return self.render("admin/unlocks.html", rows=[], form=FlaskForm()), 404

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import HOME_PANELS, StaffView
+from portal.auth import current_account
 from portal.errors import DomainError, NotFound, ValidationError
 from portal.extensions import db
 from portal.mail import send_mail
@@ -34,7 +35,7 @@ MANAGER_ROLES = (MANAGER, ADMIN)
 
 
 def _me() -> User:
-    return current_user.record
+    return current_account()
 
 
 def _managers_only() -> None:
@@ -254,7 +255,7 @@ def unread_notices_panel():
     """Home panel: the advisor's unread notices, each with a mark-as-read button."""
     if not current_user.is_authenticated or current_user.role != ADVISOR:
         return None
-    me = current_user.record
+    me = current_account()
     return (_("Unread notices"), "admin/advisors/_unread.html", {"notices": notices.unread_for(me)})
 
 

@@ -15,6 +15,7 @@ from wtforms.validators import NumberRange
 from admin import display
 from admin.labels import column_choices_of
 from portal import access
+from portal.auth import current_account
 from portal.extensions import db
 from portal.inputs import MAX_ID, int_arg
 from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
@@ -113,7 +114,7 @@ class StaffModelView(_RoleMixin, ModelView):
     def on_model_change(self, form, model, is_created):
         audit.record(
             ("admin_create_" if is_created else "admin_update_") + self.model.__tablename__,
-            actor=current_user.record,
+            actor=current_account(),
             target=model,
         )
 

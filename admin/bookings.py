@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from admin.base import StaffModelView, StaffView
 from portal import access
-from portal.auth import is_htmx
+from portal.auth import current_account, is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
@@ -122,7 +122,7 @@ class QueueView(StaffView):
 
     @expose("/<int:booking_id>/decide", methods=["POST"])
     def decide(self, booking_id: int):
-        staff = current_user.record
+        staff = current_account()
         booking = svc.store_booking(staff, booking_id)
         action = request.form.get("action")
         try:
@@ -192,7 +192,7 @@ class WorkshopView(StaffView):
 
     @expose("/<int:booking_id>/step", methods=["POST"])
     def step(self, booking_id: int):
-        staff = current_user.record
+        staff = current_account()
         booking = svc.store_booking(staff, booking_id)
         action = request.form.get("action")
         try:
@@ -349,7 +349,7 @@ class MyStoreView(StaffView):
                 store.bays, store.opens_at, store.closes_at = bays, opens, closes
                 audit.record(
                     "store_hours_changed",
-                    actor=current_user.record,
+                    actor=current_account(),
                     target=store,
                     bays=bays,
                 )

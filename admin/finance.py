@@ -6,7 +6,6 @@ from flask import flash
 from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, IntegerField, SelectField, StringField
@@ -14,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from admin.base import StaffModelView
+from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.forms import YuanField
@@ -78,7 +78,7 @@ class _RecordAdmin(StaffModelView):
     def _save(self, form, record):
         try:
             customer, vehicle = _lookup(form)
-            obj = record(current_user.record, customer, vehicle)
+            obj = record(current_account(), customer, vehicle)
         except DomainError as exc:
             db.session.rollback()
             field = getattr(form, exc.field or "", None)
@@ -149,7 +149,7 @@ class LoanAdmin(_RecordAdmin):
         self._close(ids, "cancelled")
 
     def _close(self, ids, status: str) -> None:
-        actor = current_user.record
+        actor = current_account()
         for loan in self.get_query().filter(Loan.id.in_([int(i) for i in ids])):
             try:
                 with db.session.begin_nested():

@@ -20,7 +20,6 @@ DEAD_LETTERS_SHOWN = 100
 class OutboxView(StaffView):
     """Each job's last run, the queue's depth and age, and the dead letters (admins only)."""
 
-
     @expose("/")
     def index(self):
         dead = db.session.scalars(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from admin.base import StaffView
 from admin.charts import hbar
 from portal import access
-from portal.auth import is_htmx
+from portal.auth import current_account, is_htmx
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.inputs import int_arg
@@ -94,7 +94,7 @@ class RescueQueueView(StaffView):
     @expose("/<int:rescue_id>/act", methods=["POST"])
     def act(self, rescue_id: int):
         """Claim, dispatch, update the ETA, mark on site, resolve or reassign a rescue."""
-        staff = current_user.record
+        staff = current_account()
         rescue = svc.store_rescue(staff, rescue_id)
         step = _STEPS.get(request.form.get("action", ""))
         if step is None:

@@ -17,6 +17,7 @@ from admin.base import HOME_PANELS, GroupDataView, StaffView, staff_allowed
 from admin.charts import columns, hbar
 from admin.labels import DISCOUNT_KIND_LABELS, ORDER_STATUS_LABELS, PLACEMENT_KIND_LABELS
 from portal import access
+from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import cny
@@ -165,7 +166,7 @@ class StockView(StaffView):
             flash(_("Enter a whole number, e.g. 5 or -2."), "error")
             return redirect(url_for(".index"), code=303)
         try:
-            stock.adjust(current_user.record, product, delta, request.form.get("reason", ""))
+            stock.adjust(current_account(), product, delta, request.form.get("reason", ""))
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -208,7 +209,7 @@ class OrdersView(StaffView):
     @expose("/<int:order_id>/<action>", methods=["POST"])
     def act(self, order_id: int, action: str):
         order = self._get(order_id)
-        me = current_user.record
+        me = current_account()
         try:
             if action == "paid":
                 orders.mark_paid_at_store(me, order)

@@ -16,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import StaffModelView, StaffView
 from portal import access
+from portal.auth import current_account
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.forms import YuanField
@@ -73,7 +74,7 @@ class UsedCarReviewView(StaffView):
 
     @expose("/<int:car_id>")
     def show(self, car_id: int):
-        me = current_user.record
+        me = current_account()
         try:
             req = svc.staff_request(me, car_id)
         except NotFound:
@@ -104,7 +105,7 @@ class UsedCarReviewView(StaffView):
     @expose("/<int:car_id>/act", methods=["POST"])
     def act(self, car_id: int):
         """Apply one workflow step (take, changes, reject, approve, list, sold, withdraw)."""
-        me = current_user.record
+        me = current_account()
         try:
             req = svc.staff_request(me, car_id)
         except NotFound:
@@ -154,7 +155,7 @@ class UsedCarReviewView(StaffView):
     @expose("/flags/<int:flag_id>/resolve", methods=["POST"])
     def flag_resolve(self, flag_id: int):
         """Resolve a plausibility flag with a note."""
-        me = current_user.record
+        me = current_account()
         flag = db.session.get(UsedCarFlag, flag_id)
         if flag is None or not access.in_store(me, flag.request.store_id):
             abort(404)

@@ -20,7 +20,7 @@ from admin.base import StaffModelView, StaffView
 from admin.charts import columns
 from admin.display import staff_zone
 from portal import access
-from portal.auth import is_htmx
+from portal.auth import current_account, is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
@@ -231,12 +231,15 @@ class VideoSessionAdmin(StaffModelView):
     list_template = "admin/video/sessions_list.html"
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, **kw):
-        if execute:  # the page itself, not a count: chart exactly the rows the filters keep
-            query = self.get_query()
-            if filters and self._filters:
-                query = self._apply_filters(query, None, {}, {}, filters)[0]
-            g.video_chart_ids = query.with_entities(VideoSession.id).order_by(None)
-        return super().get_list(page, sort_column, sort_desc, search, filters, execute, **kw)
+        count, query = super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=False, **kw
+        )
+        if not execute:
+            return count, query
+        # Chart exactly the rows the search and filters keep, on every page of the list.
+        every = query.limit(None).offset(None).order_by(None)
+        g.video_chart_ids = every.with_entities(VideoSession.id)
+        return count, query.all()
 
     def render(self, template, **kwargs):
         if template == self.list_template and "video_chart_ids" in g:
@@ -280,7 +283,7 @@ class VideoQueueView(StaffView):
 
     @expose("/<int:session_id>/assign", methods=["POST"])
     def assign(self, session_id: int):
-        staff = current_user.record
+        staff = current_account()
         try:
             session = svc.store_session(staff, session_id)
         except DomainError:
@@ -475,7 +478,7 @@ class VideoAnalyticsView(StaffView):
     @expose("/owners/<int:owner_id>/follow-up", methods=["POST"])
     def follow_up(self, owner_id: int):
         """Mark an owner as followed up, with a note of what was said."""
-        staff = current_user.record
+        staff = current_account()
         try:
             owner = trust.watching_owner(staff, owner_id)
         except DomainError:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from admin.base import StaffView
 from portal import access
+from portal.auth import current_account
 from portal.errors import NotFound, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
@@ -57,7 +58,7 @@ class DevicesView(StaffView):
 
     def _camera(self, camera_id: int):
         try:
-            return devices.store_camera(current_user.record, camera_id)
+            return devices.store_camera(current_account(), camera_id)
         except NotFound:
             abort(404)
 
@@ -71,7 +72,7 @@ class DevicesView(StaffView):
         if not FlaskForm().validate_on_submit():
             abort(400)
         try:
-            area = devices.add_area(current_user.record, request.form.get("name"))
+            area = devices.add_area(current_account(), request.form.get("name"))
         except ValidationError as exc:
             db.session.rollback()
             return self._page({"area": exc.message}, 422)
@@ -82,7 +83,7 @@ class DevicesView(StaffView):
     @expose("/areas/<int:area_id>/bays", methods=["POST"])
     def bay_add(self, area_id: int):
         """Put a bay of the store into the area."""
-        staff = current_user.record
+        staff = current_account()
         try:
             area = devices.store_area(staff, area_id)
         except NotFound:

@@ -10,7 +10,7 @@ minute apart at most on this shared, drifting machine: hello; bench.hello_user (
 its session cookie + one ORM user lookup: a plain logged-in Flask + SQLAlchemy request);
 GET /vehicles/<id>/maintenance (rotating among 8 logged-in owners and their cars); the unread
 badge (the smallest authenticated answer); the page with the page cache off
-(M4S_FRAGMENT_CACHE_SIZE=0: the whole page rendered on every request). Requests/s are the
+(M4S_FRAGMENT_CACHE_BYTES=0: the whole page rendered on every request). Requests/s are the
 median of the rounds, shares the median of the rounds' shares, p99 the worst round's. Then,
 in-process, portal.services.maintenance.uptake_for for a car's plan items over many calls on
 each dataset (best of 3 rounds).
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = [f"/vehicles/{v}/maintenance" for v in first_cars(url, phones)]
     # The page cache off: every request builds and renders the whole page, as the first view
     # of a car each day does. The same secret key, so the sessions stay valid.
-    cold_env = dict(env, M4S_FRAGMENT_CACHE_SIZE="0")
+    cold_env = dict(env, M4S_FRAGMENT_CACHE_BYTES="0")
     with ExitStack() as servers:
         hello_base = servers.enter_context(gunicorn("bench.hello:app", env, args, "/", "hello"))
         # The second ceiling: bare Flask + session cookie + one ORM user lookup.

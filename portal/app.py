@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import errorpages, i18n, inputs, static_files
@@ -79,11 +77,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _init_security(app: Flask) -> None:
-    from portal.session_cookie import VerifiedCookieSessionInterface
-
-    app.session_interface = VerifiedCookieSessionInterface()
-    _init_csrf_token(app)
-
     @app.before_request
     def _nonce() -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
@@ -126,61 +119,6 @@ def _init_security(app: Flask) -> None:
         if "cache-control" not in present and not request.path.startswith("/static/"):
             h["Cache-Control"] = "no-store"
         return response
-
-
-def _init_csrf_token(app: Flask) -> None:
-    """Sign each session's CSRF secret once per process, not on every page.
-
-    Flask-WTF signs the session's secret again for every page with a form or a
-    csrf_token() (a new serializer, two HMACs and a zlib pass: about a tenth of a small
-    page's time). With no time limit on tokens (WTF_CSRF_TIME_LIMIT = None: they live as long
-    as the session) an earlier signature of the same secret is as good as a new one, so a
-    request starts with the one this process made before, if any (Flask-WTF uses the token
-    in g when there is one). A token is kept only after checking it signs that secret."""
-    signed: OrderedDict[str, str] = OrderedDict()
-    lock = threading.Lock()
-    limit = 10_000  # sessions, ~2 MB
-
-    def enabled() -> bool:
-        return app.config["WTF_CSRF_TIME_LIMIT"] is None
-
-    @app.before_request
-    def _reuse_signed_csrf_token() -> None:
-        field = app.config["WTF_CSRF_FIELD_NAME"]
-        secret = session.get(field) if enabled() else None
-        if secret is not None:
-            with lock:
-                token = signed.get(secret)
-            if token is not None:
-                setattr(g, field, token)
-
-    @app.after_request
-    def _keep_signed_csrf_token(response):
-        field = app.config["WTF_CSRF_FIELD_NAME"]
-        token, secret = g.get(field), session.get(field)
-        if token is None or secret is None or not enabled():
-            return response
-        with lock:
-            if signed.get(secret) == token:
-                return response
-        if _signs(app, token, secret):
-            with lock:
-                signed[secret] = token
-                if len(signed) > limit:
-                    signed.popitem(last=False)
-        return response
-
-
-def _signs(app: Flask, token: str, secret: str) -> bool:
-    """Return whether the CSRF token is Flask-WTF's signature of this session secret."""
-    from flask_wtf.csrf import URLSafeTimedSerializer
-    from itsdangerous import BadData
-
-    key = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
-    try:
-        return URLSafeTimedSerializer(key, salt="wtf-csrf-token").loads(token) == secret
-    except BadData:
-        return False
 
 
 def _import(path: str):

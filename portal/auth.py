@@ -8,7 +8,7 @@ from flask import Flask, abort, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal.extensions import login_manager
+from portal.extensions import db, login_manager
 from portal.models import User
 from portal.models.accounts import OWNER
 
@@ -30,6 +30,14 @@ def wants_json() -> bool:
         best == "application/json"
         and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
     )
+
+
+def current_account() -> User:
+    """Return the signed-in user as the ORM User this request loaded (no second query).
+
+    current_user is a proxy: stored in a relationship it would stay a proxy, so code that
+    links or changes the account takes this User instead."""
+    return db.session.get(User, current_user.id)
 
 
 def load_user(key: str) -> User | None:

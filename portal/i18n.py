@@ -8,8 +8,7 @@ from functools import cache, lru_cache
 from babel import Locale, support
 from babel import dates as babel_dates
 from flask import Flask, current_app, has_request_context, request, session
-from flask.globals import _cv_app
-from flask_babel import format_datetime, get_locale, get_translations
+from flask_babel import format_datetime, get_locale, gettext
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -96,30 +95,9 @@ def localtime(value: datetime | None, tz: str | None = None, fmt: str = "medium"
     return format_datetime(local, fmt, rebase=False)  # the store's zone, named in "full"
 
 
-def _catalog() -> support.NullTranslations:
-    """Return the catalogue of the current locale, found once per request and locale.
-
-    Flask-Babel looks the catalogue up again for every string (about 20 context lookups);
-    a page calls it dozens of times. The check is on the locale Flask-Babel holds for this
-    context, so force_locale (reminder emails in the owner's language) and a language switch
-    still get the right catalogue."""
-    ctx = _cv_app.get(None)  # the app context itself: cheaper than three LocalProxy hops
-    if ctx is None:
-        return support.NullTranslations()
-    store = ctx.g.__dict__
-    babel_ctx = store.get("_flask_babel")
-    found = store.get("_m4s_catalog")
-    if found is not None and babel_ctx is not None:
-        if found[0] is getattr(babel_ctx, "babel_locale", None):
-            return found[1]
-    translations = get_translations()  # also settles the locale for this context
-    store["_m4s_catalog"] = (getattr(store["_flask_babel"], "babel_locale", None), translations)
-    return translations
-
-
 def translate(message: str) -> str:
-    """Translate a message id into the current language (the fast path templates use)."""
-    return _catalog().ugettext(message)
+    """Translate a message id into the current language."""
+    return gettext(message)
 
 
 @lru_cache(maxsize=8192)
@@ -146,14 +124,7 @@ def _current_code() -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["cny"] = cny
     app.jinja_env.filters["localtime"] = localtime
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _catalog().ugettext(s),
-        ngettext=lambda s, p, n: _catalog().ungettext(s, p, n),
-        pgettext=lambda c, s: _catalog().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
-        newstyle=True,
-    )
+    # Templates' _() and gettext() are Flask-Babel's own (its init_app installs them).
 
     @app.before_request
     def _wtforms_translations() -> None:

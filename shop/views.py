@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.auth import is_htmx, owner_required
+from portal.auth import current_account, is_htmx, owner_required
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
@@ -95,7 +95,7 @@ def _shopper_cart(create: bool = False, products: bool = True):
     if current_user.is_authenticated:
         if current_user.role != "owner":
             abort(403)
-        user = current_user.record
+        user = current_account()
         return carts.open_cart(user, products=products) if create else carts.find(user)
     key = _cookie_key()
     if not create:
@@ -325,7 +325,7 @@ def _confirmed_expectation(form, expected_field, misfit: bool) -> int | None:
 @owner_required
 def checkout():
     """Choose delivery or pickup and payment, then place the order (holding the stock)."""
-    user = current_user.record
+    user = current_account()
     cart = carts.find(user)
     lines = carts.lines(cart)
     if not lines:
@@ -368,7 +368,7 @@ def checkout():
 @owner_required
 def buy_now(product_id: int):
     """Order one product straight from its page (buy now), without touching the cart."""
-    user = current_user.record
+    user = current_account()
     product = catalog.get_product(product_id)
     form = _order_choices(BuyForm())
     if form.validate():
@@ -467,7 +467,7 @@ def order_cancel(order_id: int):
     """Cancel an unpaid order; its stock goes back on the shelf."""
     order = orders.owned_order(current_user, order_id)
     try:
-        orders.cancel(current_user.record, order)
+        orders.cancel(current_account(), order)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -101,7 +101,7 @@ def make_app(database_url):
 
     if built:
         limiter.enabled = _session_app_ratelimit(database_url)
-        if limiter._storage is not None:  # none yet when no app so far had limits enabled
+        if limiter.initialized:  # no storage yet when no app so far had limits enabled
             limiter.reset()
 
 
@@ -145,7 +145,7 @@ def db(app):
     from portal.extensions import limiter
 
     limiter.enabled = False
-    if limiter._storage is not None:
+    if limiter.initialized:  # no storage yet when no app so far had limits enabled
         limiter.reset()
     token = sqlite_deferred.set(True)
     ctx = app.app_context()

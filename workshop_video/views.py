@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from portal.auth import owner_required
+from portal.auth import current_account, owner_required
 from portal.extensions import csrf, db
 from portal.models.bookings import IN_PROGRESS
 from portal.services import bookings as booking_svc
@@ -57,7 +57,7 @@ def _state(session: VideoSession | None, booking) -> dict:
 @owner_required
 def watch(booking_id: int):
     """Show the live video of the owner's car; a POST asks the store to switch it on."""
-    owner = current_user.record
+    owner = current_account()
     booking = booking_svc.owned_booking(owner, booking_id)
     form = FlaskForm()
     if request.method == "POST":
@@ -91,7 +91,7 @@ def session_state(session_id: int):
 @owner_required
 def session_token(session_id: int):
     """Return a short-lived token for the media server, as JSON."""
-    owner = current_user.record
+    owner = current_account()
     session = svc.owned_session(owner, session_id)
     token = svc.issue_token(owner, session)
     return jsonify(token=token, media_url=current_app.config["MEDIA_URL"])
@@ -101,7 +101,7 @@ def session_token(session_id: int):
 @owner_required
 def session_stop(session_id: int):
     """Stop watching; the media server cuts the stream at its next report."""
-    owner = current_user.record
+    owner = current_account()
     session = svc.owned_session(owner, session_id)
     form = FlaskForm()
     if not form.validate_on_submit():

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, inspect, text
-from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
 
@@ -100,70 +99,6 @@ class User(Base):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.login})"
-
-    @property
-    def record(self) -> User:
-        """The ORM object (this one): see Account.record."""
-        return self
-
-
-class Account:
-    """The logged-in user as read at the start of a request: the users row (one Core
-    query, no ORM load), with the ORM User built from that row only when the request asks
-    for it (record): to change the account or to link it to what it writes. Reads go to the
-    row until then and to the ORM object after, so a request reads its own changes."""
-
-    __slots__ = ("_row", "_record")
-    is_authenticated = True
-    is_anonymous = False
-    # The same rules as User's, read from the row.
-    get_id = User.get_id
-    is_staff = User.is_staff
-    is_locked = User.is_locked
-    login = User.login
-    __str__ = User.__str__
-
-    def __init__(self, row) -> None:
-        self._row = row
-        self._record: User | None = None
-
-    @property
-    def record(self) -> User:
-        """The ORM User of this account: the session's own if it has one, else built from
-        the row this request read (no second query), as if the ORM had loaded it then."""
-        if self._record is None:
-            from portal.extensions import db
-
-            session = db.session()
-            user = session.identity_map.get(inspect(User).identity_key_from_primary_key([self.id]))
-            if user is None:
-                user = User(**{key: getattr(self._row, column) for key, column in _user_columns()})
-                make_transient_to_detached(user)  # persistent, unchanged, as though loaded
-                session.add(user)
-            self._record = user
-        return self._record
-
-    def __getattr__(self, name: str):
-        if self._record is None and name in _USER_TABLE_COLUMNS:
-            return getattr(self._row, name)
-        return getattr(self.record, name)  # relationships, or anything once record is loaded
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Account | User):
-            return other.id == self.id
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash((User, self._row.id))
-
-
-_USER_TABLE_COLUMNS = frozenset(User.__table__.c.keys())  # what an Account's row holds
-
-
-@cache
-def _user_columns() -> list[tuple[str, str]]:
-    """(attribute, column) of every column User maps: how an Account's row becomes a User."""
-    return [(prop.key, prop.columns[0].key) for prop in inspect(User).column_attrs]
 
 
 class AdvisorProfile(Base):

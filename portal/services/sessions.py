@@ -10,7 +10,6 @@ from sqlalchemy import bindparam, select, update
 
 from portal.extensions import db
 from portal.models import LoginSession, User
-from portal.models.accounts import Account
 from portal.timeutil import now
 
 
@@ -34,26 +33,24 @@ def start(user: User) -> str:
 
 
 # Built once: this runs on every authenticated request, and building the statement cost as
-# much as running it. Plain columns, not an ORM load (which cost as much again): see Account.
-_USERS, _LOGINS = User.__table__, LoginSession.__table__
+# much as running it.
 _LIVE_USER = (
-    select(_USERS)
-    .join(_LOGINS, _LOGINS.c.user_id == _USERS.c.id)
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
     .where(
-        _USERS.c.id == bindparam("user_id"),
-        _LOGINS.c.id == bindparam("key"),
-        _LOGINS.c.revoked_at.is_(None),
+        User.id == bindparam("user_id"),
+        LoginSession.id == bindparam("key"),
+        LoginSession.revoked_at.is_(None),
     )
 )
 
 
-def live_user(token: str | None, user_id: int) -> Account | None:
-    """Return the account if the token names a live session of the user's, in one query."""
+def live_user(token: str | None, user_id: int) -> User | None:
+    """Return the user if the token names a live session of the user's, in one query."""
     if not token:
         return None
     params = {"user_id": user_id, "key": _key(token)}
-    row = db.session.connection().execute(_LIVE_USER, params).first()
-    return Account(row) if row is not None else None
+    return db.session.execute(_LIVE_USER, params).scalar_one_or_none()
 
 
 def revoke(token: str | None) -> None:

@@ -21,6 +21,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from portal.auth import current_account
 from portal.errors import ValidationError
 from portal.extensions import db, limiter
 from portal.forms import (
@@ -96,7 +97,7 @@ def logout():
     """End this login session."""
     if current_user.is_authenticated:
         sessions.revoke(session.get("sid"))
-        audit.record("logout", actor=current_user.record, target=None)
+        audit.record("logout", actor=current_account(), target=None)
         db.session.commit()
     logout_user()
     session.clear()
@@ -250,7 +251,7 @@ def password_reset(token: str):
 def password_change():
     """Change the password (forced for new staff, after an unlock and on expiry)."""
     form = ChangePasswordForm()
-    user = current_user.record
+    user = current_account()
     if form.validate_on_submit():
         try:
             accounts.change_password(user, form.current_password.data, form.new_password.data)

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal import access
-from portal.auth import owner_required
+from portal.auth import current_account, owner_required
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
 from portal.forms import field_error
@@ -154,7 +154,7 @@ def booking_list():
 @owner_required
 def booking_new():
     """Book a repair into a free slot."""
-    owner = current_user.record
+    owner = current_account()
     if not owner.vehicles:
         flash(_("Add your car first, then book a repair for it."), "info")
         return redirect(url_for("vehicles.vehicle_new"), code=303)
@@ -233,7 +233,7 @@ def booking_status(booking_id: int):
 @owner_required
 def booking_edit(booking_id: int):
     """Change a booking until the store decides."""
-    owner = current_user.record
+    owner = current_account()
     booking = svc.owned_booking(owner, booking_id)
     if booking.status != "submitted":
         flash(_("The store has already answered; this booking can no longer be edited."), "info")
@@ -274,7 +274,7 @@ def booking_edit(booking_id: int):
 
 
 def _act(booking_id: int, action, done: str):
-    owner = current_user.record
+    owner = current_account()
     booking = svc.owned_booking(owner, booking_id)
     try:
         action(owner, booking)
@@ -315,7 +315,7 @@ def proposal_answer(booking_id: int):
 @owner_required
 def booking_reschedule(booking_id: int):
     """Move an accepted booking into another free slot."""
-    owner = current_user.record
+    owner = current_account()
     booking = svc.owned_booking(owner, booking_id)
     if booking.status != ACCEPTED or not svc.can_cancel(booking):
         flash(_("This booking can no longer be moved online."), "info")
@@ -350,7 +350,7 @@ def booking_reschedule(booking_id: int):
 @owner_required
 def booking_rate(booking_id: int):
     """Rate the service and the advisor of a completed booking, once."""
-    owner = current_user.record
+    owner = current_account()
     booking = svc.owned_booking(owner, booking_id)
     if booking.status != "completed" or booking.rating is not None:
         return redirect(url_for("bookings.booking_show", booking_id=booking_id))
@@ -424,7 +424,7 @@ def calendar_feed(token: str):
 @owner_required
 def calendar_settings():
     """Show the private calendar feed URL, or rotate its secret."""
-    owner = current_user.record
+    owner = current_account()
     if request.method == "POST":
         rotating = owner.calendar_token is not None
         owner.calendar_token = secrets.token_urlsafe(24)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from portal import access
-from portal.auth import owner_required
+from portal.auth import current_account, owner_required
 from portal.extensions import db
 from portal.forms import MileageForm
 from portal.i18n import LANGUAGES
@@ -60,7 +60,7 @@ def set_language():
         abort(400)
     session["lang"] = code
     if current_user.is_authenticated:
-        current_user.record.locale = code
+        current_account().locale = code
         db.session.commit()
     return redirect(_safe_next(request.form.get("next")) or url_for("home.index"), code=303)
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
 
 from portal import access
-from portal.auth import owner_required
+from portal.auth import current_account, owner_required
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.fragments import FragmentCache
@@ -22,18 +18,13 @@ from portal.validation import N_
 
 bp = Blueprint("maintenance", __name__)
 
-# The page is memoised on its complete input: the rows of the one schedule statement (the
-# car and its owner, its mileage span, the plan and every item with the car's last time and
-# the uptake counters), the store's date, the maintenance settings, the language and the
-# path. A new service record, reading or uptake count changes the rows, so a memoised page is
-# never stale. The only per-request values in it are the session's CSRF token (memoised as a
-# stand-in, replaced per request) and one-time messages (a page with one is rendered afresh).
-# About 12 KB each: 2,000 per process is ~24 MB.
-SCHEDULE_PAGES = FragmentCache()
-
-# Stands for the session's CSRF token in a memoised page: random per process, so no content
-# can contain it by chance.
-_TOKEN = "csrf-" + secrets.token_hex(16)
+# The schedule content is memoised on its complete input: the rows of the one schedule
+# statement (the car and its owner, its mileage span, the plan and every item with the car's
+# last time and the uptake counters), the store's date and the maintenance settings (both in
+# settings), the language and the script root its links start with. A new service record,
+# reading or uptake count changes the rows, so a memoised schedule is never stale. The page
+# around it (the layout, the one-time messages, the form's CSRF token) is rendered per request.
+SCHEDULES = FragmentCache()
 
 
 def _owned_facts(vehicle_id: int):
@@ -44,9 +35,9 @@ def _owned_facts(vehicle_id: int):
     return facts
 
 
-def _render_content(facts, settings) -> Markup:
+def _render_content(facts, settings) -> str:
     found = svc.build_schedule(facts, settings)
-    html = render_template(
+    return render_template(
         "maintenance/_schedule.html",
         v=found.car,
         plan=found.plan,
@@ -54,7 +45,6 @@ def _render_content(facts, settings) -> Markup:
         per_day=found.per_day,
         model_name=f"{found.car.brand} {found.car.series}",
     )
-    return Markup(html)  # noqa: S704 (autoescaped template output)
 
 
 @bp.route("/vehicles/<int:vehicle_id>/maintenance")
@@ -63,35 +53,14 @@ def schedule_show(vehicle_id: int):
     """Show the vehicle's maintenance schedule (one query)."""
     facts = _owned_facts(vehicle_id)
     settings = svc.settings()
-    if "_flashes" in session:  # a message to show once: this page is rendered afresh
-        return _render_page(facts, settings)
-    key = (str(get_locale()), request.script_root, request.full_path, settings, facts)
-    page = SCHEDULE_PAGES.get_or_render(key, lambda: _render_page(facts, settings, _TOKEN))
-    # A signed token is URL-safe characters only: nothing to escape (plain str.replace).
-    return str.replace(page, _TOKEN, generate_csrf())
-
-
-def _render_page(facts, settings, token: str | None = None) -> str:
-    """The whole page; with a token, one where that stands for the session's CSRF token."""
-
-    def render() -> str:
-        return render_template(
-            "maintenance/schedule.html",
-            plate=facts[0].plate,
-            bookable=facts[0].code is not None,
-            content=_render_content(facts, settings),
-        )
-
-    if token is None:
-        return render()
-    saved = g.pop("csrf_token", None)
-    g.csrf_token = token  # what csrf_token() returns while the page renders
-    try:
-        return render()
-    finally:
-        g.pop("csrf_token", None)
-        if saved is not None:
-            g.csrf_token = saved
+    key = (str(get_locale()), request.script_root, settings, facts)
+    content = SCHEDULES.get_or_render(key, lambda: _render_content(facts, settings))
+    return render_template(
+        "maintenance/schedule.html",
+        plate=facts[0].plate,
+        bookable=facts[0].code is not None,
+        content=content,
+    )
 
 
 @bp.route("/vehicles/<int:vehicle_id>/maintenance/book", methods=["POST"])
@@ -121,7 +90,7 @@ def schedule_book(vehicle_id: int):
 @owner_required
 def reminder_settings():
     """Switch maintenance reminder channels on or off."""
-    user = current_user.record
+    user = current_account()
     if request.method == "POST":
         user.remind_inapp = request.form.get("inapp") == "on"
         user.remind_email = request.form.get("email") == "on"

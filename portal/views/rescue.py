@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import access
-from portal.auth import owner_required
+from portal.auth import current_account, owner_required
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
 from portal.forms_rescue import RescueCancelForm, RescueForm
@@ -50,7 +50,7 @@ def rescue_list():
 @owner_required
 def rescue_new():
     """Send an SOS: the car, where it is, what happened and a phone to call back."""
-    owner = current_user.record
+    owner = current_account()
     if not owner.vehicles:
         flash(_("Add your car first, then we can send help to it."), "info")
         return redirect(url_for("vehicles.vehicle_new"), code=303)
@@ -116,7 +116,7 @@ def rescue_status(rescue_id: int):
 @owner_required
 def rescue_cancel(rescue_id: int):
     """Cancel a rescue before help is dispatched."""
-    owner = current_user.record
+    owner = current_account()
     rescue = svc.owned_rescue(owner, rescue_id)
     form = RescueCancelForm()
     reason = (form.reason.data or "")[:200] if form.validate_on_submit() else ""

@@ -161,7 +161,7 @@ def market_list():
         SelectChoice(b, b) for b in svc.listed_brands()
     ]
     form.validate()
-    ok = {name: (None if field.errors else field.data) for name, field in form._fields.items()}
+    ok = {field.short_name: (None if field.errors else field.data) for field in form}
     page = int_arg(request.args.get("page"), minimum=1, maximum=10_000) or 1
     cars, total = svc.search_listed(
         brand=ok["brand"] or None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask_login import login_user
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 
@@ -374,9 +375,9 @@ def test_the_user_and_the_login_session_load_in_one_query(client, auth, f, db):
     assert client.get("/account").status_code == 302
 
 
-def test_the_account_is_read_as_a_row_and_becomes_the_orm_user_on_demand(f, db, app):
+def test_the_account_is_loaded_as_the_orm_user_in_one_query(f, db, app):
+    from portal.auth import current_account
     from portal.models import User
-    from portal.models.accounts import Account
     from portal.services import sessions
 
     owner = f.owner(name="Wang")
@@ -390,23 +391,19 @@ def test_the_account_is_read_as_a_row_and_becomes_the_orm_user_on_demand(f, db, 
         listener = lambda *a: seen.append(a[2])  # noqa: E731
         event.listen(Engine, "before_cursor_execute", listener)
         try:
-            account = sessions.live_user(token, owner_id)
-            assert isinstance(account, Account) and (account.id, account.name) == (owner_id, "Wang")
-            assert account.get_id() == f"{owner_id}:{owner.session_version}"
-            assert not account.is_staff
-            user = account.record  # built from the row: no second query
+            user = sessions.live_user(token, owner_id)
+            assert isinstance(user, User) and (user.id, user.name) == (owner_id, "Wang")
+            assert user.get_id() == f"{owner_id}:{owner.session_version}"
+            assert not user.is_staff
+            login_user(user)
+            assert current_account() is user  # the loaded user: no second query
             assert len(seen) == 1
         finally:
             event.remove(Engine, "before_cursor_execute", listener)
-        assert isinstance(user, User) and user in db.session and not db.session.dirty
-        assert account == user and account.record is user
-        user.name = "Wang Wei"  # reads follow the ORM object once it is loaded
-        assert account.name == "Wang Wei" and user in db.session.dirty
+        assert user in db.session and not db.session.dirty
+        user.name = "Wang Wei"
+        assert user in db.session.dirty
         db.session.commit()
         assert db.session.get(User, owner_id).name == "Wang Wei"
-        # When the request already has the user, the account's record is that object.
-        db.session.expunge_all()
-        loaded = db.session.get(User, owner_id)
-        assert sessions.live_user(token, owner_id).record is loaded
         assert sessions.live_user(token, owner_id + 1) is None
         assert sessions.live_user("not-a-session", owner_id) is None

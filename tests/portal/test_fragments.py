@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-import time
+import sys
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import render_template_string
 from flask_babel import force_locale
 
-from portal.fragments import FragmentCache
+from portal.fragments import FragmentCache, footprint
 from portal.services import maintenance as svc
 from tests.factories import PASSWORD
 from tests.portal.test_maintenance import at, make_plan
@@ -34,20 +34,57 @@ def test_a_fragment_is_rendered_once_per_input(app):
     assert log == ["<li>1</li>", "<li>2</li>"] and (cache.hits, cache.misses) == (1, 2)
 
 
-def test_the_cache_keeps_the_most_recently_used_up_to_its_size(db, make_app):
-    app = make_app(FRAGMENT_CACHE_SIZE=2)
+def test_the_cache_keeps_the_most_recently_used_up_to_its_bytes(app, db, make_app):
+    html = {key: key * 1000 for key in "abc"}
+    probe = FragmentCache()
+    with app.test_request_context():
+        probe.get_or_render("a", lambda: html["a"])
+    cost = probe.bytes  # each entry costs the same: one-letter key, 1,000 characters
+    assert cost > 1000 + footprint("a")
+    app = make_app(FRAGMENT_CACHE_BYTES=2 * cost)  # room for two entries
     cache, log = FragmentCache(), []
     with app.test_request_context():
         for key in ("a", "b", "a", "c"):  # "b" is the least recently used when "c" arrives
-            cache.get_or_render(key, _renderer(log, key))
-        assert len(cache) == 2
-        cache.get_or_render("a", _renderer(log, "a"))
-        cache.get_or_render("b", _renderer(log, "b"))
-    assert log == ["a", "b", "c", "b"]
+            cache.get_or_render(key, _renderer(log, html[key]))
+        assert len(cache) == 2 and cache.bytes == 2 * cost
+        cache.get_or_render("a", _renderer(log, html["a"]))
+        cache.get_or_render("b", _renderer(log, html["b"]))
+    assert [page[0] for page in log] == ["a", "b", "c", "b"]
+
+
+def test_the_cache_stays_under_its_byte_bound_when_filled_with_large_entries(db, make_app):
+    limit = 1_000_000
+    app = make_app(FRAGMENT_CACHE_BYTES=limit)
+    cache = FragmentCache()
+    big = "<p>" + "x" * 50_000 + "</p>"  # about the size of a flash-filled session cookie
+    with app.test_request_context():
+        for n in range(200):  # 10 MB offered, under big keys too
+            key = ("page", "q=" + str(n) * 5_000)
+            assert cache.get_or_render(key, lambda n=n: big + str(n)).endswith(str(n))
+            assert cache.bytes <= limit
+        held = sum(footprint(k) + sys.getsizeof(v) for k, (v, _) in cache._items.items())
+        assert held == cache.bytes and 10 < len(cache) < 20
+        too_big = cache.get_or_render("huge", lambda: "y" * (2 * limit))
+        assert len(too_big) == 2 * limit and "huge" not in cache._items
+
+
+def test_a_schedule_key_holds_only_what_the_content_reads(f, db, client, auth):
+    from portal.views.maintenance import SCHEDULES
+
+    make_plan(db)
+    owner = f.owner()
+    car = f.vehicle(owner, current_km=10_200)
+    db.session.commit()
+    auth.login(owner)
+    SCHEDULES.clear()
+    url = f"/vehicles/{car.id}/maintenance"
+    pages = [client.get(f"{url}?n={n}&pad={'z' * 2_000}") for n in range(20)]
+    assert all(r.status_code == 200 for r in pages)
+    assert len(SCHEDULES) == 1 and (SCHEDULES.hits, SCHEDULES.misses) == (19, 1)
 
 
 def test_size_zero_renders_every_time(db, make_app):
-    app = make_app(FRAGMENT_CACHE_SIZE=0)
+    app = make_app(FRAGMENT_CACHE_BYTES=0)
     cache, log = FragmentCache(), []
     with app.test_request_context():
         for _ in range(3):
@@ -140,7 +177,7 @@ def test_the_schedule_forms_token_is_outside_the_cached_content(f, db, make_app)
     assert r.status_code == 303 and "items=transmission_oil" in r.headers["Location"]
 
 
-def test_a_memoised_schedule_page_carries_each_sessions_own_token_and_messages(f, db, make_app):
+def test_a_schedule_page_carries_each_sessions_own_token_and_messages(f, db, make_app):
     app, owner, car = _csrf_app_and_a_due_car(f, db, make_app)
     url = f"/vehicles/{car.id}/maintenance"
 
@@ -149,7 +186,7 @@ def test_a_memoised_schedule_page_carries_each_sessions_own_token_and_messages(f
             re.findall(r'"X-CSRFToken": "([^"]+)"', page)
         )
 
-    # Two sessions of one owner: one memoised page.
+    # Two sessions of one owner: one memoised content, each page with its own token.
     (phone, _), (laptop, _) = _login_with_csrf(app, owner), _login_with_csrf(app, owner)
     first, second = phone.get(url).get_data(as_text=True), laptop.get(url).get_data(as_text=True)
     assert len(tokens(first)) == 1 and len(tokens(second)) == 1
@@ -162,7 +199,7 @@ def test_a_memoised_schedule_page_carries_each_sessions_own_token_and_messages(f
     assert r.status_code == 303
     r = phone.post(book, data={"items": "transmission_oil", "csrf_token": mine})
     assert r.status_code == 400
-    # A one-time message is shown once, then the memoised page again.
+    # A one-time message is shown once, then the page without it.
     r = laptop.post(book, data={"csrf_token": mine})  # nothing selected
     assert r.status_code == 303 and r.headers["Location"].endswith(url)
     assert "Select the items you want done." in laptop.get(url).get_data(as_text=True)
@@ -208,18 +245,13 @@ def test_the_first_page_after_login_does_not_rewrite_the_cookie(f, make_app):
     assert "Set-Cookie" not in home.headers  # the login already gave it its CSRF secret
 
 
-def test_a_sessions_csrf_token_is_signed_once_and_still_checked(f, make_app):
+def test_a_sessions_csrf_token_is_checked_against_its_session(f, make_app):
     owner = f.owner()
     client, token = _login_with_csrf(make_app(WTF_CSRF_ENABLED=True), owner)
-
-    def header_token() -> str:
-        return re.search(r'"X-CSRFToken": "([^"]+)"', client.get("/").get_data(as_text=True))[1]
-
-    first = header_token()
-    assert first != token  # the login started a new session with a new secret
-    time.sleep(1.1)  # Flask-WTF's signature carries the second it was made
-    assert header_token() == first  # the same secret's signature is reused
-    r = client.post("/vehicles/1/mileage", data={"km": 5}, headers={"X-CSRFToken": first})
+    page = client.get("/").get_data(as_text=True)
+    current = re.search(r'"X-CSRFToken": "([^"]+)"', page)[1]
+    assert current != token  # the login started a new session with a new secret
+    r = client.post("/vehicles/1/mileage", data={"km": 5}, headers={"X-CSRFToken": current})
     assert r.status_code == 404  # past CSRF: the vehicle does not exist
     r = client.post("/vehicles/1/mileage", data={"km": 5}, headers={"X-CSRFToken": token})
     assert r.status_code == 400  # the token of the session before the login is refused
