@@ -43,8 +43,8 @@ def load_user(key: str) -> User | None:
     user = sessions.live_user(session.get("sid"), int(user_id))
     if user is None or not user.is_active or user.session_version != int(version):
         return None
-    if user.is_staff and user.locked_at is not None:
-        return None
+    # A lockout of unknown browsers leaves the staff member's open sessions alone: otherwise
+    # two anonymous guesses would end them (see portal/services/signin.py).
     return user
 
 

@@ -117,3 +117,24 @@ def policy_reminders_job(today: date | None = None, days: int | None = None) -> 
             counts["failed"] += 1
         db.session.commit()
     return counts
+
+
+# --- Sign-in recovery (the operator's way back in when no administrator can sign in) ---
+
+
+@m4s.command("unlock-admin")
+@click.argument("login")
+def unlock_admin(login: str) -> None:
+    """Unlock an administrator's account from the server; audited, and a new password is forced."""
+    from portal.models.accounts import ADMIN
+    from portal.services import accounts, signin
+
+    user = accounts.find_by_login(login)
+    if user is None or user.role != ADMIN:
+        raise click.ClickException(f"No administrator signs in with {login!r}.")
+    signin.unlock_by_operator(user)
+    db.session.commit()
+    click.echo(
+        f"Unlocked {user.name} ({user.login}). Their sessions are ended; "
+        "they must choose a new password at the next sign-in."
+    )

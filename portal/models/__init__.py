@@ -11,6 +11,7 @@ from portal.models.accounts import (
 )
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.devices import RecentLoginFailure, StaffDevice
 from portal.models.bookings import (
     Booking,
     BookingEvent,
@@ -49,6 +50,8 @@ __all__ = [
     "AdvisorProfile",
     "AuditEvent",
     "Base",
+    "RecentLoginFailure",
+    "StaffDevice",
     "Booking",
     "BookingEvent",
     "BookingPhoto",

@@ -33,13 +33,15 @@ from portal.forms import (
 )
 from portal.mail import send_mail
 from portal.models import Store
-from portal.services import accounts, advisors, audit, sessions
+from portal.services import accounts, advisors, audit, sessions, signin
+from portal.timeutil import now
 
 bp = Blueprint("auth", __name__)
 
 
 def _login_key() -> str:
-    return "login:" + (request.form.get("login") or "").strip().lower()
+    # Canonical, so `138 0000 0002`, `+86…` and full-width digits share one limit.
+    return "login:" + accounts.canonical_login(request.form.get("login") or "")
 
 
 def _ip_limit() -> str:
@@ -68,7 +70,8 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.login.data, form.password.data)
+        device_cookie = request.cookies.get(signin.DEVICE_COOKIE)
+        user = accounts.authenticate(form.login.data, form.password.data, device_cookie)
         if user is None:
             db.session.commit()  # keep the failure count and the audit trail
             form.password.errors = [_("Wrong mobile number, email or password.")]
@@ -78,6 +81,10 @@ def login():
         if lang:
             session["lang"] = lang
         session["sid"] = sessions.start(user)
+        session["since"] = session["seen"] = int(now().timestamp())
+        device = None
+        if user.is_staff:
+            device = signin.remember_device(user, device_cookie, request.user_agent.string or "")
         db.session.commit()
         login_user(user)
         # A new CSRF secret with the new session, in this response's cookie: the next page
@@ -87,8 +94,23 @@ def login():
         target = _safe_next(request.args.get("next"))
         if user.is_staff and not target:
             target = "/admin/"
-        return redirect(target or url_for("home.index"), code=303)
+        response = redirect(target or url_for("home.index"), code=303)
+        if device is not None:
+            _set_device_cookie(response, device)
+        return response
     return render_template("auth/login.html", form=form)
+
+
+def _set_device_cookie(response, value: str) -> None:
+    cfg = current_app.config
+    response.set_cookie(
+        signin.DEVICE_COOKIE,
+        value,
+        max_age=400 * 24 * 3600,  # the longest a browser keeps a cookie
+        secure=cfg["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 @bp.route("/logout", methods=["POST"])
