@@ -20,7 +20,6 @@ from portal.models import (
     PasswordHistory,
     PasswordResetToken,
     Store,
-    UnlockRequest,
     User,
 )
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER, STAFF_ROLES

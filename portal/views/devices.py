@@ -1,52 +1,15 @@
-"""My devices (the user's live login sessions) and the staff session clock."""
+"""My devices: the user's live login sessions, each of which the user can end."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from portal.extensions import db
 from portal.services import audit, sessions
-from portal.timeutil import now
 
 bp = Blueprint("devices", __name__)
-
-SEEN_EVERY_SECONDS = 60  # how often a session's last-seen time is written
-
-
-@bp.before_app_request
-def session_clock():
-    """End a staff session that is idle or too old; note when any session was last seen."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
-        return None
-    t = int(now().timestamp())
-    since, seen = session.get("since"), session.get("seen")
-    if current_user.is_staff and _expired(t, since, seen):
-        sessions.revoke(session.get("sid"))
-        audit.record("session_expired", actor=None, target=current_user.record)
-        db.session.commit()
-        logout_user()
-        session.clear()
-        flash(_("Your session has ended. Log in again."), "info")
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    if seen is None or t - seen >= SEEN_EVERY_SECONDS:
-        session["seen"] = t
-        session.setdefault("since", t)
-        db.session.commit()  # end the read, so that the write below starts its own
-        sessions.touch(session.get("sid"))
-        db.session.commit()
-    return None
-
-
-def _expired(t: int, since: int | None, seen: int | None) -> bool:
-    cfg = current_app.config
-    if since is None or seen is None:
-        return True
-    return (
-        t - seen > cfg["STAFF_SESSION_IDLE_MINUTES"] * 60
-        or t - since > cfg["STAFF_SESSION_MAX_HOURS"] * 3600
-    )
 
 
 @bp.route("/account/devices")
