@@ -23,6 +23,7 @@ BLUEPRINTS = [
     "portal.views.home:bp",
     "portal.views.auth:bp",
     "portal.views.devices:bp",
+    "portal.views.totp:bp",
     "portal.views.vehicles:bp",
     "portal.views.media:bp",
     "portal.views.bookings:bp",

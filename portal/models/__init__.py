@@ -22,7 +22,7 @@ from portal.models.bookings import (
     SlotUsage,
     StoreDay,
 )
-from portal.models.devices import RecentLoginFailure, StaffDevice
+from portal.models.devices import RecentLoginFailure, StaffDevice, StaffTotp, TotpRecoveryCode
 from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.maintenance import (
     DueEvent,
@@ -52,6 +52,8 @@ __all__ = [
     "Base",
     "RecentLoginFailure",
     "StaffDevice",
+    "StaffTotp",
+    "TotpRecoveryCode",
     "Booking",
     "BookingEvent",
     "BookingPhoto",

@@ -1,10 +1,10 @@
-"""Staff device cookies and the recent wrong passwords that count once against a sign-in."""
+"""Staff sign-in records: device cookies, recent wrong passwords, TOTP and recovery codes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, UTCDateTime, utcnow
@@ -40,3 +40,29 @@ class RecentLoginFailure(Base):
     source: Mapped[int] = mapped_column(default=0)  # a StaffDevice id; 0: unknown browsers
     password_mac: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffTotp(Base):
+    """A staff member's TOTP second factor (RFC 6238); the secret never leaves the server
+    after enrolment, and the last accepted time step stops a code being used twice."""
+
+    __tablename__ = "staff_totp"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))  # base32
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+
+
+class TotpRecoveryCode(Base):
+    """A single-use recovery code for a lost authenticator, stored as a SHA-256 hash."""
+
+    __tablename__ = "totp_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
