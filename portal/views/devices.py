@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
@@ -22,11 +22,13 @@ def device_list():
     return render_template("home/devices.html", rows=rows, current=current)
 
 
-@bp.route("/account/devices/<string(length=64):key>/revoke", methods=["POST"])
+@bp.route("/account/devices/<key>/revoke", methods=["POST"])
 @login_required
 def device_revoke(key: str):
     """End one of the user's login sessions at once."""
     user = current_user.record
+    if len(key) != 64:
+        abort(404)
     if not sessions.revoke_key(user, key):
         flash(_("This session has already ended."), "info")
         return redirect(url_for("devices.device_list"), code=303)
