@@ -175,3 +175,19 @@ def test_unlock_admin_command_unlocks_and_is_audited(f, app, db):
         select(func.count(AuditEvent.id)).where(AuditEvent.action == "unlock_operator")
     )
     assert attempt(app.test_client(), admin, PASSWORD).status_code == 303
+
+
+def test_the_two_colleague_unlock_also_clears_device_locks(f, app, db):
+    store = f.store()
+    locked, a, b = f.advisor(store), f.advisor(store), f.advisor(store)
+    mine = known_browser(app, locked)
+    attempt(mine, locked, "typo one")
+    attempt(mine, locked, "typo two")
+    lock_unknown(app, locked)
+    req = db.session.scalar(select(UnlockRequest).where(UnlockRequest.user_id == locked.id))
+    unlock.approve(a, req)
+    assert unlock.approve(b, req) is True
+    db.session.commit()
+    device = db.session.scalar(select(StaffDevice).where(StaffDevice.user_id == locked.id))
+    assert device.locked_until is None and device.failed_logins == 0
+    assert attempt(mine, locked, PASSWORD).status_code == 303
