@@ -55,6 +55,8 @@ def upgrade():
     sa.Column('created_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('confirmed_at', portal.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_step', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
+    sa.Column('failed_codes', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('locked_until', portal.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_staff_totp_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_staff_totp'))
     )

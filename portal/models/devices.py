@@ -55,6 +55,9 @@ class StaffTotp(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # Wrong codes in a row, counted here (not in the cookie, which a guesser could replay).
+    failed_codes: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TotpRecoveryCode(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 import pyotp
 from flask import current_app
@@ -16,6 +17,8 @@ from portal.timeutil import now
 
 ISSUER = "M4S"
 RECOVERY_CODES = 10
+MAX_WRONG_CODES = 5  # wrong codes in a row, from any browser, before the code step pauses
+PAUSE_MINUTES = 15
 
 
 def _hash(code: str) -> str:
@@ -91,13 +94,24 @@ def confirm_enrolment(user: User, code: str) -> list[str] | None:
 
 
 def verify(user: User, code: str) -> bool:
-    """Check a sign-in code, or use up one recovery code; audited either way."""
+    """Check a sign-in code, or use up one recovery code; wrong codes in a row pause the step."""
     row = db.session.get(StaffTotp, user.id)
     if row is None or row.confirmed_at is None:
         return False
-    if _accept(row, code):
+    if row.locked_until is not None and row.locked_until > now():
+        audit.record("totp_refused_paused", target=user)
+        return False
+    if _accept(row, code) or _use_recovery_code(user, code):
+        db.session.execute(
+            update(StaffTotp).where(StaffTotp.user_id == user.id).values(failed_codes=0)
+        )
         audit.record("totp_ok", actor=user, target=user)
         return True
+    _count_wrong_code(user)
+    return False
+
+
+def _use_recovery_code(user: User, code: str) -> bool:
     used = db.session.execute(
         update(TotpRecoveryCode)
         .where(
@@ -110,9 +124,26 @@ def verify(user: User, code: str) -> bool:
     )
     if used.rowcount == 1:
         audit.record("totp_recovery_code_used", actor=user, target=user)
-        return True
-    audit.record("totp_failed", target=user)
-    return False
+    return used.rowcount == 1
+
+
+def _count_wrong_code(user: User) -> None:
+    """Count a wrong code atomically; at MAX_WRONG_CODES pause the code step for a while."""
+    count = db.session.execute(
+        update(StaffTotp)
+        .where(StaffTotp.user_id == user.id)
+        .values(failed_codes=StaffTotp.failed_codes + 1)
+        .returning(StaffTotp.failed_codes)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    audit.record("totp_failed", target=user, failed_codes=count)
+    if count >= MAX_WRONG_CODES:
+        db.session.execute(
+            update(StaffTotp)
+            .where(StaffTotp.user_id == user.id)
+            .values(failed_codes=0, locked_until=now() + timedelta(minutes=PAUSE_MINUTES))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def remove(user: User, actor: User | None = None) -> None:

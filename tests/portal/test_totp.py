@@ -121,3 +121,19 @@ def test_owners_have_no_second_factor_page(f, app, db):
 def test_a_code_step_without_a_password_goes_to_login(client):
     r = client.post("/login/code", data={"code": "123456"})
     assert r.status_code == 303 and r.headers["Location"].endswith("/login")
+
+
+def test_wrong_codes_are_counted_on_the_server_and_pause_the_code_step(f, app, db, clock):
+    adv = f.advisor(f.store())
+    c, _ = enrol(app, db, adv)
+    for _ in range(5):  # a fresh browser (or a replayed cookie) each time
+        guesser = app.test_client()
+        login(guesser, adv)
+        guesser.post("/login/code", data={"code": "000000"})
+    clock.advance(seconds=31)
+    login(c, adv)
+    r = c.post("/login/code", data={"code": code_for(db, adv)})
+    assert "not right" in r.get_data(as_text=True)  # paused, even for the right code
+    clock.advance(minutes=16)
+    login(c, adv)
+    assert c.post("/login/code", data={"code": code_for(db, adv)}).status_code == 303
