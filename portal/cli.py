@@ -138,3 +138,17 @@ def unlock_admin(login: str) -> None:
         f"Unlocked {user.name} ({user.login}). Their sessions are ended; "
         "they must choose a new password at the next sign-in."
     )
+
+
+@m4s.command("reset-second-factor")
+@click.argument("login")
+def reset_second_factor(login: str) -> None:
+    """Remove a staff member's TOTP and recovery codes (a lost phone); audited."""
+    from portal.services import accounts, totp
+
+    user = accounts.find_by_login(login)
+    if user is None or not user.is_staff:
+        raise click.ClickException(f"No staff member signs in with {login!r}.")
+    totp.remove(user)
+    db.session.commit()
+    click.echo(f"Two-step sign-in removed for {user.name} ({user.login}).")

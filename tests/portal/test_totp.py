@@ -137,3 +137,14 @@ def test_wrong_codes_are_counted_on_the_server_and_pause_the_code_step(f, app, d
     clock.advance(minutes=16)
     login(c, adv)
     assert c.post("/login/code", data={"code": code_for(db, adv)}).status_code == 303
+
+
+def test_the_operator_removes_a_lost_second_factor(f, app, db):
+    adv = f.advisor(f.store())
+    c, _ = enrol(app, db, adv)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["m4s", "reset-second-factor", f.owner().login]).exit_code != 0
+    r = runner.invoke(args=["m4s", "reset-second-factor", adv.phone])
+    assert r.exit_code == 0, r.output
+    assert login(c, adv).headers["Location"].endswith("/admin/")  # no code step any more
+    assert db.session.scalar(select(TotpRecoveryCode.id)) is None
