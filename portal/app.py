@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = [
     "portal.views.home:bp",
     "portal.views.auth:bp",
+    "portal.views.devices:bp",
+    "portal.views.totp:bp",
     "portal.views.vehicles:bp",
     "portal.views.media:bp",
     "portal.views.bookings:bp",

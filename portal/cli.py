@@ -121,5 +121,40 @@ def policy_reminders_job(today: date | None = None, days: int | None = None) -> 
     return counts
 
 
+# --- Sign-in recovery (the operator's way back in when no administrator can sign in) ---
+
+
+@m4s.command("unlock-admin")
+@click.argument("login")
+def unlock_admin(login: str) -> None:
+    """Unlock an administrator's account from the server; audited, and a new password is forced."""
+    from portal.models.accounts import ADMIN
+    from portal.services import accounts, signin
+
+    user = accounts.find_by_login(login)
+    if user is None or user.role != ADMIN:
+        raise click.ClickException(f"No administrator signs in with {login!r}.")
+    signin.unlock_by_operator(user)
+    db.session.commit()
+    click.echo(
+        f"Unlocked {user.name} ({user.login}). Their sessions are ended; "
+        "they must choose a new password at the next sign-in."
+    )
+
+
+@m4s.command("reset-second-factor")
+@click.argument("login")
+def reset_second_factor(login: str) -> None:
+    """Remove a staff member's TOTP and recovery codes (a lost phone); audited."""
+    from portal.services import accounts, totp
+
+    user = accounts.find_by_login(login)
+    if user is None or not user.is_staff:
+        raise click.ClickException(f"No staff member signs in with {login!r}.")
+    totp.remove(user)
+    db.session.commit()
+    click.echo(f"Two-step sign-in removed for {user.name} ({user.login}).")
+
+
 # Backup and restore: their commands live in portal/cli_backup.py, on this same group.
 import portal.cli_backup  # noqa: E402, F401

@@ -29,6 +29,11 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_STARTTLS": False,
     "MAIL_FROM": "M4S <no-reply@m4s.local>",
     "STAFF_MAX_FAILED_LOGINS": 2,
+    "STAFF_DEVICE_LOCK_MINUTES": 15,  # a known device's lock runs out after this
+    "STAFF_REPEAT_PASSWORD_MINUTES": 15,  # the same wrong password again within this counts once
+    "STAFF_SESSION_IDLE_MINUTES": 30,  # a staff session ends after this long without a request
+    "STAFF_SESSION_MAX_HOURS": 12,  # and after this long in any case
+    "STAFF_TOTP_REQUIRED_ROLES": "",  # e.g. "manager,admin": these must use a second factor
     "STAFF_PASSWORD_MAX_AGE_DAYS": 90,  # 0 switches expiry off
     "PASSWORD_HISTORY": 5,
     "UNLOCK_APPROVAL_HOURS": 24,

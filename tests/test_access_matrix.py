@@ -65,6 +65,10 @@ EXPECTED: dict[str, tuple] = {
     "auth.password_forgot": PUBLIC,
     "auth.password_reset": PUBLIC,
     "auth.password_change": (302, 200, 200, 200, 200, 200, 200),
+    "devices.device_list": (302, 200, 200, 200, 200, 200, 200),
+    "devices.device_revoke": (302, 303, 303, 303, 303, 303, 303),  # only one's own sessions
+    "totp.login_code": (303,) * 7,  # without a right password first: back to login
+    "totp.enrol": (302, 404, 404, 200, 200, 200, 200),
     "vehicles.vehicle_new": OWNER_ONLY,
     "vehicles.vehicle_show": OWN_OBJECT,
     "vehicles.vehicle_edit": OWN_OBJECT,
@@ -257,6 +261,7 @@ def world(app, f, db):
         "vehicle_id": vehicle.id,
         "image_id": image_key,
         "token": "not-a-real-token",
+        "key": "0" * 64,  # no such login session
         "request_id": req.id,
         "booking_id": booking.id,
         "rescue_id": rescue.id,

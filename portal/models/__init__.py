@@ -22,6 +22,7 @@ from portal.models.bookings import (
     SlotUsage,
     StoreDay,
 )
+from portal.models.devices import RecentLoginFailure, StaffDevice, StaffTotp, TotpRecoveryCode
 from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.maintenance import (
     DueEvent,
@@ -51,6 +52,10 @@ __all__ = [
     "AdvisorProfile",
     "AuditEvent",
     "Base",
+    "RecentLoginFailure",
+    "StaffDevice",
+    "StaffTotp",
+    "TotpRecoveryCode",
     "Booking",
     "BookingEvent",
     "BookingPhoto",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import timedelta
 
 from flask import current_app
@@ -20,26 +21,35 @@ from portal.models import (
     PasswordHistory,
     PasswordResetToken,
     Store,
-    UnlockRequest,
     User,
 )
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER, STAFF_ROLES
-from portal.services import audit, passwords
+from portal.services import audit, passwords, signin
 from portal.timeutil import now
 
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
 def normalize_phone(raw: str) -> str | None:
-    """Return an 11-digit mainland mobile number, or None if it is not one."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
+    """Return an 11-digit mainland mobile number, or None if it is not one.
+
+    Full-width digits, spaces, dots, dashes, brackets and a +86, 0086 or 86 prefix all fold
+    to the one form, so each spelling shares one rate limit and finds one account."""
+    digits = re.sub(r"[\s\-().]", "", unicodedata.normalize("NFKC", raw or ""))
     digits = digits.removeprefix("+86").removeprefix("0086")
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
     return digits if _PHONE.match(digits) else None
+
+
+def canonical_login(raw: str) -> str:
+    """Return the login as phone or email in canonical form (else trimmed and lower-cased)."""
+    return normalize_phone(raw) or normalize_email(raw) or (raw or "").strip().lower()
 
 
 def normalize_email(raw: str) -> str | None:
     """Return the email lower-cased when it looks like one, else None."""
-    value = (raw or "").strip().lower()
+    value = unicodedata.normalize("NFKC", raw or "").strip().lower()
     return value if re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value) else None
 
 
@@ -131,66 +141,25 @@ def _advisor_for(store: Store, referred_by: User | None) -> int | None:
     return advisor.id if advisor else None
 
 
-def authenticate(login: str, password: str) -> User | None:
-    """Return the user for valid credentials; count failures and lock staff accounts."""
+def authenticate(login: str, password: str, device_cookie: str | None = None) -> User | None:
+    """Return the user for valid credentials; staff failures count per device (see signin)."""
     user = find_by_login(login)
     if user is None or not user.is_active:
         passwords.burn_verify(password)
         audit.record("login_failed", login=(login or "")[:64], reason="unknown_or_inactive")
         return None
     ok = passwords.verify_password(user.password_hash, password)
-    if user.is_staff and user.locked_at is not None:
-        # Same answer as a wrong password, even when this one is right.
-        if not ok:
-            _count_staff_failure(user)
-        audit.record("login_refused_locked", target=user)
-        return None
-    if not ok:
-        if user.is_staff:
-            _count_staff_failure(user)
+    if user.is_staff:
+        if not signin.check_staff_password(user, ok, password, device_cookie):
+            return None
+    elif not ok:
         audit.record("login_failed", target=user, reason="bad_password")
         return None
-    if user.is_staff:
-        # Clear the counter only if no concurrent failure locked the account meanwhile.
-        res = db.session.execute(
-            update(User)
-            .where(User.id == user.id, User.locked_at.is_(None))
-            .values(failed_logins=0)
-            .execution_options(synchronize_session=False)
-        )
-        if res.rowcount != 1:
-            audit.record("login_refused_locked", target=user)
-            return None
-        db.session.refresh(user)
     user.last_login_at = now()
     if passwords.hasher().check_needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     audit.record("login", actor=user, target=user)
     return user
-
-
-def _count_staff_failure(user: User) -> None:
-    """Add one failed attempt atomically; lock the account when it reaches the limit."""
-    limit = current_app.config["STAFF_MAX_FAILED_LOGINS"]
-    count = db.session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
-    if count < limit:
-        return
-    locked = db.session.execute(
-        update(User)
-        .where(User.id == user.id, User.locked_at.is_(None))
-        .values(locked_at=now())
-        .execution_options(synchronize_session=False)
-    )
-    if locked.rowcount == 1:
-        db.session.add(UnlockRequest(user_id=user.id, store_id=user.store_id, status="open"))
-        audit.record("account_locked", target=user, failed_logins=count)
-    db.session.expire(user)
 
 
 def password_expired(user: User) -> bool:

@@ -70,3 +70,43 @@ def revoke_all(user: User) -> None:
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=now())
     )
+
+
+def key_of(token: str | None) -> str | None:
+    """Return the stored key of a session token."""
+    return _key(token) if token else None
+
+
+def touch(token: str | None) -> None:
+    """Note that the session was used now (for the user's list of devices)."""
+    if token:
+        db.session.execute(
+            update(LoginSession).where(LoginSession.id == _key(token)).values(last_seen_at=now())
+        )
+
+
+def live_sessions(user: User) -> list[LoginSession]:
+    """Return the user's login sessions that have not ended, most recently used first."""
+    return list(
+        db.session.scalars(
+            select(LoginSession)
+            .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+            .order_by(LoginSession.last_seen_at.desc().nulls_last(), LoginSession.created_at.desc())
+            .limit(50)
+        )
+    )
+
+
+def revoke_key(user: User, key: str) -> bool:
+    """End one of the user's own live sessions by its key; return whether one ended."""
+    res = db.session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.id == key,
+            LoginSession.user_id == user.id,
+            LoginSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    return res.rowcount == 1

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import access
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
-from portal.models import UnlockApproval, UnlockRequest, User
+from portal.models import StaffDevice, UnlockApproval, UnlockRequest, User
 from portal.models.accounts import ADMIN, STAFF_ROLES
 from portal.services import audit
 from portal.timeutil import now
@@ -32,7 +32,6 @@ def eligible_colleagues(request: UnlockRequest) -> int:
     stmt = select(func.count(User.id)).where(
         User.role.in_(STAFF_ROLES),
         User.is_active.is_(True),
-        User.locked_at.is_(None),
         User.id != request.user_id,
     )
     if request.store_id is None:
@@ -47,7 +46,8 @@ def _check_approver(approver: User, request: UnlockRequest) -> None:
         raise Conflict(_("This unlock request is already closed."))
     if approver.id == request.user_id:
         raise NotAllowed(_("You cannot approve the unlock of your own account."))
-    if not approver.is_staff or not approver.is_active or approver.locked_at is not None:
+    # A colleague whose unknown browsers are locked out still approves from a known device.
+    if not approver.is_staff or not approver.is_active:
         raise NotAllowed(_("Only active staff can approve an unlock."))
     if request.store_id is None:
         if approver.role != ADMIN:
@@ -120,6 +120,12 @@ def _apply(request: UnlockRequest, *, status: str, actor: User) -> bool:
             must_change_password=True,
             session_version=User.session_version + 1,
         )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(StaffDevice)
+        .where(StaffDevice.user_id == request.user_id)
+        .values(failed_logins=0, locked_until=None)
         .execution_options(synchronize_session=False)
     )
     db.session.expire(request)

@@ -34,13 +34,15 @@ from portal.forms import (
 )
 from portal.mail import send_mail
 from portal.models import Store
-from portal.services import accounts, advisors, audit, sessions
+from portal.services import accounts, advisors, audit, sessions, signin, totp
+from portal.timeutil import now
 
 bp = Blueprint("auth", __name__)
 
 
 def _login_key() -> str:
-    return "login:" + (request.form.get("login") or "").strip().lower()
+    # Canonical, so `138 0000 0002`, `+86…` and full-width digits share one limit.
+    return "login:" + accounts.canonical_login(request.form.get("login") or "")
 
 
 def _ip_limit() -> str:
@@ -69,27 +71,66 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.login.data, form.password.data)
+        device_cookie = request.cookies.get(signin.DEVICE_COOKIE)
+        user = accounts.authenticate(form.login.data, form.password.data, device_cookie)
         if user is None:
             db.session.commit()  # keep the failure count and the audit trail
             form.password.errors = [_("Wrong mobile number, email or password.")]
             return render_template("auth/login.html", form=form), 200
-        lang = session.get("lang")
-        session.clear()  # a fresh session: nothing from before the login survives
-        if lang:
-            session["lang"] = lang
-        session["sid"] = sessions.start(user)
-        db.session.commit()
-        login_user(user)
-        # A new CSRF secret with the new session, in this response's cookie: the next page
-        # then has one and does not have to rewrite the cookie.
-        g.pop("csrf_token", None)
-        generate_csrf()
         target = _safe_next(request.args.get("next"))
-        if user.is_staff and not target:
-            target = url_for("admin.index")
-        return redirect(target or url_for("home.index"), code=303)
+        if user.is_staff and totp.enabled(user):
+            fresh_session()  # the password is right; the second factor comes next
+            session["totp_pending"] = {"uid": user.id, "at": _ts(), "next": target, "tries": 0}
+            db.session.commit()
+            return redirect(url_for("totp.login_code"), code=303)
+        return finish_login(user, device_cookie, target)
     return render_template("auth/login.html", form=form)
+
+
+def _ts() -> int:
+    return int(now().timestamp())
+
+
+def fresh_session() -> None:
+    """Start a fresh session: nothing from before the login survives but the language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def finish_login(user, device_cookie: str | None, target: str | None):
+    """Log the user in after every factor passed; return the redirect to the next page."""
+    fresh_session()
+    session["sid"] = sessions.start(user)
+    session["since"] = session["seen"] = _ts()
+    device = None
+    if user.is_staff:
+        device = signin.remember_device(user, device_cookie, request.user_agent.string or "")
+    db.session.commit()
+    login_user(user)
+    # A new CSRF secret with the new session, in this response's cookie: the next page
+    # then has one and does not have to rewrite the cookie.
+    g.pop("csrf_token", None)
+    generate_csrf()
+    if user.is_staff and not target:
+        target = url_for("admin.index")
+    response = redirect(target or url_for("home.index"), code=303)
+    if device is not None:
+        _set_device_cookie(response, device)
+    return response
+
+
+def _set_device_cookie(response, value: str) -> None:
+    cfg = current_app.config
+    response.set_cookie(
+        signin.DEVICE_COOKIE,
+        value,
+        max_age=400 * 24 * 3600,  # the longest a browser keeps a cookie
+        secure=cfg["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 @bp.route("/logout", methods=["POST"])

@@ -20,8 +20,8 @@ def attempt(client, user, password):
 
 
 def lock(client, user):
-    for _ in range(2):
-        attempt(client, user, "wrong password!")
+    for n in range(2):
+        attempt(client, user, f"wrong password {n}!")
 
 
 def test_two_failures_lock_a_staff_account_and_the_right_password_then_fails_too(f, client, db):
@@ -47,11 +47,11 @@ def test_one_failure_then_success_resets_the_counter(f, client, db):
 def test_lockout_threshold_is_configurable(f, make_app, db):
     adv = f.advisor(f.store())
     client = make_app(STAFF_MAX_FAILED_LOGINS=4).test_client()
-    for _ in range(3):
-        attempt(client, adv, "wrong password!")
+    for n in range(3):
+        attempt(client, adv, f"wrong password {n}!")
     db.session.refresh(adv)
     assert adv.locked_at is None
-    attempt(client, adv, "wrong password!")
+    attempt(client, adv, "wrong password 3!")
     db.session.refresh(adv)
     assert adv.locked_at is not None
 
@@ -63,13 +63,13 @@ def test_ten_concurrent_wrong_guesses_count_exactly_ten(f, app, db):
     login = adv.phone
     db.session.commit()  # the threads' requests must not wait for the test's transaction
 
-    def guess():
+    def guess(n: int):
         client = app.test_client()
         barrier.wait()
-        r = client.post("/login", data={"login": login, "password": "wrong password!"})
+        r = client.post("/login", data={"login": login, "password": f"wrong password {n}!"})
         codes.append(r.status_code)
 
-    threads = [threading.Thread(target=guess) for _ in range(10)]
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(10)]
     for t in threads:
         t.start()
     for t in threads:
@@ -223,6 +223,8 @@ def test_staff_password_expiry_allows_only_change_and_logout(f, app, db, clock):
     attempt(client, adv, PASSWORD)
     assert client.get("/admin/").status_code == 200
     clock.advance(days=91)
+    assert "/login" in client.get("/admin/").headers["Location"]  # the session ended at 12 h
+    attempt(client, adv, PASSWORD)
     r = client.get("/admin/")
     assert r.status_code == 302 and r.headers["Location"].endswith("/password/change")
     assert client.get("/password/change").status_code == 200
@@ -244,6 +246,8 @@ def test_password_expiry_can_be_switched_off(f, make_app, db, clock):
     client = make_app(STAFF_PASSWORD_MAX_AGE_DAYS=0).test_client()
     attempt(client, adv, PASSWORD)
     clock.advance(days=400)
+    assert "/login" in client.get("/admin/").headers["Location"]  # the session ended at 12 h
+    attempt(client, adv, PASSWORD)
     assert client.get("/admin/").status_code == 200
 
 
