@@ -11,6 +11,7 @@ from portal.models.accounts import (
 )
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.channels import ChannelPreference, ChannelToken, SmsLoginCode, WeChatBinding
 from portal.models.bookings import (
     Booking,
     BookingEvent,
@@ -52,11 +53,14 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "BookingPhoto",
+    "ChannelPreference",
+    "ChannelToken",
     "Notification",
     "Rating",
     "Rescue",
     "RescueEvent",
     "ServiceItem",
+    "SmsLoginCode",
     "ServiceRecord",
     "SlotUsage",
     "StoreDay",
@@ -87,4 +91,5 @@ __all__ = [
     "UsedCarTransition",
     "User",
     "Vehicle",
+    "WeChatBinding",
 ]
