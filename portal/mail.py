@@ -1,32 +1,103 @@
-"""Outgoing email through SMTP; without a configured host, mail is logged instead."""
+"""Outgoing email: queued in the outbox by requests, sent over SMTP by the worker."""
 
 from __future__ import annotations
 
 import smtplib
+import threading
 from email.message import EmailMessage
+from email.utils import formatdate
 
 from flask import current_app
 
+from portal.models import OutboxMessage
+from portal.services.outbox import DeliveryError, enqueue, register
 
-def send_mail(to: str, subject: str, body: str) -> bool:
-    """Send a plain-text email; return True when an SMTP server accepted it."""
-    cfg = current_app.config
+
+def send_mail(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    kind: str = "account",
+    store_id: int | None = None,
+    user_id: int | None = None,
+) -> OutboxMessage:
+    """Queue a plain-text email in the current transaction; the worker sends it after commit."""
+    return enqueue(
+        "email", to, kind=kind, subject=subject, body=body, store_id=store_id, user_id=user_id
+    )
+
+
+def message_id(message: OutboxMessage) -> str:
+    """Return the Message-ID header of a queued email: the same for every try."""
+    domain = current_app.config["MAIL_FROM"].rpartition("@")[2].strip("> ") or "m4s.local"
+    return f"<{message.id}@{domain}>"
+
+
+def build_email(message: OutboxMessage) -> EmailMessage:
+    """Build the email of an outbox row, with its stable Message-ID."""
     msg = EmailMessage()
-    msg["From"] = cfg["MAIL_FROM"]
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg.set_content(body)
-    if not cfg["SMTP_HOST"]:
-        current_app.logger.info("mail not sent (no M4S_SMTP_HOST): to=%s subject=%s", to, subject)
-        return False
+    msg["From"] = current_app.config["MAIL_FROM"]
+    msg["To"] = message.recipient
+    msg["Subject"] = message.subject
+    msg["Message-ID"] = message_id(message)
+    msg["Date"] = formatdate(message.created_at.timestamp(), localtime=False)
+    msg.set_content(message.body)
+    return msg
+
+
+# The worker sends many messages in a row: one SMTP connection per worker thread is kept open
+# and reused, and dropped after any error (the next message opens a fresh one).
+_local = threading.local()
+
+
+def _connection() -> smtplib.SMTP:
+    smtp = getattr(_local, "smtp", None)
+    if smtp is not None:
+        return smtp
+    cfg = current_app.config
+    smtp = smtplib.SMTP(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), timeout=10)
+    if cfg["SMTP_STARTTLS"]:
+        smtp.starttls()
+    if cfg["SMTP_USER"]:
+        smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
+    _local.smtp = smtp
+    return smtp
+
+
+def close_connection() -> None:
+    """Close this thread's SMTP connection, if one is open."""
+    smtp = getattr(_local, "smtp", None)
+    _local.smtp = None
+    if smtp is not None:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+def deliver_email(message: OutboxMessage) -> None:
+    """Send one queued email over SMTP; raise DeliveryError when the server does not take it."""
+    if not current_app.config["SMTP_HOST"]:
+        current_app.logger.info(
+            "mail not sent (no M4S_SMTP_HOST): to=%s subject=%s", message.recipient, message.subject
+        )
+        return
+    email = build_email(message)
     try:
-        with smtplib.SMTP(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), timeout=10) as smtp:
-            if cfg["SMTP_STARTTLS"]:
-                smtp.starttls()
-            if cfg["SMTP_USER"]:
-                smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("mail to %s failed", to)
-        return False
-    return True
+        _connection().send_message(email)
+    except smtplib.SMTPRecipientsRefused as exc:
+        close_connection()
+        raise DeliveryError(f"recipient refused: {exc.recipients}", retryable=False) from exc
+    except smtplib.SMTPResponseException as exc:
+        close_connection()
+        permanent = 500 <= exc.smtp_code < 600
+        raise DeliveryError(
+            f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=not permanent
+        ) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        close_connection()
+        raise DeliveryError(f"SMTP: {exc}") from exc
+
+
+register("email", deliver_email)

@@ -34,6 +34,7 @@ from portal.models.maintenance import (
 )
 from portal.models.media import Image
 from portal.models.notices import Notice, NoticeRecipient
+from portal.models.outbox import JobRun, OutboxMessage
 from portal.models.rescue import Rescue, RescueEvent
 from portal.models.stores import Store
 from portal.models.usedcars import (
@@ -72,11 +73,13 @@ __all__ = [
     "UptakeStat",
     "VehicleItemState",
     "InsurancePolicy",
+    "JobRun",
     "Loan",
     "LoginSession",
     "MileageReading",
     "Notice",
     "NoticeRecipient",
+    "OutboxMessage",
     "PasswordHistory",
     "PasswordResetToken",
     "PolicyReminder",
