@@ -1,7 +1,7 @@
 """channels
 
 Revision ID: 0012_channels
-Revises: 0010_video_devices
+Revises: 0011_outbox (the lead re-chains at merge)
 Create Date: 2026-12-03 04:35:54.999789
 
 """
@@ -12,7 +12,7 @@ import portal.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0012_channels'
-down_revision = '0010_video_devices'
+down_revision = '0011_outbox'
 branch_labels = None
 depends_on = None
 

@@ -8,18 +8,12 @@ from typing import Any
 
 import requests
 
+from portal.services.outbox import DeliveryError
+
+__all__ = ["DeliveryError", "Message", "post", "check_http_status", "template_for"]
+
 # How long an adapter waits for a provider; the worker retries later, so keep it short.
 TIMEOUT_SECONDS = 10
-
-
-class DeliveryError(Exception):
-    """A message could not be delivered; retryable says whether trying again may help."""
-
-    retryable: bool = True
-
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)

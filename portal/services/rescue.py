@@ -388,7 +388,8 @@ def _event(
 def _tell_owner(rescue: Rescue, text: str) -> None:
     owner = db.session.get(User, rescue.owner_id)
     link = f"/rescue/{rescue.id}"  # services run outside requests too (CLI, jobs)
-    notify.notify(owner, text, link, subject=_("Roadside rescue #%(id)d", id=rescue.id))
+    subject = _("Roadside rescue #%(id)d", id=rescue.id)
+    notify.notify(owner, text, link, subject=subject, kind="rescue")
 
 
 def _store_staff(store_id: int, roles: tuple[str, ...]) -> list[User]:
@@ -469,6 +470,7 @@ def escalate() -> int:
                         text,
                         "/admin/rescue_queue/",
                         subject=_("Roadside rescue #%(id)d", id=rescue_id),
+                        kind="rescue",
                     )
                 sent += 1
             db.session.commit()
