@@ -11,7 +11,6 @@ from portal.models.accounts import (
 )
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
-from portal.models.channels import ChannelPreference, ChannelToken, SmsLoginCode, WeChatBinding
 from portal.models.bookings import (
     Booking,
     BookingEvent,
@@ -23,6 +22,7 @@ from portal.models.bookings import (
     SlotUsage,
     StoreDay,
 )
+from portal.models.channels import ChannelPreference, ChannelToken, SmsLoginCode, WeChatBinding
 from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.maintenance import (
     DueEvent,
