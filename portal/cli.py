@@ -7,11 +7,15 @@ from datetime import date
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import delete, update
+from sqlalchemy import update
 
 from portal.extensions import db
 
 m4s = AppGroup("m4s", help="M4S commands: demo data, reminders, maintenance.")
+
+from portal.worker.cli import worker  # noqa: E402 (the group exists first)
+
+m4s.add_command(worker)
 # Packages that add their own demo data after the portal's (a callable each, no arguments).
 DEMO_EXTENSIONS = ["shop.demo:load_demo", "workshop_video.cli:load_video_demo"]
 
@@ -68,9 +72,9 @@ def send_reminders(days: int | None) -> None:
 def policy_reminders_job(today: date | None = None, days: int | None = None) -> dict[str, int]:
     """Email a renewal reminder for each policy ending within N days, once per policy.
 
-    Each reminder is claimed by inserting its unique (policy_id, kind) row and committing
-    before the mail goes out, so a second copy of the job running at the same time skips it.
-    A mail the SMTP server refused releases the claim, so the next run tries again."""
+    Each reminder is claimed by inserting its unique (policy_id, kind) row, so a second copy
+    of the job running at the same time skips it; the mail is queued in the outbox in the
+    transaction that marks the reminder sent, and the worker delivers it (with retries)."""
     from flask_babel import force_locale
     from flask_babel import gettext as _
 
@@ -107,13 +111,11 @@ def policy_reminders_job(today: date | None = None, days: int | None = None) -> 
                 date=policy.ends_on.isoformat(),
                 link=cfg["BASE_URL"].rstrip("/") + "/finance/",
             )
-        if send_mail(customer.email, subject, body) or not cfg["SMTP_HOST"]:
-            db.session.execute(
-                update(PolicyReminder).where(PolicyReminder.id == reminder.id).values(sent_at=now())
-            )
-            counts["sent"] += 1
-        else:
-            db.session.execute(delete(PolicyReminder).where(PolicyReminder.id == reminder.id))
-            counts["failed"] += 1
+        # The mail is queued in the transaction that marks the reminder sent: both or neither.
+        send_mail(customer.email, subject, body, kind="reminder", user_id=customer.id)
+        db.session.execute(
+            update(PolicyReminder).where(PolicyReminder.id == reminder.id).values(sent_at=now())
+        )
+        counts["sent"] += 1
         db.session.commit()
     return counts

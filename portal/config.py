@@ -65,6 +65,12 @@ DEFAULTS: dict[str, Any] = {
     "VIDEO_STALE_SECONDS": 20,
     "VIDEO_GRACE_SECONDS": 10,
     "VIDEO_PROBE_SECONDS": 3,  # how long a camera check waits for the source to open
+    "OUTBOX_MAX_ATTEMPTS": 8,  # tries before a message becomes a dead letter
+    "OUTBOX_LEASE_SECONDS": 120,  # a claimed message is reclaimed if not settled by then
+    "OUTBOX_BATCH": 20,  # messages one worker claims at a time
+    "OUTBOX_BACKOFF_SECONDS": 30,  # first retry after about this long, then doubling
+    "OUTBOX_BACKOFF_MAX_SECONDS": 3600,  # longest wait between two tries
+    "WORKER_POLL_SECONDS": 1,  # how often an idle worker looks for due messages and jobs
     # Channels beyond email (README: "Channels"). Empty provider or app id: channel off.
     "SMS_PROVIDER": "",  # aliyun | tencent | gateway; empty: no SMS
     "SMS_SIGN_NAME": "",  # the approved SMS signature (签名)

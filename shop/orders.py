@@ -416,6 +416,9 @@ def _refund_unfillable(order: Order) -> None:
                 "items had been sold meanwhile. We refunded the full amount.",
                 n=order.number,
             ),
+            kind="order",
+            store_id=order.store_id,
+            user_id=order.user_id,
         )
     db.session.flush()
 

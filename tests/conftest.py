@@ -219,6 +219,20 @@ def smtp(app, monkeypatch):
     class Inbox:
         def __init__(self):
             self.messages = []
+            self.connections = 0
+
+        def deliver(self):
+            """Commit the test's work and run the worker's outbox delivery once."""
+            from portal.worker.delivery import deliver_due
+
+            _db.session.commit()
+            deliver_due()
+            return self.messages
+
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            self.connections += 1  # smtplib greets with EHLO on every connection
+            session.host_name = hostname
+            return responses
 
         async def handle_DATA(self, server, session, envelope):
             from email import message_from_bytes

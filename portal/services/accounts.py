@@ -92,6 +92,8 @@ def register_owner(
     if existing is None and email:
         existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
+        # Hash anyway: the answer for a taken login must cost what a new account costs.
+        passwords.hash_password(password)
         audit.record("register_existing_login", target=existing)
         return None
     user = User(

@@ -149,8 +149,9 @@ def _event(booking: Booking, actor: User | None, kind: str, note: str = "") -> N
 def _tell_owner(booking: Booking, text: str) -> None:
     owner = db.session.get(User, booking.owner_id)
     link = f"/bookings/{booking.id}"  # services run outside requests too (CLI, jobs)
-    subject = _("Your repair booking #%(id)d", id=booking.id)
-    notify.notify(owner, text, link, subject=subject, kind="booking")
+    notify.notify(
+        owner, text, link, subject=_("Your repair booking #%(id)d", id=booking.id), kind="booking"
+    )
 
 
 # --- owner verbs ----------------------------------------------------------------------

@@ -699,7 +699,14 @@ def remind_vehicle(vehicle: Vehicle) -> int:
             db.session.add(Notification(user_id=owner.id, text=text, link=link, created_at=now()))
         if owner.remind_email and owner.email:
             base = current_app.config["BASE_URL"].rstrip("/")
-            send_mail(owner.email, text, f"{text}\n\n{base}{link}")
+            send_mail(
+                owner.email,
+                text,
+                f"{text}\n\n{base}{link}",
+                kind="reminder",
+                store_id=owner.store_id,
+                user_id=owner.id,
+            )
         sent += 1
     return sent
 

@@ -109,6 +109,8 @@ def claim(limit: int, lease_seconds: int, channels: list[str] | None = None) -> 
         return []
     fences = dict(rows)
     claimed = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(fences))))
+    for message in claimed:  # plain values from here on: the settling commits expire nothing
+        db.session.expunge(message)
     db.session.commit()
     # A row whose attempts moved on was reclaimed by someone else meanwhile: not ours.
     return sorted(

@@ -388,8 +388,9 @@ def _event(
 def _tell_owner(rescue: Rescue, text: str) -> None:
     owner = db.session.get(User, rescue.owner_id)
     link = f"/rescue/{rescue.id}"  # services run outside requests too (CLI, jobs)
-    subject = _("Roadside rescue #%(id)d", id=rescue.id)
-    notify.notify(owner, text, link, subject=subject, kind="rescue")
+    notify.notify(
+        owner, text, link, subject=_("Roadside rescue #%(id)d", id=rescue.id), kind="rescue"
+    )
 
 
 def _store_staff(store_id: int, roles: tuple[str, ...]) -> list[User]:

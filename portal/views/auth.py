@@ -143,17 +143,7 @@ def register():
                 db.session.rollback()
                 field_error(form, exc, "password")
             else:
-                if user is None and email:
-                    existing = accounts.find_by_login(email)
-                    if existing is not None and existing.email:
-                        send_mail(
-                            existing.email,
-                            _("Someone tried to register with your email"),
-                            _(
-                                "Somebody tried to create an M4S account with this email "
-                                "address. If it was you, log in or reset your password."
-                            ),
-                        )
+                _tell_registrant(user, email)
                 db.session.commit()
                 flash(
                     _(
@@ -167,6 +157,35 @@ def register():
     return render_template("auth/register.html", form=form)
 
 
+def _tell_registrant(user, email: str | None) -> None:
+    """Queue the welcome mail, or the "someone tried" mail to the owner of a taken address."""
+    # Both answers queue one mail when an email was given and do the same work
+    # otherwise, so the page does not tell which accounts exist.
+    if user is None and email:
+        existing = accounts.find_by_login(email)
+        if existing is not None and existing.email:
+            send_mail(
+                existing.email,
+                _("Someone tried to register with your email"),
+                _(
+                    "Somebody tried to create an M4S account with this email "
+                    "address. If it was you, log in or reset your password."
+                ),
+                user_id=existing.id,
+            )
+    elif user is not None and user.email:
+        send_mail(
+            user.email,
+            _("Welcome to M4S"),
+            _(
+                "Your M4S account is ready. Log in with your mobile number or "
+                "this email address:\n\n%(link)s",
+                link=current_app.config["BASE_URL"].rstrip("/") + url_for("auth.login"),
+            ),
+            user_id=user.id,
+        )
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_ip_limit, methods=["POST"])
 def password_forgot():
@@ -174,7 +193,6 @@ def password_forgot():
     form = ForgotForm()
     if form.validate_on_submit():
         token = accounts.request_password_reset(form.login.data)
-        db.session.commit()
         if token:
             user = accounts.find_by_login(form.login.data)
             link = current_app.config["BASE_URL"].rstrip("/") + url_for(
@@ -190,7 +208,20 @@ def password_forgot():
                     m=minutes,
                     link=link,
                 ),
+                user_id=user.id,
             )
+        elif email := accounts.normalize_email(form.login.data):
+            # The same outbox write as for an account, so both answers cost the same.
+            send_mail(
+                email,
+                _("Password reset requested"),
+                _(
+                    "Somebody asked to reset the M4S password of this email address, but no "
+                    "active M4S account uses it. If it was you, register or use the mobile "
+                    "number you registered with. Otherwise ignore this email."
+                ),
+            )
+        db.session.commit()
         flash(_("If an account with this email exists, we sent a reset link to it."), "success")
         return redirect(url_for("auth.login"), code=303)
     return render_template("auth/forgot.html", form=form)

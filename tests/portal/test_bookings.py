@@ -189,7 +189,7 @@ def test_the_full_workshop_journey_builds_a_service_record(shop, db, smtp):
         == "staff"
     )
     assert db.session.scalar(select(func.count(Notification.id))) == 6
-    assert len(smtp.messages) == 6
+    assert len(smtp.deliver()) == 6
     rating = svc.rate(owner, b, 5, 4, "很好")
     db.session.commit()
     assert rating.advisor_id == advisor.id

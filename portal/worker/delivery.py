@@ -1,0 +1,67 @@
+"""Deliver the outbox: claim due messages, hand each to its channel, record the outcome."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from portal.services import outbox
+
+
+def deliver_due(*, limit: int | None = None, channels: list[str] | None = None) -> dict[str, int]:
+    """Deliver due messages until none is left (or ``limit`` were tried); return the counts."""
+    cfg = current_app.config
+    deliverers = outbox.load_deliverers()
+    counts = {"sent": 0, "retry": 0, "dead": 0, "lost": 0}
+    tried = 0
+    try:
+        while limit is None or tried < limit:
+            batch = (
+                cfg["OUTBOX_BATCH"] if limit is None else min(cfg["OUTBOX_BATCH"], limit - tried)
+            )
+            claimed = outbox.claim(batch, cfg["OUTBOX_LEASE_SECONDS"], channels)
+            if not claimed:
+                break
+            for message in claimed:
+                counts[_deliver_one(message, deliverers)] += 1
+            tried += len(claimed)
+    finally:
+        _close_connections()
+    return counts
+
+
+def _deliver_one(message, deliverers) -> str:
+    fence = message.attempts
+    deliver = deliverers.get(message.channel)
+    try:
+        if deliver is None:
+            raise outbox.DeliveryError(f"no deliverer for channel {message.channel!r}")
+        deliver(message)
+    except outbox.DeliveryError as exc:
+        return _failed(message, fence, str(exc) or type(exc).__name__, exc.retryable)
+    except Exception as exc:  # a deliverer's bug must not stop the queue: retry, then dead
+        current_app.logger.exception("outbox %s: delivery raised", message.id)
+        return _failed(message, fence, f"{type(exc).__name__}: {exc}", True)
+    # Marked right after the remote side accepted: a crash before this commit is the one
+    # window that can send a message twice (same Message-ID), never one that loses it.
+    return "sent" if outbox.mark_sent(message, fence) else "lost"
+
+
+def _failed(message, fence: int, error: str, retryable: bool) -> str:
+    cfg = current_app.config
+    status = outbox.mark_failed(
+        message,
+        fence,
+        error,
+        retryable=retryable,
+        max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"],
+        base=cfg["OUTBOX_BACKOFF_SECONDS"],
+        cap=cfg["OUTBOX_BACKOFF_MAX_SECONDS"],
+    )
+    current_app.logger.warning("outbox %s: %s (%s)", message.id, error, status)
+    return "retry" if status == "pending" else "dead"
+
+
+def _close_connections() -> None:
+    from portal.mail import close_connection
+
+    close_connection()
