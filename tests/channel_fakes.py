@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
 def _mainland(phone: str) -> bool:
-    return len(phone) == 11 and phone.isdigit() and phone.startswith("1")
+    return re.fullmatch(r"1[3-9][0-9]{9}", phone) is not None  # mainland mobile numbers
 
 
 # --- Aliyun dysmsapi SendSms, RPC style, signature method v1 (HMAC-SHA1) ------------------
