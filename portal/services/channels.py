@@ -136,11 +136,13 @@ def fan_out(
     link: str = "",
     params: dict[str, str] | None = None,
     at: datetime,
+    only: tuple[str, ...] | None = None,
 ) -> list[OutboxMessage]:
     """Write one outbox row per channel the policy picks, in the caller's transaction.
 
     link is absolute; email carries it under the text, the others in data (WeChat opens it
-    from the message, a webhook passes it on). params fill the SMS and WeChat templates."""
+    from the message, a webhook passes it on). params fill the SMS and WeChat templates;
+    only limits the channels (for a caller that handles email itself)."""
     data = {"link": link, "params": dict(params or {"text": text[:60]})}
     return [
         enqueue(
@@ -155,4 +157,5 @@ def fan_out(
             not_before=route.not_before,
         )
         for route in routes(user, kind, at)
+        if only is None or route.channel in only
     ]

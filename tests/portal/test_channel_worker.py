@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,11 @@ def aliyun(app, monkeypatch):
     for key, value in {
         "SMS_PROVIDER": "aliyun",
         "SMS_SIGN_NAME": "四季车服",
-        "SMS_TEMPLATES": {"booking": "SMS_BOOKING", "rescue": "SMS_RESCUE"},
+        "SMS_TEMPLATES": {
+            "booking": "SMS_BOOKING",
+            "rescue": "SMS_RESCUE",
+            "reminder": "SMS_REMINDER",
+        },
         "ALIYUN_SMS_ENDPOINT": fake.url,
         "ALIYUN_ACCESS_KEY_ID": "LTAIkey",
         "ALIYUN_ACCESS_KEY_SECRET": "s3cret",
@@ -63,3 +68,24 @@ def test_a_throttled_send_is_retried_later(f, db, aliyun):
     db.session.commit()
     assert deliver_due()["retry"] == 1
     assert db.session.scalar(select(OutboxMessage.status)) == "pending"
+
+
+def test_maintenance_reminders_go_by_sms_with_plate_and_item(f, db, aliyun, clock):
+    from portal.services import channels, maintenance
+    from tests.portal.test_maintenance import make_plan
+
+    make_plan(db)
+    owner = f.owner(f.store())
+    vehicle = f.vehicle(owner, current_km=10_200)  # due now
+    texting_off = f.owner(f.store())
+    f.vehicle(texting_off, current_km=10_200)
+    channels.save_preferences(texting_off, {"reminder": {"email"}})
+    db.session.commit()
+    clock.now = datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)
+    assert maintenance.send_due_reminders() == 2
+    sms = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
+    assert [m.recipient for m in sms] == [owner.phone]
+    deliver_due(channels=["sms"])
+    form = aliyun.received[0].form
+    assert form["TemplateCode"] == "SMS_REMINDER"
+    assert json.loads(form["TemplateParam"])["plate"] == vehicle.plate
