@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from portal.channels.sealed import seal
 from portal.errors import ValidationError
 from portal.extensions import db
 from portal.models import SmsLoginCode, User
@@ -43,8 +44,6 @@ def request_code(raw_phone: str) -> None:
 
     The same rows are written for unknown numbers (a code nobody receives), so the answer
     and its cost say nothing about whether the account exists."""
-    from portal.channels.delivery import seal  # the channels package registers deliverers
-
     phone = clean_phone(raw_phone)
     at = now()
     minutes = current_app.config["SMS_CODE_MINUTES"]
