@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -44,11 +45,24 @@ def _verify_ip_limit() -> str:
     return current_app.config["SMS_VERIFY_LIMIT_IP"]
 
 
+def sms_available() -> bool:
+    """Tell whether codes can reach owners: a provider, or development's logged SMS."""
+    cfg = current_app.config
+    return bool(cfg["SMS_PROVIDER"]) or cfg["ENV"] != "production"
+
+
+@bp.app_context_processor
+def _sms_flag() -> dict:
+    return {"sms_login_available": sms_available}
+
+
 @bp.route("/login/sms", methods=["GET", "POST"])
 @limiter.limit(_request_ip_limit, methods=["POST"])
 @limiter.limit(_request_number_limit, key_func=_number_key, methods=["POST"])
 def code_request():
     """Send a sign-in code to the number; the answer is the same for every number."""
+    if not sms_available():
+        abort(404)
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = SmsCodeRequestForm()
@@ -73,6 +87,8 @@ def code_request():
 @limiter.limit(_verify_ip_limit, methods=["POST"])
 def code_verify():
     """Sign an owner in with the code from the SMS."""
+    if not sms_available():
+        abort(404)
     phone = session.get("sms_phone")
     if not phone:
         return redirect(url_for("sms_login.code_request"))

@@ -213,3 +213,11 @@ def test_a_sealed_code_is_not_sent_late_or_altered(f, db, gateway):
     with pytest.raises(DeliveryError):
         deliver(row)
     assert gateway.received == []
+
+
+def test_production_without_a_provider_offers_no_sms_sign_in(make_app):
+    client = make_app(ENV="production").test_client()
+    assert 'id="sms-login"' not in client.get("/login").get_data(as_text=True)
+    assert client.get("/login/sms").status_code == 404
+    shown = make_app(ENV="production", SMS_PROVIDER="gateway").test_client()
+    assert 'id="sms-login"' in shown.get("/login").get_data(as_text=True)
