@@ -12,7 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException, WeChatOAuthException
 from wechatpy.oauth import WeChatOAuth
@@ -33,19 +34,33 @@ class DatabaseTokenStorage(SessionStorage):
     """wechatpy's session storage backed by the channel_tokens table (TTL honoured)."""
 
     def get(self, key, default=None):
-        row = db.session.get(ChannelToken, key)
+        row = db.session.execute(
+            select(ChannelToken.value, ChannelToken.expires_at).where(ChannelToken.key == key)
+        ).first()
         if row is None or row.expires_at <= now():
             return default
         return row.value
 
     def set(self, key, value, ttl=None):
         expires = now() + timedelta(seconds=max(int(ttl or 7200) - _TOKEN_MARGIN_SECONDS, 60))
-        row = db.session.get(ChannelToken, key)
-        if row is None:
-            db.session.add(ChannelToken(key=key, value=value, expires_at=expires))
-        else:
-            row.value, row.expires_at = value, expires
-        db.session.flush()
+        if self._update(key, value, expires):
+            return
+        try:
+            with db.session.begin_nested():
+                db.session.add(ChannelToken(key=key, value=value, expires_at=expires))
+        except IntegrityError:
+            # Another worker stored a token meanwhile; ours is as fresh, and both work.
+            self._update(key, value, expires)
+
+    @staticmethod
+    def _update(key: str, value: str, expires) -> bool:
+        result = db.session.execute(
+            update(ChannelToken)
+            .where(ChannelToken.key == key)
+            .values(value=value, expires_at=expires)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
 
     def delete(self, key):
         db.session.execute(delete(ChannelToken).where(ChannelToken.key == key))

@@ -257,3 +257,31 @@ def test_wechat_wrong_secret_is_not_retried(settings, wechat, db):
         send_wechat(settings, Message(recipient="openid-1", kind="reminder"))
     assert err.value.retryable is False
     assert wechat.state["token_fetches"] == 0
+
+
+def test_workers_fetching_the_token_at_once_both_send(app, settings, wechat, db):
+    import threading
+
+    barrier, errors = threading.Barrier(3), []
+
+    def send():
+        with app.app_context():
+            from portal.extensions import db as tdb
+
+            try:
+                barrier.wait()
+                send_wechat(settings, Message(recipient="openid-1", kind="reminder"))
+                tdb.session.commit()
+            except Exception as exc:  # noqa: BLE001 (collected, asserted below)
+                errors.append(exc)
+            finally:
+                tdb.session.remove()
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len([r for r in wechat.received if r.path.endswith("template/send")]) == 3
+    assert cached_token(settings) in wechat.state["tokens"]
