@@ -25,8 +25,11 @@ run: venv translations
 	M4S_ENV=development $(BIN)/flask --app wsgi db upgrade
 	M4S_ENV=development $(BIN)/flask --app wsgi m4s demo
 	@echo "M4S is starting on http://$(HOST):$(PORT)  (back office: http://$(HOST):$(PORT)/admin/)"
-	@# The media server (live bay video) runs beside the portal and stops with it.
-	M4S_ENV=development $(BIN)/flask --app wsgi m4s media & trap "kill $$! 2>/dev/null" EXIT; \
+	@# The media server (live bay video) and the worker (outbox, periodic jobs; health on
+	@# :8090/healthz) run beside the portal and stop with it.
+	M4S_ENV=development $(BIN)/flask --app wsgi m4s media & media=$$!; \
+	M4S_ENV=development $(BIN)/flask --app wsgi m4s worker --health-port 8090 & worker=$$!; \
+	trap "kill $$media $$worker 2>/dev/null" EXIT; \
 	M4S_ENV=development $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: venv translations

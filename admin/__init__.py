@@ -21,6 +21,7 @@ from admin.bookings import (
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.finance import LoanAdmin, PolicyAdmin
 from admin.maintenance import PlanAdmin
+from admin.outbox import OutboxView
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import add_video_views
@@ -132,6 +133,7 @@ def init_admin(app: Flask) -> Admin:
     )
     admin.add_view(StoreAdmin(Store, db, name=_l("Stores"), endpoint="stores"))
     admin.add_view(AuditAdmin(AuditEvent, db, name=_l("Audit log"), endpoint="audit"))
+    admin.add_view(OutboxView(name=_l("Outbox and jobs"), endpoint="outbox"))
     from admin import shop
 
     shop.register(admin)

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from admin.base import StaffModelView
 from portal.models import PlanItem
 from portal.models.accounts import ADMIN, MANAGER
+from portal.services import reminder_checks
 
 
 class PlanAdmin(StaffModelView):
@@ -41,3 +42,8 @@ class PlanAdmin(StaffModelView):
             },
         )
     ]
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        # A changed plan can move due points earlier: the next reminders run checks every car.
+        reminder_checks.forget_all()

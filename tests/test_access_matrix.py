@@ -170,6 +170,8 @@ EXPECTED: dict[str, tuple] = {
     "video_devices.bay_add": (302, 403, 403, 403, 403, 422, 422),  # no bay number
     "video_devices.camera_check": (302, 403, 403, 403, 403, 303, 303),
     "video_devices.camera_test": (302, 403, 403, 403, 403, 200, 200),  # offline: says why
+    "outbox.index": ADMINS,
+    "outbox.retry": (302, 403, 403, 403, 403, 403, 303),  # no such dead letter: says so
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -265,6 +267,7 @@ def world(f, db):
         "camera_id": camera.id,
         "area_id": area.id,
         "owner_id": owner.id,
+        "message_id": "0" * 32,
     }
     query = {
         "staff": locked.id,

@@ -66,7 +66,21 @@ def upgrade():
         batch_op.create_index('ix_job_runs_job_started', ['job', 'started_at'], unique=False)
 
 
+    op.create_table('maintenance_reminder_checks',
+    sa.Column('vehicle_id', sa.Integer(), nullable=False),
+    sa.Column('km', sa.Integer(), nullable=False),
+    sa.Column('check_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['vehicle_id'], ['vehicles.id'], name=op.f('fk_maintenance_reminder_checks_vehicle_id_vehicles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('vehicle_id', name=op.f('pk_maintenance_reminder_checks'))
+    )
+    with op.batch_alter_table('maintenance_reminder_checks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_maintenance_reminder_checks_check_on'), ['check_on'], unique=False)
+
+
 def downgrade():
+    with op.batch_alter_table('maintenance_reminder_checks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_maintenance_reminder_checks_check_on'))
+    op.drop_table('maintenance_reminder_checks')
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
         batch_op.drop_index('ix_job_runs_job_started')
     op.drop_table('job_runs')

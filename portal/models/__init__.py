@@ -29,6 +29,7 @@ from portal.models.maintenance import (
     MaintenancePlan,
     MaintenanceReminder,
     PlanItem,
+    ReminderCheck,
     UptakeStat,
     VehicleItemState,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "PasswordHistory",
     "PasswordResetToken",
     "PolicyReminder",
+    "ReminderCheck",
     "Store",
     "UnlockApproval",
     "UnlockRequest",

@@ -143,3 +143,19 @@ class MaintenanceReminder(Base):
     due_key: Mapped[str] = mapped_column(String(40))
     level: Mapped[str] = mapped_column(String(12))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderCheck(Base):
+    """When the reminders job must look at a vehicle again.
+
+    ``km`` is the reading it was last checked at (a new reading means look again now);
+    ``check_on`` is the first store date on which a status can change by time alone (NULL:
+    never by time). A vehicle without a row has never been checked."""
+
+    __tablename__ = "maintenance_reminder_checks"
+
+    vehicle_id: Mapped[int] = mapped_column(
+        ForeignKey("vehicles.id", ondelete="CASCADE"), primary_key=True
+    )
+    km: Mapped[int] = mapped_column()
+    check_on: Mapped[date | None] = mapped_column(Date, index=True)

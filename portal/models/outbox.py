@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, UTCDateTime, utcnow
@@ -29,8 +38,8 @@ class OutboxMessage(Base):
         Index(
             "ix_outbox_messages_due",
             "next_attempt_at",
-            postgresql_where="status IN ('pending', 'sending')",
-            sqlite_where="status IN ('pending', 'sending')",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+            sqlite_where=text("status IN ('pending', 'sending')"),
         ),
         Index("ix_outbox_messages_status_created", "status", "created_at"),
     )

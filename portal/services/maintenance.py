@@ -723,17 +723,22 @@ def remind_vehicle(vehicle: Vehicle) -> int:
     return sent
 
 
-def send_due_reminders(batch: int = 500) -> int:
-    """The send-reminders job for maintenance: every vehicle, committed vehicle by vehicle."""
-    sent, last_id = 0, 0
-    while True:
-        ids = db.session.scalars(
-            select(Vehicle.id).where(Vehicle.id > last_id).order_by(Vehicle.id).limit(batch)
-        ).all()
-        if not ids:
-            return sent
-        for vehicle_id in ids:
-            vehicle = db.session.get(Vehicle, vehicle_id)
-            sent += remind_vehicle(vehicle)
-            db.session.commit()
-        last_id = ids[-1]
+def send_due_reminders() -> int:
+    """The maintenance-reminders job: check only the vehicles whose status may have moved
+    (a new mileage, or a date threshold reached; see reminder_checks), committing each."""
+    from portal.services import reminder_checks
+
+    today = _today()
+    ids = reminder_checks.vehicles_to_check(today)
+    db.session.commit()
+    sent = 0
+    for vehicle_id in ids:
+        vehicle = db.session.get(Vehicle, vehicle_id)
+        if vehicle is None:  # deleted meanwhile
+            continue
+        sent += remind_vehicle(vehicle)
+        _plan, rows = schedule(vehicle)
+        check_on = reminder_checks.next_check_on([row.point for row in rows], today)
+        reminder_checks.record_check(vehicle.id, vehicle.current_km, check_on)
+        db.session.commit()
+    return sent

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from portal.extensions import db
 from portal.models import OutboxMessage
@@ -86,40 +86,39 @@ def claim(limit: int, lease_seconds: int, channels: list[str] | None = None) -> 
     due = and_(OutboxMessage.status.in_(UNDELIVERED), OutboxMessage.next_attempt_at <= at)
     if channels is not None:
         due = and_(due, OutboxMessage.channel.in_(channels))
-    pick = (
+    # Two statements, not UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED):
+    # PostgreSQL may re-run such a subquery for each row it updates, and with SKIP LOCKED each
+    # run returns other rows, so one claim could take the whole queue. Here the SELECT locks
+    # exactly its rows (SQLite: the transaction holds the write lock from BEGIN IMMEDIATE).
+    ids = db.session.scalars(
         select(OutboxMessage.id)
         .where(due)
         .order_by(OutboxMessage.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )
-    rows = db.session.execute(
+    ).all()
+    if not ids:
+        db.session.commit()
+        return []
+    claimed = db.session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(pick.scalar_subquery()), due)
+        .where(OutboxMessage.id.in_(ids), due)
         .values(
             status="sending",
             attempts=OutboxMessage.attempts + 1,
             next_attempt_at=at + timedelta(seconds=lease_seconds),
         )
-        .returning(OutboxMessage.id, OutboxMessage.attempts)
+        .returning(OutboxMessage)
         .execution_options(synchronize_session=False)
     ).all()
-    db.session.commit()
-    if not rows:
-        return []
-    fences = dict(rows)
-    claimed = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(fences))))
     for message in claimed:  # plain values from here on: the settling commits expire nothing
         db.session.expunge(message)
     db.session.commit()
-    # A row whose attempts moved on was reclaimed by someone else meanwhile: not ours.
-    return sorted(
-        (m for m in claimed if m.attempts == fences[m.id]), key=lambda m: m.next_attempt_at
-    )
+    return sorted(claimed, key=lambda m: m.created_at)
 
 
-def _settle(message: OutboxMessage, fence: int, **values) -> bool:
-    result = db.session.execute(
+def _settle(message: OutboxMessage, fence: int, conn: Connection | None = None, **values) -> bool:
+    statement = (
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message.id,
@@ -127,15 +126,19 @@ def _settle(message: OutboxMessage, fence: int, **values) -> bool:
             OutboxMessage.attempts == fence,
         )
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    if conn is None:
+        result = db.session.execute(statement.execution_options(synchronize_session=False))
+        db.session.commit()
+    else:  # the worker's own connection: no pool checkout (and its ping) per message
+        result = conn.execute(statement)
+        conn.commit()
     return result.rowcount == 1
 
 
-def mark_sent(message: OutboxMessage, fence: int) -> bool:
+def mark_sent(message: OutboxMessage, fence: int, conn: Connection | None = None) -> bool:
     """Record that the message was accepted; False when the claim was lost meanwhile."""
-    return _settle(message, fence, status="sent", sent_at=now(), last_error=None)
+    return _settle(message, fence, conn, status="sent", sent_at=now(), last_error=None)
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
@@ -153,10 +156,11 @@ def mark_failed(
     max_attempts: int,
     base: float = 30.0,
     cap: float = 3600.0,
+    conn: Connection | None = None,
 ) -> str:
     """Record a failed try: back to pending after a backoff, or dead; return the new status."""
     if not retryable or fence >= max_attempts:
-        _settle(message, fence, status="dead", last_error=error[:2000])
+        _settle(message, fence, conn, status="dead", last_error=error[:2000])
         return "dead"
     wait = timedelta(seconds=backoff_seconds(fence, base, cap))
     _settle(message, fence, status="pending", next_attempt_at=now() + wait, last_error=error[:2000])

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app
 
+from portal.extensions import db
 from portal.services import outbox
 
 
-def deliver_due(*, limit: int | None = None, channels: list[str] | None = None) -> dict[str, int]:
-    """Deliver due messages until none is left (or ``limit`` were tried); return the counts."""
+def deliver_due(
+    *,
+    limit: int | None = None,
+    channels: list[str] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> dict[str, int]:
+    """Deliver due messages until none is left, ``limit`` were tried or ``should_stop()``
+    (checked between batches: a claimed batch is always finished); return the counts."""
     cfg = current_app.config
     deliverers = outbox.load_deliverers()
     counts = {"sent": 0, "retry": 0, "dead": 0, "lost": 0}
     tried = 0
+    conn = db.engine.connect()  # settles go through one connection for the whole round
     try:
-        while limit is None or tried < limit:
+        while (limit is None or tried < limit) and not should_stop():
             batch = (
                 cfg["OUTBOX_BATCH"] if limit is None else min(cfg["OUTBOX_BATCH"], limit - tried)
             )
@@ -22,14 +32,15 @@ def deliver_due(*, limit: int | None = None, channels: list[str] | None = None) 
             if not claimed:
                 break
             for message in claimed:
-                counts[_deliver_one(message, deliverers)] += 1
+                counts[_deliver_one(message, deliverers, conn)] += 1
             tried += len(claimed)
     finally:
+        conn.close()
         _close_connections()
     return counts
 
 
-def _deliver_one(message, deliverers) -> str:
+def _deliver_one(message, deliverers, conn) -> str:
     fence = message.attempts
     deliver = deliverers.get(message.channel)
     try:
@@ -37,16 +48,16 @@ def _deliver_one(message, deliverers) -> str:
             raise outbox.DeliveryError(f"no deliverer for channel {message.channel!r}")
         deliver(message)
     except outbox.DeliveryError as exc:
-        return _failed(message, fence, str(exc) or type(exc).__name__, exc.retryable)
+        return _failed(message, fence, str(exc) or type(exc).__name__, exc.retryable, conn)
     except Exception as exc:  # a deliverer's bug must not stop the queue: retry, then dead
         current_app.logger.exception("outbox %s: delivery raised", message.id)
-        return _failed(message, fence, f"{type(exc).__name__}: {exc}", True)
+        return _failed(message, fence, f"{type(exc).__name__}: {exc}", True, conn)
     # Marked right after the remote side accepted: a crash before this commit is the one
     # window that can send a message twice (same Message-ID), never one that loses it.
-    return "sent" if outbox.mark_sent(message, fence) else "lost"
+    return "sent" if outbox.mark_sent(message, fence, conn) else "lost"
 
 
-def _failed(message, fence: int, error: str, retryable: bool) -> str:
+def _failed(message, fence: int, error: str, retryable: bool, conn) -> str:
     cfg = current_app.config
     status = outbox.mark_failed(
         message,
@@ -56,6 +67,7 @@ def _failed(message, fence: int, error: str, retryable: bool) -> str:
         max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"],
         base=cfg["OUTBOX_BACKOFF_SECONDS"],
         cap=cfg["OUTBOX_BACKOFF_MAX_SECONDS"],
+        conn=conn,
     )
     current_app.logger.warning("outbox %s: %s (%s)", message.id, error, status)
     return "retry" if status == "pending" else "dead"

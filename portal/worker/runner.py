@@ -36,7 +36,7 @@ class Worker:
         while not self.stop.is_set():
             with self.app.app_context():
                 try:
-                    counts = deliver_due(limit=500)
+                    counts = deliver_due(limit=500, should_stop=self.stop.is_set)
                 except Exception:  # the database went away: log, wait, try again
                     self.app.logger.exception("outbox delivery failed")
                     counts = {}

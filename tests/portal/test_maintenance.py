@@ -290,7 +290,7 @@ def test_reminders_are_sent_once_even_by_two_concurrent_runs(f, db, app, smtp):
             from portal.extensions import db as tdb
 
             barrier.wait()
-            results.append(svc.send_due_reminders(batch=2))
+            results.append(svc.send_due_reminders())
             tdb.session.remove()
 
     threads = [threading.Thread(target=run) for _ in range(2)]

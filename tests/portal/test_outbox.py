@@ -277,3 +277,15 @@ def test_concurrent_workers_deliver_each_of_1000_messages_exactly_once(app, db, 
 @pytest.mark.parametrize("channel", ["email"])
 def test_email_is_registered(channel):
     assert channel in outbox.load_deliverers()
+
+
+def test_a_claim_takes_at_most_its_limit_and_another_worker_the_next_ones(app, db):
+    for i in range(30):
+        outbox.enqueue("email", f"u{i}@example.com", kind="account")
+    db.session.commit()
+    first = outbox.claim(10, 60)
+    second = outbox.claim(10, 60)
+    assert len(first) == len(second) == 10
+    assert not {m.id for m in first} & {m.id for m in second}
+    assert all(m.status == "sending" and m.attempts == 1 for m in first + second)
+    assert len(_rows(db, status="sending")) == 20
