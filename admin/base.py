@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from wtforms import IntegerField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import NumberRange
@@ -110,6 +112,13 @@ class StaffModelView(_RoleMixin, ModelView):
                 validators.append(NumberRange(min=-MAX_ID, max=MAX_ID))
                 field.kwargs["validators"] = validators
         return form_class
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        # Flask-Admin would show the database's own message (SQL and values); say it plainly.
+        if isinstance(exc, IntegrityError):
+            flash(_("This clashes with an existing record. Nothing was changed."), "error")
+            return True
+        return super().handle_view_exception(exc)
 
     def on_model_change(self, form, model, is_created):
         audit.record(

@@ -30,6 +30,8 @@ BLUEPRINTS = [
     "portal.views.rescue:bp",
     "portal.views.usedcars:bp",
     "portal.views.finance:bp",
+    "portal.views.sms_login:bp",
+    "portal.views.channels:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land
     "shop.views:bp",

@@ -71,7 +71,7 @@ def session_clock():
 
     if current_user.is_staff and _expired(t, since, seen):
         sessions.revoke(session.get("sid"))
-        audit.record("session_expired", actor=None, target=current_user.record)
+        audit.record("session_expired", actor=None, target=current_account())
         db.session.commit()
         logout_user()
         session.clear()

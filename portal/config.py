@@ -88,6 +88,40 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_BACKOFF_SECONDS": 30,  # first retry after about this long, then doubling
     "OUTBOX_BACKOFF_MAX_SECONDS": 3600,  # longest wait between two tries
     "WORKER_POLL_SECONDS": 1,  # how often an idle worker looks for due messages and jobs
+    # Channels beyond email (README: "Channels"). Empty provider or app id: channel off.
+    "SMS_PROVIDER": "",  # aliyun | tencent | gateway; empty: no SMS
+    "SMS_SIGN_NAME": "",  # the approved SMS signature (签名)
+    "SMS_TEMPLATES": {},  # kind -> approved template code/id, e.g. {"login_code": "SMS_1"}
+    "ALIYUN_SMS_ENDPOINT": "https://dysmsapi.aliyuncs.com/",
+    "ALIYUN_SMS_REGION": "cn-hangzhou",
+    "ALIYUN_ACCESS_KEY_ID": "",
+    "ALIYUN_ACCESS_KEY_SECRET": "",
+    "TENCENT_SMS_ENDPOINT": "https://sms.tencentcloudapi.com/",
+    "TENCENT_SMS_REGION": "ap-guangzhou",
+    "TENCENT_SMS_APP_ID": "",  # SmsSdkAppId
+    "TENCENT_SECRET_ID": "",
+    "TENCENT_SECRET_KEY": "",
+    "SMS_GATEWAY_URL": "",
+    "SMS_GATEWAY_HEADERS": {},  # JSON object of extra headers (an API key, say)
+    "SMS_GATEWAY_BODY": '{"to": $phone, "text": $text}',  # $names become JSON strings
+    "SMS_QUIET_START": "21:00",  # no SMS from here (store time) ...
+    "SMS_QUIET_END": "08:00",  # ... to here, except rescue; others wait until the end
+    "SMS_CODE_MINUTES": 5,
+    "SMS_CODE_ATTEMPTS": 5,  # wrong codes accepted per code before it dies
+    "SMS_CODE_LIMIT_NUMBER": "3 per 10 minutes",
+    "SMS_CODE_LIMIT_IP": "10 per hour",
+    "SMS_VERIFY_LIMIT_IP": "20 per 10 minutes",
+    "WECHAT_APP_ID": "",  # the Official Account's AppID; empty: WeChat off
+    "WECHAT_APP_SECRET": "",
+    "WECHAT_API_BASE": "https://api.weixin.qq.com/",
+    "WECHAT_OAUTH_BASE": "https://open.weixin.qq.com/connect/",
+    "WECHAT_TEMPLATES": {},  # kind -> template_id
+    "WECHAT_BIND_MINUTES": 15,
+    "WEBHOOK_URL": "",  # the store's own system, ntfy or gotify; empty: no webhook
+    "WEBHOOK_SECRET": "",
+    "WEBHOOK_HEADERS": {},  # e.g. {"X-Gotify-Key": "..."}
+    "WEBHOOK_TOPIC": "",  # ntfy's topic, when publishing JSON to ntfy's root URL
+    "WEBHOOK_KINDS": ["rescue"],  # kinds of message the webhook receives
 }
 
 ENV_PREFIX = "M4S_"

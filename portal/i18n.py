@@ -128,7 +128,11 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _wtforms_translations() -> None:
-        request.wtforms_translations = _WTFORMS  # the language is chosen when first needed
+        request.wtforms_translations = _WTFORMS
+        # Choose the language now, while the database session is sound: chosen lazily, the
+        # first message of a failed write (an integrity error's flash) would read the user's
+        # language from a session that must roll back first.
+        get_locale()
 
     @app.context_processor
     def _globals():

@@ -96,6 +96,13 @@ EXPECTED: dict[str, tuple] = {
     "maintenance.schedule_show": OWN_OBJECT,
     "maintenance.schedule_book": OWN_POST,  # nothing selected: back to the schedule
     "maintenance.reminder_settings": OWNER_ONLY,
+    "sms_login.code_request": LOGIN_PAGE,
+    "sms_login.code_verify": (302,) * 7,  # no number asked for yet: back to the first step
+    "channels.channel_settings": OWNER_ONLY,
+    "channels.wechat_unbind": (302, 303, 303, 403, 403, 403, 403),
+    "channels.wechat_bind": (400,) * 7,  # the token is not a signed bind token
+    "channels.wechat_callback": (400,) * 7,
+    "channels.wechat_bind_confirm": (400,) * 7,  # nothing to confirm in this session
     "queue.index": STAFF,
     "queue.items": STAFF,
     "queue.decide": (302, 403, 403, 400, 404, 400, 400),  # unknown action; B cannot see it

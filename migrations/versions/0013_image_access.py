@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_image_access'
-down_revision = '0011_outbox'
+down_revision = '0012_channels'
 branch_labels = None
 depends_on = None
 

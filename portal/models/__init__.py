@@ -22,6 +22,7 @@ from portal.models.bookings import (
     SlotUsage,
     StoreDay,
 )
+from portal.models.channels import ChannelPreference, ChannelToken, SmsLoginCode, WeChatBinding
 from portal.models.devices import RecentLoginFailure, StaffDevice, StaffTotp, TotpRecoveryCode
 from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.maintenance import (
@@ -59,11 +60,14 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "BookingPhoto",
+    "ChannelPreference",
+    "ChannelToken",
     "Notification",
     "Rating",
     "Rescue",
     "RescueEvent",
     "ServiceItem",
+    "SmsLoginCode",
     "ServiceRecord",
     "SlotUsage",
     "StoreDay",
@@ -97,4 +101,5 @@ __all__ = [
     "UsedCarTransition",
     "User",
     "Vehicle",
+    "WeChatBinding",
 ]

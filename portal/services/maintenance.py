@@ -674,6 +674,7 @@ def remind_vehicle(vehicle: Vehicle) -> int:
 
     from portal.mail import send_mail
     from portal.models import Notification, User
+    from portal.services import channels
 
     sync_vehicle(vehicle)
     _plan, rows = schedule(vehicle)
@@ -707,6 +708,17 @@ def remind_vehicle(vehicle: Vehicle) -> int:
                 store_id=owner.store_id,
                 user_id=owner.id,
             )
+        # SMS and WeChat as the owner chose them (Messages and channels), quiet hours kept.
+        channels.fan_out(
+            owner,
+            "reminder",
+            subject=text,
+            text=text,
+            link=current_app.config["BASE_URL"].rstrip("/") + link,
+            params={"plate": vehicle.plate, "item": str(row.item.name)},
+            at=now(),
+            only=("sms", "wechat"),
+        )
         sent += 1
     return sent
 

@@ -1,4 +1,4 @@
-"""The in-app notification centre, with an email queued in the outbox beside it."""
+"""The in-app notification centre; email, SMS, WeChat and webhooks through the outbox."""
 
 from __future__ import annotations
 
@@ -6,27 +6,33 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
 from portal.extensions import db
-from portal.mail import send_mail
 from portal.models import Notification, User
+from portal.services import channels
 from portal.timeutil import now
 
 
 def notify(
-    user: User, text: str, link: str = "", *, subject: str | None = None, kind: str = "account"
+    user: User,
+    text: str,
+    link: str = "",
+    *,
+    subject: str | None = None,
+    kind: str = "account",
+    params: dict[str, str] | None = None,
 ) -> Notification:
-    """Add a notification for the user and queue its email when the user has an address."""
+    """Add a notification for the user and queue it on the channels the user wants for kind."""
     note = Notification(user_id=user.id, text=text, link=link, created_at=now())
     db.session.add(note)
-    if user.email:
-        absolute = current_app.config["BASE_URL"].rstrip("/") + link if link else ""
-        send_mail(
-            user.email,
-            subject or text[:80],
-            text + (f"\n\n{absolute}" if link else ""),
-            kind=kind,
-            store_id=user.store_id,
-            user_id=user.id,
-        )
+    absolute = current_app.config["BASE_URL"].rstrip("/") + link if link else ""
+    channels.fan_out(
+        user,
+        kind,
+        subject=subject or text[:80],
+        text=text,
+        link=absolute,
+        params=params,
+        at=note.created_at,
+    )
     return note
 
 

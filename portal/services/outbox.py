@@ -192,7 +192,7 @@ def queue_stats() -> dict:
 
 # Modules that register deliverers when imported (portal.mail: "email"). The worker imports
 # them by path, so portal never imports the packages that add channels.
-DELIVERER_MODULES: list[str] = ["portal.mail"]
+DELIVERER_MODULES: list[str] = ["portal.mail", "portal.channels.delivery"]
 
 
 def load_deliverers() -> dict[str, Deliverer]:

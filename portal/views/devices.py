@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import login_required, logout_user
 
+from portal.auth import current_account
 from portal.extensions import db
 from portal.services import audit, sessions
 
@@ -17,7 +18,7 @@ bp = Blueprint("devices", __name__)
 def device_list():
     """List the user's live login sessions, this one first."""
     current = sessions.key_of(session.get("sid"))
-    rows = sessions.live_sessions(current_user.record)
+    rows = sessions.live_sessions(current_account())
     rows.sort(key=lambda r: r.id != current)
     return render_template("home/devices.html", rows=rows, current=current)
 
@@ -26,7 +27,7 @@ def device_list():
 @login_required
 def device_revoke(key: str):
     """End one of the user's login sessions at once."""
-    user = current_user.record
+    user = current_account()
     if len(key) != 64:
         abort(404)
     if not sessions.revoke_key(user, key):

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.auth import ALLOWED_WHILE_EXPIRED
+from portal.auth import ALLOWED_WHILE_EXPIRED, current_account
 from portal.extensions import db, limiter
 from portal.models import StaffTotp, User
 from portal.services import signin, totp
@@ -73,7 +73,7 @@ def login_code():
 @login_required
 def enrol():
     """Set up the authenticator app: scan the QR code, then confirm with one code."""
-    user = current_user.record
+    user = current_account()
     if not user.is_staff:
         abort(404)
     if totp.enabled(user):

@@ -1,0 +1,1 @@
+"""Delivery channels beyond email: SMS providers, WeChat template messages and webhooks."""
