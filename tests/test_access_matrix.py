@@ -172,6 +172,16 @@ EXPECTED: dict[str, tuple] = {
     "video_devices.bay_add": (302, 403, 403, 403, 403, 422, 422),  # no bay number
     "video_devices.camera_check": (302, 403, 403, 403, 403, 303, 303),
     "video_devices.camera_test": (302, 403, 403, 403, 403, 200, 200),  # offline: says why
+    # The CRM: owners and visitors ask; staff work the sample lead of store A.
+    "crm.interest": (200, 200, 200, 403, 403, 403, 403),
+    "crm.interest_sent": PUBLIC,
+    "leads.index": STAFF,
+    "leads.new": STAFF,
+    "leads.show": (302, 403, 403, 200, 404, 200, 200),
+    "leads.reveal": (302, 403, 403, 200, 404, 200, 200),
+    "leads.act": (302, 403, 403, 303, 404, 303, 303),  # no step named: said, nothing changes
+    "crm_customers.index": STAFF,
+    "crm_customers.show": (302, 403, 403, 200, 404, 200, 200),
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -251,6 +261,12 @@ def world(app, f, db):
 
     notice = notices.publish(users["manager"], title="店内通知", body="周六培训")
     db.session.commit()
+    from crm import leads as crm_leads
+
+    lead = crm_leads.capture(
+        crm_leads.Inquiry(name="潜客", phone="13655550001", store=store_a, source="phone")
+    ).lead
+    db.session.commit()
     args = {
         "vehicle_id": vehicle.id,
         "image_id": image_key,
@@ -272,6 +288,8 @@ def world(app, f, db):
         "camera_id": camera.id,
         "area_id": area.id,
         "owner_id": owner.id,
+        "lead_id": lead.id,
+        "customer_id": lead.customer_id,
     }
     query = {
         "staff": locked.id,
