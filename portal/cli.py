@@ -13,7 +13,11 @@ from portal.extensions import db
 
 m4s = AppGroup("m4s", help="M4S commands: demo data, reminders, maintenance.")
 # Packages that add their own demo data after the portal's (a callable each, no arguments).
-DEMO_EXTENSIONS = ["shop.demo:load_demo", "workshop_video.cli:load_video_demo"]
+DEMO_EXTENSIONS = [
+    "shop.demo:load_demo",
+    "workshop_video.cli:load_video_demo",
+    "crm.demo:load_crm_demo",
+]
 
 
 @m4s.command("demo")
