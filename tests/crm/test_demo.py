@@ -11,7 +11,7 @@ from portal.models import User
 
 
 def test_demo_leads_span_the_pipeline_and_load_once(db):
-    load_demo(owners=3)
+    load_demo(owners=12)
     db.session.commit()
     assert load_crm_demo() == {"leads": len(PLAN)}
     db.session.commit()
