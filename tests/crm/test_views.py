@@ -162,3 +162,12 @@ def test_the_customer_page_shows_one_timeline_newest_first(client, auth, f, db, 
     auth.logout()
     auth.login(f.advisor(f.store()))
     assert client.get(f"/admin/crm_customers/{owner.id}").status_code == 404
+
+
+def test_the_interest_page_speaks_chinese(make_app, f):
+    f.store()
+    page = make_app(DEFAULT_LOCALE="zh_CN").test_client().get("/new-car/")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "新车咨询 / 预约试驾" in body and "意向车型" in body and "购车时间" not in body
+    assert "您打算什么时候购车？" in body and "New car or test drive" not in body
