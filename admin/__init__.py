@@ -22,7 +22,7 @@ from admin.bookings import (
     WorkshopView,
 )
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
-from admin.crm import CustomerView, LeadsView
+from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.finance import LoanAdmin, PolicyAdmin
 from admin.labels import code_label
 from admin.maintenance import PlanAdmin
@@ -97,6 +97,7 @@ PAGES: tuple[Page, ...] = (
     Page(AuditAdmin, AuditEvent, _l("Audit log"), None, "audit", MANAGERS),
     Page(LeadsView, None, _l("Leads"), NEW_CARS, "leads", ALL),
     Page(CustomerView, None, _l("Customer records"), NEW_CARS, "crm_customers", ALL),
+    Page(LeadSpeedView, None, _l("Speed to lead"), NEW_CARS, "lead_speed", MANAGERS),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from admin.base import StaffView
 from crm import leads as svc
-from crm import timeline
+from crm import stats, timeline
 from crm.customers import clean_contact
 from crm.forms import StaffLeadForm
 from crm.models import LOST_REASONS, STAGES, STATES, Lead
@@ -194,4 +194,16 @@ class CustomerView(StaffView):
             phone=timeline.customer_phone(me, customer),
             entries=timeline.timeline(me, customer),
             **LABELS,
+        )
+
+
+class LeadSpeedView(StaffView):
+    """Speed to lead for managers: median and 90th percentile minutes to first contact."""
+
+    @expose("/")
+    def index(self):
+        return self.render(
+            "admin/crm/speed.html",
+            rows=stats.speed_to_lead(_me()),
+            target=svc.FIRST_CONTACT_MINUTES,
         )

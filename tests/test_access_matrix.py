@@ -182,6 +182,7 @@ EXPECTED: dict[str, tuple] = {
     "leads.act": (302, 403, 403, 303, 404, 303, 303),  # no step named: said, nothing changes
     "crm_customers.index": STAFF,
     "crm_customers.show": (302, 403, 403, 200, 404, 200, 200),
+    "lead_speed.index": MANAGERS,
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).

@@ -204,3 +204,25 @@ def test_only_a_manager_reassigns_and_it_is_audited(f, db):
     assert lead.customer.advisor_id == b.id
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "lead_reassigned"))
     assert event.detail == {"before": a.id, "after": b.id}
+
+
+def test_speed_to_lead_gives_median_and_p90_minutes_per_advisor(f, db):
+    from crm.stats import speed_to_lead
+
+    store = f.store()
+    adv = f.advisor(store)
+    manager = f.manager(store)
+    waits = [1, 2, 3, 4, 20]
+    made = []
+    for i, wait in enumerate(waits):
+        made.append((svc.capture(inquiry(store, phone=f"1360000{i:04d}")).lead, wait))
+    unanswered = svc.capture(inquiry(store, phone="13600009999")).lead
+    db.session.commit()
+    for lead, wait in made:
+        lead.first_contact_at = lead.created_at + timedelta(minutes=wait)
+    db.session.commit()
+    [row] = speed_to_lead(manager)
+    assert (row.advisor, row.leads, row.contacted) == (adv.name, 6, 5)
+    assert (row.median_min, row.p90_min, row.on_time) == (3, 20, 4)
+    assert unanswered.first_contact_at is None
+    assert speed_to_lead(f.manager(f.store())) == []  # another store sees none of it
