@@ -22,6 +22,7 @@ from admin.bookings import (
     WorkshopView,
 )
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
+from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.finance import LoanAdmin, PolicyAdmin
 from admin.labels import code_label
 from admin.maintenance import PlanAdmin
@@ -65,6 +66,7 @@ class Page(NamedTuple):
 BOOKINGS, RESCUE, STORE, VIDEO = _l("Bookings"), _l("Rescue"), _l("Store"), _l("Video")
 STAFF, CUSTOMERS, USED_CARS = _l("Staff"), _l("Customers"), _l("Used cars")
 FINANCE, SHOP = _l("Finance"), _l("Shop")
+NEW_CARS = _l("New-car sales")
 
 # The menu, in order. A new view is one row here (other packages' views included).
 PAGES: tuple[Page, ...] = (
@@ -94,6 +96,9 @@ PAGES: tuple[Page, ...] = (
     Page(PolicyAdmin, InsurancePolicy, _l("Insurance policies"), FINANCE, "policies", ALL),
     Page(StoreAdmin, Store, _l("Stores"), None, "stores", (ADMIN,)),
     Page(AuditAdmin, AuditEvent, _l("Audit log"), None, "audit", MANAGERS),
+    Page(LeadsView, None, _l("Leads"), NEW_CARS, "leads", ALL),
+    Page(CustomerView, None, _l("Customer records"), NEW_CARS, "crm_customers", ALL),
+    Page(LeadSpeedView, None, _l("Speed to lead"), NEW_CARS, "lead_speed", MANAGERS),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),

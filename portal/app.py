@@ -37,6 +37,7 @@ OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they
     "shop.views:bp",
     "shop.webhooks:bp",
     "workshop_video.views:bp",
+    "crm.views:bp",
 ]
 ADMIN_INIT = "admin:init_admin"
 

@@ -17,7 +17,11 @@ from portal.worker.cli import worker  # noqa: E402 (the group exists first)
 
 m4s.add_command(worker)
 # Packages that add their own demo data after the portal's (a callable each, no arguments).
-DEMO_EXTENSIONS = ["shop.demo:load_demo", "workshop_video.cli:load_video_demo"]
+DEMO_EXTENSIONS = [
+    "shop.demo:load_demo",
+    "workshop_video.cli:load_video_demo",
+    "crm.demo:load_crm_demo",
+]
 
 
 @m4s.command("demo")

@@ -185,6 +185,17 @@ EXPECTED: dict[str, tuple] = {
     "video_devices.camera_test": (302, 403, 403, 403, 403, 200, 200),  # offline: says why
     "outbox.index": ADMINS,
     "outbox.retry": (302, 403, 403, 403, 403, 403, 303),  # no such dead letter: says so
+    # The CRM: owners and visitors ask; staff work the sample lead of store A.
+    "crm.interest": (200, 200, 200, 403, 403, 403, 403),
+    "crm.interest_sent": PUBLIC,
+    "leads.index": STAFF,
+    "leads.new": STAFF,
+    "leads.show": (302, 403, 403, 200, 404, 200, 200),
+    "leads.reveal": (302, 403, 403, 200, 404, 200, 200),
+    "leads.act": (302, 403, 403, 303, 404, 303, 303),  # no step named: said, nothing changes
+    "crm_customers.index": STAFF,
+    "crm_customers.show": (302, 403, 403, 200, 404, 200, 200),
+    "lead_speed.index": MANAGERS,
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -264,6 +275,12 @@ def world(app, f, db):
 
     notice = notices.publish(users["manager"], title="店内通知", body="周六培训")
     db.session.commit()
+    from crm import leads as crm_leads
+
+    lead = crm_leads.capture(
+        crm_leads.Inquiry(name="潜客", phone="13655550001", store=store_a, source="phone")
+    ).lead
+    db.session.commit()
     args = {
         "vehicle_id": vehicle.id,
         "image_id": image_key,
@@ -287,6 +304,8 @@ def world(app, f, db):
         "area_id": area.id,
         "owner_id": owner.id,
         "message_id": "0" * 32,
+        "lead_id": lead.id,
+        "customer_id": lead.customer_id,
     }
     query = {
         "staff": locked.id,

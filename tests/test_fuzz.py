@@ -236,6 +236,10 @@ def fuzz_world(app, db):
     db.session.commit()
     load_video_demo()
     db.session.commit()
+    from crm.demo import load_crm_demo
+
+    load_crm_demo()
+    db.session.commit()
     clients = {role: _login(app, role) for role in ROLES}
     writes = Writes(db.engine)
     yield clients, _discover(app, clients), writes

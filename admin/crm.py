@@ -1,0 +1,209 @@
+"""Back office of the CRM: my leads, a lead's page with its steps, staff entry, customer page."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from admin.base import StaffView
+from crm import leads as svc
+from crm import stats, timeline
+from crm.customers import clean_contact
+from crm.forms import StaffLeadForm
+from crm.models import LOST_REASONS, STAGES, STATES, Lead
+from portal import access
+from portal.auth import current_account
+from portal.errors import DomainError, NotFound
+from portal.extensions import db
+from portal.forms import field_error
+from portal.inputs import int_arg
+from portal.models import Store, User
+from portal.timeutil import now
+
+LABELS = {
+    "stage_labels": svc.STAGE_LABELS,
+    "state_labels": svc.STATE_LABELS,
+    "source_labels": svc.SOURCE_LABELS,
+    "timeframe_labels": svc.TIMEFRAME_LABELS,
+    "lost_labels": svc.LOST_REASON_LABELS,
+    "event_labels": svc.EVENT_LABELS,
+}
+
+
+def _me() -> User:
+    return current_account()
+
+
+def _lead(lead_id: int) -> Lead:
+    try:
+        return access.store_record(_me(), Lead, lead_id, _("Lead not found."))
+    except NotFound:
+        abort(404)
+
+
+class LeadsView(StaffView):
+    """My leads (overdue first contacts on top), the store's leads, one lead, a new lead."""
+
+    @expose("/")
+    def index(self):
+        me = _me()
+        mine = request.args.get("scope", "mine" if me.role == "advisor" else "store") == "mine"
+        state = request.args.get("state", "")
+        rows = timeline.leads_for(me, mine=mine, state=state if state in STATES else "")
+        return self.render(
+            "admin/crm/leads.html",
+            rows=rows,
+            mine=mine,
+            state=state,
+            now=now(),
+            phone=lambda lead: svc.lead_phone(me, lead),
+            **LABELS,
+        )
+
+    @expose("/new", methods=["GET", "POST"])
+    def new(self):
+        """Enter a phone call or a walk-in; it is deduplicated and routed like any lead."""
+        me = _me()
+        form = StaffLeadForm()
+        if request.method == "POST":
+            if form.validate_on_submit():
+                try:
+                    captured = svc.capture(self._inquiry(me, form), actor=me)
+                except DomainError as exc:
+                    db.session.rollback()
+                    field_error(form, exc, "phone")
+                else:
+                    db.session.commit()
+                    if not captured.created:
+                        flash(_("This customer already has an open lead: it was updated."), "info")
+                    if access.in_store(me, captured.lead.store_id):
+                        return redirect(url_for(".show", lead_id=captured.lead.id), code=303)
+                    return redirect(url_for(".index"), code=303)
+            return self.render("admin/crm/lead_new.html", form=form), 422
+        return self.render("admin/crm/lead_new.html", form=form)
+
+    def _inquiry(self, me: User, form: StaffLeadForm) -> svc.Inquiry:
+        store = db.session.get(Store, me.store_id) if me.store_id else None
+        if store is None:
+            raise DomainError(_("Only staff of a store enter leads."), field="source")
+        phone, email, vin = clean_contact(
+            form.phone.data or "", form.email.data or "", form.vin.data or ""
+        )
+        return svc.Inquiry(
+            name=form.name.data or "",
+            phone=phone,
+            email=email,
+            vin=vin,
+            store=store,
+            source=form.source.data or "",
+            model_interest=form.model_interest.data or "",
+            budget_fen=form.budget.fen,
+            timeframe=form.timeframe.data or "",
+            wants_test_drive=bool(form.test_drive.data),
+            note=form.note.data or "",
+        )
+
+    @expose("/<int:lead_id>")
+    def show(self, lead_id: int):
+        return self._show(_lead(lead_id))
+
+    def _show(self, lead: Lead, revealed: str = ""):
+        me = _me()
+        advisors = []
+        if svc.is_manager(me):
+            advisors = db.session.scalars(
+                select(User)
+                .where(User.role == "advisor", User.store_id == lead.store_id)
+                .where(User.is_active.is_(True))
+                .order_by(User.name)
+            ).all()
+        return self.render(
+            "admin/crm/lead.html",
+            lead=lead,
+            phone=revealed or svc.lead_phone(me, lead),
+            revealed=bool(revealed),
+            can_work=svc.may_work(me, lead),
+            is_manager=svc.is_manager(me),
+            later_stages=[s for s in STAGES if STAGES.index(s) > STAGES.index(lead.stage)],
+            lost_reasons=LOST_REASONS,
+            advisors=advisors,
+            **LABELS,
+        )
+
+    @expose("/<int:lead_id>/reveal", methods=["POST"])
+    def reveal(self, lead_id: int):
+        """Show a colleague's customer's full number; the reveal is logged."""
+        lead = _lead(lead_id)
+        full = svc.reveal_phone(_me(), lead)
+        db.session.commit()
+        return self._show(lead, revealed=full)
+
+    @expose("/<int:lead_id>/act", methods=["POST"])
+    def act(self, lead_id: int):
+        """Apply one step: advance, ask lost, approve or refuse lost, reassign."""
+        me, lead = _me(), _lead(lead_id)
+        verb = request.form.get("verb", "")
+        try:
+            self._apply(me, lead, verb)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+        return redirect(url_for(".show", lead_id=lead_id), code=303)
+
+    def _apply(self, me: User, lead: Lead, verb: str) -> None:
+        form = request.form
+        note = (form.get("note") or "")[:2000]
+        if verb == "advance":
+            svc.advance(me, lead, form.get("stage", ""), note)
+        elif verb == "lost":
+            svc.request_lost(me, lead, form.get("reason", ""), note)
+        elif verb in ("approve_lost", "refuse_lost"):
+            svc.decide_lost(me, lead, approve=verb == "approve_lost")
+        elif verb == "reassign":
+            advisor_id = int_arg(form.get("advisor"))
+            advisor = db.session.get(User, advisor_id) if advisor_id else None
+            svc.reassign(me, lead, advisor)
+        else:
+            raise DomainError(_("Unknown step."))
+
+
+class CustomerView(StaffView):
+    """Find a customer, and see one customer's whole history on one timeline."""
+
+    @expose("/")
+    def index(self):
+        q = request.args.get("q", "")
+        found = timeline.find_customers(_me(), q)
+        return self.render("admin/crm/customers.html", q=q, found=found)
+
+    @expose("/<int:customer_id>")
+    def show(self, customer_id: int):
+        me = _me()
+        key = int_arg(str(customer_id), minimum=1)
+        customer = db.session.get(User, key) if key else None
+        if customer is None or not timeline.customer_visible(me, customer):
+            abort(404)
+        return self.render(
+            "admin/crm/customer.html",
+            customer=customer,
+            phone=timeline.customer_phone(me, customer),
+            entries=timeline.timeline(me, customer),
+            **LABELS,
+        )
+
+
+class LeadSpeedView(StaffView):
+    """Speed to lead for managers: median and 90th percentile minutes to first contact."""
+
+    @expose("/")
+    def index(self):
+        return self.render(
+            "admin/crm/speed.html",
+            rows=stats.speed_to_lead(_me()),
+            target=svc.FIRST_CONTACT_MINUTES,
+        )

@@ -1,0 +1,86 @@
+"""One customer record group-wide: find a customer by phone, VIN or email, or add a prospect.
+
+A customer is a ``users`` row with the owner role: the portal account the car owner already
+has. A prospect who never signed up gets the same row with no usable password (``!`` is no
+Argon2 hash, so nobody can sign in with it until the owner sets one through "forgot
+password"). The UNIQUE phone and email of ``users`` make "never a second record" a database
+rule, and a race between two inquiries of one person ends in the same row."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.errors import ValidationError
+from portal.extensions import db
+from portal.models import Store, User, Vehicle
+from portal.models.accounts import OWNER
+from portal.services.accounts import normalize_email, normalize_phone
+from portal.validation import InvalidIdentifier, normalize_vin
+
+NO_PASSWORD = "!"  # noqa: S105  (not an Argon2 hash: verification always fails)
+
+
+def find_customer(
+    phone: str | None, email: str | None = None, vin: str | None = None
+) -> User | None:
+    """Return the known customer with this (normalised) phone, VIN or email, in that order."""
+    if phone:
+        found = db.session.scalar(select(User).where(User.phone == phone))
+        if found is not None:
+            return found
+    if vin:
+        found = db.session.scalar(
+            select(User).join(Vehicle, Vehicle.owner_id == User.id).where(Vehicle.vin == vin)
+        )
+        if found is not None:
+            return found
+    if email:
+        return db.session.scalar(select(User).where(User.email == email))
+    return None
+
+
+def clean_contact(phone: str, email: str = "", vin: str = "") -> tuple[str, str | None, str | None]:
+    """Return the normalised phone, email and VIN, or raise ValidationError at the bad field."""
+    mobile = normalize_phone(phone)
+    if not mobile:
+        raise ValidationError(_("Enter an 11-digit mainland mobile number."), field="phone")
+    mail = None
+    if (email or "").strip():
+        mail = normalize_email(email)
+        if mail is None:
+            raise ValidationError(_("Enter a valid email address."), field="email")
+    car = None
+    if (vin or "").strip():
+        try:
+            car = normalize_vin(vin)
+        except InvalidIdentifier as exc:
+            raise ValidationError(_(str(exc)), field="vin") from exc
+    return mobile, mail, car
+
+
+def customer_for(name: str, phone: str, email: str | None, vin: str | None, store: Store) -> User:
+    """Return the existing customer for these details, or add a prospect (never a duplicate)."""
+    found = find_customer(phone, email, vin)
+    if found is None:
+        prospect = User(
+            role=OWNER,
+            name=(name or "").strip()[:80] or phone,
+            phone=phone,
+            email=email,
+            password_hash=NO_PASSWORD,
+            store_id=store.id,
+        )
+        try:
+            with db.session.begin_nested():  # a concurrent inquiry of the same phone wins here
+                db.session.add(prospect)
+        except IntegrityError:
+            found = find_customer(phone, email, vin)
+            if found is None:
+                raise
+        else:
+            return prospect
+    if found.role != OWNER:
+        raise ValidationError(_("This number belongs to a staff account."), field="phone")
+    return found

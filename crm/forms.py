@@ -1,0 +1,56 @@
+"""Forms of a new-car inquiry: the owner's (portal) and the staff member's (phone, walk-in)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm.leads import SOURCE_LABELS, TIMEFRAME_LABELS
+from crm.models import PHONE, REFERRAL, WALK_IN
+from portal.forms import YuanField
+
+BUDGET_MAX_FEN = 10_000_000_00  # ten million yuan: beyond any car we sell
+
+
+class InterestForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
+    store = SelectField(_l("Store"), coerce=str, validate_choice=False)
+    model_interest = StringField(_l("Model of interest"), validators=[Optional(), Length(max=80)])
+    budget = YuanField(_l("Budget (yuan)"), max_fen=BUDGET_MAX_FEN)
+    timeframe = SelectField(
+        _l("When do you plan to buy?"),
+        choices=[SelectChoice(k, v) for k, v in TIMEFRAME_LABELS.items()],
+        default="later",
+    )
+    test_drive = BooleanField(_l("I would like a test drive"))
+    note = TextAreaField(_l("Anything else?"), validators=[Optional(), Length(max=2000)])
+    utm_source = HiddenField(validators=[Optional(), Length(max=60)])
+    utm_medium = HiddenField(validators=[Optional(), Length(max=60)])
+    utm_campaign = HiddenField(validators=[Optional(), Length(max=60)])
+
+
+class StaffLeadForm(FlaskForm):
+    source = SelectField(
+        _l("Source"),
+        choices=[SelectChoice(k, SOURCE_LABELS[k]) for k in (PHONE, WALK_IN, REFERRAL)],
+        default=PHONE,
+    )
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    vin = StringField(
+        _l("VIN of a car they own (optional)"), validators=[Optional(), Length(max=24)]
+    )
+    model_interest = StringField(_l("Model of interest"), validators=[Optional(), Length(max=80)])
+    budget = YuanField(_l("Budget (yuan)"), max_fen=BUDGET_MAX_FEN)
+    timeframe = SelectField(
+        _l("Purchase timeframe"),
+        choices=[SelectChoice(k, v) for k, v in TIMEFRAME_LABELS.items()],
+        default="later",
+    )
+    test_drive = BooleanField(_l("Wants a test drive"))
+    note = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])

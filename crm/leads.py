@@ -1,0 +1,335 @@
+"""Lead verbs: capture (dedupe, route, first-contact task), the pipeline, lost, reassignment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from crm import routing
+from crm.customers import customer_for
+from crm.models import (
+    ACTIVE_STATES,
+    CONTACTED,
+    DELIVERED,
+    FIRST_CONTACT,
+    LOST,
+    LOST_PENDING,
+    LOST_REASONS,
+    NEW,
+    OPEN,
+    SOURCES,
+    STAGES,
+    TIMEFRAMES,
+    WON,
+    Lead,
+    LeadEvent,
+    Task,
+)
+from portal import access
+from portal.errors import NotAllowed, ValidationError
+from portal.extensions import db
+from portal.models import Notification, Store, User
+from portal.models.accounts import ADMIN, ADVISOR, MANAGER
+from portal.services import audit
+from portal.timeutil import now
+
+FIRST_CONTACT_MINUTES = 5  # speed to lead: answered in 5 minutes or it is late
+# Prospect grade from the expected purchase date (H: 7 days, A: 15, B: 30, C: 3 months).
+GRADE_OF_TIMEFRAME = {"7d": "H", "15d": "A", "30d": "B", "90d": "C", "later": "C"}
+STAGE_LABELS = {
+    "new": _l("New"),
+    "contacted": _l("Contacted"),
+    "visited": _l("Visited the store"),
+    "test_drive": _l("Test drive"),
+    "quote": _l("Quote"),
+    "order": _l("Order"),
+    "delivered": _l("Delivered"),
+}
+STATE_LABELS = {
+    "open": _l("Open"),
+    "lost_pending": _l("Lost, awaiting approval"),
+    "lost": _l("Lost"),
+    "won": _l("Delivered"),
+}
+SOURCE_LABELS = {
+    "portal": _l("Portal"),
+    "phone": _l("Phone call"),
+    "walk_in": _l("Walk-in"),
+    "import": _l("Import"),
+    "referral": _l("Referral"),
+}
+TIMEFRAME_LABELS = {
+    "7d": _l("Within a week"),
+    "15d": _l("Within 15 days"),
+    "30d": _l("Within a month"),
+    "90d": _l("Within 3 months"),
+    "later": _l("Later or not sure"),
+}
+LOST_REASON_LABELS = {
+    "competitor": _l("Bought a competitor's brand"),
+    "elsewhere": _l("Bought at another dealer"),
+    "postponed": _l("Postponed the purchase"),
+    "budget": _l("Over budget"),
+    "unreachable": _l("Cannot be reached"),
+    "other": _l("Other"),
+}
+EVENT_LABELS = {
+    "created": _l("Lead received"),
+    "repeat": _l("Asked again"),
+    "stage": _l("Stage reached"),
+    "lost_asked": _l("Lost, asked for approval"),
+    "lost_approved": _l("Lost, approved"),
+    "lost_refused": _l("Lost refused: back to work"),
+    "reassigned": _l("Reassigned"),
+}
+
+
+@dataclass
+class Inquiry:
+    """What a new-car inquiry says, whoever typed it."""
+
+    name: str
+    phone: str
+    store: Store
+    source: str
+    email: str | None = None
+    vin: str | None = None
+    model_interest: str = ""
+    budget_fen: int | None = None
+    timeframe: str = "later"
+    wants_test_drive: bool = False
+    note: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+
+
+@dataclass
+class Captured:
+    lead: Lead
+    created: bool  # False: the customer's active lead at this store was found and updated
+
+
+def capture(inquiry: Inquiry, actor: User | None = None) -> Captured:
+    """Record an inquiry: one customer, one active lead per store, routed with a task due."""
+    if inquiry.source not in SOURCES:
+        raise ValidationError(_("Choose where the lead came from."), field="source")
+    if inquiry.timeframe not in TIMEFRAMES:
+        raise ValidationError(_("Choose when they want to buy."), field="timeframe")
+    customer = customer_for(inquiry.name, inquiry.phone, inquiry.email, inquiry.vin, inquiry.store)
+    existing = _active_lead(customer.id, inquiry.store.id)
+    if existing is None:
+        try:
+            with db.session.begin_nested():  # a concurrent inquiry of the same person wins here
+                lead = _new_lead(inquiry, customer, actor)
+        except IntegrityError:
+            existing = _active_lead(customer.id, inquiry.store.id)
+            if existing is None:
+                raise
+        else:
+            return Captured(lead, created=True)
+    _repeat(existing, inquiry, actor)
+    return Captured(existing, created=False)
+
+
+def _active_lead(customer_id: int, store_id: int) -> Lead | None:
+    return db.session.scalar(
+        select(Lead).where(
+            Lead.customer_id == customer_id,
+            Lead.store_id == store_id,
+            Lead.state.in_(ACTIVE_STATES),
+        )
+    )
+
+
+def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
+    at = now()
+    advisor = routing.route(customer, inquiry.store)
+    if advisor is not None and customer.advisor_id is None:
+        customer.advisor_id = advisor.id  # the advisor of record from now on
+    lead = Lead(
+        customer_id=customer.id,
+        store_id=inquiry.store.id,
+        advisor_id=advisor.id if advisor else None,
+        source=inquiry.source,
+        utm_source=inquiry.utm_source[:60],
+        utm_medium=inquiry.utm_medium[:60],
+        utm_campaign=inquiry.utm_campaign[:60],
+        model_interest=inquiry.model_interest.strip()[:80],
+        budget_fen=inquiry.budget_fen,
+        timeframe=inquiry.timeframe,
+        grade=GRADE_OF_TIMEFRAME[inquiry.timeframe],
+        wants_test_drive=inquiry.wants_test_drive,
+        note=inquiry.note.strip()[:2000],
+        created_at=at,
+        updated_at=at,
+    )
+    db.session.add(lead)
+    db.session.flush()
+    db.session.add(
+        LeadEvent(lead_id=lead.id, kind="created", stage=NEW, actor_id=_id(actor), at=at)
+    )
+    db.session.add(
+        Task(
+            lead_id=lead.id,
+            store_id=lead.store_id,
+            owner_id=lead.advisor_id,
+            kind=FIRST_CONTACT,
+            due_at=at + timedelta(minutes=FIRST_CONTACT_MINUTES),
+            created_at=at,
+        )
+    )
+    if advisor is not None:
+        _tell(advisor, lead, _("New lead: %(name)s, call within 5 minutes.", name=customer.name))
+    return lead
+
+
+def _repeat(lead: Lead, inquiry: Inquiry, actor: User | None) -> None:
+    """Add what a repeated inquiry tells us to the lead we already have (ask nothing twice)."""
+    if inquiry.model_interest.strip() and not lead.model_interest:
+        lead.model_interest = inquiry.model_interest.strip()[:80]
+    if inquiry.budget_fen is not None and lead.budget_fen is None:
+        lead.budget_fen = inquiry.budget_fen
+    lead.wants_test_drive = lead.wants_test_drive or inquiry.wants_test_drive
+    lead.updated_at = now()
+    note = " ".join(x for x in (inquiry.model_interest, inquiry.note) if x.strip())[:2000]
+    db.session.add(LeadEvent(lead_id=lead.id, kind="repeat", actor_id=_id(actor), note=note))
+
+
+def _tell(advisor: User, lead: Lead, text: str) -> None:
+    # In-app now; the outbox (branch outbox) will carry it to the advisor's other channels.
+    db.session.add(Notification(user_id=advisor.id, text=text, link=f"/admin/leads/{lead.id}"))
+
+
+def _id(user: User | None) -> int | None:
+    return user.id if user is not None else None
+
+
+# -- who may see and do what -----------------------------------------------------------------
+
+
+def is_manager(user: User) -> bool:
+    """Return whether the user manages leads (a manager of the store, or an admin)."""
+    return user.role in (MANAGER, ADMIN)
+
+
+def may_work(user: User, lead: Lead) -> bool:
+    """Return whether the user may change the lead: its own advisor, or a manager."""
+    if not access.in_store(user, lead.store_id):
+        return False
+    return is_manager(user) or (user.role == ADVISOR and lead.advisor_id == user.id)
+
+
+def lead_phone(viewer: User, lead: Lead) -> str:
+    """Return the customer's phone as the viewer may see it (masked for colleagues' leads)."""
+    phone = lead.customer.phone or ""
+    if not access.in_store(viewer, lead.store_id):
+        return ""
+    return phone if may_work(viewer, lead) else access.mask_phone(phone)
+
+
+def reveal_phone(viewer: User, lead: Lead) -> str:
+    """Return the full number of a visible lead, and log that the viewer revealed it."""
+    if not access.in_store(viewer, lead.store_id):
+        raise NotAllowed(_("You cannot see this lead."))
+    audit.record("lead_phone_revealed", actor=viewer, target=lead, customer_id=lead.customer_id)
+    return lead.customer.phone or ""
+
+
+def _require_worker(user: User, lead: Lead) -> None:
+    if not may_work(user, lead):
+        raise NotAllowed(_("Only the lead's advisor or a manager may change it."))
+
+
+# -- the pipeline ----------------------------------------------------------------------------
+
+
+def advance(actor: User, lead: Lead, stage: str, note: str = "") -> None:
+    """Move an open lead forward to a later stage, recording when and by whom."""
+    _require_worker(actor, lead)
+    if lead.state != OPEN:
+        raise ValidationError(_("Only an open lead moves through the stages."))
+    if stage not in STAGES or STAGES.index(stage) <= STAGES.index(lead.stage):
+        raise ValidationError(_("Choose a later stage."), field="stage")
+    at = now()
+    lead.stage = stage
+    lead.updated_at = at
+    if lead.first_contact_at is None:  # any step forward is a contact with the customer
+        lead.first_contact_at = at
+        for task in lead.tasks:
+            if task.kind == FIRST_CONTACT and task.done_at is None:
+                task.done_at = at
+    if stage == DELIVERED:
+        lead.state = WON
+    db.session.add(
+        LeadEvent(
+            lead_id=lead.id, kind="stage", stage=stage, actor_id=actor.id, note=note[:2000], at=at
+        )
+    )
+
+
+def mark_contacted(actor: User, lead: Lead) -> None:
+    """Record the first contact (the common first step): the lead moves to contacted."""
+    advance(actor, lead, CONTACTED)
+
+
+def request_lost(actor: User, lead: Lead, reason: str, note: str = "") -> None:
+    """Ask to close an open lead as lost, with a reason; a manager approves it."""
+    _require_worker(actor, lead)
+    if lead.state != OPEN:
+        raise ValidationError(_("Only an open lead can be marked lost."))
+    if reason not in LOST_REASONS:
+        raise ValidationError(_("Choose why the lead is lost."), field="reason")
+    lead.state, lead.lost_reason, lead.lost_note = LOST_PENDING, reason, note.strip()[:2000]
+    lead.updated_at = now()
+    db.session.add(
+        LeadEvent(lead_id=lead.id, kind="lost_asked", actor_id=actor.id, note=note[:2000])
+    )
+
+
+def decide_lost(actor: User, lead: Lead, approve: bool) -> None:
+    """Approve (the lead is lost) or refuse (back to open) a lost request: managers only."""
+    if not (is_manager(actor) and access.in_store(actor, lead.store_id)):
+        raise NotAllowed(_("Only a manager approves a lost lead."))
+    if lead.state != LOST_PENDING:
+        raise ValidationError(_("This lead is not awaiting approval."))
+    lead.state = LOST if approve else OPEN
+    if not approve:
+        lead.lost_reason = None
+    lead.updated_at = now()
+    kind = "lost_approved" if approve else "lost_refused"
+    db.session.add(LeadEvent(lead_id=lead.id, kind=kind, actor_id=actor.id))
+    audit.record(f"lead_{kind}", actor=actor, target=lead)
+
+
+def reassign(actor: User, lead: Lead, advisor: User | None) -> None:
+    """Give the lead, its open tasks and the customer to another advisor: managers only."""
+    if not (is_manager(actor) and access.in_store(actor, lead.store_id)):
+        raise NotAllowed(_("Only a manager may reassign a lead."))
+    if (
+        advisor is None
+        or advisor.role != ADVISOR
+        or not advisor.is_active
+        or advisor.store_id != lead.store_id
+    ):
+        raise ValidationError(_("Choose an active advisor of this store."), field="advisor")
+    if advisor.id == lead.advisor_id:
+        return
+    before = lead.advisor_id
+    lead.advisor_id = advisor.id
+    lead.updated_at = now()
+    for task in lead.tasks:
+        if task.done_at is None:
+            task.owner_id = advisor.id
+    if lead.customer.advisor_id in (None, before):
+        lead.customer.advisor_id = advisor.id
+    db.session.add(
+        LeadEvent(lead_id=lead.id, kind="reassigned", actor_id=actor.id, note=advisor.name)
+    )
+    audit.record("lead_reassigned", actor=actor, target=lead, before=before, after=advisor.id)
+    _tell(advisor, lead, _("Lead reassigned to you: %(name)s.", name=lead.customer.name))

@@ -1,0 +1,64 @@
+"""Speed to lead: time to first contact per advisor, against the 5-minute target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from crm.leads import FIRST_CONTACT_MINUTES
+from crm.models import Lead
+from portal import access
+from portal.extensions import db
+from portal.models import User
+from portal.timeutil import now
+
+
+@dataclass
+class Speed:
+    advisor: str
+    leads: int
+    contacted: int
+    median_min: float | None
+    p90_min: float | None
+    on_time: int  # first contact within the target
+
+
+def _quantile(sorted_values: list[float], q: float) -> float | None:
+    """Return the nearest-rank quantile of sorted values (None when there are none)."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * q // 1))  # ceil(n * q), at least 1
+    return sorted_values[int(rank) - 1]
+
+
+def speed_to_lead(viewer: User, days: int = 30) -> list[Speed]:
+    """Return time to first contact per advisor for the leads received in the last days."""
+    since = now() - timedelta(days=days)
+    rows = db.session.execute(
+        access.store_scope(
+            select(User.name, Lead.created_at, Lead.first_contact_at)
+            .outerjoin(User, User.id == Lead.advisor_id)
+            .where(Lead.created_at >= since),
+            Lead,
+            viewer,
+        )
+    ).all()
+    by_advisor: dict[str, list] = {}
+    for name, created, first in rows:
+        by_advisor.setdefault(name or "", []).append((created, first))
+    result = []
+    for name, items in sorted(by_advisor.items()):
+        minutes = sorted((f - c).total_seconds() / 60 for c, f in items if f is not None)
+        result.append(
+            Speed(
+                advisor=name,
+                leads=len(items),
+                contacted=len(minutes),
+                median_min=_quantile(minutes, 0.5),
+                p90_min=_quantile(minutes, 0.9),
+                on_time=sum(1 for m in minutes if m <= FIRST_CONTACT_MINUTES),
+            )
+        )
+    return result

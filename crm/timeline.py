@@ -1,0 +1,124 @@
+"""Read models for staff: the leads lists and one customer's timeline, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, or_, select
+
+from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task
+from portal import access
+from portal.extensions import db
+from portal.models import Booking, Rescue, UsedCarRequest, User, Vehicle
+from portal.models.accounts import ADVISOR, OWNER
+from portal.timeutil import now
+from shop.models import Order
+
+LIST_LIMIT = 200
+
+
+def leads_for(user: User, *, mine: bool, state: str = "") -> list[tuple[Lead, Task | None]]:
+    """Return the visible leads with their open first-contact task: overdue tasks on top."""
+    task = select(Task).where(Task.kind == FIRST_CONTACT, Task.done_at.is_(None)).subquery()
+    stmt = access.store_scope(
+        select(Lead, task.c.due_at).outerjoin(task, task.c.lead_id == Lead.id), Lead, user
+    )
+    if mine:
+        stmt = stmt.where(Lead.advisor_id == user.id)
+    stmt = stmt.where(Lead.state == state) if state else stmt.where(Lead.state.in_(ACTIVE_STATES))
+    overdue = case((task.c.due_at <= now(), 0), else_=1)
+    stmt = stmt.order_by(overdue, task.c.due_at.is_(None), task.c.due_at, Lead.created_at.desc())
+    return [(lead, due) for lead, due in db.session.execute(stmt.limit(LIST_LIMIT)).all()]
+
+
+def customer_visible(user: User, customer: User) -> bool:
+    """Return whether staff may open this customer: of their store, or with a lead there."""
+    if customer.role != OWNER or not access.is_active_staff(user):
+        return False
+    if access.in_store(user, customer.store_id):
+        return True
+    stmt = select(Lead.id).where(Lead.customer_id == customer.id).limit(1)
+    return db.session.scalar(access.store_scope(stmt, Lead, user)) is not None
+
+
+def customer_phone(viewer: User, customer: User) -> str:
+    """Return the phone as the viewer may see it: whole for its advisor and managers."""
+    if viewer.role == ADVISOR and customer.advisor_id != viewer.id:
+        return access.mask_phone(customer.phone)
+    return customer.phone or ""
+
+
+@dataclass
+class Entry:
+    at: datetime
+    kind: str  # lead, step, vehicle, booking, order, rescue, usedcar
+    title: str
+    detail: str = ""
+    lead_id: int | None = None
+
+
+def timeline(viewer: User, customer: User, limit: int = 100) -> list[Entry]:
+    """Return the customer's history across the portal, newest first (store-scoped records)."""
+    cid = customer.id
+    entries: list[Entry] = []
+    leads = db.session.scalars(
+        access.store_scope(select(Lead).where(Lead.customer_id == cid), Lead, viewer)
+        .order_by(Lead.id.desc())
+        .limit(limit)
+    ).all()
+    for lead in leads:
+        entries.append(Entry(lead.created_at, "lead", lead.model_interest, lead.source, lead.id))
+    steps = db.session.scalars(
+        select(LeadEvent)
+        .where(LeadEvent.lead_id.in_([lead.id for lead in leads]))
+        .order_by(LeadEvent.id.desc())
+        .limit(limit)
+    ).all()
+    for ev in steps:
+        entries.append(Entry(ev.at, "step", ev.kind, ev.stage or "", ev.lead_id))
+    for v in db.session.scalars(select(Vehicle).where(Vehicle.owner_id == cid).limit(limit)):
+        entries.append(Entry(v.created_at, "vehicle", f"{v.brand} {v.series}", v.plate))
+    for model, kind in ((Booking, "booking"), (Rescue, "rescue"), (UsedCarRequest, "usedcar")):
+        rows = db.session.scalars(
+            access.store_scope(select(model).where(model.owner_id == cid), model, viewer)
+            .order_by(model.created_at.desc())
+            .limit(limit)
+        )
+        for row in rows:
+            entries.append(Entry(row.created_at, kind, f"#{row.id}", row.status))
+    orders = db.session.scalars(
+        access.store_scope(select(Order).where(Order.user_id == cid), Order, viewer)
+        .order_by(Order.id.desc())
+        .limit(limit)
+    )
+    for order in orders:
+        entries.append(Entry(order.created_at, "order", order.number, order.status))
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+def find_customers(viewer: User, q: str) -> list[User]:
+    """Return customers matching a phone, plate, VIN or name, that the viewer may open."""
+    q = (q or "").strip()[:40]
+    if not q:
+        return []
+    like = f"%{q}%"
+    stmt = (
+        select(User)
+        .where(User.role == OWNER)
+        .where(
+            or_(
+                User.phone == q,
+                User.name.like(like),
+                User.id.in_(
+                    select(Vehicle.owner_id).where(
+                        or_(Vehicle.plate == q.upper(), Vehicle.vin == q.upper())
+                    )
+                ),
+            )
+        )
+        .order_by(User.id.desc())
+        .limit(50)
+    )
+    return [c for c in db.session.scalars(stmt) if customer_visible(viewer, c)][:20]

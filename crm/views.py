@@ -1,0 +1,96 @@
+"""The owner portal's new-car pages: interest and test-drive request, and the thank-you page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from crm import models  # noqa: F401  (register the tables)
+from crm.customers import clean_contact
+from crm.forms import InterestForm
+from crm.leads import Inquiry, capture
+from crm.models import PORTAL
+from portal.errors import DomainError
+from portal.extensions import db, limiter
+from portal.forms import field_error
+from portal.inputs import int_arg
+from portal.models import Store
+
+bp = Blueprint("crm", __name__, url_prefix="/new-car")
+_STORES = select(Store).where(Store.is_active.is_(True)).order_by(Store.id)
+
+
+def _inquiry_limit() -> str:
+    return current_app.config.get("CRM_INQUIRY_LIMIT_IP", "10 per hour")
+
+
+def _not_staff() -> None:
+    if current_user.is_authenticated and current_user.is_staff:
+        abort(403)  # staff enter leads in the back office, where they are attributed
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limiter.limit(_inquiry_limit, methods=["POST"])
+def interest():
+    """Ask about a new car or a test drive; an advisor is assigned at once."""
+    _not_staff()
+    stores = list(db.session.scalars(_STORES))
+    form = InterestForm()
+    form.store.choices = [SelectChoice(str(s.id), s.name) for s in stores]
+    if request.method == "GET":
+        _prefill(form, stores)
+        return render_template("crm/interest.html", form=form)
+    if form.validate_on_submit():
+        try:
+            inquiry = _inquiry(form, stores)
+            capture(inquiry)
+        except DomainError as exc:
+            db.session.rollback()
+            field_error(form, exc, "phone")
+        else:
+            db.session.commit()
+            return redirect(url_for("crm.interest_sent"), code=303)
+    return render_template("crm/interest.html", form=form), 422
+
+
+def _prefill(form: InterestForm, stores: list[Store]) -> None:
+    for name in ("utm_source", "utm_medium", "utm_campaign"):
+        getattr(form, name).data = (request.args.get(name) or "")[:60]
+    if request.args.get("test_drive") == "1":
+        form.test_drive.data = True
+    form.model_interest.data = (request.args.get("model") or "")[:80]
+    if current_user.is_authenticated:
+        form.name.data, form.phone.data = current_user.name, current_user.phone or ""
+        if current_user.store_id:
+            form.store.data = str(current_user.store_id)
+
+
+def _inquiry(form: InterestForm, stores: list[Store]) -> Inquiry:
+    store_id = int_arg(form.store.data)
+    store = next((s for s in stores if s.id == store_id), None)
+    if store is None:
+        raise DomainError(_("Choose a store."), field="store")
+    phone, _email, _vin = clean_contact(form.phone.data or "")
+    return Inquiry(
+        name=form.name.data or "",
+        phone=phone,
+        store=store,
+        source=PORTAL,
+        model_interest=form.model_interest.data or "",
+        budget_fen=form.budget.fen,
+        timeframe=form.timeframe.data or "later",
+        wants_test_drive=bool(form.test_drive.data),
+        note=form.note.data or "",
+        utm_source=form.utm_source.data or "",
+        utm_medium=form.utm_medium.data or "",
+        utm_campaign=form.utm_campaign.data or "",
+    )
+
+
+@bp.route("/sent")
+def interest_sent():
+    """Thank the customer and say what happens next."""
+    return render_template("crm/interest_sent.html")
