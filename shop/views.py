@@ -19,7 +19,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal import access
 from portal.auth import is_htmx, owner_required
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
@@ -407,8 +406,7 @@ def buy_now(product_id: int):
 @owner_required
 def order_list():
     """List the owner's orders, newest first, a page at a time."""
-    scoped = access.owner_scope(select(Order), Order.user_id, current_user)
-    page = keyset_page(scoped, Order.created_at, Order.id)
+    page = keyset_page(orders.history_query(current_user), Order.created_at, Order.id)
     return render_template("shop/orders.html", orders=page.items, page=page)
 
 
