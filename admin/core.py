@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from admin.base import StaffModelView
 from portal import access
 from portal.models import User, Vehicle
@@ -24,12 +26,14 @@ class StoreAdmin(StaffModelView):
         "name",
         "address",
         "phone",
+        "rescue_phone",
         "timezone",
         "opens_at",
         "closes_at",
         "bays",
         "is_active",
     )
+    column_labels = {"rescue_phone": _l("24-hour rescue line")}
     column_searchable_list = ("name",)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import errorpages, i18n, inputs, static_files
+from portal import errorpages, i18n, inputs, static_files, wording
 from portal.config import load_config
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _init_security(app)
     i18n.init_app(app)
+    wording.init_app(app)
     app.jinja_env.add_extension("portal.fragments.CacheExtension")  # {% cache %} regions
     _register_blueprints(app)
     _register_admin(app)

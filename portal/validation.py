@@ -49,7 +49,10 @@ def normalize_vin(raw: str) -> str:
             raise InvalidIdentifier(N_("A VIN never contains the letters I, O or Q."))
         raise InvalidIdentifier(N_("A VIN contains only digits and capital letters."))
     ninth = vin[8]
-    if (ninth.isdigit() or ninth == "X") and vin_check_digit(vin) != ninth:
+    if not (ninth.isdigit() or ninth == "X"):
+        # GB 16735 makes position 9 a check digit for every vehicle sold in China.
+        raise InvalidIdentifier(N_("A VIN's 9th character is a check digit: 0-9 or X."))
+    if vin_check_digit(vin) != ninth:
         raise InvalidIdentifier(N_("This VIN's check digit (9th character) does not match."))
     return vin
 

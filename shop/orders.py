@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Integer, bindparam, insert, select
+from sqlalchemy import Integer, Select, bindparam, insert, select
 from sqlalchemy.orm import make_transient_to_detached, selectinload
 
 from portal import access
@@ -209,13 +209,14 @@ def owned_order(user: User, order_id: int) -> Order:
     return order
 
 
+def history_query(user: User) -> Select:
+    """Return the statement that selects the owner's orders (the caller orders and pages it)."""
+    return access.owner_scope(select(Order), Order.user_id, user)
+
+
 def history(user: User) -> list[Order]:
     """Return the owner's orders, newest first."""
-    return list(
-        db.session.scalars(
-            access.owner_scope(select(Order), Order.user_id, user).order_by(Order.created_at.desc())
-        )
-    )
+    return list(db.session.scalars(history_query(user).order_by(Order.created_at.desc())))
 
 
 def lock(order: Order) -> Order:

@@ -24,10 +24,11 @@ from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Store
+from portal.paging import keyset_page
 from shop import cart as carts
 from shop import catalog, cli, orders, payments  # noqa: F401  (cli registers its commands)
 from shop.forms import AddForm, BuyForm, CheckoutForm, QuantityForm
-from shop.models import HELD, PENDING
+from shop.models import HELD, PENDING, Order
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 CART_COOKIE = "m4s_cart"
@@ -404,8 +405,9 @@ def buy_now(product_id: int):
 @bp.route("/orders")
 @owner_required
 def order_list():
-    """List the owner's orders."""
-    return render_template("shop/orders.html", orders=orders.history(current_user))
+    """List the owner's orders, newest first, a page at a time."""
+    page = keyset_page(orders.history_query(current_user), Order.created_at, Order.id)
+    return render_template("shop/orders.html", orders=page.items, page=page)
 
 
 @bp.route("/orders/<int:order_id>")

@@ -59,6 +59,7 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
             )
             db.session.add(store)
             db.session.flush()
+        store.rescue_phone = store.rescue_phone or spec["rescue_phone"]  # databases from before it
         stores.append(store)
     _staff(None, ADMIN, DEMO_LOGINS[ADMIN], "系统管理员", hashes[ADMIN])
     advisors: dict[int, list[User]] = {}

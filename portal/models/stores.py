@@ -25,6 +25,8 @@ class Store(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     address: Mapped[str] = mapped_column(String(255), default="")
     phone: Mapped[str] = mapped_column(String(32), default="")
+    # The 24-hour roadside rescue line the SOS page calls in one tap ("" = use the store phone).
+    rescue_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     opens_at: Mapped[time] = mapped_column(Time, default=time(8, 30))
     closes_at: Mapped[time] = mapped_column(Time, default=time(18, 0))

@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.errors import ValidationError
+from portal.services import password_patterns
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # ASVS asks for at least 64; the cap bounds the hashing work per request
@@ -72,6 +73,16 @@ def check_policy(password: str, *, context: tuple[str, ...] = ()) -> None:
     if lowered in common_passwords():
         raise ValidationError(
             str(_l("This password is too common. Choose a less predictable one.")),
+            field="password",
+        )
+    if password_patterns.is_predictable(password):
+        raise ValidationError(
+            str(
+                _l(
+                    "Digit runs, repeated digits, dates and phrases such as woaini1314 are "
+                    "the first passwords anyone tries. Choose a less predictable one."
+                )
+            ),
             field="password",
         )
     for item in context:

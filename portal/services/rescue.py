@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import access
@@ -27,6 +27,7 @@ from portal.models.rescue import (
     RESOLVED,
 )
 from portal.services import audit, notify
+from portal.services.rescue_help import call_lines, map_links, tel_href  # noqa: F401 (templates)
 from portal.timeutil import now
 
 STATUS_LABELS = {
@@ -74,11 +75,13 @@ def store_rescue(staff: User, rescue_id: int) -> Rescue:
 
 
 def open_rescues(store_id: int | None) -> list[Rescue]:
-    """Return the open rescues of a store (all stores for None), oldest first."""
+    """Return the open rescues of a store (all stores for None): unclaimed first, oldest first."""
     stmt = select(Rescue).where(Rescue.status.in_(OPEN))
     if store_id is not None:
         stmt = stmt.where(Rescue.store_id == store_id)
-    return list(db.session.scalars(stmt.order_by(Rescue.created_at, Rescue.id)))
+    # Unclaimed ones first: nobody is on them yet.
+    unclaimed_first = case((Rescue.status == RECEIVED, 0), else_=1)
+    return list(db.session.scalars(stmt.order_by(unclaimed_first, Rescue.created_at, Rescue.id)))
 
 
 def escalation(rescue: Rescue, at: datetime | None = None) -> str | None:
@@ -464,18 +467,3 @@ def escalate() -> int:
                 sent += 1
             db.session.commit()
     return sent
-
-
-def map_links(rescue: Rescue) -> list[tuple[str, str]]:
-    """Return (name, URL) map links for the rescue's coordinates; no map script needed."""
-    if not rescue.has_coordinates:
-        return []
-    lat, lng = f"{rescue.latitude:.6f}", f"{rescue.longitude:.6f}"
-    return [
-        # Amap takes longitude first; coordinate=wgs84 because browsers report WGS-84.
-        (_("Amap"), f"https://uri.amap.com/marker?position={lng},{lat}&coordinate=wgs84"),
-        (
-            _("OpenStreetMap"),
-            f"https://www.openstreetmap.org/?mlat={lat}&mlon={lng}#map=17/{lat}/{lng}",
-        ),
-    ]

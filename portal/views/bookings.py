@@ -42,6 +42,7 @@ from portal.ics import calendar
 from portal.inputs import int_arg
 from portal.models import Booking, ServiceRecord, Store, User
 from portal.models.bookings import ACCEPTED, CHECKED_IN, IN_PROGRESS, READY, TERMINAL
+from portal.paging import keyset_page
 from portal.services import bookings as svc
 from portal.services import capacity
 from portal.services import vehicles as vehicle_svc
@@ -141,13 +142,13 @@ def _first_free_day(store: Store) -> tuple[date, list[capacity.Slot]]:
 @bp.route("/bookings/")
 @owner_required
 def booking_list():
-    """List my bookings, newest first."""
-    bookings = db.session.scalars(
-        access.owner_scope(select(Booking), Booking.owner_id, current_user).order_by(
-            Booking.slot_start.desc()
-        )
-    ).all()
-    return render_template("bookings/list.html", bookings=bookings)
+    """List my bookings, newest first, a page at a time."""
+    page = keyset_page(
+        access.owner_scope(select(Booking), Booking.owner_id, current_user),
+        Booking.slot_start,
+        Booking.id,
+    )
+    return render_template("bookings/list.html", bookings=page.items, page=page)
 
 
 @bp.route("/bookings/new", methods=["GET", "POST"])

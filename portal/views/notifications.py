@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from portal.extensions import db
+from portal.models import Notification
+from portal.paging import keyset_page
 from portal.services import notify
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -14,8 +17,10 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 @bp.route("/")
 @login_required
 def notification_list():
-    """Show my notifications, newest first."""
-    return render_template("notifications/list.html", items=notify.recent(current_user))
+    """Show my notifications, newest first, a page at a time."""
+    mine = select(Notification).where(Notification.user_id == current_user.id)
+    page = keyset_page(mine, Notification.id, Notification.id)
+    return render_template("notifications/list.html", items=page.items, page=page)
 
 
 @bp.route("/badge")

@@ -89,7 +89,9 @@ def rescue_new():
                 flash(_("Your rescue request is received. Stay safe; we call you back."), "success")
             return redirect(url_for("rescue.rescue_show", rescue_id=rescue.id), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("rescue/new.html", form=form, open_rescue=_open_rescue(owner)), status
+    return render_template(
+        "rescue/new.html", form=form, open_rescue=_open_rescue(owner), store=owner.store, svc=svc
+    ), status
 
 
 @bp.route("/rescue/<int:rescue_id>")

@@ -91,3 +91,18 @@ def test_timings_chart_per_advisor(scene, client, auth, db, f, clock):
     html = client.get("/admin/rescue_stats/").get_data(as_text=True)
     assert html.count('class="m4s-chart"') == 2
     assert "4.0 min" in html and "34.0 min" in html and advisor.name in html
+
+
+def test_unclaimed_rescues_come_first_and_the_eta_is_labelled(scene, client, auth, db, f):
+    _s, advisor, _m, owner, _v = scene
+    older = f.rescue(owner, address="老的")
+    svc.claim(advisor, older)
+    newer = f.rescue(owner, address="新的")
+    db.session.commit()
+    assert [r.id for r in svc.open_rescues(owner.store_id)] == [newer.id, older.id]
+    auth.login(advisor)
+    html = client.get("/admin/rescue_queue/").get_data(as_text=True)
+    assert html.index(f'id="rescue-{newer.id}"') < html.index(f'id="rescue-{older.id}"')
+    label = f'<label class="mr-1 eta-label" for="eta-{older.id}">Minutes until help arrives</label>'
+    assert label in html and f'id="eta-{older.id}"' in html
+    assert "uri.amap.com/search?keyword=" in html  # typed addresses get a map link too

@@ -269,7 +269,8 @@ def test_map_links_use_the_coordinates(scene, db, f):
         "https://uri.amap.com/marker?position=114.057865,22.543096&coordinate=wgs84"
     )
     assert "mlat=22.543096&mlon=114.057865" in links["OpenStreetMap"]
-    assert svc.map_links(f.rescue(owner, vehicle)) == []
+    # A typed address gets search links instead (tests/portal/test_rescue_help.py).
+    assert [n for n, _u in svc.map_links(f.rescue(owner, vehicle))] == ["Amap", "Baidu Maps"]
 
 
 # --- escalation -----------------------------------------------------------------------

@@ -57,6 +57,18 @@ def test_vin_with_wrong_check_digit_is_refused(body, digit):
             normalize_vin(vin)
 
 
+def test_letter_in_position_nine_is_refused():
+    # GB 16735: position 9 is a check digit for every vehicle sold in China, never a letter.
+    with pytest.raises(InvalidIdentifier, match="9th character is a check digit"):
+        normalize_vin("1M8GDM9AAKP042788")
+
+
+@given(vin_body, st.sampled_from("ABCDEFGHJKLMNPRSTUVWYZ"))
+def test_any_letter_but_x_in_position_nine_is_refused(body, letter):
+    with pytest.raises(InvalidIdentifier, match="9th character"):
+        normalize_vin(body[:8] + letter + body[9:])
+
+
 @given(vin_body, st.sampled_from("IOQ"), st.integers(min_value=0, max_value=16))
 def test_vin_never_contains_i_o_q(body, letter, pos):
     vin = body[:pos] + letter + body[pos + 1 :]
