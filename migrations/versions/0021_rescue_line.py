@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021_rescue_line'
-down_revision = '0013_image_access'
+down_revision = '0020_crm'
 branch_labels = None
 depends_on = None
 
