@@ -168,11 +168,11 @@ EXPECTED: dict[str, tuple] = {
     "usedcar_review.show": (302, 403, 403, 200, 404, 200, 200),
     "usedcar_review.act": (302, 403, 403, 303, 404, 303, 303),
     "usedcar_review.flag_resolve": (302, 403, 403, 303, 404, 303, 303),
-    "video.watch": OWN_OBJECT,
-    "video.session_state": OWN_OBJECT,
-    "video.session_token": (302, 400, 404, 403, 403, 403, 403),  # the job is not in progress
-    "video.session_stop": OWN_POST,
-    "video.media_report": (403,) * 7,  # only the media server's signed reports
+    "workshop_video.watch": OWN_OBJECT,
+    "workshop_video.session_state": OWN_OBJECT,
+    "workshop_video.session_token": (302, 400, 404, 403, 403, 403, 403),  # the job is not in progress
+    "workshop_video.session_stop": OWN_POST,
+    "workshop_video.media_report": (403,) * 7,  # only the media server's signed reports
     "video_queue.index": STAFF,
     "video_queue.items": STAFF,
     "video_queue.assign": (302, 403, 403, 400, 404, 400, 400),  # no camera chosen

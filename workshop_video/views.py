@@ -27,13 +27,13 @@ from workshop_video.media import origin_of
 from workshop_video.models import VideoSession
 from workshop_video.tokens import BadToken, read_report
 
-bp = Blueprint("video", __name__)
+bp = Blueprint("workshop_video", __name__)
 
 
 @bp.app_context_processor
 def _watch_link() -> dict:
     # The booking page shows "Watch my car" only when this package is installed.
-    return {"video_watch_url": lambda b: url_for("video.watch", booking_id=b.id)}
+    return {"video_watch_url": lambda b: url_for("workshop_video.watch", booking_id=b.id)}
 
 
 def _allow_media() -> None:
@@ -66,11 +66,11 @@ def watch(booking_id: int):
         svc.close_stale()
         svc.request_video(owner, booking)
         db.session.commit()
-        return redirect(url_for("video.watch", booking_id=booking.id), code=303)
+        return redirect(url_for("workshop_video.watch", booking_id=booking.id), code=303)
     session = svc.open_session(owner, booking)
     _allow_media()
     return render_template(
-        "video/watch.html",
+        "workshop_video/watch.html",
         b=booking,
         s=session,
         form=form,
@@ -108,7 +108,7 @@ def session_stop(session_id: int):
         abort(400)
     svc.stop_session(owner, session)
     db.session.commit()
-    return redirect(url_for("video.watch", booking_id=session.booking_id), code=303)
+    return redirect(url_for("workshop_video.watch", booking_id=session.booking_id), code=303)
 
 
 @bp.route("/video/internal/report", methods=["POST"])
