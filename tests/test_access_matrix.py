@@ -170,7 +170,15 @@ EXPECTED: dict[str, tuple] = {
     "usedcar_review.flag_resolve": (302, 403, 403, 303, 404, 303, 303),
     "workshop_video.watch": OWN_OBJECT,
     "workshop_video.session_state": OWN_OBJECT,
-    "workshop_video.session_token": (302, 400, 404, 403, 403, 403, 403),  # the job is not in progress
+    "workshop_video.session_token": (
+        302,
+        400,
+        404,
+        403,
+        403,
+        403,
+        403,
+    ),  # the job is not in progress
     "workshop_video.session_stop": OWN_POST,
     "workshop_video.media_report": (403,) * 7,  # only the media server's signed reports
     "video_queue.index": STAFF,

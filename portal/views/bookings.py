@@ -31,7 +31,7 @@ from portal.auth import current_account, owner_required
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
 from portal.forms import field_error
-from portal.forms_bookings import (
+from portal.forms.bookings import (
     SERVICE_TYPE_LABELS,
     BookingForm,
     CancelForm,

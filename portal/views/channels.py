@@ -20,7 +20,7 @@ from portal.auth import owner_required
 from portal.channels import wechat
 from portal.errors import ValidationError
 from portal.extensions import db
-from portal.forms_channels import ConfirmForm
+from portal.forms.channels import ConfirmForm
 from portal.models import User
 from portal.models.channels import PREFERENCE_CHANNELS, PREFERENCE_KINDS
 from portal.services import channels, wechat_binding

@@ -13,7 +13,7 @@ from portal import access
 from portal.auth import current_account, owner_required
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
-from portal.forms_rescue import RescueCancelForm, RescueForm
+from portal.forms.rescue import RescueCancelForm, RescueForm
 from portal.inputs import int_arg
 from portal.models import Rescue
 from portal.models.rescue import OPEN

@@ -21,7 +21,7 @@ from flask_wtf.csrf import generate_csrf
 from portal.errors import ValidationError
 from portal.extensions import db, limiter
 from portal.forms import field_error
-from portal.forms_channels import SmsCodeForm, SmsCodeRequestForm
+from portal.forms.channels import SmsCodeForm, SmsCodeRequestForm
 from portal.services import sessions, sms_login
 from portal.services.accounts import normalize_phone
 

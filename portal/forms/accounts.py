@@ -1,0 +1,68 @@
+"""Sign-in, registration and password forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+)
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
+    phone = StringField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
+    email = EmailField(_l("Email (optional)"), validators=[Optional(), Length(max=254)])
+    store = SelectField(_l("Your store"), coerce=int, validators=[InputRequired()])
+    referral = StringField(
+        _l("Referral code (optional)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("From your advisor or a friend who already drives with us."),
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=1024)],
+        description=_l(
+            "At least 8 characters. A long phrase is easy to remember and hard to guess."
+        ),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class ForgotForm(FlaskForm):
+    login = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+    )
