@@ -38,6 +38,7 @@ def login(page, who: str, password: str) -> None:
 
 def assert_fits_phone(page) -> None:
     """Fail when the page scrolls sideways on a 390 px phone."""
+    page.wait_for_load_state()  # a click may have started a navigation: measure the new page
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE_WIDTH, f"{page.url} is {width} px wide on a {PHONE_WIDTH} px phone"
 

@@ -40,6 +40,7 @@ def test_owner_buys_a_hot_product_and_pays_at_the_store(phone, desktop, live_ser
     expect(page.locator("#cart-total")).to_be_visible()
 
     page.locator("#checkout").click()
+    expect(page.locator("#place-order")).to_be_visible()
     assert_fits_phone(page)
     if page.locator("#fits_confirmed").count():
         page.locator("#fits_confirmed").check()
