@@ -7,7 +7,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -15,15 +14,15 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
-from flask_wtf.csrf import generate_csrf
+from flask_login import current_user
 
 from portal.errors import ValidationError
 from portal.extensions import db, limiter
 from portal.forms import field_error
 from portal.forms.channels import SmsCodeForm, SmsCodeRequestForm
-from portal.services import sessions, sms_login
+from portal.services import sms_login
 from portal.services.accounts import normalize_phone
+from portal.views.auth import finish_login
 
 bp = Blueprint("sms_login", __name__)
 
@@ -99,19 +98,5 @@ def code_verify():
             db.session.commit()  # keep the attempt count and the audit trail
             form.code.errors = [_("This code is wrong or no longer valid. Ask for a new one.")]
             return render_template("auth/sms_code.html", form=form, phone=phone), 200
-        _begin_session(user)
-        return redirect(url_for("home.index"), code=303)
+        return finish_login(user, None, None)  # the same fresh session as a password login
     return render_template("auth/sms_code.html", form=form, phone=phone)
-
-
-def _begin_session(user) -> None:
-    """Start a fresh login session, as the password login does."""
-    lang = session.get("lang")
-    session.clear()  # nothing from before the login survives
-    if lang:
-        session["lang"] = lang
-    session["sid"] = sessions.start(user)
-    db.session.commit()
-    login_user(user)
-    g.pop("csrf_token", None)
-    generate_csrf()
