@@ -269,6 +269,7 @@ class History:
 
 
 def event_row(booking_id, kind, at, actor, note, prev) -> dict:
+    """Return one booking event as a row for a bulk insert."""
     return {
         "booking_id": booking_id,
         "at": at,
