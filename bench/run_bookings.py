@@ -28,9 +28,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, func, select, update
 
-from bench.generate import BENCH_PASSWORD, ROOT, default_sqlite_url, engine_url, owner_login
-from bench.run_portal import (
-    DATA,
+from bench.generate import BENCH_PASSWORD, DATA, ROOT, default_sqlite_url, engine_url, owner_login
+from bench.harness import (
     RESULTS,
     RESULTS_MD,
     WRK_REPORT,
@@ -41,9 +40,9 @@ from bench.run_portal import (
     log,
     login,
     measure,
-    parse_args,
     server_env,
 )
+from bench.run_portal import parse_args
 from portal.models import Booking, Store, User, Vehicle
 
 BENCH_BAYS = 100_000  # the bench database only: every booking request finds a place

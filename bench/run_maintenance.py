@@ -48,7 +48,7 @@ from bench.generate import (
     migrations_head,
     owner_login,
 )
-from bench.run_portal import (
+from bench.harness import (
     RESULTS,
     RESULTS_MD,
     WRK_REPORT,
@@ -58,10 +58,10 @@ from bench.run_portal import (
     gunicorn,
     log,
     login,
-    parse_args,
     server_env,
     wrk,
 )
+from bench.run_portal import parse_args
 from portal.models import ServiceRecord, User, Vehicle
 
 SMALL_OWNERS = 800  # about 10k service records

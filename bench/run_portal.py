@@ -31,11 +31,8 @@ from bench.generate import (
     owner_login,
 )
 from bench.harness import (
-    HOST,
     RESULTS,
     RESULTS_MD,
-    USER_AGENT,
-    WRK_REPORT,
     _get,
     ensure_dataset,
     git_commit,
@@ -44,30 +41,10 @@ from bench.harness import (
     login,
     measure,
     server_env,
-    wrk,
 )
 from bench.harness import (
     _may_wipe as _may_wipe,
 )
-
-__all__ = [
-    "DATA",
-    "HOST",
-    "RESULTS",
-    "RESULTS_MD",
-    "USER_AGENT",
-    "WRK_REPORT",
-    "ensure_dataset",
-    "git_commit",
-    "gunicorn",
-    "log",
-    "login",
-    "main",
-    "measure",
-    "parse_args",
-    "server_env",
-    "wrk",
-]
 
 
 def check_owner_home(base: str, cookie: str) -> dict[str, Any]:
