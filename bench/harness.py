@@ -66,7 +66,7 @@ def log(message: str) -> None:
 # -- the dataset -----------------------------------------------------------------------------
 
 
-def _may_wipe(database_url: str) -> bool:
+def may_wipe(database_url: str) -> bool:
     """Only datasets that are obviously the bench's own are ever rebuilt in place."""
     url = engine_url(database_url)
     if url.get_backend_name() == "sqlite":
@@ -81,7 +81,7 @@ def ensure_dataset(database_url: str, owners: int, vehicles: int, rebuild: bool)
     if found == wanted and not rebuild:
         log(f"reusing the dataset: {found}")
         return {"generated": False}
-    if not _may_wipe(database_url):
+    if not may_wipe(database_url):
         raise SystemExit(
             f"{engine_url(database_url).render_as_string()} does not hold this dataset "
             f"({found}); the bench only rebuilds SQLite files under bench/data/ and "
@@ -102,7 +102,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _get(url: str, headers: dict[str, str] | None = None, timeout: float = 10):
+def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 10):
+    """GET a loopback URL with the bench's User-Agent; return the open response."""
     # Only ever http://127.0.0.1:<port> URLs built here, hence the S310 waivers.
     headers = {"User-Agent": USER_AGENT, **(headers or {})}
     req = urllib.request.Request(url, headers=headers)  # noqa: S310
@@ -137,7 +138,7 @@ def gunicorn(
             if proc.poll() is not None:
                 raise SystemExit(f"gunicorn for {app} exited; see {logfile}")
             try:
-                with _get(base + probe, timeout=2) as resp:
+                with http_get(base + probe, timeout=2) as resp:
                     if resp.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError):

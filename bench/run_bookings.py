@@ -33,10 +33,10 @@ from bench.harness import (
     RESULTS,
     RESULTS_MD,
     WRK_REPORT,
-    _get,
     ensure_dataset,
     git_commit,
     gunicorn,
+    http_get,
     log,
     login,
     measure,
@@ -105,7 +105,7 @@ def slot_fields(stores: list[dict], today: date) -> list[str]:
 
 def owner_form(base: str, url: str, phone: str, cookie: str) -> tuple[str, str]:
     """Return (Cookie header, fixed form fields) of one owner, with its session's CSRF token."""
-    with _get(base + "/bookings/new", {"Cookie": f"session={cookie}"}) as resp:
+    with http_get(base + "/bookings/new", {"Cookie": f"session={cookie}"}) as resp:
         page = resp.read().decode()
         fresh = re.search(r"session=([^;]+)", resp.headers.get("Set-Cookie") or "")
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         phones = [owner_login(i) for i in picks]
         cookies = [login(base, p, BENCH_PASSWORD) for p in phones]
         slots_path = f"/bookings/slots?store={stores[0]['id']}&day={tomorrow}"
-        with _get(base + slots_path, {"Cookie": f"session={cookies[0]}"}) as resp:
+        with http_get(base + slots_path, {"Cookie": f"session={cookies[0]}"}) as resp:
             if resp.status != 200 or b'name="slot"' not in resp.read():
                 raise SystemExit("the slot picker shows no free slot")
         slots = measure(base, slots_path, cookies, args, "slots")

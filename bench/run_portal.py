@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import harness
 from bench.generate import (
     BENCH_PASSWORD,
     DATA,
@@ -30,26 +31,11 @@ from bench.generate import (
     engine_url,
     owner_login,
 )
-from bench.harness import (
-    RESULTS,
-    RESULTS_MD,
-    _get,
-    ensure_dataset,
-    git_commit,
-    gunicorn,
-    log,
-    login,
-    measure,
-    server_env,
-)
-from bench.harness import (
-    _may_wipe as _may_wipe,
-)
 
 
 def check_owner_home(base: str, cookie: str) -> dict[str, Any]:
     """Fetch / as wrk will; it must be the owner's page and must not rewrite the cookie."""
-    with _get(base + "/", {"Cookie": f"session={cookie}"}) as resp:
+    with harness.http_get(base + "/", {"Cookie": f"session={cookie}"}) as resp:
         body = resp.read()
         if resp.status != 200 or b'id="vehicle-list"' not in body:
             raise SystemExit("the session cookie does not open the owner home page")
@@ -57,8 +43,8 @@ def check_owner_home(base: str, cookie: str) -> dict[str, Any]:
 
 
 def append_results_md(result: dict[str, Any], command: str) -> None:
-    if not RESULTS_MD.exists():
-        RESULTS_MD.write_text(
+    if not harness.RESULTS_MD.exists():
+        harness.RESULTS_MD.write_text(
             "# Bench results\n\n"
             "One line per run, appended by the bench scripts. The machine matters: note it.\n\n"
         )
@@ -74,7 +60,7 @@ def append_results_md(result: dict[str, Any], command: str) -> None:
         + (f" · ERRORS {result['errors']}" if any(result["errors"].values()) else "")
         + f" · {result['cpus']} CPUs, load {result['loadavg_before']} before · `{command}`\n"
     )
-    with RESULTS_MD.open("a") as f:
+    with harness.RESULTS_MD.open("a") as f:
         f.write(line)
 
 
@@ -115,20 +101,20 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     url = args.database_url or default_sqlite_url(args.owners)
     backend = engine_url(url).get_backend_name()
-    built = ensure_dataset(url, args.owners, args.vehicles, args.rebuild)
-    env = server_env(url)
+    built = harness.ensure_dataset(url, args.owners, args.vehicles, args.rebuild)
+    env = harness.server_env(url)
     loadavg = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy it was
 
-    with gunicorn("bench.hello:app", env, args, "/", "hello") as base:
-        hello = measure(base, "/", [], args, "hello")
+    with harness.gunicorn("bench.hello:app", env, args, "/", "hello") as base:
+        hello = harness.measure(base, "/", [], args, "hello")
 
-    with gunicorn("wsgi:app", env, args, "/healthz", "portal") as base:
+    with harness.gunicorn("wsgi:app", env, args, "/healthz", "portal") as base:
         picks = [i * args.owners // args.sessions for i in range(args.sessions)]
-        cookies = [login(base, owner_login(i), BENCH_PASSWORD) for i in picks]
+        cookies = [harness.login(base, owner_login(i), BENCH_PASSWORD) for i in picks]
         page = check_owner_home(base, cookies[0])
         if page["sets_cookie"]:
-            log("WARNING: the owner home rewrites the session cookie on every request")
-        home = measure(base, "/", cookies, args, "owner_home")
+            harness.log("WARNING: the owner home rewrites the session cookie on every request")
+        home = harness.measure(base, "/", cookies, args, "owner_home")
 
     result = {
         "hello_rps": hello["rps"],
@@ -152,18 +138,18 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "loadavg_before": loadavg,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
+        "commit": harness.git_commit(),
         **built,
     }
     short = {"sqlite": "", "postgresql": "-postgres"}.get(backend, f"-{backend}")
     default_name = f"portal{short}.json"
-    out = args.output or (DATA / "quick" if args.quick else RESULTS) / default_name
+    out = args.output or (DATA / "quick" if args.quick else harness.RESULTS) / default_name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     if not args.quick:
         append_results_md(result, command)
     print(json.dumps(result, indent=2, ensure_ascii=False))
-    log(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    harness.log(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
 
 
