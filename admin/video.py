@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect, select
 
 from admin.base import StaffModelView, StaffView
 from admin.charts import columns
@@ -24,12 +23,11 @@ from portal.auth import current_account, is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
-from portal.models import Booking, Store, User
-from portal.models.bookings import IN_PROGRESS
-from portal.timeutil import now
-from workshop_video import devices, trust
+from portal.models import Booking
+from shop.models import Order
+from workshop_video import analytics, devices, trust
 from workshop_video import services as svc
-from workshop_video.models import ENDED, REQUESTED, Camera, VideoSession
+from workshop_video.models import REQUESTED, Camera, VideoSession
 from workshop_video.sources import SCHEMES, CredentialsNeeded, allowed_target, merge_source
 
 log = logging.getLogger(__name__)
@@ -49,6 +47,10 @@ END_REASON = {
     "expired": _l("never played"),
     "cancelled": _l("replaced by a new request"),
 }
+
+
+# What the trust watchlist shows beside each owner: (model, owner column, key) of each record.
+TRUST_HISTORY = ((Booking, Booking.owner_id, "bookings"), (Order, Order.user_id, "orders"))
 
 
 def _scope(stmt, column=VideoSession.store_id):
@@ -163,21 +165,7 @@ class RequestedUntil(RequestedFrom):
 
 def session_charts(ids, limit: int = 5000) -> dict:
     """Return column charts of sessions per local day and their average minutes."""
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
-    rows = db.session.execute(
-        select(VideoSession.requested_at, VideoSession.duration_s)
-        .where(VideoSession.id.in_(ids.subquery().select()))
-        .order_by(VideoSession.requested_at.desc())
-        .limit(limit)
-    ).all()
-    days: dict[str, list[int]] = {}
-    for at, seconds in reversed(rows):
-        days.setdefault(at.astimezone(zone).strftime("%m-%d"), []).append(seconds)
-    per_day = [(d, float(len(v))) for d, v in days.items()][-31:]
-    avg = [
-        (d, round(sum(s for s in v if s) / 60.0 / max(sum(1 for s in v if s is not None), 1), 1))
-        for d, v in days.items()
-    ][-31:]
+    per_day, avg = analytics.sessions_by_day(ids, limit)
     return {
         "per_day": columns(per_day, chart_id="video-per-day", title=_("Sessions per day")),
         "avg": columns(avg, chart_id="video-avg-minutes", title=_("Average minutes watched")),
@@ -304,131 +292,6 @@ class VideoQueueView(StaffView):
         return redirect(url_for(".index"), code=303)
 
 
-def _per_day(days: int = 14) -> list[tuple[str, float, float]]:
-    since = now() - timedelta(days=days)
-    rows = db.session.execute(
-        _scope(
-            select(
-                func.date(VideoSession.requested_at),
-                func.count(VideoSession.id),
-                func.avg(VideoSession.duration_s),
-            )
-            .where(VideoSession.requested_at >= since, VideoSession.status == ENDED)
-            .group_by(func.date(VideoSession.requested_at))
-            .order_by(func.date(VideoSession.requested_at))
-        )
-    ).all()
-    return [(str(d)[5:10], float(n), float(avg or 0)) for d, n, avg in rows]
-
-
-def _per_store() -> list[tuple[str, float, float, float]]:
-    """Return (store, views per watched booking, minutes watched, share of jobs watched %)."""
-    sessions = _scope(
-        select(
-            VideoSession.store_id,
-            func.count(VideoSession.id),
-            func.count(func.distinct(VideoSession.booking_id)),
-            func.coalesce(func.sum(VideoSession.duration_s), 0),
-        ).group_by(VideoSession.store_id)
-    )
-    jobs = _scope(
-        select(Booking.store_id, func.count(Booking.id))
-        .where(Booking.status == IN_PROGRESS)
-        .group_by(Booking.store_id),
-        Booking.store_id,
-    )
-    watched_now = _scope(
-        select(VideoSession.store_id, func.count(func.distinct(VideoSession.booking_id)))
-        .join(Booking, Booking.id == VideoSession.booking_id)
-        .where(Booking.status == IN_PROGRESS)
-        .group_by(VideoSession.store_id)
-    )
-    in_progress = dict(db.session.execute(jobs).all())
-    watched = dict(db.session.execute(watched_now).all())
-    names = dict(db.session.execute(select(Store.id, Store.name)).all())
-    out = []
-    for store_id, n, bookings, seconds in db.session.execute(sessions).all():
-        share = (
-            100.0 * watched.get(store_id, 0) / in_progress[store_id]
-            if in_progress.get(store_id)
-            else 0.0
-        )
-        out.append((names[store_id], n / max(bookings, 1), seconds / 60.0, share))
-    return out
-
-
-def trust_watchlist(min_sessions: int, min_minutes: float, days: int = 90) -> list[dict]:
-    """Return owners who watched at least min_sessions times or min_minutes in total."""
-    since = now() - timedelta(days=days)
-    rows = db.session.execute(
-        _scope(
-            select(
-                VideoSession.viewer_id,
-                func.count(VideoSession.id),
-                func.coalesce(func.sum(VideoSession.duration_s), 0),
-                func.count(func.distinct(VideoSession.booking_id)),
-            )
-            .where(VideoSession.requested_at >= since)
-            .group_by(VideoSession.viewer_id)
-        )
-    ).all()
-    hits = [r for r in rows if r[1] >= min_sessions or r[2] / 60.0 >= min_minutes]
-    owners = {
-        u.id: u for u in db.session.scalars(select(User).where(User.id.in_([r[0] for r in hits])))
-    }
-    ids = list(owners)
-    history = _history(ids)
-    notes = trust.follow_ups(ids, access.store_filter(current_user))
-    out = []
-    for viewer_id, n, seconds, bookings in sorted(hits, key=lambda r: (-r[2], -r[1])):
-        out.append(
-            {
-                "owner": owners[viewer_id],
-                "sessions": n,
-                "minutes": round(seconds / 60.0, 1),
-                "watched_bookings": bookings,
-                **history[viewer_id],
-                "follow_ups": notes.get(viewer_id, []),
-            }
-        )
-    return out
-
-
-def _history(owner_ids: list[int], recent: int = 3) -> dict[int, dict]:
-    """Return each owner's booking and shop order counts and most recent few (store-scoped)."""
-    from shop.models import Order
-
-    out = {
-        i: {"bookings": 0, "recent_bookings": [], "orders": 0, "recent_orders": []}
-        for i in owner_ids
-    }
-    for model, owner_col, key in (
-        (Booking, Booking.owner_id, "bookings"),
-        (Order, Order.user_id, "orders"),
-    ):
-        counts = db.session.execute(
-            _scope(
-                select(owner_col, func.count(model.id))
-                .where(owner_col.in_(owner_ids or [0]))
-                .group_by(owner_col),
-                model.store_id,
-            )
-        ).all()
-        for owner_id, n in counts:
-            out[owner_id][key] = n
-        latest = db.session.scalars(
-            _scope(
-                select(model).where(owner_col.in_(owner_ids or [0])).order_by(model.id.desc()),
-                model.store_id,
-            ).limit(200)
-        )
-        for row in latest:
-            rows = out[getattr(row, owner_col.key)][f"recent_{key}"]
-            if len(rows) < recent:
-                rows.append(row)
-    return out
-
-
 class VideoAnalyticsView(StaffView):
     """Trust analytics: charts of viewing, and the owners who watch very often or long."""
 
@@ -436,8 +299,8 @@ class VideoAnalyticsView(StaffView):
     def index(self, errors: dict | None = None, status: int = 200):
         min_sessions = int_arg(request.args.get("min_sessions")) or 5
         min_minutes = request.args.get("min_minutes", type=float) or 30.0
-        per_day = _per_day()
-        per_store = _per_store()
+        per_day = analytics.per_day(current_user)
+        per_store = analytics.per_store(current_user)
         charts = {
             "per_day": columns(
                 [(d, n) for d, n, _a in per_day],
@@ -468,7 +331,9 @@ class VideoAnalyticsView(StaffView):
         return self.render(
             "admin/video/analytics.html",
             charts=charts,
-            watchlist=trust_watchlist(min_sessions, min_minutes),
+            watchlist=analytics.trust_watchlist(
+                current_user, min_sessions, min_minutes, TRUST_HISTORY
+            ),
             min_sessions=min_sessions,
             min_minutes=min_minutes,
             errors=errors or {},

@@ -28,22 +28,21 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, func, select, update
 
-from bench.generate import BENCH_PASSWORD, ROOT, default_sqlite_url, engine_url, owner_login
-from bench.run_portal import (
-    DATA,
+from bench.generate import BENCH_PASSWORD, DATA, ROOT, default_sqlite_url, engine_url, owner_login
+from bench.harness import (
     RESULTS,
     RESULTS_MD,
     WRK_REPORT,
-    _get,
     ensure_dataset,
     git_commit,
     gunicorn,
+    http_get,
     log,
     login,
     measure,
-    parse_args,
     server_env,
 )
+from bench.run_portal import parse_args
 from portal.models import Booking, Store, User, Vehicle
 
 BENCH_BAYS = 100_000  # the bench database only: every booking request finds a place
@@ -106,7 +105,7 @@ def slot_fields(stores: list[dict], today: date) -> list[str]:
 
 def owner_form(base: str, url: str, phone: str, cookie: str) -> tuple[str, str]:
     """Return (Cookie header, fixed form fields) of one owner, with its session's CSRF token."""
-    with _get(base + "/bookings/new", {"Cookie": f"session={cookie}"}) as resp:
+    with http_get(base + "/bookings/new", {"Cookie": f"session={cookie}"}) as resp:
         page = resp.read().decode()
         fresh = re.search(r"session=([^;]+)", resp.headers.get("Set-Cookie") or "")
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
@@ -153,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         phones = [owner_login(i) for i in picks]
         cookies = [login(base, p, BENCH_PASSWORD) for p in phones]
         slots_path = f"/bookings/slots?store={stores[0]['id']}&day={tomorrow}"
-        with _get(base + slots_path, {"Cookie": f"session={cookies[0]}"}) as resp:
+        with http_get(base + slots_path, {"Cookie": f"session={cookies[0]}"}) as resp:
             if resp.status != 200 or b'name="slot"' not in resp.read():
                 raise SystemExit("the slot picker shows no free slot")
         slots = measure(base, slots_path, cookies, args, "slots")

@@ -48,20 +48,20 @@ from bench.generate import (
     migrations_head,
     owner_login,
 )
-from bench.run_portal import (
+from bench.harness import (
     RESULTS,
     RESULTS_MD,
     WRK_REPORT,
-    _get,
-    _may_wipe,
     git_commit,
     gunicorn,
+    http_get,
     log,
     login,
-    parse_args,
+    may_wipe,
     server_env,
     wrk,
 )
+from bench.run_portal import parse_args
 from portal.models import ServiceRecord, User, Vehicle
 
 SMALL_OWNERS = 800  # about 10k service records
@@ -98,7 +98,7 @@ def ensure_dataset(database_url: str, owners: int, vehicles: int, rebuild: bool)
     if found == wanted and not rebuild and service_records(database_url):
         log(f"reusing the dataset: {found}")
         return {"generated": False}
-    if not _may_wipe(database_url):
+    if not may_wipe(database_url):
         raise SystemExit(f"{engine_url(database_url).render_as_string()} is not a bench database")
     log(f"building the dataset ({owners} owners, maintenance history); found {found}")
     result = generate(database_url, owners, vehicles, reset=True, log=log, maintenance=True)
@@ -139,7 +139,7 @@ def owner_ids(database_url: str, phones: list[str]) -> list[int]:
 
 def session_cookie(url: str) -> str:
     """Return the session cookie that the bare login of bench.hello_user sets."""
-    with _get(url) as resp:
+    with http_get(url) as resp:
         cookie = resp.headers.get("Set-Cookie", "")
     if not cookie.startswith("session="):
         raise SystemExit(f"no session cookie from {url}")
@@ -148,7 +148,7 @@ def session_cookie(url: str) -> str:
 
 def check_page(base: str, cookie: str, path: str) -> int:
     """Fetch the page as wrk will; it must be the schedule with uptake lines."""
-    with _get(base + path, {"Cookie": f"session={cookie}"}) as resp:
+    with http_get(base + path, {"Cookie": f"session={cookie}"}) as resp:
         body = resp.read()
         if resp.status != 200 or b'id="uptake-' not in body:
             raise SystemExit(f"{path} is not a maintenance schedule")

@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.generate import BENCH_PASSWORD, DATA, bench_app, engine_url, generate, owner_login
-from bench.run_portal import (
+from bench.harness import (
     HOST,
     RESULTS,
     RESULTS_MD,

@@ -9,6 +9,7 @@ sync_vehicle for every car at the generation time. Both must give the same rows.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -94,7 +95,7 @@ def dataset(tmp_path_factory):
 def replay_through_services() -> None:
     """Rebuild the aggregates from the service records with the real service functions."""
     rules = maint.Rules.from_config()
-    today = WHEN.astimezone(svc.ZoneInfo("Asia/Shanghai")).date()
+    today = WHEN.astimezone(ZoneInfo("Asia/Shanghai")).date()
     vehicles = _db.session.scalars(select(Vehicle).order_by(Vehicle.id)).all()
     for vehicle in vehicles:  # what the stores knew at go-live, imported as "last done"
         plan = svc.plan_for(vehicle)

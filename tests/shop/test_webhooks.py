@@ -15,6 +15,7 @@ from portal.extensions import db
 from shop import cart as carts
 from shop import orders, payments, stock
 from shop.models import Order, Product, StripeEvent
+from shop.orders import payment_events
 
 SECRET = "whsec_test_m4s"
 _ids = itertools.count(1)
@@ -93,8 +94,8 @@ def test_without_keys_the_webhook_does_not_exist(client):
 
 def test_duplicated_three_times_is_fulfilled_once(client, card_order, monkeypatch):
     paid = []
-    real = orders._settle
-    monkeypatch.setattr(orders, "_settle", lambda *a: paid.append(1) or real(*a))
+    real = payment_events._settle
+    monkeypatch.setattr(payment_events, "_settle", lambda *a: paid.append(1) or real(*a))
     payload = event("payment_intent.succeeded", _intent(card_order.order), "evt_dup")
     answers = [post(client, payload).json["result"] for _ in range(3)]
     assert answers == ["applied", "duplicate", "duplicate"] and paid == [1]

@@ -1,4 +1,4 @@
-"""Orders: checkout, payment, fulfilment, cancellation, refunds and hold expiry."""
+"""Place an order at checkout or by buy-now, hold its stock, and release holds that ran out."""
 
 from __future__ import annotations
 
@@ -14,37 +14,24 @@ from sqlalchemy.orm import make_transient_to_detached, selectinload
 from portal import access
 from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
 from portal.extensions import db
-from portal.mail import send_mail
 from portal.models import Store, User
-from portal.services import audit
 from portal.timeutil import now
 from shop import cart as carts
 from shop import payments, stock
 from shop.catalog import Price, price_of
 from shop.models import (
-    CANCELLED,
-    COMPLETED,
     HELD,
-    PAID,
     PENDING,
-    READY,
-    REFUNDED,
     RELEASED,
-    RETURNED,
-    SHIPPED,
-    SOLD,
-    STATUS_RANK,
     Cart,
     Order,
     OrderLine,
     Product,
-    Refund,
 )
 
 # At most this many expired holds are released by one checkout (the lazy sweep stays cheap
 # when many expired at once; `flask m4s shop-expire-holds` releases every one of them).
 SWEEP_LIMIT = 50
-FULFILMENT = {READY: (PAID,), SHIPPED: (PAID, READY), COMPLETED: (PAID, READY, SHIPPED)}
 
 
 def hold_minutes() -> int:
@@ -248,100 +235,6 @@ def renew_hold(order: Order) -> None:
     db.session.flush()
 
 
-def _settle(order: Order, actor: User | None, via: str) -> None:
-    """Mark a pending order paid, making sure its units are (still or again) held."""
-    if hold_expired(order):
-        stock.release_hold(order, note="hold expired")
-    if order.stock_state == RELEASED:
-        stock.reserve_again(order)  # raises Conflict when the units were sold meanwhile
-    order.stock_state = SOLD
-    order.status = PAID
-    order.paid_at = now()
-    audit.record("shop_order_paid", actor=actor, target=order, via=via, store_id=order.store_id)
-    db.session.flush()
-
-
-def mark_paid_at_store(actor: User, order: Order) -> Order:
-    """Record that the owner paid at the store (staff, at pickup)."""
-    order = lock(order)
-    if STATUS_RANK[order.status] >= STATUS_RANK[PAID] and order.is_paid:
-        raise Conflict(_("This order is already paid."))
-    if order.status != PENDING:
-        raise Conflict(_("This order is no longer waiting for payment."))
-    _settle(order, actor, "store")
-    return order
-
-
-def advance(actor: User, order: Order, status: str) -> Order:
-    """Move a paid order to ready for pickup, shipped or completed."""
-    order = lock(order)
-    allowed = FULFILMENT.get(status)
-    if allowed is None:
-        raise ValidationError(_("Unknown order status."), field="status")
-    if order.status not in allowed:
-        raise Conflict(_("This order cannot go to that state from where it is now."))
-    if status == SHIPPED and order.delivery != "delivery":
-        raise Conflict(_("A pickup order is not shipped."))
-    if status == READY and order.delivery != "pickup":
-        raise Conflict(_("A delivery order is shipped, not picked up."))
-    order.status = status
-    audit.record("shop_order_" + status, actor=actor, target=order, store_id=order.store_id)
-    db.session.flush()
-    return order
-
-
-def cancel(actor: User, order: Order) -> Order:
-    """Cancel an unpaid order and put its stock back (owner or staff)."""
-    order = lock(order)
-    if order.status != PENDING:
-        raise Conflict(_("Only unpaid orders can be cancelled; paid ones are refunded."))
-    stock.release_hold(order, note="cancelled")
-    order.status = CANCELLED
-    if order.payment_intent_id and payments.configured():
-        payments.cancel_intent(order)
-    audit.record("shop_order_cancel", actor=actor, target=order, store_id=order.store_id)
-    db.session.flush()
-    return order
-
-
-def refund(actor: User | None, order: Order, amount_fen: int, reason: str = "") -> Refund:
-    """Refund part or all of a paid order (through Stripe for card payments); audited."""
-    order = lock(order)
-    if not order.is_paid or order.status == CANCELLED:
-        raise Conflict(_("Only paid orders can be refunded."))
-    left = order.total_fen - order.refunded_fen
-    if amount_fen <= 0 or amount_fen > left:
-        raise ValidationError(
-            _("Refund between ¥0.01 and %(left)s.", left=f"¥{left / 100:,.2f}"), field="amount"
-        )
-    key = f"m4s-{order.number}-refund-{len(order.refunds) + 1}-{amount_fen}"
-    row = Refund(
-        order_id=order.id,
-        amount_fen=amount_fen,
-        reason=(reason or "")[:255],
-        idempotency_key=key,
-        actor_id=actor.id if actor else None,
-        created_at=now(),
-    )
-    if order.payment == "stripe" and order.payment_intent_id:
-        row.stripe_refund_id = payments.refund(order, amount_fen, key)
-    db.session.add(row)
-    order.refunded_fen += amount_fen
-    if order.refunded_fen == order.total_fen:
-        # Goods not yet handed over go back on the shelf; completed ones stay with the owner.
-        if order.stock_state == SOLD and order.status != COMPLETED:
-            for line in order.lines:
-                stock.give_back(line.product_id, line.quantity, "return", order=order)
-            order.stock_state = RETURNED
-        order.status = REFUNDED
-    audit.record(
-        "shop_order_refund", actor=actor, target=order, amount_fen=amount_fen, reason=reason,
-        store_id=order.store_id,
-    )  # fmt: skip
-    db.session.flush()
-    return row
-
-
 def expire_holds(product_ids: list[int] | None = None, limit: int | None = None) -> int:
     """Release the stock of unpaid orders whose hold ended; return how many (idempotent).
 
@@ -367,86 +260,3 @@ def _expired_holds(by_product: bool, limited: bool):
         query = query.where(Order.lines.any(in_products))
     query = query.order_by(Order.hold_expires_at, Order.id)
     return query.limit(bindparam("limit", type_=Integer)) if limited else query
-
-
-# -- payment events (from the Stripe webhook) ----------------------------------------------
-
-
-def by_intent(intent_id: str | None) -> Order | None:
-    if not intent_id:
-        return None
-    return db.session.scalar(select(Order).where(Order.payment_intent_id == intent_id))
-
-
-def payment_succeeded(order: Order) -> None:
-    """Fulfil a card payment; after a lost hold re-reserve, or refund and tell the owner."""
-    order = lock(order)
-    if order.status != PENDING and order.status != CANCELLED:
-        return  # already paid or further: a duplicate or late event changes nothing
-    if order.status == PENDING:
-        try:
-            with db.session.begin_nested():
-                _settle(order, None, "stripe")
-            return
-        except Conflict:
-            db.session.refresh(order)
-    _refund_unfillable(order)
-
-
-def _refund_unfillable(order: Order) -> None:
-    order.paid_at = now()
-    order.note = _("Paid after the reservation ended and the items were sold out: refunded.")
-    key = f"m4s-{order.number}-autorefund"
-    stripe_id = payments.refund(order, order.total_fen - order.refunded_fen, key)
-    db.session.add(
-        Refund(
-            order_id=order.id,
-            amount_fen=order.total_fen - order.refunded_fen,
-            reason="sold out after the hold expired",
-            idempotency_key=key,
-            stripe_refund_id=stripe_id,
-            created_at=now(),
-        )
-    )
-    order.refunded_fen = order.total_fen
-    order.status = REFUNDED
-    audit.record("shop_order_autorefund", target=order, store_id=order.store_id)
-    if order.user.email:
-        send_mail(
-            order.user.email,
-            _("Your order %(n)s was refunded", n=order.number),
-            _(
-                "Your payment for order %(n)s arrived after its reservation ended, and the "
-                "items had been sold meanwhile. We refunded the full amount.",
-                n=order.number,
-            ),
-            kind="order",
-            store_id=order.store_id,
-            user_id=order.user_id,
-        )
-    db.session.flush()
-
-
-def payment_failed(order: Order) -> None:
-    """Release the stock of an unpaid order whose payment failed; it stays unpaid."""
-    order = lock(order)
-    if order.status == PENDING:
-        stock.release_hold(order, note="payment failed")
-        order.note = _("The payment failed. Try again: the items are held again if in stock.")
-
-
-def payment_canceled(order: Order) -> None:
-    """Cancel an unpaid order whose PaymentIntent was cancelled."""
-    order = lock(order)
-    if order.status == PENDING:
-        stock.release_hold(order, note="payment cancelled")
-        order.status = CANCELLED
-
-
-def charge_refunded(order: Order, amount_refunded: int) -> None:
-    """Record a refund made at Stripe; the refunded sum never goes down."""
-    order = lock(order)
-    amount = min(max(order.refunded_fen, amount_refunded), order.total_fen)
-    order.refunded_fen = amount
-    if amount == order.total_fen and order.is_paid:
-        order.status = REFUNDED

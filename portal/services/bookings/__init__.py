@@ -1,0 +1,55 @@
+"""Repair bookings: the owner's verbs and the workshop's, each change a row in the timeline."""
+
+from portal.services.bookings.owner import (
+    answer_proposal,
+    book_repair,
+    can_cancel,
+    cancel_booking,
+    edit_booking,
+    rate,
+    reschedule,
+)
+from portal.services.bookings.timeline import (
+    STATUS_LABELS,
+    owned_booking,
+    status_label,
+    store_booking,
+)
+from portal.services.bookings.workshop import (
+    REASON_LABELS,
+    accept,
+    add_progress,
+    check_in,
+    complete,
+    mark_no_show,
+    mark_ready,
+    propose,
+    reason_label,
+    reject,
+    start_work,
+)
+
+__all__ = [
+    "REASON_LABELS",
+    "STATUS_LABELS",
+    "accept",
+    "add_progress",
+    "answer_proposal",
+    "book_repair",
+    "can_cancel",
+    "cancel_booking",
+    "check_in",
+    "complete",
+    "edit_booking",
+    "mark_no_show",
+    "mark_ready",
+    "owned_booking",
+    "propose",
+    "rate",
+    "reason_label",
+    "reject",
+    "reschedule",
+    "start_work",
+    "status_label",
+    "store_booking",
+]
