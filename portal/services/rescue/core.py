@@ -1,0 +1,165 @@
+"""Roadside rescue: labels, reading, and the timeline every step writes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, select, update
+
+from portal import access
+from portal.errors import Conflict
+from portal.extensions import db
+from portal.models import Rescue, RescueEvent, User
+from portal.models.rescue import CANCELLED, CLAIMED, DISPATCHED, ON_SITE, OPEN, RECEIVED, RESOLVED
+from portal.services import notify
+from portal.timeutil import now
+
+STATUS_LABELS = {
+    RECEIVED: _l("Received"),
+    CLAIMED: _l("An advisor is on it"),
+    DISPATCHED: _l("Help is on the way"),
+    ON_SITE: _l("Help is on site"),
+    RESOLVED: _l("Resolved"),
+    CANCELLED: _l("Cancelled"),
+}
+PROBLEM_LABELS = {
+    "breakdown": _l("Breakdown"),
+    "flat_tyre": _l("Flat tyre"),
+    "battery": _l("Flat battery"),
+    "accident": _l("Accident"),
+    "locked_out": _l("Locked out"),
+    "fuel": _l("Out of fuel or charge"),
+    "other": _l("Other"),
+}
+
+
+def status_label(status: str) -> str:
+    """Return the translated name of a rescue status."""
+    return str(STATUS_LABELS.get(status, status))
+
+
+def problem_label(problem: str) -> str:
+    """Return the translated name of a problem type."""
+    return str(PROBLEM_LABELS.get(problem, problem))
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def owned_rescue(owner: User, rescue_id: int) -> Rescue:
+    """Return the owner's rescue or raise NotFound (others' rescues do not exist)."""
+    return access.owned_record(owner, Rescue, rescue_id, _("Rescue not found."))
+
+
+def store_rescue(staff: User, rescue_id: int) -> Rescue:
+    """Return a rescue of the staff member's store (any store for admins), else NotFound."""
+    return access.store_record(staff, Rescue, rescue_id, _("Rescue not found."))
+
+
+def open_rescues(store_id: int | None) -> list[Rescue]:
+    """Return the open rescues of a store (all stores for None): unclaimed first, oldest first."""
+    stmt = select(Rescue).where(Rescue.status.in_(OPEN))
+    if store_id is not None:
+        stmt = stmt.where(Rescue.store_id == store_id)
+    # Unclaimed ones first: nobody is on them yet.
+    unclaimed_first = case((Rescue.status == RECEIVED, 0), else_=1)
+    return list(db.session.scalars(stmt.order_by(unclaimed_first, Rescue.created_at, Rescue.id)))
+
+
+def escalation(rescue: Rescue, at: datetime | None = None) -> str | None:
+    """Return "unclaimed" or "unresolved" when the rescue is overdue, else None."""
+    if rescue.status not in OPEN:
+        return None
+    age = (at or now()) - rescue.created_at
+    cfg = current_app.config
+    if rescue.status == RECEIVED and age >= timedelta(minutes=cfg["RESCUE_CLAIM_MINUTES"]):
+        return "unclaimed"
+    if age >= timedelta(minutes=cfg["RESCUE_RESOLVE_MINUTES"]):
+        return "unresolved"
+    return None
+
+
+def can_cancel(rescue: Rescue) -> bool:
+    """Return whether the owner may still cancel: until help is dispatched."""
+    return rescue.status in (RECEIVED, CLAIMED)
+
+
+def transition(
+    rescue: Rescue,
+    allowed_from: tuple[str, ...],
+    to_status: str | None,
+    actor: User | None,
+    note: str = "",
+    *,
+    kind: str | None = None,
+    **values,
+) -> None:
+    """Change the rescue with a conditional UPDATE: of concurrent callers exactly one wins.
+
+    to_status None keeps the status (a reassignment); the WHERE still checks it."""
+    before = rescue.status
+    if to_status is not None:
+        values["status"] = to_status
+    result = db.session.execute(
+        update(Rescue)
+        .where(Rescue.id == rescue.id, Rescue.status.in_(allowed_from))
+        .values(updated_at=now(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(rescue)
+        raise Conflict(
+            _(
+                "This rescue was changed meanwhile (it is now: %(status)s).",
+                status=status_label(rescue.status),
+            )
+        )
+    db.session.refresh(rescue)
+    event(rescue, actor, kind or to_status, note, from_status=before, to_status=rescue.status)
+    db.session.flush()
+
+
+def event(
+    rescue: Rescue,
+    actor: User | None,
+    kind: str,
+    note: str = "",
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+) -> None:
+    """Add an entry to the rescue's timeline."""
+    db.session.add(
+        RescueEvent(
+            rescue_id=rescue.id,
+            at=now(),
+            actor_id=actor.id if actor else None,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            note=note,
+        )
+    )
+
+
+def tell_owner(rescue: Rescue, text: str) -> None:
+    """Notify the rescue's owner, linking to the rescue page."""
+    owner = db.session.get(User, rescue.owner_id)
+    link = f"/rescue/{rescue.id}"  # services run outside requests too (CLI, jobs)
+    notify.notify(
+        owner, text, link, subject=_("Roadside rescue #%(id)d", id=rescue.id), kind="rescue"
+    )
+
+
+def store_staff(store_id: int, roles: tuple[str, ...]) -> list[User]:
+    """Return the active staff of a store with the given roles."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.store_id == store_id, User.role.in_(roles), User.is_active.is_(True))
+            .order_by(User.id)
+        )
+    )

@@ -1,0 +1,131 @@
+"""Checkout: the order form's choices and checks, placing the order from the cart."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from portal.auth import current_account, owner_required
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.inputs import int_arg
+from portal.models import Store
+from shop import cart as carts
+from shop import catalog, orders, payments
+from shop.forms import CheckoutForm
+from shop.views import bp
+
+# Built once, so that its cache key is computed once (see shop.cart.find).
+_ACTIVE_STORES = select(Store).where(Store.is_active.is_(True)).order_by(Store.id)
+
+
+def order_choices(form):
+    """Offer the active stores and the payment methods on a checkout or buy-now form."""
+    stores = db.session.scalars(_ACTIVE_STORES)
+    # Keep the rows referenced, so that the chosen store comes from the identity map later.
+    form.active_stores = list(stores)
+    form.store.choices = [SelectChoice(s.id, s.name) for s in form.active_stores]
+    choices = [SelectChoice("store", _("Pay at the store"))]
+    if payments.configured():
+        choices.append(SelectChoice("stripe", _("Pay now by card")))
+    form.payment.choices = choices
+    return form
+
+
+def _checkout_form(cart_lines) -> CheckoutForm:
+    form = order_choices(CheckoutForm())
+    if not form.is_submitted():
+        form.store.data = current_user.store_id
+        form.expected_total_fen.data = str(carts.total_fen(cart_lines))
+    return form
+
+
+def show_error(form, exc: DomainError, name: str | None = None) -> None:
+    """Put a domain error next to its field (or the named one), else flash it."""
+    field = getattr(form, name or exc.field or "", None)
+    if field is None:
+        flash(exc.message, "error")
+    else:
+        field.errors = [*field.errors, exc.message]
+
+
+def placed(order):
+    """Commit the new order and send the owner to it (or to the card payment)."""
+    # Read what the answer needs before the commit expires the order.
+    order_id, stripe = order.id, order.payment == "stripe"
+    done = _("Order %(n)s is placed. Pay when you pick it up.", n=order.number)
+    db.session.commit()
+    if stripe:
+        return redirect(url_for(".order_pay", order_id=order_id), code=303)
+    flash(done, "success")
+    return redirect(url_for(".order_show", order_id=order_id), code=303)
+
+
+def chosen(form) -> dict:
+    """The delivery, store, address and payment an order form chose."""
+    return {
+        "delivery": form.delivery.data,
+        "store": db.session.get(Store, form.store.data),
+        "address": form.address.data or "",
+        "payment": form.payment.data,
+    }
+
+
+def confirmed_expectation(form, expected_field, misfit: bool) -> int | None:
+    """The price the owner was shown (checkout and buy now), or None with the form's error
+    set: parts that fit none of their cars need the confirmation ticked; a price that is not
+    a number means a tampered or incomplete form."""
+    expected = expected_field.data or ""
+    if misfit and not form.fits_confirmed.data:
+        form.fits_confirmed.errors = [_("Confirm that you want parts that fit none of your cars.")]
+    elif int_arg(expected, maximum=2**53) is None:
+        expected_field.errors = [_("The form is incomplete. Reload the page.")]
+    else:
+        return int(expected)
+    return None
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@owner_required
+def checkout():
+    """Choose delivery or pickup and payment, then place the order (holding the stock)."""
+    user = current_account()
+    cart = carts.find(user)
+    lines = carts.lines(cart)
+    if not lines:
+        flash(_("Your cart is empty."), "info")
+        return redirect(url_for(".cart_show"), code=303)
+    form = _checkout_form(lines)
+    misfits = [li for li in lines if catalog.fits_none(li.item.product, user)]
+    if form.validate_on_submit():
+        expected = confirmed_expectation(form, form.expected_total_fen, bool(misfits))
+        if expected is not None:
+            try:
+                order = orders.place_order(
+                    user,
+                    cart,
+                    **chosen(form),
+                    expected_total_fen=expected,
+                )
+                if order.payment == "stripe":
+                    orders.start_stripe_payment(order)
+            except DomainError as exc:
+                db.session.rollback()
+                show_error(form, exc)
+                cart = carts.find(user)
+                lines = carts.lines(cart)
+                form.expected_total_fen.data = str(carts.total_fen(lines))
+            else:
+                return placed(order)
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "shop/checkout.html",
+        form=form,
+        lines=lines,
+        total=carts.total_fen(lines),
+        misfits=misfits,
+        hold_minutes=orders.hold_minutes(),
+    ), status

@@ -1,0 +1,92 @@
+"""The owner's orders: list, show, receipt, card payment and cancelling."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.auth import current_account, owner_required
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.paging import keyset_page
+from shop import orders, payments
+from shop.models import HELD, PENDING, Order
+from shop.views import bp
+
+
+@bp.route("/orders")
+@owner_required
+def order_list():
+    """List the owner's orders, newest first, a page at a time."""
+    page = keyset_page(orders.history_query(current_user), Order.created_at, Order.id)
+    return render_template("shop/orders.html", orders=page.items, page=page)
+
+
+@bp.route("/orders/<int:order_id>")
+@owner_required
+def order_show(order_id: int):
+    """Show one of the owner's orders."""
+    order = orders.owned_order(current_user, order_id)
+    return render_template("shop/order.html", o=order, expired=orders.hold_expired(order))
+
+
+@bp.route("/orders/<int:order_id>/receipt")
+@owner_required
+def order_receipt(order_id: int):
+    """Show a printable receipt of the order."""
+    order = orders.owned_order(current_user, order_id)
+    return render_template("shop/receipt.html", o=order)
+
+
+STRIPE_CSP = (
+    "default-src 'self'; script-src 'self' https://js.stripe.com; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: https://*.stripe.com; "
+    "frame-src https://js.stripe.com https://hooks.stripe.com; "
+    "connect-src 'self' https://api.stripe.com https://js.stripe.com; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
+)
+
+
+@bp.route("/orders/<int:order_id>/pay", methods=["GET", "POST"])
+@owner_required
+def order_pay(order_id: int):
+    """Pay an order by card with Stripe's Payment Element; POST holds the stock again."""
+    order = orders.owned_order(current_user, order_id)
+    if order.payment != "stripe" or not payments.configured():
+        abort(404)
+    if request.method == "POST":  # CSRFProtect has checked the token already
+        try:
+            orders.renew_hold(order)
+            orders.start_stripe_payment(order)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".order_show", order_id=order.id), code=303)
+        db.session.commit()
+        return redirect(url_for(".order_pay", order_id=order.id), code=303)
+    if order.status != PENDING:
+        return redirect(url_for(".order_show", order_id=order.id), code=303)
+    ready = order.stock_state == HELD and not orders.hold_expired(order) and order.payment_intent_id
+    secret = payments.client_secret(order) if ready else ""
+    response = current_app.make_response(
+        render_template("shop/pay.html", o=order, client_secret=secret, ready=ready)
+    )
+    response.headers["Content-Security-Policy"] = STRIPE_CSP
+    return response
+
+
+@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@owner_required
+def order_cancel(order_id: int):
+    """Cancel an unpaid order; its stock goes back on the shelf."""
+    order = orders.owned_order(current_user, order_id)
+    try:
+        orders.cancel(current_account(), order)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Order %(n)s is cancelled.", n=order.number), "success")
+    return redirect(url_for(".order_show", order_id=order_id), code=303)
