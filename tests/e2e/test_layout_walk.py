@@ -17,6 +17,8 @@ from tests.e2e.live import PHONE
 
 pytestmark = pytest.mark.e2e
 
+# A page of the walk may wait for a busy CI machine longer than a journey step does.
+WALK_TIMEOUT_MS = 30_000
 WIDTHS = (360, 390, 430)
 MAX_PAGES = 45  # a bound on the walk's time; the owner portal has fewer route shapes than this
 # Not pages: downloads, fragments polled by htmx, JSON, sign-out, media and the back office.
@@ -100,7 +102,7 @@ def _owner_pages(page, origin: str) -> list[str]:
         if shape in shapes:
             continue
         shapes.add(shape)
-        response = page.goto(url)
+        response = page.goto(url, timeout=WALK_TIMEOUT_MS)
         if response is None or response.status != 200 or "/login" in page.url:
             continue
         pages.append(url)
@@ -123,7 +125,7 @@ def test_owner_pages_fit_phones_without_overlapping_controls(open_page, live_ser
         page = open_page(f"w{width}", **{**PHONE, "viewport": {"width": width, "height": 800}},
                          storage_state=walker.context.storage_state())  # fmt: skip
         for url in pages:
-            page.goto(url)
+            page.goto(url, timeout=WALK_TIMEOUT_MS)
             found = page.evaluate(MEASURE)
             if found["scroll"] > found["inner"]:
                 problems.append(f"{width}px {url}: {found['scroll']} px wide, scrolls sideways")
