@@ -44,7 +44,7 @@ def _advisors(store_id: int) -> list[User]:
 
 
 def _reassign(staff: User, rescue: Rescue, form) -> None:
-    advisor = db.session.get(User, form.get("advisor", type=int) or 0)
+    advisor = db.session.get(User, int_arg(form.get("advisor"), minimum=1) or 0)
     if advisor is None:
         abort(400)
     svc.reassign(staff, rescue, advisor)
