@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, make_response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -15,9 +15,10 @@ def _answer(status: int, title: str, message: str):
     from portal.auth import is_htmx, wants_json
 
     if wants_json():
-        return jsonify(error=title, message=message, status=status), status
+        return make_response(jsonify(error=title, message=message, status=status), status)
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    return render_template(template, status=status, title=title, message=message), status
+    page = render_template(template, status=status, title=title, message=message)
+    return make_response(page, status)
 
 
 def _titles() -> dict[int, tuple[str, str]]:
@@ -44,8 +45,8 @@ def init_app(app: Flask) -> None:
         elif status in (400, 409) and exc.description and not exc.description.startswith("The "):
             message = exc.description
         response = _answer(status, title, message)
-        if status == 405 and exc.valid_methods:
-            response[0].headers["Allow"] = ", ".join(exc.valid_methods)
+        if status == 405 and exc.valid_methods:  # a page answering 405 says what it allows
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
     @app.errorhandler(DomainError)
