@@ -18,6 +18,7 @@ from portal.timeutil import now
 from shop import stock
 from shop.models import (
     COMPLETED,
+    READY,
     SOLD,
     Category,
     Discount,
@@ -115,6 +116,7 @@ def load_demo(seed: int = 7) -> dict[str, int]:
     orders = _past_orders(rng, products)
     for p in products:
         stock.set_initial(p, rng.choice([0, 2, 5, 12, 25, 40]))
+    orders += _ready_for_the_demo_owner(products)
     for p in rng.sample(products, 8):
         kind, value = rng.choice(
             [("percent", 10), ("percent", 15), ("percent", 20), ("fixed", 1000)]
@@ -126,6 +128,37 @@ def load_demo(seed: int = 7) -> dict[str, int]:
         db.session.add(Placement(product_id=p.id, kind="recommended", position=pos))
     db.session.flush()
     return {"products": len(products), "orders": orders}
+
+
+def _ready_for_the_demo_owner(products: list[Product]) -> int:
+    """The demo owner's order, paid at the counter and ready to pick up: the home shows it."""
+    owner = db.session.scalar(select(User).where(User.phone == "13800000001"))
+    product = next((p for p in products if p.stock > 0), None)
+    if owner is None or owner.store_id is None or product is None:
+        return 0
+    at = now() - timedelta(hours=3)
+    order = Order(
+        number="D00READY01",
+        user_id=owner.id,
+        store_id=owner.store_id,
+        status=READY,
+        stock_state=SOLD,
+        delivery="pickup",
+        payment="store",
+        total_fen=product.price_fen,
+        created_at=at,
+        hold_expires_at=at + timedelta(minutes=30),
+        paid_at=at,
+    )
+    order.lines.append(
+        OrderLine(product_id=product.id, name=product.name, quantity=1,
+                  unit_price_fen=product.price_fen, list_price_fen=product.price_fen)
+    )  # fmt: skip
+    db.session.add(order)
+    db.session.flush()
+    stock.take_many([(product, 1)], order=order)
+    db.session.refresh(product)
+    return 1
 
 
 def _past_orders(rng: random.Random, products: list[Product]) -> int:

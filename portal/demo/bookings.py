@@ -153,6 +153,35 @@ def _in_workshop(history: History, today) -> None:
         db.session.add(MileageReading(vehicle_id=car.id, km=km, source="staff", recorded_at=slot))
 
 
+def _demo_owner_next(rng: random.Random, owner_id: int | None) -> int:
+    """Give the demo owner's last car an accepted oil service in a few days, so the home's
+    dashboard shows a next booking beside what is still due (the air filter, say)."""
+    from portal.services import bookings as svc
+
+    owner = db.session.get(User, owner_id) if owner_id else None
+    if owner is None or not owner.vehicles or owner.store_id is None:
+        return 0
+    store, vehicle = db.session.get(Store, owner.store_id), owner.vehicles[-1]
+    days = capacity.bookable_days(store)[2:5]
+    free = [s for d in days for s in capacity.free_slots(store, d)]
+    advisor = db.session.scalar(
+        select(User).where(User.store_id == store.id, User.role == ADVISOR).order_by(User.id)
+    )
+    if not free or advisor is None:
+        return 0
+    booking = svc.book_repair(
+        owner,
+        vehicle,
+        store,
+        free[min(len(free) - 1, 3)].starts_at,
+        ["maintenance"],
+        "按保养计划更换机油和机油滤清器",
+        maintenance_items=["engine_oil", "oil_filter"],
+    )
+    svc.accept(advisor, booking, bay=rng.randint(1, store.bays))
+    return 1
+
+
 def load_booking_history(rng: random.Random, demo_owner_phone: str = "13800000001") -> int:
     """Add a year of repair history and some upcoming bookings; nothing if they exist already."""
     stores = list(db.session.scalars(select(Store).order_by(Store.id)))
@@ -176,6 +205,7 @@ def load_booking_history(rng: random.Random, demo_owner_phone: str = "1380000000
         _in_workshop(history, today)
         made += 3
         made += _upcoming(history, [demo_owner])
+    made += _demo_owner_next(rng, demo_owner)
     top = select(MileageReading.vehicle_id, func.max(MileageReading.km)).group_by(
         MileageReading.vehicle_id
     )

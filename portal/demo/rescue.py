@@ -24,7 +24,12 @@ DEMO_RESCUES = [
     ("13800000013", "13900000102", "locked_out", (22.5432, 113.9500, ""), 12, [("claim", 4)]),
     ("13800000015", None, "fuel", (None, None, "广深沿江高速 机场出口前 2 公里"), 8, []),
     ("13800000017", None, "other", (22.5901, 113.9712, "留仙大道 塘朗"), 1, []),
+    ("13800000001", "13900000102", "battery", (22.5402, 113.9528, "科苑南路 软件产业基地停车场"),
+     15, [("claim", 2), ("dispatch", 4)]),
 ]  # fmt: skip
+# Which of the owner's cars a rescue is for, where not the first: the demo owner's first car
+# is in the workshop, so their open rescue (on its way) is for the other one.
+CAR_OF = {len(DEMO_RESCUES) - 1: -1}
 
 
 def load_demo_rescues() -> int:
@@ -37,7 +42,7 @@ def load_demo_rescues() -> int:
         lat, lng, address = where
         rescue, new = svc.request_rescue(
             owner,
-            owner.vehicles[0],
+            owner.vehicles[CAR_OF.get(i, 0)],
             problem=problem,
             callback_phone=login,
             idempotency_key=f"demo-rescue-{i:02d}-m4s",

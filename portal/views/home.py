@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.forms import MileageForm
 from portal.i18n import LANGUAGES
 from portal.models import User, Vehicle
-from portal.services import advisors
+from portal.services import advisors, dashboard, notify
 from portal.views.auth import _safe_next
 
 bp = Blueprint("home", __name__)
@@ -39,6 +39,8 @@ def index():
     return render_template(
         "home/owner.html",
         vehicles=vehicles,
+        unread=notify.unread_count(current_user),
+        **dashboard.card_context(current_user, list(vehicles)),
         advisor=advisor,
         advisor_rating=advisors.average_rating(advisor) if advisor else None,
         mileage_form=MileageForm(formdata=None),

@@ -10,16 +10,20 @@ from portal.auth import is_htmx, owner_required
 from portal.errors import ValidationError
 from portal.extensions import db
 from portal.forms import MileageForm, VehicleEditForm, VehicleForm, field_error
+from portal.services import dashboard
 from portal.services import vehicles as svc
 
 bp = Blueprint("vehicles", __name__, url_prefix="/vehicles")
 
 
 def _row(vehicle, mileage_form=None, status=200):
+    cards = dashboard.card_context(current_user, [vehicle])
     return render_template(
         "vehicles/_vehicle.html",
         v=vehicle,
+        now=cards["board"][vehicle.id],
         mileage_form=mileage_form or MileageForm(formdata=None),
+        **cards,
     ), status
 
 

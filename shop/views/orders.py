@@ -11,7 +11,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.paging import keyset_page
 from shop import orders, payments
-from shop.models import HELD, PENDING, Order
+from shop.models import HELD, PENDING, READY, Order
 from shop.views import bp
 
 
@@ -90,3 +90,20 @@ def order_cancel(order_id: int):
         db.session.commit()
         flash(_("Order %(n)s is cancelled.", n=order.number), "success")
     return redirect(url_for(".order_show", order_id=order_id), code=303)
+
+
+@bp.route("/orders/waiting")
+@owner_required
+def orders_waiting():
+    """Return the owner home's strip of orders that wait on the owner: to pay or to pick up."""
+    waiting = [
+        o
+        for o in db.session.scalars(
+            orders.history_query(current_user)
+            .where(Order.status.in_((PENDING, READY)))
+            .order_by(Order.created_at.desc())
+            .limit(5)
+        )
+        if o.status == READY or not orders.hold_expired(o)
+    ]
+    return render_template("shop/_waiting.html", waiting=waiting)

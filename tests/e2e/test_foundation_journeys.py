@@ -96,11 +96,15 @@ def test_new_owner_registers_adds_a_car_inline_and_records_mileage(phone, live_s
     assert page.evaluate("window.m4sSamePage === true"), "adding the car reloaded the page"
     assert_fits_phone(page)
 
+    # The mileage form is folded away under the card (the home is a dashboard); one tap opens it.
+    expect(page.locator(f"#km-{n}")).to_be_hidden()
+    page.locator(f"#mileage-{n} summary").click()
     page.locator(f"#km-{n}").fill("15000")
     page.locator(f"#{row_id} form.mileage button[type=submit]").click()
     expect(page.locator(f"#{row_id} .km")).to_have_text("15,000")
     expect(page.locator(f"#km-{n}-error")).to_have_count(0)
 
+    page.locator(f"#mileage-{n} summary").click()  # the saved card comes back folded
     page.locator(f"#km-{n}").fill("9000")
     page.locator(f"#{row_id} form.mileage button[type=submit]").click()
     error = page.locator(f"#{row_id} form.mileage #km-{n}-error")
