@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_HISTORY": 5,
     "UNLOCK_APPROVAL_HOURS": 24,
     "RESET_TOKEN_MINUTES": 30,
+    "ERASURE_GRACE_DAYS": 7,  # an owner's account is erased this long after they ask
     "OWNER_LOGIN_LIMIT_IP": "20 per minute",
     "OWNER_LOGIN_LIMIT_ACCOUNT": "5 per minute",
     "RATELIMIT_ENABLED": True,

@@ -99,6 +99,10 @@ EXPECTED: dict[str, tuple] = {
     "sms_login.code_request": LOGIN_PAGE,
     "sms_login.code_verify": (302,) * 7,  # no number asked for yet: back to the first step
     "channels.channel_settings": OWNER_ONLY,
+    "privacy.privacy_page": OWNER_ONLY,
+    "privacy.privacy_export": (302, 200, 200, 403, 403, 403, 403),  # the zip itself
+    "privacy.erasure_request": (302, 422, 422, 403, 403, 403, 403),  # no password: nothing
+    "privacy.erasure_cancel": (302, 303, 303, 403, 403, 403, 403),
     "channels.wechat_unbind": (302, 303, 303, 403, 403, 403, 403),
     "channels.wechat_bind": (400,) * 7,  # the token is not a signed bind token
     "channels.wechat_callback": (400,) * 7,
@@ -134,6 +138,7 @@ EXPECTED: dict[str, tuple] = {
     "shop.cart_update": (303, 303, 303, 403, 403, 403, 403),
     "shop.checkout": (302, 303, 303, 403, 403, 403, 403),  # an empty cart goes back to it
     "shop.order_list": OWNER_ONLY,
+    "shop.orders_waiting": OWNER_ONLY,
     "shop.order_show": OWN_OBJECT,
     "shop.order_receipt": OWN_OBJECT,
     "shop.order_pay": (302, 404, 404, 403, 403, 403, 403),  # card payment is off: no page

@@ -66,3 +66,9 @@ class ChangePasswordForm(FlaskForm):
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
     )
+
+
+class ErasureForm(FlaskForm):
+    """Delete my account: the password again, so that a borrowed phone cannot do it."""
+
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1024)])

@@ -55,6 +55,8 @@ class User(Base):
     remind_email: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the owner asked to delete the account (PIPL); erased after the grace period.
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     store: Mapped[Store | None] = relationship(back_populates="staff", foreign_keys=[store_id])
     advisor: Mapped[User | None] = relationship(

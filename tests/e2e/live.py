@@ -109,7 +109,7 @@ class LiveServer:
         self._flask("db", "upgrade")
         self._flask("m4s", "demo", "--owners", str(self.owners))
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:
         """Start gunicorn and wait until /healthz answers."""
         cmd = [
             sys.executable, "-m", "gunicorn",

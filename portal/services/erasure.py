@@ -1,0 +1,191 @@
+"""Delete my account (PIPL art. 47): asked for with the password, erased after a grace period.
+
+Asking ends every session at once (the session version moves on) and starts the grace period
+(M4S_ERASURE_GRACE_DAYS, 7 by default); signing in within it can cancel. Then the worker's
+`account-erasure` job erases the account:
+- the person: name, phone, email, password, calendar feed, referral link and sign-ins go;
+- their cars keep their service history for the workshop's statistics, under a VIN and plate
+  that no longer name the car;
+- what the law makes the dealer keep (orders and invoices, service records, rescues handled)
+  stays, anonymised: no delivery address, no callback number, rescue coordinates coarsened to
+  about a kilometre, notes cleared;
+- their messages, channel settings, WeChat binding, carts and sign-in codes are deleted.
+Each step is audited. Tables of other packages are reached through the metadata by name
+(portal never imports shop or crm).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import delete, select, update
+
+from portal.errors import Conflict, ValidationError
+from portal.extensions import db
+from portal.models import Base, Rescue, User, Vehicle
+from portal.models.accounts import OWNER
+from portal.services import audit, notify
+from portal.services.passwords import verify_password
+from portal.timeutil import now
+from portal.wording import day_label
+
+ERASED_NAME = "已注销用户"
+# Rows that are only the person's, deleted outright (child tables first).
+DELETED = (
+    ("notifications", "user_id"),
+    ("channel_preferences", "user_id"),
+    ("wechat_bindings", "user_id"),
+    ("login_sessions", "user_id"),
+    ("sms_login_codes", "user_id"),
+    ("password_history", "user_id"),
+    ("password_reset_tokens", "user_id"),
+    ("shop_cart_items", None),  # through shop_carts
+    ("shop_carts", "user_id"),
+)
+
+
+def _zone(user: User) -> str | None:
+    return user.store.timezone if user.store else None
+
+
+def grace() -> timedelta:
+    return timedelta(days=current_app.config["ERASURE_GRACE_DAYS"])
+
+
+def erasure_day(user: User) -> datetime | None:
+    """When the account will be erased, if the owner asked."""
+    return user.erasure_requested_at + grace() if user.erasure_requested_at else None
+
+
+def request_erasure(owner: User, password: str) -> datetime:
+    """Start the grace period and end every session; return when the erasure will happen."""
+    if owner.role != OWNER:
+        raise ValidationError(_("Only car owners can delete their account here."))
+    if not verify_password(owner.password_hash, password or ""):
+        raise ValidationError(_("The password is not right."), field="password")
+    asked = now()
+    done = db.session.execute(
+        update(User)
+        .where(User.id == owner.id, User.erasure_requested_at.is_(None), User.is_active)
+        .values(erasure_requested_at=asked, session_version=User.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise Conflict(_("Deleting this account was already asked for."))
+    db.session.refresh(owner)
+    audit.record("erasure_requested", actor=owner, target=owner)
+    day = asked + grace()
+    notify.notify(
+        owner,
+        _(
+            "Your account will be deleted on %(day)s. Sign in before then to cancel.",
+            day=day_label(day, _zone(owner)),
+        ),
+        url_for("privacy.privacy_page"),
+        kind="account",
+    )
+    return day
+
+
+def cancel_erasure(owner: User) -> bool:
+    """Cancel a pending erasure; False if none was pending."""
+    done = db.session.execute(
+        update(User)
+        .where(User.id == owner.id, User.erasure_requested_at.is_not(None), User.is_active)
+        .values(erasure_requested_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount == 1:
+        db.session.refresh(owner)
+        audit.record("erasure_cancelled", actor=owner, target=owner)
+    return done.rowcount == 1
+
+
+def erase_due(limit: int = 200) -> int:
+    """Erase every account whose grace period is over (the worker's job); return how many."""
+    due = db.session.scalars(
+        select(User.id)
+        .where(
+            User.erasure_requested_at <= now() - grace(),
+            User.is_active.is_(True),
+            User.role == OWNER,
+        )
+        .order_by(User.id)
+        .limit(limit)
+    ).all()
+    erased = 0
+    for user_id in due:
+        user = db.session.scalar(
+            select(User)
+            .where(User.id == user_id, User.is_active.is_(True))
+            .where(User.erasure_requested_at <= now() - grace())
+            .with_for_update(skip_locked=True)
+        )
+        if user is not None:  # else cancelled meanwhile, or another worker has it
+            _erase(user)
+            erased += 1
+        db.session.commit()
+    return erased
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out
+
+
+def _erase(user: User) -> None:
+    uid = user.id
+    for name, column in DELETED:
+        table = Base.metadata.tables.get(name)
+        if table is None:
+            continue
+        if column is None:  # the cart items of the person's carts
+            carts = Base.metadata.tables["shop_carts"]
+            ids = select(carts.c.id).where(carts.c.user_id == uid).scalar_subquery()
+            db.session.execute(delete(table).where(table.c.cart_id.in_(ids)))
+        else:
+            db.session.execute(delete(table).where(table.c[column] == uid))
+    for vehicle in db.session.scalars(select(Vehicle).where(Vehicle.owner_id == uid)):
+        vehicle.vin = f"ERASED{vehicle.id:011d}"[-17:]
+        vehicle.plate = ("E" + _base36(vehicle.id).rjust(7, "0"))[-8:]
+    for rescue in db.session.scalars(select(Rescue).where(Rescue.owner_id == uid)):
+        rescue.callback_phone, rescue.note = "", ""
+        if rescue.latitude is not None:
+            rescue.latitude, rescue.longitude = (
+                round(rescue.latitude, 2),
+                round(rescue.longitude, 2),
+            )
+            rescue.address = ""
+        else:
+            rescue.address = ERASED_NAME
+    orders = Base.metadata.tables.get("shop_orders")
+    if orders is not None:
+        db.session.execute(
+            update(orders)
+            .where(orders.c.user_id == uid)
+            .values(address="", note="")
+            .where(orders.c.delivery == "pickup")
+        )
+        db.session.execute(
+            update(orders)
+            .where(orders.c.user_id == uid, orders.c.delivery != "pickup")
+            .values(address=ERASED_NAME, note="")
+        )
+    leads = Base.metadata.tables.get("crm_leads")
+    if leads is not None:
+        db.session.execute(
+            update(leads).where(leads.c.customer_id == uid).values(note="", lost_note="")
+        )
+    user.name, user.phone, user.email = ERASED_NAME, None, f"erased-{uid}@erased.invalid"
+    user.password_hash = "!erased"  # noqa: S105 (not a hash: verify_password never matches it)
+    user.is_active, user.calendar_token, user.referred_by_id = False, None, None
+    user.locale, user.remind_inapp, user.remind_email, user.last_login_at = None, False, False, None
+    user.session_version += 1
+    audit.record("account_erased", target=user, user_id=uid)
