@@ -142,6 +142,7 @@ def test_owner_without_javascript_adds_a_car_through_the_plain_form(phone_nojs, 
     expect(row.locator(".km")).to_have_text("3,000")
     assert_fits_phone(page)
 
+    row.locator("details.mileage-update summary").click()  # folds open without JavaScript too
     row.locator("input[name=km]").fill("4500")
     row.locator("form.mileage button[type=submit]").click()
     expect(page).to_have_url(live_server.url + "/")
