@@ -1,7 +1,6 @@
-"""The rest of what a group's stores fill, at the same scale as their customers: the shop
-(catalogue, orders, stock moves), rescues, used-car submissions and buyers' inquiries, loans
-and insurance policies, cameras and viewing sessions, notices to advisors, and CRM leads.
-"""
+"""The rest of what a group's stores fill, at the scale of their customers: the shop's
+catalogue, rescues, used-car submissions and buyers' inquiries, loans and insurance policies,
+cameras and viewing sessions, notices to advisors. Orders and CRM leads: bench.group_sales."""
 
 from __future__ import annotations
 
@@ -12,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bench.group_sales import Sales
 from bench.sink import Sink, close
-from crm.models import Lead, LeadEvent, Task
 from portal.demo import chinese_name
 from portal.models import (
     InsurancePolicy,
@@ -26,7 +25,7 @@ from portal.models import (
     UsedCarRequest,
 )
 from shop.demo import CATALOG
-from shop.models import Category, Order, OrderLine, Product, StockMove
+from shop.models import Category, Product, StockMove
 from workshop_video.models import Camera, VideoSession
 
 LENDERS = ("平安银行汽车金融", "招商银行信用卡中心", "丰田汽车金融", "上汽通用汽车金融", "建设银行")
@@ -57,9 +56,6 @@ USEDCAR_STATUSES = (
     ("changes_requested", 5),
     ("submitted", 15),
 )
-LEAD_SOURCES = (("portal", 35), ("phone", 25), ("walk_in", 25), ("referral", 10), ("import", 5))
-LEAD_STAGES = ("new", "contacted", "visited", "test_drive", "quote", "order", "delivered")
-LOST_REASONS = ("competitor", "elsewhere", "postponed", "budget", "unreachable", "other")
 
 
 def _pick(rng: random.Random, pairs: tuple) -> str:
@@ -70,7 +66,7 @@ class Setup:
     """Per-store and group-wide rows made once: cameras, notices, the shop's catalogue."""
 
     def __init__(self, conn: Connection, rng: random.Random, specs: list[dict], when: datetime):
-        self.specs = specs
+        self.specs, self.when = specs, when
         cameras = Sink(conn, Camera.__table__, "id store_id bay name source is_active created_at")
         notices = Sink(conn, Notice.__table__, "id store_id author_id title body to_all created_at")
         readers = Sink(conn, NoticeRecipient.__table__, "notice_id advisor_id read_at", [notices])
@@ -188,42 +184,6 @@ class Extras:
             "starts_on ends_on created_by_id created_at",
             [vehicles],
         )
-        self.orders = Sink(
-            conn,
-            Order.__table__,
-            "id number user_id store_id status stock_state delivery address payment total_fen "
-            "created_at hold_expires_at paid_at",
-            [users],
-        )
-        self.lines = Sink(
-            conn,
-            OrderLine.__table__,
-            "id order_id product_id name unit_price_fen list_price_fen quantity",
-            [self.orders],
-        )
-        self.moves = Sink(
-            conn,
-            StockMove.__table__,
-            "id product_id delta reason order_id at",
-            [self.orders],
-        )
-        self.leads = Sink(
-            conn,
-            Lead.__table__,
-            "id customer_id store_id advisor_id source model_interest budget_fen timeframe "
-            "grade wants_test_drive stage state lost_reason created_at first_contact_at "
-            "updated_at",
-            [users],
-        )
-        self.lead_events = Sink(
-            conn, LeadEvent.__table__, "id lead_id kind stage actor_id at", [self.leads]
-        )
-        self.tasks = Sink(
-            conn,
-            Task.__table__,
-            "id lead_id store_id owner_id kind due_at done_at created_at",
-            [self.leads],
-        )
         self.sessions = Sink(
             conn,
             VideoSession.__table__,
@@ -231,7 +191,7 @@ class Extras:
             "assigned_at started_at last_seen_at ended_at end_reason duration_s",
         )
         self.ids: Counter[str] = Counter()
-        self.sold: Counter[int] = Counter()
+        self.sales = Sales(conn, users, setup, self.past)
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
@@ -252,11 +212,7 @@ class Extras:
                 self.add_loan(rng, customer, car)
             if rng.random() < 0.55:
                 self.add_policies(rng, customer, car)
-        if rng.random() < 0.1:
-            for _ in range(rng.choice((1, 1, 1, 2, 3))):
-                self.add_order(rng, customer)
-        if rng.random() < 0.07:
-            self.add_lead(rng, customer)
+        self.sales.add(rng, customer)
 
     def add_rescue(self, rng: random.Random, customer: dict, car: dict) -> None:
         store = customer["store"]
@@ -423,118 +379,6 @@ class Extras:
             )
             starts = ends
 
-    def add_order(self, rng: random.Random, customer: dict) -> None:
-        store = customer["store"]
-        oid = self.next_id("orders")
-        at = self.past(rng, customer["joined"], 2 * 365)
-        status = rng.choices(
-            ("completed", "cancelled", "refunded", "paid", "pending"), (80, 8, 4, 6, 2)
-        )[0]
-        if status in ("paid", "pending") and at < self.when - timedelta(days=3):
-            status = "completed"
-        stock_state = {
-            "completed": "sold",
-            "paid": "sold",
-            "pending": "held",
-            "cancelled": "released",
-            "refunded": "returned",
-        }[status]
-        total = 0
-        picks = rng.sample(self.setup.products, k=rng.choice((1, 1, 2, 3)))
-        lines = []
-        for pid, name, price in picks:
-            qty = rng.choice((1, 1, 1, 2))
-            total += qty * price
-            lines.append((pid, name, price, qty))
-        delivery = "pickup" if rng.random() < 0.7 else "delivery"
-        paid = at + timedelta(minutes=rng.randint(1, 20)) if status != "pending" else None
-        self.orders.add(
-            (
-                oid,
-                f"GB{oid:010d}",
-                customer["id"],
-                store["id"],
-                status,
-                stock_state,
-                delivery,
-                "" if delivery == "pickup" else store["address"],
-                rng.choice(("store", "stripe")),
-                total,
-                at,
-                at + timedelta(minutes=30),
-                paid,
-            )
-        )
-        for pid, name, price, qty in lines:
-            self.lines.add((self.next_id("lines"), oid, pid, name, price, price, qty))
-            self.moves.add((self.setup.next_move, pid, -qty, "sale", oid, at))
-            self.setup.next_move += 1
-            if stock_state in ("released", "returned"):
-                self.moves.add(
-                    (
-                        self.setup.next_move,
-                        pid,
-                        qty,
-                        "release" if stock_state == "released" else "return",
-                        oid,
-                        at + timedelta(hours=2),
-                    )
-                )
-                self.setup.next_move += 1
-            else:
-                self.sold[pid] += qty
-
-    def add_lead(self, rng: random.Random, customer: dict) -> None:
-        store = customer["store"]
-        lid = self.next_id("leads")
-        at = self.past(rng, customer["joined"], 2 * 365)
-        state = rng.choices(("won", "lost", "open", "lost_pending"), (30, 45, 22, 3))[0]
-        if state == "won":
-            stage = "delivered"
-        elif state == "open":
-            stage = rng.choice(LEAD_STAGES[:6])
-        else:
-            stage = rng.choice(LEAD_STAGES[:5])
-        advisor = rng.choice(store["advisors"])
-        contacted = at + timedelta(minutes=rng.randint(3, 600)) if stage != "new" else None
-        self.leads.add(
-            (
-                lid,
-                customer["id"],
-                store["id"],
-                advisor,
-                _pick(rng, LEAD_SOURCES),
-                f"{store['brand']}新车",
-                rng.randint(10, 40) * 1_000_000,
-                rng.choice(("7d", "15d", "30d", "90d", "later")),
-                rng.choice("HABC"),
-                rng.random() < 0.4,
-                stage,
-                state,
-                rng.choice(LOST_REASONS) if state in ("lost", "lost_pending") else None,
-                at,
-                contacted,
-                contacted or at,
-            )
-        )
-        self.lead_events.add((self.next_id("lead_events"), lid, "created", "new", None, at))
-        if contacted:
-            self.lead_events.add(
-                (self.next_id("lead_events"), lid, "stage", stage, advisor, contacted)
-            )
-        self.tasks.add(
-            (
-                self.next_id("tasks"),
-                lid,
-                store["id"],
-                advisor,
-                "first_contact",
-                at + timedelta(hours=2),
-                contacted,
-                at,
-            )
-        )
-
     def add_sessions(self) -> None:
         """Viewing sessions of recent completed bookings: the owner watched the bay's camera."""
         rng = random.Random(len(self.history.completed))
@@ -574,16 +418,6 @@ class Extras:
             self.inquiries,
             self.loans,
             self.policies,
-            self.orders,
-            self.lines,
-            self.moves,
-            self.leads,
-            self.lead_events,
-            self.tasks,
             self.sessions,
         )
-        conn = self.orders.conn
-        table = Product.__table__
-        for pid, qty in self.sold.items():  # the stock column matches its ledger
-            conn.execute(table.update().where(table.c.id == pid).values(stock=table.c.stock - qty))
-        return counts
+        return {**counts, **self.sales.close()}
