@@ -183,6 +183,7 @@ def generate_group(
 ) -> dict[str, Any]:
     """Build the group dataset at this scale in an empty (or wiped) database; return counts."""
     from bench.group import SCALES, fill_group
+    from bench.pg_bulk import deferred_indexes
 
     started = clock.perf_counter()
     prepare_database(database_url, reset=reset)
@@ -194,15 +195,17 @@ def generate_group(
         def step(what: str) -> None:
             log(f"  {clock.perf_counter() - started:7.1f} s  {what}")
 
-        counts = fill_group(
-            db.session.connection(),
-            SCALES[scale],
-            seed,
-            now(),
-            passwords.hash_password(STAFF_PASSWORD),
-            passwords.hash_password(BENCH_PASSWORD),
-            step,
-        )
+        conn = db.session.connection()
+        with deferred_indexes(conn, step):
+            counts = fill_group(
+                conn,
+                SCALES[scale],
+                seed,
+                now(),
+                passwords.hash_password(STAFF_PASSWORD),
+                passwords.hash_password(BENCH_PASSWORD),
+                step,
+            )
         fix_sequences(db.session.connection(), all_id_tables())
         db.session.commit()
         step("committed")
