@@ -57,9 +57,12 @@ def percentile(values: list[float], q: float) -> float:
     return round(ordered[int(rank) - 1] * 1000, 1)
 
 
-def measure(staff: crawl.Staff, target: crawl.Target, n: int, counter: crawl.Counter) -> dict:
+def measure(
+    staff: crawl.Staff, target: crawl.Target, n: int, counter: crawl.Counter, budget: float = 0
+) -> dict:
     """Request the URL once to warm up, then n times; return status, statements, percentiles.
-    A redirect or a refusal is not a page: it is requested once more, for its status."""
+    A redirect or a refusal is not a page: it is requested once more, for its status. With a
+    budget (seconds), a slow page stops after it, with at least 3 requests (n says how many)."""
     status, _s, _b = crawl.get(staff, target.url)
     if status != 200:
         n = 1
@@ -68,10 +71,13 @@ def measure(staff: crawl.Staff, target: crawl.Target, n: int, counter: crawl.Cou
         status, seconds, _body = crawl.get(staff, target.url)
         times.append(seconds)
         statuses.add(status)
+        if budget and len(times) >= 3 and sum(times) > budget:
+            break
     return {
         "url": target.url,
+        "n": len(times),
         "status": max(statuses),
-        "sql": round((counter.n - before) / n, 1),
+        "sql": round((counter.n - before) / len(times), 1),
         "p50": percentile(times, 50),
         "p95": percentile(times, 95),
         "p99": percentile(times, 99),
@@ -113,7 +119,7 @@ def crawl_dataset(database_url: str, args: argparse.Namespace) -> dict[str, dict
                 if not target.url:
                     results[key] = {"url": "", "status": 0, "sql": 0, "p50": 0, "p95": 0, "p99": 0}
                     continue
-                results[key] = measure(staff, target, args.requests, counter)
+                results[key] = measure(staff, target, args.requests, counter, args.budget_s)
                 r = results[key]
                 log(f"  {key}: {r['status']} p50 {r['p50']} p99 {r['p99']} ms, {r['sql']} SQL")
     finally:
@@ -143,10 +149,13 @@ def verdicts(small: dict, large: dict, args: argparse.Namespace) -> list[dict[st
     return rows
 
 
-def cell(r: dict | None) -> str:
+def cell(r: dict | None, n_wanted: int) -> str:
     if not r or not r["url"]:
         return "–"
-    return f"{r['status']} · {r['p50']:g} / {r['p95']:g} / {r['p99']:g} · {r['sql']:g}"
+    cell = f"{r['status']} · {r['p50']:g} / {r['p95']:g} / {r['p99']:g} · {r['sql']:g}"
+    return cell + (
+        f" (n={r['n']})" if r["status"] == 200 and r.get("n", n_wanted) < n_wanted else ""
+    )
 
 
 def markdown(rows: list[dict], args: argparse.Namespace, command: str, load: str) -> str:
@@ -160,7 +169,8 @@ def markdown(rows: list[dict], args: argparse.Namespace, command: str, load: str
         f"Small: `{args.small.rsplit('/', 1)[-1]}`; large: `{args.large.rsplit('/', 1)[-1]}`. "
         f"{args.requests} sequential requests per URL after one warm-up, in-process (Flask test "
         f"client, production config). Load average at the start: {load}. Cells: HTTP status · "
-        "p50 / p95 / p99 ms · SQL statements per request. Growth: p50 large / p50 small. "
+        "p50 / p95 / p99 ms · SQL statements per request (n: fewer requests, stopped by "
+        "--budget-s). Growth: p50 large / p50 small. "
         f"**{len(over)} of {len(rows)} URLs over the limits** (p99 {args.limit_ms:g} ms, "
         f"growth {args.growth:g}x where the large p50 is {args.growth_floor_ms:g} ms or more).",
         "",
@@ -172,7 +182,8 @@ def markdown(rows: list[dict], args: argparse.Namespace, command: str, load: str
         query = urlsplit((r["large"] or r["small"] or {}).get("url", "")).query
         key = f"{r['key']} `?{query}`" if query else r["key"]
         problems = "; ".join(r["problems"]) or ""
-        lines.append(f"| {key} | {cell(r['small'])} | {cell(r['large'])} | {growth} | {problems} |")
+        small, large = cell(r["small"], args.requests), cell(r["large"], args.requests)
+        lines.append(f"| {key} | {small} | {large} | {growth} | {problems} |")
     return "\n".join(lines) + "\n"
 
 
@@ -187,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--roles", default="admin,manager")
     parser.add_argument("--deep", type=int, default=200, help="the deep page (or the last)")
+    parser.add_argument(
+        "--budget-s", type=float, default=0, help="stop a slow URL after this (at least 3 runs)"
+    )
     parser.add_argument("--limit-ms", type=float, default=300)
     parser.add_argument("--growth", type=float, default=2.0)
     parser.add_argument("--growth-floor-ms", type=float, default=20)
