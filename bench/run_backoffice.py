@@ -27,6 +27,7 @@ import secrets
 import shlex
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -141,7 +142,8 @@ def verdicts(small: dict, large: dict, args: argparse.Namespace) -> list[dict[st
                 row["problems"].append(f"HTTP {r['status']}")
         if b and 200 <= b["status"] < 300 and b["p99"] > args.limit_ms:
             row["problems"].append(f"p99 over {args.limit_ms:g} ms")
-        if row["growth"] and row["growth"] > args.growth and b["p50"] >= args.growth_floor_ms:
+        pages = a and b and a["status"] == b["status"] == 200  # a redirect is not a page
+        if pages and row["growth"] > args.growth and b["p50"] >= args.growth_floor_ms:
             row["problems"].append(f"growth over {args.growth:g}x")
         if b and not b["url"]:
             row["problems"].append("no id to fill in")
@@ -205,13 +207,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--growth", type=float, default=2.0)
     parser.add_argument("--growth-floor-ms", type=float, default=20)
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    parser.add_argument("--report", type=Path, help="judge a saved results JSON, no crawl")
     args = parser.parse_args(argv)
     args.roles = set(args.roles.split(","))
     argv_text = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     command = f"python -m bench.run_backoffice {argv_text}"
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    small = crawl_dataset(args.small, args)
-    large = crawl_dataset(args.large, args)
+    if args.report:  # the measurements of an earlier run, judged and written again
+        saved = json.loads(args.report.read_text())
+        command, load = saved["command"], saved["load"]
+        small = {r["key"]: r["small"] for r in saved["rows"] if r["small"]}
+        large = {r["key"]: r["large"] for r in saved["rows"] if r["large"]}
+    else:
+        small = crawl_dataset(args.small, args)
+        large = crawl_dataset(args.large, args)
     rows = verdicts(small, large, args)
     text = markdown(rows, args, command, load)
     print(text)
