@@ -130,6 +130,16 @@ def crawl_dataset(database_url: str, args: argparse.Namespace) -> dict[str, dict
     return results
 
 
+def saved_or_crawl(saved: list[Path], database_url: str, args: argparse.Namespace) -> dict:
+    """The dataset's measurements: crawled now, or merged from --crawl-only files."""
+    if not saved:
+        return crawl_dataset(database_url, args)
+    merged: dict = {}
+    for path in saved:
+        merged.update(json.loads(path.read_text())["results"])
+    return merged
+
+
 def verdicts(small: dict, large: dict, args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for key in sorted(set(small) | set(large)):
@@ -195,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--small", required=True, help="database URL of the smaller dataset")
-    parser.add_argument("--large", required=True, help="database URL of the larger dataset")
+    parser.add_argument("--small", default="", help="database URL of the smaller dataset")
+    parser.add_argument("--large", default="", help="database URL of the larger dataset")
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--roles", default="admin,manager")
     parser.add_argument("--deep", type=int, default=200, help="the deep page (or the last)")
@@ -208,6 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--growth-floor-ms", type=float, default=20)
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     parser.add_argument("--report", type=Path, help="judge a saved results JSON, no crawl")
+    parser.add_argument("--crawl-only", help="measure this one database URL into --out")
+    parser.add_argument("--out", type=Path, help="with --crawl-only")
+    parser.add_argument(
+        "--small-results", type=Path, nargs="*", default=[], help="--crawl-only files: --small"
+    )
+    parser.add_argument(
+        "--large-results", type=Path, nargs="*", default=[], help="--crawl-only files: --large"
+    )
     args = parser.parse_args(argv)
     args.roles = set(args.roles.split(","))
     argv_text = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
@@ -218,9 +236,20 @@ def main(argv: list[str] | None = None) -> int:
         command, load = saved["command"], saved["load"]
         small = {r["key"]: r["small"] for r in saved["rows"] if r["small"]}
         large = {r["key"]: r["large"] for r in saved["rows"] if r["large"]}
+    elif args.crawl_only:  # one dataset's measurements, to a file: crawls can run apart
+        found = crawl_dataset(args.crawl_only, args)
+        args.out.write_text(json.dumps({"command": command, "load": load, "results": found}))
+        return 0
     else:
-        small = crawl_dataset(args.small, args)
-        large = crawl_dataset(args.large, args)
+        small = saved_or_crawl(args.small_results, args.small, args)
+        large = saved_or_crawl(args.large_results, args.large, args)
+        if args.small_results or args.large_results:
+            saved = [json.loads(f.read_text()) for f in args.small_results + args.large_results]
+            load = " | ".join(f["load"] for f in saved)
+            command += "  # measured by: " + " ; ".join(
+                json.loads(f.read_text())["command"]
+                for f in args.small_results + args.large_results
+            )
     rows = verdicts(small, large, args)
     text = markdown(rows, args, command, load)
     print(text)
