@@ -11,7 +11,8 @@ UV_COMPILE := $(VENV)/lock-tools/bin/uv pip compile -q --universal --python-vers
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: venv lock run test test-sqlite test-postgres e2e bench bench-shop bench-maintenance lint translations
+.PHONY: venv lock run test test-sqlite test-postgres e2e bench bench-shop bench-maintenance \
+	bench-group bench-backoffice lint translations
 
 # Everything is installed from the hashed lock files in requirements/ (see make lock); the
 # project itself goes in editable, without its dependencies.
@@ -72,6 +73,18 @@ bench-shop: venv translations
 
 bench-maintenance: venv translations
 	$(BIN)/python -m bench.run_maintenance
+
+# The dealer-group datasets (issue 21) on PostgreSQL, then the back-office crawl on both.
+BENCH_PG ?= postgresql://postgres@127.0.0.1:5432
+bench-group: venv
+	$(BIN)/python -m bench.generate --group --scale 10k --seed 1 --reset \
+		--database-url $(BENCH_PG)/bench_group_10k
+	$(BIN)/python -m bench.generate --group --scale $(or $(SCALE),100k) --seed 1 --reset \
+		--database-url $(BENCH_PG)/bench_group_$(or $(SCALE),100k)
+
+bench-backoffice: venv translations
+	$(BIN)/python -m bench.run_backoffice --small $(BENCH_PG)/bench_group_10k \
+		--large $(BENCH_PG)/bench_group_$(or $(SCALE),100k)
 
 lint: venv
 	$(BIN)/ruff check .

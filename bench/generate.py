@@ -1,5 +1,10 @@
 """Fill an empty database with a production-sized M4S dataset, fast.
 
+    python -m bench.generate --group --scale 10k --seed 1 --database-url postgresql://...
+
+builds a dealer group instead (bench.group): 100 stores, customers with up to ten years of
+history, and every table the stores fill; --scale tiny|10k|100k|1m sets the customers.
+
 The schema comes from the Alembic migrations; rows go in with bulk inserts (COPY on
 PostgreSQL, one executemany per batch elsewhere), one small function per table so that later
 issues add theirs beside them. Names, VINs and plates come from portal.demo's generators.
@@ -159,6 +164,59 @@ def generate(
     return {**counts, "seconds": round(clock.perf_counter() - started, 1)}
 
 
+def all_id_tables() -> list:
+    """Return every table whose primary key is an integer id (its sequence needs moving)."""
+    return [
+        t
+        for t in db.metadata.sorted_tables
+        if "id" in t.c and t.c.id.primary_key and t.c.id.type.python_type is int
+    ]
+
+
+def generate_group(
+    database_url: str,
+    scale: str,
+    *,
+    seed: int = 42,
+    reset: bool = False,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Build the group dataset at this scale in an empty (or wiped) database; return counts."""
+    from bench.group import SCALES, fill_group
+    from bench.pg_bulk import deferred_indexes
+
+    started = clock.perf_counter()
+    prepare_database(database_url, reset=reset)
+    app = bench_app(database_url)
+    with app.app_context():
+        flask_migrate.upgrade()
+        log(f"  schema at revision {migrations_head()}")
+
+        def step(what: str) -> None:
+            log(f"  {clock.perf_counter() - started:7.1f} s  {what}")
+
+        conn = db.session.connection()
+        with deferred_indexes(conn, step):
+            counts = fill_group(
+                conn,
+                SCALES[scale],
+                seed,
+                now(),
+                passwords.hash_password(STAFF_PASSWORD),
+                passwords.hash_password(BENCH_PASSWORD),
+                step,
+            )
+        fix_sequences(db.session.connection(), all_id_tables())
+        db.session.commit()
+        step("committed")
+        with db.engine.connect() as conn:  # fresh planner statistics for the bench queries
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return {**counts, "seconds": round(clock.perf_counter() - started, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.generate",
@@ -173,7 +231,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--maintenance", action="store_true", help="add maintenance history and aggregates"
     )
+    parser.add_argument("--group", action="store_true", help="a dealer group of 100 stores")
+    parser.add_argument(
+        "--scale", choices=("tiny", "10k", "100k", "1m"), default="10k", help="with --group"
+    )
     args = parser.parse_args(argv)
+    if args.group:
+        url = args.database_url or f"sqlite:///{DATA / f'group-{args.scale}.db'}"
+        print(
+            f"generating the group at scale {args.scale} into {engine_url(url).render_as_string()}"
+        )
+        result = generate_group(
+            url, args.scale, seed=args.seed, reset=args.reset, log=lambda m: print(m, flush=True)
+        )
+        print(f"done in {result['seconds']} s: {result}")
+        return 0
     url = args.database_url or default_sqlite_url(args.owners)
     print(f"generating {args.owners} owners into {engine_url(url).render_as_string()}")
     result = generate(
