@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import BaseForm as AdminBaseForm
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -58,10 +59,15 @@ class StaffView(_RoleMixin, BaseView):
     own_heading = True  # our templates carry their own <h1>; skip Flask-Admin's title
 
 
+class ModelForm(AdminBaseForm, FlaskForm):
+    """Flask-Admin's form base (it keeps the edited row, so a unique column's own value is not
+    "Already exists") with Flask-WTF's CSRF, like every other form."""
+
+
 class StaffModelView(_RoleMixin, ModelView):
     """A declarative model view, scoped to the staff member's store (admins see all)."""
 
-    form_base_class = FlaskForm  # CSRF from Flask-WTF, like every other form
+    form_base_class = ModelForm
     can_delete = False
     page_size = 50
     can_set_page_size = True

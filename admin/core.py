@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
+from flask import flash
 from flask_babel import lazy_gettext as _l
+from wtforms.validators import ValidationError
 
 from admin.base import StaffModelView
 from portal import access
 from portal.models import User, Vehicle
+
+ZONE_MESSAGE = _l("Choose a time zone such as Asia/Shanghai or Asia/Urumqi.")
+
+
+def known_zone(form, field) -> None:
+    """A store's time zone must be an IANA name (Asia/Shanghai): every page shows times in it."""
+    if (field.data or "") not in available_timezones():
+        raise ValidationError(ZONE_MESSAGE)
 
 
 class StoreAdmin(StaffModelView):
@@ -35,6 +47,13 @@ class StoreAdmin(StaffModelView):
     )
     column_labels = {"rescue_phone": _l("24-hour rescue line")}
     column_searchable_list = ("name",)
+    form_args = {"timezone": {"validators": [known_zone]}}
+
+    def on_model_change(self, form, model, is_created):
+        if model.timezone not in available_timezones():  # never save a zone pages cannot show
+            flash(ZONE_MESSAGE, "error")
+            raise ValueError(str(ZONE_MESSAGE))
+        super().on_model_change(form, model, is_created)
 
 
 class VehicleAdmin(StaffModelView):
