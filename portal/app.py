@@ -32,6 +32,7 @@ BLUEPRINTS = [
     "portal.views.finance:bp",
     "portal.views.sms_login:bp",
     "portal.views.channels:bp",
+    "portal.views.inspections:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land
     "shop.views:bp",
