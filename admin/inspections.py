@@ -240,7 +240,7 @@ class InspectionFunnelView(StaffView):
             chart_id="inspection-funnel",
             title=_("Inspections sent and opened"),
         )
-        items = charts.funnel(
+        approvals = charts.funnel(
             [
                 (_("Items recommended"), totals["recommended"]),
                 (_("Items approved"), totals["approved"]),
@@ -260,5 +260,5 @@ class InspectionFunnelView(StaffView):
             totals=totals,
             days=days,
             periods=PERIODS,
-            charts={"funnel": funnel, "items": items, "amounts": amounts},
+            charts={"funnel": funnel, "approvals": approvals, "amounts": amounts},
         )

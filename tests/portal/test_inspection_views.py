@@ -153,6 +153,7 @@ def test_funnel_page_draws_the_charts(client, auth, f, db):
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'id="inspection-funnel"' in body and 'id="inspection-amounts"' in body
+    assert 'id="inspection-items"' in body and "built-in method" not in body
     assert advisor.name in body and "¥480.00" in body
     assert client.get("/admin/inspection_funnel/?days=abc").status_code == 200
 
