@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from PIL import Image as PILImage
 from sqlalchemy import func, select
@@ -46,6 +47,8 @@ def test_staff_record_an_inspection_with_a_photo_and_send_it(client, auth, f, db
     with PILImage.open(io.BytesIO(item.image.data)) as img:
         assert max(img.size) == 1600 and not img.getexif()
     assert client.get(f"/admin/inspections/{inspection.id}").status_code == 200
+    thumb = re.search(r'src="(/media/[^"]+/thumb)"', body).group(1)
+    assert client.get(thumb).status_code == 200  # staff of the store see the photo
     bad = client.post(
         f"/admin/inspections/{inspection.id}/items/{item.id}",
         data={"severity": "red", "price": "abc"},
@@ -58,9 +61,15 @@ def test_staff_record_an_inspection_with_a_photo_and_send_it(client, auth, f, db
     assert r.status_code == 303
     db.session.expire_all()
     assert db.session.get(Inspection, inspection.id).status == "sent"
+    auth.logout()
+    auth.login(f.advisor(f.store()))
+    assert client.get(thumb).status_code == 404  # another store's staff do not
+    auth.logout()
+    auth.login(booking.owner)
+    assert client.get(thumb).status_code == 200  # the car's owner does
 
 
-def test_owner_opens_the_link_without_login_and_decides_item_by_item(client, f, db):
+def test_owner_opens_the_link_without_login_and_decides_item_by_item(client, auth, f, db):
     store = f.store()
     advisor = f.advisor(store)
     inspection = sent_inspection(f, db, store, advisor)
@@ -99,6 +108,9 @@ def test_owner_opens_the_link_without_login_and_decides_item_by_item(client, f, 
     db.session.expire_all()
     assert db.session.get(InspectionItem, amber.id).decision == "declined"
     assert db.session.get(InspectionItem, amber2.id).decision == "pending"
+    auth.login(inspection.booking.owner)  # the booking page lists the approved work
+    page = client.get(f"/bookings/{inspection.booking_id}").get_data(as_text=True)
+    assert "Work you approved" in page and "Brake pads" in page and "Wiper blades" not in page
 
 
 def test_a_bad_link_is_a_404_that_changes_nothing(client, f, db):
