@@ -292,3 +292,16 @@ def test_funnel_counts_sent_opened_approved_and_amount_per_advisor(scene, f, db)
         2,
         48000 + 30000,
     )
+
+
+def test_the_worker_runs_the_reminders_job(app, scene, f, db, clock):
+    from portal.worker.jobs import JOBS, run_job
+
+    store, advisor = scene
+    inspection = sent_inspection(f, db, store, advisor)
+    svc.decide(inspection, inspection.items[2].id, False)
+    db.session.commit()
+    clock.advance(days=app.config["INSPECTION_REMINDER_DAYS"] + 1)
+    job = next(j for j in JOBS if j.name == "inspection-reminders")
+    run = run_job(job)
+    assert (run.status, run.result) == ("ok", "1")
