@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
+from portal import access
 from portal.auth import is_htmx
 from portal.errors import Conflict, DomainError
 from portal.extensions import db
@@ -32,7 +34,8 @@ def _render_item(inspection: Inspection, item: InspectionItem, link: str, messag
 def inspection_show(link: str):
     """Show the inspection the link names, and note that the owner opened it."""
     inspection = svc.inspection_from_link(link)
-    if inspection.opened_at is None:
+    # Staff checking the link they sent is not the owner opening it (the funnel counts owners).
+    if inspection.opened_at is None and not access.is_active_staff(current_user):
         svc.mark_opened(inspection)
         db.session.commit()
     booking = inspection.booking

@@ -75,6 +75,11 @@ def test_owner_opens_the_link_without_login_and_decides_item_by_item(client, aut
     inspection = sent_inspection(f, db, store, advisor)
     red, amber, amber2, green = inspection.items
     link = svc.link_token(inspection)
+    auth.login(advisor)  # the advisor checking the link is not the owner opening it
+    assert client.get(f"/inspection/{link}").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Inspection, inspection.id).opened_at is None
+    auth.logout()
     page = client.get(f"/inspection/{link}")
     body = page.get_data(as_text=True)
     assert page.status_code == 200
