@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from portal import access
 from portal.auth import is_htmx
-from portal.errors import Conflict, DomainError
+from portal.errors import Conflict, DomainError, NotFound
 from portal.extensions import db
 from portal.models import Inspection, InspectionItem
 from portal.services import inspections as svc
@@ -60,10 +60,13 @@ def item_decide(link: str, item_id: int):
         item = svc.decide(inspection, item_id, choice == "approve")
     except DomainError as exc:
         db.session.rollback()
-        if not isinstance(exc, Conflict) or not is_htmx():
+        if isinstance(exc, NotFound) or not is_htmx():
             raise
+        # htmx swaps the item with the message in place (m4s.js swaps 409 and 422).
         item = db.session.get(InspectionItem, item_id)
-        return _render_item(inspection, item, link, exc.message), 409
+        return _render_item(inspection, item, link, exc.message), (
+            409 if isinstance(exc, Conflict) else 422
+        )
     db.session.commit()
     if is_htmx():
         return _render_item(inspection, item, link)

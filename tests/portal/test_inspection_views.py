@@ -102,6 +102,10 @@ def test_owner_opens_the_link_without_login_and_decides_item_by_item(client, aut
         ).status_code
         == 400
     )
+    hx_green = client.post(
+        f"/inspection/{link}/items/{green.id}", data={"decision": "approve"}, headers=HX
+    )
+    assert hx_green.status_code == 422 and "nothing to decide" in hx_green.get_data(as_text=True)
     assert (
         client.post(f"/inspection/{link}/items/{amber2.id}", data={"decision": "maybe"}).status_code
         == 400
