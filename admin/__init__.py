@@ -24,6 +24,7 @@ from admin.bookings import (
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.finance import LoanAdmin, PolicyAdmin
+from admin.inspections import InspectionFunnelView, InspectionTemplateAdmin, InspectionView
 from admin.labels import code_label
 from admin.maintenance import PlanAdmin
 from admin.outbox import OutboxView
@@ -35,6 +36,7 @@ from portal.extensions import db
 from portal.models import (
     AuditEvent,
     Booking,
+    InspectionTemplate,
     InsurancePolicy,
     Loan,
     MaintenancePlan,
@@ -74,6 +76,18 @@ PAGES: tuple[Page, ...] = (
     Page(WorkshopView, None, _l("Workshop board"), BOOKINGS, "workshop", ALL),
     Page(ReviewedBookingAdmin, Booking, _l("Reviewed bookings"), BOOKINGS, "reviewed", ALL),
     Page(AnalyticsView, None, _l("Repair analytics"), BOOKINGS, "booking_analytics", MANAGERS),
+    Page(InspectionView, None, _l("Inspections"), BOOKINGS, "inspections", ALL),
+    Page(
+        InspectionTemplateAdmin,
+        InspectionTemplate,
+        _l("Inspection templates"),
+        BOOKINGS,
+        "inspection_templates",
+        MANAGERS,
+    ),
+    Page(
+        InspectionFunnelView, None, _l("Inspection funnel"), BOOKINGS, "inspection_funnel", MANAGERS
+    ),
     Page(RescueQueueView, None, _l("Rescue queue"), RESCUE, "rescue_queue", ALL),
     Page(RescueStatsView, None, _l("Rescue timings"), RESCUE, "rescue_stats", MANAGERS),
     Page(StoreDayAdmin, StoreDay, _l("Holidays and exceptions"), STORE, "store_days", MANAGERS),

@@ -162,7 +162,7 @@ def image_visible(user: Actor | None, image: Any) -> bool:
     """Return whether the user may see an uploaded image: by the rule of the record it shows.
 
     Images without an owner are public assets (advisor portraits, product photos). An owner's
-    image is theirs; a booking photo is also seen by staff of the booking's store; a used-car
+    image is theirs; a booking or inspection photo is also seen by staff of its store; a used-car
     photo by staff of the car's store, and by everyone while the car is listed for sale."""
     from portal.models import Booking, BookingPhoto, UsedCarPhoto, UsedCarRequest
     from portal.models.usedcars import LISTED
@@ -183,4 +183,14 @@ def image_visible(user: Actor | None, image: Any) -> bool:
         .join(BookingPhoto, BookingPhoto.booking_id == Booking.id)
         .where(BookingPhoto.image_id == image.id)
     ).all()
-    return any(in_store(user, store_id) for store_id in stores)
+    if any(in_store(user, store_id) for store_id in stores):
+        return True
+    # An inspection photo: staff of the inspection's store (its owner is the image's owner).
+    from portal.models import Inspection, InspectionItem
+
+    inspected = db.session.scalars(
+        select(Inspection.store_id)
+        .join(InspectionItem, InspectionItem.inspection_id == Inspection.id)
+        .where(InspectionItem.image_id == image.id)
+    ).all()
+    return any(in_store(user, store_id) for store_id in inspected)

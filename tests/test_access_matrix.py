@@ -209,6 +209,18 @@ EXPECTED: dict[str, tuple] = {
     "crm_customers.index": STAFF,
     "crm_customers.show": (302, 403, 403, 200, 404, 200, 200),
     "lead_speed.index": MANAGERS,
+    # Inspections: store A's sent inspection. Its owner link is a bearer link: whoever holds it.
+    "inspections.index": STAFF,
+    "inspections.start": (302, 403, 403, 303, 404, 303, 303),  # not checked in: says so
+    "inspections.show": (302, 403, 403, 200, 404, 200, 200),
+    "inspections.item_save": (302, 403, 403, 409, 404, 409, 409),  # already sent to the owner
+    "inspections.send": (302, 403, 403, 303, 404, 303, 303),  # the link again
+    "inspections.decisions": (302, 403, 403, 200, 404, 200, 200),
+    "inspection_funnel.index": MANAGERS,
+    "owner_inspections.inspection_show": PUBLIC,
+    "owner_inspections.item_decide": (400,) * 7,  # neither approve nor decline
+    "owner_inspections.item_photo": PUBLIC,
+    "owner_inspections.item_thumb": PUBLIC,
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -230,6 +242,7 @@ for prefix, expected in {
     "policies": admin_model(STAFF, edit=302, other_store=302),
     "cameras": admin_model(MANAGERS, details=302),
     "video_sessions": admin_model(STAFF, details=302, create=302, edit=302, other_store=302),
+    "inspection_templates": admin_model(MANAGERS, details=302),
 }.items():
     for endpoint, codes in expected.items():
         EXPECTED[f"{prefix}.{endpoint}"] = codes
@@ -294,6 +307,7 @@ def world(app, f, db):
         crm_leads.Inquiry(name="潜客", phone="13655550001", store=store_a, source="phone")
     ).lead
     db.session.commit()
+    inspection = _inspection_sample(db, users["advisor"], store_a)
     args = {
         "vehicle_id": vehicle.id,
         "image_id": image_key,
@@ -319,6 +333,9 @@ def world(app, f, db):
         "message_id": "0" * 32,
         "lead_id": lead.id,
         "customer_id": lead.customer_id,
+        "inspection_id": inspection.id,
+        "item_id": inspection.items[0].id,
+        "link": inspection_link(inspection),
     }
     query = {
         "staff": locked.id,
@@ -339,6 +356,7 @@ def world(app, f, db):
         "usedcar_leads": lead.id,
         "loans": loan.id,
         "policies": policy.id,
+        "inspection_templates": inspection.template_id,
     }
     return users, args, query
 
@@ -429,6 +447,30 @@ def _finance_samples(db, owner, advisor):
     )
     db.session.commit()
     return loan, policy
+
+
+def _inspection_sample(db, advisor, store):
+    """A sent inspection of a checked-in car of store A, its first item red with a photo."""
+    from portal.services import inspections
+    from tests import factories
+    from tests.portal.test_inspections import checked_in_booking, make_template
+
+    template = make_template(db, store)
+    booking = checked_in_booking(factories, db, store, advisor)
+    inspection = inspections.start(advisor, booking, template.id)
+    first = inspection.items[0]
+    inspections.record_item(
+        advisor, inspection, first.id, severity="red", note="", price_fen=100, photo=_png()
+    )
+    inspections.send(advisor, inspection)
+    db.session.commit()
+    return inspection
+
+
+def inspection_link(inspection) -> str:
+    from portal.services import inspections
+
+    return inspections.link_token(inspection)
 
 
 def _png() -> bytes:

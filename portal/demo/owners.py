@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal.demo import maintenance
 from portal.demo.bookings import load_booking_history
+from portal.demo.inspections import load_inspection_demo
 from portal.demo.people import (
     DEMO_LOGINS,
     DEMO_PASSWORD,
@@ -88,6 +89,7 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
     bookings = load_booking_history(random.Random(seed + 1))
     load_demo_rescues()
     load_usedcar_demo()
+    load_inspection_demo()
     return {"stores": len(stores), "owners_created": created, "bookings_created": bookings}
 
 

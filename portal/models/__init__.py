@@ -25,6 +25,14 @@ from portal.models.bookings import (
 from portal.models.channels import ChannelPreference, ChannelToken, SmsLoginCode, WeChatBinding
 from portal.models.devices import RecentLoginFailure, StaffDevice, StaffTotp, TotpRecoveryCode
 from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
+from portal.models.inspections import (
+    Inspection,
+    InspectionItem,
+    InspectionTemplate,
+    InspectionUptake,
+    JobLine,
+    TemplateItem,
+)
 from portal.models.maintenance import (
     DueEvent,
     MaintenancePlan,
@@ -73,6 +81,12 @@ __all__ = [
     "StoreDay",
     "DueEvent",
     "Image",
+    "Inspection",
+    "InspectionItem",
+    "InspectionTemplate",
+    "InspectionUptake",
+    "JobLine",
+    "TemplateItem",
     "MaintenancePlan",
     "MaintenanceReminder",
     "PlanItem",

@@ -23,6 +23,7 @@ from portal.models.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from portal.models.accounts import User
+    from portal.models.inspections import Inspection, JobLine
     from portal.models.media import Image
     from portal.models.stores import Store
     from portal.models.vehicles import Vehicle
@@ -144,6 +145,10 @@ class Booking(Base):
     )
     record: Mapped[ServiceRecord | None] = relationship(back_populates="booking")
     rating: Mapped[Rating | None] = relationship(back_populates="booking")
+    inspection: Mapped[Inspection | None] = relationship(back_populates="booking")
+    job_lines: Mapped[list[JobLine]] = relationship(
+        back_populates="booking", order_by="JobLine.id", cascade="all, delete-orphan"
+    )
 
     @property
     def is_terminal(self) -> bool:

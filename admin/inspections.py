@@ -1,0 +1,264 @@
+"""Back office for inspections: templates managers edit, the phone-first screen where staff
+record an inspection with photos and send it, the owner's decisions live, and the funnel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms.validators import ValidationError as FormError
+
+from admin import charts
+from admin.base import StaffModelView, StaffView
+from portal import access
+from portal.auth import current_account, is_htmx
+from portal.errors import Conflict, DomainError
+from portal.extensions import db
+from portal.i18n import cny
+from portal.inputs import int_arg
+from portal.models import Booking, PlanItem, TemplateItem
+from portal.money import fen_from_form
+from portal.services import bookings as bookings_svc
+from portal.services import inspections as svc
+from portal.timeutil import now
+
+
+def _plan_codes() -> set[str]:
+    return set(db.session.scalars(select(PlanItem.code).distinct()))
+
+
+class InspectionTemplateAdmin(StaffModelView):
+    """The store's inspection checklists: items named in Chinese and English, each linked to a
+    maintenance item code where one exists, with the usual price of the fix."""
+
+    store_column = "store_id"
+    can_view_details = False
+    column_list = ("name", "active", "store")
+    column_labels = {"name": _l("Name"), "active": _l("In use"), "store": _l("Store")}
+    form_columns = ("name", "active")
+    inline_models = [
+        (
+            TemplateItem,
+            {
+                "form_columns": (
+                    "id",
+                    "position",
+                    "name_zh",
+                    "name_en",
+                    "plan_item_code",
+                    "price_fen",
+                ),
+                "column_labels": {
+                    "position": _l("Order"),
+                    "name_zh": _l("Name (Chinese)"),
+                    "name_en": _l("Name (English)"),
+                    "plan_item_code": _l("Maintenance item code"),
+                    "price_fen": _l("Price of the fix (fen)"),
+                },
+            },
+        )
+    ]
+
+    def on_model_change(self, form, model, is_created):
+        if model.store_id is None or not access.sees_all_stores(current_user):
+            model.store_id = model.store_id or current_user.store_id
+        known = _plan_codes()
+        for item in model.items:
+            item.plan_item_code = (item.plan_item_code or "").strip() or None
+            if item.plan_item_code and item.plan_item_code not in known:
+                raise FormError(
+                    _("No maintenance item has the code %(code)s.", code=item.plan_item_code)
+                )
+            if not (item.name_zh or "").strip() or not (item.name_en or "").strip():
+                raise FormError(_("Every item needs a Chinese and an English name."))
+            if item.price_fen is None or item.price_fen < 0:
+                raise FormError(_("A price is zero or more."))
+        super().on_model_change(form, model, is_created)
+
+
+def _workshop_bookings() -> list[Booking]:
+    stmt = (
+        select(Booking)
+        .where(Booking.status.in_(svc.INSPECTABLE))
+        .options(
+            selectinload(Booking.vehicle),
+            selectinload(Booking.owner),
+            selectinload(Booking.inspection),
+        )
+        .order_by(Booking.slot_start)
+    )
+    return list(db.session.scalars(access.store_scope(stmt, Booking.store_id, current_user)))
+
+
+class InspectionView(StaffView):
+    """Record an inspection item by item on a phone, with photos, and send it to the owner."""
+
+    def _page(self, inspection, error=None, status=200):
+        return self.render(
+            "admin/inspections/show.html",
+            inspection=inspection,
+            booking=inspection.booking,
+            svc=svc,
+            bsvc=bookings_svc,
+            error=error,
+        ), status
+
+    @expose("/")
+    def index(self):
+        bookings = _workshop_bookings()
+        templates = {}
+        for b in bookings:
+            if b.store_id not in templates:
+                templates[b.store_id] = svc.store_templates(b.store_id)
+        return self.render(
+            "admin/inspections/index.html",
+            bookings=bookings,
+            templates=templates,
+            bsvc=bookings_svc,
+        )
+
+    @expose("/start/<int:booking_id>", methods=["POST"])
+    def start(self, booking_id: int):
+        staff = current_account()
+        booking = bookings_svc.store_booking(staff, booking_id)
+        try:
+            inspection = svc.start(staff, booking, int_arg(request.form.get("template"), minimum=1))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".index"), code=303)
+        db.session.commit()
+        return redirect(url_for(".show", inspection_id=inspection.id), code=303)
+
+    @expose("/<int:inspection_id>")
+    def show(self, inspection_id: int):
+        inspection = svc.staff_inspection(current_account(), inspection_id)
+        return self._page(inspection)
+
+    @expose("/<int:inspection_id>/items/<int:item_id>", methods=["POST"])
+    def item_save(self, inspection_id: int, item_id: int):
+        staff = current_account()
+        inspection = svc.staff_inspection(staff, inspection_id)
+        upload = request.files.get("photo")
+        photo = upload.read() if upload is not None and upload.filename else None
+        try:
+            item = svc.record_item(
+                staff,
+                inspection,
+                item_id,
+                severity=request.form.get("severity", ""),
+                note=request.form.get("note", ""),
+                price_fen=fen_from_form(request.form.get("price") or "0", field="price"),
+                photo=photo,
+                remove_photo=request.form.get("remove_photo") == "1",
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            status = 409 if isinstance(exc, Conflict) else 422
+            inspection = svc.staff_inspection(staff, inspection_id)
+            item = next((i for i in inspection.items if i.id == item_id), None)
+            if item is None:
+                abort(404)
+            if is_htmx():
+                return self.render(
+                    "admin/inspections/_item_edit.html",
+                    i=item,
+                    inspection=inspection,
+                    svc=svc,
+                    error=exc.message,
+                ), status
+            return self._page(inspection, error=exc.message, status=status)
+        db.session.commit()
+        if is_htmx():
+            return self.render(
+                "admin/inspections/_item_edit.html",
+                i=item,
+                inspection=inspection,
+                svc=svc,
+                error=None,
+                saved=True,
+            )
+        return redirect(
+            url_for(".show", inspection_id=inspection_id) + f"#item-{item_id}", code=303
+        )
+
+    @expose("/<int:inspection_id>/send", methods=["POST"])
+    def send(self, inspection_id: int):
+        staff = current_account()
+        inspection = svc.staff_inspection(staff, inspection_id)
+        try:
+            svc.send(staff, inspection)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Sent to the owner. Their decisions appear below as they come in."), "success")
+        return redirect(url_for(".show", inspection_id=inspection_id), code=303)
+
+    @expose("/<int:inspection_id>/decisions")
+    def decisions(self, inspection_id: int):
+        """Return the owner's decisions and the job lines (htmx polls this)."""
+        inspection = svc.staff_inspection(current_account(), inspection_id)
+        return self.render(
+            "admin/inspections/_decisions.html",
+            inspection=inspection,
+            booking=inspection.booking,
+            svc=svc,
+        )
+
+
+PERIODS = (30, 90, 365)
+
+
+class InspectionFunnelView(StaffView):
+    """Managers: inspections sent, opened, items approved and amount approved, per advisor."""
+
+    @expose("/")
+    def index(self):
+        days = int_arg(request.args.get("days"), minimum=1, maximum=3650)
+        days = days if days in PERIODS else PERIODS[0]
+        rows = svc.advisor_funnel(current_account(), now() - timedelta(days=days))
+        totals = {
+            "sent": sum(r.sent for r in rows),
+            "opened": sum(r.opened for r in rows),
+            "recommended": sum(r.recommended for r in rows),
+            "approved": sum(r.approved for r in rows),
+            "approved_fen": sum(r.approved_fen for r in rows),
+        }
+        funnel = charts.funnel(
+            [
+                (_("Inspections sent"), totals["sent"]),
+                (_("Opened by the owner"), totals["opened"]),
+            ],
+            chart_id="inspection-funnel",
+            title=_("Inspections sent and opened"),
+        )
+        approvals = charts.funnel(
+            [
+                (_("Items recommended"), totals["recommended"]),
+                (_("Items approved"), totals["approved"]),
+            ],
+            chart_id="inspection-items",
+            title=_("Recommended items and approvals"),
+        )
+        amounts = charts.hbar(
+            [(r.name, r.approved_fen) for r in rows],
+            chart_id="inspection-amounts",
+            title=_("Amount approved per advisor"),
+            fmt=lambda v: cny(int(v)),
+        )
+        return self.render(
+            "admin/inspections/funnel.html",
+            rows=rows,
+            totals=totals,
+            days=days,
+            periods=PERIODS,
+            charts={"funnel": funnel, "approvals": approvals, "amounts": amounts},
+        )

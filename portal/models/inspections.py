@@ -1,0 +1,184 @@
+"""Digital vehicle inspections: templates managers edit, inspections of a booking with their
+items (severity, note, photo, price), the owner's decision per item, and the job lines that
+approved items become."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.accounts import User
+    from portal.models.bookings import Booking
+    from portal.models.media import Image
+    from portal.models.stores import Store
+
+GREEN, AMBER, RED = "green", "amber", "red"
+SEVERITIES = (GREEN, AMBER, RED)
+PENDING, APPROVED, DECLINED = "pending", "approved", "declined"
+DECISIONS = (PENDING, APPROVED, DECLINED)
+DRAFT, SENT = "draft", "sent"
+
+
+class InspectionTemplate(Base):
+    """A store's multipoint checklist; managers edit its items."""
+
+    __tablename__ = "inspection_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    store: Mapped[Store] = relationship()
+    items: Mapped[list[TemplateItem]] = relationship(
+        back_populates="template",
+        order_by="(TemplateItem.position, TemplateItem.id)",
+        cascade="all, delete-orphan",
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TemplateItem(Base):
+    """One point of a checklist, named in Chinese and English, linked to a maintenance item
+    (its code) where one exists, with the usual price of the fix."""
+
+    __tablename__ = "inspection_template_items"
+    __table_args__ = (CheckConstraint("price_fen >= 0", name="price_nonnegative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("inspection_templates.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    plan_item_code: Mapped[str | None] = mapped_column(String(40))
+    price_fen: Mapped[int] = mapped_column(default=0)
+
+    template: Mapped[InspectionTemplate] = relationship(back_populates="items")
+
+    def __str__(self) -> str:
+        return f"{self.name_zh} / {self.name_en}"
+
+
+class Inspection(Base):
+    """The inspection of one booking's car: recorded by staff, then sent to the owner."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'sent')", name="status_known"),
+        Index("ix_inspections_store_sent", "store_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspection_templates.id", ondelete="SET NULL")
+    )
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(8), default=DRAFT)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking] = relationship(back_populates="inspection")
+    store: Mapped[Store] = relationship()
+    inspector: Mapped[User | None] = relationship(foreign_keys=[inspector_id])
+    sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])
+    items: Mapped[list[InspectionItem]] = relationship(
+        back_populates="inspection",
+        order_by="(InspectionItem.position, InspectionItem.id)",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def recommendations(self) -> list[InspectionItem]:
+        return [i for i in self.items if i.severity != GREEN]
+
+
+class InspectionItem(Base):
+    """One checked point: severity, note, photo and the price of the fix; amber and red items
+    are recommendations the owner approves or declines, once."""
+
+    __tablename__ = "inspection_items"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "position"),
+        CheckConstraint("severity IN ('green', 'amber', 'red')", name="severity_known"),
+        CheckConstraint("decision IN ('pending', 'approved', 'declined')", name="decision_known"),
+        CheckConstraint("decision = 'pending' OR severity <> 'green'", name="green_not_decided"),
+        CheckConstraint("price_fen >= 0", name="price_nonnegative"),
+        # The reminders job reads declined items not yet reminded.
+        Index("ix_inspection_items_decision_reminded", "decision", "reminded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("inspections.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column()
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    plan_item_code: Mapped[str | None] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(8), default=GREEN)
+    note: Mapped[str] = mapped_column(Text, default="")
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"), index=True)
+    price_fen: Mapped[int] = mapped_column(default=0)
+    decision: Mapped[str] = mapped_column(String(8), default=PENDING)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="items")
+    image: Mapped[Image | None] = relationship()
+    job_line: Mapped[JobLine | None] = relationship(back_populates="inspection_item")
+
+    @property
+    def uptake_key(self) -> str:
+        """The item as the decision counters know it: its maintenance code, else its name."""
+        return self.plan_item_code or self.name_en.strip().lower()[:80]
+
+
+class InspectionUptake(Base):
+    """Owners' decisions per inspection item and severity: approved of decided."""
+
+    __tablename__ = "inspection_uptake"
+    __table_args__ = (
+        CheckConstraint("approved >= 0 AND approved <= decided", name="approved_within_decided"),
+    )
+
+    item_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(8), primary_key=True)
+    approved: Mapped[int] = mapped_column(default=0)
+    decided: Mapped[int] = mapped_column(default=0)
+
+
+class JobLine(Base):
+    """A line of work on a booking's job; approved inspection items add one each, once."""
+
+    __tablename__ = "job_lines"
+    __table_args__ = (CheckConstraint("price_fen >= 0", name="price_nonnegative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    description_zh: Mapped[str] = mapped_column(String(200))
+    description_en: Mapped[str] = mapped_column(String(200))
+    price_fen: Mapped[int] = mapped_column(default=0)
+    inspection_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspection_items.id"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    booking: Mapped[Booking] = relationship(back_populates="job_lines")
+    inspection_item: Mapped[InspectionItem | None] = relationship(back_populates="job_line")

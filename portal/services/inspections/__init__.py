@@ -1,0 +1,41 @@
+"""Digital vehicle inspections: staff record one from a template and send it; the owner
+approves or declines each recommendation through a signed link; approved items become job
+lines, declined ones reminders; managers read the funnel."""
+
+from portal.services.inspections.decisions import (
+    decide,
+    inspection_from_link,
+    link_path,
+    link_token,
+    mark_opened,
+    other_owners,
+    send_declined_reminders,
+)
+from portal.services.inspections.funnel import advisor_funnel
+from portal.services.inspections.record import (
+    INSPECTABLE,
+    item_name,
+    record_item,
+    send,
+    staff_inspection,
+    start,
+    store_templates,
+)
+
+__all__ = [
+    "INSPECTABLE",
+    "advisor_funnel",
+    "decide",
+    "inspection_from_link",
+    "item_name",
+    "link_path",
+    "link_token",
+    "mark_opened",
+    "other_owners",
+    "record_item",
+    "send",
+    "send_declined_reminders",
+    "staff_inspection",
+    "start",
+    "store_templates",
+]

@@ -1,0 +1,152 @@
+"""Staff side of an inspection: start it from a template, record each item, send it."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal import access
+from portal.errors import Conflict, NotFound, ValidationError
+from portal.extensions import db
+from portal.models import Booking, Inspection, InspectionItem, InspectionTemplate, User
+from portal.models.bookings import CHECKED_IN, IN_PROGRESS, READY
+from portal.models.inspections import DRAFT, SENT, SEVERITIES
+from portal.money import MAX_FEN
+from portal.services.media import ProcessedImage, store_image
+from portal.timeutil import now
+
+# A car can be inspected while it is in the workshop.
+INSPECTABLE = (CHECKED_IN, IN_PROGRESS, READY)
+MAX_NOTE = 2000
+
+
+def item_name(item) -> str:
+    """Return a template or inspection item's name in the current language."""
+    return item.name_en if str(get_locale()).startswith("en") else item.name_zh
+
+
+def store_templates(store_id: int) -> list[InspectionTemplate]:
+    """Return the store's active inspection templates, by name."""
+    return list(
+        db.session.scalars(
+            select(InspectionTemplate)
+            .where(InspectionTemplate.store_id == store_id, InspectionTemplate.active)
+            .order_by(InspectionTemplate.name, InspectionTemplate.id)
+        )
+    )
+
+
+def staff_inspection(staff: User, inspection_id: int) -> Inspection:
+    """Return an inspection of the staff member's store, else NotFound."""
+    return access.store_record(staff, Inspection, inspection_id, _("Inspection not found."))
+
+
+def start(staff: User, booking: Booking, template_id: int | None) -> Inspection:
+    """Create the booking's inspection from a template of its store (once per booking)."""
+    access.require_store(staff, booking.store_id, _("Booking not found."))
+    if booking.inspection is not None:
+        return booking.inspection
+    if booking.status not in INSPECTABLE:
+        raise ValidationError(_("A car is inspected once it is checked in."))
+    template = db.session.get(InspectionTemplate, template_id) if template_id else None
+    if template is None or template.store_id != booking.store_id or not template.active:
+        raise ValidationError(_("Choose an inspection template."), field="template")
+    inspection = Inspection(
+        booking_id=booking.id,
+        store_id=booking.store_id,
+        template_id=template.id,
+        inspector_id=staff.id,
+        status=DRAFT,
+        created_at=now(),
+    )
+    for position, t in enumerate(template.items, start=1):
+        inspection.items.append(
+            InspectionItem(
+                position=position,
+                name_zh=t.name_zh,
+                name_en=t.name_en,
+                plan_item_code=t.plan_item_code,
+                price_fen=t.price_fen,
+            )
+        )
+    try:
+        with db.session.begin_nested():  # two taps on "start": the UNIQUE booking_id keeps one
+            db.session.add(inspection)
+            db.session.flush()
+    except IntegrityError:
+        existing = db.session.scalar(select(Inspection).where(Inspection.booking_id == booking.id))
+        if existing is None:
+            raise
+        return existing
+    return inspection
+
+
+def record_item(
+    staff: User,
+    inspection: Inspection,
+    item_id: int,
+    *,
+    severity: str,
+    note: str,
+    price_fen: int,
+    photo: bytes | ProcessedImage | None = None,
+    remove_photo: bool = False,
+) -> InspectionItem:
+    """Save one item's severity, note, price and photo (re-encoded, no EXIF) on a draft."""
+    access.require_store(staff, inspection.store_id, _("Inspection not found."))
+    item = db.session.get(InspectionItem, item_id)
+    if item is None or item.inspection_id != inspection.id:
+        raise NotFound(_("Inspection item not found."))
+    if inspection.status != DRAFT:
+        raise Conflict(_("This inspection was already sent to the owner."))
+    if severity not in SEVERITIES:
+        raise ValidationError(_("Choose green, amber or red."), field="severity")
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise ValidationError(_("A note has at most 2,000 characters."), field="note")
+    if not 0 <= price_fen <= MAX_FEN:
+        raise ValidationError(_("This amount is too large."), field="price")
+    item.severity, item.note, item.price_fen = severity, note, price_fen
+    if photo is not None:
+        item.image = store_image(photo, owner=inspection.booking.owner, field="photo")
+    elif remove_photo:
+        item.image = None
+    db.session.flush()
+    return item
+
+
+def send(staff: User, inspection: Inspection) -> str:
+    """Mark the inspection sent (once) and send the owner a fresh link; return its path."""
+    from portal.services.inspections.decisions import link_path
+    from portal.services.notify import notify
+
+    access.require_store(staff, inspection.store_id, _("Inspection not found."))
+    booking = inspection.booking
+    if booking.is_terminal:
+        raise ValidationError(_("This job is closed; the inspection can no longer be sent."))
+    if inspection.status == DRAFT:
+        done = db.session.execute(
+            update(Inspection)
+            .where(Inspection.id == inspection.id, Inspection.status == DRAFT)
+            .values(status=SENT, sent_at=now(), sent_by_id=staff.id)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:
+            raise Conflict(_("A colleague sent this inspection just now."))
+        db.session.refresh(inspection)
+    path = link_path(inspection)
+    owner = booking.owner
+    count = len(inspection.recommendations)
+    with force_locale(owner.locale or current_app.config["DEFAULT_LOCALE"]):
+        text = _(
+            "%(plate)s: your inspection is ready, with %(n)d recommendations. "
+            "Approve or decline each one.",
+            plate=booking.vehicle.plate,
+            n=count,
+        )
+        subject = _("Your vehicle inspection")
+    notify(owner, text, path, subject=subject, kind="booking")
+    return path
