@@ -22,7 +22,13 @@ from portal.models.bookings import (
     SlotUsage,
     StoreDay,
 )
-from portal.models.channels import ChannelPreference, ChannelToken, SmsLoginCode, WeChatBinding
+from portal.models.channels import (
+    ChannelPreference,
+    ChannelToken,
+    MarketingConsent,
+    SmsLoginCode,
+    WeChatBinding,
+)
 from portal.models.devices import RecentLoginFailure, StaffDevice, StaffTotp, TotpRecoveryCode
 from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.maintenance import (
@@ -75,6 +81,7 @@ __all__ = [
     "Image",
     "MaintenancePlan",
     "MaintenanceReminder",
+    "MarketingConsent",
     "PlanItem",
     "UptakeStat",
     "VehicleItemState",

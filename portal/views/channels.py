@@ -46,6 +46,8 @@ def channel_settings():
             kind: {ch for ch in PREFERENCE_CHANNELS if request.form.get(f"{kind}-{ch}") == "on"}
             for kind in PREFERENCE_KINDS
         }
+        if request.form.get("marketing-inapp") == "on":
+            choices["marketing"].add("inapp")
         channels.save_preferences(user, choices)
         db.session.commit()
         flash(_("Saved."), "success")
