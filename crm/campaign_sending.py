@@ -89,8 +89,12 @@ def queue_batch(campaign_id: int, batch: int) -> int:
         message = _message(texts[channel], user, store, channel)
         if channel == "inapp":
             notes.append(
-                {"user_id": user.id, "created_at": at, "text": message["body"],
-                 "link": message["path"]}  # fmt: skip
+                {
+                    "user_id": user.id,
+                    "created_at": at,
+                    "text": message["body"],
+                    "link": message["path"],
+                }
             )
             settled.append({"id": send_id, "status": DELIVERED, "queued_at": at})
             continue
@@ -116,8 +120,12 @@ def _message(text: CampaignMessage, user: User, store: Store, channel: str) -> d
         footer = _("Unsubscribe from these messages: %(link)s", link=link)
     if channel in ("email", "sms"):
         body = f"{body}\n\n{footer}"
-    return {"subject": render(subject, user.name, store.name), "body": body, "link": link,
-            "path": path}  # fmt: skip
+    return {
+        "subject": render(subject, user.name, store.name),
+        "body": body,
+        "link": link,
+        "path": path,
+    }
 
 
 def _outbox_row(key, channel, user, openid, store, message, at) -> dict:

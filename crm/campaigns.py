@@ -15,11 +15,13 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import (
     BigInteger,
     and_,
     case,
+    cast,
     exists,
     false,
     func,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from crm import segments
 from crm.campaign_models import (
@@ -144,6 +147,35 @@ def create_campaign(actor: User, draft: Draft, builtin: str | None = None) -> Ca
     return campaign
 
 
+def available_channels() -> tuple[str, ...]:
+    """Return the channels this installation can deliver on (SMS, WeChat need a provider)."""
+    cfg = current_app.config
+    on = {
+        "inapp": True,
+        "email": True,
+        "sms": bool(cfg["SMS_PROVIDER"]),
+        "wechat": bool(cfg["WECHAT_APP_ID"]),
+    }
+    return tuple(c for c in MARKETING_CHANNELS if on[c])
+
+
+def locked_settings() -> MarketingSettings:
+    """Return the group's marketing settings row, locked until the transaction ends."""
+    row = db.session.scalar(
+        select(MarketingSettings).where(MarketingSettings.id == 1).with_for_update()
+    )
+    if row is None:  # a new database: the first snapshot writes the defaults
+        try:
+            with db.session.begin_nested():
+                db.session.add(MarketingSettings(id=1))
+        except IntegrityError:
+            pass  # a concurrent snapshot wrote it first
+        row = db.session.scalar(
+            select(MarketingSettings).where(MarketingSettings.id == 1).with_for_update()
+        )
+    return row
+
+
 def holdout_bucket(campaign_id: int, customer_id: int) -> int:
     """Return the customer's stable bucket 0..99 for this campaign (the SQL computes the same)."""
     mixed = ((customer_id + campaign_id * 7919) % 2**31) * 2654435761 % 2**32
@@ -151,8 +183,11 @@ def holdout_bucket(campaign_id: int, customer_id: int) -> int:
 
 
 def _bucket_sql(campaign_id: int, customer):
-    mixed = (customer + campaign_id * 7919) % 2**31 * literal(2654435761, BigInteger) % 2**32
-    return mixed // 65536 % 100
+    def big(n: int):
+        return literal(n, BigInteger)
+
+    mixed = (cast(customer, BigInteger) + big(campaign_id * 7919)) % big(2**31)
+    return mixed * big(2654435761) % big(2**32) // big(65536) % big(100)
 
 
 def reachable(channel: str, customer=None):
@@ -178,11 +213,8 @@ def start(actor: User | None, campaign: Campaign) -> Campaign:
     )
     if claimed.rowcount != 1:
         raise Conflict(_("This campaign was already sent."))
-    settings = db.session.scalar(
-        select(MarketingSettings).where(MarketingSettings.id == 1).with_for_update()
-    )
-    cap = settings.cap_per_month if settings is not None else 4
-    channels = [m.channel for m in campaign.messages]
+    cap = locked_settings().cap_per_month
+    channels = [m.channel for m in campaign.messages if m.channel in available_channels()]
     _snapshot_members(campaign, channels)
     for channel in channels:
         _snapshot_sends(campaign, channel, cap, at)
@@ -205,13 +237,13 @@ def start(actor: User | None, campaign: Campaign) -> Campaign:
 def _snapshot_members(campaign: Campaign, channels: list[str]) -> None:
     store = db.session.get(Store, campaign.store_id)
     segment = db.session.get(Segment, campaign.segment_id)
-    consenting = or_(
-        false(), *(and_(segments.has_consent(c), reachable(c)) for c in channels)
-    )
+    consenting = or_(false(), *(and_(segments.has_consent(c), reachable(c)) for c in channels))
     audience = segments.members(store, segment.rule).where(consenting)
     if campaign.builtin:  # a built-in campaign reaches a customer once in the cap's period
         audience = audience.where(~_builtin_recently(campaign))
-    holdout = case((_bucket_sql(campaign.id, User.id) < campaign.holdout_pct, true()), else_=false())
+    holdout = case(
+        (_bucket_sql(campaign.id, User.id) < campaign.holdout_pct, true()), else_=false()
+    )
     rows = audience.with_only_columns(literal(campaign.id), User.id, holdout)
     db.session.execute(
         insert(CampaignMember).from_select(["campaign_id", "customer_id", "holdout"], rows)

@@ -310,10 +310,8 @@ CONDITIONS = {
     "last_visit_days": _last_visit,
     "spend_fen": _spend,
     "maintenance": _maintenance,
-    "open_booking": lambda n, c: (
-        (lambda e: e if n["value"] else not_(e))(
-            exists().where(Booking.owner_id == User.id, Booking.status.in_(HOLDING))
-        )
+    "open_booking": lambda n, c: (lambda e: e if n["value"] else not_(e))(
+        exists().where(Booking.owner_id == User.id, Booking.status.in_(HOLDING))
     ),
     "policy_expiring_days": lambda n, c: exists().where(
         InsurancePolicy.customer_id == User.id,
@@ -349,6 +347,4 @@ def preview(viewer: User, store: Store, rule: dict, limit: int = PREVIEW) -> lis
     """Return the first matching customers with their phone as the viewer may see it."""
     ids = members(store, rule).order_by(User.id).limit(limit)
     people = db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)).all()
-    return [
-        {"id": u.id, "name": u.name, "phone": access.customer_phone(viewer, u)} for u in people
-    ]
+    return [{"id": u.id, "name": u.name, "phone": access.customer_phone(viewer, u)} for u in people]

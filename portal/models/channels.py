@@ -89,9 +89,7 @@ class MarketingConsent(Base):
     __tablename__ = "marketing_consents"
     __table_args__ = (
         UniqueConstraint("user_id", "channel"),
-        CheckConstraint(
-            "channel IN ('inapp', 'email', 'sms', 'wechat')", name="channel_known"
-        ),
+        CheckConstraint("channel IN ('inapp', 'email', 'sms', 'wechat')", name="channel_known"),
         # The segment and snapshot queries ask "consented on this channel now".
         Index("ix_marketing_consents_channel_user", "channel", "user_id"),
     )

@@ -43,7 +43,10 @@ def cond(field, op, value, **kw):
         (cond("lead_stage", "in", ["flying"]), "unknown lead stage"),
         (cond("consent", "has", "fax"), "the channel is one of"),
         (cond("spend_fen", "gte", 100), "rule.days"),
-        ({"not": {"not": {"not": {"not": {"not": {"not": cond("model", "in", ["x"])}}}}}}, "levels"),
+        (
+            {"not": {"not": {"not": {"not": {"not": {"not": cond("model", "in", ["x"])}}}}}},
+            "levels",
+        ),
         ({"all": [cond("model", "in", ["x"])] * 61}, "at most 60 parts"),
         ({"all": [cond("model", "in", ["x"])], "any": []}, "nothing beside it"),
     ],
@@ -59,8 +62,9 @@ def test_each_field_selects_the_right_customers(f, db):
     store, other = f.store(), f.store()
     today = now().date()
     old = f.owner(store, name="old car")
-    f.vehicle(old, series="帕萨特", model_year=2012, current_km=150_000,
-              purchase_date=date(2012, 6, 1))  # fmt: skip
+    f.vehicle(
+        old, series="帕萨特", model_year=2012, current_km=150_000, purchase_date=date(2012, 6, 1)
+    )
     new = f.owner(store, name="new car")
     car = f.vehicle(new, series="途观", model_year=today.year, current_km=3_000)
     f.vehicle(f.owner(other), series="帕萨特", model_year=2012)  # another store's customer
@@ -76,8 +80,15 @@ def test_each_field_selects_the_right_customers(f, db):
         new.id,
     }
     # Visits and spend: a service record 10 days ago worth 800 yuan, and a paid shop order.
-    db.session.add(ServiceRecord(vehicle_id=car.id, store_id=store.id, mileage_km=3_000,
-                                 total_fen=80_000, completed_at=now() - timedelta(days=10)))  # fmt: skip
+    db.session.add(
+        ServiceRecord(
+            vehicle_id=car.id,
+            store_id=store.id,
+            mileage_km=3_000,
+            total_fen=80_000,
+            completed_at=now() - timedelta(days=10),
+        )
+    )
     db.session.commit()
     assert ids(store, cond("last_visit_days", "within", 30)) == {new.id}
     assert ids(store, cond("last_visit_days", "not_within", 30)) == {old.id}
@@ -85,8 +96,17 @@ def test_each_field_selects_the_right_customers(f, db):
     assert ids(store, cond("spend_fen", "gte", 80_001, days=30)) == set()
     assert ids(store, cond("spend_fen", "gte", 80_000, days=5)) == set()
     # Maintenance due (open event), overdue (its date passed), and an open booking.
-    db.session.add(DueEvent(vehicle_id=car.id, code="engine_oil", brand="大众", series="途观",
-                            due_key="5000|", due_km=5_000, status="open"))  # fmt: skip
+    db.session.add(
+        DueEvent(
+            vehicle_id=car.id,
+            code="engine_oil",
+            brand="大众",
+            series="途观",
+            due_key="5000|",
+            due_km=5_000,
+            status="open",
+        )
+    )
     db.session.commit()
     assert ids(store, cond("maintenance", "is", "due")) == {new.id}
     assert ids(store, cond("maintenance", "is", "overdue")) == set()
@@ -98,13 +118,30 @@ def test_each_field_selects_the_right_customers(f, db):
     assert isinstance(booking, Booking)
     assert ids(store, cond("open_booking", "is", True)) == {new.id}
     # Policy and loan.
-    db.session.add(InsurancePolicy(customer_id=old.id, store_id=store.id, insurer="人保",
-                                   policy_number="P1", coverage="combined", premium_fen=1,
-                                   starts_on=today - timedelta(days=340),
-                                   ends_on=today + timedelta(days=20)))  # fmt: skip
+    db.session.add(
+        InsurancePolicy(
+            customer_id=old.id,
+            store_id=store.id,
+            insurer="人保",
+            policy_number="P1",
+            coverage="combined",
+            premium_fen=1,
+            starts_on=today - timedelta(days=340),
+            ends_on=today + timedelta(days=20),
+        )
+    )
     start = date(today.year - 3, today.month, 1)
-    db.session.add(Loan(customer_id=new.id, store_id=store.id, lender="招行", principal_fen=1,
-                        annual_rate_bp=400, term_months=38, start_date=start))  # fmt: skip
+    db.session.add(
+        Loan(
+            customer_id=new.id,
+            store_id=store.id,
+            lender="招行",
+            principal_fen=1,
+            annual_rate_bp=400,
+            term_months=38,
+            start_date=start,
+        )
+    )
     db.session.commit()
     assert ids(store, cond("policy_expiring_days", "within", 30)) == {old.id}
     assert ids(store, cond("policy_expiring_days", "within", 10)) == set()
