@@ -239,7 +239,7 @@ def _snapshot_members(campaign: Campaign, channels: list[str]) -> None:
     segment = db.session.get(Segment, campaign.segment_id)
     consenting = or_(false(), *(and_(segments.has_consent(c), reachable(c)) for c in channels))
     audience = segments.members(store, segment.rule).where(consenting)
-    if campaign.builtin:  # a built-in campaign reaches a customer once in the cap's period
+    if campaign.builtin:  # a built-in campaign takes a customer once in the cap's period
         audience = audience.where(~_builtin_recently(campaign))
     holdout = case(
         (_bucket_sql(campaign.id, User.id) < campaign.holdout_pct, true()), else_=false()
@@ -251,15 +251,15 @@ def _snapshot_members(campaign: Campaign, channels: list[str]) -> None:
 
 
 def _builtin_recently(campaign: Campaign):
+    # Holdout members too: reaching them the next day would spoil the earlier run's holdout.
     earlier = select(Campaign.id).where(
         Campaign.builtin == campaign.builtin,
         Campaign.store_id == campaign.store_id,
         Campaign.id != campaign.id,
+        Campaign.sent_at >= now() - timedelta(days=CAP_DAYS),
     )
     return exists().where(
-        CampaignSend.customer_id == User.id,
-        CampaignSend.campaign_id.in_(earlier),
-        CampaignSend.created_at >= now() - timedelta(days=CAP_DAYS),
+        CampaignMember.customer_id == User.id, CampaignMember.campaign_id.in_(earlier)
     )
 
 
