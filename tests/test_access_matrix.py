@@ -204,6 +204,17 @@ EXPECTED: dict[str, tuple] = {
     "crm_customers.index": STAFF,
     "crm_customers.show": (302, 403, 403, 200, 404, 200, 200),
     "lead_speed.index": MANAGERS,
+    "segments.index": MANAGERS,
+    "segments.new": MANAGERS,
+    "segments.edit": (302, 403, 403, 403, 403, 200, 200),
+    "segments.preview": MANAGERS,  # no rule sent: the page says so
+    "campaigns.index": MANAGERS,
+    "campaigns.new": MANAGERS,
+    "campaigns.show": (302, 403, 403, 403, 403, 200, 200),
+    "campaigns.progress": (302, 403, 403, 403, 403, 200, 200),
+    "campaigns.act": (302, 403, 403, 403, 403, 303, 303),  # no step named: said, nothing changes
+    "campaigns.builtin": (302, 403, 403, 403, 403, 303, 303),  # no key named: said
+    "channels.unsubscribe": (404,) * 7,  # the token is not a signed unsubscribe token
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -289,6 +300,7 @@ def world(app, f, db):
         crm_leads.Inquiry(name="潜客", phone="13655550001", store=store_a, source="phone")
     ).lead
     db.session.commit()
+    campaign = _campaign_sample(users["manager"], store_a)
     args = {
         "vehicle_id": vehicle.id,
         "image_id": image_key,
@@ -314,6 +326,8 @@ def world(app, f, db):
         "message_id": "0" * 32,
         "lead_id": lead.id,
         "customer_id": lead.customer_id,
+        "segment_id": campaign.segment_id,
+        "campaign_id": campaign.id,
     }
     query = {
         "staff": locked.id,
@@ -336,6 +350,19 @@ def world(app, f, db):
         "policies": policy.id,
     }
     return users, args, query
+
+
+def _campaign_sample(manager, store):
+    """A draft campaign of store A to a segment of store A."""
+    from crm import campaigns
+    from portal.extensions import db
+
+    rule = {"all": [{"field": "consent", "op": "has", "value": "inapp"}]}
+    segment = campaigns.save_segment(manager, store, "样本", rule)
+    draft = campaigns.Draft("样本活动", segment, {"inapp": {"body_zh": "您好"}}, {})
+    campaign = campaigns.create_campaign(manager, draft)
+    db.session.commit()
+    return campaign
 
 
 def _shop_samples(owner, store):
