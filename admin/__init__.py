@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from admin import charts, display, shop
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.advisors import AdvisorView, NoticeView
-from admin.campaigns import CampaignView, SegmentView
 from admin.analytics import AnalyticsView
 from admin.base import StaffHomeView
 from admin.bookings import (
@@ -22,6 +21,7 @@ from admin.bookings import (
     StoreDayAdmin,
     WorkshopView,
 )
+from admin.campaigns import CampaignView, SegmentView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.finance import LoanAdmin, PolicyAdmin
