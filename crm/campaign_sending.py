@@ -34,7 +34,7 @@ MARKETING = "marketing"
 
 def queue_due(batch: int | None = None, max_batches: int = 50) -> int:
     """Queue up to max_batches batches of every sending campaign; return the sends handled."""
-    batch = batch or current_app.config.get("CAMPAIGN_BATCH", 500)
+    batch = batch or current_app.config["CAMPAIGN_BATCH"]
     done = 0
     ids = db.session.scalars(select(Campaign.id).where(Campaign.status == SENDING)).all()
     for campaign_id in ids:

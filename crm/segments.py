@@ -286,6 +286,11 @@ def _loan_ending(node: dict, ctx: Context):
     )
 
 
+def _open_booking(node: dict, ctx: Context):
+    holding = exists().where(Booking.owner_id == User.id, Booking.status.in_(HOLDING))
+    return holding if node["value"] else not_(holding)
+
+
 def _consent(node: dict, ctx: Context):
     given = has_consent(node["value"])
     return given if node["op"] == "has" else not_(given)
@@ -310,9 +315,7 @@ CONDITIONS = {
     "last_visit_days": _last_visit,
     "spend_fen": _spend,
     "maintenance": _maintenance,
-    "open_booking": lambda n, c: (lambda e: e if n["value"] else not_(e))(
-        exists().where(Booking.owner_id == User.id, Booking.status.in_(HOLDING))
-    ),
+    "open_booking": _open_booking,
     "policy_expiring_days": lambda n, c: exists().where(
         InsurancePolicy.customer_id == User.id,
         InsurancePolicy.ends_on >= c.today,
