@@ -141,7 +141,7 @@ class SegmentView(StaffView):
 def _parse(raw: str) -> dict:
     try:
         return json.loads(raw or "")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." thousands deep
         raise ValidationError(
             _("The rule is not valid JSON (line %(n)d).", n=getattr(exc, "lineno", 0)),
             field="rule",

@@ -106,3 +106,13 @@ def test_a_manager_switches_the_built_in_campaign_on(f, db, auth, client):
     assert r.status_code == 303
     page = client.get("/admin/campaigns/").get_data(as_text=True)
     assert 'id="builtin-maintenance_due"' in page and "Switch off" in page
+
+
+def test_a_rule_nested_thousands_deep_is_refused_not_a_crash(f, db, auth, client):
+    store = f.store()
+    auth.login(f.manager(store))
+    deep = "[" * 15_000 + "]" * 15_000
+    r = client.post("/admin/segments/preview", data={"rule": deep, "store": str(store.id)})
+    assert r.status_code == 200 and "not valid JSON" in r.get_data(as_text=True)
+    r = client.post("/admin/segments/new", data={"name": "deep", "rule": deep})
+    assert r.status_code == 422
