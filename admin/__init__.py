@@ -21,6 +21,7 @@ from admin.bookings import (
     StoreDayAdmin,
     WorkshopView,
 )
+from admin.campaigns import CampaignView, SegmentView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.finance import LoanAdmin, PolicyAdmin
@@ -69,6 +70,7 @@ BOOKINGS, RESCUE, STORE, VIDEO = _l("Bookings"), _l("Rescue"), _l("Store"), _l("
 STAFF, CUSTOMERS, USED_CARS = _l("Staff"), _l("Customers"), _l("Used cars")
 FINANCE, SHOP = _l("Finance"), _l("Shop")
 NEW_CARS = _l("New-car sales")
+MARKETING = _l("Marketing")
 
 # The menu, in order. A new view is one row here (other packages' views included).
 PAGES: tuple[Page, ...] = (
@@ -113,6 +115,8 @@ PAGES: tuple[Page, ...] = (
     Page(LeadsView, None, _l("Leads"), NEW_CARS, "leads", ALL),
     Page(CustomerView, None, _l("Customer records"), NEW_CARS, "crm_customers", ALL),
     Page(LeadSpeedView, None, _l("Speed to lead"), NEW_CARS, "lead_speed", MANAGERS),
+    Page(SegmentView, None, _l("Segments"), MARKETING, "segments", MANAGERS),
+    Page(CampaignView, None, _l("Campaigns"), MARKETING, "campaigns", MANAGERS),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),

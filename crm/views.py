@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from crm import models  # noqa: F401  (register the tables)
+from crm import campaign_models, models  # noqa: F401  (register the tables)
 from crm.customers import clean_contact
 from crm.forms import InterestForm
 from crm.leads import Inquiry, capture

@@ -87,6 +87,7 @@ DEFAULTS: dict[str, Any] = {
     "BACKUP_KEEP": 14,  # flask m4s backup keeps this many newest backups
     "OUTBOX_MAX_ATTEMPTS": 8,  # tries before a message becomes a dead letter
     "OUTBOX_LEASE_SECONDS": 120,  # a claimed message is reclaimed if not settled by then
+    "CAMPAIGN_BATCH": 500,  # campaign sends the worker puts into the outbox per transaction
     "OUTBOX_BATCH": 20,  # messages one worker claims at a time
     "OUTBOX_BACKOFF_SECONDS": 30,  # first retry after about this long, then doubling
     "OUTBOX_BACKOFF_MAX_SECONDS": 3600,  # longest wait between two tries

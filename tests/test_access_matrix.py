@@ -221,6 +221,17 @@ EXPECTED: dict[str, tuple] = {
     "owner_inspections.item_decide": (400,) * 7,  # neither approve nor decline
     "owner_inspections.item_photo": PUBLIC,
     "owner_inspections.item_thumb": PUBLIC,
+    "segments.index": MANAGERS,
+    "segments.new": MANAGERS,
+    "segments.edit": (302, 403, 403, 403, 403, 200, 200),
+    "segments.preview": MANAGERS,  # no rule sent: the page says so
+    "campaigns.index": MANAGERS,
+    "campaigns.new": MANAGERS,
+    "campaigns.show": (302, 403, 403, 403, 403, 200, 200),
+    "campaigns.progress": (302, 403, 403, 403, 403, 200, 200),
+    "campaigns.act": (302, 403, 403, 403, 403, 303, 303),  # no step named: said, nothing changes
+    "campaigns.builtin": (302, 403, 403, 403, 403, 303, 303),  # no key named: said
+    "channels.unsubscribe": (404,) * 7,  # the token is not a signed unsubscribe token
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -308,6 +319,7 @@ def world(app, f, db):
     ).lead
     db.session.commit()
     inspection = _inspection_sample(db, users["advisor"], store_a)
+    campaign = _campaign_sample(users["manager"], store_a)
     args = {
         "vehicle_id": vehicle.id,
         "image_id": image_key,
@@ -336,6 +348,8 @@ def world(app, f, db):
         "inspection_id": inspection.id,
         "item_id": inspection.items[0].id,
         "link": inspection_link(inspection),
+        "segment_id": campaign.segment_id,
+        "campaign_id": campaign.id,
     }
     query = {
         "staff": locked.id,
@@ -359,6 +373,19 @@ def world(app, f, db):
         "inspection_templates": inspection.template_id,
     }
     return users, args, query
+
+
+def _campaign_sample(manager, store):
+    """A draft campaign of store A to a segment of store A."""
+    from crm import campaigns
+    from portal.extensions import db
+
+    rule = {"all": [{"field": "consent", "op": "has", "value": "inapp"}]}
+    segment = campaigns.save_segment(manager, store, "样本", rule)
+    draft = campaigns.Draft("样本活动", segment, {"inapp": {"body_zh": "您好"}}, {})
+    campaign = campaigns.create_campaign(manager, draft)
+    db.session.commit()
+    return campaign
 
 
 def _shop_samples(owner, store):

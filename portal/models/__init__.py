@@ -22,7 +22,13 @@ from portal.models.bookings import (
     SlotUsage,
     StoreDay,
 )
-from portal.models.channels import ChannelPreference, ChannelToken, SmsLoginCode, WeChatBinding
+from portal.models.channels import (
+    ChannelPreference,
+    ChannelToken,
+    MarketingConsent,
+    SmsLoginCode,
+    WeChatBinding,
+)
 from portal.models.devices import RecentLoginFailure, StaffDevice, StaffTotp, TotpRecoveryCode
 from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.inspections import (
@@ -89,6 +95,7 @@ __all__ = [
     "TemplateItem",
     "MaintenancePlan",
     "MaintenanceReminder",
+    "MarketingConsent",
     "PlanItem",
     "UptakeStat",
     "VehicleItemState",

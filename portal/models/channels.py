@@ -77,3 +77,26 @@ class ChannelToken(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(String(1024))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Channels marketing may use; each needs the owner's own consent, given and withdrawn apart.
+MARKETING_CHANNELS = ("inapp", "email", "sms", "wechat")
+
+
+class MarketingConsent(Base):
+    """An owner's consent to marketing on one channel: when given, and when withdrawn."""
+
+    __tablename__ = "marketing_consents"
+    __table_args__ = (
+        UniqueConstraint("user_id", "channel"),
+        CheckConstraint("channel IN ('inapp', 'email', 'sms', 'wechat')", name="channel_known"),
+        # The segment and snapshot queries ask "consented on this channel now".
+        Index("ix_marketing_consents_channel_user", "channel", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16), default="settings")  # settings | unsubscribe

@@ -20,6 +20,7 @@ from portal.models.channels import (
     ChannelPreference,
     WeChatBinding,
 )
+from portal.services import consent
 from portal.services.outbox import enqueue
 
 
@@ -46,7 +47,9 @@ def preferences(user: User) -> dict[str, dict[str, bool]]:
             select(ChannelPreference).where(ChannelPreference.user_id == user.id)
         )
     }
-    return {kind: chosen.get(kind, default_choice(kind)) for kind in PREFERENCE_KINDS}
+    found = {kind: chosen.get(kind, default_choice(kind)) for kind in PREFERENCE_KINDS}
+    found[MARKETING] = consent.consents(user.id)  # marketing follows consent, with its times
+    return found
 
 
 def save_preferences(user: User, choices: dict[str, set[str]]) -> None:
@@ -63,6 +66,7 @@ def save_preferences(user: User, choices: dict[str, set[str]]) -> None:
             setattr(row, channel, channel in choices.get(kind, set()))
         db.session.add(row)
     db.session.flush()
+    consent.save_consents(user.id, choices.get(MARKETING, set()))
 
 
 def _clock(value: str) -> time:

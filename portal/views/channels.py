@@ -5,6 +5,7 @@ from __future__ import annotations
 import segno
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -23,7 +24,7 @@ from portal.extensions import db
 from portal.forms.channels import ConfirmForm
 from portal.models import User
 from portal.models.channels import PREFERENCE_CHANNELS, PREFERENCE_KINDS
-from portal.services import channels, wechat_binding
+from portal.services import channels, consent, wechat_binding
 
 bp = Blueprint("channels", __name__)
 
@@ -46,6 +47,8 @@ def channel_settings():
             kind: {ch for ch in PREFERENCE_CHANNELS if request.form.get(f"{kind}-{ch}") == "on"}
             for kind in PREFERENCE_KINDS
         }
+        if request.form.get("marketing-inapp") == "on":
+            choices["marketing"].add("inapp")
         channels.save_preferences(user, choices)
         db.session.commit()
         flash(_("Saved."), "success")
@@ -125,3 +128,23 @@ def wechat_bind_confirm():
         return _refused(exc)
     db.session.commit()
     return render_template("channels/wechat_bind.html", done=True)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    """Stop offers on one channel from a marketing message's link, without signing in."""
+    found = consent.read_unsubscribe_token(token)
+    user = db.session.get(User, found[0]) if found else None
+    if user is None:
+        abort(404)
+    channel = found[1]
+    done = False
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400, description=_("The form expired. Open the link again."))
+        consent.set_consent(user.id, channel, False, source="unsubscribe")
+        db.session.commit()
+        done = True
+    return render_template(
+        "channels/unsubscribe.html", channel=channel, done=done, form=ConfirmForm()
+    )

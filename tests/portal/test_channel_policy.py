@@ -33,6 +33,7 @@ def test_defaults_everything_but_marketing(f, sms_on):
     assert found["sms"].recipient == owner.phone and found["sms"].not_before is None
     assert channels.routes(owner, "marketing", at_shanghai(10)) == []
     assert channels.preferences(owner)["marketing"] == {
+        "inapp": False,
         "email": False,
         "sms": False,
         "wechat": False,
@@ -143,7 +144,7 @@ def test_settings_page_saves_the_grid(f, auth, client, db):
     prefs = channels.preferences(owner)
     assert prefs["rescue"] == {"email": False, "sms": True, "wechat": False}
     assert prefs["booking"] == {"email": False, "sms": False, "wechat": True}
-    assert prefs["marketing"] == {"email": False, "sms": False, "wechat": False}
+    assert prefs["marketing"] == {"inapp": False, "email": False, "sms": False, "wechat": False}
 
 
 def test_settings_page_is_for_owners(f, auth, client):

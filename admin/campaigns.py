@@ -1,0 +1,302 @@
+"""Back office of marketing: segments with a live count and preview, campaigns with their
+progress, pause and resume, measured return, and the built-in campaigns a store switches on."""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from admin.base import StaffView
+from crm import builtins, campaign_sending, campaigns, returns, segments
+from crm.campaign_models import BUILTINS, Campaign, Segment
+from portal import access
+from portal.auth import current_account, is_htmx
+from portal.errors import DomainError, NotFound, ValidationError
+from portal.extensions import db
+from portal.inputs import int_arg
+from portal.models import Store, User
+from portal.models.channels import MARKETING_CHANNELS
+from portal.money import MoneyError, parse_yuan
+
+LIST_LIMIT = 200
+EXAMPLE = builtins.SPECS["maintenance_due"]["rule"]
+
+
+def _me() -> User:
+    return current_account()
+
+
+def _stores(me: User) -> list[Store]:
+    stmt = select(Store).where(Store.is_active.is_(True)).order_by(Store.id)
+    return list(db.session.scalars(access.store_scope(stmt, Store.id, me)))
+
+
+def _record(model, record_id: int):
+    try:
+        return access.store_record(_me(), model, record_id, _("Not found."))
+    except NotFound:
+        abort(404)
+
+
+def channel_labels() -> dict[str, str]:
+    """Return the marketing channels as the back office names them."""
+    return {"inapp": _("In-app"), "email": _("Email"), "sms": _("SMS"), "wechat": _("WeChat")}
+
+
+def status_labels() -> dict[str, str]:
+    """Return the campaign states as the back office names them."""
+    return {
+        "draft": _("Draft"),
+        "sending": _("Sending"),
+        "paused": _("Paused"),
+        "done": _("Done"),
+    }
+
+
+class SegmentView(StaffView):
+    """The store's segments; the editor shows a live count and the first members."""
+
+    @expose("/")
+    def index(self):
+        stmt = access.store_scope(select(Segment), Segment, _me())
+        rows = db.session.scalars(stmt.order_by(Segment.id.desc()).limit(LIST_LIMIT)).all()
+        return self.render("admin/campaigns/segments.html", rows=rows)
+
+    @expose("/new", methods=["GET", "POST"])
+    def new(self):
+        """Write a new segment (pre-filled with an example rule)."""
+        return self._edit(None)
+
+    @expose("/<int:segment_id>", methods=["GET", "POST"])
+    def edit(self, segment_id: int):
+        """Change a segment's name or rule."""
+        return self._edit(_record(Segment, segment_id))
+
+    def _edit(self, segment: Segment | None):
+        me = _me()
+        form = {
+            "name": segment.name if segment else "",
+            "rule": json.dumps(segment.rule if segment else EXAMPLE, ensure_ascii=False, indent=2),
+            "store": str(segment.store_id if segment else (me.store_id or "")),
+        }
+        if request.method == "POST":
+            form = {k: (request.form.get(k) or "")[:20_000] for k in form}
+            try:
+                store = segment.store if segment else self._store(me, form["store"])
+                saved = campaigns.save_segment(
+                    me, store, form["name"], _parse(form["rule"]), segment
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                return self._page(segment, form, error=exc), 422
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for(".edit", segment_id=saved.id), code=303)
+        return self._page(segment, form)
+
+    def _store(self, me: User, raw: str) -> Store:
+        return campaigns.store_for(me, int_arg(raw, minimum=1))
+
+    def _page(self, segment, form, error=None, preview=None):
+        return self.render(
+            "admin/campaigns/segment.html",
+            segment=segment,
+            form=form,
+            error=error,
+            preview=preview if preview is not None else self._preview(segment, form),
+            stores=_stores(_me()),
+            fields=segments.FIELDS,
+            labels=segments.field_labels(),
+        )
+
+    def _preview(self, segment, form) -> dict:
+        me = _me()
+        try:
+            store = segment.store if segment else self._store(me, form["store"])
+            rule = segments.validate(_parse(form["rule"]))
+            return {
+                "count": segments.count(store, rule),
+                "members": segments.preview(me, store, rule),
+                "error": None,
+            }
+        except DomainError as exc:
+            return {"count": None, "members": [], "error": exc.message}
+
+    @expose("/preview", methods=["POST"])
+    def preview(self):
+        """Count the rule being typed and show its first members (htmx), or the whole page."""
+        form = {k: (request.form.get(k) or "")[:20_000] for k in ("name", "rule", "store")}
+        segment_id = int_arg(request.form.get("segment"), minimum=1)
+        segment = _record(Segment, segment_id) if segment_id else None
+        found = self._preview(segment, form)
+        if is_htmx():
+            return self.render("admin/campaigns/_segment_preview.html", preview=found)
+        return self._page(segment, form, preview=found)
+
+
+def _parse(raw: str) -> dict:
+    try:
+        return json.loads(raw or "")
+    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." thousands deep
+        raise ValidationError(
+            _("The rule is not valid JSON (line %(n)d).", n=getattr(exc, "lineno", 0)),
+            field="rule",
+        ) from exc
+
+
+class CampaignView(StaffView):
+    """The store's campaigns: write, send, follow, pause, resume, and read their return."""
+
+    @expose("/")
+    def index(self):
+        me = _me()
+        stmt = access.store_scope(select(Campaign), Campaign, me)
+        rows = db.session.scalars(stmt.order_by(Campaign.id.desc()).limit(LIST_LIMIT)).all()
+        store = db.session.get(Store, me.store_id) if me.store_id else None
+        return self.render(
+            "admin/campaigns/campaigns.html",
+            rows=rows,
+            statuses=status_labels(),
+            switches=builtins.switches(store) if store else None,
+            builtin_labels={k: builtins.SPECS[k]["label"] for k in BUILTINS},
+        )
+
+    @expose("/builtin", methods=["POST"])
+    def builtin(self):
+        """Switch a built-in campaign on or off for the manager's store."""
+        me = _me()
+        key = request.form.get("key", "")
+        store = db.session.get(Store, me.store_id) if me.store_id else None
+        if store is None or key not in BUILTINS:
+            flash(_("Only a store's manager switches its built-in campaigns."), "error")
+            return redirect(url_for(".index"), code=303)
+        builtins.switch(me, store, key, request.form.get("on") == "1")
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for(".index"), code=303)
+
+    @expose("/new", methods=["GET", "POST"])
+    def new(self):
+        """Write a draft campaign for one of the store's segments."""
+        me = _me()
+        stmt = access.store_scope(select(Segment), Segment, me).order_by(Segment.name)
+        choices = db.session.scalars(stmt.limit(LIST_LIMIT)).all()
+        form = {"holdout_pct": "10", "window_days": "14", "cost": "0"}
+        if request.method == "POST":
+            form = {k: (v or "")[:4000] for k, v in request.form.items()}
+            try:
+                campaign = campaigns.create_campaign(me, _draft(me, form))
+            except DomainError as exc:
+                db.session.rollback()
+                return self._new_page(choices, form, exc), 422
+            db.session.commit()
+            return redirect(url_for(".show", campaign_id=campaign.id), code=303)
+        return self._new_page(choices, form)
+
+    def _new_page(self, choices, form, error=None):
+        return self.render(
+            "admin/campaigns/campaign_new.html",
+            segments=choices,
+            form=form,
+            error=error,
+            channels=MARKETING_CHANNELS,
+            channel_labels=channel_labels(),
+            available=campaigns.available_channels(),
+        )
+
+    @expose("/<int:campaign_id>")
+    def show(self, campaign_id: int):
+        campaign = _record(Campaign, campaign_id)
+        result = returns.measure(campaign)
+        return self.render(
+            "admin/campaigns/campaign.html",
+            c=campaign,
+            progress=campaign_sending.progress(campaign),
+            result=result,
+            statuses=status_labels(),
+            channel_labels=channel_labels(),
+            chart_rows=_chart_rows(result),
+        )
+
+    @expose("/<int:campaign_id>/progress")
+    def progress(self, campaign_id: int):
+        """The progress bar, polled while the campaign sends."""
+        campaign = _record(Campaign, campaign_id)
+        return self.render(
+            "admin/campaigns/_progress.html",
+            c=campaign,
+            progress=campaign_sending.progress(campaign),
+            statuses=status_labels(),
+        )
+
+    @expose("/<int:campaign_id>/act", methods=["POST"])
+    def act(self, campaign_id: int):
+        """Send, pause or resume the campaign."""
+        campaign = _record(Campaign, campaign_id)
+        verb = request.form.get("verb", "")
+        steps = {
+            "send": lambda: campaigns.start(_me(), campaign),
+            "pause": lambda: campaigns.pause(campaign),
+            "resume": lambda: campaigns.resume(campaign),
+        }
+        try:
+            if verb not in steps:
+                raise ValidationError(_("Unknown step."))
+            steps[verb]()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+        return redirect(url_for(".show", campaign_id=campaign_id), code=303)
+
+
+def _number(form: dict, key: str, low: int, high: int, message: str) -> int:
+    value = int_arg(form.get(key), minimum=low, maximum=high)
+    if value is None:
+        raise ValidationError(message, field=key)
+    return value
+
+
+def _yuan(form: dict, key: str) -> int:
+    try:
+        return parse_yuan(form.get(key) or "0", max_fen=10**10)
+    except MoneyError as exc:
+        raise ValidationError(_(str(exc)), field=key) from exc
+
+
+def _draft(me: User, form: dict) -> campaigns.Draft:
+    segment_id = int_arg(form.get("segment"), minimum=1)
+    segment = db.session.get(Segment, segment_id) if segment_id else None
+    if segment is None or not access.in_store(me, segment.store_id):
+        raise ValidationError(_("Choose a segment."), field="segment")
+    texts, costs = {}, {}
+    for channel in MARKETING_CHANNELS:
+        texts[channel] = {
+            part: (form.get(f"{channel}-{part}") or "").strip()
+            for part in ("subject_zh", "body_zh", "subject_en", "body_en")
+        }
+        costs[channel] = _yuan(form, f"{channel}-cost")
+    return campaigns.Draft(
+        name=form.get("name", ""),
+        segment=segment,
+        texts=texts,
+        unit_costs=costs,
+        holdout_pct=_number(form, "holdout_pct", 0, 50, _("The holdout is 0 to 50 %.")),
+        window_days=_number(form, "window_days", 1, 180, _("The window is 1 to 180 days.")),
+        cost_fen=_yuan(form, "cost"),
+    )
+
+
+def _chart_rows(result) -> list[tuple[str, float | None]]:
+    if result is None:
+        return []
+    return [
+        (_("Reached"), round(result.reached.rate * 100, 1)),
+        (_("Holdout"), round(result.holdout.rate * 100, 1)),
+    ]

@@ -1,0 +1,335 @@
+"""Campaigns: save a segment, draft a campaign, snapshot its audience in SQL, and pause or
+resume it. The worker's batches (crm.campaign_sending) put the sends into the outbox.
+
+At send time the audience is a snapshot of the segment, written with INSERT .. SELECT: only
+customers who consent to marketing on at least one of the campaign's channels. A stable random
+part of it (``holdout_bucket`` < holdout_pct) is the holdout and gets nothing. Each channel's
+sends are a second INSERT .. SELECT: consent on that channel, a way to reach the customer there,
+and fewer than the monthly cap of marketing sends in the last 30 days. Snapshots lock the one
+settings row, so two of them at once cannot both take a customer's last place under the cap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from crm import segments
+from crm.campaign_models import (
+    DONE,
+    DRAFT,
+    PAUSED,
+    PENDING,
+    SENDING,
+    SKIPPED,
+    Campaign,
+    CampaignMember,
+    CampaignMessage,
+    CampaignSend,
+    MarketingSettings,
+    Segment,
+)
+from portal import access
+from portal.errors import Conflict, ValidationError
+from portal.extensions import db
+from portal.models import Store, User, WeChatBinding
+from portal.models.accounts import ADMIN, MANAGER
+from portal.models.channels import MARKETING_CHANNELS
+from portal.timeutil import now
+
+CAP_DAYS = 30  # "per month": any 30 days
+VARIABLE = re.compile(r"\{(name|store)\}")
+
+
+def may_manage(user: User) -> bool:
+    """Return whether the user may build segments and send campaigns (managers, admins)."""
+    return access.is_active_staff(user) and user.role in (MANAGER, ADMIN)
+
+
+def store_for(user: User, store_id: int | None) -> Store:
+    """Return the store a manager works for (an admin names one), or raise ValidationError."""
+    wanted = store_id if access.sees_all_stores(user) else user.store_id
+    store = db.session.get(Store, wanted) if wanted else None
+    if store is None or not access.in_store(user, store.id):
+        raise ValidationError(_("Choose a store."), field="store")
+    return store
+
+
+def save_segment(actor: User, store: Store, name: str, rule: dict, segment=None) -> Segment:
+    """Create or change a segment after checking its rule (flushed)."""
+    name = (name or "").strip()[:80]
+    if not name:
+        raise ValidationError(_("Give the segment a name."), field="name")
+    segments.validate(rule)
+    taken = db.session.scalar(
+        select(Segment.id).where(Segment.store_id == store.id, Segment.name == name)
+    )
+    if taken is not None and (segment is None or taken != segment.id):
+        raise ValidationError(_("The store already has a segment of this name."), field="name")
+    if segment is None:
+        segment = Segment(store_id=store.id, created_by_id=actor.id)
+        db.session.add(segment)
+    segment.name, segment.rule, segment.updated_at = name, rule, now()
+    db.session.flush()
+    return segment
+
+
+@dataclass
+class Draft:
+    """What a manager fills in for a campaign."""
+
+    name: str
+    segment: Segment
+    texts: dict[str, dict[str, str]]  # channel -> subject_zh, body_zh, subject_en, body_en
+    unit_costs: dict[str, int]
+    holdout_pct: int = 10
+    cost_fen: int = 0
+    window_days: int = 14
+
+
+def create_campaign(actor: User, draft: Draft, builtin: str | None = None) -> Campaign:
+    """Write a draft campaign with one message per channel that has a Chinese text (flushed)."""
+    name = (draft.name or "").strip()[:120]
+    if not name:
+        raise ValidationError(_("Give the campaign a name."), field="name")
+    if not 0 <= draft.holdout_pct <= 50:
+        raise ValidationError(_("The holdout is 0 to 50 %."), field="holdout_pct")
+    if not 1 <= draft.window_days <= 180:
+        raise ValidationError(_("The window is 1 to 180 days."), field="window_days")
+    channels = [c for c in MARKETING_CHANNELS if (draft.texts.get(c) or {}).get("body_zh")]
+    if not channels:
+        raise ValidationError(_("Write the message for at least one channel."), field="body")
+    campaign = Campaign(
+        store_id=draft.segment.store_id,
+        segment_id=draft.segment.id,
+        name=name,
+        status=DRAFT,
+        builtin=builtin,
+        holdout_pct=draft.holdout_pct,
+        cost_fen=max(0, draft.cost_fen),
+        window_days=draft.window_days,
+        created_by_id=actor.id if actor else None,
+    )
+    for channel in channels:
+        text = draft.texts[channel]
+        campaign.messages.append(
+            CampaignMessage(
+                channel=channel,
+                subject_zh=text.get("subject_zh", "")[:120],
+                body_zh=text["body_zh"][:2000],
+                subject_en=text.get("subject_en", "")[:120],
+                body_en=text.get("body_en", "")[:2000],
+                unit_cost_fen=max(0, draft.unit_costs.get(channel, 0)),
+            )
+        )
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def available_channels() -> tuple[str, ...]:
+    """Return the channels this installation can deliver on (SMS, WeChat need a provider)."""
+    cfg = current_app.config
+    on = {
+        "inapp": True,
+        "email": True,
+        "sms": bool(cfg["SMS_PROVIDER"]),
+        "wechat": bool(cfg["WECHAT_APP_ID"]),
+    }
+    return tuple(c for c in MARKETING_CHANNELS if on[c])
+
+
+def locked_settings() -> MarketingSettings:
+    """Return the group's marketing settings row, locked until the transaction ends."""
+    row = db.session.scalar(
+        select(MarketingSettings).where(MarketingSettings.id == 1).with_for_update()
+    )
+    if row is None:  # a new database: the first snapshot writes the defaults
+        try:
+            with db.session.begin_nested():
+                db.session.add(MarketingSettings(id=1))
+        except IntegrityError:
+            pass  # a concurrent snapshot wrote it first
+        row = db.session.scalar(
+            select(MarketingSettings).where(MarketingSettings.id == 1).with_for_update()
+        )
+    return row
+
+
+def holdout_bucket(campaign_id: int, customer_id: int) -> int:
+    """Return the customer's stable bucket 0..99 for this campaign (the SQL computes the same)."""
+    mixed = ((customer_id + campaign_id * 7919) % 2**31) * 2654435761 % 2**32
+    return (mixed // 65536) % 100
+
+
+def _bucket_sql(campaign_id: int, customer):
+    def big(n: int):
+        return literal(n, BigInteger)
+
+    mixed = (cast(customer, BigInteger) + big(campaign_id * 7919)) % big(2**31)
+    return mixed * big(2654435761) % big(2**32) // big(65536) % big(100)
+
+
+def reachable(channel: str, customer=None):
+    """Return the SQL condition "the customer has an address on this channel"."""
+    customer = User.id if customer is None else customer
+    if channel == "email":
+        return User.email.is_not(None)
+    if channel == "sms":
+        return User.phone.is_not(None)
+    if channel == "wechat":
+        return exists().where(WeChatBinding.user_id == customer)
+    return true()
+
+
+def start(actor: User | None, campaign: Campaign) -> Campaign:
+    """Snapshot the audience and the sends, and set the campaign sending (flushed)."""
+    at = now()
+    claimed = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == DRAFT)
+        .values(status=SENDING, sent_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict(_("This campaign was already sent."))
+    cap = locked_settings().cap_per_month
+    channels = [m.channel for m in campaign.messages if m.channel in available_channels()]
+    _snapshot_members(campaign, channels)
+    for channel in channels:
+        _snapshot_sends(campaign, channel, cap, at)
+    audience, holdout = db.session.execute(
+        select(func.count(), func.count().filter(CampaignMember.holdout.is_(True))).where(
+            CampaignMember.campaign_id == campaign.id
+        )
+    ).one()
+    db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id)
+        .values(audience=audience, holdout=holdout)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    db.session.refresh(campaign)
+    return campaign
+
+
+def _snapshot_members(campaign: Campaign, channels: list[str]) -> None:
+    store = db.session.get(Store, campaign.store_id)
+    segment = db.session.get(Segment, campaign.segment_id)
+    consenting = or_(false(), *(and_(segments.has_consent(c), reachable(c)) for c in channels))
+    audience = segments.members(store, segment.rule).where(consenting)
+    if campaign.builtin:  # a built-in campaign takes a customer once in the cap's period
+        audience = audience.where(~_builtin_recently(campaign))
+    holdout = case(
+        (_bucket_sql(campaign.id, User.id) < campaign.holdout_pct, true()), else_=false()
+    )
+    rows = audience.with_only_columns(literal(campaign.id), User.id, holdout)
+    db.session.execute(
+        insert(CampaignMember).from_select(["campaign_id", "customer_id", "holdout"], rows)
+    )
+
+
+def _builtin_recently(campaign: Campaign):
+    # Holdout members too: reaching them the next day would spoil the earlier run's holdout.
+    earlier = select(Campaign.id).where(
+        Campaign.builtin == campaign.builtin,
+        Campaign.store_id == campaign.store_id,
+        Campaign.id != campaign.id,
+        Campaign.sent_at >= now() - timedelta(days=CAP_DAYS),
+    )
+    return exists().where(
+        CampaignMember.customer_id == User.id, CampaignMember.campaign_id.in_(earlier)
+    )
+
+
+def _snapshot_sends(campaign: Campaign, channel: str, cap: int, at) -> None:
+    member = CampaignMember.customer_id
+    recent = (
+        select(func.count(CampaignSend.id))
+        .where(
+            CampaignSend.customer_id == member,
+            CampaignSend.created_at >= at - timedelta(days=CAP_DAYS),
+            CampaignSend.status != SKIPPED,
+        )
+        .scalar_subquery()
+    )
+    rows = (
+        select(literal(campaign.id), member, literal(channel), literal(PENDING), literal(at))
+        .join(User, User.id == member)
+        .where(
+            CampaignMember.campaign_id == campaign.id,
+            CampaignMember.holdout.is_(False),
+            segments.has_consent(channel, member),
+            reachable(channel, member),
+            recent < cap,
+        )
+    )
+    db.session.execute(
+        insert(CampaignSend).from_select(
+            ["campaign_id", "customer_id", "channel", "status", "created_at"], rows
+        )
+    )
+
+
+def pause(campaign: Campaign) -> None:
+    """Stop queueing a sending campaign (what is in the outbox still goes)."""
+    _move(campaign, SENDING, PAUSED, _("Only a sending campaign can be paused."))
+
+
+def resume(campaign: Campaign) -> None:
+    """Queue a paused campaign again from where it stopped."""
+    _move(campaign, PAUSED, SENDING, _("Only a paused campaign can be resumed."))
+
+
+def _move(campaign: Campaign, source: str, target: str, refusal: str) -> None:
+    moved = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == source)
+        .values(status=target)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise Conflict(refusal)
+    db.session.flush()
+    db.session.refresh(campaign)
+
+
+def render(text: str, user_name: str, store_name: str) -> str:
+    """Fill the variables {name} and {store} of a message text."""
+    values = {"name": user_name, "store": store_name}
+    return VARIABLE.sub(lambda m: values[m.group(1)], text)
+
+
+def finish_if_done(campaign_id: int) -> bool:
+    """Mark a sending campaign done once nothing of it waits (conditional, race-safe)."""
+    waiting = exists().where(
+        CampaignSend.campaign_id == campaign_id, CampaignSend.status == PENDING
+    )
+    result = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == SENDING, ~waiting)
+        .values(status=DONE, finished_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,102 @@
+"""Demo marketing for the demo manager's store: consents, segments, a sent campaign with its
+return, a draft, and the built-in "maintenance due but not booked" switched on (idempotent)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import insert, select, update
+
+from crm import builtins, campaign_sending, campaigns
+from crm.campaign_models import MAINTENANCE_DUE, Campaign, CampaignSend, Segment
+from portal.demo import DEMO_LOGINS
+from portal.extensions import db
+from portal.models import MarketingConsent, User
+from portal.models.accounts import MANAGER, OWNER
+from portal.timeutil import now
+
+SEGMENTS = [
+    ("三年以上车龄 · Cars over 3 years", {"field": "car_age_years", "op": "gte", "value": 3}),
+    (
+        "近一年消费满 2000 元 · Spent ¥2,000 in a year",
+        {"field": "spend_fen", "op": "gte", "value": 200_000, "days": 365},
+    ),
+    (
+        "同意站内信且无预约 · In-app consent, no booking",
+        {
+            "all": [
+                {"field": "consent", "op": "has", "value": "inapp"},
+                {"not": {"field": "open_booking", "op": "is", "value": True}},
+            ]
+        },
+    ),
+]
+WINTER = {
+    "subject_zh": "{name}，冬季养护九折",
+    "body_zh": "{name}您好！{store}冬季养护套餐九折，含电瓶、防冻液检测，名额有限，欢迎在线预约。",
+    "subject_en": "{name}, 10% off winter care",
+    "body_en": "Hello {name}! Winter care at {store} is 10% off, battery and coolant checks "
+    "included. Book online while places last.",
+}
+
+
+def load_marketing_demo(seed: int = 23) -> dict[str, int]:
+    """Create the demo marketing data once (nothing happens if any segment exists)."""
+    if db.session.scalar(select(Segment.id).limit(1)) is not None:
+        return {"segments": 0}
+    manager = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS[MANAGER]))
+    if manager is None or manager.store is None:
+        return {"segments": 0}
+    store, rng = manager.store, random.Random(seed)
+    owners = db.session.scalars(
+        select(User.id).where(User.role == OWNER, User.store_id == store.id).order_by(User.id)
+    ).all()
+    demo_owner = db.session.scalar(select(User.id).where(User.phone == DEMO_LOGINS[OWNER]))
+    rows = []
+    for owner_id in owners:
+        for channel, share in (("inapp", 0.7), ("email", 0.4), ("sms", 0.3)):
+            if owner_id == demo_owner and channel == "inapp" or rng.random() < share:
+                rows.append(
+                    {
+                        "user_id": owner_id,
+                        "channel": channel,
+                        "granted_at": now() - timedelta(days=rng.randrange(5, 400)),
+                    }
+                )
+    if rows:
+        db.session.execute(insert(MarketingConsent), rows)
+    made = [campaigns.save_segment(manager, store, name, rule) for name, rule in SEGMENTS]
+    sent = _sent_campaign(manager, made[2])
+    draft = campaigns.Draft("新车主首保提醒 · First service", made[0], {"inapp": WINTER}, {}, 10)
+    campaigns.create_campaign(manager, draft)
+    builtins.switch(manager, store, MAINTENANCE_DUE, True)
+    db.session.flush()
+    return {"segments": len(made), "campaigns": 2, "audience": sent.audience}
+
+
+def _sent_campaign(manager: User, segment: Segment) -> Campaign:
+    draft = campaigns.Draft(
+        "冬季养护九折 · Winter care",
+        segment,
+        {"inapp": WINTER, "email": WINTER, "sms": WINTER},
+        {"sms": 5, "email": 1},
+        holdout_pct=10,
+        cost_fen=50_000,
+        window_days=14,
+    )
+    campaign = campaigns.start(manager, campaigns.create_campaign(manager, draft))
+    while campaign_sending.queue_batch(campaign.id, 500):
+        pass  # nothing in quiet hours: the worker sends it in the morning
+    campaigns.finish_if_done(campaign.id)
+    # Sent six days ago: the demo's bookings and orders since then count as its outcomes.
+    db.session.refresh(campaign)
+    campaign.sent_at -= timedelta(days=6)
+    db.session.execute(
+        update(CampaignSend)
+        .where(CampaignSend.campaign_id == campaign.id)
+        .values(created_at=campaign.sent_at)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return campaign
