@@ -27,7 +27,9 @@ from admin.finance import LoanAdmin, PolicyAdmin
 from admin.labels import code_label
 from admin.maintenance import PlanAdmin
 from admin.outbox import OutboxView
+from admin.pipeline import DriveCalendarView, QuoteView, SalesOrderView
 from admin.rescue import RescueQueueView, RescueStatsView
+from admin.sales_board import SalesBoardView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
 from admin.video_devices import DevicesView
@@ -99,6 +101,10 @@ PAGES: tuple[Page, ...] = (
     Page(LeadsView, None, _l("Leads"), NEW_CARS, "leads", ALL),
     Page(CustomerView, None, _l("Customer records"), NEW_CARS, "crm_customers", ALL),
     Page(LeadSpeedView, None, _l("Speed to lead"), NEW_CARS, "lead_speed", MANAGERS),
+    Page(DriveCalendarView, None, _l("Test drives"), NEW_CARS, "test_drives", ALL),
+    Page(QuoteView, None, _l("Quotes"), NEW_CARS, "quotes", ALL),
+    Page(SalesOrderView, None, _l("Car orders"), NEW_CARS, "sales_orders", ALL),
+    Page(SalesBoardView, None, _l("Sales board"), NEW_CARS, "sales_board", MANAGERS),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),

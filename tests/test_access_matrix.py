@@ -204,6 +204,23 @@ EXPECTED: dict[str, tuple] = {
     "crm_customers.index": STAFF,
     "crm_customers.show": (302, 403, 403, 200, 404, 200, 200),
     "lead_speed.index": MANAGERS,
+    # The sales pipeline: store A's drive, quote and order; an empty POST is refused with a
+    # message and back to the page (303); another store's records do not exist (404).
+    "test_drives.index": STAFF,
+    "test_drives.car_add": (302, 403, 403, 303, 303, 303, 303),
+    "test_drives.book": (302, 403, 403, 303, 404, 303, 303),
+    "test_drives.outcome": (302, 403, 403, 303, 404, 303, 303),
+    "quotes.index": STAFF,
+    "quotes.new": (302, 403, 403, 200, 404, 200, 200),
+    "quotes.show": (302, 403, 403, 200, 404, 200, 200),
+    "quotes.decide": (302, 403, 403, 303, 404, 303, 303),
+    "quotes.accept": (302, 403, 403, 303, 404, 303, 303),
+    "sales_orders.index": STAFF,
+    "sales_orders.sign": (302, 403, 403, 303, 404, 303, 303),
+    "sales_orders.show": (302, 403, 403, 200, 404, 200, 200),
+    "sales_orders.step": (302, 403, 403, 303, 404, 303, 303),
+    "sales_board.index": MANAGERS,
+    "sales_board.settings": (302, 403, 403, 403, 403, 303, 303),
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -289,6 +306,7 @@ def world(app, f, db):
         crm_leads.Inquiry(name="潜客", phone="13655550001", store=store_a, source="phone")
     ).lead
     db.session.commit()
+    drive, quote, sales_order = _pipeline_samples(db, store_a, users["manager"])
     args = {
         "vehicle_id": vehicle.id,
         "image_id": image_key,
@@ -314,6 +332,9 @@ def world(app, f, db):
         "message_id": "0" * 32,
         "lead_id": lead.id,
         "customer_id": lead.customer_id,
+        "drive_id": drive.id,
+        "quote_id": quote.id,
+        "sales_order_id": sales_order.id,
     }
     query = {
         "staff": locked.id,
@@ -336,6 +357,39 @@ def world(app, f, db):
         "policies": policy.id,
     }
     return users, args, query
+
+
+def _pipeline_samples(db, store, manager):
+    """Store A's demo car booked for a lead, and another lead's accepted quote and its order."""
+    from datetime import date, timedelta
+
+    from crm import leads as crm_leads
+    from crm import orders, quotes
+    from crm import test_drives as drives
+    from portal.timeutil import now
+
+    def lead(phone):
+        return crm_leads.capture(
+            crm_leads.Inquiry(name="试驾客", phone=phone, store=store, source="walk_in")
+        ).lead
+
+    car = drives.add_car(manager, store, "丰田", "丰田 凯美瑞", "Toyota Camry", "")
+    slot = drives.slots(store, now().date() + timedelta(days=2))[0]
+    drive = drives.book(
+        manager,
+        lead("13655550002"),
+        car,
+        slot.starts_at,
+        licence_no="110101199003074477",
+        licence_valid_until=date(2099, 1, 1),
+        licence_seen=True,
+    )
+    draft = quotes.Draft(brand="丰田", series="凯美瑞", vehicle_fen=200_000_00)
+    quote = quotes.make_quote(manager, lead("13655550003"), draft)
+    quotes.accept(manager, quote)
+    sales_order = orders.sign(manager, quote, 10_000_00, None)
+    db.session.commit()
+    return drive, quote, sales_order
 
 
 def _shop_samples(owner, store):
