@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from admin import charts
 from admin.base import StaffView
 from admin.display import staff_zone
 from crm import board
-from crm.leads import STAGE_LABELS
+from crm.leads import LOST_REASON_LABELS, STAGE_LABELS
 from crm.models import STAGES
 from crm.pipeline_models import SalesSettings
 from crm.test_drives import settings_for
@@ -45,8 +46,14 @@ class SalesBoardView(StaffView):
             chart_id="orders-by-advisor",
             title=_("Orders signed per advisor"),
         )
+        lost_chart = charts.hbar(
+            [(str(LOST_REASON_LABELS[r]), n) for r, n in board.lost_reasons(me, span)],
+            chart_id="lost-reasons",
+            title=_("Leads lost per reason"),
+        )
         return self.render(
             "admin/crm/board.html",
+            lost_chart=lost_chart,
             span=span,
             periods=board.PERIODS,
             advisors=advisors,
@@ -79,8 +86,12 @@ class SalesBoardView(StaffView):
             return redirect(target, code=303)
         row = db.session.get(SalesSettings, me.store_id)
         if row is None:
-            row = SalesSettings(store_id=me.store_id)
-            db.session.add(row)
+            try:
+                with db.session.begin_nested():  # two managers saving the first time at once
+                    db.session.add(SalesSettings(store_id=me.store_id))
+            except IntegrityError:
+                pass
+            row = db.session.get(SalesSettings, me.store_id, with_for_update=True)
         row.discount_limit_fen, row.slot_minutes = limit, slot
         db.session.commit()
         flash(_("Saved."), "success")

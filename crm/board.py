@@ -191,3 +191,16 @@ def store_advisors(viewer: User) -> list[User]:
         select(User).where(User.role == "advisor", User.is_active.is_(True)), User, viewer
     )
     return list(db.session.scalars(stmt.order_by(User.name)))
+
+
+def lost_reasons(viewer: User, span: Period) -> list[tuple[str, int]]:
+    """Return the leads closed as lost in the period per reason, most first."""
+    stmt = access.store_scope(
+        select(Lead.lost_reason, func.count(Lead.id))
+        .where(Lead.state == LOST, Lead.updated_at >= span.start_utc)
+        .where(Lead.updated_at < span.end_utc)
+        .group_by(Lead.lost_reason),
+        Lead,
+        viewer,
+    )
+    return sorted(((r or "other", n) for r, n in db.session.execute(stmt)), key=lambda r: -r[1])

@@ -335,3 +335,16 @@ def test_quotes_of_a_lead_newest_first(shop, db):
     quote_svc.make_quote(adv, lead, draft())
     assert [q.version for q in quote_svc.quotes_of(lead)] == [2, 1]
     assert db.session.scalar(select(func.count(Quote.id))) == 2
+
+
+def test_lost_reasons_count_the_leads_lost_in_the_period(shop, f, db):
+    store, adv, lead, _car = shop
+    other = lead_of(store, "13812340004")
+    manager = f.manager(store)
+    svc.request_lost(adv, lead, "budget")
+    svc.decide_lost(manager, lead, approve=True)
+    svc.request_lost(adv, other, "competitor")  # asked, not approved: not lost yet
+    db.session.commit()
+    span = board.period("30d", board.ZoneInfo("Asia/Shanghai"))
+    assert board.lost_reasons(manager, span) == [("budget", 1)]
+    assert board.actuals(manager, span)["lost"] == 1
