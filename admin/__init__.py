@@ -27,9 +27,10 @@ from admin.finance import LoanAdmin, PolicyAdmin
 from admin.labels import code_label
 from admin.maintenance import PlanAdmin
 from admin.outbox import OutboxView
-from admin.pipeline import DriveCalendarView, QuoteView, SalesOrderView
+from admin.pipeline import DriveCalendarView, QuoteView
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.sales_board import SalesBoardView
+from admin.sales_orders import SalesOrderView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
 from admin.video_devices import DevicesView

@@ -21,7 +21,7 @@ from crm import orders as order_svc
 from crm import quotes as quote_svc
 from crm import test_drives as drive_svc
 from crm.models import Lead
-from crm.pipeline_models import AWAITING, DemoCar, DriveBooking, Quote, SalesOrder
+from crm.pipeline_models import AWAITING, DemoCar, DriveBooking, Quote
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError, NotFound, ValidationError
@@ -54,13 +54,15 @@ DRIVE_LABELS = {
 BOOKING_DAYS = 7  # the lead page offers the next week's slots
 
 
-def _me() -> User:
+def current_staff() -> User:
+    """Return the signed-in staff member as a loaded User."""
     return current_account()
 
 
-def _get(model, record_id: int, message: str):
+def staff_record(model, record_id: int, message: str):
+    """Return the record of the viewer's store (any store for admins), else answer 404."""
     try:
-        return access.store_record(_me(), model, record_id, message)
+        return access.store_record(current_staff(), model, record_id, message)
     except NotFound:
         abort(404)
 
@@ -76,7 +78,8 @@ def _day(raw: str | None) -> date | None:
         return None
 
 
-def _date_field(name: str, message: str, *, required: bool = True) -> date | None:
+def form_date(name: str, message: str, *, required: bool = True) -> date | None:
+    """Return the posted ISO date of the field, or raise ValidationError with the message."""
     raw = (request.form.get(name) or "").strip()
     if not raw and not required:
         return None
@@ -87,13 +90,14 @@ def _date_field(name: str, message: str, *, required: bool = True) -> date | Non
 
 
 def _done(lead_id: int, ok: str):
-    """Commit and go back to the lead, or (for a refused step) roll back and say why."""
+    """Commit the step and go back to the lead with a message."""
     db.session.commit()
     flash(ok, "success")
     return redirect(url_for("leads.show", lead_id=lead_id), code=303)
 
 
-def _refused(exc: DomainError, target: str):
+def refused(exc: DomainError, target: str):
+    """Roll back a refused step, say why, and go back to the page it came from."""
     db.session.rollback()
     flash(exc.message, "error")
     return redirect(target, code=303)
@@ -127,7 +131,7 @@ class DriveCalendarView(StaffView):
 
     @expose("/")
     def index(self):
-        me = _me()
+        me = current_staff()
         store = self._store(me)
         zone = ZoneInfo(store.timezone) if store else UTC
         today = now().astimezone(zone).date()
@@ -159,7 +163,7 @@ class DriveCalendarView(StaffView):
     @expose("/cars", methods=["POST"])
     def car_add(self):
         """Add a demo car to the store's fleet (managers)."""
-        me = _me()
+        me = current_staff()
         target = url_for(".index")
         store = db.session.get(Store, me.store_id) if me.store_id else None
         try:
@@ -175,7 +179,7 @@ class DriveCalendarView(StaffView):
                 f.get("plate", ""),
             )
         except DomainError as exc:
-            return _refused(exc, target)
+            return refused(exc, target)
         db.session.commit()
         flash(_("Demo car added."), "success")
         return redirect(target, code=303)
@@ -183,7 +187,7 @@ class DriveCalendarView(StaffView):
     @expose("/book/<int:lead_id>", methods=["POST"])
     def book(self, lead_id: int):
         """Book a demo car's slot for the lead, with the driving licence checked."""
-        me, lead = _me(), _get(Lead, lead_id, _("Lead not found."))
+        me, lead = current_staff(), staff_record(Lead, lead_id, _("Lead not found."))
         f = request.form
         try:
             car_id = int_arg(f.get("car"), minimum=1)
@@ -196,25 +200,25 @@ class DriveCalendarView(StaffView):
                 car,
                 starts_at,
                 licence_no=f.get("licence_no", ""),
-                licence_valid_until=_date_field(
+                licence_valid_until=form_date(
                     "licence_valid_until", _("Enter the date the licence is valid until.")
                 ),
                 licence_seen=f.get("licence_seen") == "y",
             )
         except DomainError as exc:
-            return _refused(exc, url_for("leads.show", lead_id=lead.id))
+            return refused(exc, url_for("leads.show", lead_id=lead.id))
         return _done(lead.id, _("Test drive booked."))
 
     @expose("/<int:drive_id>/outcome", methods=["POST"])
     def outcome(self, drive_id: int):
         """Log the drive's outcome, or cancel it to free the slot."""
-        drive = _get(DriveBooking, drive_id, _("Test drive not found."))
+        drive = staff_record(DriveBooking, drive_id, _("Test drive not found."))
         try:
             drive_svc.record_outcome(
-                _me(), drive, request.form.get("status", ""), request.form.get("note", "")
+                current_staff(), drive, request.form.get("status", ""), request.form.get("note", "")
             )
         except DomainError as exc:
-            return _refused(exc, url_for("leads.show", lead_id=drive.lead_id))
+            return refused(exc, url_for("leads.show", lead_id=drive.lead_id))
         return _done(drive.lead_id, _("Saved."))
 
 
@@ -224,7 +228,7 @@ class QuoteView(StaffView):
     @expose("/")
     def index(self):
         """The store's quotes: those awaiting a manager's decision first, then the latest."""
-        stmt = access.store_scope(select(Quote), Quote, _me())
+        stmt = access.store_scope(select(Quote), Quote, current_staff())
         waiting = db.session.scalars(
             stmt.where(Quote.status == AWAITING).order_by(Quote.id).limit(100)
         ).all()
@@ -238,7 +242,7 @@ class QuoteView(StaffView):
 
     @expose("/new/<int:lead_id>", methods=["GET", "POST"])
     def new(self, lead_id: int):
-        me, lead = _me(), _get(Lead, lead_id, _("Lead not found."))
+        me, lead = current_staff(), staff_record(Lead, lead_id, _("Lead not found."))
         products = quote_svc.accessories()
         previous = next(iter(quote_svc.quotes_of(lead)), None)
         error = None
@@ -299,8 +303,8 @@ class QuoteView(StaffView):
     @expose("/<int:quote_id>")
     def show(self, quote_id: int):
         """The quote as the customer sees it: printable, and readable on a phone."""
-        me = _me()
-        quote = _get(Quote, quote_id, _("Quote not found."))
+        me = current_staff()
+        quote = staff_record(Quote, quote_id, _("Quote not found."))
         return self.render(
             "admin/crm/quote.html",
             quote=quote,
@@ -316,12 +320,12 @@ class QuoteView(StaffView):
     @expose("/<int:quote_id>/decide", methods=["POST"])
     def decide(self, quote_id: int):
         """Approve or refuse the quote's discount (managers; the first decision wins)."""
-        quote = _get(Quote, quote_id, _("Quote not found."))
+        quote = staff_record(Quote, quote_id, _("Quote not found."))
         target = url_for(".show", quote_id=quote.id)
         try:
-            quote_svc.decide(_me(), quote, approve=request.form.get("verb") == "approve")
+            quote_svc.decide(current_staff(), quote, approve=request.form.get("verb") == "approve")
         except DomainError as exc:
-            return _refused(exc, target)
+            return refused(exc, target)
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(target, code=303)
@@ -329,73 +333,12 @@ class QuoteView(StaffView):
     @expose("/<int:quote_id>/accept", methods=["POST"])
     def accept(self, quote_id: int):
         """Record that the customer accepted the quote."""
-        quote = _get(Quote, quote_id, _("Quote not found."))
+        quote = staff_record(Quote, quote_id, _("Quote not found."))
         target = url_for(".show", quote_id=quote.id)
         try:
-            quote_svc.accept(_me(), quote)
+            quote_svc.accept(current_staff(), quote)
         except DomainError as exc:
-            return _refused(exc, target)
+            return refused(exc, target)
         db.session.commit()
         flash(_("The customer accepted the quote."), "success")
-        return redirect(target, code=303)
-
-
-class SalesOrderView(StaffView):
-    """New-car orders: the store's list, signing from a quote, and the steps to delivery."""
-
-    @expose("/")
-    def index(self):
-        stmt = access.store_scope(select(SalesOrder), SalesOrder, _me())
-        orders = db.session.scalars(stmt.order_by(SalesOrder.id.desc()).limit(100)).all()
-        return self.render(
-            "admin/crm/orders.html", orders=orders, order_labels=order_svc.ORDER_STAGE_LABELS
-        )
-
-    @expose("/sign/<int:quote_id>", methods=["POST"])
-    def sign(self, quote_id: int):
-        """Sign the order of an accepted quote, with the deposit paid."""
-        quote = _get(Quote, quote_id, _("Quote not found."))
-        try:
-            deposit = fen_from_form(request.form.get("deposit"), field="deposit")
-            delivery = _date_field("delivery_date", _("Enter the delivery date."), required=False)
-            order = order_svc.sign(_me(), quote, deposit, delivery)
-        except DomainError as exc:
-            return _refused(exc, url_for("quotes.show", quote_id=quote.id))
-        db.session.commit()
-        flash(_("Order signed."), "success")
-        return redirect(url_for(".show", sales_order_id=order.id), code=303)
-
-    @expose("/<int:sales_order_id>")
-    def show(self, sales_order_id: int):
-        me = _me()
-        order = _get(SalesOrder, sales_order_id, _("Order not found."))
-        return self.render(
-            "admin/crm/order.html",
-            order=order,
-            next_stage=order_svc.next_stage(order),
-            can_work=lead_svc.may_work(me, order.lead),
-            order_labels=order_svc.ORDER_STAGE_LABELS,
-        )
-
-    @expose("/<int:sales_order_id>/step", methods=["POST"])
-    def step(self, sales_order_id: int):
-        """Take the order's next step: allocate a VIN, record the invoice, or deliver."""
-        me = _me()
-        order = _get(SalesOrder, sales_order_id, _("Order not found."))
-        target = url_for(".show", sales_order_id=order.id)
-        f = request.form
-        try:
-            wanted = f.get("stage", "")
-            if wanted != order_svc.next_stage(order):
-                raise ValidationError(_("This step does not follow the order's current stage."))
-            if wanted == "allocated":
-                order_svc.allocate(me, order, f.get("vin", ""))
-            elif wanted == "invoiced":
-                order_svc.invoice(me, order, f.get("invoice_no", ""))
-            else:
-                order_svc.deliver(me, order, f.get("plate", ""))
-        except DomainError as exc:
-            return _refused(exc, target)
-        db.session.commit()
-        flash(_("Saved."), "success")
         return redirect(target, code=303)
