@@ -29,7 +29,10 @@ from admin.inspections import InspectionFunnelView, InspectionTemplateAdmin, Ins
 from admin.labels import code_label
 from admin.maintenance import PlanAdmin
 from admin.outbox import OutboxView
+from admin.pipeline import DriveCalendarView, QuoteView
 from admin.rescue import RescueQueueView, RescueStatsView
+from admin.sales_board import SalesBoardView
+from admin.sales_orders import SalesOrderView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
 from admin.video_devices import DevicesView
@@ -117,6 +120,10 @@ PAGES: tuple[Page, ...] = (
     Page(LeadSpeedView, None, _l("Speed to lead"), NEW_CARS, "lead_speed", MANAGERS),
     Page(SegmentView, None, _l("Segments"), MARKETING, "segments", MANAGERS),
     Page(CampaignView, None, _l("Campaigns"), MARKETING, "campaigns", MANAGERS),
+    Page(DriveCalendarView, None, _l("Test drives"), NEW_CARS, "test_drives", ALL),
+    Page(QuoteView, None, _l("Quotes"), NEW_CARS, "quotes", ALL),
+    Page(SalesOrderView, None, _l("Car orders"), NEW_CARS, "sales_orders", ALL),
+    Page(SalesBoardView, None, _l("Sales board"), NEW_CARS, "sales_board", MANAGERS),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),

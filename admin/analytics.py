@@ -63,6 +63,9 @@ class AnalyticsView(StaffView):
         today = now().astimezone(ZoneInfo(tz)).date()
         form.validate()
         last = form.end.data or today
+        if not date.min + timedelta(days=MAX_DAYS) < last < date.max:  # the bounds add a day
+            form.end.errors = [_("Pick a date in the calendar.")]
+            last = today
         first = form.start.data or last - timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
             form.start.errors = [_("The period must start before it ends.")]

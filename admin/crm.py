@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from admin.base import StaffView
+from admin.pipeline import PIPELINE_EVENT_LABELS, lead_pipeline
 from crm import leads as svc
 from crm import stats, timeline
 from crm.customers import clean_contact
@@ -28,7 +29,7 @@ LABELS = {
     "source_labels": svc.SOURCE_LABELS,
     "timeframe_labels": svc.TIMEFRAME_LABELS,
     "lost_labels": svc.LOST_REASON_LABELS,
-    "event_labels": svc.EVENT_LABELS,
+    "event_labels": {**svc.EVENT_LABELS, **PIPELINE_EVENT_LABELS},
 }
 
 
@@ -129,6 +130,7 @@ class LeadsView(StaffView):
             later_stages=[s for s in STAGES if STAGES.index(s) > STAGES.index(lead.stage)],
             lost_reasons=LOST_REASONS,
             advisors=advisors,
+            pipeline=lead_pipeline(me, lead),
             **LABELS,
         )
 

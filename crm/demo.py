@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from crm import leads as svc
-from crm.models import PHONE, PORTAL, WALK_IN, Lead
+from crm import pipeline_demo
+from crm.models import PHONE, PORTAL, TEST_DRIVE, WALK_IN, Lead
 from portal.demo import DEMO_LOGINS, MODELS, chinese_name
 from portal.extensions import db
 from portal.models import User
@@ -41,6 +42,7 @@ def load_crm_demo(seed: int = 17) -> dict[str, int]:
     if advisor is None or advisor.store is None:
         return {"leads": 0}
     rng = random.Random(seed)
+    cars = pipeline_demo.demo_cars(advisor.store)
     for i, (source, timeframe, stages, minutes_ago, lost) in enumerate(PLAN):
         brand, series, _wmi = MODELS[i % len(MODELS)]
         lead = svc.capture(
@@ -60,11 +62,15 @@ def load_crm_demo(seed: int = 17) -> dict[str, int]:
             lead.advisor_id = advisor.id  # the demo advisor's own day starts with these
             lead.tasks[0].owner_id = advisor.id
         worker = db.session.get(User, lead.advisor_id) if lead.advisor_id else None
-        for stage in stages:
+        for stage in stages[: stages.index(TEST_DRIVE) if TEST_DRIVE in stages else None]:
             svc.advance(worker, lead, stage)
+        pipeline_demo.walk(rng, worker, lead, stages, cars, i)
         if lost:
             svc.request_lost(worker, lead, lost)
         _backdate(lead, timedelta(minutes=minutes_ago))
+        pipeline_demo.backdate(lead, timedelta(minutes=minutes_ago))
+        if lead.stage == TEST_DRIVE:
+            pipeline_demo.upcoming_drive(worker, lead, cars)
     db.session.flush()
     return {"leads": len(PLAN)}
 

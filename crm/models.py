@@ -138,3 +138,7 @@ class RoutingTurn(Base):
 
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
     turn: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+
+# The sales pipeline's tables (test drives, quotes, orders) live in their own module.
+from crm import pipeline_models  # noqa: E402, F401

@@ -232,6 +232,23 @@ EXPECTED: dict[str, tuple] = {
     "campaigns.act": (302, 403, 403, 403, 403, 303, 303),  # no step named: said, nothing changes
     "campaigns.builtin": (302, 403, 403, 403, 403, 303, 303),  # no key named: said
     "channels.unsubscribe": (404,) * 7,  # the token is not a signed unsubscribe token
+    # The sales pipeline: store A's drive, quote and order; an empty POST is refused with a
+    # message and back to the page (303); another store's records do not exist (404).
+    "test_drives.index": STAFF,
+    "test_drives.car_add": (302, 403, 403, 303, 303, 303, 303),
+    "test_drives.book": (302, 403, 403, 303, 404, 303, 303),
+    "test_drives.outcome": (302, 403, 403, 303, 404, 303, 303),
+    "quotes.index": STAFF,
+    "quotes.new": (302, 403, 403, 200, 404, 200, 200),
+    "quotes.show": (302, 403, 403, 200, 404, 200, 200),
+    "quotes.decide": (302, 403, 403, 303, 404, 303, 303),
+    "quotes.accept": (302, 403, 403, 303, 404, 303, 303),
+    "sales_orders.index": STAFF,
+    "sales_orders.sign": (302, 403, 403, 303, 404, 303, 303),
+    "sales_orders.show": (302, 403, 403, 200, 404, 200, 200),
+    "sales_orders.step": (302, 403, 403, 303, 404, 303, 303),
+    "sales_board.index": MANAGERS,
+    "sales_board.settings": (302, 403, 403, 403, 403, 303, 303),
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -320,6 +337,7 @@ def world(app, f, db):
     db.session.commit()
     inspection = _inspection_sample(db, users["advisor"], store_a)
     campaign = _campaign_sample(users["manager"], store_a)
+    drive, quote, sales_order = _pipeline_samples(db, store_a, users["manager"])
     args = {
         "vehicle_id": vehicle.id,
         "image_id": image_key,
@@ -350,6 +368,9 @@ def world(app, f, db):
         "link": inspection_link(inspection),
         "segment_id": campaign.segment_id,
         "campaign_id": campaign.id,
+        "drive_id": drive.id,
+        "quote_id": quote.id,
+        "sales_order_id": sales_order.id,
     }
     query = {
         "staff": locked.id,
@@ -386,6 +407,39 @@ def _campaign_sample(manager, store):
     campaign = campaigns.create_campaign(manager, draft)
     db.session.commit()
     return campaign
+
+
+def _pipeline_samples(db, store, manager):
+    """Store A's demo car booked for a lead, and another lead's accepted quote and its order."""
+    from datetime import date, timedelta
+
+    from crm import leads as crm_leads
+    from crm import orders, quotes
+    from crm import test_drives as drives
+    from portal.timeutil import now
+
+    def lead(phone):
+        return crm_leads.capture(
+            crm_leads.Inquiry(name="试驾客", phone=phone, store=store, source="walk_in")
+        ).lead
+
+    car = drives.add_car(manager, store, "丰田", "丰田 凯美瑞", "Toyota Camry", "")
+    slot = drives.slots(store, now().date() + timedelta(days=2))[0]
+    drive = drives.book(
+        manager,
+        lead("13655550002"),
+        car,
+        slot.starts_at,
+        licence_no="110101199003074477",
+        licence_valid_until=date(2099, 1, 1),
+        licence_seen=True,
+    )
+    draft = quotes.Draft(brand="丰田", series="凯美瑞", vehicle_fen=200_000_00)
+    quote = quotes.make_quote(manager, lead("13655550003"), draft)
+    quotes.accept(manager, quote)
+    sales_order = orders.sign(manager, quote, 10_000_00, None)
+    db.session.commit()
+    return drive, quote, sales_order
 
 
 def _shop_samples(owner, store):

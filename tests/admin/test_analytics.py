@@ -70,6 +70,13 @@ def test_bad_filters_get_a_message_and_defaults(f, client, auth):
     assert "Not a valid date value." in client.get(URL + "?start=yesterday").get_data(as_text=True)
 
 
+def test_a_date_at_the_end_of_the_calendar_is_refused_not_a_500(f, client, auth):
+    auth.login(f.manager(f.store()))
+    response = client.get(URL + "?start=9999-12-01&end=9999-12-31")
+    assert response.status_code == 200
+    assert "Pick a date in the calendar." in response.get_data(as_text=True)
+
+
 def test_advisors_and_owners_may_not_see_it(f, client, auth):
     a, _ = _world(f)
     auth.login(f.advisor(a))
