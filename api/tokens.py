@@ -86,15 +86,18 @@ def find_token(secret: str | None) -> ApiToken | None:
 
 
 def touch(token: ApiToken) -> None:
-    """Note when the token was last used (to the minute), in its own short transaction."""
+    """Note when the token was last used (to the minute), and commit that at once."""
     at = now()
     if token.last_used_at is not None and at - token.last_used_at < TOUCH_EVERY:
         return
-    # Its own connection: a GET's transaction never writes, and a refused POST rolls back.
-    with db.engine.begin() as conn:
-        conn.execute(
-            update(ApiToken.__table__).where(ApiToken.id == token.id).values(last_used_at=at)
-        )
+    db.session.commit()  # end the read, so that the write below starts its own
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id)
+        .values(last_used_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()  # a refused request after this rolls back its own work only
 
 
 @dataclass(frozen=True)
