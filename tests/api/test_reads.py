@@ -138,3 +138,17 @@ def test_last_used_time_is_noted(api_as, make_token, client, db):
     client.get("/api/v1/products", headers={"Authorization": f"Bearer {secret}"})
     db.session.expire_all()
     assert db.session.get(ApiToken, token.id).last_used_at is not None
+
+
+def test_problems_speak_the_clients_language(client):
+    r = client.get("/api/v1/bookings", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert r.status_code == 401 and "请发送有效的 API 令牌" in r.get_json()["detail"]
+
+
+def test_the_docs_page_lists_every_operation_without_outside_assets(client):
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    for path in doc["paths"]:
+        assert path in page
+    assert "https://" not in page and "http://" not in page.replace("http://localhost", "")
