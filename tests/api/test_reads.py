@@ -152,3 +152,31 @@ def test_the_docs_page_lists_every_operation_without_outside_assets(client):
     for path in doc["paths"]:
         assert path in page
     assert "https://" not in page and "http://" not in page.replace("http://localhost", "")
+
+
+def test_a_deep_page_is_a_keyset_query_not_an_offset(api, f, db):
+    from sqlalchemy import event
+
+    store = f.store("A")
+    for day in range(1, 6):
+        f.booking(f.owner(store), store, days=day)
+    db.session.commit()
+    cursor = api.get("/api/v1/bookings", query_string={"limit": 2}).get_json()["next_cursor"]
+    statements: list[str] = []
+
+    def record(conn, cursor_, statement, params, context, executemany):
+        statements.append((statement, params))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        r = api.get("/api/v1/bookings", query_string={"limit": 2, "cursor": cursor})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert r.status_code == 200 and len(r.get_json()["items"]) == 2
+    listing = [(s, p) for s, p in statements if "FROM bookings" in s]
+    assert listing and any("bookings.id <" in s for s, _p in listing)
+    # SQLite's dialect always writes OFFSET, with 0: nothing is skipped row by row.
+    offsets = [
+        list(p.values() if isinstance(p, dict) else p)[-1] for s, p in listing if "OFFSET" in s
+    ]
+    assert all(offset == 0 for offset in offsets), offsets
