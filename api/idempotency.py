@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Response, current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from api.models import ApiToken, IdempotencyKey
@@ -78,3 +79,21 @@ def once(token: ApiToken, key: str, work: Callable[[], tuple[dict, int]]) -> Res
     return current_app.response_class(
         claim.response_body, status=status, mimetype="application/json"
     )
+
+
+PURGE_BATCH = 5000
+
+
+def purge_expired() -> int:
+    """Forget Idempotency-Keys older than API_IDEMPOTENCY_HOURS, a batch at a time (a job)."""
+    cutoff = now() - timedelta(hours=current_app.config["API_IDEMPOTENCY_HOURS"])
+    total = 0
+    while True:
+        ids = db.session.scalars(
+            select(IdempotencyKey.id).where(IdempotencyKey.created_at < cutoff).limit(PURGE_BATCH)
+        ).all()
+        if not ids:
+            return total
+        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(ids)))
+        db.session.commit()
+        total += len(ids)

@@ -38,6 +38,7 @@ JOBS: list[Job] = [
     Job("policy-renewals", "portal.cli:policy_reminders_job", 3600),
     Job("shop-expire-holds", "shop.orders:expire_holds", 60),
     Job("video-sweep", "workshop_video.services:close_stale", 60),
+    Job("api-idempotency-purge", "api.idempotency:purge_expired", 3600),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"

@@ -208,3 +208,23 @@ def test_racing_integrations_cannot_overbook_a_slot(app, api, f, db):
     assert sorted(results) == [201, 201] + [409] * 8
     assert _count(db) == 2
     assert db.session.scalar(select(SlotUsage.used)) == 2
+
+
+def test_old_idempotency_keys_are_purged_by_the_worker_job(api, f, db, clock):
+
+    from api.idempotency import purge_expired
+    from portal.worker.jobs import JOBS
+
+    assert "api.idempotency:purge_expired" in {job.path for job in JOBS}
+    store = f.store("A")
+    owner = f.owner(store)
+    vehicle = f.vehicle(owner)
+    db.session.commit()
+    api.post("/api/v1/bookings", json=_body(owner, vehicle, store, f.slot(store, 2)), key="old")
+    clock.advance(hours=23)
+    api.post("/api/v1/bookings", json=_body(owner, vehicle, store, f.slot(store, 3)), key="new")
+    clock.advance(hours=2)
+    assert purge_expired() == 1
+    keys = db.session.scalars(select(IdempotencyKey.key)).all()
+    assert keys == ["new"]
+    assert _count(db) == 2  # the bookings stay; only the remembered answers go
