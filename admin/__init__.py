@@ -13,6 +13,7 @@ from admin import charts, display, shop
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.advisors import AdvisorView, NoticeView
 from admin.analytics import AnalyticsView
+from admin.api_tokens import ApiTokenView
 from admin.base import StaffHomeView
 from admin.bookings import (
     MyStoreView,
@@ -134,6 +135,7 @@ PAGES: tuple[Page, ...] = (
         shop.PlacementAdmin, Placement, _l("Hot and recommended"), SHOP, "shop_placements", MANAGERS
     ),  # fmt: skip
     Page(OutboxView, None, _l("Outbox and jobs"), None, "outbox", (ADMIN,)),
+    Page(ApiTokenView, None, _l("API tokens"), None, "api_tokens", (ADMIN,)),
 )
 
 

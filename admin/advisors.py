@@ -26,6 +26,7 @@ from admin.base import HOME_PANELS, StaffView
 from portal.auth import current_account
 from portal.errors import DomainError, NotFound, ValidationError
 from portal.extensions import db
+from portal.inputs import MAX_ID
 from portal.mail import send_mail
 from portal.models import User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
@@ -41,6 +42,14 @@ def _me() -> User:
 def _managers_only() -> None:
     if current_user.role not in MANAGER_ROLES:
         abort(403)
+
+
+def _advisor_id(value) -> int:
+    """An advisor id as an int; one past the database's integers is refused, not sent on."""
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(value)
+    return number
 
 
 class LeaveForm(FlaskForm):
@@ -82,7 +91,7 @@ class NoticeForm(FlaskForm):
     )
     advisors = SelectMultipleField(
         _l("Advisors"),
-        coerce=int,
+        coerce=_advisor_id,
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,

@@ -22,6 +22,7 @@ DEMO_EXTENSIONS = [
     "workshop_video.cli:load_video_demo",
     "crm.demo:load_crm_demo",
     "crm.demo_marketing:load_marketing_demo",
+    "api.demo:load_api_demo",
 ]
 
 

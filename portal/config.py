@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "OWNER_LOGIN_LIMIT_IP": "20 per minute",
     "OWNER_LOGIN_LIMIT_ACCOUNT": "5 per minute",
     "RATELIMIT_ENABLED": True,
+    "API_RATE_LIMIT": "300 per minute",  # per API token
+    "API_IDEMPOTENCY_HOURS": 24,  # how long a POST's Idempotency-Key answer is kept
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
     "ARGON2_PARALLELISM": 4,

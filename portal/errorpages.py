@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -14,6 +14,10 @@ from portal.extensions import db
 def _answer(status: int, title: str, message: str):
     from portal.auth import is_htmx, wants_json
 
+    # A package may answer for its own path prefix (the JSON API: problem documents).
+    for prefix, answer in current_app.extensions.get("m4s_error_answerers", {}).items():
+        if request.path.startswith(prefix):
+            return make_response(answer(status, message), status)
     if wants_json():
         return make_response(jsonify(error=title, message=message, status=status), status)
     template = "errors/_error.html" if is_htmx() else "errors/error.html"

@@ -249,6 +249,28 @@ EXPECTED: dict[str, tuple] = {
     "sales_orders.step": (302, 403, 403, 303, 404, 303, 303),
     "sales_board.index": MANAGERS,
     "sales_board.settings": (302, 403, 403, 403, 403, 303, 303),
+    "api_tokens.index": ADMINS,
+    "api_tokens.create": (302, 403, 403, 403, 403, 403, 422),  # an empty form: errors shown
+    "api_tokens.revoke": (302, 403, 403, 403, 403, 403, 303),  # no such token: says so
+    # The JSON API answers bearer tokens only, never a session (test_api_token_matrix below).
+    "api.openapi_document": PUBLIC,
+    "api.docs": PUBLIC,
+    **{
+        f"api.{name}": (401,) * 7
+        for name in (
+            "customer_list",
+            "customer_show",
+            "vehicle_list",
+            "service_record_list",
+            "booking_list",
+            "booking_show",
+            "product_list",
+            "camera_list",
+            "booking_create",
+            "booking_reschedule",
+            "booking_cancel",
+        )
+    },  # fmt: skip
 }
 for prefix, expected in {
     # The samples belong to store A: for store B's advisor they do not exist (back to the list).
@@ -371,6 +393,7 @@ def world(app, f, db):
         "drive_id": drive.id,
         "quote_id": quote.id,
         "sales_order_id": sales_order.id,
+        "token_id": 999,  # no such API token
     }
     query = {
         "staff": locked.id,
@@ -620,4 +643,91 @@ def test_access_matrix(app, world, role):
         want = EXPECTED[rule.endpoint][ROLES.index(role)]
         if status != want:
             mismatches.append((rule.endpoint, want, status))
+    assert mismatches == [], mismatches
+
+
+# API tokens: (no token, every scope and store, store A only, store B only, read scopes only,
+# bookings:read of store A only). The samples are store A's; store B's token cannot see them.
+TOKENS = ("none", "all", "store_a", "store_b", "read_only", "bookings_read")
+API_EXPECTED: dict[str, tuple] = {
+    "api.openapi_document": (200,) * 6,
+    "api.docs": (200,) * 6,
+    "api.customer_list": (401, 200, 200, 200, 200, 403),
+    "api.customer_show": (401, 200, 200, 404, 200, 403),
+    "api.vehicle_list": (401, 200, 200, 200, 200, 403),
+    "api.service_record_list": (401, 200, 200, 200, 200, 403),
+    "api.booking_list": (401, 200, 200, 200, 200, 200),
+    "api.booking_show": (401, 200, 200, 404, 200, 200),
+    "api.product_list": (401, 200, 200, 200, 200, 403),
+    "api.camera_list": (401, 200, 200, 200, 200, 403),
+    # In this order: cancel the sample (done), book anew, then move the cancelled one (refused).
+    "api.booking_cancel": (401, 200, 200, 404, 403, 403),
+    "api.booking_create": (401, 201, 201, 404, 403, 403),
+    "api.booking_reschedule": (401, 422, 422, 404, 403, 403),
+}
+
+
+def test_every_api_route_has_a_token_entry(app):
+    api_rules = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("api.")}
+    assert api_rules == set(API_EXPECTED)
+
+
+def _token_secret(kind, users):
+    from api import tokens
+    from api.models import SCOPES
+
+    if kind == "none":
+        return None
+    store_a, store_b = users["advisor"].store, users["advisor_b"].store
+    scopes, store = {
+        "all": (SCOPES, None),
+        "store_a": (SCOPES, store_a),
+        "store_b": (SCOPES, store_b),
+        "read_only": ([s for s in SCOPES if s.endswith(":read")], None),
+        "bookings_read": (["bookings:read"], store_a),
+    }[kind]
+    _token, secret = tokens.create_token(users["admin"], kind, list(scopes), store)
+    return secret
+
+
+@pytest.mark.parametrize("kind", TOKENS)
+def test_api_token_matrix(app, world, db, kind):
+    from tests import factories
+
+    users, args, _query = world
+    owner = users["owner"]
+    store_a = users["advisor"].store
+    secret = _token_secret(kind, users)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    slot = factories.slot(store_a, days=2).isoformat()
+    bodies = {
+        "api.booking_create": {
+            "customer_id": owner.id,
+            "vehicle_id": args["vehicle_id"],
+            "store_id": store_a.id,
+            "slot_start": slot,
+            "service_types": ["maintenance"],
+        },
+        "api.booking_reschedule": {"slot_start": slot},
+        "api.booking_cancel": {"reason": "matrix"},
+    }
+    values = {"customer_id": owner.id, "booking_id": args["booking_id"]}
+    rules = [r for r in _rules(app) if r.endpoint.startswith("api.")]
+    mismatches = []
+    for rule in rules:
+        url = rule.build(values)[1]
+        client = app.test_client()
+        if "GET" in rule.methods:
+            response = client.get(url, headers=headers)
+        else:
+            key = {"Idempotency-Key": f"{kind}-{rule.endpoint}"}
+            response = client.post(url, json=bodies[rule.endpoint], headers=headers | key)
+        want = API_EXPECTED[rule.endpoint][TOKENS.index(kind)]
+        if response.status_code != want:
+            mismatches.append(
+                (rule.endpoint, want, response.status_code, response.get_data()[:200])
+            )
+        elif want >= 400:
+            assert response.content_type == "application/problem+json", rule.endpoint
     assert mismatches == [], mismatches

@@ -42,6 +42,7 @@ JOBS: list[Job] = [
     Job("account-erasure", "portal.services.erasure:erase_due", 3600),
     Job("campaign-sends", "crm.campaign_sending:queue_due", 30),
     Job("campaign-builtins", "crm.builtins:run_builtins", 3600),
+    Job("api-idempotency-purge", "api.idempotency:purge_expired", 3600),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"

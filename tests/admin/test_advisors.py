@@ -90,3 +90,15 @@ def test_directory_and_performance_page(team, f, db, client, auth):
     assert 'id="chart-referrals"' in page and "<svg" in page
     assert 'id="perf-bound">1<' in page and "perf-service-empty" in page
     assert client.get(f"/admin/advisors/{team['other'].id}").status_code == 404
+
+
+def test_a_notice_to_an_advisor_id_past_the_integers_is_refused(client, auth, f, db):
+    store = f.store("A")
+    manager = f.manager(store)
+    db.session.commit()
+    auth.login(manager)
+    r = client.post(
+        "/admin/notices/new",
+        data={"title": "t", "body": "b", "audience": "chosen", "advisors": "9" * 23},
+    )
+    assert r.status_code == 422

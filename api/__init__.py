@@ -1,0 +1,1 @@
+"""The versioned JSON API (/api/v1): tokens, schemas, OpenAPI; the same services as the pages."""

@@ -1,0 +1,167 @@
+"""What the API reads and writes: pydantic models, the source of the OpenAPI schemas."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from portal.models.bookings import SERVICE_TYPES, STATUSES
+
+ServiceType = Literal[SERVICE_TYPES]  # type: ignore[valid-type]
+BookingStatus = Literal[STATUSES]  # type: ignore[valid-type]
+
+
+class Out(BaseModel):
+    """An answer read from a model's attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Vehicle(Out):
+    id: int
+    owner_id: int
+    vin: str
+    plate: str
+    brand: str
+    series: str
+    model_year: int
+    purchase_date: date | None
+    current_km: int
+
+
+class Customer(Out):
+    id: int
+    name: str
+    phone: str = Field(description="Masked (138****0001) unless the token may see whole numbers")
+    store_id: int | None
+    advisor_id: int | None
+    created_at: datetime
+    vehicles: list[Vehicle]
+
+
+class ServiceItem(Out):
+    kind: Literal["labour", "part"]
+    description: str
+    part_no: str
+    quantity: int
+    unit_price_fen: int
+
+
+class ServiceRecord(Out):
+    id: int
+    booking_id: int | None
+    vehicle_id: int
+    store_id: int
+    advisor_id: int | None
+    mileage_km: int
+    fault_category: str
+    technician_note: str
+    total_fen: int = Field(description="Integer fen (1 CNY = 100 fen)")
+    completed_at: datetime
+    items: list[ServiceItem]
+
+
+class Booking(Out):
+    id: int
+    owner_id: int
+    vehicle_id: int
+    store_id: int
+    status: BookingStatus
+    slot_start: datetime
+    proposed_start: datetime | None
+    service_types: list[str]
+    description: str
+    advisor_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Product(Out):
+    id: int
+    sku: str
+    name: str
+    category_id: int
+    price_fen: int = Field(description="Integer fen (1 CNY = 100 fen)")
+    stock: int
+    low_stock: int = Field(description="Stock at or below this is low")
+    is_active: bool
+
+
+class Camera(Out):
+    """A workshop camera's state; never its stream address or credentials."""
+
+    id: int
+    store_id: int
+    bay: int | None
+    name: str
+    is_active: bool
+    status: Literal["unknown", "online", "offline"]
+    checked_at: datetime | None
+    last_ok_at: datetime | None
+
+
+class CustomerPage(BaseModel):
+    items: list[Customer]
+    next_cursor: str | None
+
+
+class VehiclePage(BaseModel):
+    items: list[Vehicle]
+    next_cursor: str | None
+
+
+class ServiceRecordPage(BaseModel):
+    items: list[ServiceRecord]
+    next_cursor: str | None
+
+
+class BookingPage(BaseModel):
+    items: list[Booking]
+    next_cursor: str | None
+
+
+class ProductPage(BaseModel):
+    items: list[Product]
+    next_cursor: str | None
+
+
+class CameraPage(BaseModel):
+    items: list[Camera]
+    next_cursor: str | None
+
+
+class IdempotencyHeaders(BaseModel):
+    """Every POST names itself, so that a retry is answered and never done twice."""
+
+    idempotency_key: str = Field(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A key unique per request of this token, e.g. a UUID",
+    )
+
+
+class BookingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: int = Field(ge=1, le=2**31 - 1)
+    vehicle_id: int = Field(ge=1, le=2**31 - 1, description="One of the customer's vehicles")
+    store_id: int = Field(ge=1, le=2**31 - 1)
+    slot_start: AwareDatetime = Field(description="One of the store's free slots, with offset")
+    service_types: list[ServiceType] = Field(min_length=1, max_length=len(SERVICE_TYPES))
+    description: str = Field("", max_length=2000)
+
+
+class BookingReschedule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slot_start: AwareDatetime
+
+
+class BookingCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=500)
