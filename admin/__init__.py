@@ -44,11 +44,12 @@ from portal.models import (
     User,
     Vehicle,
 )
-from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER
 from shop.models import Category, Discount, Placement, Product
 from workshop_video.models import Camera, VideoSession
 
-ALL = STAFF_ROLES  # advisors, managers and admins
+ALL = (ADVISOR, MANAGER, ADMIN)  # the store's staff; call-centre agents see their own pages
+EVERYONE = (*ALL, AGENT)
 MANAGERS = (MANAGER, ADMIN)
 
 
@@ -123,7 +124,7 @@ def build_view(page: Page):
 def init_admin(app: Flask) -> Admin:
     """Build the back office for this app (one Admin per app, never module-level)."""
     home = StaffHomeView(name=_l("Home"), url="/admin", endpoint="admin")
-    home.roles = ALL
+    home.roles = EVERYONE
     admin = Admin(
         app,
         name="M4S",

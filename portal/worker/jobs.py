@@ -38,6 +38,8 @@ JOBS: list[Job] = [
     Job("policy-renewals", "portal.cli:policy_reminders_job", 3600),
     Job("shop-expire-holds", "shop.orders:expire_holds", 60),
     Job("video-sweep", "workshop_video.services:close_stale", 60),
+    Job("crm-task-rules", "crm.rules:generate_tasks", 900),
+    Job("crm-close-day", "crm.rules:close_day", 300),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
