@@ -21,6 +21,7 @@ from admin.bookings import (
     StoreDayAdmin,
     WorkshopView,
 )
+from admin.calls import CallConsoleView, TaskApprovalsView, TaskRulesView, TodayView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.finance import LoanAdmin, PolicyAdmin
@@ -68,9 +69,11 @@ BOOKINGS, RESCUE, STORE, VIDEO = _l("Bookings"), _l("Rescue"), _l("Store"), _l("
 STAFF, CUSTOMERS, USED_CARS = _l("Staff"), _l("Customers"), _l("Used cars")
 FINANCE, SHOP = _l("Finance"), _l("Shop")
 NEW_CARS = _l("New-car sales")
+CALL_CENTRE = _l("Call centre")
 
 # The menu, in order. A new view is one row here (other packages' views included).
 PAGES: tuple[Page, ...] = (
+    Page(TodayView, None, _l("Today"), None, "today", EVERYONE),
     Page(QueueView, None, _l("Booking queue"), BOOKINGS, "queue", ALL),
     Page(WorkshopView, None, _l("Workshop board"), BOOKINGS, "workshop", ALL),
     Page(ReviewedBookingAdmin, Booking, _l("Reviewed bookings"), BOOKINGS, "reviewed", ALL),
@@ -100,6 +103,9 @@ PAGES: tuple[Page, ...] = (
     Page(LeadsView, None, _l("Leads"), NEW_CARS, "leads", ALL),
     Page(CustomerView, None, _l("Customer records"), NEW_CARS, "crm_customers", ALL),
     Page(LeadSpeedView, None, _l("Speed to lead"), NEW_CARS, "lead_speed", MANAGERS),
+    Page(CallConsoleView, None, _l("Call console"), CALL_CENTRE, "calls", EVERYONE),
+    Page(TaskApprovalsView, None, _l("Task approvals"), CALL_CENTRE, "task_approvals", MANAGERS),
+    Page(TaskRulesView, None, _l("Task rules"), CALL_CENTRE, "task_rules", (MANAGER,)),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),

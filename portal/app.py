@@ -38,6 +38,7 @@ OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they
     "shop.webhooks:bp",
     "workshop_video.views:bp",
     "crm.views:bp",
+    "crm.callerid:bp",
 ]
 ADMIN_INIT = "admin:init_admin"
 
