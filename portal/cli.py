@@ -21,6 +21,7 @@ DEMO_EXTENSIONS = [
     "shop.demo:load_demo",
     "workshop_video.cli:load_video_demo",
     "crm.demo:load_crm_demo",
+    "crm.demo:load_call_centre_demo",
 ]
 
 
