@@ -62,4 +62,7 @@ def test_an_agent_enters_a_new_callers_lead_and_the_advisor_sees_it_today(open_p
             expect(page.locator(".m4s-task", has_text="来电新客")).to_contain_text(
                 re.compile("已接通|Reached")
             )
+            page.goto("/admin/calls/?phone=13666001234")  # the console fits a phone too
+            expect(page.locator("#card-name")).to_contain_text("来电新客")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert len(showing) == 1, showing
