@@ -22,6 +22,7 @@ from admin.bookings import (
     StoreDayAdmin,
     WorkshopView,
 )
+from admin.calls import CallConsoleView, TaskApprovalsView, TaskRulesView, TodayView
 from admin.campaigns import CampaignView, SegmentView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
@@ -51,11 +52,12 @@ from portal.models import (
     User,
     Vehicle,
 )
-from portal.models.accounts import ADMIN, MANAGER, STAFF_ROLES
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER
 from shop.models import Category, Discount, Placement, Product
 from workshop_video.models import Camera, VideoSession
 
-ALL = STAFF_ROLES  # advisors, managers and admins
+ALL = (ADVISOR, MANAGER, ADMIN)  # the store's staff; call-centre agents see their own pages
+EVERYONE = (*ALL, AGENT)
 MANAGERS = (MANAGER, ADMIN)
 
 
@@ -75,9 +77,11 @@ STAFF, CUSTOMERS, USED_CARS = _l("Staff"), _l("Customers"), _l("Used cars")
 FINANCE, SHOP = _l("Finance"), _l("Shop")
 NEW_CARS = _l("New-car sales")
 MARKETING = _l("Marketing")
+CALL_CENTRE = _l("Call centre")
 
 # The menu, in order. A new view is one row here (other packages' views included).
 PAGES: tuple[Page, ...] = (
+    Page(TodayView, None, _l("Today"), None, "today", EVERYONE),
     Page(QueueView, None, _l("Booking queue"), BOOKINGS, "queue", ALL),
     Page(WorkshopView, None, _l("Workshop board"), BOOKINGS, "workshop", ALL),
     Page(ReviewedBookingAdmin, Booking, _l("Reviewed bookings"), BOOKINGS, "reviewed", ALL),
@@ -125,6 +129,9 @@ PAGES: tuple[Page, ...] = (
     Page(QuoteView, None, _l("Quotes"), NEW_CARS, "quotes", ALL),
     Page(SalesOrderView, None, _l("Car orders"), NEW_CARS, "sales_orders", ALL),
     Page(SalesBoardView, None, _l("Sales board"), NEW_CARS, "sales_board", MANAGERS),
+    Page(CallConsoleView, None, _l("Call console"), CALL_CENTRE, "calls", EVERYONE),
+    Page(TaskApprovalsView, None, _l("Task approvals"), CALL_CENTRE, "task_approvals", MANAGERS),
+    Page(TaskRulesView, None, _l("Task rules"), CALL_CENTRE, "task_rules", (MANAGER,)),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),
@@ -150,7 +157,7 @@ def build_view(page: Page):
 def init_admin(app: Flask) -> Admin:
     """Build the back office for this app (one Admin per app, never module-level)."""
     home = StaffHomeView(name=_l("Home"), url="/admin", endpoint="admin")
-    home.roles = ALL
+    home.roles = EVERYONE
     admin = Admin(
         app,
         name="M4S",

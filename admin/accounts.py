@@ -21,7 +21,7 @@ from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Store, UnlockRequest, User
-from portal.models.accounts import ADVISOR, OWNER, STAFF_ROLES
+from portal.models.accounts import ADVISOR, AGENT, OWNER, STAFF_ROLES
 from portal.services import accounts, sessions, unlock
 
 
@@ -65,7 +65,7 @@ class StaffAdmin(StaffModelView):
         stores = db.session.scalars(select(Store).order_by(Store.id)).all()
         if not access.sees_all_stores(current_user):
             stores = [s for s in stores if s.id == current_user.store_id]
-            form.role.choices = [SelectChoice(ADVISOR, ROLE_LABELS[ADVISOR])]
+            form.role.choices = [SelectChoice(r, ROLE_LABELS[r]) for r in (ADVISOR, AGENT)]
             form.store.choices = [SelectChoice(s.id, s.name) for s in stores]
         else:
             form.store.choices = [SelectChoice(0, "-")] + [

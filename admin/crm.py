@@ -44,6 +44,29 @@ def _lead(lead_id: int) -> Lead:
         abort(404)
 
 
+def inquiry_from_form(me: User, form: StaffLeadForm) -> svc.Inquiry:
+    """Return the inquiry a staff member typed (phone call or walk-in) at their own store."""
+    store = db.session.get(Store, me.store_id) if me.store_id else None
+    if store is None:
+        raise DomainError(_("Only staff of a store enter leads."), field="source")
+    phone, email, vin = clean_contact(
+        form.phone.data or "", form.email.data or "", form.vin.data or ""
+    )
+    return svc.Inquiry(
+        name=form.name.data or "",
+        phone=phone,
+        email=email,
+        vin=vin,
+        store=store,
+        source=form.source.data or "",
+        model_interest=form.model_interest.data or "",
+        budget_fen=form.budget.fen,
+        timeframe=form.timeframe.data or "",
+        wants_test_drive=bool(form.test_drive.data),
+        note=form.note.data or "",
+    )
+
+
 class LeadsView(StaffView):
     """My leads (overdue first contacts on top), the store's leads, one lead, a new lead."""
 
@@ -71,7 +94,7 @@ class LeadsView(StaffView):
         if request.method == "POST":
             if form.validate_on_submit():
                 try:
-                    captured = svc.capture(self._inquiry(me, form), actor=me)
+                    captured = svc.capture(inquiry_from_form(me, form), actor=me)
                 except DomainError as exc:
                     db.session.rollback()
                     field_error(form, exc, "phone")
@@ -84,27 +107,6 @@ class LeadsView(StaffView):
                     return redirect(url_for(".index"), code=303)
             return self.render("admin/crm/lead_new.html", form=form), 422
         return self.render("admin/crm/lead_new.html", form=form)
-
-    def _inquiry(self, me: User, form: StaffLeadForm) -> svc.Inquiry:
-        store = db.session.get(Store, me.store_id) if me.store_id else None
-        if store is None:
-            raise DomainError(_("Only staff of a store enter leads."), field="source")
-        phone, email, vin = clean_contact(
-            form.phone.data or "", form.email.data or "", form.vin.data or ""
-        )
-        return svc.Inquiry(
-            name=form.name.data or "",
-            phone=phone,
-            email=email,
-            vin=vin,
-            store=store,
-            source=form.source.data or "",
-            model_interest=form.model_interest.data or "",
-            budget_fen=form.budget.fen,
-            timeframe=form.timeframe.data or "",
-            wants_test_drive=bool(form.test_drive.data),
-            note=form.note.data or "",
-        )
 
     @expose("/<int:lead_id>")
     def show(self, lead_id: int):

@@ -11,9 +11,14 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 
-from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER, OWNER
 
-ROLE_LABELS = {ADVISOR: _l("Advisor"), MANAGER: _l("Manager"), ADMIN: _l("Administrator")}
+ROLE_LABELS = {
+    ADVISOR: _l("Advisor"),
+    MANAGER: _l("Manager"),
+    ADMIN: _l("Administrator"),
+    AGENT: _l("Call-centre agent"),
+}
 ORDER_STATUS_LABELS = {
     "pending": _l("Waiting for payment"),
     "paid": _l("Paid"),

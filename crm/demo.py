@@ -8,12 +8,15 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from crm import leads as svc
-from crm import pipeline_demo
-from crm.models import PHONE, PORTAL, TEST_DRIVE, WALK_IN, Lead
-from portal.demo import DEMO_LOGINS, MODELS, chinese_name
+from crm import pipeline_demo, rules
+from crm import tasks as task_svc
+from crm.models import PHONE, PORTAL, TEST_DRIVE, WALK_IN, Lead, Task
+from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, MODELS, chinese_name
 from portal.extensions import db
 from portal.models import User
-from portal.models.accounts import ADVISOR
+from portal.models.accounts import ADVISOR, AGENT
+from portal.services import passwords
+from portal.timeutil import now
 
 # (source, timeframe, stages walked, minutes ago, lost reason asked)
 PLAN = [
@@ -89,3 +92,71 @@ def _backdate(lead: Lead, delta: timedelta) -> None:
     for event in lead.events:
         if event.at is not None:
             event.at -= delta
+
+
+def load_call_centre_demo() -> dict[str, int]:
+    """Add the demo agent and a day of tasks: a leftover, today's calls, an approval (once)."""
+    advisor = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS[ADVISOR]))
+    if advisor is None or advisor.store is None:
+        return {"tasks": 0}
+    if db.session.scalar(select(User.id).where(User.phone == DEMO_LOGINS[AGENT])) is not None:
+        return {"tasks": 0}
+    store = advisor.store
+    agent = User(
+        role=AGENT,
+        name="林晓婷",
+        phone=DEMO_LOGINS[AGENT],
+        password_hash=passwords.hash_password(DEMO_PASSWORD[AGENT]),
+        store_id=store.id,
+        password_changed_at=now(),
+    )
+    db.session.add(agent)
+    db.session.flush()
+    customers = db.session.scalars(
+        select(User)
+        .where(User.role == "owner", User.store_id == store.id)
+        .order_by(User.id)
+        .limit(len(AGENT_DAY))
+    ).all()
+    at = now()
+    made = 0
+    for customer, (kind, hours, priority, note, tries) in zip(customers, AGENT_DAY, strict=False):
+        task = Task(
+            customer_id=customer.id,
+            store_id=store.id,
+            owner_id=agent.id,
+            kind=kind,
+            priority=priority,
+            due_at=at + timedelta(hours=hours),
+            note=note,
+            attempts=tries,
+            outcome="no_answer" if tries else None,
+            overdue_at=at - timedelta(hours=15) if hours < -12 else None,
+            created_at=at - timedelta(days=1),
+        )
+        db.session.add(task)
+        made += 1
+    db.session.flush()
+    if made:
+        manager = db.session.scalar(
+            select(User).where(User.role == "manager", User.store_id == store.id)
+        )
+        asked = db.session.scalar(
+            select(Task).where(Task.owner_id == agent.id, Task.attempts >= 3).limit(1)
+        )
+        if asked is not None and manager is not None:
+            task_svc.ask(agent, asked, "clear", "连续三天拨打均无人接听，号码可能已停用")
+    made += rules.generate_tasks()["post_service"]
+    return {"tasks": made}
+
+
+# The demo agent's day: (kind, due in hours from now, priority, note, tries so far).
+AGENT_DAY = [
+    ("post_service", -20, 2, "昨天未完成：保养后回访", 1),
+    ("post_service", -3, 3, "号码多次无人接听", 3),
+    ("renewal", -1, 1, "交强险 12 月 20 日到期", 0),
+    ("maintenance_due", 1, 2, "已超保养里程 800 公里", 0),
+    ("appointment_confirm", 2, 1, "周六上午 10 点试驾确认", 0),
+    ("complaint_callback", 3, 1, "客户反映洗车不干净，已安排返工", 0),
+    ("no_show", 4, 2, "昨天预约未到店", 0),
+]

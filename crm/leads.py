@@ -17,13 +17,16 @@ from crm.models import (
     CONTACTED,
     DELIVERED,
     FIRST_CONTACT,
+    HIGH,
     LOST,
     LOST_PENDING,
     LOST_REASONS,
     NEW,
     OPEN,
+    REACHED,
     SOURCES,
     STAGES,
+    TASK_DONE,
     TIMEFRAMES,
     WON,
     Lead,
@@ -86,6 +89,7 @@ EVENT_LABELS = {
     "lost_approved": _l("Lost, approved"),
     "lost_refused": _l("Lost refused: back to work"),
     "reassigned": _l("Reassigned"),
+    "call": _l("Call logged"),
 }
 
 
@@ -177,9 +181,11 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
     db.session.add(
         Task(
             lead_id=lead.id,
+            customer_id=customer.id,
             store_id=lead.store_id,
             owner_id=lead.advisor_id,
             kind=FIRST_CONTACT,
+            priority=HIGH,
             due_at=at + timedelta(minutes=FIRST_CONTACT_MINUTES),
             created_at=at,
         )
@@ -263,7 +269,7 @@ def advance(actor: User, lead: Lead, stage: str, note: str = "") -> None:
         lead.first_contact_at = at
         for task in lead.tasks:
             if task.kind == FIRST_CONTACT and task.done_at is None:
-                task.done_at = at
+                task.done_at, task.status, task.outcome = at, TASK_DONE, REACHED
     if stage == DELIVERED:
         lead.state = WON
     db.session.add(

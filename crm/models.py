@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models import Store, User
@@ -112,23 +112,122 @@ class LeadEvent(Base):
     actor: Mapped[User | None] = relationship()
 
 
+# Task types (the call centre's and the showroom's dated work) and how a task ends.
+FOLLOW_UP, APPOINTMENT_CONFIRM, POST_SERVICE, RENEWAL = (
+    "follow_up",
+    "appointment_confirm",
+    "post_service",
+    "renewal",
+)
+MAINTENANCE_DUE, COMPLAINT_CALLBACK, NO_SHOW = "maintenance_due", "complaint_callback", "no_show"
+TASK_KINDS = (
+    FIRST_CONTACT,
+    FOLLOW_UP,
+    APPOINTMENT_CONFIRM,
+    POST_SERVICE,
+    RENEWAL,
+    MAINTENANCE_DUE,
+    COMPLAINT_CALLBACK,
+    NO_SHOW,
+)
+TASK_OPEN, TASK_AWAITING, TASK_DONE, TASK_CANCELLED = "open", "awaiting", "done", "cancelled"
+TASK_STATUSES = (TASK_OPEN, TASK_AWAITING, TASK_DONE, TASK_CANCELLED)
+TASK_LIVE = (TASK_OPEN, TASK_AWAITING)  # still on someone's list
+REACHED, NO_ANSWER, CALL_BACK, APPOINTMENT, NOT_INTERESTED, CLEARED = (
+    "reached",
+    "no_answer",
+    "call_back",
+    "appointment",
+    "not_interested",
+    "cleared",
+)
+OUTCOMES = (REACHED, NO_ANSWER, CALL_BACK, APPOINTMENT, NOT_INTERESTED, CLEARED)
+ASK_CANCEL, ASK_CLEAR = "cancel", "clear"  # what a manager is asked to approve
+HIGH, NORMAL, LOW = 1, 2, 3
+
+
 class Task(Base):
-    """A dated piece of work for one advisor on one lead (the first contact, due in minutes)."""
+    """A dated piece of work for one person about one customer (a call, a confirmation...).
+
+    A rule's task carries the rule and its cause (a lead's contact, a finished job): the pair
+    is unique, so a rule fires once per cause however many workers run it at once."""
 
     __tablename__ = "crm_tasks"
-    __table_args__ = (Index("ix_crm_tasks_owner_open_due", "owner_id", "done_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_crm_tasks_owner_open_due", "owner_id", "done_at", "due_at"),
+        Index("ix_crm_tasks_store_status_due", "store_id", "status", "due_at"),
+        UniqueConstraint("rule", "cause", name="uq_crm_tasks_rule_cause"),
+        CheckConstraint(_in("kind", TASK_KINDS), name="kind_known"),
+        CheckConstraint(_in("status", TASK_STATUSES), name="status_known"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTCOMES)}", name="outcome_known"),
+        CheckConstraint("priority BETWEEN 1 AND 3", name="priority_range"),
+        CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    lead_id: Mapped[int] = mapped_column(ForeignKey("crm_leads.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("crm_leads.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(20), default=FIRST_CONTACT)
+    priority: Mapped[int] = mapped_column(default=NORMAL, server_default=text("2"))
+    status: Mapped[str] = mapped_column(String(12), default=TASK_OPEN, server_default=TASK_OPEN)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Flagged at the store's closing time when still open on its due day: top of tomorrow.
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_task_id: Mapped[int | None] = mapped_column(ForeignKey("crm_tasks.id"))
+    rule: Mapped[str | None] = mapped_column(String(24))
+    cause: Mapped[str | None] = mapped_column(String(64))
+    # A manager's approval: asked (cancel, or clear a call that never reached the customer).
+    ask: Mapped[str | None] = mapped_column(String(8))
+    ask_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    lead: Mapped[Lead] = relationship(back_populates="tasks")
-    owner: Mapped[User | None] = relationship()
+    lead: Mapped[Lead | None] = relationship(back_populates="tasks")
+    customer: Mapped[User] = relationship(foreign_keys=[customer_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    asked_by: Mapped[User | None] = relationship(foreign_keys=[asked_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    next_task: Mapped[Task | None] = relationship(remote_side=[id], foreign_keys=[next_task_id])
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in TASK_LIVE
+
+
+class TaskRule(Base):
+    """A store's setting of one built-in rule: on or off, and its number of days."""
+
+    __tablename__ = "crm_task_rules"
+    __table_args__ = (
+        UniqueConstraint("store_id", "rule", name="uq_crm_task_rules_store_rule"),
+        CheckConstraint("days BETWEEN 1 AND 365", name="days_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    rule: Mapped[str] = mapped_column(String(24))
+    days: Mapped[int] = mapped_column()
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class ScreenPop(Base):
+    """A caller ID posted by the phone system for one agent: their console opens the card."""
+
+    __tablename__ = "crm_screen_pops"
+    __table_args__ = (Index("ix_crm_screen_pops_agent_id", "agent_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    phone: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RoutingTurn(Base):

@@ -41,6 +41,7 @@ OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they
     "workshop_video.views:bp",
     "crm.views:bp",
     "api.views:bp",
+    "crm.callerid:bp",
 ]
 ADMIN_INIT = "admin:init_admin"
 

@@ -23,6 +23,7 @@ DEMO_EXTENSIONS = [
     "crm.demo:load_crm_demo",
     "crm.demo_marketing:load_marketing_demo",
     "api.demo:load_api_demo",
+    "crm.demo:load_call_centre_demo",
 ]
 
 

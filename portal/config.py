@@ -128,6 +128,7 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_HEADERS": {},  # e.g. {"X-Gotify-Key": "..."}
     "WEBHOOK_TOPIC": "",  # ntfy's topic, when publishing JSON to ntfy's root URL
     "WEBHOOK_KINDS": ["rescue"],  # kinds of message the webhook receives
+    "CALLERID_TOKEN": "",  # the phone system's caller-ID webhook token; empty: webhook off
 }
 
 ENV_PREFIX = "M4S_"

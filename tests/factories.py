@@ -67,6 +67,10 @@ def admin(**kw) -> User:
     return user("admin", None, **kw)
 
 
+def agent(store: Store, **kw) -> User:
+    return user("agent", store, **kw)
+
+
 def vin() -> str:
     return make_vin(_rng, "LSV", 2021)
 

@@ -10,7 +10,7 @@ import random
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER, OWNER
 from portal.validation import VIN_ALPHABET, vin_check_digit
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
@@ -50,12 +50,14 @@ DEMO_PASSWORD = {
     ADVISOR: "m4s-demo-advisor",
     MANAGER: "m4s-demo-manager",
     ADMIN: "m4s-demo-admin",
+    AGENT: "m4s-demo-agent",  # the call-centre agent (created by crm's demo)
 }
 DEMO_LOGINS = {
     OWNER: "13800000001",
     ADVISOR: "13900000101",
     MANAGER: "13900000100",
     ADMIN: "13900000001",
+    AGENT: "13900000200",
 }
 
 

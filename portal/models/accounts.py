@@ -16,14 +16,17 @@ if TYPE_CHECKING:
     from portal.models.vehicles import Vehicle
 
 OWNER, ADVISOR, MANAGER, ADMIN = "owner", "advisor", "manager", "admin"
-ROLES = (OWNER, ADVISOR, MANAGER, ADMIN)
-STAFF_ROLES = (ADVISOR, MANAGER, ADMIN)
+AGENT = "agent"  # a call-centre agent of one store (inbound and outbound calls)
+ROLES = (OWNER, ADVISOR, MANAGER, ADMIN, AGENT)
+STAFF_ROLES = (ADVISOR, MANAGER, ADMIN, AGENT)
 
 
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('owner', 'advisor', 'manager', 'admin')", name="role_known"),
+        CheckConstraint(
+            "role IN ('owner', 'advisor', 'manager', 'admin', 'agent')", name="role_known"
+        ),
         CheckConstraint(
             "role IN ('owner', 'admin') OR store_id IS NOT NULL", name="staff_has_store"
         ),

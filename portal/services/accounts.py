@@ -23,7 +23,7 @@ from portal.models import (
     Store,
     User,
 )
-from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER, STAFF_ROLES
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER, OWNER, STAFF_ROLES
 from portal.services import audit, passwords, signin
 from portal.timeutil import now
 
@@ -262,7 +262,9 @@ def create_staff(
     """Create a staff account with a one-time initial password that must be changed."""
     if role not in STAFF_ROLES:
         raise ValidationError(_("Unknown staff role."), field="role")
-    if actor.role == MANAGER and (role != ADVISOR or store is None or store.id != actor.store_id):
+    if actor.role == MANAGER and (
+        role not in (ADVISOR, AGENT) or store is None or store.id != actor.store_id
+    ):
         raise NotAllowed(_("Managers create advisors of their own store only."))
     if actor.role not in (MANAGER, ADMIN):
         raise NotAllowed(_("Only managers and administrators create staff accounts."))

@@ -114,7 +114,7 @@ def finish_login(user, device_cookie: str | None, target: str | None):
     g.pop("csrf_token", None)
     generate_csrf()
     if user.is_staff and not target:
-        target = url_for("admin.index")
+        target = url_for("today.index")  # each staff member's day (crm's Today page)
     response = redirect(target or url_for("home.index"), code=303)
     if device is not None:
         _set_device_cookie(response, device)

@@ -43,6 +43,8 @@ JOBS: list[Job] = [
     Job("campaign-sends", "crm.campaign_sending:queue_due", 30),
     Job("campaign-builtins", "crm.builtins:run_builtins", 3600),
     Job("api-idempotency-purge", "api.idempotency:purge_expired", 3600),
+    Job("crm-task-rules", "crm.rules:generate_tasks", 900),
+    Job("crm-close-day", "crm.rules:close_day", 300),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"

@@ -22,3 +22,21 @@ def test_demo_leads_span_the_pipeline_and_load_once(db):
     mine = db.session.scalar(select(func.count(Lead.id)).where(Lead.advisor_id == advisor.id))
     assert mine >= 3
     assert db.session.scalar(select(func.count(Lead.id)).where(Lead.state == "lost_pending")) == 1
+
+
+def test_call_centre_demo_gives_the_agent_a_day_and_loads_once(db):
+    from crm.demo import AGENT_DAY, load_call_centre_demo
+    from crm.models import Task
+
+    load_demo(owners=12)
+    db.session.commit()
+    made = load_call_centre_demo()["tasks"]
+    db.session.commit()
+    assert made >= len(AGENT_DAY)
+    assert load_call_centre_demo() == {"tasks": 0}
+    agent = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS["agent"]))
+    assert agent.role == "agent"
+    tasks = db.session.scalars(select(Task).where(Task.owner_id == agent.id)).all()
+    assert len(tasks) >= len(AGENT_DAY)
+    assert any(t.overdue_at is not None for t in tasks)
+    assert [t.status for t in tasks].count("awaiting") == 1

@@ -55,7 +55,7 @@ def test_owner_sells_a_car_an_expert_approves_it_and_it_is_listed(open_page, liv
 
     expert = open_page("expert", **DESKTOP)
     login(expert, DEMO_LOGINS[ADVISOR], DEMO_PASSWORD[ADVISOR])
-    expect(expert).to_have_url(live_server.url + "/admin/")
+    expect(expert).to_have_url(live_server.url + "/admin/today/")
     expert.goto("/admin/usedcar_review/?status=submitted")
     expert.locator(f"#queue-{car_id} a").first.click()
     expect(expert).to_have_url(live_server.url + f"/admin/usedcar_review/{car_id}")
@@ -103,7 +103,7 @@ def test_manager_reassigns_a_leaving_advisors_customers(open_page, live_server):
     leaving_login = DEMO_LOGINS[ADVISOR][:-1] + "3"  # serves demo owners 3, 7, 11, ...
     leaver = open_page("leaver", **DESKTOP)
     login(leaver, leaving_login, DEMO_PASSWORD[ADVISOR])
-    expect(leaver).to_have_url(live_server.url + "/admin/")
+    expect(leaver).to_have_url(live_server.url + "/admin/today/")
 
     page = open_page("manager", **DESKTOP)
     login(page, DEMO_LOGINS[MANAGER], DEMO_PASSWORD[MANAGER])

@@ -53,7 +53,7 @@ def test_enrolled_staff_give_a_code_after_the_password(f, app, db, clock):
     assert "not right" in r.get_data(as_text=True)
     code = code_for(db, adv)
     r = c.post("/login/code", data={"code": code})
-    assert r.status_code == 303 and r.headers["Location"].endswith("/admin/")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/admin/today/")
     assert c.get("/admin/").status_code == 200
     # The same code cannot sign in a second time (replay).
     other = app.test_client()
@@ -146,5 +146,5 @@ def test_the_operator_removes_a_lost_second_factor(f, app, db):
     assert runner.invoke(args=["m4s", "reset-second-factor", f.owner().login]).exit_code != 0
     r = runner.invoke(args=["m4s", "reset-second-factor", adv.phone])
     assert r.exit_code == 0, r.output
-    assert login(c, adv).headers["Location"].endswith("/admin/")  # no code step any more
+    assert login(c, adv).headers["Location"].endswith("/admin/today/")  # no code step any more
     assert db.session.scalar(select(TotpRecoveryCode.id)) is None

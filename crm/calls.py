@@ -1,0 +1,118 @@
+"""The call console's read side: a caller's card by phone number, screen pops, the day's list.
+
+A number is normalised first (so "+86 138-0000-0001" finds 13800000001), then one indexed
+lookup on the unique phone finds the customer. What the card shows follows the access rule:
+a customer of the agent's store (or with a lead there) opens whole; anyone else is only
+"known", and the agent enters a lead that dedupe attaches to that same record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from crm import tasks as task_svc
+from crm import timeline
+from crm.customers import find_customer
+from crm.models import TASK_DONE, Lead, ScreenPop, Task
+from portal import access
+from portal.extensions import db
+from portal.models import Booking, Store, User, Vehicle
+from portal.models.accounts import AGENT, OWNER
+from portal.services.accounts import normalize_phone
+from portal.timeutil import now
+
+POP_FRESH = timedelta(minutes=2)  # an older caller ID is a call that has ended
+
+
+@dataclass
+class Card:
+    phone: str
+    customer: User | None = None
+    visible: bool = False
+    vehicles: list[Vehicle] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    leads: list[Lead] = field(default_factory=list)
+    history: list[timeline.Entry] = field(default_factory=list)
+    last_contact: Task | None = None
+
+
+def card(viewer: User, raw_phone: str) -> Card | None:
+    """Return the caller's card for a typed or posted number (None: not a mobile number)."""
+    phone = normalize_phone(raw_phone or "")
+    if not phone:
+        return None
+    customer = find_customer(phone)
+    if customer is None or customer.role != OWNER:
+        return Card(phone=phone)
+    if not timeline.customer_visible(viewer, customer):
+        return Card(phone=phone, customer=customer, visible=False)
+    done = select(Task).where(Task.customer_id == customer.id, Task.status == TASK_DONE)
+    last = db.session.scalar(
+        access.store_scope(done, Task, viewer).order_by(Task.done_at.desc()).limit(1)
+    )
+    leads = db.session.scalars(
+        access.store_scope(select(Lead).where(Lead.customer_id == customer.id), Lead, viewer)
+        .order_by(Lead.id.desc())
+        .limit(5)
+    ).all()
+    return Card(
+        phone=phone,
+        customer=customer,
+        visible=True,
+        vehicles=list(customer.vehicles),
+        tasks=task_svc.open_for_customer(viewer, customer.id),
+        leads=list(leads),
+        history=timeline.timeline(viewer, customer, limit=10),
+        last_contact=last,
+    )
+
+
+def record_pop(agent_login: str, raw_phone: str) -> ScreenPop | None:
+    """Store a caller ID posted for an agent (by their login); None if either is unknown."""
+    phone = normalize_phone(raw_phone or "")
+    login = normalize_phone(agent_login or "") or (agent_login or "").strip().lower()
+    if not phone or not login:
+        return None
+    agent = db.session.scalar(select(User).where((User.phone == login) | (User.email == login)))
+    if agent is None or not agent.is_active or agent.role != AGENT:
+        return None
+    pop = ScreenPop(agent_id=agent.id, phone=phone, at=now())
+    db.session.add(pop)
+    db.session.flush()
+    return pop
+
+
+def latest_pop(agent: User, after: int) -> ScreenPop | None:
+    """Return the agent's newest caller ID after the one the console has shown, if fresh."""
+    pop = db.session.scalar(
+        select(ScreenPop)
+        .where(ScreenPop.agent_id == agent.id, ScreenPop.id > after)
+        .order_by(ScreenPop.id.desc())
+        .limit(1)
+    )
+    if pop is None or pop.at < now() - POP_FRESH:
+        return None
+    return pop
+
+
+def day_bounds(store: Store | None, at: datetime) -> tuple[datetime, datetime]:
+    """Return the start and end (UTC) of the store's local day that contains the time."""
+    tz = ZoneInfo(store.timezone if store else "Asia/Shanghai")
+    local = at.astimezone(tz).date()
+    start = datetime.combine(local, time(0), tz)
+    return start.astimezone(at.tzinfo), (start + timedelta(days=1)).astimezone(at.tzinfo)
+
+
+def todays_bookings(user: User) -> list[Booking]:
+    """Return today's bookings of the store: the advisor's own, or all for others."""
+    store = db.session.get(Store, user.store_id) if user.store_id else None
+    start, end = day_bounds(store, now())
+    stmt = select(Booking).where(Booking.slot_start >= start, Booking.slot_start < end)
+    stmt = stmt.where(Booking.status.in_(("accepted", "checked_in", "in_progress", "ready")))
+    if user.role == "advisor":
+        stmt = stmt.where(Booking.advisor_id == user.id)
+    stmt = access.store_scope(stmt, Booking, user).order_by(Booking.slot_start).limit(50)
+    return list(db.session.scalars(stmt))

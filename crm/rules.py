@@ -1,0 +1,221 @@
+"""Rules that create tasks, and the same-day rule at each store's closing time.
+
+A rule's task is keyed by (rule, cause): the cause names what made it (a lead's last contact,
+a finished job). The rows go in with INSERT ... ON CONFLICT DO NOTHING on that unique pair, so
+a rule fires once per cause even when two workers run it at the same moment, and a second run
+the same day creates nothing. Each run reads only what changed in a bounded window (leads
+whose cadence falls due, jobs finished a few days ago), never the whole history."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from crm.models import (
+    FOLLOW_UP,
+    HIGH,
+    NORMAL,
+    OPEN,
+    POST_SERVICE,
+    TASK_LIVE,
+    Lead,
+    Task,
+    TaskRule,
+)
+from portal.extensions import db
+from portal.models import ServiceRecord, Store, User, Vehicle
+from portal.models.accounts import AGENT
+from portal.timeutil import now
+
+# The built-in rules and their default days: follow-up cadence by prospect grade, and the
+# call three days after a finished job.
+DEFAULT_DAYS = {
+    "follow_up_H": 2,
+    "follow_up_A": 4,
+    "follow_up_B": 7,
+    "follow_up_C": 14,
+    "post_service": 3,
+}
+RULE_LABELS = {
+    "follow_up_H": _l("Follow-up, grade H (buys within 7 days)"),
+    "follow_up_A": _l("Follow-up, grade A (within 15 days)"),
+    "follow_up_B": _l("Follow-up, grade B (within 30 days)"),
+    "follow_up_C": _l("Follow-up, grade C (within 3 months)"),
+    "post_service": _l("Post-service call after a finished job"),
+}
+POST_SERVICE_WINDOW = timedelta(days=7)  # a job older than its call day + this is history
+
+
+def settings(store_id: int) -> dict[str, tuple[int, bool]]:
+    """Return each rule's (days, active) for the store: its own setting, else the default."""
+    rows = db.session.scalars(select(TaskRule).where(TaskRule.store_id == store_id))
+    own = {r.rule: (r.days, r.is_active) for r in rows}
+    return {rule: own.get(rule, (days, True)) for rule, days in DEFAULT_DAYS.items()}
+
+
+def set_rule(store_id: int, rule: str, days: int, active: bool) -> None:
+    """Store one rule's days and switch for the store (one row per store and rule)."""
+    row = db.session.scalar(
+        select(TaskRule).where(TaskRule.store_id == store_id, TaskRule.rule == rule)
+    )
+    if row is None:
+        row = TaskRule(store_id=store_id, rule=rule, days=days, is_active=active)
+        db.session.add(row)
+    row.days, row.is_active = days, active
+    db.session.flush()
+
+
+def _insert(rows: list[dict]) -> int:
+    """Insert rule tasks, skipping any whose (rule, cause) exists; return how many went in."""
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(Task)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["rule", "cause"])
+        .returning(Task.id)
+    )
+    return len(db.session.execute(stmt).all())
+
+
+def _end_of_local_day(at: datetime, tz: str) -> datetime:
+    local = at.astimezone(ZoneInfo(tz))
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), ZoneInfo(tz))
+    return tomorrow.astimezone(at.tzinfo)
+
+
+def follow_ups(store: Store, at: datetime) -> int:
+    """Create the follow-up calls of open leads whose grade's cadence falls due today."""
+    rules = settings(store.id)
+    horizon = _end_of_local_day(at, store.timezone)
+    last_done = (
+        select(Task.lead_id, func.max(Task.done_at).label("last"))
+        .where(Task.store_id == store.id, Task.done_at.is_not(None), Task.lead_id.is_not(None))
+        .group_by(Task.lead_id)
+        .subquery()
+    )
+    live = select(Task.id).where(Task.lead_id == Lead.id, Task.status.in_(TASK_LIVE)).exists()
+    anchor = func.coalesce(last_done.c.last, Lead.first_contact_at)
+    rows: list[dict] = []
+    for grade in ("H", "A", "B", "C"):
+        days, active = rules[f"follow_up_{grade}"]
+        if not active:
+            continue
+        stmt = (
+            select(Lead.id, Lead.customer_id, Lead.advisor_id, anchor.label("anchor"))
+            .outerjoin(last_done, last_done.c.lead_id == Lead.id)
+            .where(Lead.store_id == store.id, Lead.state == OPEN, Lead.grade == grade)
+            .where(Lead.first_contact_at.is_not(None), ~live)
+            .where(anchor <= horizon - timedelta(days=days))
+        )
+        for lead_id, customer_id, advisor_id, last in db.session.execute(stmt):
+            rows.append(
+                {
+                    "lead_id": lead_id,
+                    "customer_id": customer_id,
+                    "store_id": store.id,
+                    "owner_id": advisor_id,
+                    "kind": FOLLOW_UP,
+                    "priority": HIGH if grade == "H" else NORMAL,
+                    "status": "open",
+                    "due_at": max(last + timedelta(days=days), at),
+                    "rule": f"follow_up_{grade}",
+                    "cause": f"lead:{lead_id}:{last.strftime('%Y%m%dT%H%M%S')}",
+                    "note": "",
+                    "ask_reason": "",
+                    "attempts": 0,
+                    "created_at": at,
+                }
+            )
+    return _insert(rows)
+
+
+def _agents(store_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(User.id)
+            .where(User.role == AGENT, User.store_id == store_id, User.is_active.is_(True))
+            .order_by(User.id)
+        )
+    )
+
+
+def post_service_calls(store: Store, at: datetime) -> int:
+    """Create the call to each customer whose job was finished the rule's days ago."""
+    days, active = settings(store.id)["post_service"]
+    if not active:
+        return 0
+    horizon = _end_of_local_day(at, store.timezone) - timedelta(days=days)
+    stmt = (
+        select(ServiceRecord.id, ServiceRecord.completed_at, ServiceRecord.advisor_id)
+        .add_columns(Vehicle.owner_id)
+        .join(Vehicle, Vehicle.id == ServiceRecord.vehicle_id)
+        .where(ServiceRecord.store_id == store.id)
+        .where(
+            and_(
+                ServiceRecord.completed_at < horizon,
+                ServiceRecord.completed_at >= horizon - POST_SERVICE_WINDOW,
+            )
+        )
+    )
+    agents = _agents(store.id)  # the call centre makes these calls when the store has one
+    rows = []
+    for record_id, completed, advisor_id, owner_id in db.session.execute(stmt):
+        rows.append(
+            {
+                "lead_id": None,
+                "customer_id": owner_id,
+                "store_id": store.id,
+                "owner_id": agents[record_id % len(agents)] if agents else advisor_id,
+                "kind": POST_SERVICE,
+                "priority": NORMAL,
+                "status": "open",
+                "due_at": max(completed + timedelta(days=days), at),
+                "rule": "post_service",
+                "cause": f"record:{record_id}",
+                "note": "",
+                "ask_reason": "",
+                "attempts": 0,
+                "created_at": at,
+            }
+        )
+    return _insert(rows)
+
+
+def generate_tasks() -> dict[str, int]:
+    """Run every rule for every active store (the periodic worker job); return what it made."""
+    at = now()
+    made = {"follow_up": 0, "post_service": 0}
+    for store in db.session.scalars(select(Store).where(Store.is_active.is_(True))):
+        made["follow_up"] += follow_ups(store, at)
+        made["post_service"] += post_service_calls(store, at)
+    return made
+
+
+def close_day() -> dict[str, int]:
+    """At each store's closing time, flag its open tasks due today as overdue (idempotent)."""
+    at = now()
+    flagged = 0
+    for store in db.session.scalars(select(Store).where(Store.is_active.is_(True))):
+        local = at.astimezone(ZoneInfo(store.timezone))
+        if local.time() < store.closes_at:
+            continue
+        horizon = _end_of_local_day(at, store.timezone)
+        flagged += (
+            db.session.execute(
+                update(Task)
+                .where(Task.store_id == store.id, Task.status.in_(TASK_LIVE))
+                .where(Task.due_at < horizon, Task.overdue_at.is_(None))
+                .values(overdue_at=at)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            or 0
+        )
+    return {"flagged": flagged}
