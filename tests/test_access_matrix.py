@@ -307,9 +307,15 @@ AGENT: dict[str, int] = dict.fromkeys(
 )
 
 
+# Whole back-office areas that are the showroom's and the workshop's, not the call centre's.
+AGENT_CLOSED_AREAS = ("inspections", "quotes", "test_drives", "sales_orders")
+
+
 def expected_code(endpoint: str, role: str) -> int:
     """Return the expected status of the endpoint for the role (agents: see AGENT)."""
     if role == "agent":
+        if endpoint.split(".")[0] in AGENT_CLOSED_AREAS:
+            return 403
         return AGENT.get(endpoint, EXPECTED[endpoint][ROLES.index("advisor")])
     return EXPECTED[endpoint][ROLES.index(role)]
 
