@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
+from portal.extensions import db
 from portal.services import booking_stats as stats
+from portal.timeutil import now
 from tests.portal.test_booking_stats import booking, record
 
 T0 = datetime(2025, 6, 2, 2, 0, tzinfo=UTC)
@@ -147,3 +150,36 @@ def test_lead_time_median_even_and_empty(shop):
     assert lead["avg_days"] == pytest.approx(3.75, abs=1e-4)
     empty = stats.lead_time(shop["b"].id, START, END)
     assert empty == {"count": 0, "avg_days": None, "median_days": None}
+
+
+def test_analytics_page_statements_do_not_grow_with_advisors(shop, f, client, auth):
+    """One grouped query for all advisors, and no statement runs twice."""
+    a = shop["a"]
+
+    recent = now() - timedelta(days=3)
+    record(a, shop["passat"], "brakes", recent - timedelta(days=5), [("刹车片", 1, 45000)])
+    record(a, shop["passat"], "brakes", recent, [("刹车片", 1, 45000)])
+
+    def statements(n_advisors: int) -> list[tuple[str, str]]:
+        for i in range(n_advisors):
+            who = f.advisor(a, name=f"顾问{i}") if i >= 3 else shop[("adv", "adv2", "adv3")[i]]
+            booking(shop, "accepted", recent, decided=recent + timedelta(hours=1), advisor=who)
+        seen: list[tuple[str, str]] = []
+
+        def listener(conn, cursor, statement, parameters, context, executemany):
+            seen.append((statement, repr(parameters)))
+
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/admin/booking_analytics/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return [s for s in seen if s[0].lstrip().upper().startswith("SELECT")]
+
+    auth.login(f.manager(a))
+    client.get("/admin/booking_analytics/")  # warm the session's own lookups
+    two = statements(2)
+    six = statements(6)
+    assert len(six) == len(two)
+    assert len(set(six)) == len(six), "a statement ran twice with the same parameters"
