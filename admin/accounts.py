@@ -51,7 +51,7 @@ class StaffAdmin(StaffModelView):
         "last_login_at",
     )
     column_searchable_list = ("name", "phone", "email")
-    search_rules = {"name": listing.NAME, "phone": listing.PREFIX, "email": listing.EXACT}
+    search_rules = {"name": listing.NAME, "phone": listing.PHONE, "email": listing.EMAIL}
     column_filters = ("role", "is_active")
     column_details_exclude_list = ("password_hash",)
     form_columns = ("name",)
@@ -154,7 +154,7 @@ class OwnerAdmin(StaffModelView):
     )
     column_searchable_list = ("name", "phone", "email")
     # Names by trigram, phones by prefix, emails exactly: each through an index.
-    search_rules = {"name": listing.NAME, "phone": listing.PREFIX, "email": listing.EXACT}
+    search_rules = {"name": listing.NAME, "phone": listing.PHONE, "email": listing.EMAIL}
     column_default_sort = ("id", True)
 
     def get_query(self):

@@ -27,7 +27,14 @@ COUNT_LIMIT = 10_000  # an exact count costs at most this many rows
 MIN_PREFIX = 2  # characters of a phone, plate or VIN prefix
 MIN_NAME = 2  # characters of a name; from 3 on the name may match anywhere, not only its start
 
-PREFIX, UPPER_PREFIX, NAME, EXACT, TEXT = "prefix", "upper_prefix", "name", "exact", "text"
+PREFIX, UPPER_PREFIX, PHONE, EMAIL, NAME, TEXT = (
+    "prefix",
+    "upper_prefix",
+    "phone",
+    "email",
+    "name",
+    "text",
+)
 
 
 def _like_escape(term: str) -> str:
@@ -38,15 +45,17 @@ def term_clause(column, rule: str, term: str):
     """Return the condition for one column and one search term, or None if the term is too
     short for this column (it then matches nothing there)."""
     safe = _like_escape(term)
-    if rule in (PREFIX, UPPER_PREFIX, EXACT) and len(term) < MIN_PREFIX:
+    if rule in (PREFIX, UPPER_PREFIX, PHONE) and len(term) < MIN_PREFIX:
         return None
-    if rule in (PREFIX, UPPER_PREFIX):
+    if rule == PHONE and not term.isdigit():
+        return None  # a phone number is digits: no need to look for letters there
+    if rule in (PREFIX, UPPER_PREFIX, PHONE):
         value = term.upper() if rule == UPPER_PREFIX else term
         return column.like(_like_escape(value) + "%", escape="\\")
-    if rule == EXACT:
-        return column == term.lower()
+    if rule == EMAIL:
+        return column == term.lower() if "@" in term else None
     if rule == NAME:
-        if len(term) < MIN_NAME:
+        if len(term) < MIN_NAME or term.isdigit():
             return None
         pattern = safe + "%" if len(term) < 3 else "%" + safe + "%"
         return column.ilike(pattern, escape="\\")
