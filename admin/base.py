@@ -122,7 +122,7 @@ class StaffModelView(_RoleMixin, ModelView):
         rows = listing.page_rows(
             self.model, query, listing.shown_relations(self.model, self.column_list)
         )
-        every = listing.rows_of(self.model, query)
+        every = g.m4s_every = listing.rows_of(self.model, query)
         count = listing.bounded_count(every)
         g.m4s_estimate = None if count is not None else listing.planner_estimate(every)
         return count, rows
@@ -143,6 +143,10 @@ class StaffModelView(_RoleMixin, ModelView):
                 "warning",
             )
         return conditions
+
+    def every_row_ids(self):
+        """Return the ids of every row the last list's search and filters keep (a select)."""
+        return g.m4s_every
 
     def list_estimate(self) -> str:
         """Return how many rows a list too long to count has, for the pager."""

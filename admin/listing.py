@@ -62,6 +62,18 @@ def term_clause(column, rule: str, term: str):
     return column.ilike("%" + safe + "%", escape="\\")  # TEXT: small tables only
 
 
+def _match(model, name: str, rule: str, term: str):
+    """Return term_clause for a column of the model or, for "relation.column", of a related row."""
+    relation, _, column = name.partition(".")
+    if not column:
+        return term_clause(getattr(model, name), rule, term)
+    attr = getattr(model, relation)
+    clause = term_clause(getattr(attr.property.mapper.class_, column), rule, term)
+    if clause is None:
+        return None
+    return attr.any(clause) if attr.property.uselist else attr.has(clause)
+
+
 def search_clause(model, rules: dict[str, str], search: str):
     """Return (condition, too_short) for a search box's text: every term must match one column."""
     terms = [t for t in search.split() if t]
@@ -69,7 +81,7 @@ def search_clause(model, rules: dict[str, str], search: str):
     for term in terms:
         matches = [
             c
-            for c in (term_clause(getattr(model, name), rule, term) for name, rule in rules.items())
+            for c in (_match(model, name, rule, term) for name, rule in rules.items())
             if c is not None
         ]
         if not matches:

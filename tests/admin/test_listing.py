@@ -187,3 +187,18 @@ def test_a_blank_search_lists_everything(f, client, auth, term):
     auth.login(f.manager(a))
     html = client.get("/admin/owners/", query_string={"search": term}).get_data(as_text=True)
     assert "13811112222" in html
+
+
+def test_search_through_a_relation(f):
+    from portal.models import Vehicle
+
+    a = f.store("A")
+    f.vehicle(f.owner(a, name="周杰伦"), plate="粤B11111")
+    f.vehicle(f.owner(a, name="蔡依林"), plate="粤B22222")
+    rules = {"owner.name": listing.NAME, "plate": listing.UPPER_PREFIX}
+    conditions, too_short = listing.search_clause(Vehicle, rules, "杰伦")
+    assert (
+        too_short == [] and db.session.scalars(select(Vehicle.plate).where(*conditions)).all() == []
+    )
+    conditions, _ = listing.search_clause(Vehicle, rules, "周杰伦")
+    assert db.session.scalars(select(Vehicle.plate).where(*conditions)).all() == ["粤B11111"]
