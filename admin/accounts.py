@@ -14,6 +14,7 @@ from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from admin import listing
 from admin.base import StaffModelView, StaffView
 from admin.labels import ROLE_LABELS
 from portal import access
@@ -50,6 +51,7 @@ class StaffAdmin(StaffModelView):
         "last_login_at",
     )
     column_searchable_list = ("name", "phone", "email")
+    search_rules = {"name": listing.NAME, "phone": listing.PHONE, "email": listing.EMAIL}
     column_filters = ("role", "is_active")
     column_details_exclude_list = ("password_hash",)
     form_columns = ("name",)
@@ -151,6 +153,8 @@ class OwnerAdmin(StaffModelView):
         "last_login_at",
     )
     column_searchable_list = ("name", "phone", "email")
+    # Names by trigram, phones by prefix, emails exactly: each through an index.
+    search_rules = {"name": listing.NAME, "phone": listing.PHONE, "email": listing.EMAIL}
     column_default_sort = ("id", True)
 
     def get_query(self):

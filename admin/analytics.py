@@ -25,6 +25,7 @@ from portal.timeutil import now
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 731  # two years: keeps every query's range bounded
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class AnalyticsFilter(Form):
@@ -62,6 +63,10 @@ class AnalyticsView(StaffView):
         tz = chosen.timezone if chosen else current_app.config["DEFAULT_TIMEZONE"]
         today = now().astimezone(ZoneInfo(tz)).date()
         form.validate()
+        for field in (form.start, form.end):  # date.max + 1 day would overflow: refuse it
+            if field.data and not EARLIEST <= field.data <= LATEST:
+                field.errors = [_("Pick a date between %(a)s and %(b)s.", a=EARLIEST, b=LATEST)]
+                field.data = None
         last = form.end.data or today
         if not date.min + timedelta(days=MAX_DAYS) < last < date.max:  # the bounds add a day
             form.end.errors = [_("Pick a date in the calendar.")]

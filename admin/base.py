@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import BaseForm as AdminBaseForm
@@ -15,7 +15,7 @@ from wtforms import IntegerField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import NumberRange
 
-from admin import display
+from admin import display, listing
 from admin.labels import column_choices_of
 from portal import access
 from portal.auth import current_account
@@ -78,6 +78,13 @@ class StaffModelView(_RoleMixin, ModelView):
     column_type_formatters_detail = display.DETAIL_FORMATTERS
     column_type_formatters_export = display.EXPORT_FORMATTERS
     filter_converter = display.StoreTimeFilterConverter()
+    # No exact COUNT(*) per page view: the count is bounded (admin/listing.py) and a longer
+    # list pages forward with the planner's estimate.
+    simple_list_pager = True
+    list_template = "admin/model/m4s_list.html"
+    # How the search box matches each searchable column (admin/listing.py): PREFIX, UPPER_PREFIX
+    # (phone, plate, VIN), NAME (trigram index); columns not named here: TEXT (small tables).
+    search_rules: dict[str, str] = {}
 
     def __init__(self, model, *args, **kwargs):
         # Coded columns (status, role, kind) show translated labels in cells and filters;
@@ -91,7 +98,9 @@ class StaffModelView(_RoleMixin, ModelView):
         return access.store_scope(query, getattr(self.model, self.store_column), current_user)
 
     def get_query(self):
-        return self.scope(super().get_query())
+        query = self.scope(super().get_query())
+        searching = g.get("m4s_search")
+        return query if searching is None else query.filter(*searching)
 
     def get_count_query(self):
         return self.scope(super().get_count_query())
@@ -104,9 +113,50 @@ class StaffModelView(_RoleMixin, ModelView):
             return None
         return self.get_query().filter(self.model.id == row_id).one_or_none()
 
-    def get_list(self, page, *args, **kwargs):
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         # A page past the end is empty; a page number too large for OFFSET is the same page.
-        return super().get_list(max(0, min(page or 0, MAX_PAGE)), *args, **kwargs)
+        page = max(0, min(page or 0, MAX_PAGE))
+        g.m4s_search = self.search_conditions(search) if search else None
+        try:
+            _count, query = super().get_list(
+                page, sort_column, sort_desc, None, filters, execute=False, page_size=page_size
+            )
+        finally:
+            g.m4s_search = None
+        if not execute:  # the export walks the query itself
+            return None, query
+        rows = listing.page_rows(
+            self.model, query, listing.shown_relations(self.model, self.column_list)
+        )
+        every = g.m4s_every = listing.rows_of(self.model, query)
+        count = listing.bounded_count(every)
+        g.m4s_estimate = None if count is not None else listing.planner_estimate(every)
+        return count, rows
+
+    def search_conditions(self, search: str) -> list:
+        """Return the conditions of the search box's text (every term must match a column)."""
+        rules = {name: self.search_rules.get(name, listing.TEXT)
+                 for name in self.column_searchable_list or ()}  # fmt: skip
+        conditions, too_short = listing.search_clause(self.model, rules, search)
+        if too_short:
+            flash(
+                _(
+                    "Search needs at least %(n)d characters of a name, phone number, plate "
+                    "or VIN: %(terms)s",
+                    n=listing.MIN_NAME,
+                    terms=" ".join(too_short),
+                ),
+                "warning",
+            )
+        return conditions
+
+    def every_row_ids(self):
+        """Return the ids of every row the last list's search and filters keep (a select)."""
+        return g.m4s_every
+
+    def list_estimate(self) -> str:
+        """Return how many rows a list too long to count has, for the pager."""
+        return listing.estimate_label(g.get("m4s_estimate"))
 
     def scaffold_form(self):
         """Bound every integer field of a generated form to the column's 32-bit range."""
@@ -160,12 +210,12 @@ class StaffHomeView(_RoleMixin, AdminIndexView):
         from portal.models import UnlockRequest, User
 
         user = current_user
-        owners = select(func.count(User.id)).where(User.role == "owner")
+        owners = select(User.id).where(User.role == "owner")
         unlocks = select(func.count(UnlockRequest.id)).where(UnlockRequest.status == "open")
         owners = access.store_scope(owners, User.store_id, user)
         unlocks = access.store_scope(unlocks, UnlockRequest.store_id, user)
         stats = {
-            "owners": db.session.scalar(owners),
+            "owners": listing.count_label(owners),  # no exact COUNT(*) of a million owners
             "unlocks": db.session.scalar(unlocks),
         }
         return self.render("admin/home.html", stats=stats, panels=home_panels())

@@ -8,6 +8,7 @@ from flask import flash
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
+from admin import listing
 from admin.base import StaffModelView
 from portal import access
 from portal.models import User, Vehicle
@@ -63,12 +64,16 @@ class VehicleAdmin(StaffModelView):
     can_edit = False
     can_view_details = True
     column_list = ("plate", "vin", "brand", "series", "model_year", "current_km", "owner")
-    column_searchable_list = ("plate", "vin", "brand", "series")
+    # Plates and VINs by prefix (an index each); brand and model year are filters.
+    column_searchable_list = ("plate", "vin")
+    search_rules = {"plate": listing.UPPER_PREFIX, "vin": listing.UPPER_PREFIX}
     column_filters = ("brand", "model_year")
 
     def scope(self, query):
         from flask_login import current_user
 
+        if access.sees_all_stores(current_user):
+            return query  # no join to owners for a list of every store's cars
         query = query.join(User, Vehicle.owner_id == User.id)
         return access.store_scope(query, User.store_id, current_user)
 
@@ -83,4 +88,5 @@ class AuditAdmin(StaffModelView):
     column_list = ("at", "actor", "action", "target_type", "target_id", "ip")
     column_filters = ("action", "target_type")
     column_searchable_list = ("action",)
+    search_rules = {"action": listing.PREFIX}
     column_default_sort = ("at", True)

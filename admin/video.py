@@ -219,15 +219,13 @@ class VideoSessionAdmin(StaffModelView):
     list_template = "admin/video/sessions_list.html"
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, **kw):
-        count, query = super().get_list(
-            page, sort_column, sort_desc, search, filters, execute=False, **kw
+        count, rows = super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=execute, **kw
         )
-        if not execute:
-            return count, query
-        # Chart exactly the rows the search and filters keep, on every page of the list.
-        every = query.limit(None).offset(None).order_by(None)
-        g.video_chart_ids = every.with_entities(VideoSession.id)
-        return count, query.all()
+        if execute:
+            # Chart exactly the rows the search and filters keep, on every page of the list.
+            g.video_chart_ids = self.every_row_ids()
+        return count, rows
 
     def render(self, template, **kwargs):
         if template == self.list_template and "video_chart_ids" in g:

@@ -32,15 +32,26 @@ class User(Base):
         ),
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="has_login"),
         CheckConstraint("failed_logins >= 0", name="failed_logins_nonnegative"),
+        # Back-office lists (admin/listing.py): owners of a store, or all owners, by name;
+        # names found by trigram and phones by prefix (both served by these on PostgreSQL).
+        Index("ix_users_store_name", "store_id", "name"),
+        Index("ix_users_role_name", "role", "name"),
+        Index(
+            "ix_users_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        Index("ix_users_phone_prefix", "phone", postgresql_ops={"phone": "varchar_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    role: Mapped[str] = mapped_column(String(16), index=True)
+    role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(80))
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # Who brought this owner in (an advisor or another owner), from a referral code.
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)

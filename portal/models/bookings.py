@@ -111,6 +111,7 @@ class Booking(Base):
         ),
         Index("ix_bookings_store_status_created", "store_id", "status", "created_at"),
         Index("ix_bookings_store_slot", "store_id", "slot_start"),
+        Index("ix_bookings_status_id", "status", "id"),  # reviewed bookings sorted by status
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -200,12 +201,15 @@ class ServiceRecord(Base):
         CheckConstraint("total_fen >= 0", name="total_nonnegative"),
         CheckConstraint("mileage_km >= 0", name="mileage_nonnegative"),
         Index("ix_service_records_vehicle_completed", "vehicle_id", "completed_at"),
+        # Analytics read one period of one store (or of all stores).
+        Index("ix_service_records_store_completed", "store_id", "completed_at"),
+        Index("ix_service_records_completed", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     mileage_km: Mapped[int] = mapped_column()
     fault_category: Mapped[str] = mapped_column(String(24), default="other")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
@@ -19,6 +19,9 @@ class Vehicle(Base):
     __table_args__ = (
         CheckConstraint("current_km >= 0", name="km_nonnegative"),
         CheckConstraint("length(vin) = 17", name="vin_length"),
+        # The back office finds cars by plate or VIN prefix (admin/listing.py).
+        Index("ix_vehicles_plate_prefix", "plate", postgresql_ops={"plate": "varchar_pattern_ops"}),
+        Index("ix_vehicles_vin_prefix", "vin", postgresql_ops={"vin": "varchar_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -146,11 +146,16 @@ def bookings_by_month(store_id: int | None, start: datetime, end: datetime, tz: 
 
 
 def _repeat_pairs(store_id: int | None, start: datetime, end: datetime, days: int):
-    """Select (first, again) record pairs: same car, same fault, within `days`, consecutive."""
+    """Select (first id, again id, fault, gap) of record pairs: same car, same fault, within
+    `days`, consecutive, the second visit in the period.
+
+    The first visit lies within `days` before the second, so it is bounded too: both sides
+    read only [start - days, end) through the (store, completed_at) index, whatever the
+    length of the history."""
     first, again, between = (aliased(ServiceRecord) for _ in range(3))
     gap = days_between(first.completed_at, again.completed_at)
     stmt = (
-        select(first, again, gap.label("gap"))
+        select(first.id, again.id, again.fault_category, gap.label("gap"))
         .join(
             again,
             and_(
@@ -162,6 +167,8 @@ def _repeat_pairs(store_id: int | None, start: datetime, end: datetime, days: in
         .where(
             again.completed_at >= start,
             again.completed_at < end,
+            first.completed_at >= start - timedelta(days=days),
+            first.completed_at < end,
             gap <= days,
             ~exists().where(
                 between.vehicle_id == first.vehicle_id,
@@ -173,7 +180,7 @@ def _repeat_pairs(store_id: int | None, start: datetime, end: datetime, days: in
     )
     if store_id is not None:  # both visits: a manager sees only their own store's records
         stmt = stmt.where(first.store_id == store_id, again.store_id == store_id)
-    return stmt, again
+    return stmt.order_by(again.completed_at.desc(), again.id.desc())
 
 
 def repeat_repairs(
@@ -182,18 +189,18 @@ def repeat_repairs(
     """Return repairs that came back: the same car and fault again within `days` days.
 
     {"count": all pairs, "by_category": [(category, n)], "rows": the newest `limit` pairs},
-    each row with both records, the days between, and the parts fitted at each visit."""
-    pairs, again = _repeat_pairs(store_id, start, end, days)
-    sub = pairs.subquery()
-    by_cat = db.session.execute(
-        select(sub.c.fault_category, func.count())
-        .group_by(sub.c.fault_category)
-        .order_by(func.count().desc(), sub.c.fault_category)
-    ).all()
-    found = db.session.execute(
-        pairs.order_by(again.completed_at.desc(), again.id.desc()).limit(limit)
-    ).all()
-    ids = {r.id for row in found for r in row[:2]}
+    each row with both records, the days between, and the parts fitted at each visit.
+    The pairs are found once (ids only); the shown records and their parts load after."""
+    pairs = db.session.execute(_repeat_pairs(store_id, start, end, days)).all()
+    counts: dict[str, int] = {}
+    for _first, _again, category, _gap in pairs:
+        counts[category] = counts.get(category, 0) + 1
+    by_cat = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = pairs[:limit]
+    ids = {i for row in shown for i in row[:2]}
+    records = {
+        r.id: r for r in db.session.scalars(select(ServiceRecord).where(ServiceRecord.id.in_(ids)))
+    }
     parts: dict[int, list[str]] = {i: [] for i in ids}
     for record_id, desc, qty in db.session.execute(
         select(ServiceItem.record_id, ServiceItem.description, ServiceItem.quantity)
@@ -202,11 +209,11 @@ def repeat_repairs(
     ):
         parts[record_id].append(desc if qty == 1 else f"{desc} ×{qty}")
     rows = [
-        {"first": a, "again": b, "days": round(g, 1), "first_parts": parts[a.id]}
-        | {"again_parts": parts[b.id]}
-        for a, b, g in found
+        {"first": records[a], "again": records[b], "days": round(g, 1)}
+        | {"first_parts": parts[a], "again_parts": parts[b]}
+        for a, b, _c, g in shown
     ]
-    return {"count": sum(n for _, n in by_cat), "by_category": list(by_cat), "rows": rows}
+    return {"count": len(pairs), "by_category": by_cat, "rows": rows}
 
 
 # --- the funnel and the times -------------------------------------------------------------
@@ -255,28 +262,35 @@ def funnel(store_id: int | None, start: datetime, end: datetime) -> dict:
     }
 
 
-def _median(value, stmt) -> float | None:
-    """Return the median of `value` over the rows of stmt, sorted by the database."""
-    n = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    if not n:
-        return None
-    middle = db.session.scalars(
-        stmt.with_only_columns(value).order_by(value).offset((n - 1) // 2).limit(2 - n % 2)
-    ).all()
-    return sum(middle) / len(middle)
+def _with_median(value, stmt, *group):
+    """Return stmt's rows as a subquery with `value`, its rank and the count per group.
+
+    The median is then the average of the one or two middle ranks (2 * rank between n and
+    n + 2), in the same grouped statement: no count first, no query per group."""
+    return stmt.with_only_columns(
+        *group,
+        value.label("value"),
+        func.row_number().over(partition_by=list(group) or None, order_by=value).label("rank"),
+        func.count().over(partition_by=list(group) or None).label("n"),
+    ).subquery()
+
+
+def _median_of(ranked):
+    middle = and_(2 * ranked.c.rank >= ranked.c.n, 2 * ranked.c.rank <= ranked.c.n + 2)
+    return func.avg(case((middle, ranked.c.value)))
 
 
 def lead_time(store_id: int | None, start: datetime, end: datetime) -> dict:
     """Return how far ahead owners book (created_at -> slot_start): count, avg and median days."""
     lead = days_between(Booking.created_at, Booking.slot_start)
-    stmt = _bookings(select(Booking.id), store_id, start, end)
-    count, avg = db.session.execute(
-        stmt.with_only_columns(func.count(Booking.id), func.avg(lead))
+    ranked = _with_median(lead, _bookings(select(Booking.id), store_id, start, end))
+    count, avg, median = db.session.execute(
+        select(func.count(), func.avg(ranked.c.value), _median_of(ranked))
     ).one()
     return {
         "count": count,
         "avg_days": float(avg) if avg is not None else None,
-        "median_days": _median(lead, stmt),
+        "median_days": float(median) if median is not None else None,
     }
 
 
@@ -286,11 +300,13 @@ def decision_times(store_id: int | None, start: datetime, end: datetime) -> list
     base = _bookings(select(Booking.id), store_id, start, end).where(
         Booking.decided_at.isnot(None), Booking.advisor_id.isnot(None)
     )
+    ranked = _with_median(wait, base, Booking.advisor_id)
+    avg = func.avg(ranked.c.value)
     rows = db.session.execute(
-        base.with_only_columns(User.id, User.name, func.count(Booking.id), func.avg(wait))
-        .join(User, User.id == Booking.advisor_id)
+        select(User.id, User.name, func.count(), avg, _median_of(ranked))
+        .join(User, User.id == ranked.c.advisor_id)
         .group_by(User.id, User.name)
-        .order_by(func.avg(wait), User.id)
+        .order_by(avg, User.id)
     ).all()
     return [
         {
@@ -298,8 +314,7 @@ def decision_times(store_id: int | None, start: datetime, end: datetime) -> list
             "name": name,
             "decisions": n,
             "avg_hours": float(avg) * 24,
-            # One more query per advisor: a store has a handful, so this stays bounded.
-            "median_hours": _median(wait, base.where(Booking.advisor_id == uid)) * 24,
+            "median_hours": float(median) * 24,
         }
-        for uid, name, n, avg in rows
+        for uid, name, n, avg, median in rows
     ]
