@@ -64,7 +64,7 @@ class Sales:
         self.tasks = Sink(
             conn,
             Task.__table__,
-            "id lead_id store_id owner_id kind due_at done_at created_at",
+            "id lead_id customer_id store_id owner_id kind status due_at done_at created_at",
             [self.leads],
         )
         self.ids: Counter[str] = Counter()
@@ -184,9 +184,11 @@ class Sales:
             (
                 self.next_id("tasks"),
                 lid,
+                customer["id"],
                 store["id"],
                 advisor,
                 "first_contact",
+                "done" if contacted else "open",
                 at + timedelta(hours=2),
                 contacted,
                 at,

@@ -165,7 +165,8 @@ def test_a_forged_or_expired_link_names_nothing(app, scene, f, db):
     token = svc.link_token(inspection)
     assert svc.inspection_from_link(token).id == inspection.id
     with pytest.raises(NotFound):
-        svc.inspection_from_link(token[:-2] + ("xx" if not token.endswith("xx") else "yy"))
+        # a character inside the signature (the last one may carry only padding bits)
+        svc.inspection_from_link(token[:-10] + ("A" if token[-10] != "A" else "B") + token[-9:])
     with pytest.raises(NotFound):
         svc.inspection_from_link("not-a-token")
     secret = app.config["SECRET_KEY"]
