@@ -109,8 +109,9 @@ class LiveServer:
         self._flask("db", "upgrade")
         self._flask("m4s", "demo", "--owners", str(self.owners))
 
-    def start(self, timeout: float = 30.0) -> None:
-        """Start gunicorn and wait until /healthz answers."""
+    def start(self, timeout: float = 90.0) -> None:
+        """Start gunicorn and wait until /healthz answers (its workers import the whole app:
+        more than 30 s on a machine shared by several test suites)."""
         cmd = [
             sys.executable, "-m", "gunicorn",
             "--workers", str(self.workers),
