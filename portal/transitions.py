@@ -4,6 +4,8 @@ Bookings and rescues share this shape: a status column, a table of translated la
 owner lookup and a store lookup that answer 404 for records of others (``portal.access``),
 and a timeline of events written by every move. Each move is one conditional UPDATE, so of
 concurrent callers exactly one wins and the others get a Conflict naming the status now.
+Counters of failures (sign-in, second factor) are bumped the same way, in one statement, and
+rows that a UNIQUE constraint allows once are inserted in a savepoint (``insert_unique``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from portal import access
 from portal.errors import Conflict
@@ -76,3 +79,28 @@ def add_event(event_model: type, record_key: str, record: Any, actor: Any, kind:
             **fields,
         )
     )
+
+
+def increment(column: Any, *where: Any) -> int:
+    """Add one to an integer column of the matching row in one UPDATE ... RETURNING; return
+    the new value (concurrent callers each see their own count, none is lost)."""
+    model = column.class_
+    return db.session.execute(
+        update(model)
+        .where(*where)
+        .values({column.key: column + 1})
+        .returning(column)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+
+
+def insert_unique(row: Any) -> bool:
+    """Insert the row in a savepoint; return False, leaving the transaction usable, when a
+    UNIQUE constraint refuses it (a concurrent twin, or the same thing done twice)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
