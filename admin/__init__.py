@@ -13,7 +13,7 @@ from admin import charts, display, shop
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.advisors import AdvisorView, NoticeView
 from admin.analytics import AnalyticsView
-from admin.base import StaffHomeView
+from admin.base import StaffHomeView, refuse_broken_return_url
 from admin.bookings import (
     MyStoreView,
     QueueView,
@@ -131,6 +131,7 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/m4s_base.html", fluid=True),
         csp_nonce_generator=lambda: g.get("csp_nonce", ""),
     )
+    app.before_request(refuse_broken_return_url)
     charts.init_app(app)
     for page in PAGES:
         admin.add_view(build_view(page))
