@@ -14,7 +14,7 @@ from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.advisors import AdvisorView, NoticeView
 from admin.analytics import AnalyticsView
 from admin.api_tokens import ApiTokenView
-from admin.base import StaffHomeView
+from admin.base import StaffHomeView, refuse_broken_return_url
 from admin.bookings import (
     MyStoreView,
     QueueView,
@@ -165,6 +165,7 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/m4s_base.html", fluid=True),
         csp_nonce_generator=lambda: g.get("csp_nonce", ""),
     )
+    app.before_request(refuse_broken_return_url)
     charts.init_app(app)
     for page in PAGES:
         admin.add_view(build_view(page))

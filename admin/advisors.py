@@ -26,6 +26,7 @@ from admin.base import HOME_PANELS, StaffView
 from portal.auth import current_account
 from portal.errors import DomainError, NotFound, ValidationError
 from portal.extensions import db
+from portal.forms import field_error
 from portal.inputs import MAX_ID
 from portal.mail import send_mail
 from portal.models import User
@@ -172,8 +173,7 @@ class AdvisorView(StaffView):
                 )
             except DomainError as exc:
                 db.session.rollback()
-                field = getattr(form, exc.field or "phone", form.phone)
-                field.errors = [*field.errors, exc.message]
+                field_error(form, exc, "phone")
             else:
                 db.session.commit()
         status = 422 if form.errors else 200
@@ -227,8 +227,7 @@ class NoticeView(StaffView):
                 )
             except DomainError as exc:
                 db.session.rollback()
-                field = getattr(form, exc.field or "title", form.title)
-                field.errors = [*field.errors, exc.message]
+                field_error(form, exc, "title")
             else:
                 db.session.commit()
                 flash(_("Notice published."), "success")

@@ -43,6 +43,15 @@ def deny():
     abort(403)
 
 
+def refuse_broken_return_url() -> None:
+    """Answer 400 when a back-office request's return address (Flask-Admin's ``url``) holds a
+    control character: Flask-Admin would put it in the Location header and fail with a 500."""
+    if not request.path.startswith("/admin"):
+        return
+    if any(ch < " " or ch == "\x7f" for value in request.values.getlist("url") for ch in value):
+        abort(400)
+
+
 class _RoleMixin:
     roles: tuple[str, ...] = ()  # set from the table in admin/__init__.py: nobody until then
 

@@ -21,6 +21,7 @@ from portal.extensions import db
 from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import Store, User
+from portal.outcome import flash_outcome
 from portal.timeutil import now
 
 LABELS = {
@@ -149,14 +150,8 @@ class LeadsView(StaffView):
         """Apply one step: advance, ask lost, approve or refuse lost, reassign."""
         me, lead = _me(), _lead(lead_id)
         verb = request.form.get("verb", "")
-        try:
+        with flash_outcome(_("Saved.")):
             self._apply(me, lead, verb)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
         return redirect(url_for(".show", lead_id=lead_id), code=303)
 
     def _apply(self, me: User, lead: Lead, verb: str) -> None:

@@ -25,6 +25,7 @@ from portal.inputs import int_arg
 from portal.models import Store
 from portal.models.accounts import ADMIN, MANAGER
 from portal.money import fen_from_form
+from portal.outcome import flash_outcome
 from portal.services.media import store_image
 from portal.uploads import request_photos
 from shop import orders, stats, stock
@@ -210,7 +211,7 @@ class OrdersView(StaffView):
     def act(self, order_id: int, action: str):
         order = self._get(order_id)
         me = current_account()
-        try:
+        with flash_outcome(_("Order %(n)s updated.", n=order.number)):
             if action == "paid":
                 orders.mark_paid_at_store(me, order)
             elif action in ("ready", "shipped", "completed"):
@@ -224,12 +225,6 @@ class OrdersView(StaffView):
                 orders.refund(me, order, amount, request.form.get("reason", ""))
             else:
                 abort(404)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Order %(n)s updated.", n=order.number), "success")
         return redirect(url_for(".detail", order_id=order_id), code=303)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,13 +17,14 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from admin.base import StaffModelView, StaffView
 from portal import access
 from portal.auth import current_account
-from portal.errors import DomainError, NotFound
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.forms import YuanField
 from portal.inputs import int_arg
 from portal.models import UsedCarFlag, UsedCarLead, UsedCarRequest, User
 from portal.models.accounts import ADVISOR, MANAGER
 from portal.models.usedcars import GRADES, STATUSES
+from portal.outcome import flash_outcome
 from portal.services import usedcars as svc
 
 
@@ -112,14 +113,8 @@ class UsedCarReviewView(StaffView):
             abort(404)
         verb = request.form.get("verb", "")
         reason = request.form.get("reason", "")
-        try:
+        with flash_outcome(_("Saved.")):
             self._apply(me, req, verb, reason)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
         return redirect(url_for(".show", car_id=car_id), code=303)
 
     def _apply(self, me: User, req: UsedCarRequest, verb: str, reason: str) -> None:
@@ -159,14 +154,8 @@ class UsedCarReviewView(StaffView):
         flag = db.session.get(UsedCarFlag, flag_id)
         if flag is None or not access.in_store(me, flag.request.store_id):
             abort(404)
-        try:
+        with flash_outcome(_("Flag resolved.")):
             svc.resolve_flag(me, flag, request.form.get("note", ""))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Flag resolved."), "success")
         return redirect(url_for(".show", car_id=flag.request_id), code=303)
 
 

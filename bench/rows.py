@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bench.database import BATCH, load
-from portal.demo import MODELS, STORES, avatar_png, chinese_name, make_plate, make_vin
+from portal.demo import (
+    MODELS,
+    STORES,
+    avatar_png,
+    chinese_name,
+    make_plate,
+    make_vin,
+    mileage_history,
+)
 from portal.extensions import db
 from portal.models import AdvisorProfile, Booking, MileageReading, Store, User, Vehicle
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
@@ -188,14 +196,8 @@ def mileage_rows(
     rng: random.Random, vehicle: dict[str, Any], first_id: int, today: date
 ) -> list[dict[str, Any]]:
     """Return the vehicle's recent mileage readings (at least one); set its current_km."""
-    km, day, history = 0, vehicle["purchase_date"], []
     last = today - timedelta(days=7)
-    while True:
-        day += timedelta(days=rng.randint(60, 200))
-        if day >= last:
-            break
-        km += rng.randint(2000, 9000)
-        history.append((day, km))
+    history = list(mileage_history(rng, vehicle["purchase_date"], last))
     if not history:
         history.append((max(last, vehicle["purchase_date"]), rng.randint(50, 2000)))
     vehicle["current_km"] = history[-1][1]

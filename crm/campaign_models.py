@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models import Store, User
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, UTCDateTime, in_values, utcnow
 
 DRAFT, SENDING, PAUSED, DONE = "draft", "sending", "paused", "done"
 CAMPAIGN_STATUSES = (DRAFT, SENDING, PAUSED, DONE)
@@ -27,10 +27,6 @@ PENDING, QUEUED, DELIVERED, SKIPPED = "pending", "queued", "delivered", "skipped
 SEND_STATUSES = (PENDING, QUEUED, DELIVERED, SKIPPED)
 MAINTENANCE_DUE = "maintenance_due"
 BUILTINS = (MAINTENANCE_DUE,)
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Segment(Base):
@@ -59,7 +55,7 @@ class Campaign(Base):
 
     __tablename__ = "crm_campaigns"
     __table_args__ = (
-        CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="status_known"),
+        CheckConstraint(in_values("status", CAMPAIGN_STATUSES), name="status_known"),
         CheckConstraint("holdout_pct >= 0 AND holdout_pct <= 50", name="holdout_range"),
         CheckConstraint("cost_fen >= 0", name="cost_nonnegative"),
         CheckConstraint("window_days >= 1 AND window_days <= 180", name="window_range"),
@@ -100,7 +96,9 @@ class CampaignMessage(Base):
     __tablename__ = "crm_campaign_messages"
     __table_args__ = (
         UniqueConstraint("campaign_id", "channel"),
-        CheckConstraint(_in("channel", ("inapp", "email", "sms", "wechat")), name="channel_known"),
+        CheckConstraint(
+            in_values("channel", ("inapp", "email", "sms", "wechat")), name="channel_known"
+        ),
         CheckConstraint("unit_cost_fen >= 0", name="unit_cost_nonnegative"),
     )
 
@@ -135,7 +133,7 @@ class CampaignSend(Base):
     __tablename__ = "crm_campaign_sends"
     __table_args__ = (
         UniqueConstraint("campaign_id", "customer_id", "channel"),
-        CheckConstraint(_in("status", SEND_STATUSES), name="status_known"),
+        CheckConstraint(in_values("status", SEND_STATUSES), name="status_known"),
         Index("ix_crm_campaign_sends_customer_created", "customer_id", "created_at"),
         Index("ix_crm_campaign_sends_campaign_status", "campaign_id", "status", "id"),
     )
@@ -166,7 +164,7 @@ class BuiltinCampaign(Base):
     """A ready-made campaign a store switched on; the worker starts it again every day."""
 
     __tablename__ = "crm_builtin_campaigns"
-    __table_args__ = (CheckConstraint(_in("key", BUILTINS), name="key_known"),)
+    __table_args__ = (CheckConstraint(in_values("key", BUILTINS), name="key_known"),)
 
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(24), primary_key=True)

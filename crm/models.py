@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models import Store, User
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, UTCDateTime, in_values, utcnow
 
 # Where a lead came from (the UTM "source" is kept beside it, free text).
 PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL = "portal", "phone", "walk_in", "import", "referral"
@@ -33,20 +33,16 @@ LOST_REASONS = ("competitor", "elsewhere", "postponed", "budget", "unreachable",
 FIRST_CONTACT = "first_contact"
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Lead(Base):
     """One customer's interest in a new car at one store, from first inquiry to delivery."""
 
     __tablename__ = "crm_leads"
     __table_args__ = (
-        CheckConstraint(_in("source", SOURCES), name="source_known"),
-        CheckConstraint(_in("stage", STAGES), name="stage_known"),
-        CheckConstraint(_in("state", STATES), name="state_known"),
-        CheckConstraint(_in("grade", GRADES), name="grade_known"),
-        CheckConstraint(_in("timeframe", TIMEFRAMES), name="timeframe_known"),
+        CheckConstraint(in_values("source", SOURCES), name="source_known"),
+        CheckConstraint(in_values("stage", STAGES), name="stage_known"),
+        CheckConstraint(in_values("state", STATES), name="state_known"),
+        CheckConstraint(in_values("grade", GRADES), name="grade_known"),
+        CheckConstraint(in_values("timeframe", TIMEFRAMES), name="timeframe_known"),
         CheckConstraint("budget_fen IS NULL OR budget_fen >= 0", name="budget_nonnegative"),
         # Dedupe under concurrency: one active lead per customer and store, held by the database.
         Index(
@@ -157,9 +153,11 @@ class Task(Base):
         Index("ix_crm_tasks_owner_open_due", "owner_id", "done_at", "due_at"),
         Index("ix_crm_tasks_store_status_due", "store_id", "status", "due_at"),
         UniqueConstraint("rule", "cause", name="uq_crm_tasks_rule_cause"),
-        CheckConstraint(_in("kind", TASK_KINDS), name="kind_known"),
-        CheckConstraint(_in("status", TASK_STATUSES), name="status_known"),
-        CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTCOMES)}", name="outcome_known"),
+        CheckConstraint(in_values("kind", TASK_KINDS), name="kind_known"),
+        CheckConstraint(in_values("status", TASK_STATUSES), name="status_known"),
+        CheckConstraint(
+            f"outcome IS NULL OR {in_values('outcome', OUTCOMES)}", name="outcome_known"
+        ),
         CheckConstraint("priority BETWEEN 1 AND 3", name="priority_range"),
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
     )

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, UTCDateTime, in_values, utcnow
 
 if TYPE_CHECKING:
     from crm.models import Lead
@@ -42,10 +42,6 @@ LINE_KINDS = ("vehicle", "accessory", "insurance", "registration", "discount")
 # Orders move forward one stage at a time; delivered makes the car the customer's vehicle.
 ORDERED, ALLOCATED, INVOICED, DELIVERED_ORDER = "ordered", "allocated", "invoiced", "delivered"
 ORDER_STAGES = (ORDERED, ALLOCATED, INVOICED, DELIVERED_ORDER)
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class SalesSettings(Base):
@@ -89,7 +85,7 @@ class DriveBooking(Base):
 
     __tablename__ = "crm_test_drives"
     __table_args__ = (
-        CheckConstraint(_in("status", DRIVE_STATES), name="status_known"),
+        CheckConstraint(in_values("status", DRIVE_STATES), name="status_known"),
         CheckConstraint("ends_at > starts_at", name="time_order"),
         # One car, one booking per slot: the database refuses the second, even at the same moment.
         Index(
@@ -130,7 +126,7 @@ class Quote(Base):
     __tablename__ = "crm_quotes"
     __table_args__ = (
         UniqueConstraint("lead_id", "version"),
-        CheckConstraint(_in("status", QUOTE_STATES), name="status_known"),
+        CheckConstraint(in_values("status", QUOTE_STATES), name="status_known"),
         CheckConstraint("discount_fen >= 0 AND total_fen >= 0", name="amounts_nonnegative"),
     )
 
@@ -165,7 +161,7 @@ class QuoteLine(Base):
 
     __tablename__ = "crm_quote_lines"
     __table_args__ = (
-        CheckConstraint(_in("kind", LINE_KINDS), name="kind_known"),
+        CheckConstraint(in_values("kind", LINE_KINDS), name="kind_known"),
         CheckConstraint("quantity >= 1 AND unit_fen >= 0", name="amounts_valid"),
     )
 
@@ -190,7 +186,7 @@ class SalesOrder(Base):
 
     __tablename__ = "crm_orders"
     __table_args__ = (
-        CheckConstraint(_in("stage", ORDER_STAGES), name="stage_known"),
+        CheckConstraint(in_values("stage", ORDER_STAGES), name="stage_known"),
         CheckConstraint("deposit_fen > 0 AND deposit_fen <= total_fen", name="deposit_valid"),
         # One car (VIN) is allocated to one order.
         Index(

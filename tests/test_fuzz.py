@@ -29,9 +29,14 @@ CASES = int(os.environ.get("M4S_FUZZ_CASES", "5000"))
 ROLES = ("anonymous", "owner", "advisor", "manager", "admin")
 # Endpoints that end the fuzzing client's own session, or that stream without end.
 SKIP = {"static", "auth.logout", "notifications.stream"}
-# Tables a refused request may still write: who tried what, and when a session was last seen.
-MAY_WRITE_WHEN_REFUSED = {"audit_events", "login_sessions"}
-WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+# Writes a refused request may still commit: who tried what (a new audit row), and when a
+# session was last seen (that one column). Writes are named "table:insert", "table:delete" and
+# "table.column" for each column an UPDATE sets, so a refused request that starts, ends or
+# otherwise changes a session is caught.
+MAY_WRITE_WHEN_REFUSED = {"audit_events:insert", "login_sessions.last_seen_at"}
+WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|\s+RETURNING\b|$)", re.IGNORECASE | re.DOTALL)
+SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
 
 BAD_NUMBERS = [
     "",
@@ -97,9 +102,7 @@ class Writes:
         event.listen(engine, "rollback", self._rollback)
 
     def _statement(self, conn, cursor, statement, params, context, executemany):
-        m = WRITE.match(statement)
-        if m:
-            self.pending.add(m.group(1).lower())
+        self.pending |= written(statement)
 
     def _commit(self, conn):
         self.committed |= self.pending
@@ -115,6 +118,19 @@ class Writes:
         event.remove(self.engine, "before_cursor_execute", self._statement)
         event.remove(self.engine, "commit", self._commit)
         event.remove(self.engine, "rollback", self._rollback)
+
+
+def written(statement: str) -> set[str]:
+    """Name what a SQL statement writes: {"t:insert"}, {"t:delete"} or {"t.col", ...}."""
+    m = WRITE.match(statement)
+    if not m:
+        return set()
+    verb, table = m.group(1).split()[0].lower(), m.group(2).lower()
+    if verb != "update":
+        return {f"{table}:{verb}"}
+    clause = SET_CLAUSE.search(statement)
+    columns = SET_COLUMN.findall(clause.group(1)) if clause else []
+    return {f"{table}.{col.lower()}" for col in columns} or {f"{table}:update"}
 
 
 def _login(app, role):
@@ -289,3 +305,33 @@ def test_generated_input_never_answers_500_and_refusals_write_nothing(app, fuzz_
     one()
     assert not failures, "\n".join(failures[:30])
     assert any(accepted_writes), "no accepted request committed a write: the detector is blind"
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_refused_request_may_only_touch_last_seen_of_a_session(dialect):
+    """The allowance is one column: starting, ending or editing a session is a write."""
+    from sqlalchemy import delete, insert, update
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from portal.models import AuditEvent, LoginSession
+    from portal.timeutil import now
+
+    engine_dialect = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}[dialect]
+
+    def names(stmt) -> set[str]:
+        return written(str(stmt.compile(dialect=engine_dialect)))
+
+    touch = update(LoginSession).where(LoginSession.id == "k").values(last_seen_at=now())
+    assert names(touch) == {"login_sessions.last_seen_at"}
+    assert not names(touch) - MAY_WRITE_WHEN_REFUSED
+    assert not names(insert(AuditEvent).values(action="x")) - MAY_WRITE_WHEN_REFUSED
+    refused_writes = [
+        update(LoginSession).where(LoginSession.id == "k").values(revoked_at=now()),
+        update(LoginSession).values(last_seen_at=now(), user_agent="x"),
+        insert(LoginSession).values(id="k", user_id=1),
+        delete(LoginSession).where(LoginSession.id == "k"),
+        delete(AuditEvent),
+    ]
+    for stmt in refused_writes:
+        assert names(stmt) - MAY_WRITE_WHEN_REFUSED, str(stmt)
+    assert names(LoginSession.__table__.select()) == set()

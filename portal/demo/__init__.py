@@ -10,6 +10,7 @@ from portal.demo.people import (
     chinese_name,
     make_plate,
     make_vin,
+    mileage_history,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "load_demo",
     "make_plate",
     "make_vin",
+    "mileage_history",
 ]

@@ -20,6 +20,7 @@ from portal.demo.people import (
     chinese_name,
     make_plate,
     make_vin,
+    mileage_history,
 )
 from portal.demo.rescue import load_demo_rescues
 from portal.demo.usedcars import load_usedcar_demo
@@ -143,10 +144,8 @@ def _demo_owner(rng, i: int, stores: list[Store], advisors: dict, owner_hash: st
         )
         db.session.add(v)
         db.session.flush()
-        km, day = 0, purchase
-        while day < now().date() - timedelta(days=90):
-            day += timedelta(days=rng.randint(60, 200))
-            km += rng.randint(2000, 9000)
+        km = 0
+        for day, km in mileage_history(rng, purchase, now().date() - timedelta(days=7)):
             db.session.add(
                 MileageReading(
                     vehicle_id=v.id,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Iterator
+from datetime import date, timedelta
 
 from PIL import Image as PILImage
 from PIL import ImageDraw
@@ -90,6 +92,18 @@ def make_plate(rng: random.Random, province: str = "粤", city: str = "B") -> st
     tail = [rng.choice("0123456789") for _ in range(5)]
     tail[rng.randrange(5)] = rng.choice(letters)
     return province + city + "".join(tail)
+
+
+def mileage_history(rng: random.Random, start: date, until: date) -> Iterator[tuple[date, int]]:
+    """Yield a car's (day, total km) readings from its purchase: one every 60 to 200 days,
+    2,000 to 9,000 km further each time, for as long as the day falls before `until`."""
+    km, day = 0, start
+    while True:
+        day += timedelta(days=rng.randint(60, 200))
+        if day >= until:
+            return
+        km += rng.randint(2000, 9000)
+        yield day, km
 
 
 def avatar_png(rng: random.Random) -> bytes:

@@ -23,31 +23,9 @@ from wtforms.validators import (
 from portal.forms.fields import KM_RANGE, YEAR_RANGE, YUAN_RANGE, YuanField
 
 
-class UsedCarForm(FlaskForm):
-    vehicle = SelectField(_l("Which car?"), coerce=int, default=0)
-    vin = StringField(_l("VIN"), validators=[Optional(), Length(max=24)])
-    brand = StringField(_l("Brand"), validators=[Optional(), Length(max=40)])
-    series = StringField(_l("Series"), validators=[Optional(), Length(max=60)])
-    model_year = IntegerField(
-        _l("Model year"), validators=[Optional(), NumberRange(min=1950, max=2100)]
-    )
-    mileage_km = IntegerField(
-        _l("Mileage (km)"), validators=[InputRequired(), NumberRange(min=0, max=3_000_000)]
-    )
-    first_registered_on = DateField(_l("First registration date"), validators=[InputRequired()])
-    asking_price = YuanField(_l("Asking price (yuan)"), validators=[DataRequired()])
-    condition = TextAreaField(_l("Condition"), validators=[Optional(), Length(max=4000)])
-    accident_history = TextAreaField(
-        _l("Accident history"),
-        validators=[Optional(), Length(max=4000)],
-        description=_l('Say "none" if there was none.'),
-    )
-    photos = MultipleFileField(
-        _l("Photos"), description=_l("Up to 12 photos (JPEG, PNG or WebP, 8 MB each).")
-    )
-
-
 class UsedCarEditForm(FlaskForm):
+    """The car's state, which the owner gives when selling and changes when the expert asks."""
+
     mileage_km = IntegerField(
         _l("Mileage (km)"), validators=[InputRequired(), NumberRange(min=0, max=3_000_000)]
     )
@@ -58,6 +36,26 @@ class UsedCarEditForm(FlaskForm):
         _l("Accident history"), validators=[Optional(), Length(max=4000)]
     )
     photos = MultipleFileField(_l("Add photos"))
+
+
+class UsedCarForm(UsedCarEditForm):
+    """A new sell request: which car (one of mine, or another typed in), then its state."""
+
+    vehicle = SelectField(_l("Which car?"), coerce=int, default=0)
+    vin = StringField(_l("VIN"), validators=[Optional(), Length(max=24)])
+    brand = StringField(_l("Brand"), validators=[Optional(), Length(max=40)])
+    series = StringField(_l("Series"), validators=[Optional(), Length(max=60)])
+    model_year = IntegerField(
+        _l("Model year"), validators=[Optional(), NumberRange(min=1950, max=2100)]
+    )
+    accident_history = TextAreaField(
+        _l("Accident history"),
+        validators=[Optional(), Length(max=4000)],
+        description=_l('Say "none" if there was none.'),
+    )
+    photos = MultipleFileField(
+        _l("Photos"), description=_l("Up to 12 photos (JPEG, PNG or WebP, 8 MB each).")
+    )
 
 
 class InquiryForm(FlaskForm):

@@ -21,6 +21,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def in_values(column: str, values: tuple[str, ...]) -> str:
+    """Return the SQL of a CHECK that the column holds one of the values: "col IN ('a', 'b')"."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC and always read back as an aware UTC datetime."""
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, UTCDateTime, in_values, utcnow
 
 if TYPE_CHECKING:
     from portal.models.accounts import User
@@ -44,14 +44,10 @@ FLAG_KINDS = ("vin_active", "vin_other_owner", "mileage_low")
 MAX_PHOTOS = 12
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class UsedCarRequest(Base):
     __tablename__ = "used_car_requests"
     __table_args__ = (
-        CheckConstraint(_in("status", STATUSES), name="status_known"),
+        CheckConstraint(in_values("status", STATUSES), name="status_known"),
         CheckConstraint("mileage_km >= 0", name="mileage_nonnegative"),
         CheckConstraint("asking_price_fen > 0", name="price_positive"),
         CheckConstraint("length(vin) = 17", name="vin_length"),
@@ -151,7 +147,7 @@ class UsedCarTransition(Base):
     """Who moved the request from which status to which, when and why. Append-only."""
 
     __tablename__ = "used_car_transitions"
-    __table_args__ = (CheckConstraint(_in("to_status", STATUSES), name="to_status_known"),)
+    __table_args__ = (CheckConstraint(in_values("to_status", STATUSES), name="to_status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("used_car_requests.id"), index=True)
@@ -170,7 +166,7 @@ class UsedCarFlag(Base):
 
     __tablename__ = "used_car_flags"
     __table_args__ = (
-        CheckConstraint(_in("kind", FLAG_KINDS), name="kind_known"),
+        CheckConstraint(in_values("kind", FLAG_KINDS), name="kind_known"),
         # At most one open flag of a kind per request.
         Index(
             "uq_used_car_flags_open_kind",

@@ -11,9 +11,8 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
-from portal import access
+from portal import access, transitions
 from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import (
@@ -118,11 +117,7 @@ def register_owner(
         referred_by_id=referred_by.id if referred_by else None,
         password_changed_at=now(),
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(user)
-            db.session.flush()
-    except IntegrityError:  # the same login registered concurrently
+    if not transitions.insert_unique(user):  # the same login registered concurrently
         return None
     db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
     audit.record("register", actor=user, target=user)

@@ -23,9 +23,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from portal import access
+from portal import access, transitions
 from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import InsurancePolicy, Loan, PolicyReminder, User, Vehicle
@@ -214,14 +213,10 @@ def record_policy(
         ends_on=ends_on,
         created_by_id=actor.id,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(policy)
-            db.session.flush()
-    except IntegrityError as exc:
+    if not transitions.insert_unique(policy):
         raise ValidationError(
             _("This insurer already has a policy with this number."), field="policy_number"
-        ) from exc
+        )
     audit.record("policy_recorded", actor=actor, target=policy)
     return policy
 
@@ -265,10 +260,4 @@ def policies_due(today: date, days: int) -> list[InsurancePolicy]:
 def claim_reminder(policy: InsurancePolicy, kind: str, channel: str) -> PolicyReminder | None:
     """Insert the unique (policy, kind) row; None when another run claimed it first."""
     reminder = PolicyReminder(policy_id=policy.id, kind=kind, channel=channel)
-    try:
-        with db.session.begin_nested():
-            db.session.add(reminder)
-            db.session.flush()
-    except IntegrityError:
-        return None
-    return reminder
+    return reminder if transitions.insert_unique(reminder) else None

@@ -23,6 +23,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal import transitions
 from portal.extensions import db
 from portal.models import RecentLoginFailure, StaffDevice, UnlockRequest, User
 from portal.services import audit
@@ -160,13 +161,7 @@ def _count_failure(user: User, device: StaffDevice | None, password: str) -> Non
 def _count_unknown_failure(user: User) -> None:
     """Add one failure from unknown browsers atomically; lock them out at the limit."""
     limit = current_app.config["STAFF_MAX_FAILED_LOGINS"]
-    count = db.session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    count = transitions.increment(User.failed_logins, User.id == user.id)
     if count < limit:
         return
     locked = db.session.execute(
@@ -191,13 +186,7 @@ def _count_device_failure(device: StaffDevice) -> None:
         .values(locked_until=None, failed_logins=0)
         .execution_options(synchronize_session=False)
     )
-    count = db.session.execute(
-        update(StaffDevice)
-        .where(StaffDevice.id == device.id)
-        .values(failed_logins=StaffDevice.failed_logins + 1)
-        .returning(StaffDevice.failed_logins)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    count = transitions.increment(StaffDevice.failed_logins, StaffDevice.id == device.id)
     if count >= cfg["STAFF_MAX_FAILED_LOGINS"]:
         locked = db.session.execute(
             update(StaffDevice)
@@ -228,6 +217,16 @@ def _clear_failures(user: User, device: StaffDevice | None) -> bool:
     return True
 
 
+def clear_device_locks(user_id: int) -> None:
+    """Forget the failed logins and locks of every known device of a staff member."""
+    db.session.execute(
+        update(StaffDevice)
+        .where(StaffDevice.user_id == user_id)
+        .values(failed_logins=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def unlock_by_operator(user: User) -> None:
     """Unlock a staff account from the server's command line (no admin can sign in)."""
     closed = db.session.execute(
@@ -236,12 +235,7 @@ def unlock_by_operator(user: User) -> None:
         .values(status="broken_glass", resolved_at=now())
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(
-        update(StaffDevice)
-        .where(StaffDevice.user_id == user.id)
-        .values(failed_logins=0, locked_until=None)
-        .execution_options(synchronize_session=False)
-    )
+    clear_device_locks(user.id)
     user.locked_at = None
     user.failed_logins = 0
     user.must_change_password = True

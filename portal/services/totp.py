@@ -10,6 +10,7 @@ import pyotp
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from portal import transitions
 from portal.extensions import db
 from portal.models import StaffTotp, TotpRecoveryCode, User
 from portal.services import audit
@@ -129,13 +130,7 @@ def _use_recovery_code(user: User, code: str) -> bool:
 
 def _count_wrong_code(user: User) -> None:
     """Count a wrong code atomically; at MAX_WRONG_CODES pause the code step for a while."""
-    count = db.session.execute(
-        update(StaffTotp)
-        .where(StaffTotp.user_id == user.id)
-        .values(failed_codes=StaffTotp.failed_codes + 1)
-        .returning(StaffTotp.failed_codes)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    count = transitions.increment(StaffTotp.failed_codes, StaffTotp.user_id == user.id)
     audit.record("totp_failed", target=user, failed_codes=count)
     if count >= MAX_WRONG_CODES:
         db.session.execute(

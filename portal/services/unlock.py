@@ -7,14 +7,13 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
-from portal import access
+from portal import access, transitions
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
-from portal.models import StaffDevice, UnlockApproval, UnlockRequest, User
+from portal.models import UnlockApproval, UnlockRequest, User
 from portal.models.accounts import ADMIN, STAFF_ROLES
-from portal.services import audit
+from portal.services import audit, signin
 from portal.timeutil import now
 
 REQUIRED_APPROVALS = 2
@@ -65,14 +64,9 @@ def approve(approver: User, request: UnlockRequest) -> bool:
     )
     db.session.refresh(request)
     _check_approver(approver, request)
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                UnlockApproval(request_id=request.id, approver_id=approver.id, created_at=now())
-            )
-            db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(_("You have already approved this unlock.")) from exc
+    approval = UnlockApproval(request_id=request.id, approver_id=approver.id, created_at=now())
+    if not transitions.insert_unique(approval):
+        raise Conflict(_("You have already approved this unlock."))
     audit.record("unlock_approved", actor=approver, target=request.user, request_id=request.id)
     window = timedelta(hours=current_app.config["UNLOCK_APPROVAL_HOURS"])
     recent = db.session.scalar(
@@ -122,12 +116,7 @@ def _apply(request: UnlockRequest, *, status: str, actor: User) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(
-        update(StaffDevice)
-        .where(StaffDevice.user_id == request.user_id)
-        .values(failed_logins=0, locked_until=None)
-        .execution_options(synchronize_session=False)
-    )
+    signin.clear_device_locks(request.user_id)
     db.session.expire(request)
     db.session.expire(request.user)
     audit.record("account_unlocked", actor=actor, target=request.user, via=status)

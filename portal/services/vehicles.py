@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal import access
+from portal import access, transitions
 from portal.errors import ValidationError
 from portal.extensions import db
 from portal.models import MileageReading, User, Vehicle
@@ -87,12 +87,8 @@ def add_vehicle(
         purchase_date=purchase_date,
         current_km=km,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(vehicle)
-            db.session.flush()
-    except IntegrityError as exc:  # registered concurrently by someone else
-        raise ValidationError(_("This VIN or plate is already registered."), field="vin") from exc
+    if not transitions.insert_unique(vehicle):  # registered concurrently by someone else
+        raise ValidationError(_("This VIN or plate is already registered."), field="vin")
     db.session.add(MileageReading(vehicle_id=vehicle.id, km=km, source="owner", recorded_at=now()))
     return vehicle
 

@@ -13,10 +13,12 @@ from portal import access
 from portal.auth import current_account, owner_required
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
+from portal.forms import field_error
 from portal.forms.rescue import RescueCancelForm, RescueForm
 from portal.inputs import int_arg
 from portal.models import Rescue
 from portal.models.rescue import OPEN
+from portal.outcome import flash_outcome
 from portal.services import rescue as svc
 
 bp = Blueprint("rescue", __name__)
@@ -80,8 +82,7 @@ def rescue_new():
             )
         except DomainError as exc:
             db.session.rollback()
-            field = getattr(form, exc.field or "address", form.address)
-            field.errors = [*field.errors, exc.message]
+            field_error(form, exc, "address")
         else:
             # Committed before the owner is told "received": nothing lives only in memory.
             db.session.commit()
@@ -122,12 +123,6 @@ def rescue_cancel(rescue_id: int):
     rescue = svc.owned_rescue(owner, rescue_id)
     form = RescueCancelForm()
     reason = (form.reason.data or "")[:200] if form.validate_on_submit() else ""
-    try:
+    with flash_outcome(_("The rescue request is cancelled."), catch=(ValidationError, Conflict)):
         svc.cancel(owner, rescue, reason)
-    except (ValidationError, Conflict) as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The rescue request is cancelled."), "success")
     return redirect(url_for("rescue.rescue_show", rescue_id=rescue_id), code=303)

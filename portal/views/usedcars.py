@@ -16,6 +16,7 @@ from portal.forms import InquiryForm, MarketFilterForm, UsedCarEditForm, UsedCar
 from portal.inputs import int_arg
 from portal.models import Vehicle
 from portal.models.usedcars import MAX_PHOTOS
+from portal.outcome import flash_outcome
 from portal.services import accounts
 from portal.services import usedcars as svc
 from portal.uploads import request_photos
@@ -67,12 +68,7 @@ def request_new():
                 brand=form.brand.data or "",
                 series=form.series.data or "",
                 model_year=form.model_year.data,
-                mileage_km=form.mileage_km.data,
-                first_registered_on=form.first_registered_on.data,
-                asking_price_fen=form.asking_price.fen,
-                condition=form.condition.data,
-                accident_history=form.accident_history.data,
-                photos=photos,
+                **_condition(form, photos),
             )
         except ValidationError as exc:
             db.session.rollback()
@@ -83,6 +79,18 @@ def request_new():
             return redirect(url_for("usedcars.request_show", car_id=req.id), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("usedcars/new.html", form=form), status
+
+
+def _condition(form, photos) -> dict:
+    """The car's state as both the sell form and the edit form give it to the service."""
+    return {
+        "mileage_km": form.mileage_km.data,
+        "first_registered_on": form.first_registered_on.data,
+        "asking_price_fen": form.asking_price.fen,
+        "condition": form.condition.data,
+        "accident_history": form.accident_history.data,
+        "photos": photos,
+    }
 
 
 @bp.route("/used-cars/<int:car_id>")
@@ -111,12 +119,7 @@ def request_edit(car_id: int):
             svc.edit_and_resubmit(
                 current_user,
                 req,
-                mileage_km=form.mileage_km.data,
-                first_registered_on=form.first_registered_on.data,
-                asking_price_fen=form.asking_price.fen,
-                condition=form.condition.data,
-                accident_history=form.accident_history.data,
-                photos=photos,
+                **_condition(form, photos),
                 remove_photo_ids=remove,
             )
         except DomainError as exc:
@@ -139,14 +142,8 @@ def request_edit(car_id: int):
 def request_withdraw(car_id: int):
     """Withdraw my request (or take my listed car down)."""
     req = svc.owned_request(current_user, car_id)
-    try:
+    with flash_outcome(_("Your request is withdrawn.")):
         svc.withdraw(current_user, req, request.form.get("reason", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Your request is withdrawn."), "success")
     return redirect(url_for("usedcars.request_show", car_id=car_id), code=303)
 
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from portal import transitions
 from portal.extensions import db
 from portal.models import JobRun
 from portal.timeutil import now
@@ -59,11 +59,7 @@ def slot_of(job: Job, at: datetime) -> str:
 def claim_run(job: Job, at: datetime, worker: str = WORKER_NAME) -> JobRun | None:
     """Claim the job's run in the current slot; None when another worker already has it."""
     run = JobRun(job=job.name, slot=slot_of(job, at), worker=worker[:80], started_at=now())
-    try:
-        with db.session.begin_nested():
-            db.session.add(run)
-            db.session.flush()
-    except IntegrityError:
+    if not transitions.insert_unique(run):
         db.session.rollback()
         return None
     db.session.commit()

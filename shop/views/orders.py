@@ -9,6 +9,7 @@ from flask_login import current_user
 from portal.auth import current_account, owner_required
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.outcome import flash_outcome
 from portal.paging import keyset_page
 from shop import orders, payments
 from shop.models import HELD, PENDING, READY, Order
@@ -81,14 +82,8 @@ def order_pay(order_id: int):
 def order_cancel(order_id: int):
     """Cancel an unpaid order; its stock goes back on the shelf."""
     order = orders.owned_order(current_user, order_id)
-    try:
+    with flash_outcome(_("Order %(n)s is cancelled.", n=order.number)):
         orders.cancel(current_account(), order)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Order %(n)s is cancelled.", n=order.number), "success")
     return redirect(url_for(".order_show", order_id=order_id), code=303)
 
 

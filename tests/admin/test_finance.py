@@ -69,3 +69,16 @@ def test_bad_records_are_refused_with_a_message(f, db, client, auth):
     assert "annual rate in percent" in bad_rate.get_data(as_text=True)
     assert db.session.scalar(select(InsurancePolicy.policy_number)) == "PDAA2025"
     assert db.session.scalar(select(Loan.id)) is None
+
+
+def test_a_return_address_with_a_newline_is_a_400_not_a_500(f, db, client, auth):
+    """Flask-Admin redirects to the form's `url`; a newline there cannot go in a header."""
+    auth.login(f.admin())
+    bad = "@x\n\x9f."
+    r = client.post("/admin/loans/action/", data={"action": "x", "url": bad, "rowid": "1"})
+    assert r.status_code == 400
+    r = client.post("/admin/loans/new/?url=%0Ax", data={"lender": ""})
+    assert r.status_code == 400
+    r = client.post("/admin/loans/action/", data={"action": "x", "url": "/admin/loans/"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/loans/")
+    assert db.session.scalar(select(Loan)) is None

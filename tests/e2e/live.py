@@ -110,7 +110,8 @@ class LiveServer:
         self._flask("m4s", "demo", "--owners", str(self.owners))
 
     def start(self, timeout: float = 120.0) -> None:
-        """Start gunicorn and wait until /healthz answers."""
+        """Start gunicorn and wait until /healthz answers (its workers import the whole app:
+        more than 30 s on a machine shared by several test suites)."""
         cmd = [
             sys.executable, "-m", "gunicorn",
             "--workers", str(self.workers),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from portal.demo import load_demo
+from portal.demo import load_demo, mileage_history
 from portal.extensions import db
 from portal.models import Booking, MileageReading, Rating, ServiceRecord, SlotUsage, Vehicle
 from portal.models.bookings import HOLDING, STATUSES
@@ -43,6 +44,9 @@ def test_demo_history_has_every_state_and_stays_consistent():
             .order_by(MileageReading.recorded_at, MileageReading.id)
         ).all()
         assert kms == sorted(kms) and vehicle.current_km == max(kms, default=0)
+    # No reading is dated in the future (the owners' readings once ran up to 110 days ahead).
+    future = select(func.count(MileageReading.id)).where(MileageReading.recorded_at > now())
+    assert db.session.scalar(future) == 0
     records = db.session.scalar(
         select(func.count(ServiceRecord.id)).where(ServiceRecord.booking_id.isnot(None))
     )
@@ -57,3 +61,17 @@ def test_demo_history_has_every_state_and_stays_consistent():
     db.session.commit()
     assert again["bookings_created"] == 0
     assert db.session.scalar(select(func.count(Booking.id))) == sum(counts.values())
+
+
+def test_mileage_history_steps_forward_and_stops_before_the_limit():
+    rng = random.Random(7)
+    start, until = date(2020, 3, 1), date(2024, 3, 1)
+    readings = list(mileage_history(rng, start, until))
+    assert len(readings) >= 7  # four years at one reading per 60 to 200 days
+    days = [start] + [day for day, _ in readings]
+    kms = [0] + [km for _, km in readings]
+    for k in range(1, len(days)):
+        assert 60 <= (days[k] - days[k - 1]).days <= 200
+        assert 2000 <= kms[k] - kms[k - 1] <= 9000
+    assert days[-1] < until
+    assert list(mileage_history(rng, until, until)) == []

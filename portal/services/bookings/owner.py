@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from portal import access
+from portal import access, transitions
 from portal.errors import Conflict, NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import (
@@ -214,10 +213,6 @@ def rate(
         comment=(comment or "").strip()[:1000],
         created_at=now(),
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(rating)
-            db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(_("You have already rated this booking.")) from exc
+    if not transitions.insert_unique(rating):
+        raise Conflict(_("You have already rated this booking."))
     return rating

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
 
-from portal import access
-from portal.errors import Conflict
+from portal import transitions
 from portal.extensions import db
 from portal.models import (
     Booking,
@@ -27,7 +25,6 @@ from portal.models.bookings import (
     SUBMITTED,
 )
 from portal.services import notify
-from portal.timeutil import now
 
 STATUS_LABELS = {
     SUBMITTED: _l("Submitted"),
@@ -45,23 +42,22 @@ STATUS_LABELS = {
 
 def status_label(status: str) -> str:
     """Return the translated name of a booking status."""
-    return str(STATUS_LABELS.get(status, status))
+    return transitions.label(STATUS_LABELS, status)
 
 
-# --- reading --------------------------------------------------------------------------
+# --- reading: the owner's booking, or one of the staff member's store (else NotFound) ------
 
-
-def owned_booking(owner: User, booking_id: int) -> Booking:
-    """Return the owner's booking or raise NotFound (others' bookings do not exist)."""
-    return access.owned_record(owner, Booking, booking_id, _("Booking not found."))
-
-
-def store_booking(staff: User, booking_id: int) -> Booking:
-    """Return a booking of the staff member's store (any store for admins), else NotFound."""
-    return access.store_record(staff, Booking, booking_id, _("Booking not found."))
+owned_booking, store_booking = transitions.lookups(Booking, _l("Booking not found."))
 
 
 # --- the timeline ---------------------------------------------------------------------
+
+
+def _conflict(status: str) -> str:
+    return _(
+        "This booking was changed meanwhile (it is now: %(status)s). Reload to see it.",
+        status=status_label(status),
+    )
 
 
 def _transition(
@@ -73,47 +69,16 @@ def _transition(
     **values,
 ) -> str:
     """Move the booking with a conditional UPDATE: of concurrent callers exactly one wins."""
-    before = booking.status
-    result = db.session.execute(
-        update(Booking)
-        .where(Booking.id == booking.id, Booking.status.in_(allowed_from))
-        .values(status=to_status, updated_at=now(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.refresh(booking)
-        raise Conflict(
-            _(
-                "This booking was changed meanwhile (it is now: %(status)s). Reload to see it.",
-                status=status_label(booking.status),
-            )
-        )
-    db.session.add(
-        BookingEvent(
-            booking_id=booking.id,
-            at=now(),
-            actor_id=actor.id if actor else None,
-            kind=to_status,
-            from_status=before if before in allowed_from else allowed_from[0],
-            to_status=to_status,
-            note=note,
-        )
-    )
+    before = transitions.move(booking, allowed_from, dict(values, status=to_status), _conflict)
+    from_status = before if before in allowed_from else allowed_from[0]
+    _event(booking, actor, to_status, note, from_status=from_status, to_status=to_status)
     db.session.flush()
     db.session.refresh(booking)
     return before
 
 
-def _event(booking: Booking, actor: User | None, kind: str, note: str = "") -> None:
-    db.session.add(
-        BookingEvent(
-            booking_id=booking.id,
-            at=now(),
-            actor_id=actor.id if actor else None,
-            kind=kind,
-            note=note,
-        )
-    )
+def _event(booking: Booking, actor: User | None, kind: str, note: str = "", **statuses) -> None:
+    transitions.add_event(BookingEvent, "booking_id", booking, actor, kind, note=note, **statuses)
 
 
 def _tell_owner(booking: Booking, text: str) -> None:

@@ -7,10 +7,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, select, update
+from sqlalchemy import case, select
 
-from portal import access
-from portal.errors import Conflict
+from portal import transitions
 from portal.extensions import db
 from portal.models import Rescue, RescueEvent, User
 from portal.models.rescue import CANCELLED, CLAIMED, DISPATCHED, ON_SITE, OPEN, RECEIVED, RESOLVED
@@ -38,25 +37,17 @@ PROBLEM_LABELS = {
 
 def status_label(status: str) -> str:
     """Return the translated name of a rescue status."""
-    return str(STATUS_LABELS.get(status, status))
+    return transitions.label(STATUS_LABELS, status)
 
 
 def problem_label(problem: str) -> str:
     """Return the translated name of a problem type."""
-    return str(PROBLEM_LABELS.get(problem, problem))
+    return transitions.label(PROBLEM_LABELS, problem)
 
 
-# --- reading --------------------------------------------------------------------------
+# --- reading: the owner's rescue, or one of the staff member's store (else NotFound) -------
 
-
-def owned_rescue(owner: User, rescue_id: int) -> Rescue:
-    """Return the owner's rescue or raise NotFound (others' rescues do not exist)."""
-    return access.owned_record(owner, Rescue, rescue_id, _("Rescue not found."))
-
-
-def store_rescue(staff: User, rescue_id: int) -> Rescue:
-    """Return a rescue of the staff member's store (any store for admins), else NotFound."""
-    return access.store_record(staff, Rescue, rescue_id, _("Rescue not found."))
+owned_rescue, store_rescue = transitions.lookups(Rescue, _l("Rescue not found."))
 
 
 def open_rescues(store_id: int | None) -> list[Rescue]:
@@ -100,26 +91,18 @@ def transition(
     """Change the rescue with a conditional UPDATE: of concurrent callers exactly one wins.
 
     to_status None keeps the status (a reassignment); the WHERE still checks it."""
-    before = rescue.status
     if to_status is not None:
         values["status"] = to_status
-    result = db.session.execute(
-        update(Rescue)
-        .where(Rescue.id == rescue.id, Rescue.status.in_(allowed_from))
-        .values(updated_at=now(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.refresh(rescue)
-        raise Conflict(
-            _(
-                "This rescue was changed meanwhile (it is now: %(status)s).",
-                status=status_label(rescue.status),
-            )
-        )
+    before = transitions.move(rescue, allowed_from, values, _conflict)
     db.session.refresh(rescue)
     event(rescue, actor, kind or to_status, note, from_status=before, to_status=rescue.status)
     db.session.flush()
+
+
+def _conflict(status: str) -> str:
+    return _(
+        "This rescue was changed meanwhile (it is now: %(status)s).", status=status_label(status)
+    )
 
 
 def event(
@@ -132,16 +115,15 @@ def event(
     to_status: str | None = None,
 ) -> None:
     """Add an entry to the rescue's timeline."""
-    db.session.add(
-        RescueEvent(
-            rescue_id=rescue.id,
-            at=now(),
-            actor_id=actor.id if actor else None,
-            kind=kind,
-            from_status=from_status,
-            to_status=to_status,
-            note=note,
-        )
+    transitions.add_event(
+        RescueEvent,
+        "rescue_id",
+        rescue,
+        actor,
+        kind,
+        note=note,
+        from_status=from_status,
+        to_status=to_status,
     )
 
 

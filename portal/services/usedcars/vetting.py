@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal import transitions
 from portal.errors import Conflict, NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import (
@@ -65,11 +66,7 @@ def _raise_flag(req: UsedCarRequest, kind: str, **detail) -> UsedCarFlag | None:
     if any(f.kind == kind and f.resolved_at is None for f in req.flags):
         return None
     flag = UsedCarFlag(request_id=req.id, kind=kind, detail=detail, raised_at=now())
-    try:
-        with db.session.begin_nested():
-            db.session.add(flag)
-            db.session.flush()
-    except IntegrityError:  # the same flag raised concurrently
+    if not transitions.insert_unique(flag):  # the same flag raised concurrently
         return None
     db.session.refresh(req, ["flags"])
     return flag
