@@ -297,6 +297,6 @@ def _chart_rows(result) -> list[tuple[str, float | None]]:
     if result is None:
         return []
     return [
-        (_("Reached"), round(result.reached.rate * 100, 1)),
+        (_("Reached group"), round(result.reached.rate * 100, 1)),
         (_("Holdout"), round(result.holdout.rate * 100, 1)),
     ]
