@@ -198,16 +198,37 @@ def _sqlite_load(engine: Engine, dump: Path) -> None:
         source.close()
 
 
+# Extensions the migrations create in the app's schema. pg_dump --schema leaves extensions out
+# of the dump, so the restore creates them first (pg_trgm: the trigram name indexes).
+PG_EXTENSIONS = ("pg_trgm",)
+
+
 def _postgres_load(engine: Engine, dump: Path, wipe: bool) -> None:
-    if wipe:  # --force: the target's schema goes, then the backup's comes back whole
-        with engine.begin() as conn:
-            schema = conn.dialect.identifier_preparer.quote(
-                conn.exec_driver_sql("SELECT current_schema()").scalar_one()
-            )
+    with engine.begin() as conn:
+        schema = conn.dialect.identifier_preparer.quote(
+            conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+        )
+        if wipe:  # --force: the target's schema goes, then the backup's comes back whole
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
             conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    # --clean --if-exists: the dump may create the (empty) schema that the target already has.
-    restore = [PG_RESTORE, "--no-owner", "--no-privileges", "--clean", "--if-exists"]
+        for extension in PG_EXTENSIONS:
+            conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {extension} SCHEMA {schema}")
+    # The target's schema exists (and holds the extensions): restore everything but the dump's
+    # own CREATE SCHEMA, through a table of contents without it (pg_restore -l / -L).
+    listing = dump.with_suffix(".list")
+    try:
+        toc = subprocess.run(  # noqa: S603
+            [PG_RESTORE, "-l", str(dump)], check=True, capture_output=True, text=True
+        ).stdout
+    except FileNotFoundError:
+        raise BackupError(f"{PG_RESTORE} is not installed (PostgreSQL client tools).") from None
+    kept = [
+        line
+        for line in toc.splitlines()
+        if " SCHEMA - " not in line and "COMMENT - SCHEMA" not in line
+    ]
+    listing.write_text("\n".join(kept) + "\n")
+    restore = [PG_RESTORE, "--no-owner", "--no-privileges", "-L", str(listing)]
     _run([*restore, "--exit-on-error", "--single-transaction", str(dump)], engine)
 
 
