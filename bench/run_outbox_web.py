@@ -57,6 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="outbox worker processes")
     p.add_argument("--threads", type=int, default=4, help="delivery threads per worker")
     p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--rate", type=int, default=0, help="M4S_OUTBOX_MAX_PER_SECOND per thread")
     p.add_argument("--nice", default="0,10", help="worker nice levels to compare, comma-separated")
     p.add_argument("--no-record", action="store_true")
     args = p.parse_args(argv)
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             cookies = [harness.login(base, owner_login(i), BENCH_PASSWORD) for i in picks]
             harness.wrk(base, "/", cookies, 2, gargs, "home-warm")
             wenv = worker_env(url, port)
+            wenv["M4S_OUTBOX_MAX_PER_SECOND"] = str(args.rate)
             for r in range(args.rounds):
                 quiet = harness.wrk(base, "/", cookies, args.duration, gargs, "home-idle")
                 idle.append(quiet["p99_ms"])
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · `{harness.git_commit()}` · owner home while"
         f" the outbox delivers, PostgreSQL, {args.owners} owners, gunicorn 2×sync, wrk -c"
         f"{args.connections} {args.duration} s, {args.workers} outbox workers x {args.threads}"
-        f" threads, {args.messages} emails per round, {args.rounds} rounds (medians, min-max):"
+        f" threads, max {args.rate or 'unlimited'}/s per thread, {args.messages} emails per round, {args.rounds} rounds (medians, min-max):"
         f" p99 idle {spread(idle)} (rounds {idle}); " + "; ".join(parts) + f" · 2 CPUs, load"
         f" {load_before} before · dataset {'built' if built.get('generated') else 'reused'}"
         f" · `{command}`"

@@ -91,6 +91,7 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_LEASE_SECONDS": 120,  # a claimed message is reclaimed if not settled by then
     "CAMPAIGN_BATCH": 500,  # campaign sends the worker puts into the outbox per transaction
     "OUTBOX_BATCH": 20,  # messages one worker claims at a time
+    "OUTBOX_MAX_PER_SECOND": 0,  # per delivery thread; 0: as fast as the providers take them
     "OUTBOX_BACKOFF_SECONDS": 30,  # first retry after about this long, then doubling
     "OUTBOX_BACKOFF_MAX_SECONDS": 3600,  # longest wait between two tries
     "WORKER_POLL_SECONDS": 1,  # how often an idle worker looks for due messages and jobs

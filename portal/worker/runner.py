@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,10 +34,14 @@ class Worker:
 
     def _delivery_loop(self, name: str) -> None:
         poll = self.app.config["WORKER_POLL_SECONDS"]
+        # A cap on this thread's messages per second (0: none), so that a big send leaves the
+        # machine's CPU to the web workers; each round takes a second's worth, then waits.
+        rate = self.app.config["OUTBOX_MAX_PER_SECOND"]
         while not self.stop.is_set():
+            started = time.monotonic()
             with self.app.app_context():
                 try:
-                    counts = deliver_due(limit=500, should_stop=self.stop.is_set)
+                    counts = deliver_due(limit=rate or 500, should_stop=self.stop.is_set)
                 except Exception:  # the database went away: log, wait, try again
                     self.app.logger.exception("outbox delivery failed")
                     counts = {}
@@ -47,6 +52,8 @@ class Worker:
             self._beat(name)
             if not any(counts.values()):
                 self.stop.wait(poll)
+            elif rate:
+                self.stop.wait(max(0.0, sum(counts.values()) / rate - (time.monotonic() - started)))
 
     def _jobs_loop(self) -> None:
         poll = self.app.config["WORKER_POLL_SECONDS"]
