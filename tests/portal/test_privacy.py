@@ -93,3 +93,5 @@ def test_the_download_needs_a_post_with_its_csrf_token(f, app, auth, client):
     assert set(refused.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
     page = client.get("/account/privacy/")
     assert page.status_code == 200 and b"privacy-download" in page.data
+    title = page.get_data(as_text=True).split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "M4S" in title  # the page's sections are in the page only
