@@ -9,7 +9,8 @@ Asking ends every session at once (the session version moves on) and starts the 
 - what the law makes the dealer keep (orders and invoices, service records, rescues handled)
   stays, anonymised: no delivery address, no callback number, rescue coordinates coarsened to
   about a kilometre, notes cleared;
-- their messages, channel settings, WeChat binding, carts and sign-in codes are deleted.
+- their messages, channel settings, marketing consents, WeChat binding, carts and sign-in
+  codes are deleted.
 Each step is audited. Tables of other packages are reached through the metadata by name
 (portal never imports shop or crm).
 """
@@ -36,6 +37,7 @@ ERASED_NAME = "已注销用户"
 DELETED = (
     ("notifications", "user_id"),
     ("channel_preferences", "user_id"),
+    ("marketing_consents", "user_id"),  # no campaign may count an erased person as consenting
     ("wechat_bindings", "user_id"),
     ("login_sessions", "user_id"),
     ("sms_login_codes", "user_id"),

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import AuditEvent, Notification, Rescue, User, Vehicle
+from portal.models.channels import MarketingConsent
 from portal.services import erasure
 from tests import factories
 
@@ -66,6 +67,8 @@ def test_after_the_grace_period_the_person_is_erased_and_the_records_anonymised(
     booking = f.booking(me, store, vehicle=car)
     rescue = f.rescue(me, car, latitude=22.543219, longitude=113.953171, address="")
     keep = f.owner(store, name="赵强")
+    db.session.add(MarketingConsent(user_id=me.id, channel="sms"))
+    db.session.commit()
     auth.login(me)
     assert _ask(client).status_code == 303
 
@@ -87,6 +90,12 @@ def test_after_the_grace_period_the_person_is_erased_and_the_records_anonymised(
     assert (rescue.latitude, rescue.longitude, rescue.callback_phone) == (22.54, 113.95, "")
     assert (
         db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == me.id))
+        == 0
+    )
+    assert (
+        db.session.scalar(
+            select(func.count(MarketingConsent.id)).where(MarketingConsent.user_id == me.id)
+        )
         == 0
     )
     assert db.session.get(User, keep.id).name == "赵强"  # nobody else is touched
