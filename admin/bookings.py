@@ -47,31 +47,65 @@ def _scope(stmt):
     return access.store_scope(stmt, Booking.store_id, current_user)
 
 
-def _previous_repairs(booking: Booking) -> list[ServiceRecord]:
-    """Return earlier service records of the same vehicle (the same kind of work first)."""
-    records = db.session.scalars(
+def _previous_repairs(bookings: list[Booking]) -> dict[int, list[ServiceRecord]]:
+    """Return each booking's car's five latest service records (the same kind of work first),
+    for the whole list in one query."""
+    vehicle_ids = {b.vehicle_id for b in bookings}
+    if not vehicle_ids:
+        return {}
+    newest = (
+        func.row_number()
+        .over(
+            partition_by=ServiceRecord.vehicle_id,
+            order_by=(ServiceRecord.completed_at.desc(), ServiceRecord.id.desc()),
+        )
+        .label("newest")
+    )
+    latest = (
+        select(ServiceRecord.id, newest).where(ServiceRecord.vehicle_id.in_(vehicle_ids)).subquery()
+    )
+    of_vehicle: dict[int, list[ServiceRecord]] = {}
+    for record in db.session.scalars(
         select(ServiceRecord)
-        .where(ServiceRecord.vehicle_id == booking.vehicle_id)
-        .order_by(ServiceRecord.completed_at.desc())
-        .limit(5)
-    ).all()
-    kinds = set(booking.service_types)
-    return sorted(records, key=lambda r: (r.fault_category not in kinds, -r.id))
+        .join(latest, latest.c.id == ServiceRecord.id)
+        .where(latest.c.newest <= 5)
+        .order_by(ServiceRecord.completed_at.desc(), ServiceRecord.id.desc())
+    ):
+        of_vehicle.setdefault(record.vehicle_id, []).append(record)
+    previous = {}
+    for booking in bookings:
+        kinds = set(booking.service_types)
+        records = of_vehicle.get(booking.vehicle_id, [])
+        previous[booking.id] = sorted(records, key=lambda r: (r.fault_category not in kinds, -r.id))
+    return previous
 
 
-def _proposal_choices(booking: Booking) -> list[tuple[str, str]]:
-    store = booking.store
-    tz = ZoneInfo(store.timezone)
-    choices = []
-    for day in capacity.bookable_days(store)[:8]:
-        for s in capacity.free_slots(store, day):
-            if s.starts_at != booking.slot_start:
-                choices.append(
-                    (s.starts_at.isoformat(), s.starts_at.astimezone(tz).strftime("%m-%d %H:%M"))
-                )
-        if len(choices) >= 24:
-            break
-    return choices
+PROPOSAL_DAYS = 8
+
+
+def _proposal_choices(bookings: list[Booking]) -> dict[int, list[tuple[str, str]]]:
+    """Return the times each booking may be moved to, reading every store's slots at once."""
+    stores = {b.store_id: b.store for b in bookings}.values()
+    days_of = {s: capacity.bookable_days(s)[:PROPOSAL_DAYS] for s in stores}
+    slots = capacity.slots_for_stores(days_of)
+    choices_of = {}
+    for booking in bookings:
+        store = booking.store
+        tz = ZoneInfo(store.timezone)
+        choices = []
+        for day in days_of[store]:
+            for s in slots[store.id][day]:
+                if s.free > 0 and s.starts_at != booking.slot_start:
+                    choices.append(
+                        (
+                            s.starts_at.isoformat(),
+                            s.starts_at.astimezone(tz).strftime("%m-%d %H:%M"),
+                        )
+                    )
+            if len(choices) >= 24:
+                break
+        choices_of[booking.id] = choices
+    return choices_of
 
 
 class QueueView(StaffView):
@@ -89,20 +123,22 @@ class QueueView(StaffView):
     def _last_id(self) -> int:
         return db.session.scalar(_scope(select(func.max(Booking.id)))) or 0
 
-    def _ctx(self) -> dict:
+    def _ctx(self, bookings: list[Booking]) -> dict:
+        previous, proposals = _previous_repairs(bookings), _proposal_choices(bookings)
         return {
-            "previous": _previous_repairs,
-            "proposals": _proposal_choices,
+            "previous": lambda b: previous[b.id],
+            "proposals": lambda b: proposals[b.id],
             "svc": svc,
             "reasons": REJECT_REASONS,
         }
 
     @expose("/")
     def index(self):
+        bookings = self._pending()
         return self.render(
             "admin/bookings/queue.html",
-            bookings=self._pending(),
-            ctx=self._ctx(),
+            bookings=bookings,
+            ctx=self._ctx(bookings),
             last_id=self._last_id(),
         )
 
@@ -115,7 +151,7 @@ class QueueView(StaffView):
         return self.render(
             "admin/bookings/_queue_new.html",
             bookings=fresh,
-            ctx=self._ctx(),
+            ctx=self._ctx(fresh),
             after=newest,
             error=None,
         )
@@ -149,14 +185,17 @@ class QueueView(StaffView):
             booking = svc.store_booking(staff, booking_id)
             if is_htmx():
                 return self.render(
-                    "admin/bookings/_queue_item.html", b=booking, ctx=self._ctx(), error=exc.message
+                    "admin/bookings/_queue_item.html",
+                    b=booking,
+                    ctx=self._ctx([booking]),
+                    error=exc.message,
                 ), 409 if exc.status == 409 else 422
             flash(exc.message, "error")
             return redirect(url_for(".index"), code=303)
         db.session.commit()
         if is_htmx():
             return self.render(
-                "admin/bookings/_queue_item.html", b=booking, ctx=self._ctx(), error=None
+                "admin/bookings/_queue_item.html", b=booking, ctx=self._ctx([booking]), error=None
             )
         flash(
             _(

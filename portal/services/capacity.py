@@ -71,40 +71,50 @@ def slots_for_day(store: Store, day: date) -> list[Slot]:
 
 def slots_for_days(store: Store, days: list[date]) -> dict[date, list[Slot]]:
     """Return slots_for_day for each of the days, in two queries whatever their number."""
+    return slots_for_stores({store: days})[store.id]
+
+
+def slots_for_stores(days_of: dict[Store, list[date]]) -> dict[int, dict[date, list[Slot]]]:
+    """Return slots_for_days per store id for several stores, in two queries in all."""
+    every_day = [d for days in days_of.values() for d in days]
+    ids = [s.id for s in days_of]
     exceptions = {}
-    if days:
+    if every_day:
         exceptions = {
-            e.day: e
+            (e.store_id, e.day): e
             for e in db.session.scalars(
                 select(StoreDay).where(
-                    StoreDay.store_id == store.id,
-                    StoreDay.day >= min(days),
-                    StoreDay.day <= max(days),
+                    StoreDay.store_id.in_(ids),
+                    StoreDay.day >= min(every_day),
+                    StoreDay.day <= max(every_day),
                 )
             )
         }
     at = now()
-    starts_of: dict[date, tuple[int, list[datetime]]] = {}
-    for day in days:
-        rules = _rules(store, exceptions.get(day))
-        if rules is not None:
-            opens, closes, bays = rules
-            starts_of[day] = (bays, [s for s in _starts(store, day, opens, closes) if s > at])
+    starts_of: dict[tuple[int, date], tuple[int, list[datetime]]] = {}
+    for store, days in days_of.items():
+        for day in days:
+            rules = _rules(store, exceptions.get((store.id, day)))
+            if rules is not None:
+                opens, closes, bays = rules
+                starts = [s for s in _starts(store, day, opens, closes) if s > at]
+                starts_of[(store.id, day)] = (bays, starts)
     every = [s for _bays, starts in starts_of.values() for s in starts]
     used = {}
     if every:
-        used = dict(
-            db.session.execute(
-                select(SlotUsage.starts_at, SlotUsage.used).where(
-                    SlotUsage.store_id == store.id,
+        used = {
+            (store_id, starts_at): n
+            for store_id, starts_at, n in db.session.execute(
+                select(SlotUsage.store_id, SlotUsage.starts_at, SlotUsage.used).where(
+                    SlotUsage.store_id.in_(ids),
                     SlotUsage.starts_at >= min(every),
                     SlotUsage.starts_at <= max(every),
                 )
             ).all()
-        )
-    result: dict[date, list[Slot]] = {day: [] for day in days}
-    for day, (bays, starts) in starts_of.items():
-        result[day] = [Slot(s, bays, used.get(s, 0)) for s in starts]
+        }
+    result = {store.id: {day: [] for day in days} for store, days in days_of.items()}
+    for (store_id, day), (bays, starts) in starts_of.items():
+        result[store_id][day] = [Slot(s, bays, used.get((store_id, s), 0)) for s in starts]
     return result
 
 
