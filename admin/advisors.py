@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import (
     EmailField,
     RadioField,
@@ -23,13 +24,14 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import HOME_PANELS, StaffView
+from admin.loading import preload
 from portal.auth import current_account
 from portal.errors import DomainError, NotFound, ValidationError
 from portal.extensions import db
 from portal.forms import field_error
 from portal.inputs import MAX_ID
 from portal.mail import send_mail
-from portal.models import User
+from portal.models import Notice, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.services import accounts, advisors, notices
 
@@ -105,6 +107,7 @@ class AdvisorView(StaffView):
     @expose("/")
     def index(self):
         rows = advisors.directory(_me(), include_inactive=current_user.role in MANAGER_ROLES)
+        preload(User, rows, selectinload(User.profile), selectinload(User.store))
         counts = advisors.customer_counts([a.id for a in rows])
         return self.render("admin/advisors/index.html", rows=rows, counts=counts)
 
@@ -211,7 +214,11 @@ class NoticeView(StaffView):
 
     @expose("/")
     def index(self):
-        return self.render("admin/advisors/notices.html", rows=notices.listing(_me()))
+        rows = notices.listing(_me())
+        preload(
+            Notice, [r[0] for r in rows], selectinload(Notice.store), selectinload(Notice.author)
+        )
+        return self.render("admin/advisors/notices.html", rows=rows)
 
     @expose("/new", methods=["GET", "POST"])
     def create(self):

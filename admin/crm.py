@@ -6,8 +6,10 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from admin.base import StaffView
+from admin.loading import preload
 from admin.pipeline import PIPELINE_EVENT_LABELS, lead_pipeline
 from crm import leads as svc
 from crm import stats, timeline
@@ -77,6 +79,12 @@ class LeadsView(StaffView):
         mine = request.args.get("scope", "mine" if me.role == "advisor" else "store") == "mine"
         state = request.args.get("state", "")
         rows = timeline.leads_for(me, mine=mine, state=state if state in STATES else "")
+        preload(
+            Lead,
+            [lead for lead, _due in rows],
+            selectinload(Lead.customer),
+            selectinload(Lead.advisor),
+        )
         return self.render(
             "admin/crm/leads.html",
             rows=rows,

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms import SelectField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
@@ -42,6 +43,15 @@ class ReportForm(FlaskForm):
     notes = TextAreaField(_l("Notes for the buyer"), validators=[Optional()])
 
 
+# What a queue row shows besides the request itself, loaded with the list instead of per row.
+_ROW_LOADS = (
+    selectinload(UsedCarRequest.owner),
+    selectinload(UsedCarRequest.expert),
+    selectinload(UsedCarRequest.store),
+    selectinload(UsedCarRequest.flags),
+)
+
+
 def _scoped(stmt):
     return access.store_scope(stmt, UsedCarRequest.store_id, current_user)
 
@@ -55,7 +65,9 @@ class UsedCarReviewView(StaffView):
         stmt = _scoped(select(UsedCarRequest))
         if status in STATUSES:
             stmt = stmt.where(UsedCarRequest.status == status)
-        rows = db.session.scalars(stmt.order_by(UsedCarRequest.updated_at.desc()).limit(200))
+        rows = db.session.scalars(
+            stmt.options(*_ROW_LOADS).order_by(UsedCarRequest.updated_at.desc()).limit(200)
+        )
         counts = dict(
             db.session.execute(
                 _scoped(

@@ -144,6 +144,4 @@ def test_each_staff_page_runs_a_small_fixed_number_of_statements(grown):
     }
     grew = {k: v for k, v in report.items() if v[1] != v[0]}
     too_many = {k: v for k, v in report.items() if v[1] > LIMIT}
-    for k, v in report.items():
-        print(k, v)
     assert not grew and not too_many, report
