@@ -257,7 +257,8 @@ class Customers:
         self.vehicles = Sink(
             conn,
             Vehicle.__table__,
-            "id owner_id vin plate brand series model_year purchase_date current_km created_at",
+            "id owner_id store_id vin plate brand series model_year purchase_date current_km "
+            "created_at",
             parents=[self.users],
         )
 
@@ -333,6 +334,7 @@ class Customers:
                 (
                     c["id"],
                     customer["id"],
+                    customer["store"]["id"],
                     c["vin"],
                     c["plate"],
                     c["brand"],

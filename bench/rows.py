@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from bench.database import BATCH, load
 from portal.demo import (
@@ -239,6 +239,9 @@ def insert_vehicles(
             vehicles, readings = [], []
     n_vehicles += load(conn, Vehicle.__table__, vehicles)
     n_readings += load(conn, MileageReading.__table__, readings)
+    # Each car carries its owner's store (what the app's flush hook does for one car).
+    owner_store = select(User.store_id).where(User.id == Vehicle.owner_id).scalar_subquery()
+    conn.execute(update(Vehicle.__table__).values(store_id=owner_store))
     return n_vehicles, n_readings
 
 

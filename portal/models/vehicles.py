@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, event, select, text, update
+from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
+from portal.models.accounts import User
 from portal.models.base import Base, UTCDateTime, utcnow
-
-if TYPE_CHECKING:
-    from portal.models.accounts import User
 
 
 class Vehicle(Base):
@@ -22,10 +19,15 @@ class Vehicle(Base):
         # The back office finds cars by plate or VIN prefix (admin/listing.py).
         Index("ix_vehicles_plate_prefix", "plate", postgresql_ops={"plate": "varchar_pattern_ops"}),
         Index("ix_vehicles_vin_prefix", "vin", postgresql_ops={"vin": "varchar_pattern_ops"}),
+        # A store's cars by plate: the store filter and the list's sort in one index.
+        Index("ix_vehicles_store_plate", "store_id", "plate"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The owner's store, copied here so a store's cars are found without joining the owners;
+    # kept equal to the owner's store_id by the flush hooks below.
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     # One VIN belongs to one owner: no duplicate customers, no stolen customers.
     vin: Mapped[str] = mapped_column(String(17), unique=True)
     plate: Mapped[str] = mapped_column(String(8), unique=True)
@@ -65,3 +67,31 @@ class MileageReading(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     vehicle: Mapped[Vehicle] = relationship(back_populates="readings")
+
+
+def _owner_store(connection, owner_id: int) -> int | None:
+    return connection.scalar(select(User.store_id).where(User.id == owner_id))
+
+
+@event.listens_for(Vehicle, "before_insert")
+def _store_of_new_vehicle(mapper, connection, vehicle: Vehicle) -> None:
+    """A new car belongs to its owner's store."""
+    vehicle.store_id = _owner_store(connection, vehicle.owner_id)
+
+
+@event.listens_for(Vehicle, "before_update")
+def _store_of_moved_vehicle(mapper, connection, vehicle: Vehicle) -> None:
+    """A car given to another owner moves to that owner's store."""
+    if attributes.get_history(vehicle, "owner_id").has_changes():
+        vehicle.store_id = _owner_store(connection, vehicle.owner_id)
+
+
+@event.listens_for(User, "after_update")
+def _follow_owner_store(mapper, connection, owner: User) -> None:
+    """An owner who moves to another store takes their cars along."""
+    if attributes.get_history(owner, "store_id").has_changes():
+        connection.execute(
+            update(Vehicle.__table__)
+            .where(Vehicle.__table__.c.owner_id == owner.id)
+            .values(store_id=owner.store_id)
+        )

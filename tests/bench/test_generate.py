@@ -125,3 +125,13 @@ def test_a_year_of_bookings_by_the_cars_own_owners(conn, dataset):
     assert foreign == 0
     statuses = set(conn.scalars(select(Booking.status).distinct()))
     assert statuses == {"completed", "rejected", "cancelled", "no_show"}
+
+
+def test_each_vehicle_carries_its_owners_store(conn):
+    misplaced = conn.scalar(
+        select(func.count())
+        .select_from(Vehicle)
+        .join(User, User.id == Vehicle.owner_id)
+        .where((Vehicle.store_id != User.store_id) | Vehicle.store_id.is_(None))
+    )
+    assert conn.scalar(select(func.count()).select_from(Vehicle)) > 0 and misplaced == 0

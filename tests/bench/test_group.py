@@ -155,3 +155,14 @@ def digest(url: str) -> str:
 def test_the_same_seed_gives_the_same_rows(tmp_path, group):
     again, _ = build(tmp_path / "again.db", seed=9)
     assert digest(again) == digest(group[2])
+
+
+def test_each_car_carries_its_owners_store(group):
+    conn, _counts, _url = group
+    cars, misplaced = conn.execute(
+        text(
+            "SELECT count(*), sum(CASE WHEN v.store_id IS u.store_id THEN 0 ELSE 1 END) "
+            "FROM vehicles v JOIN users u ON u.id = v.owner_id"
+        )
+    ).one()
+    assert cars > 0 and misplaced == 0
