@@ -139,9 +139,7 @@ def _add_store_rows(f, store):
 
 def test_each_staff_page_runs_a_small_fixed_number_of_statements(grown):
     small, large = grown
-    report = {
-        (role, url): (small[role][url], large[role][url]) for role in small for url in PAGES
-    }
+    report = {(role, url): (small[role][url], large[role][url]) for role in small for url in PAGES}
     grew = {k: v for k, v in report.items() if v[1] != v[0]}
     too_many = {k: v for k, v in report.items() if v[1] > LIMIT}
     assert not grew and not too_many, report
