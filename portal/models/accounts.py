@@ -36,6 +36,8 @@ class User(Base):
         # names found by trigram and phones by prefix (both served by these on PostgreSQL).
         Index("ix_users_store_name", "store_id", "name"),
         Index("ix_users_role_name", "role", "name"),
+        # What a car's (owner_id, store_id) refers to: the car follows its owner's store.
+        Index("uq_users_id_store", "id", "store_id", unique=True),
         Index(
             "ix_users_name_trgm",
             "name",
@@ -86,7 +88,9 @@ class User(Base):
         back_populates="referred_by", foreign_keys=[referred_by_id]
     )
     profile: Mapped[AdvisorProfile | None] = relationship(back_populates="user")
-    vehicles: Mapped[list[Vehicle]] = relationship(back_populates="owner", order_by="Vehicle.id")
+    vehicles: Mapped[list[Vehicle]] = relationship(
+        back_populates="owner", order_by="Vehicle.id", foreign_keys="Vehicle.owner_id"
+    )
 
     # Flask-Login protocol. The id carries the session version so that a password change,
     # an unlock or a deactivation ends every other session of the account.

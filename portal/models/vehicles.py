@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, event, select, text, update
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    event,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 from portal.models.accounts import User
@@ -21,12 +32,20 @@ class Vehicle(Base):
         Index("ix_vehicles_vin_prefix", "vin", postgresql_ops={"vin": "varchar_pattern_ops"}),
         # A store's cars by plate: the store filter and the list's sort in one index.
         Index("ix_vehicles_store_plate", "store_id", "plate"),
+        # The car's store is its owner's: the database refuses another, and an owner who
+        # moves takes their cars along (ON UPDATE CASCADE). The flush hooks below fill it in.
+        ForeignKeyConstraint(
+            ["owner_id", "store_id"],
+            ["users.id", "users.store_id"],
+            name="fk_vehicles_owner_store",
+            onupdate="CASCADE",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # The owner's store, copied here so a store's cars are found without joining the owners;
-    # kept equal to the owner's store_id by the flush hooks below.
+    # kept equal to the owner's store_id (the hooks below; fk_vehicles_owner_store checks).
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     # One VIN belongs to one owner: no duplicate customers, no stolen customers.
     vin: Mapped[str] = mapped_column(String(17), unique=True)
@@ -38,7 +57,7 @@ class Vehicle(Base):
     current_km: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    owner: Mapped[User] = relationship(back_populates="vehicles")
+    owner: Mapped[User] = relationship(back_populates="vehicles", foreign_keys=[owner_id])
     readings: Mapped[list[MileageReading]] = relationship(
         back_populates="vehicle", order_by="MileageReading.recorded_at.desc()"
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import date, time
 
+import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import Store, User, Vehicle
 from portal.services import vehicles as vehicle_svc
+from tests.crm.test_races import _run
 
 
 def _store_of(vehicle_id: int) -> int | None:
@@ -48,6 +51,49 @@ def test_an_owner_who_moves_takes_their_cars_and_a_car_given_away_follows_its_ne
     db.session.commit()
     assert (_store_of(first.id), _store_of(second.id)) == (a.id, b.id)
     assert _store_of(f.vehicle(other).id) == b.id
+
+
+def test_the_database_keeps_a_cars_store_its_owners(f):
+    a, b = f.store("A"), f.store("B")
+    owner = f.owner(a)
+    car = f.vehicle(owner)
+    with pytest.raises(IntegrityError):
+        with db.session.begin_nested():
+            db.session.execute(update(Vehicle).where(Vehicle.id == car.id).values(store_id=b.id))
+    # A bulk update of the owner, past every ORM hook: the cars follow (ON UPDATE CASCADE).
+    db.session.execute(update(User).where(User.id == owner.id).values(store_id=b.id))
+    db.session.commit()
+    assert _store_of(car.id) == b.id
+
+
+def test_cars_registered_while_their_owner_moves_end_in_the_owners_store(app, f):
+    a, b = f.store("A"), f.store("B")
+    owner = f.owner(a)
+    ids = {"owner": owner.id, "to": b.id}
+    db.session.commit()
+
+    def work(i: int) -> None:
+        me = db.session.get(User, ids["owner"])
+        if i == 0:
+            me.store_id = ids["to"]
+            return
+        vehicle_svc.add_vehicle(
+            me,
+            vin=f.vin(),
+            plate=f"粤B{i:05d}",
+            brand="丰田",
+            series="凯美瑞",
+            model_year=2022,
+            purchase_date=date(2022, 3, 1),
+        )
+
+    results = _run(app, 6, work)
+    db.session.expire_all()
+    # A car refused because its owner moved meanwhile is a clear message, never a wrong store.
+    assert all(r == "ok" or "ValidationError" in r for r in results), results
+    cars = db.session.scalars(select(Vehicle.store_id).where(Vehicle.owner_id == owner.id)).all()
+    assert db.session.get(User, owner.id).store_id == b.id
+    assert len(cars) == results.count("ok") - 1 and set(cars) <= {b.id}, (results, cars)
 
 
 def test_a_manager_lists_the_cars_of_owners_who_moved_to_the_store(f, client, auth):
