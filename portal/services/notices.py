@@ -93,22 +93,30 @@ def unread_for(advisor: User) -> list[Notice]:
 
 def listing(actor: User) -> list[tuple[Notice, int, int, bool | None]]:
     """Return (notice, recipients, read, read by me) rows the staff member may see."""
-    counts = (
-        select(
-            NoticeRecipient.notice_id,
-            func.count().label("n"),
-            func.count(NoticeRecipient.read_at).label("r"),
-        )
-        .group_by(NoticeRecipient.notice_id)
-        .subquery()
-    )
-    stmt = select(Notice, counts.c.n, counts.c.r).join(counts, counts.c.notice_id == Notice.id)
+    has_recipients = select(NoticeRecipient.notice_id).where(NoticeRecipient.notice_id == Notice.id)
+    stmt = select(Notice).where(has_recipients.exists())
     if actor.role == ADVISOR:
         mine = select(NoticeRecipient.notice_id).where(NoticeRecipient.advisor_id == actor.id)
         stmt = stmt.where(Notice.id.in_(mine))
     else:
         stmt = access.store_scope(stmt, Notice.store_id, actor)
-    rows = db.session.execute(stmt.order_by(Notice.created_at.desc()).limit(200)).all()
+    shown = list(db.session.scalars(stmt.order_by(Notice.created_at.desc()).limit(200)))
+    # Recipients are counted for the notices shown only, not for every notice ever sent.
+    counted = {}
+    if shown:
+        counted = {
+            notice_id: (n, r)
+            for notice_id, n, r in db.session.execute(
+                select(
+                    NoticeRecipient.notice_id,
+                    func.count(),
+                    func.count(NoticeRecipient.read_at),
+                )
+                .where(NoticeRecipient.notice_id.in_([n.id for n in shown]))
+                .group_by(NoticeRecipient.notice_id)
+            )
+        }
+    rows = [(n, *counted.get(n.id, (0, 0))) for n in shown]
     read_by_me = {}
     if actor.role == ADVISOR:
         read_by_me = dict(

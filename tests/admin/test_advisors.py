@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.errors import NotAllowed, ValidationError
-from portal.models import Notice, NoticeRecipient
+from portal.models import Notice, NoticeRecipient, Store
 from portal.services import notices
 
 
@@ -102,3 +102,22 @@ def test_a_notice_to_an_advisor_id_past_the_integers_is_refused(client, auth, f,
         data={"title": "t", "body": "b", "audience": "chosen", "advisors": "9" * 23},
     )
     assert r.status_code == 422
+
+
+def test_the_notice_list_counts_recipients_and_reads_per_notice(team, db, f):
+    everyone = notices.publish(team["manager"], title="五一活动", body="保养八折")
+    chosen = notices.publish(
+        team["manager"], title="新流程", body="先拍照再接车", advisor_ids=[team["b"].id]
+    )
+    elsewhere = f.manager(db.session.get(Store, team["other"].store_id))
+    other_store = notices.publish(elsewhere, title="外店", body="x")
+    notices.mark_read(team["a"], everyone)
+    db.session.commit()
+    shown = {n.id: (total, read, mine) for n, total, read, mine in notices.listing(team["manager"])}
+    assert shown == {everyone.id: (2, 1, None), chosen.id: (1, 0, None)}
+    mine = {n.id: (total, read, me) for n, total, read, me in notices.listing(team["a"])}
+    assert mine == {everyone.id: (2, 1, True)}
+    of_b = {n.id: me for n, _t, _r, me in notices.listing(team["b"])}
+    assert of_b == {everyone.id: False, chosen.id: False}
+    every = {n.id: (total, read) for n, total, read, _m in notices.listing(f.admin())}
+    assert every == {everyone.id: (2, 1), chosen.id: (1, 0), other_store.id: (1, 0)}
