@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=10, help="per round")
+    parser.add_argument("--only", default="", help="measure only URLs containing this text")
     args = parser.parse_args(argv)
     app = production_app(args.database_url)
     counter = crawl.Counter(app)
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for role, login in (("admin", ADMIN_LOGIN), ("manager", manager_login(0))):
             staff = crawl.sign_in(app, role, login, STAFF_PASSWORD)
-            for url in PAGES:
+            for url in [p for p in PAGES if args.only in p]:
                 r = measure(staff, url, args.rounds, args.requests, counter)
                 print(
                     f"| {role} | `{url}` | {r['status']} | {r['sql']} | {spread(r['p50'])} | "
