@@ -208,6 +208,7 @@ EXPECTED: dict[str, tuple] = {
     "leads.act": (302, 403, 403, 303, 404, 303, 303),  # no step named: said, nothing changes
     "crm_customers.index": STAFF,
     "crm_customers.show": (302, 403, 403, 200, 404, 200, 200),
+    "crm_customers.merge_records": (302, 403, 403, 403, 403, 303, 303),  # no other record named
     "lead_speed.index": MANAGERS,
     # Inspections: store A's sent inspection. Its owner link is a bearer link: whoever holds it.
     "inspections.index": STAFF,
