@@ -27,12 +27,16 @@ def _lead(store, phone, **kw):
 def test_every_foreign_key_to_users_is_decided_moves_or_stays():
     """A new table pointing at users fails here until someone says whether a merge moves it."""
     moving = {f"{t}.{c}" for t, c, _k in merge.MOVES}
-    undecided = {
-        f"{table.name}.{fk.parent.name}"
-        for table in Base.metadata.tables.values()
-        for fk in table.foreign_keys
-        if fk.column.table.name == "users"
-    } - moving - merge.STAYS
+    undecided = (
+        {
+            f"{table.name}.{fk.parent.name}"
+            for table in Base.metadata.tables.values()
+            for fk in table.foreign_keys
+            if fk.column.table.name == "users"
+        }
+        - moving
+        - merge.STAYS
+    )
     assert undecided == set()
     assert not moving & merge.STAYS
 

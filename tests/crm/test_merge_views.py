@@ -41,9 +41,7 @@ def test_a_manager_previews_side_by_side_merges_and_the_old_page_redirects(clien
     assert db.session.scalar(select(CustomerMerge.survivor_id)) == keep_id
 
 
-def test_advisors_cannot_merge_and_unknown_or_foreign_records_are_not_offered(
-    client, auth, f, db
-):
+def test_advisors_cannot_merge_and_unknown_or_foreign_records_are_not_offered(client, auth, f, db):
     store, other_store = f.store(), f.store()
     adv = f.advisor(store)
     boss = f.manager(store)
@@ -57,9 +55,7 @@ def test_advisors_cannot_merge_and_unknown_or_foreign_records_are_not_offered(
     for other in ("abc", "99999999999", str(stranger_id), "1" * 40, "-1"):
         got = client.get(f"/admin/crm_customers/{keep_id}/merge", query_string={"other": other})
         assert got.status_code == 303, other
-    refused = client.post(
-        f"/admin/crm_customers/{keep_id}/merge", data={"other": str(stranger_id)}
-    )
+    refused = client.post(f"/admin/crm_customers/{keep_id}/merge", data={"other": str(stranger_id)})
     assert refused.status_code == 303
     assert db.session.scalar(select(CustomerMerge.merged_id)) is None
     assert client.get(f"/admin/crm_customers/{stranger_id}/merge").status_code == 404
