@@ -93,7 +93,7 @@ def _step(level: int, task_id: int) -> int:
 
 
 def _tell_managers(task: Task) -> None:
-    owner = task.owner.name if task.owner else _("nobody")
+    owner = task.owner.name if task.owner else _("no advisor assigned")
     managers = db.session.scalars(
         select(User).where(
             User.role == MANAGER, User.store_id == task.store_id, User.is_active.is_(True)
