@@ -33,6 +33,7 @@ from admin.maintenance import PlanAdmin
 from admin.outbox import OutboxView
 from admin.pipeline import DriveCalendarView, QuoteView
 from admin.rescue import RescueQueueView, RescueStatsView
+from admin.routing import RoutingView
 from admin.sales_board import SalesBoardView
 from admin.sales_orders import SalesOrderView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
@@ -123,6 +124,7 @@ PAGES: tuple[Page, ...] = (
     Page(LeadsView, None, _l("Leads"), NEW_CARS, "leads", ALL),
     Page(CustomerView, None, _l("Customer records"), NEW_CARS, "crm_customers", ALL),
     Page(LeadSpeedView, None, _l("Speed to lead"), NEW_CARS, "lead_speed", MANAGERS),
+    Page(RoutingView, None, _l("Duty roster and routing"), NEW_CARS, "routing_rules", (MANAGER,)),
     Page(SegmentView, None, _l("Segments"), MARKETING, "segments", MANAGERS),
     Page(CampaignView, None, _l("Campaigns"), MARKETING, "campaigns", MANAGERS),
     Page(DriveCalendarView, None, _l("Test drives"), NEW_CARS, "test_drives", ALL),

@@ -25,6 +25,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import HOME_PANELS, StaffView
 from admin.loading import preload
+from crm import leavers
 from portal.auth import current_account
 from portal.errors import DomainError, NotFound, ValidationError
 from portal.extensions import db
@@ -143,14 +144,16 @@ class AdvisorView(StaffView):
                     plan = advisors.reassign_and_deactivate(
                         _me(), advisor, to=by_id.get(form.to.data)
                     )
+                # Open leads, tasks, test drives and vettings follow, in the same transaction.
+                moved = leavers.move_open_work(_me(), advisor, plan, [by_id[i] for i in plan])
             except DomainError as exc:
                 db.session.rollback()
                 flash(exc.message, "error")
                 return self.render(
-                    "admin/advisors/leave.html", advisor=advisor, form=form, count=None
+                    "admin/advisors/leave.html", advisor=advisor, form=form, count=None, work=None
                 ), 422
+            _tell_customers(plan)  # queued in the outbox with the move, sent after commit
             db.session.commit()
-            _tell_customers(plan)
             flash(
                 _(
                     "%(name)s is deactivated; %(n)d customers have a new advisor.",
@@ -159,9 +162,23 @@ class AdvisorView(StaffView):
                 ),
                 "success",
             )
+            flash(
+                _(
+                    "Moved with them: %(leads)d open leads, %(tasks)d open tasks, "
+                    "%(drives)d test drives and %(vettings)d used-car vettings.",
+                    leads=moved["leads"],
+                    tasks=moved["tasks"],
+                    drives=moved["test_drives"],
+                    vettings=moved["vettings"],
+                ),
+                "info",
+            )
             return redirect(url_for(".index"), code=303)
         count = advisors.customer_counts([advisor.id]).get(advisor.id, 0)
-        return self.render("admin/advisors/leave.html", advisor=advisor, form=form, count=count)
+        work = leavers.open_work(advisor.id)
+        return self.render(
+            "admin/advisors/leave.html", advisor=advisor, form=form, count=count, work=work
+        )
 
     @expose("/customers/new", methods=["GET", "POST"])
     def customer_new(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -12,8 +13,8 @@ from admin.base import StaffView
 from admin.loading import preload
 from admin.pipeline import PIPELINE_EVENT_LABELS, lead_pipeline
 from crm import leads as svc
-from crm import stats, timeline
-from crm.customers import clean_contact
+from crm import merge, stats, timeline
+from crm.customers import clean_contact, find_customer
 from crm.forms import StaffLeadForm
 from crm.models import LOST_REASONS, STAGES, STATES, Lead
 from portal import access
@@ -24,6 +25,7 @@ from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import Store, User
 from portal.outcome import flash_outcome
+from portal.services.accounts import normalize_phone
 from portal.timeutil import now
 
 LABELS = {
@@ -33,6 +35,33 @@ LABELS = {
     "timeframe_labels": svc.TIMEFRAME_LABELS,
     "lost_labels": svc.LOST_REASON_LABELS,
     "event_labels": {**svc.EVENT_LABELS, **PIPELINE_EVENT_LABELS},
+}
+# What a merge moves, by the table and column it is counted on (the preview's rows).
+MERGE_LABELS = {
+    "vehicles.owner_id": _l("Vehicles"),
+    "bookings.owner_id": _l("Bookings"),
+    "ratings.owner_id": _l("Service ratings given"),
+    "rescues.owner_id": _l("Rescue requests"),
+    "used_car_requests.owner_id": _l("Used-car submissions"),
+    "images.owner_id": _l("Uploaded photos"),
+    "loans.customer_id": _l("Car loans"),
+    "insurance_policies.customer_id": _l("Insurance policies"),
+    "shop_orders.user_id": _l("Shop orders"),
+    "shop_carts.user_id": _l("Shopping cart"),
+    "crm_leads.customer_id": _l("Leads"),
+    "crm_tasks.customer_id": _l("Tasks about the customer"),
+    "crm_orders.customer_id": _l("Car orders"),
+    "crm_campaign_members.customer_id": _l("Campaign audiences"),
+    "crm_campaign_sends.customer_id": _l("Campaign messages received"),
+    "marketing_consents.user_id": _l("Marketing consents"),
+    "channel_preferences.user_id": _l("Notification channel choices"),
+    "wechat_bindings.user_id": _l("WeChat binding"),
+    "notifications.user_id": _l("In-app notifications"),
+    "video_sessions.viewer_id": _l("Workshop video viewings"),
+    "video_follow_ups.owner_id": _l("Video follow-ups"),
+    "usedcar_events.recipient_id": _l("Used-car messages"),
+    "outbox_messages.user_id": _l("Messages sent to the customer"),
+    "users.referred_by_id": _l("Customers they referred"),
 }
 
 
@@ -192,16 +221,64 @@ class CustomerView(StaffView):
     def show(self, customer_id: int):
         me = _me()
         key = int_arg(str(customer_id), minimum=1)
-        customer = db.session.get(User, key) if key else None
-        if customer is None or not timeline.customer_visible(me, customer):
-            abort(404)
+        survivor = merge.resolve(key) if key else None
+        if survivor is not None and survivor != key:
+            return redirect(url_for(".show", customer_id=survivor))  # a merged record
+        customer = self._customer(me, key)
         return self.render(
             "admin/crm/customer.html",
             customer=customer,
             phone=timeline.customer_phone(me, customer),
             entries=timeline.timeline(me, customer),
+            can_merge=merge.is_manager(me),
             **LABELS,
         )
+
+    @expose("/<int:customer_id>/merge", methods=["GET", "POST"])
+    def merge_records(self, customer_id: int):
+        """Preview two records side by side; on POST fold the other one into this one."""
+        me = _me()
+        if not merge.is_manager(me):
+            abort(403)
+        keep = self._customer(me, int_arg(str(customer_id), minimum=1))
+        raw = request.values.get("other", "")
+        other = self._other(me, raw)
+        if other is None:
+            if raw.strip():
+                flash(_("No customer record you may open has this number or id."), "error")
+            return redirect(url_for(".show", customer_id=keep.id), code=303)
+        if request.method == "POST":
+            with flash_outcome(_("The records are merged: everything is on this customer now.")):
+                merge.merge(me, keep, other)
+            return redirect(url_for(".show", customer_id=keep.id), code=303)
+        shown = merge.preview(me, keep, other)
+        return self.render(
+            "admin/crm/customer_merge.html",
+            p=shown,
+            keys=sorted(set(shown.survivor_counts) | set(shown.merged_counts)),
+            labels=MERGE_LABELS,
+            phones=(
+                timeline.customer_phone(me, keep),
+                timeline.customer_phone(me, other),
+            ),
+        )
+
+    def _customer(self, me: User, key: int | None) -> User:
+        customer = db.session.get(User, key) if key else None
+        if customer is None or not timeline.customer_visible(me, customer):
+            abort(404)
+        return customer
+
+    def _other(self, me: User, raw: str) -> User | None:
+        text = (raw or "").strip()
+        phone = normalize_phone(text) if len(text) >= 11 else None
+        found = find_customer(phone) if phone else None
+        if found is None:
+            key = int_arg(text, minimum=1)
+            found = db.session.get(User, merge.resolve(key)) if key else None
+        if found is None or not timeline.customer_visible(me, found):
+            return None
+        return found
 
 
 class LeadSpeedView(StaffView):

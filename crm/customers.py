@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from crm import merge
 from portal.errors import ValidationError
 from portal.extensions import db
 from portal.models import Store, User, Vehicle
@@ -25,7 +26,16 @@ NO_PASSWORD = "!"  # noqa: S105  (not an Argon2 hash: verification always fails)
 def find_customer(
     phone: str | None, email: str | None = None, vin: str | None = None
 ) -> User | None:
-    """Return the known customer with this (normalised) phone, VIN or email, in that order."""
+    """Return the known customer with this (normalised) phone, VIN or email, in that order;
+    a record merged into another stands for the one it was merged into."""
+    found = _find(phone, email, vin)
+    if found is None:
+        return None
+    current = merge.resolve(found.id)
+    return found if current == found.id else db.session.get(User, current)
+
+
+def _find(phone: str | None, email: str | None, vin: str | None) -> User | None:
     if phone:
         found = db.session.scalar(select(User).where(User.phone == phone))
         if found is not None:

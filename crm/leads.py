@@ -153,7 +153,7 @@ def _active_lead(customer_id: int, store_id: int) -> Lead | None:
 
 def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
     at = now()
-    advisor = routing.route(customer, inquiry.store)
+    advisor = routing.route(customer, inquiry.store, inquiry.source, inquiry.model_interest)
     if advisor is not None and customer.advisor_id is None:
         customer.advisor_id = advisor.id  # the advisor of record from now on
     lead = Lead(

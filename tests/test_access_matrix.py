@@ -208,6 +208,12 @@ EXPECTED: dict[str, tuple] = {
     "leads.act": (302, 403, 403, 303, 404, 303, 303),  # no step named: said, nothing changes
     "crm_customers.index": STAFF,
     "crm_customers.show": (302, 403, 403, 200, 404, 200, 200),
+    "crm_customers.merge_records": (302, 403, 403, 403, 403, 303, 303),  # no other record named
+    "routing_rules.index": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
+    "routing_rules.shift_add": (302, 403, 403, 403, 403, 303, 403),  # nothing chosen: said
+    "routing_rules.rule_add": (302, 403, 403, 403, 403, 303, 403),
+    "routing_rules.shift_delete": (302, 403, 403, 403, 403, 404, 403),  # no such shift
+    "routing_rules.rule_delete": (302, 403, 403, 403, 403, 404, 403),
     "lead_speed.index": MANAGERS,
     # Inspections: store A's sent inspection. Its owner link is a bearer link: whoever holds it.
     "inspections.index": STAFF,
@@ -444,6 +450,8 @@ def world(app, f, db):
         "sales_order_id": sales_order.id,
         "token_id": 999,  # no such API token
         "task_id": lead.tasks[0].id,
+        "shift_id": 999_999,  # no such shift
+        "rule_id": 999_999,
     }
     query = {
         "staff": locked.id,
