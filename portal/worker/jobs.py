@@ -45,6 +45,7 @@ JOBS: list[Job] = [
     Job("api-idempotency-purge", "api.idempotency:purge_expired", 3600),
     Job("crm-task-rules", "crm.rules:generate_tasks", 900),
     Job("crm-close-day", "crm.rules:close_day", 300),
+    Job("back-office-exports", "admin.exports:run_exports", 5),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
