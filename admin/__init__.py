@@ -145,7 +145,7 @@ PAGES: tuple[Page, ...] = (
     ),  # fmt: skip
     Page(OutboxView, None, _l("Outbox and jobs"), None, "outbox", (ADMIN,)),
     Page(ApiTokenView, None, _l("API tokens"), None, "api_tokens", (ADMIN,)),
-    Page(ExportView, None, _l("Exports"), None, "exports", ALL),
+    Page(ExportView, None, _l("List exports"), None, "exports", ALL),
     Page(ImportView, None, _l("Import customers"), CUSTOMERS, "imports", MANAGERS),
 )
 

@@ -51,7 +51,7 @@ def test_customer_csv_masks_a_colleagues_customer_and_keeps_to_the_store(client,
     assert "attachment" in r.headers["Content-Disposition"]
     assert r.data.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads UTF-8
     rows = _csv(r.data, "utf-8-sig")
-    assert rows[0][:3] == ["ID", "Name", "Phone"]
+    assert rows[0][:3] == ["Record ID", "Name", "Phone number"]
     by_name = {row[1]: row for row in rows[1:]}
     assert set(by_name) == {"王小明", "李四"}  # store B's customer is not there
     assert by_name["王小明"][2] == "13900000001"
@@ -90,7 +90,7 @@ def test_bookings_in_excel_have_the_stores_rows_with_masked_phones(client, auth,
     assert r.status_code == 200 and r.headers["Content-Type"] == exports.XLSX
     sheet = load_workbook(io.BytesIO(r.data), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:5] == ("ID", "Slot", "Status", "Customer", "Phone")
+    assert rows[0][:5] == ("Record ID", "Booked slot", "Status", "Customer", "Phone number")
     assert sorted((row[3], row[4]) for row in rows[1:]) == [
         ("李四", "139****0002"),
         ("王小明", "13900000001"),
