@@ -200,7 +200,8 @@ def make_file(job_id: int) -> None:
 
 
 def purge_old_files() -> int:
-    """Delete export files older than EXPORT_KEEP_SECONDS; return how many."""
+    """Delete export files and unapplied import uploads older than EXPORT_KEEP_SECONDS;
+    return how many."""
     cutoff = now() - timedelta(seconds=current_app.config["EXPORT_KEEP_SECONDS"])
     old = db.session.scalars(
         select(ExportJob).where(
@@ -213,7 +214,13 @@ def purge_old_files() -> int:
         (export_dir() / job.file_name).unlink(missing_ok=True)
         job.file_name = None
     db.session.commit()
-    return len(old)
+    # Checked import uploads that were never applied (admin/import_views.py keeps them here).
+    stale = [
+        p for p in (export_dir() / "imports").glob("*") if p.stat().st_mtime < cutoff.timestamp()
+    ]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(old) + len(stale)
 
 
 def run_exports(limit: int = 3) -> dict:

@@ -219,3 +219,38 @@ def test_another_managers_token_is_refused(client, auth, db, f, manager):
     before = _counts(db)
     assert client.post("/admin/imports/apply", data={"token": token}).status_code == 303
     assert _counts(db) == before
+
+
+def test_the_demo_has_a_finished_export_and_a_sample_dms_file(client, auth, f, db):
+    from admin import demo, exports
+    from admin.models import DONE, ExportJob
+    from portal.demo import DEMO_LOGINS
+
+    boss = f.manager(f.store("A"), phone=DEMO_LOGINS["manager"])
+    f.owner(boss.store, name="演示客户")
+    boss_id = boss.id
+    assert demo.load_exports_demo() == {"exports": 1}
+    boss = db.session.get(User, boss_id)  # the worker's batches left the session
+    assert demo.load_exports_demo() == {"exports": 0}  # idempotent
+    job = db.session.scalar(select(ExportJob).where(ExportJob.user_id == boss.id))
+    assert job.status == DONE and job.total_rows == 1
+    sample = (exports.export_dir() / demo.SAMPLE_IMPORT).read_bytes()
+    auth.login(boss)
+    r = _preview(client, boss, sample)
+    assert r.status_code == 422
+    assert "14 rows: 2 with errors" in r.get_data(as_text=True)
+
+
+def test_an_upload_never_applied_is_deleted_after_a_day(app, client, auth, db, manager):
+    import os
+    import time
+
+    from admin import exports
+
+    auth.login(manager)
+    _preview(client, manager, _csv(_row("张三", "13811112222")))
+    (kept,) = (exports.export_dir() / "imports").glob("*")
+    assert exports.purge_old_files() == 0
+    old = time.time() - app.config["EXPORT_KEEP_SECONDS"] - 5
+    os.utime(kept, (old, old))
+    assert exports.purge_old_files() == 1 and not kept.exists()
