@@ -26,7 +26,9 @@ from admin.calls import CallConsoleView, TaskApprovalsView, TaskRulesView, Today
 from admin.campaigns import CampaignView, SegmentView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
+from admin.export_views import ExportView
 from admin.finance import LoanAdmin, PolicyAdmin
+from admin.import_views import ImportView
 from admin.inspections import InspectionFunnelView, InspectionTemplateAdmin, InspectionView
 from admin.labels import code_label
 from admin.maintenance import PlanAdmin
@@ -145,6 +147,8 @@ PAGES: tuple[Page, ...] = (
     ),  # fmt: skip
     Page(OutboxView, None, _l("Outbox and jobs"), None, "outbox", (ADMIN,)),
     Page(ApiTokenView, None, _l("API tokens"), None, "api_tokens", (ADMIN,)),
+    Page(ExportView, None, _l("List exports"), None, "exports", ALL),
+    Page(ImportView, None, _l("Import customers"), CUSTOMERS, "imports", MANAGERS),
 )
 
 

@@ -25,6 +25,7 @@ DEMO_EXTENSIONS = [
     "api.demo:load_api_demo",
     "crm.demo:load_call_centre_demo",
     "crm.demo_routing:load_routing_demo",
+    "admin.demo:load_exports_demo",
 ]
 
 

@@ -55,6 +55,12 @@ DEFAULTS: dict[str, Any] = {
     "IMAGE_MAX_SIDE": 10_000,
     "UPLOAD_MAX_MB": 64,  # a request's whole body; larger ones are answered 413
     "UPLOAD_MAX_PARTS": 500,  # form fields and files in one request
+    "EXPORT_SYNC_ROWS": 5000,  # larger back-office exports are written by the worker
+    "EXPORT_DIR": "",  # the worker's export files; empty: the exports folder in the instance folder
+    "EXPORT_LINK_SECONDS": 3600,  # a download link of an export works this long
+    "EXPORT_KEEP_SECONDS": 86400,  # export files are deleted after this long
+    "IMPORT_MAX_ROWS": 20000,  # rows of one customer and vehicle import file
+    "IMPORT_MAX_BYTES": 5 * 1024 * 1024,  # size of one import file
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,

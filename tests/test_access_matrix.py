@@ -258,6 +258,15 @@ EXPECTED: dict[str, tuple] = {
     "api_tokens.index": ADMINS,
     "api_tokens.create": (302, 403, 403, 403, 403, 403, 422),  # an empty form: errors shown
     "api_tokens.revoke": (302, 403, 403, 403, 403, 403, 303),  # no such token: says so
+    # Exports: staff of a store (not agents); an empty form is refused; the sample export id
+    # and download token do not exist. Imports: managers; no file, or no checked upload.
+    "exports.index": STAFF,
+    "exports.start": (302, 403, 403, 422, 422, 422, 422),
+    "exports.job": (302, 403, 403, 404, 404, 404, 404),
+    "exports.fetch": (302, 403, 403, 404, 404, 404, 404),
+    "imports.index": MANAGERS,
+    "imports.preview": (302, 403, 403, 403, 403, 422, 422),
+    "imports.apply": (302, 403, 403, 403, 403, 303, 303),
     # The JSON API answers bearer tokens only, never a session (test_api_token_matrix below).
     "api.openapi_document": PUBLIC,
     "api.docs": PUBLIC,
@@ -302,6 +311,7 @@ AGENT: dict[str, int] = dict.fromkeys(
         *"unlocks.index unlocks.approve unlocks.break_glass usedcar_review.index".split(),
         *"usedcar_review.show usedcar_review.act usedcar_review.flag_resolve".split(),
         *"video_queue.index video_queue.items video_queue.assign".split(),
+        *"exports.index exports.start exports.job exports.fetch".split(),
         *[
             f"{prefix}.{endpoint}"
             for prefix in "owners vehicles_admin reviewed usedcar_leads loans policies".split()
@@ -452,6 +462,7 @@ def world(app, f, db):
         "task_id": lead.tasks[0].id,
         "shift_id": 999_999,  # no such shift
         "rule_id": 999_999,
+        "export_id": 999,  # no such export
     }
     query = {
         "staff": locked.id,

@@ -46,6 +46,7 @@ JOBS: list[Job] = [
     Job("crm-task-rules", "crm.rules:generate_tasks", 900),
     Job("crm-close-day", "crm.rules:close_day", 300),
     Job("crm-lead-escalation", "crm.escalation:escalate_missed", 60),
+    Job("back-office-exports", "admin.exports:run_exports", 5),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"

@@ -1,0 +1,131 @@
+"""The back office's import page: upload a previous DMS's customers and vehicles, see every
+row's check (a dry run that changes nothing), then apply the whole file or nothing."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms import SelectField
+
+from admin import imports
+from admin.base import StaffView
+from admin.exports import export_dir
+from portal import access
+from portal.auth import current_account
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import Store, User
+
+UPLOAD_SALT = "m4s-import-upload"
+ROWS_SHOWN = 500  # the preview lists the errors first, then at most this many rows
+
+
+class ImportForm(FlaskForm):
+    upload = FileField(_l("CSV or Excel file"), validators=[FileRequired()])
+    store = SelectField(_l("New customers' store"), coerce=int)
+
+
+def import_form(me: User) -> ImportForm:
+    """Return the upload form; only admins choose the store (a manager imports into theirs)."""
+    form = ImportForm()
+    stmt = select(Store).order_by(Store.id)
+    if not access.sees_all_stores(me):
+        stmt = stmt.where(Store.id == me.store_id)
+    form.store.choices = [(s.id, s.name) for s in db.session.scalars(stmt)]
+    return form
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=UPLOAD_SALT)
+
+
+def _folder():
+    folder = export_dir() / "imports"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+class ImportView(StaffView):
+    """Customers and vehicles from a previous DMS: upload, check, apply."""
+
+    def _page(self, form: ImportForm, error: str = "", status: int = 200):
+        return self.render(
+            "admin/imports/index.html", form=form, error=error, columns=imports.COLUMNS
+        ), status
+
+    @expose("/")
+    def index(self):
+        return self._page(import_form(current_account()))
+
+    @expose("/preview", methods=["POST"])
+    def preview(self):
+        """Check every row of the uploaded file and list what applying it would do."""
+        me = current_account()
+        form = import_form(me)
+        if not form.validate_on_submit():
+            return self._page(form, status=422)
+        data = form.upload.data.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
+        try:
+            table = imports.read_table(data)
+            rows = imports.check_rows(table)
+        except DomainError as exc:
+            return self._page(form, error=exc.message, status=422)
+        bad = [r for r in rows if r.errors]
+        token = None
+        if not bad:  # keep the checked file for the apply step, named by a signed token
+            name = secrets.token_hex(16)
+            (_folder() / name).write_bytes(data)
+            token = _serializer().dumps([name, me.id, form.store.data])
+        shown = (bad + [r for r in rows if not r.errors])[:ROWS_SHOWN]
+        return self.render(
+            "admin/imports/preview.html",
+            rows=shown,
+            total=len(rows),
+            bad=len(bad),
+            new_vehicles=sum(1 for r in rows if r.adds_vehicle),
+            known=sum(1 for r in rows if r.customer_id),
+            token=token,
+        ), (422 if bad else 200)
+
+    @expose("/apply", methods=["POST"])
+    def apply(self):
+        """Apply a checked file in one transaction: every row, or none."""
+        me = current_account()
+        try:
+            name, user_id, store_id = _serializer().loads(request.form.get("token", ""))
+            path = _folder() / str(name)
+            if user_id != me.id or not path.is_file() or "/" in str(name):
+                raise BadSignature("not this user's upload")
+        except (BadSignature, TypeError, ValueError):
+            flash(_("Upload the file again: this import is unknown or already applied."), "error")
+            return redirect(url_for(".index"), code=303)
+        store = db.session.get(Store, store_id)
+        try:
+            access.require_store(me, store_id, _("Store not found."))
+            counts = imports.apply_rows(imports.read_table(path.read_bytes()), store, me)
+            db.session.commit()
+        except (DomainError, IntegrityError) as exc:
+            db.session.rollback()
+            if isinstance(exc, DomainError):
+                flash(exc.message, "error")
+            else:
+                flash(_("The records changed meanwhile: check the file again."), "error")
+            return redirect(url_for(".index"), code=303)
+        path.unlink(missing_ok=True)
+        flash(
+            _(
+                "Imported %(rows)d rows: %(customers)d customers, %(vehicles)d new vehicles.",
+                **counts,
+            ),
+            "success",
+        )
+        return redirect(url_for(".index"), code=303)
