@@ -38,6 +38,7 @@ from admin.sales_orders import SalesOrderView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
 from admin.video_devices import DevicesView
+from admin.webhooks import WebhookView
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -143,6 +144,7 @@ PAGES: tuple[Page, ...] = (
     ),  # fmt: skip
     Page(OutboxView, None, _l("Outbox and jobs"), None, "outbox", (ADMIN,)),
     Page(ApiTokenView, None, _l("API tokens"), None, "api_tokens", (ADMIN,)),
+    Page(WebhookView, None, _l("Webhooks"), STORE, "webhooks", MANAGERS),
 )
 
 
