@@ -346,18 +346,17 @@ def deliver(row: OutboxMessage) -> None:
         at=now(),
     )
     try:
-        log.status_code, log.latency_ms = _post(endpoint, event)
+        status, log.latency_ms = _post(endpoint, event)
     except outbox.DeliveryError as exc:
         log.error = str(exc)[:2000]
         _keep(log)
         raise
-    log.ok = 200 <= log.status_code < 300
-    if not log.ok:
-        log.error = f"HTTP {log.status_code}"
-    _keep(log)
-    if not log.ok:
+    ok = 200 <= status < 300
+    log.status_code, log.ok, log.error = status, ok, "" if ok else f"HTTP {status}"
+    _keep(log)  # nothing of the session is read after this commit: no transaction stays open
+    if not ok:
         # Stripe's rule: anything but 2xx is retried (a redirect is not followed).
-        raise outbox.DeliveryError(f"endpoint answered HTTP {log.status_code}")
+        raise outbox.DeliveryError(f"endpoint answered HTTP {status}")
 
 
 def _post(endpoint: WebhookEndpoint, event: WebhookEvent) -> tuple[int, int]:
