@@ -336,3 +336,23 @@ def test_managers_see_only_their_stores_endpoints(f, db, shop_a):
     assert webhooks.endpoint_of(f.admin(), endpoint.id) is endpoint
     with pytest.raises(ValidationError):
         webhooks.create_endpoint(manager, store.id, "https://erp.example.com/h", ["nope"])
+
+
+def test_demo_endpoint_loads_once_with_a_delivery_log(f, db, client, auth):
+    from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo
+    from portal.demo.webhooks import load_webhook_demo
+    from portal.models import User
+    from portal.models.accounts import MANAGER
+
+    load_demo(owners=12)
+    first = load_webhook_demo()
+    db.session.commit()
+    assert first["endpoints"] == 1 and first["events"] > 0
+    assert load_webhook_demo() == {"endpoints": 0}
+    endpoint = db.session.scalars(select(WebhookEndpoint)).one()
+    log = db.session.scalars(select(WebhookDelivery)).all()
+    assert any(d.ok for d in log) and any(not d.ok for d in log)
+    manager = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS[MANAGER]))
+    auth.login(manager, password=DEMO_PASSWORD[MANAGER])
+    page = client.get(f"/admin/webhooks/{endpoint.id}/")
+    assert page.status_code == 200 and "HTTP 502" in page.get_data(as_text=True)
