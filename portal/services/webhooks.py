@@ -13,6 +13,7 @@ import base64
 import hashlib
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import time
@@ -34,6 +35,7 @@ from portal.models.accounts import ADMIN, MANAGER
 from portal.services import outbox
 from portal.timeutil import now
 
+EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")
 CHANNEL = "endpoint"  # the outbox channel of webhook deliveries
 MAX_ENDPOINTS_PER_STORE = 10
 TIMEOUT_SECONDS = 10
@@ -116,7 +118,7 @@ def check_url(url: str) -> str:
             _("Leave the user name and password out of the URL; the signature proves the sender."),
             "url",
         )
-    if port == 0 or any(ch.isspace() for ch in url):
+    if port == 0 or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise ValidationError(_("This is not a valid web address."), "url")
     host = parts.hostname.lower()
     if not _allow_private() and _names_private_host(host):
@@ -307,11 +309,13 @@ def emit_rescue(event_type: str, rescue) -> WebhookEvent | None:
 def replay(actor: User, endpoint_id, event_id: str) -> OutboxMessage:
     """Queue an event this endpoint was sent once more, with the same event id."""
     endpoint = endpoint_of(actor, endpoint_id)
+    if not EVENT_ID.fullmatch(str(event_id)):
+        raise NotFound(_("This endpoint was never sent that event."))
     sent_here = exists().where(
         WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.event_id == event_id
     )
     event = db.session.scalar(
-        select(WebhookEvent).where(WebhookEvent.id == str(event_id)[:40], sent_here)
+        select(WebhookEvent).where(WebhookEvent.id == event_id, sent_here)
     )
     if event is None:
         raise NotFound(_("This endpoint was never sent that event."))

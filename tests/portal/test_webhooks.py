@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 
@@ -18,6 +19,7 @@ from portal.models import OutboxMessage, WebhookDelivery, WebhookEndpoint, Webho
 from portal.services import bookings, webhooks
 from portal.worker.delivery import deliver_due
 from tests.channel_fakes import FakeServer
+from tests.factories import PASSWORD
 
 HOOKS = [webhooks.CHANNEL]
 
@@ -356,3 +358,71 @@ def test_demo_endpoint_loads_once_with_a_delivery_log(f, db, client, auth):
     auth.login(manager, password=DEMO_PASSWORD[MANAGER])
     page = client.get(f"/admin/webhooks/{endpoint.id}/")
     assert page.status_code == 200 and "HTTP 502" in page.get_data(as_text=True)
+
+
+def test_a_booking_through_its_life_and_a_rescue_send_their_events(private_ok, f, db, shop_a):
+    from portal.services import rescue as rescue_svc
+
+    store, manager, advisor, owner = shop_a
+    receiver = Receiver()
+    every = list(webhooks.EVENT_TYPES)
+    _endpoint(manager, store, receiver, every)
+    db.session.commit()
+    job = f.booking(owner, store, days=1)
+    bookings.accept(advisor, job)
+    bookings.check_in(advisor, job, 12_000)
+    bookings.start_work(advisor, job)
+    record = bookings.complete(
+        advisor,
+        job,
+        [{"kind": "part", "description": "机油滤芯", "quantity": 1, "unit_price_fen": 8_800}],
+        fault_category="engine",
+    )
+    declined = f.booking(owner, store, days=2)
+    bookings.reject(advisor, declined, "no_capacity")
+    cancelled = f.booking(owner, store, days=3)
+    bookings.cancel_booking(owner, cancelled)
+    rescue = f.rescue(owner)
+    rescue_svc.claim(advisor, rescue)
+    rescue_svc.resolve(advisor, rescue, "补胎完成")
+    db.session.commit()
+    deliver_due(channels=HOOKS)
+    by_type = {}
+    for event in receiver.accepted:
+        by_type.setdefault(event["type"], []).append(event["data"])
+    done = by_type["service.completed"][0]["service_record"]
+    assert done["id"] == record.id and done["total_fen"] == 8_800
+    assert done["items"][0]["part_no"] == "" and done["mileage_km"] == 12_000
+    decisions = {d["booking"]["id"]: d["booking"]["decision"] for d in by_type["booking.decided"]}
+    assert decisions == {job.id: "accepted", declined.id: "rejected"}
+    assert by_type["booking.cancelled"][0]["booking"]["previous_status"] == "submitted"
+    assert len(by_type["booking.created"]) == 3
+    assert by_type["rescue.resolved"][0]["rescue"]["resolved_at"]
+    assert len(receiver.accepted) == len(set(receiver.ids())) == 9
+
+
+def test_webhook_forms_need_a_csrf_token(make_app, f, db):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    store = f.store("A")
+    manager = f.manager(store)
+    endpoint, _secret = webhooks.create_endpoint(
+        manager, store.id, "https://erp.example.com/h", ["order.paid"]
+    )
+    db.session.commit()
+    client = app.test_client()
+    login = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
+    logged_in = client.post(
+        "/login", data={"login": manager.login, "password": PASSWORD, "csrf_token": token}
+    )
+    assert logged_in.status_code == 303
+    assert client.get("/admin/webhooks/").status_code == 200
+    for url in (
+        "/admin/webhooks/new",
+        f"/admin/webhooks/{endpoint.id}/rotate",
+        f"/admin/webhooks/{endpoint.id}/active",
+    ):
+        assert client.post(url, data={"url": "https://x.example.com/"}).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(WebhookEndpoint, endpoint.id).active
+    assert db.session.scalar(select(func.count()).select_from(WebhookEndpoint)) == 1
