@@ -54,7 +54,10 @@ class WebhookView(StaffView):
                 current_account(),
             )
         ).all()
-        page = self.render("admin/webhooks/index.html", form=form, rows=rows, secret=secret)
+        stores = dict(form.store.choices)
+        page = self.render(
+            "admin/webhooks/index.html", form=form, rows=rows, secret=secret, stores=stores
+        )
         return page, status
 
     @expose("/")
