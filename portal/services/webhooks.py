@@ -314,9 +314,7 @@ def replay(actor: User, endpoint_id, event_id: str) -> OutboxMessage:
     sent_here = exists().where(
         WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.event_id == event_id
     )
-    event = db.session.scalar(
-        select(WebhookEvent).where(WebhookEvent.id == event_id, sent_here)
-    )
+    event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id, sent_here))
     if event is None:
         raise NotFound(_("This endpoint was never sent that event."))
     return _enqueue(endpoint.id, event, replay=True)
