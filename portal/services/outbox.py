@@ -195,7 +195,7 @@ def queue_stats() -> dict:
 DELIVERER_MODULES: list[str] = [
     "portal.mail",
     "portal.channels.delivery",
-    "portal.services.webhooks",
+    "portal.services.webhook_delivery",
 ]
 
 

@@ -1,5 +1,5 @@
-"""Outbound webhooks: stores' endpoints, events queued in the outbox with the change, and
-their delivery by the worker (signed like Stripe's, logged per try, replayable).
+"""Outbound webhooks: stores' endpoints and events queued in the outbox with the change
+(portal/services/webhook_delivery.py sends them: signed like Stripe's, logged per try).
 
 A service that changes something a dealer's system wants to hear about calls ``emit`` in its
 own transaction. With no active endpoint of the store subscribed that is one indexed SELECT;
@@ -12,22 +12,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-import json
 import re
 import secrets
-import socket
-import time
 import uuid
 from urllib.parse import urlsplit
 
-import requests
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 
-from portal import access, webhook_signature
+from portal import access
 from portal.errors import NotAllowed, NotFound, ValidationError
 from portal.extensions import db
 from portal.models import OutboxMessage, Store, User, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -38,7 +34,6 @@ from portal.timeutil import now
 EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")
 CHANNEL = "endpoint"  # the outbox channel of webhook deliveries
 MAX_ENDPOINTS_PER_STORE = 10
-TIMEOUT_SECONDS = 10
 
 # Each event type and what it means, in the order the back office lists them.
 EVENT_TYPES = {
@@ -85,13 +80,15 @@ def endpoint_secret(endpoint: WebhookEndpoint) -> str:
 LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
-def _private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def is_private_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Tell whether an address is outside the public internet (private, loopback, link-local)."""
     mapped = getattr(ip, "ipv4_mapped", None)
     ip = mapped or ip
     return not ip.is_global or ip.is_multicast
 
 
-def _allow_private() -> bool:
+def private_allowed() -> bool:
+    """Tell whether this installation lets endpoints point into private networks."""
     return bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"])
 
 
@@ -121,34 +118,19 @@ def check_url(url: str) -> str:
     if port == 0 or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise ValidationError(_("This is not a valid web address."), "url")
     host = parts.hostname.lower()
-    if not _allow_private() and _names_private_host(host):
+    if not private_allowed() and names_private_host(host):
         raise ValidationError(
             _("The webhook URL points into a private network; use a public address."), "url"
         )
     return url
 
 
-def _names_private_host(host: str) -> bool:
+def names_private_host(host: str) -> bool:
+    """Tell whether a URL's host is a private address or a local-only name."""
     try:
-        return _private(ipaddress.ip_address(host))
+        return is_private_ip(ipaddress.ip_address(host))
     except ValueError:
         return host == "localhost" or host.endswith(LOCAL_NAMES)
-
-
-def check_target(url: str) -> None:
-    """Refuse, for good, to deliver to a host that resolves into a private network."""
-    if _allow_private():
-        return
-    host = urlsplit(url).hostname or ""
-    if _names_private_host(host):
-        raise outbox.DeliveryError(f"{host} is a private address", retryable=False)
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise outbox.DeliveryError(f"cannot resolve {host}: {exc}") from None
-    for info in infos:
-        if _private(ipaddress.ip_address(info[4][0].split("%")[0])):
-            raise outbox.DeliveryError(f"{host} resolves to a private address", retryable=False)
 
 
 # --- managing endpoints ---------------------------------------------------------------------
@@ -318,74 +300,3 @@ def replay(actor: User, endpoint_id, event_id: str) -> OutboxMessage:
     if event is None:
         raise NotFound(_("This endpoint was never sent that event."))
     return _enqueue(endpoint.id, event, replay=True)
-
-
-def payload(event: WebhookEvent, store: Store | None) -> bytes:
-    """Return the JSON body receivers get: id, type, created (unix), store and data."""
-    body = {
-        "id": event.id,
-        "type": event.type,
-        "created": int(event.created_at.timestamp()),
-        "store": {"id": event.store_id, "name": store.name if store else ""},
-        "data": event.data,
-    }
-    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
-
-def deliver(row: OutboxMessage) -> None:
-    """POST one queued event to its endpoint, signed, and log the try (the worker's deliverer)."""
-    data = row.data or {}
-    endpoint = db.session.get(WebhookEndpoint, int(data.get("endpoint_id") or 0))
-    event = db.session.get(WebhookEvent, str(data.get("event_id") or ""))
-    if endpoint is None or event is None:
-        raise outbox.DeliveryError("the endpoint or the event is gone", retryable=False)
-    log = WebhookDelivery(
-        endpoint_id=endpoint.id,
-        event_id=event.id,
-        outbox_id=row.id,
-        attempt=row.attempts,
-        replay=bool(data.get("replay")),
-        at=now(),
-    )
-    try:
-        status, log.latency_ms = _post(endpoint, event)
-    except outbox.DeliveryError as exc:
-        log.error = str(exc)[:2000]
-        _keep(log)
-        raise
-    ok = 200 <= status < 300
-    log.status_code, log.ok, log.error = status, ok, "" if ok else f"HTTP {status}"
-    _keep(log)  # nothing of the session is read after this commit: no transaction stays open
-    if not ok:
-        # Stripe's rule: anything but 2xx is retried (a redirect is not followed).
-        raise outbox.DeliveryError(f"endpoint answered HTTP {status}")
-
-
-def _post(endpoint: WebhookEndpoint, event: WebhookEvent) -> tuple[int, int]:
-    if not endpoint.active:
-        raise outbox.DeliveryError("the endpoint is switched off", retryable=False)
-    check_target(endpoint.url)
-    body = payload(event, db.session.get(Store, event.store_id))
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "User-Agent": "M4S-Webhooks/1",
-        "M4S-Event-Id": event.id,
-        "M4S-Event-Type": event.type,
-        webhook_signature.HEADER: webhook_signature.sign(endpoint_secret(endpoint), body),
-    }
-    started = time.monotonic()
-    try:
-        response = requests.post(
-            endpoint.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False
-        )
-    except requests.RequestException as exc:
-        raise outbox.DeliveryError(f"cannot reach the endpoint: {type(exc).__name__}") from None
-    return response.status_code, int((time.monotonic() - started) * 1000)
-
-
-def _keep(log: WebhookDelivery) -> None:
-    db.session.add(log)
-    db.session.commit()
-
-
-outbox.register(CHANNEL, deliver)
