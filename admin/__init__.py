@@ -41,6 +41,7 @@ from admin.sales_orders import SalesOrderView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
 from admin.video_devices import DevicesView
+from admin.webhooks import WebhookView
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -149,6 +150,7 @@ PAGES: tuple[Page, ...] = (
     Page(ApiTokenView, None, _l("API tokens"), None, "api_tokens", (ADMIN,)),
     Page(ExportView, None, _l("List exports"), None, "exports", ALL),
     Page(ImportView, None, _l("Import customers"), CUSTOMERS, "imports", MANAGERS),
+    Page(WebhookView, None, _l("Webhooks"), STORE, "webhooks", MANAGERS),
 )
 
 

@@ -38,7 +38,7 @@ from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import Notification, Store, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
-from portal.services import audit
+from portal.services import audit, webhooks
 from portal.timeutil import now
 
 FIRST_CONTACT_MINUTES = 5  # speed to lead: answered in 5 minutes or it is late
@@ -192,7 +192,29 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
     )
     if advisor is not None:
         _tell(advisor, lead, _("New lead: %(name)s, call within 5 minutes.", name=customer.name))
+    _emit_created(lead)
     return lead
+
+
+def _emit_created(lead: Lead) -> None:
+    data = {
+        "id": lead.id,
+        "customer_id": lead.customer_id,
+        "advisor_id": lead.advisor_id,
+        "source": lead.source,
+        "model_interest": lead.model_interest,
+        "budget_fen": lead.budget_fen,
+        "timeframe": lead.timeframe,
+        "grade": lead.grade,
+        "wants_test_drive": lead.wants_test_drive,
+        "utm": {
+            "source": lead.utm_source,
+            "medium": lead.utm_medium,
+            "campaign": lead.utm_campaign,
+        },
+        "created_at": webhooks.iso(lead.created_at),
+    }
+    webhooks.emit("lead.created", lead.store_id, {"lead": data})
 
 
 def _repeat(lead: Lead, inquiry: Inquiry, actor: User | None) -> None:

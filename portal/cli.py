@@ -26,6 +26,7 @@ DEMO_EXTENSIONS = [
     "crm.demo:load_call_centre_demo",
     "crm.demo_routing:load_routing_demo",
     "admin.demo:load_exports_demo",
+    "portal.demo.webhooks:load_webhook_demo",
 ]
 
 

@@ -135,6 +135,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_HEADERS": {},  # e.g. {"X-Gotify-Key": "..."}
     "WEBHOOK_TOPIC": "",  # ntfy's topic, when publishing JSON to ntfy's root URL
     "WEBHOOK_KINDS": ["rescue"],  # kinds of message the webhook receives
+    # Stores' own webhook endpoints (back office, docs/webhooks.md): addresses in private
+    # networks are refused unless this is on (tests and a local receiver in development).
+    "WEBHOOK_ALLOW_PRIVATE": False,
     "CALLERID_TOKEN": "",  # the phone system's caller-ID webhook token; empty: webhook off
 }
 

@@ -267,6 +267,13 @@ EXPECTED: dict[str, tuple] = {
     "imports.index": MANAGERS,
     "imports.preview": (302, 403, 403, 403, 403, 422, 422),
     "imports.apply": (302, 403, 403, 403, 403, 303, 303),
+    # Store A's sample endpoint: managers of store A and admins; nobody else sees it.
+    "webhooks.index": MANAGERS,
+    "webhooks.create": (302, 403, 403, 403, 403, 422, 422),  # an empty form: errors shown
+    "webhooks.detail": MANAGERS,
+    "webhooks.rotate": MANAGERS,  # the new secret is shown on the page
+    "webhooks.set_active": (302, 403, 403, 403, 403, 303, 303),
+    "webhooks.replay": (302, 403, 403, 403, 403, 303, 303),  # never sent that event: says so
     # The JSON API answers bearer tokens only, never a session (test_api_token_matrix below).
     "api.openapi_document": PUBLIC,
     "api.docs": PUBLIC,
@@ -459,6 +466,8 @@ def world(app, f, db):
         "quote_id": quote.id,
         "sales_order_id": sales_order.id,
         "token_id": 999,  # no such API token
+        "endpoint_id": _webhook_sample(users["manager"], store_a),
+        "event_id": "evt_" + "0" * 32,  # no such event
         "task_id": lead.tasks[0].id,
         "shift_id": 999_999,  # no such shift
         "rule_id": 999_999,
@@ -486,6 +495,18 @@ def world(app, f, db):
         "inspection_templates": inspection.template_id,
     }
     return users, args, query
+
+
+def _webhook_sample(manager, store):
+    """An endpoint of store A; returns its id."""
+    from portal.extensions import db
+    from portal.services import webhooks
+
+    endpoint, _ = webhooks.create_endpoint(
+        manager, store.id, "https://erp.example.com/m4s", ["booking.created"]
+    )
+    db.session.commit()
+    return endpoint.id
 
 
 def _campaign_sample(manager, store):

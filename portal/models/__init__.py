@@ -62,6 +62,7 @@ from portal.models.usedcars import (
     UsedCarTransition,
 )
 from portal.models.vehicles import MileageReading, Vehicle
+from portal.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "AdvisorProfile",
@@ -107,6 +108,9 @@ __all__ = [
     "Notice",
     "NoticeRecipient",
     "OutboxMessage",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "PasswordHistory",
     "PasswordResetToken",
     "PolicyReminder",

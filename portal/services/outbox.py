@@ -192,7 +192,11 @@ def queue_stats() -> dict:
 
 # Modules that register deliverers when imported (portal.mail: "email"). The worker imports
 # them by path, so portal never imports the packages that add channels.
-DELIVERER_MODULES: list[str] = ["portal.mail", "portal.channels.delivery"]
+DELIVERER_MODULES: list[str] = [
+    "portal.mail",
+    "portal.channels.delivery",
+    "portal.services.webhook_delivery",
+]
 
 
 def load_deliverers() -> dict[str, Deliverer]:

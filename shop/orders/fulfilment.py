@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import User
-from portal.services import audit
+from portal.services import audit, webhooks
 from portal.timeutil import now
 from shop import payments, stock
 from shop.models import (
@@ -41,6 +41,30 @@ def _settle(order: Order, actor: User | None, via: str) -> None:
     order.paid_at = now()
     audit.record("shop_order_paid", actor=actor, target=order, via=via, store_id=order.store_id)
     db.session.flush()
+    _emit_paid(order, via)
+
+
+def _emit_paid(order: Order, via: str) -> None:
+    lines = [
+        {
+            "product_id": line.product_id,
+            "name": line.name,
+            "quantity": line.quantity,
+            "unit_price_fen": line.unit_price_fen,
+        }
+        for line in order.lines
+    ]
+    data = {
+        "id": order.id,
+        "number": order.number,
+        "customer_id": order.user_id,
+        "total_fen": order.total_fen,
+        "delivery": order.delivery,
+        "paid_via": via,
+        "paid_at": webhooks.iso(order.paid_at),
+        "lines": lines,
+    }
+    webhooks.emit("order.paid", order.store_id, {"order": data})
 
 
 def mark_paid_at_store(actor: User, order: Order) -> Order:

@@ -28,7 +28,7 @@ from portal.models.bookings import (
     SERVICE_TYPES,
     SUBMITTED,
 )
-from portal.services import capacity, maintenance, media
+from portal.services import capacity, maintenance, media, webhooks
 from portal.services.bookings.timeline import _event, _transition
 from portal.timeutil import now
 
@@ -91,6 +91,7 @@ def book_repair(
     db.session.add(booking)
     db.session.flush()
     _event(booking, owner, SUBMITTED)
+    webhooks.emit_booking("booking.created", booking)
     return booking
 
 
@@ -153,6 +154,7 @@ def cancel_booking(owner: User, booking: Booking, reason: str = "") -> None:
     capacity.release_place(booking.store_id, booking.slot_start)
     if before == PROPOSED and booking.proposed_start:
         capacity.release_place(booking.store_id, booking.proposed_start)
+    webhooks.emit_booking("booking.cancelled", booking, previous_status=before)
 
 
 def reschedule(owner: User, booking: Booking, slot_start: datetime) -> None:

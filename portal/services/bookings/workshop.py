@@ -31,7 +31,7 @@ from portal.models.bookings import (
     REJECTED,
     SUBMITTED,
 )
-from portal.services import audit, capacity, maintenance
+from portal.services import audit, capacity, maintenance, webhooks
 from portal.services import vehicles as vehicle_svc
 from portal.services.bookings.timeline import _event, _tell_owner, _transition
 from portal.timeutil import now
@@ -59,6 +59,7 @@ def accept(staff: User, booking: Booking, bay: int | None = None, note: str = ""
         decision_reason=None,
     )
     audit.record("booking_accepted", actor=staff, target=booking)
+    webhooks.emit_booking("booking.decided", booking, decision="accepted", bay=bay)
     _tell_owner(booking, _("Your booking #%(id)d is accepted.", id=booking.id))
 
 
@@ -82,6 +83,7 @@ def reject(staff: User, booking: Booking, reason: str, note: str = "") -> None:
     )
     capacity.release_place(booking.store_id, booking.slot_start)
     audit.record("booking_rejected", actor=staff, target=booking, reason=reason)
+    webhooks.emit_booking("booking.decided", booking, decision="rejected", reason=reason)
     _tell_owner(
         booking,
         _(
@@ -123,6 +125,12 @@ def propose(staff: User, booking: Booking, slot_start: datetime, note: str = "")
         decision_note=(note or "").strip(),
     )
     audit.record("booking_proposed", actor=staff, target=booking)
+    webhooks.emit_booking(
+        "booking.decided",
+        booking,
+        decision="proposed",
+        proposed_start=webhooks.iso(booking.proposed_start),
+    )
     _tell_owner(booking, _("The store proposes another time for booking #%(id)d.", id=booking.id))
 
 
@@ -208,8 +216,38 @@ def complete(
     db.session.flush()
     maintenance.on_service_record(record)
     audit.record("booking_completed", actor=staff, target=booking, total_fen=record.total_fen)
+    _emit_completed(record)
     _tell_owner(booking, _("Booking #%(id)d is completed. Please rate the service.", id=booking.id))
     return record
+
+
+def _emit_completed(record: ServiceRecord) -> None:
+    webhooks.emit(
+        "service.completed",
+        record.store_id,
+        {
+            "service_record": {
+                "id": record.id,
+                "booking_id": record.booking_id,
+                "vehicle_id": record.vehicle_id,
+                "advisor_id": record.advisor_id,
+                "mileage_km": record.mileage_km,
+                "fault_category": record.fault_category,
+                "total_fen": record.total_fen,
+                "completed_at": webhooks.iso(record.completed_at),
+                "items": [
+                    {
+                        "kind": i.kind,
+                        "description": i.description,
+                        "part_no": i.part_no,
+                        "quantity": i.quantity,
+                        "unit_price_fen": i.unit_price_fen,
+                    }
+                    for i in record.items
+                ],
+            }
+        },
+    )
 
 
 def mark_no_show(staff: User, booking: Booking) -> None:

@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Notification, Rescue, Store, User, Vehicle
 from portal.models.accounts import ADVISOR, OWNER
 from portal.models.rescue import CANCELLED, CLAIMED, PROBLEMS, RECEIVED
-from portal.services import notify
+from portal.services import notify, webhooks
 from portal.services.rescue.core import event, problem_label, store_staff, transition
 from portal.timeutil import now
 
@@ -91,6 +91,7 @@ def request_rescue(
     event(rescue, owner, RECEIVED, to_status=RECEIVED)
     _tell_staff(rescue)
     db.session.flush()
+    webhooks.emit_rescue("rescue.created", rescue)
     return rescue, True
 
 

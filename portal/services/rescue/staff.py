@@ -11,7 +11,7 @@ from portal.errors import NotAllowed, ValidationError
 from portal.models import Rescue, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.models.rescue import CLAIMED, DISPATCHED, ON_SITE, RECEIVED, RESOLVED
-from portal.services import audit, notify
+from portal.services import audit, notify, webhooks
 from portal.services.rescue.core import tell_owner, transition
 from portal.timeutil import now
 
@@ -79,6 +79,7 @@ def resolve(staff: User, rescue: Rescue, note: str) -> None:
         resolution_note=note[:2000],
     )
     audit.record("rescue_resolved", actor=staff, target=rescue)
+    webhooks.emit_rescue("rescue.resolved", rescue)
     tell_owner(rescue, _("Your rescue request is resolved: %(note)s", note=note[:200]))
 
 

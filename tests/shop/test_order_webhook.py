@@ -1,0 +1,40 @@
+"""order.paid reaches a store's webhook endpoint, once, with the order's lines in fen."""
+
+from __future__ import annotations
+
+import json
+
+from portal.services import webhooks
+from portal.webhook_signature import verify
+from portal.worker.delivery import deliver_due
+from shop import cart as carts
+from shop import orders
+from tests.channel_fakes import FakeServer
+
+
+def test_paying_at_the_store_sends_order_paid(app, monkeypatch, f, db, shop, store, owner):
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    server = FakeServer(lambda req: (200, {}, b"ok")).start()
+    _endpoint, secret = webhooks.create_endpoint(
+        f.manager(store), store.id, server.url, ["order.paid"]
+    )
+    product = shop.product(stock_qty=3, price_fen=12_900)
+    cart = carts.open_cart(owner)
+    carts.set_quantity(cart, product, 2)
+    order = orders.place_order(owner, cart, delivery="pickup", store=store)
+    db.session.commit()
+    assert deliver_due(channels=[webhooks.CHANNEL])["sent"] == 0  # placing is not paying
+    orders.mark_paid_at_store(f.advisor(store), order)
+    db.session.commit()
+    assert deliver_due(channels=[webhooks.CHANNEL])["sent"] == 1
+    (req,) = server.received
+    assert verify(secret, req.body, req.headers["m4s-signature"])
+    event = json.loads(req.body)
+    assert event["type"] == "order.paid" and req.headers["m4s-event-id"] == event["id"]
+    paid = event["data"]["order"]
+    assert paid["number"] == order.number and paid["paid_via"] == "store"
+    assert paid["total_fen"] == order.total_fen
+    assert paid["lines"] == [
+        {"product_id": product.id, "name": product.name, "quantity": 2, "unit_price_fen": 12_900}
+    ]
+    server.stop()
