@@ -34,6 +34,8 @@ class _Encrypted(TypeDecorator):
 class EncryptedFloat(_Encrypted):
     """A float kept exactly (its shortest round-trip repr), encrypted."""
 
+    cache_ok = True
+
     def to_text(self, value) -> str:
         return repr(float(value))
 
@@ -43,6 +45,8 @@ class EncryptedFloat(_Encrypted):
 
 class EncryptedInt(_Encrypted):
     """An integer (fen, basis points), encrypted."""
+
+    cache_ok = True
 
     def to_text(self, value) -> str:
         return str(int(value))
