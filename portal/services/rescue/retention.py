@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from portal.models import Rescue
@@ -46,21 +46,34 @@ def coarsen_expired_locations(limit: int = 500) -> dict[str, int]:
             .where(Rescue.id == rescue_id, *_due(cutoff))
             .with_for_update(skip_locked=True)
         )
-        if rescue is not None:  # else another worker has it, or it is done
-            coarsen(rescue)
+        # None: another worker has it, or it is done.
+        if rescue is not None and coarsen(rescue):
             coarsened += 1
         db.session.commit()
     return {"coarsened": coarsened}
 
 
-def coarsen(rescue: Rescue) -> None:
-    """Round one rescue's coordinates to about 1 km and record it in the audit log."""
-    rescue.latitude = round(rescue.latitude, COARSE_DECIMALS)
-    rescue.longitude = round(rescue.longitude, COARSE_DECIMALS)
-    rescue.accuracy_m = None
-    rescue.location_coarsened_at = now()
+def coarsen(rescue: Rescue) -> bool:
+    """Round one rescue's coordinates to about 1 km, once, and record it in the audit log;
+    return False when it was already done (a conditional UPDATE decides, on every engine)."""
+    done = db.session.execute(
+        update(Rescue)
+        .where(Rescue.id == rescue.id, Rescue.location_coarsened_at.is_(None))
+        .values(
+            latitude=round(rescue.latitude, COARSE_DECIMALS),
+            longitude=round(rescue.longitude, COARSE_DECIMALS),
+            accuracy_m=None,
+            location_coarsened_at=now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        return False
+    db.session.expire(rescue)
     audit.record(
         "rescue_location_coarsened",
         target=rescue,
+        store_id=rescue.store_id,
         retention_days=current_app.config["RESCUE_LOCATION_RETENTION_DAYS"],
     )
+    return True
