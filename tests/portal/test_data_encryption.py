@@ -35,11 +35,9 @@ def _loan(customer, principal_fen=12_345_600, rate_bp=435) -> Loan:
 
 
 def _raw(table: str, columns: str, row_id: int) -> tuple:
-    return tuple(
-        _db.session.execute(
-            text(f"SELECT {columns} FROM {table} WHERE id = :id"), {"id": row_id}
-        ).one()
-    )  # noqa: S608, E501 (names are constants of the test)
+    """Read the stored values with plain SQL, past the encrypting column types."""
+    sql = f"SELECT {columns} FROM {table} WHERE id = :id"  # noqa: S608 (the test's constants)
+    return tuple(_db.session.execute(text(sql), {"id": row_id}).one())
 
 
 @pytest.fixture
