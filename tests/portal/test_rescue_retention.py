@@ -130,3 +130,14 @@ def test_two_workers_coarsen_each_rescue_once(scene, f, db, clock, app):
     coarse = db.session.scalars(select(Rescue).where(Rescue.id.in_(ids))).all()
     assert all(r.latitude == round(r.latitude, 2) and r.location_coarsened_at for r in coarse)
     assert db.session.scalar(select(func.count(Rescue.id))) == 6
+
+
+def test_the_demo_shows_an_old_rescue_already_coarsened(db):
+    from portal.demo import load_demo
+
+    load_demo(owners=12)
+    db.session.commit()
+    old = db.session.scalars(select(Rescue).where(Rescue.location_coarsened_at.is_not(None))).all()
+    assert [(r.latitude, r.longitude, r.status) for r in old] == [(22.55, 113.94, "resolved")]
+    assert [a.target_id for a in _coarsened_audits(db)] == [old[0].id]
+    assert coarsen_expired_locations() == {"coarsened": 0}  # nothing else is past retention
