@@ -96,6 +96,8 @@ class LoanAdmin(_RecordAdmin):
     column_list = ("customer", "vehicle", "lender", "principal_fen", "annual_rate_bp",
                    "term_months", "start_date", "status")  # fmt: skip
     column_filters = ("status", "lender")
+    # Principal and rate are encrypted at rest: the database cannot sort by them.
+    column_sortable_list = ("lender", "term_months", "start_date", "status")
     column_searchable_list = ("lender",)
     column_formatters = {
         "principal_fen": lambda v, c, m, n: _cny(m.principal_fen),

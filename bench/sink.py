@@ -14,6 +14,10 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
 
+from portal.models.encrypted import EncryptedFloat, EncryptedInt
+
+ENCRYPTED_TYPES = (EncryptedFloat, EncryptedInt)
+
 BATCH = 20_000
 
 
@@ -53,6 +57,12 @@ class Sink:
         self.rows: list[tuple] = []
         tail = tuple(self.defaults.values())
         json_at = [i for i, c in enumerate(self.columns) if isinstance(table.c[c].type, JSON)]
+        # Encrypted columns (portal/models/encrypted.py): COPY bypasses the type, so encrypt here.
+        self.encrypted = [
+            (i, table.c[c].type)
+            for i, c in enumerate(cols)
+            if isinstance(table.c[c].type, ENCRYPTED_TYPES)
+        ]
         if self.postgres:
             tail = tuple(
                 json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for v in tail
@@ -81,6 +91,8 @@ class Sink:
         self.count += len(rows)
 
     def _copy(self, rows: list[tuple]) -> None:
+        if self.encrypted:
+            rows = [self._encrypt(row) for row in rows]
         quote = self.conn.dialect.identifier_preparer.quote
         names = ", ".join(quote(c) for c in self.columns)
         sql = f"COPY {quote(self.table.name)} ({names}) FROM STDIN"
@@ -95,6 +107,12 @@ class Sink:
                             row[i] = json.dumps(row[i], ensure_ascii=False)
                     row = tuple(row)
                 copy.write_row(row + tail)
+
+    def _encrypt(self, row: tuple) -> tuple:
+        out = list(row)
+        for i, kind in self.encrypted:
+            out[i] = kind.process_bind_param(out[i], self.conn.dialect)
+        return tuple(out)
 
 
 def close(*sinks: Sink) -> dict[str, int]:

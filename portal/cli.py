@@ -168,3 +168,6 @@ def reset_second_factor(login: str) -> None:
 
 # Backup and restore: their commands live in portal/cli_backup.py, on this same group.
 import portal.cli_backup  # noqa: E402, F401
+
+# Keys of the personal information encrypted at rest: portal/cli_data_keys.py.
+import portal.cli_data_keys  # noqa: E402, F401

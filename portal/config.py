@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Flask
 
+from portal.data_keys import derived_dev_key, parse_keys
+
 # Every key here can be overridden by an environment variable named M4S_<KEY>.
 # The README lists them; tests/portal/test_config.py checks the README stays complete.
 DEFAULTS: dict[str, Any] = {
@@ -90,6 +92,8 @@ DEFAULTS: dict[str, Any] = {
     "CAMERA_ALLOWED_NETWORKS": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,::1/128,"
     "fc00::/7",
     "CAMERA_CLIP_DIR": "",  # clips usable as camera sources; empty: instance/video (the demo's)
+    "DATA_KEYS": "",  # Fernet keys, comma-separated, current first (README: "Data at rest")
+    "RESCUE_LOCATION_RETENTION_DAYS": 180,  # a closed rescue's precise location is kept this long
     "BACKUP_KEY": "",  # encrypts backups (flask m4s backup-key makes one); required to back up
     "BACKUP_DIR": "",  # empty: the backups folder in the instance folder
     "BACKUP_KEEP": 14,  # flask m4s backup keeps this many newest backups
@@ -186,6 +190,7 @@ def _derive(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         cfg["SECRET_KEY"] = _dev_secret(Path(app.instance_path))
     if env == "production" and len(cfg["SECRET_KEY"]) < 32:
         raise RuntimeError("M4S_SECRET_KEY must be at least 32 characters in production.")
+    _data_keys(cfg, env)
     if env != "production" and "M4S_SESSION_COOKIE_SECURE" not in os.environ:
         cfg["SESSION_COOKIE_SECURE"] = bool((overrides or {}).get("SESSION_COOKIE_SECURE", False))
     url = cfg["DATABASE_URL"] or "sqlite:///" + str(Path(app.instance_path) / "m4s.db")
@@ -210,6 +215,20 @@ def _derive(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     cfg["MAX_CONTENT_LENGTH"] = cfg.get("MAX_CONTENT_LENGTH") or cfg["UPLOAD_MAX_MB"] << 20
     cfg["MAX_FORM_PARTS"] = cfg["UPLOAD_MAX_PARTS"]
     _check_networks(cfg["CAMERA_ALLOWED_NETWORKS"])
+
+
+def _data_keys(cfg, env: str) -> None:
+    """Parse DATA_KEYS into a tuple; development and tests derive one from the SECRET_KEY."""
+    raw = cfg["DATA_KEYS"]
+    raw = ",".join(raw) if isinstance(raw, (list, tuple)) else str(raw or "")
+    if not raw.strip():
+        if env not in DEV_ENVS:
+            raise RuntimeError(
+                "M4S_DATA_KEYS is not set: personal information is encrypted at rest. Make a key "
+                "with `flask --app wsgi m4s data-key`, export it, and keep it with your secrets."
+            )
+        raw = derived_dev_key(cfg["SECRET_KEY"])
+    cfg["DATA_KEYS"] = parse_keys(raw)
 
 
 def _check_networks(text: str) -> None:

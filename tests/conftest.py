@@ -19,6 +19,7 @@ from portal.timeutil import set_clock
 from tests import factories
 
 TEST_SECRET = "test-secret-key-" + "x" * 32
+TEST_DATA_KEY = "dGVzdC1kYXRhLWtleS1vZi10aGUtbTRzLXN1aXRlLi4="  # 32 bytes, urlsafe base64
 
 
 def _prepare_database(tmp: Path) -> str:
@@ -41,6 +42,7 @@ def test_config(database_url: str, **overrides) -> dict:
         "ENV": "testing",
         "TESTING": True,
         "SECRET_KEY": TEST_SECRET,
+        "DATA_KEYS": TEST_DATA_KEY,
         "DATABASE_URL": database_url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Rescue, User
 from portal.services import rescue as svc
+from portal.services.rescue import retention
 from portal.timeutil import now
 
 # (owner login, advisor login, problem, location, minutes ago, steps [(step, minutes later)])
@@ -26,6 +27,9 @@ DEMO_RESCUES = [
     ("13800000017", None, "other", (22.5901, 113.9712, "留仙大道 塘朗"), 1, []),
     ("13800000001", "13900000102", "battery", (22.5402, 113.9528, "科苑南路 软件产业基地停车场"),
      15, [("claim", 2), ("dispatch", 4)]),
+    # Closed longer ago than the retention period: its location is already rounded to ~1 km.
+    ("13800000003", "13900000103", "battery", (22.5476, 113.9362, "南山区 桃园路"),
+     200 * 24 * 60, [("claim", 3), ("dispatch", 5), ("on_site", 30), ("resolve", 45)]),
 ]  # fmt: skip
 # Which of the owner's cars a rescue is for, where not the first: the demo owner's first car
 # is in the workshop, so their open rescue (on its way) is for the other one.
@@ -65,6 +69,9 @@ def load_demo_rescues() -> int:
             else:
                 svc.resolve(advisor, rescue, "已现场处理，车辆恢复正常行驶。")
         _backdate(rescue, ago, dict(steps))
+        if rescue.resolved_at and rescue.resolved_at < now() - retention.retention():
+            db.session.flush()
+            retention.coarsen(rescue)  # what the worker's job does, audited the same way
     db.session.flush()
     return created
 

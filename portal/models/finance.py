@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.encrypted import EncryptedInt
 
 if TYPE_CHECKING:
     from portal.models.accounts import User
@@ -25,8 +26,6 @@ class Loan(Base):
 
     __tablename__ = "loans"
     __table_args__ = (
-        CheckConstraint("principal_fen > 0", name="principal_positive"),
-        CheckConstraint("annual_rate_bp >= 0 AND annual_rate_bp <= 3600", name="rate_range"),
         CheckConstraint("term_months >= 1 AND term_months <= 120", name="term_range"),
         CheckConstraint("status IN ('active', 'paid_off', 'cancelled')", name="status_known"),
     )
@@ -36,8 +35,10 @@ class Loan(Base):
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     lender: Mapped[str] = mapped_column(String(80))
-    principal_fen: Mapped[int] = mapped_column()
-    annual_rate_bp: Mapped[int] = mapped_column()
+    # Loan terms are sensitive personal information (PIPL): encrypted at rest, so their range
+    # checks live in the service (record_loan) instead of the database.
+    principal_fen: Mapped[int] = mapped_column(EncryptedInt("loans.principal_fen"))
+    annual_rate_bp: Mapped[int] = mapped_column(EncryptedInt("loans.annual_rate_bp"))
     term_months: Mapped[int] = mapped_column()
     start_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.encrypted import EncryptedFloat
 
 if TYPE_CHECKING:
     from portal.models.accounts import User
@@ -37,13 +38,6 @@ class Rescue(Base):
             "'fuel', 'other')",
             name="problem_known",
         ),
-        CheckConstraint(
-            "latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude_range"
-        ),
-        CheckConstraint(
-            "longitude IS NULL OR (longitude >= -180 AND longitude <= 180)",
-            name="longitude_range",
-        ),
         CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="coordinates_paired"),
         # Help must know where to go: coordinates, or else a typed address.
         CheckConstraint("latitude IS NOT NULL OR address <> ''", name="has_location"),
@@ -54,6 +48,13 @@ class Rescue(Base):
         # A double tap or a retried POST carries the same key: one rescue, not two.
         UniqueConstraint("owner_id", "idempotency_key"),
         Index("ix_rescues_store_status_created", "store_id", "status", "created_at"),
+        # The coarsening job reads only the rescues whose precise location is still kept.
+        Index(
+            "ix_rescues_precise_location",
+            "created_at",
+            sqlite_where=text("latitude IS NOT NULL AND location_coarsened_at IS NULL"),
+            postgresql_where=text("latitude IS NOT NULL AND location_coarsened_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,8 +65,11 @@ class Rescue(Base):
     problem: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
     callback_phone: Mapped[str] = mapped_column(String(20))
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
+    # Precise locations are sensitive personal information (PIPL): encrypted at rest, so the
+    # range checks live in the service; rounded to ~1 km once the retention period is over.
+    latitude: Mapped[float | None] = mapped_column(EncryptedFloat("rescues.latitude"))
+    longitude: Mapped[float | None] = mapped_column(EncryptedFloat("rescues.longitude"))
+    location_coarsened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accuracy_m: Mapped[int | None] = mapped_column()
     address: Mapped[str] = mapped_column(String(255), default="")
     idempotency_key: Mapped[str] = mapped_column(String(64))

@@ -138,6 +138,8 @@ def record_loan(
         raise ValidationError(_("Give the lender."), field="lender")
     if not principal_fen or principal_fen <= 0:
         raise ValidationError(_("Give the principal."), field="principal")
+    if not 0 <= annual_rate_bp <= MAX_RATE_BP:
+        raise ValidationError(_("The annual rate must be between 0 and 36 %."), field="rate")
     if term_months is None or not 1 <= term_months <= MAX_TERM:
         raise ValidationError(_("The term is 1 to 120 months."), field="term_months")
     if start_date is None:

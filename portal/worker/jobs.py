@@ -40,6 +40,11 @@ JOBS: list[Job] = [
     Job("shop-expire-holds", "shop.orders:expire_holds", 60),
     Job("video-sweep", "workshop_video.services:close_stale", 60),
     Job("account-erasure", "portal.services.erasure:erase_due", 3600),
+    Job(
+        "rescue-location-coarsening",
+        "portal.services.rescue.retention:coarsen_expired_locations",
+        3600,
+    ),
     Job("campaign-sends", "crm.campaign_sending:queue_due", 30),
     Job("campaign-builtins", "crm.builtins:run_builtins", 3600),
     Job("api-idempotency-purge", "api.idempotency:purge_expired", 3600),
