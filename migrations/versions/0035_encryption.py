@@ -19,7 +19,7 @@ from portal import data_keys
 
 # revision identifiers, used by Alembic.
 revision = '0035_encryption'
-down_revision = '0022_admin_speed'
+down_revision = '0031_webhooks'
 branch_labels = None
 depends_on = None
 
