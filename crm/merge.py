@@ -80,6 +80,8 @@ STAYS: frozenset[str] = frozenset(
         *"crm_customer_merges.survivor_id crm_customer_merges.actor_id".split(),
         *"crm_duty_shifts.advisor_id crm_routing_rules.advisor_id".split(),
         *"crm_task_escalations.from_id crm_task_escalations.to_id".split(),
+        # who asked for an export; who added a webhook endpoint; a car's store follows its owner
+        *"export_jobs.user_id webhook_endpoints.created_by_id vehicles.store_id".split(),
     }
 )
 
@@ -222,8 +224,13 @@ def _move_rows(survivor_id: int, merged_id: int) -> tuple[dict[str, int], dict[s
             twin = table.alias("twin")
             same = [twin.c[column] == survivor_id, *(twin.c[k] == table.c[k] for k in keys)]
             stmt = stmt.where(~exists().where(and_(*same)))
+        values = {column: survivor_id}
+        if table_name == "vehicles":  # a car's store is its owner's (a composite foreign key)
+            values["store_id"] = (
+                select(User.store_id).where(User.id == survivor_id).scalar_subquery()
+            )
         n = db.session.execute(
-            stmt.values({column: survivor_id}).execution_options(synchronize_session=False)
+            stmt.values(values).execution_options(synchronize_session=False)
         ).rowcount
         if n:
             moved[f"{table_name}.{column}"] = n

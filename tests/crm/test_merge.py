@@ -186,3 +186,21 @@ def test_managers_merging_three_records_every_way_at_once_never_lose_or_loop(app
     # Every car is with a live record, none lost.
     owners = db.session.scalars(select(Vehicle.owner_id)).all()
     assert len(owners) == 3 and not set(owners) & merged_ids
+
+
+def test_a_car_moving_to_a_survivor_in_another_store_takes_the_survivors_store(f, db):
+    """vehicles.store_id is the owner's store (a composite foreign key): a merge keeps it so."""
+    store, other = f.store(), f.store()
+    boss = f.admin()
+    keep = f.owner(store, phone="13900000011")
+    gone = f.owner(other, phone="13900000012")
+    car = f.vehicle(gone)
+    db.session.commit()
+    assert car.store_id == other.id
+    car_id, keep_id = car.id, keep.id
+
+    merge.merge(boss, keep, gone)
+    db.session.commit()
+
+    moved = db.session.get(Vehicle, car_id)
+    assert (moved.owner_id, moved.store_id) == (keep_id, store.id)
