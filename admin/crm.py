@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from admin.base import StaffView
+from admin.campaigns import channel_labels
+from admin.consent import CustomerConsentForm, prefill, record_staff_consent
 from admin.pipeline import PIPELINE_EVENT_LABELS, lead_pipeline
 from crm import leads as svc
 from crm import stats, timeline
@@ -22,6 +24,8 @@ from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import Store, User
 from portal.outcome import flash_outcome
+from portal.services import consent as consent_svc
+from portal.services import policy
 from portal.timeutil import now
 
 LABELS = {
@@ -192,8 +196,34 @@ class CustomerView(StaffView):
             customer=customer,
             phone=timeline.customer_phone(me, customer),
             entries=timeline.timeline(me, customer),
+            may_record_consent=consent_svc.staff_may_record(me, customer),
             **LABELS,
         )
+
+    @expose("/<int:customer_id>/consent", methods=["GET", "POST"])
+    def consent(self, customer_id: int):
+        """Record how a customer consented, and their marketing choices, with the history."""
+        me = _me()
+        customer = db.session.get(User, customer_id)
+        if customer is None or not consent_svc.staff_may_record(me, customer):
+            abort(404)
+        form = CustomerConsentForm()
+        if form.validate_on_submit():
+            record_staff_consent(me, customer, form)
+            db.session.commit()
+            flash(_("Consent recorded."), "success")
+            return redirect(url_for(".consent", customer_id=customer.id), code=303)
+        if request.method == "GET":
+            prefill(form, customer)
+        return self.render(
+            "admin/crm/consent.html",
+            customer=customer,
+            form=form,
+            history=policy.consent_history(customer),
+            source_labels=policy.SOURCE_LABELS,
+            method_labels=policy.METHOD_LABELS,
+            channel_labels=channel_labels(),
+        ), 422 if form.errors else 200
 
 
 class LeadSpeedView(StaffView):

@@ -24,6 +24,7 @@ DEMO_EXTENSIONS = [
     "crm.demo_marketing:load_marketing_demo",
     "api.demo:load_api_demo",
     "crm.demo:load_call_centre_demo",
+    "portal.demo.privacy:load_privacy_demo",
 ]
 
 
@@ -163,5 +164,6 @@ def reset_second_factor(login: str) -> None:
     click.echo(f"Two-step sign-in removed for {user.name} ({user.login}).")
 
 
-# Backup and restore: their commands live in portal/cli_backup.py, on this same group.
+# Backup and restore, and publishing the privacy policy: their own modules, on this same group.
 import portal.cli_backup  # noqa: E402, F401
+import portal.cli_policy  # noqa: E402, F401
