@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import User
+from portal.models.accounts import OWNER
 from portal.models.consents import CONSENT_METHODS, POLICY, ConsentRecord, PolicyVersion
 from portal.services import audit
 from portal.timeutil import now
@@ -120,6 +121,17 @@ def pending_policy(user: User) -> PolicyVersion | None:
     if policy is None or has_accepted(user, policy):
         return None
     return policy
+
+
+PENDING_KEY = "policy_pending"  # in the login session: the version an owner must accept
+
+
+def note_pending_policy(user: User, session) -> None:
+    """At sign-in, note in the session whether an owner has a new policy version to accept."""
+    if user.role == OWNER:
+        pending = pending_policy(user)
+        if pending is not None:
+            session[PENDING_KEY] = pending.version
 
 
 def accept_policy(

@@ -104,6 +104,7 @@ def finish_login(user, device_cookie: str | None, target: str | None):
     fresh_session()
     session["sid"] = sessions.start(user)
     session["since"] = session["seen"] = _ts()
+    policy.note_pending_policy(user, session)  # a new privacy policy is asked for next
     device = None
     if user.is_staff:
         device = signin.remember_device(user, device_cookie, request.user_agent.string or "")

@@ -34,7 +34,7 @@ OPEN_WHILE_PENDING = {
     "home.healthz",
     "static",
 }
-PENDING_KEY = "policy_pending"  # the version to accept, or 0; set once per sign-in
+PENDING_KEY = policy.PENDING_KEY  # set at sign-in only when there is a version to accept
 
 
 def blocks(text: str) -> list[tuple[str, str]]:
@@ -93,14 +93,14 @@ def policy_accept():
     owner = current_account()
     pending = policy.pending_policy(owner)
     if pending is None:
-        session[PENDING_KEY] = 0
+        session.pop(PENDING_KEY, None)
         return redirect(url_for("home.index"), code=303 if request.method == "POST" else 302)
     form = PolicyAcceptForm()
     if form.validate_on_submit():
         if form.policy_version.data == str(pending.version):
             policy.accept_policy(owner, pending, source="policy_prompt")
             db.session.commit()
-            session[PENDING_KEY] = 0
+            session.pop(PENDING_KEY, None)
             return redirect(url_for("home.index"), code=303)
         form.accept_policy.errors = [
             _("The privacy policy changed meanwhile. Read this version and agree again.")
@@ -115,15 +115,12 @@ def policy_accept():
 
 @bp.before_app_request
 def ask_for_new_policy():
-    """Send a signed-in owner to the new policy until they accept it (checked once a sign-in)."""
+    """Send a signed-in owner to the new policy until they accept it (noted at sign-in)."""
+    if not session.get(PENDING_KEY) or request.endpoint in OPEN_WHILE_PENDING:
+        return None
     if not current_user.is_authenticated or current_user.role != OWNER:
         return None
-    if request.endpoint in OPEN_WHILE_PENDING or request.path.startswith("/api/"):
-        return None
-    if PENDING_KEY not in session:
-        pending = policy.pending_policy(current_account())
-        session[PENDING_KEY] = pending.version if pending else 0
-    if not session[PENDING_KEY]:
+    if request.path.startswith("/api/"):
         return None
     target = url_for("policy.policy_accept")
     if is_htmx():

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from portal.errors import Conflict
 from portal.extensions import db
-from portal.models import AuditEvent, ConsentRecord, MarketingConsent, PolicyVersion, User
+from portal.models import AuditEvent, ConsentRecord, PolicyVersion, User
 from portal.services import consent, policy
 from portal.timeutil import now
 from tests.factories import PASSWORD
