@@ -168,6 +168,21 @@ def accept_policy(
     return True
 
 
+def last_acceptance(user: User) -> ConsentRecord | None:
+    """Return the owner's most recent acceptance of a published policy version."""
+    return db.session.scalar(
+        select(ConsentRecord)
+        .where(
+            ConsentRecord.user_id == user.id,
+            ConsentRecord.kind == POLICY,
+            ConsentRecord.granted.is_(True),
+            ConsentRecord.policy_id.is_not(None),
+        )
+        .order_by(ConsentRecord.at.desc(), ConsentRecord.id.desc())
+        .limit(1)
+    )
+
+
 def consent_history(user: User, limit: int = 50) -> list[ConsentRecord]:
     """Return the owner's consent records, newest first."""
     return list(

@@ -139,7 +139,8 @@ def test_a_new_version_is_asked_for_at_the_next_sign_in_and_accepted_once(f, cli
     htmx = client.get("/bookings/", headers={"HX-Request": "true"})
     assert htmx.headers["HX-Redirect"].endswith("/account/privacy-policy")
     assert client.get("/privacy-policy").status_code == 200  # the text stays readable
-    assert client.get("/account/privacy/").status_code == 200  # and the owner's rights
+    rights = client.get("/account/privacy/")  # the owner's rights stay open too
+    assert rights.status_code == 200 and "You agreed to version 1" in rights.get_data(as_text=True)
     page = client.get("/account/privacy-policy").get_data(as_text=True)
     assert "A new section" in page
     refused = client.post("/account/privacy-policy", data={"policy_version": "2"})
