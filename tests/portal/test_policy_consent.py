@@ -310,3 +310,57 @@ def test_two_publishers_at_once_never_share_a_version_number(app):
     versions = list(db.session.scalars(select(PolicyVersion.version)))
     assert len(versions) == len(set(versions)) == len([r for r in results if r != "conflict"])
     assert len(results) == 2 and versions
+
+
+def test_the_demo_has_two_versions_and_consents_from_every_source(db):
+    from portal.demo import load_demo
+    from portal.demo.privacy import load_privacy_demo
+
+    load_demo(owners=16)
+    first = load_privacy_demo()
+    again = load_privacy_demo()
+    db.session.commit()
+    assert [p.version for p in policy.in_force_versions()] == [2, 1]
+    assert first["owners_with_consents"] > 0 and again["owners_with_consents"] == 0
+    sources = set(db.session.execute(select(ConsentRecord.source, ConsentRecord.method)))
+    assert {("registration", None), ("policy_prompt", None)} <= sources
+    assert {("staff", m) for m in ("paper_form", "phone_recording", "in_person")} <= sources
+    owners = select(func.count(User.id)).where(User.role == "owner")
+    accepted_v2 = select(func.count(ConsentRecord.id)).where(
+        ConsentRecord.kind == "policy", ConsentRecord.policy_id == policy.current_policy().id
+    )
+    assert db.session.scalar(accepted_v2) == db.session.scalar(owners)  # no demo journey prompted
+
+
+def test_publish_policy_command(app, tmp_path):
+    zh, en = tmp_path / "zh.md", tmp_path / "en.md"
+    zh.write_text("# 一、总则\n正文", encoding="utf-8")
+    en.write_text("# 1. General\nText", encoding="utf-8")
+    runner = app.test_cli_runner()
+    args = ["m4s", "publish-policy", "--zh", str(zh), "--en", str(en), "--effective"]
+    result = runner.invoke(args=[*args, "2026-01-01", "--summary-en", "First"])
+    assert result.exit_code == 0, result.output
+    assert "version 1" in result.output
+    empty = tmp_path / "empty.md"
+    empty.write_text(" ", encoding="utf-8")
+    refused = runner.invoke(
+        args=[
+            "m4s",
+            "publish-policy",
+            "--zh",
+            str(empty),
+            "--en",
+            str(en),
+            "--effective",
+            "2026-02-01",
+        ]
+    )
+    assert refused.exit_code != 0 and "both Chinese and English" in refused.output
+    db.session.rollback()
+    row = db.session.scalar(select(PolicyVersion))
+    assert (row.version, row.summary_en, row.effective_at.isoformat()) == (
+        1,
+        "First",
+        "2025-12-31T16:00:00+00:00",  # midnight in Shanghai
+    )
+    assert db.session.scalar(select(func.count(PolicyVersion.id))) == 1
