@@ -60,8 +60,7 @@ def _localised(row: PolicyVersion) -> dict:
     }
 
 
-def _render(row: PolicyVersion | None):
-    current = policy.current_policy()
+def _render(row: PolicyVersion | None, current: PolicyVersion | None):
     return render_template(
         "policy/show.html",
         shown=row,
@@ -74,7 +73,8 @@ def _render(row: PolicyVersion | None):
 @bp.route("/privacy-policy")
 def policy_show():
     """Show the privacy policy in force now, with links to its earlier versions."""
-    return _render(policy.current_policy())
+    current = policy.current_policy()
+    return _render(current, current)
 
 
 @bp.route("/privacy-policy/v<int:version>")
@@ -83,7 +83,7 @@ def policy_version_show(version: int):
     row = policy.policy_version(version)
     if row is None:
         abort(404)
-    return _render(row)
+    return _render(row, policy.current_policy())
 
 
 @bp.route("/account/privacy-policy", methods=["GET", "POST"])
