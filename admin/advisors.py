@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import HOME_PANELS, StaffView
+from admin.consent import StaffConsentFields, record_staff_consent
 from admin.loading import preload
 from crm import leavers
 from portal.auth import current_account
@@ -75,7 +76,7 @@ class LeaveForm(FlaskForm):
     )
 
 
-class CustomerForm(FlaskForm):
+class CustomerForm(StaffConsentFields, FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     phone = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
@@ -195,6 +196,8 @@ class AdvisorView(StaffView):
                 db.session.rollback()
                 field_error(form, exc, "phone")
             else:
+                if result.created:  # an existing customer's consents are changed on their page
+                    record_staff_consent(_me(), result.customer, form)
                 db.session.commit()
         status = 422 if form.errors else 200
         return self.render("admin/advisors/customer_new.html", form=form, result=result), status

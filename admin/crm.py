@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from admin.base import StaffView
+from admin.campaigns import channel_labels
+from admin.consent import CustomerConsentForm, prefill, record_staff_consent
 from admin.loading import preload
 from admin.pipeline import PIPELINE_EVENT_LABELS, lead_pipeline
 from crm import leads as svc
@@ -25,6 +27,8 @@ from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import Store, User
 from portal.outcome import flash_outcome
+from portal.services import consent as consent_svc
+from portal.services import policy
 from portal.services.accounts import normalize_phone
 from portal.timeutil import now
 
@@ -231,8 +235,34 @@ class CustomerView(StaffView):
             phone=timeline.customer_phone(me, customer),
             entries=timeline.timeline(me, customer),
             can_merge=merge.is_manager(me),
+            may_record_consent=consent_svc.staff_may_record(me, customer),
             **LABELS,
         )
+
+    @expose("/<int:customer_id>/consent", methods=["GET", "POST"])
+    def consent(self, customer_id: int):
+        """Record how a customer consented, and their marketing choices, with the history."""
+        me = _me()
+        customer = db.session.get(User, customer_id)
+        if customer is None or not consent_svc.staff_may_record(me, customer):
+            abort(404)
+        form = CustomerConsentForm()
+        if form.validate_on_submit():
+            record_staff_consent(me, customer, form)
+            db.session.commit()
+            flash(_("Consent recorded."), "success")
+            return redirect(url_for(".consent", customer_id=customer.id), code=303)
+        if request.method == "GET":
+            prefill(form, customer)
+        return self.render(
+            "admin/crm/consent.html",
+            customer=customer,
+            form=form,
+            history=policy.consent_history(customer),
+            source_labels=policy.SOURCE_LABELS,
+            method_labels=policy.METHOD_LABELS,
+            channel_labels=channel_labels(),
+        ), 422 if form.errors else 200
 
     @expose("/<int:customer_id>/merge", methods=["GET", "POST"])
     def merge_records(self, customer_id: int):

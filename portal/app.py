@@ -33,6 +33,7 @@ BLUEPRINTS = [
     "portal.views.sms_login:bp",
     "portal.views.channels:bp",
     "portal.views.privacy:bp",
+    "portal.views.policy:bp",
     "portal.views.inspections:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land

@@ -27,6 +27,7 @@ DEMO_EXTENSIONS = [
     "crm.demo_routing:load_routing_demo",
     "admin.demo:load_exports_demo",
     "portal.demo.webhooks:load_webhook_demo",
+    "portal.demo.privacy:load_privacy_demo",
 ]
 
 
@@ -166,8 +167,9 @@ def reset_second_factor(login: str) -> None:
     click.echo(f"Two-step sign-in removed for {user.name} ({user.login}).")
 
 
-# Backup and restore: their commands live in portal/cli_backup.py, on this same group.
+# Backup and restore, and publishing the privacy policy: their own modules, on this same group.
 import portal.cli_backup  # noqa: E402, F401
 
 # Keys of the personal information encrypted at rest: portal/cli_data_keys.py.
 import portal.cli_data_keys  # noqa: E402, F401
+import portal.cli_policy  # noqa: E402, F401

@@ -100,6 +100,9 @@ EXPECTED: dict[str, tuple] = {
     "sms_login.code_verify": (302,) * 7,  # no number asked for yet: back to the first step
     "channels.channel_settings": OWNER_ONLY,
     "privacy.privacy_page": OWNER_ONLY,
+    "policy.policy_show": PUBLIC,
+    "policy.policy_version_show": (404,) * 7,  # no version published in this world
+    "policy.policy_accept": (302, 302, 302, 403, 403, 403, 403),  # nothing new: home
     "privacy.privacy_export": (302, 200, 200, 403, 403, 403, 403),  # the zip itself
     "privacy.erasure_request": (302, 422, 422, 403, 403, 403, 403),  # no password: nothing
     "privacy.erasure_cancel": (302, 303, 303, 403, 403, 403, 403),
@@ -214,6 +217,7 @@ EXPECTED: dict[str, tuple] = {
     "routing_rules.rule_add": (302, 403, 403, 403, 403, 303, 403),
     "routing_rules.shift_delete": (302, 403, 403, 403, 403, 404, 403),  # no such shift
     "routing_rules.rule_delete": (302, 403, 403, 403, 403, 404, 403),
+    "crm_customers.consent": (302, 403, 403, 200, 404, 200, 200),
     "lead_speed.index": MANAGERS,
     # Inspections: store A's sent inspection. Its owner link is a bearer link: whoever holds it.
     "inspections.index": STAFF,
@@ -313,6 +317,7 @@ AGENT: dict[str, int] = dict.fromkeys(
         *"advisors.index advisors.customer_new notices.index notices.show notices.read".split(),
         *"leads.index leads.new leads.show leads.reveal leads.act".split(),
         *"crm_customers.index crm_customers.show queue.index queue.items queue.decide".split(),
+        "crm_customers.consent",
         *"rescue_queue.index rescue_queue.items rescue_queue.act workshop.index".split(),
         *"workshop.step shop_orders.index shop_orders.detail shop_orders.act".split(),
         *"unlocks.index unlocks.approve unlocks.break_glass usedcar_review.index".split(),
@@ -457,6 +462,7 @@ def world(app, f, db):
         "message_id": "0" * 32,
         "lead_id": lead.id,
         "customer_id": lead.customer_id,
+        "version": 1,
         "inspection_id": inspection.id,
         "item_id": inspection.items[0].id,
         "link": inspection_link(inspection),

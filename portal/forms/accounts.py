@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     StringField,
@@ -45,6 +47,32 @@ class RegisterForm(FlaskForm):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+    # Never ticked in advance (PIPL): the policy is agreed to, marketing asked per channel.
+    accept_policy = BooleanField(
+        _l("I have read and agree to the privacy policy"),
+        validators=[DataRequired(_l("Agree to the privacy policy to create an account."))],
+    )
+    policy_version = HiddenField()
+    marketing_sms = BooleanField(_l("Offers by SMS"))
+    marketing_wechat = BooleanField(_l("Offers by WeChat"))
+    marketing_email = BooleanField(_l("Offers by email"))
+
+    def marketing_channels(self) -> set[str]:
+        """Return the marketing channels the new owner ticked."""
+        ticked = {
+            "sms": self.marketing_sms.data,
+            "wechat": self.marketing_wechat.data,
+            "email": self.marketing_email.data,
+        }
+        return {channel for channel, on in ticked.items() if on}
+
+
+class PolicyAcceptForm(FlaskForm):
+    accept_policy = BooleanField(
+        _l("I have read and agree to the new privacy policy"),
+        validators=[DataRequired(_l("Agree to the new privacy policy to go on."))],
+    )
+    policy_version = HiddenField()
 
 
 class ForgotForm(FlaskForm):

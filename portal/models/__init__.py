@@ -29,6 +29,7 @@ from portal.models.channels import (
     SmsLoginCode,
     WeChatBinding,
 )
+from portal.models.consents import ConsentRecord, PolicyVersion
 from portal.models.devices import RecentLoginFailure, StaffDevice, StaffTotp, TotpRecoveryCode
 from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.inspections import (
@@ -97,6 +98,8 @@ __all__ = [
     "MaintenancePlan",
     "MaintenanceReminder",
     "MarketingConsent",
+    "ConsentRecord",
+    "PolicyVersion",
     "PlanItem",
     "UptakeStat",
     "VehicleItemState",

@@ -38,6 +38,7 @@ DELETED = (
     ("notifications", "user_id"),
     ("channel_preferences", "user_id"),
     ("marketing_consents", "user_id"),  # no campaign may count an erased person as consenting
+    ("consent_records", "user_id"),
     ("wechat_bindings", "user_id"),
     ("login_sessions", "user_id"),
     ("sms_login_codes", "user_id"),

@@ -34,7 +34,7 @@ from portal.forms import (
 )
 from portal.mail import send_mail
 from portal.models import Store
-from portal.services import accounts, advisors, audit, sessions, signin, totp
+from portal.services import accounts, advisors, audit, consent, policy, sessions, signin, totp
 from portal.timeutil import now
 
 bp = Blueprint("auth", __name__)
@@ -104,6 +104,7 @@ def finish_login(user, device_cookie: str | None, target: str | None):
     fresh_session()
     session["sid"] = sessions.start(user)
     session["since"] = session["seen"] = _ts()
+    policy.note_pending_policy(user, session)  # a new privacy policy is asked for next
     device = None
     if user.is_staff:
         device = signin.remember_device(user, device_cookie, request.user_agent.string or "")
@@ -157,20 +158,12 @@ def register():
     """Create an owner account; an existing login gets the very same answer."""
     form = RegisterForm()
     form.store.choices = _store_choices()
+    in_force = policy.current_policy()
+    shown_version = str(in_force.version) if in_force else ""
     if form.validate_on_submit():
         phone = accounts.normalize_phone(form.phone.data or "")
         email = accounts.normalize_email(form.email.data or "")
-        if form.phone.data and not phone:
-            form.phone.errors = [_("Enter an 11-digit mainland mobile number.")]
-        elif form.email.data and not email:
-            form.email.errors = [_("Enter a valid email address.")]
-        elif not phone and not email:
-            form.phone.errors = [_("Give a mobile number or an email address.")]
-        elif form.referral.data and not advisors.referrer_from_code(form.referral.data):
-            form.referral.errors = [
-                _("This referral code is not valid. Check it or leave it empty.")
-            ]
-        else:
+        if _registration_ok(form, phone, email, shown_version):
             store = db.session.get(Store, form.store.data)
             try:
                 user = accounts.register_owner(
@@ -185,6 +178,9 @@ def register():
                 db.session.rollback()
                 field_error(form, exc, "password")
             else:
+                if user is not None:
+                    policy.accept_policy(user, in_force, source="registration")
+                    consent.record_choices(user, form.marketing_channels(), source="registration")
                 _tell_registrant(user, email)
                 db.session.commit()
                 flash(
@@ -196,7 +192,29 @@ def register():
                     "success",
                 )
                 return redirect(url_for("auth.login"), code=303)
-    return render_template("auth/register.html", form=form)
+    if (form.policy_version.data or "") != shown_version:
+        form.accept_policy.data = False  # a new text: agreed to afresh, never ticked for them
+    form.policy_version.data = shown_version
+    return render_template("auth/register.html", form=form, policy=in_force)
+
+
+def _registration_ok(form: RegisterForm, phone: str, email: str, shown_version: str) -> bool:
+    """Put the first problem of the registration beside its field; True if there is none."""
+    if form.phone.data and not phone:
+        form.phone.errors = [_("Enter an 11-digit mainland mobile number.")]
+    elif form.email.data and not email:
+        form.email.errors = [_("Enter a valid email address.")]
+    elif not phone and not email:
+        form.phone.errors = [_("Give a mobile number or an email address.")]
+    elif form.referral.data and not advisors.referrer_from_code(form.referral.data):
+        form.referral.errors = [_("This referral code is not valid. Check it or leave it empty.")]
+    elif (form.policy_version.data or "") != shown_version:
+        form.accept_policy.errors = [
+            _("The privacy policy changed while you were registering. Read it and agree again.")
+        ]
+    else:
+        return True
+    return False
 
 
 def _tell_registrant(user, email: str | None) -> None:

@@ -13,7 +13,7 @@ from portal.auth import current_account, owner_required
 from portal.errors import ValidationError
 from portal.extensions import db
 from portal.forms.accounts import ErasureForm
-from portal.services import audit, erasure, privacy
+from portal.services import audit, erasure, policy, privacy
 from portal.timeutil import now
 from portal.wording import day_label
 
@@ -27,6 +27,7 @@ def _page(erase_form: ErasureForm | None = None, status: int = 200):
         form=FlaskForm(),
         erase_form=erase_form or ErasureForm(formdata=None),
         erasure_day=erasure.erasure_day(owner),
+        accepted=policy.last_acceptance(owner),
     ), status
 
 

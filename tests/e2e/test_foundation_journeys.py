@@ -63,6 +63,7 @@ def test_new_owner_registers_adds_a_car_inline_and_records_mileage(phone, live_s
     page.select_option("#store", label=STORE)
     page.fill("#password", OWNER_PASSWORD)
     page.fill("#confirm", OWNER_PASSWORD)
+    page.check("#accept_policy")
     submit(page)
 
     expect(page).to_have_url(live_server.url + "/login")

@@ -27,6 +27,7 @@ def test_owner_downloads_their_data_then_deletes_the_account_and_keeps_it(
     page.select_option("#store", label=STORE)
     page.fill("#password", PASSWORD)
     page.fill("#confirm", PASSWORD)
+    page.check("#accept_policy")
     submit(page)
     login(page, PHONE, PASSWORD)
     expect(page).to_have_url(live_server.url + "/")

@@ -45,6 +45,7 @@ def test_registration_with_a_referral_binds_to_the_referring_advisor(team, clien
         "password": "lychee-tram-harbour-42",
         "confirm": "lychee-tram-harbour-42",
         "referral": advisors.referral_code(team["c"]),
+        "accept_policy": "y",
     }
     assert client.post("/register", data=data).status_code == 303
     owner = db.session.scalar(select(User).where(User.phone == "13712345678"))
@@ -63,6 +64,7 @@ def test_an_owner_can_refer_too(team, f, client, db):
         "password": "lychee-tram-harbour-42",
         "confirm": "lychee-tram-harbour-42",
         "referral": advisors.referral_code(friend),
+        "accept_policy": "y",
     }
     client.post("/register", data=data)
     owner = db.session.scalar(select(User).where(User.phone == "13712345670"))
@@ -111,7 +113,10 @@ def test_a_staff_phone_is_refused(team):
 def test_the_view_shows_the_existing_record(team, f, client, auth, db):
     f.owner(team["store"], advisor_id=team["a"].id, phone="13800005555", name="陈静")
     auth.login(team["b"])
-    r = client.post("/admin/advisors/customers/new", data={"name": "y", "phone": "13800005555"})
+    r = client.post(
+        "/admin/advisors/customers/new",
+        data={"name": "y", "phone": "13800005555", "consent_method": "in_person"},
+    )
     page = r.get_data(as_text=True)
     assert "served by" in page and "陈静" in page and team["a"].name in page
 

@@ -25,6 +25,7 @@ def register(client, store, **kw):
         "store": store.id,
         "password": PASSWORD,
         "confirm": PASSWORD,
+        "accept_policy": "y",
     }
     data.update(kw)
     return client.post("/register", data=data)

@@ -144,6 +144,7 @@ def test_mail_causing_requests_open_no_smtp_connection(f, db, client, auth, smtp
         "password": "a good long passphrase",
         "confirm": "a good long passphrase",
         "store": store.id,
+        "accept_policy": "y",
     }
     assert client.post("/register", data=form).status_code == 303
     assert client.post("/register", data=form).status_code == 303  # a taken login
@@ -199,6 +200,7 @@ def test_register_new_and_taken_answer_alike_hash_alike_and_queue_one_mail(
         "password": "a good long passphrase",
         "confirm": "a good long passphrase",
         "store": store.id,
+        "accept_policy": "y",
     }
     before = _table_counts(db)
     new = client.post("/register", data=form)
