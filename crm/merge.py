@@ -44,6 +44,7 @@ MOVES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("crm_campaign_members", "customer_id", ("campaign_id",)),
     ("crm_campaign_sends", "customer_id", ("campaign_id", "channel")),
     ("marketing_consents", "user_id", ("channel",)),
+    ("consent_records", "user_id", ("kind", "policy_id")),  # one acceptance per version
     ("channel_preferences", "user_id", ("kind",)),
     ("wechat_bindings", "user_id", ()),
     ("notifications", "user_id", ()),
@@ -82,6 +83,7 @@ STAYS: frozenset[str] = frozenset(
         *"crm_task_escalations.from_id crm_task_escalations.to_id".split(),
         # who asked for an export; who added a webhook endpoint; a car's store follows its owner
         *"export_jobs.user_id webhook_endpoints.created_by_id vehicles.store_id".split(),
+        *"consent_records.recorded_by_id privacy_policies.published_by_id".split(),
     }
 )
 
