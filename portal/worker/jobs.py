@@ -45,6 +45,8 @@ JOBS: list[Job] = [
     Job("api-idempotency-purge", "api.idempotency:purge_expired", 3600),
     Job("crm-task-rules", "crm.rules:generate_tasks", 900),
     Job("crm-close-day", "crm.rules:close_day", 300),
+    Job("complaint-escalation", "crm.complaints:escalate", 300),
+    Job("csi-surveys", "crm.surveys:send_due", 900),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
