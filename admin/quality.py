@@ -171,6 +171,10 @@ class ComplaintAnalyticsView(StaffView):
         )
 
 
+def _sized(label: str, n: int) -> str:
+    return f"{label} (n={n})"
+
+
 class SurveyResultsView(StaffView):
     """CSI for managers: NPS and CSI per month, store and advisor, the 1-5 job ratings, and
     the store's survey questions."""
@@ -179,13 +183,22 @@ class SurveyResultsView(StaffView):
     def index(self):
         me = current_account()
         per, latest = stats.ratings(me)
+        months = stats.csi_by_month(me)
+        stores = stats.csi_by(me, Survey.store_id, Store)
+        advisors = stats.csi_by(me, Survey.advisor_id, User)
+        charts = {
+            "nps_month": [(_sized(m.label, m.n), m.nps) for m in months],
+            "csi_month": [(_sized(m.label, m.n), m.csi) for m in months],
+            "stores": [(_sized(r.label, r.n), r.nps) for r in stores],
+            "advisors": [(_sized(r.label, r.n), r.nps) for r in advisors],
+            "ratings": [(_sized(name, n), service) for name, n, service, _a in per],
+        }
         return self.render(
             "admin/quality/csi.html",
-            months=stats.csi_by_month(me),
-            stores=stats.csi_by(me, Survey.store_id, Store),
-            advisors=stats.csi_by(me, Survey.advisor_id, User),
-            rating_summary=per,
+            stores=stores,
+            advisors=advisors,
             ratings=latest,
+            charts=charts,
         )
 
     @expose("/questions", methods=["GET", "POST"])

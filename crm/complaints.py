@@ -43,10 +43,14 @@ CATEGORY_LABELS = {
     "price": _l("Price or invoice"),
     "waiting": _l("Waiting time"),
     "attitude": _l("Staff attitude"),
-    "parts": _l("Parts"),
+    "parts": _l("Parts (quality or availability)"),
     "other": _l("Other complaint"),
 }
-SEVERITY_LABELS = {"low": _l("Minor"), "medium": _l("Serious"), "high": _l("Urgent")}
+SEVERITY_LABELS = {
+    "low": _l("Minor complaint"),
+    "medium": _l("Serious complaint"),
+    "high": _l("Urgent complaint"),
+}
 STATUS_LABELS = {
     "open": _l("Awaiting acknowledgement"),
     "acknowledged": _l("Acknowledged, being handled"),

@@ -34,7 +34,9 @@ class StaffComplaintForm(FlaskForm):
     phone = StringField(_l("Customer's mobile number"), validators=[DataRequired(), Length(max=20)])
     booking = StringField(_l("Job number (optional)"), validators=[Optional(), Length(max=12)])
     category = SelectField(_l("What is it about?"), choices=_categories())
-    severity = SelectField(_l("Severity"), choices=SEVERITY_CHOICES, default="medium")
+    severity = SelectField(
+        _l("Severity of the complaint"), choices=SEVERITY_CHOICES, default="medium"
+    )
     technician = SelectField(_l("Technician concerned"), coerce=str, validate_choice=False)
     description = TextAreaField(
         _l("What went wrong?"), validators=[DataRequired(), Length(max=4000)]

@@ -120,7 +120,7 @@ def complaint_numbers(user: User, days: int = 90) -> ComplaintNumbers:
         func.sum(case((Complaint.reopened > 0, 1), else_=0)),
     )
     total, ack_days, resolve_days, resolved, reopened = db.session.execute(timing).one()
-    ever_resolved = int(resolved or 0) + _reopened_unresolved(base)
+    ever_resolved = int(resolved or 0)  # a reopen keeps the first resolved_at
     return ComplaintNumbers(
         total=int(total or 0),
         by_category=[(k, n) for k, n in by_category],
@@ -131,14 +131,6 @@ def complaint_numbers(user: User, days: int = 90) -> ComplaintNumbers:
         reopen_rate=(int(reopened or 0) / ever_resolved) if ever_resolved else None,
         resolved=ever_resolved,
     )
-
-
-def _reopened_unresolved(base: Select) -> int:
-    """Count reopened complaints not resolved again: they were resolved once too."""
-    stmt = base.add_columns(func.count(Complaint.id)).where(
-        Complaint.reopened > 0, Complaint.resolved_at.is_(None)
-    )
-    return int(db.session.execute(stmt).scalar() or 0)
 
 
 def ratings(user: User, days: int = 365, limit: int = 30) -> tuple[list, list]:
