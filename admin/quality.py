@@ -15,7 +15,7 @@ from crm import quality_stats as stats
 from crm import surveys
 from crm.customers import clean_contact, find_customer
 from crm.quality_forms import ResolveForm, StaffComplaintForm
-from crm.quality_models import COMPLAINT_STATES, Complaint, Survey
+from crm.quality_models import COMPLAINT_STATES, UNRESOLVED, Complaint, Survey
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError, NotFound
@@ -66,10 +66,10 @@ class ComplaintsView(StaffView):
         me = current_account()
         status = request.args.get("status", "open")
         stmt = access.store_scope(select(Complaint), Complaint.store_id, me)
-        if status in COMPLAINT_STATES:
+        if status == "open":  # everything still being handled
+            stmt = stmt.where(Complaint.status.in_(UNRESOLVED))
+        elif status in COMPLAINT_STATES:
             stmt = stmt.where(Complaint.status == status)
-        elif status == "open":
-            stmt = stmt.where(Complaint.status.in_(("open", "acknowledged", "reopened")))
         rows = db.session.scalars(
             stmt.order_by(Complaint.resolve_due_at, Complaint.id).limit(LIST_LIMIT)
         ).all()

@@ -213,6 +213,9 @@ def test_staff_enter_acknowledge_and_resolve_in_the_back_office(shop, f, auth, c
     assert f"complaint-{complaint.id}" in client.get("/admin/complaints/").get_data(as_text=True)
     show = f"/admin/complaints/{complaint.id}"
     client.post(f"{show}/act", data={"verb": "acknowledge"})
+    handled = client.get("/admin/complaints/?status=open").get_data(as_text=True)
+    assert f"complaint-{complaint.id}" in handled  # acknowledged is still being handled
+    assert f"complaint-{complaint.id}" not in client.get("/admin/complaints/?status=closed").text
     client.post(f"{show}/act", data={"verb": "resolve", "resolution": ""})
     db.session.rollback()
     assert db.session.get(Complaint, complaint.id).status == "acknowledged"
