@@ -89,6 +89,7 @@ class ComplaintNumbers:
     by_category: list[tuple[str, int]]
     by_store: list[tuple[str, int]]
     by_advisor: list[tuple[str, int]]
+    by_technician: list[tuple[str, int]]
     ack_hours: float | None
     resolve_days: float | None
     reopen_rate: float | None  # share of resolved complaints the customer reopened
@@ -108,10 +109,9 @@ def complaint_numbers(user: User, days: int = 90) -> ComplaintNumbers:
     by_category = _count_by(base, Complaint.category)
     stores = _count_by(base, Complaint.store_id)
     advisors = _count_by(base, Complaint.advisor_id)
-    store_names, advisor_names = (
-        _names(Store, [r[0] for r in stores]),
-        _names(User, [r[0] for r in advisors]),
-    )
+    technicians = _count_by(base, Complaint.technician_id)
+    store_names = _names(Store, [r[0] for r in stores])
+    people = _names(User, [r[0] for r in advisors + technicians])
     timing = base.add_columns(
         func.count(Complaint.id),
         func.avg(days_between(Complaint.created_at, Complaint.acknowledged_at)),
@@ -125,7 +125,8 @@ def complaint_numbers(user: User, days: int = 90) -> ComplaintNumbers:
         total=int(total or 0),
         by_category=[(k, n) for k, n in by_category],
         by_store=[(store_names.get(k, "—"), n) for k, n in stores],
-        by_advisor=[(advisor_names.get(k, "—"), n) for k, n in advisors],
+        by_advisor=[(people.get(k, "—"), n) for k, n in advisors],
+        by_technician=[(people.get(k, "—"), n) for k, n in technicians],
         ack_hours=float(ack_days) * 24 if ack_days is not None else None,
         resolve_days=float(resolve_days) if resolve_days is not None else None,
         reopen_rate=(int(reopened or 0) / ever_resolved) if ever_resolved else None,

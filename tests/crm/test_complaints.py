@@ -229,7 +229,13 @@ def test_complaint_numbers_on_known_data(shop, f, clock):
     owner = f.owner(store)
     a = _complaint(store, owner)
     b = svc.open_complaint(
-        owner, store, source="portal", category="price", severity="low", description="贵"
+        owner,
+        store,
+        source="portal",
+        category="price",
+        severity="low",
+        description="贵",
+        technician_id=advisor.id,
     )
     db.session.commit()
     clock.advance(hours=6)
@@ -243,6 +249,7 @@ def test_complaint_numbers_on_known_data(shop, f, clock):
     numbers = quality_stats.complaint_numbers(manager)
     assert numbers.total == 2
     assert dict(numbers.by_category) == {"waiting": 1, "price": 1}
+    assert dict(numbers.by_technician) == {advisor.name: 1, "—": 1}
     assert numbers.ack_hours == pytest.approx((6 + 24) / 2)
     assert numbers.resolve_days == pytest.approx(
         1.0
