@@ -29,9 +29,9 @@ def shop(f):
 def _survey_mails(owner_id: int) -> list[OutboxMessage]:
     return list(
         db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.user_id == owner_id, OutboxMessage.subject.like("%opinion%"))
-            .order_by(OutboxMessage.id)
+            select(OutboxMessage).where(
+                OutboxMessage.user_id == owner_id, OutboxMessage.subject.like("%opinion%")
+            )
         )
     )
 
@@ -48,7 +48,7 @@ def test_a_finished_job_gets_one_survey_and_one_reminder_through_the_outbox(shop
     clock.advance(days=2)
     assert surveys.send_due() == {"sent": 0, "reminded": 0}
     mails = _survey_mails(booking.owner_id)
-    assert len(mails) == 2 and "reminder" in mails[1].body
+    assert len(mails) == 2 and sum("reminder" in m.body for m in mails) == 1
     survey = db.session.scalar(select(Survey))
     assert survey.booking_id == booking.id and survey.advisor_id == advisor.id
 
