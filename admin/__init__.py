@@ -34,6 +34,7 @@ from admin.labels import code_label
 from admin.maintenance import PlanAdmin
 from admin.outbox import OutboxView
 from admin.pipeline import DriveCalendarView, QuoteView
+from admin.quality import ComplaintAnalyticsView, ComplaintsView, SurveyResultsView
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.routing import RoutingView
 from admin.sales_board import SalesBoardView
@@ -82,6 +83,7 @@ FINANCE, SHOP = _l("Finance"), _l("Shop")
 NEW_CARS = _l("New-car sales")
 MARKETING = _l("Marketing")
 CALL_CENTRE = _l("Call centre")
+SERVICE_QUALITY = _l("Service quality")
 
 # The menu, in order. A new view is one row here (other packages' views included).
 PAGES: tuple[Page, ...] = (
@@ -137,6 +139,16 @@ PAGES: tuple[Page, ...] = (
     Page(CallConsoleView, None, _l("Call console"), CALL_CENTRE, "calls", EVERYONE),
     Page(TaskApprovalsView, None, _l("Task approvals"), CALL_CENTRE, "task_approvals", MANAGERS),
     Page(TaskRulesView, None, _l("Task rules"), CALL_CENTRE, "task_rules", (MANAGER,)),
+    Page(ComplaintsView, None, _l("Complaints"), SERVICE_QUALITY, "complaints", ALL),
+    Page(
+        ComplaintAnalyticsView,
+        None,
+        _l("Complaint analytics"),
+        SERVICE_QUALITY,
+        "complaint_analytics",
+        MANAGERS,
+    ),
+    Page(SurveyResultsView, None, _l("Satisfaction (CSI)"), SERVICE_QUALITY, "csi", MANAGERS),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),

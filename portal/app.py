@@ -41,6 +41,7 @@ OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they
     "shop.webhooks:bp",
     "workshop_video.views:bp",
     "crm.views:bp",
+    "crm.quality_views:bp",
     "api.views:bp",
     "crm.callerid:bp",
 ]

@@ -28,6 +28,7 @@ DEMO_EXTENSIONS = [
     "admin.demo:load_exports_demo",
     "portal.demo.webhooks:load_webhook_demo",
     "portal.demo.privacy:load_privacy_demo",
+    "crm.quality_demo:load_quality_demo",
 ]
 
 

@@ -309,6 +309,19 @@ EXPECTED: dict[str, tuple] = {
     "task_approvals.decide": (302, 403, 403, 403, 403, 303, 303),  # nothing asked: said
     "task_rules.index": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
     "callerid.caller_id": (404,) * 7,  # no token configured: the webhook is off
+    # Service quality: store A's sample complaint; the owner's links are bearer links (the
+    # matrix's token is not a signed one).
+    "quality.complaint_list": OWNER_ONLY,
+    "quality.complaint_new": OWNER_ONLY,
+    "quality.complaint_answer": (404,) * 7,
+    "quality.survey": (404,) * 7,
+    "complaints.index": STAFF,
+    "complaints.new": STAFF,
+    "complaints.show": (302, 403, 403, 200, 404, 200, 200),
+    "complaints.act": (302, 403, 403, 303, 404, 303, 303),  # no step named: said, nothing changes
+    "complaint_analytics.index": MANAGERS,
+    "csi.index": MANAGERS,
+    "csi.questions": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
 }
 # A call-centre agent of store A gets what store A's advisor gets, except where listed here:
 # the back office's store pages are closed to agents; their day, console and queue are open.
@@ -336,7 +349,7 @@ AGENT: dict[str, int] = dict.fromkeys(
 
 
 # Whole back-office areas that are the showroom's and the workshop's, not the call centre's.
-AGENT_CLOSED_AREAS = ("inspections", "quotes", "test_drives", "sales_orders")
+AGENT_CLOSED_AREAS = ("inspections", "quotes", "test_drives", "sales_orders", "complaints")
 
 
 def expected_code(endpoint: str, role: str) -> int:
@@ -435,6 +448,7 @@ def world(app, f, db):
     ).lead
     db.session.commit()
     inspection = _inspection_sample(db, users["advisor"], store_a)
+    complaint = _complaint_sample(db, owner, store_a)
     campaign = _campaign_sample(users["manager"], store_a)
     drive, quote, sales_order = _pipeline_samples(db, store_a, users["manager"])
     args = {
@@ -478,6 +492,7 @@ def world(app, f, db):
         "shift_id": 999_999,  # no such shift
         "rule_id": 999_999,
         "export_id": 999,  # no such export
+        "complaint_id": complaint.id,
     }
     query = {
         "staff": locked.id,
@@ -665,6 +680,17 @@ def _inspection_sample(db, advisor, store):
     inspections.send(advisor, inspection)
     db.session.commit()
     return inspection
+
+
+def _complaint_sample(db, owner, store):
+    """An open complaint of the owner at store A, entered by phone."""
+    from crm import complaints
+
+    complaint = complaints.open_complaint(
+        owner, store, source="phone", category="waiting", severity="medium", description="等太久"
+    )
+    db.session.commit()
+    return complaint
 
 
 def inspection_link(inspection) -> str:

@@ -40,3 +40,25 @@ def test_call_centre_demo_gives_the_agent_a_day_and_loads_once(db):
     assert len(tasks) >= len(AGENT_DAY)
     assert any(t.overdue_at is not None for t in tasks)
     assert [t.status for t in tasks].count("awaiting") == 1
+
+
+def test_quality_demo_has_answered_surveys_complaints_and_a_late_one_and_loads_once(db):
+    from crm import complaints, quality_stats
+    from crm.quality_demo import load_quality_demo
+    from crm.quality_models import Complaint, Survey
+
+    load_demo(owners=12)
+    db.session.commit()
+    made = load_quality_demo()
+    db.session.commit()
+    assert made["surveys"] > 20 and made["open_complaints"] == 3
+    assert load_quality_demo() == {"surveys": 0, "open_complaints": 0}
+    answered = db.session.scalar(select(func.count(Survey.id)).where(Survey.nps.is_not(None)))
+    low = db.session.scalar(select(func.count(Survey.id)).where(Survey.nps <= 6))
+    from_surveys = db.session.scalar(
+        select(func.count(Complaint.id)).where(Complaint.source == "survey")
+    )
+    assert answered > 10 and low == from_surveys > 0
+    assert complaints.escalate()["managers"] >= 1  # the demo's late complaint
+    manager = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS["manager"]))
+    assert quality_stats.csi_by_month(manager)

@@ -1,0 +1,220 @@
+"""Back office of service quality: the store's complaints (entry, acknowledge, resolve), their
+analytics, CSI survey results with the owners' 1-5 ratings, and the survey's questions."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from admin.base import StaffView
+from crm import complaints as svc
+from crm import quality_stats as stats
+from crm import surveys
+from crm.customers import clean_contact, find_customer
+from crm.quality_forms import ResolveForm, StaffComplaintForm
+from crm.quality_models import COMPLAINT_STATES, UNRESOLVED, Complaint, Survey
+from portal import access
+from portal.auth import current_account
+from portal.errors import DomainError, NotFound
+from portal.extensions import db
+from portal.forms import field_error
+from portal.inputs import int_arg
+from portal.models import Booking, Store, User
+from portal.models.accounts import ADVISOR, MANAGER
+from portal.outcome import flash_outcome
+from portal.timeutil import now
+
+LABELS = {
+    "category_labels": svc.CATEGORY_LABELS,
+    "status_labels": svc.STATUS_LABELS,
+    "severity_labels": svc.SEVERITY_LABELS,
+    "source_labels": svc.SOURCE_LABELS,
+}
+LIST_LIMIT = 200
+
+
+def _complaint(complaint_id: int) -> Complaint:
+    try:
+        return access.store_record(
+            current_account(), Complaint, complaint_id, _("Complaint not found.")
+        )
+    except NotFound:
+        abort(404)
+
+
+def _store_staff(store_id: int | None) -> list[User]:
+    if store_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.store_id == store_id, User.role.in_((ADVISOR, MANAGER)))
+            .where(User.is_active.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
+class ComplaintsView(StaffView):
+    """The store's complaints, late ones first; one complaint; a phone or walk-in entry."""
+
+    @expose("/")
+    def index(self):
+        me = current_account()
+        status = request.args.get("status", "open")
+        stmt = access.store_scope(select(Complaint), Complaint.store_id, me)
+        if status == "open":  # everything still being handled
+            stmt = stmt.where(Complaint.status.in_(UNRESOLVED))
+        elif status in COMPLAINT_STATES:
+            stmt = stmt.where(Complaint.status == status)
+        rows = db.session.scalars(
+            stmt.order_by(Complaint.resolve_due_at, Complaint.id).limit(LIST_LIMIT)
+        ).all()
+        return self.render(
+            "admin/quality/complaints.html", rows=rows, status=status, now=now(), **LABELS
+        )
+
+    @expose("/new", methods=["GET", "POST"])
+    def new(self):
+        """Enter a complaint received by phone or at the desk."""
+        me = current_account()
+        form = StaffComplaintForm()
+        form.technician.choices = [SelectChoice("", "—")] + [
+            SelectChoice(str(u.id), u.name) for u in _store_staff(me.store_id)
+        ]
+        if request.method == "GET":
+            return self.render("admin/quality/complaint_new.html", form=form)
+        if form.validate_on_submit():
+            try:
+                complaint = self._enter(me, form)
+            except DomainError as exc:
+                db.session.rollback()
+                field_error(form, exc, "phone")
+            else:
+                db.session.commit()
+                flash(_("Complaint #%(id)d recorded.", id=complaint.id), "success")
+                return redirect(url_for(".show", complaint_id=complaint.id), code=303)
+        return self.render("admin/quality/complaint_new.html", form=form), 422
+
+    def _enter(self, me: User, form: StaffComplaintForm) -> Complaint:
+        store = db.session.get(Store, me.store_id) if me.store_id else None
+        if store is None:
+            raise DomainError(_("Only staff of a store enter complaints."), field="source")
+        phone, _email, _vin = clean_contact(form.phone.data or "")
+        customer = find_customer(phone)
+        if customer is None:
+            raise DomainError(
+                _("No customer has this number. Add them as an owner first."), field="phone"
+            )
+        booking = None
+        if (form.booking.data or "").strip():
+            booking_id = int_arg(form.booking.data, minimum=1)
+            booking = db.session.get(Booking, booking_id) if booking_id else None
+            if booking is None or booking.owner_id != customer.id or booking.store_id != store.id:
+                raise DomainError(_("This customer has no such job here."), field="booking")
+        technician = int_arg(form.technician.data, minimum=1)
+        if technician not in {u.id for u in _store_staff(store.id)}:
+            technician = None
+        return svc.open_complaint(
+            customer,
+            store,
+            source=form.source.data,
+            category=form.category.data,
+            severity=form.severity.data,
+            description=form.description.data or "",
+            booking=booking,
+            technician_id=technician,
+            entered_by=me,
+        )
+
+    @expose("/<int:complaint_id>")
+    def show(self, complaint_id: int):
+        complaint = _complaint(complaint_id)
+        me = current_account()
+        return self.render(
+            "admin/quality/complaint.html",
+            c=complaint,
+            phone=access.customer_phone(me, complaint.customer),
+            form=ResolveForm(),
+            now=now(),
+            **LABELS,
+        )
+
+    @expose("/<int:complaint_id>/act", methods=["POST"])
+    def act(self, complaint_id: int):
+        """Acknowledge or resolve the complaint."""
+        complaint, me = _complaint(complaint_id), current_account()
+        verb = request.form.get("verb", "")
+        with flash_outcome(_("Saved.")):
+            if verb == "acknowledge":
+                svc.acknowledge(me, complaint)
+            elif verb == "resolve":
+                svc.resolve(me, complaint, request.form.get("resolution", ""))
+            else:
+                raise DomainError(_("Unknown step."))
+        return redirect(url_for(".show", complaint_id=complaint_id), code=303)
+
+
+class ComplaintAnalyticsView(StaffView):
+    """Complaints for managers: by category, store and advisor; timings; reopen rate."""
+
+    @expose("/")
+    def index(self):
+        days = int_arg(request.args.get("days"), minimum=7, maximum=730) or 90
+        numbers = stats.complaint_numbers(current_account(), days)
+        categories = [(str(svc.CATEGORY_LABELS[k]), n) for k, n in numbers.by_category]
+        return self.render(
+            "admin/quality/analytics.html", n=numbers, days=days, categories=categories
+        )
+
+
+def _sized(label: str, n: int) -> str:
+    return f"{label} (n={n})"
+
+
+class SurveyResultsView(StaffView):
+    """CSI for managers: NPS and CSI per month, store and advisor, the 1-5 job ratings, and
+    the store's survey questions."""
+
+    @expose("/")
+    def index(self):
+        me = current_account()
+        per, latest = stats.ratings(me)
+        months = stats.csi_by_month(me)
+        stores = stats.csi_by(me, Survey.store_id, Store)
+        advisors = stats.csi_by(me, Survey.advisor_id, User)
+        charts = {
+            "nps_month": [(_sized(m.label, m.n), m.nps) for m in months],
+            "csi_month": [(_sized(m.label, m.n), m.csi) for m in months],
+            "stores": [(_sized(r.label, r.n), r.nps) for r in stores],
+            "advisors": [(_sized(r.label, r.n), r.nps) for r in advisors],
+            "ratings": [(_sized(name, n), service) for name, n, service, _a in per],
+        }
+        return self.render(
+            "admin/quality/csi.html",
+            stores=stores,
+            advisors=advisors,
+            ratings=latest,
+            charts=charts,
+        )
+
+    @expose("/questions", methods=["GET", "POST"])
+    def questions(self):
+        """Edit the store's 3-5 survey questions (a store's managers)."""
+        me = current_account()
+        if me.store_id is None:
+            abort(403)
+        if request.method == "POST":
+            pairs = [
+                (request.form.get(f"zh{i}", ""), request.form.get(f"en{i}", ""))
+                for i in range(1, 6)
+            ]
+            with flash_outcome(_("Survey questions saved.")):
+                surveys.save_questions(me.store_id, pairs)
+            return redirect(url_for(".questions"), code=303)
+        asked = surveys.questions(me.store_id)
+        rows = [*asked, *[("", "")] * (5 - len(asked))]
+        return self.render("admin/quality/questions.html", rows=rows)

@@ -1,0 +1,160 @@
+"""Service quality's numbers: NPS and CSI per month, store and advisor with the sample size;
+complaints by category, store and advisor, time to acknowledge and resolve, reopen rate; the
+owners' 1-5 job ratings. Each is a handful of grouped statements over one period, scoped to
+the viewer's store (admins: the group)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Select, case, func, select
+
+from crm.quality_models import Complaint, Survey
+from portal import access
+from portal.extensions import db
+from portal.models import Booking, Rating, Store, User
+from portal.sqltime import days_between, local_month
+from portal.timeutil import now
+
+PROMOTER, DETRACTOR = 9, 6  # NPS: 9-10 promote, 0-6 detract
+
+
+@dataclass(frozen=True)
+class Score:
+    """One group's surveys: how many answered, the NPS (-100..100) and the mean CSI (0..100)."""
+
+    label: str
+    n: int
+    nps: float | None
+    csi: float | None
+
+
+def _since(days: int) -> datetime:
+    return now() - timedelta(days=days)
+
+
+def _tz(user: User) -> str:
+    store = db.session.get(Store, user.store_id) if user.store_id else None
+    return store.timezone if store else current_app.config["DEFAULT_TIMEZONE"]
+
+
+def _nps_columns():
+    n = func.count(Survey.id)
+    promoters = func.sum(case((Survey.nps >= PROMOTER, 1), else_=0))
+    detractors = func.sum(case((Survey.nps <= DETRACTOR, 1), else_=0))
+    return n, promoters, detractors, func.avg(Survey.csi)
+
+
+def _scores(stmt: Select, names: dict | None = None) -> list[Score]:
+    found = []
+    for key, n, promoters, detractors, csi in db.session.execute(stmt):
+        label = (names or {}).get(key, key) if key is not None else "—"
+        nps = 100.0 * (int(promoters or 0) - int(detractors or 0)) / n if n else None
+        found.append(Score(str(label), n, nps, float(csi) if csi is not None else None))
+    return found
+
+
+def _answered(user: User, days: int) -> Select:
+    base = select().where(Survey.answered_at.is_not(None), Survey.answered_at >= _since(days))
+    return access.store_scope(base, Survey.store_id, user)
+
+
+def csi_by_month(user: User, days: int = 365) -> list[Score]:
+    """Return NPS and CSI per month (store time), oldest first."""
+    month = local_month(Survey.answered_at, _tz(user), now())
+    stmt = _answered(user, days).add_columns(month, *_nps_columns()).group_by(month).order_by(month)
+    return _scores(stmt)
+
+
+def _names(model, ids) -> dict:
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
+
+
+def csi_by(user: User, column, model, days: int = 365) -> list[Score]:
+    """Return NPS and CSI per store or advisor (column: Survey.store_id, Survey.advisor_id)."""
+    stmt = _answered(user, days).add_columns(column, *_nps_columns()).group_by(column)
+    rows = db.session.execute(stmt).all()
+    names = _names(model, [r[0] for r in rows])
+    return sorted(_scores(stmt, names), key=lambda s: -s.n)
+
+
+@dataclass(frozen=True)
+class ComplaintNumbers:
+    total: int
+    by_category: list[tuple[str, int]]
+    by_store: list[tuple[str, int]]
+    by_advisor: list[tuple[str, int]]
+    by_technician: list[tuple[str, int]]
+    ack_hours: float | None
+    resolve_days: float | None
+    reopen_rate: float | None  # share of resolved complaints the customer reopened
+    resolved: int
+
+
+def _count_by(base: Select, column) -> list[tuple]:
+    stmt = base.add_columns(column, func.count(Complaint.id)).group_by(column)
+    return sorted(db.session.execute(stmt).all(), key=lambda r: -r[1])
+
+
+def complaint_numbers(user: User, days: int = 90) -> ComplaintNumbers:
+    """Return the complaints received in the period, broken down, with their timings."""
+    base = access.store_scope(
+        select().where(Complaint.created_at >= _since(days)), Complaint.store_id, user
+    )
+    by_category = _count_by(base, Complaint.category)
+    stores = _count_by(base, Complaint.store_id)
+    advisors = _count_by(base, Complaint.advisor_id)
+    technicians = _count_by(base, Complaint.technician_id)
+    store_names = _names(Store, [r[0] for r in stores])
+    people = _names(User, [r[0] for r in advisors + technicians])
+    timing = base.add_columns(
+        func.count(Complaint.id),
+        func.avg(days_between(Complaint.created_at, Complaint.acknowledged_at)),
+        func.avg(days_between(Complaint.created_at, Complaint.resolved_at)),
+        func.sum(case((Complaint.resolved_at.is_not(None), 1), else_=0)),
+        func.sum(case((Complaint.reopened > 0, 1), else_=0)),
+    )
+    total, ack_days, resolve_days, resolved, reopened = db.session.execute(timing).one()
+    ever_resolved = int(resolved or 0)  # a reopen keeps the first resolved_at
+    return ComplaintNumbers(
+        total=int(total or 0),
+        by_category=[(k, n) for k, n in by_category],
+        by_store=[(store_names.get(k, "—"), n) for k, n in stores],
+        by_advisor=[(people.get(k, "—"), n) for k, n in advisors],
+        by_technician=[(people.get(k, "—"), n) for k, n in technicians],
+        ack_hours=float(ack_days) * 24 if ack_days is not None else None,
+        resolve_days=float(resolve_days) if resolve_days is not None else None,
+        reopen_rate=(int(reopened or 0) / ever_resolved) if ever_resolved else None,
+        resolved=ever_resolved,
+    )
+
+
+def ratings(user: User, days: int = 365, limit: int = 30) -> tuple[list, list]:
+    """Return the owners' 1-5 ratings: per advisor (n, mean service and advisor stars), and the
+    latest ones (rating, booking)."""
+    base = (
+        select()
+        .select_from(Rating)
+        .join(Booking, Booking.id == Rating.booking_id)
+        .where(Rating.created_at >= _since(days))
+    )
+    base = access.store_scope(base, Booking.store_id, user)
+    per = db.session.execute(
+        base.add_columns(
+            Rating.advisor_id,
+            func.count(Rating.id),
+            func.avg(Rating.service_stars),
+            func.avg(Rating.advisor_stars),
+        ).group_by(Rating.advisor_id)
+    ).all()
+    names = _names(User, [r[0] for r in per])
+    summary = [(names.get(a, "—"), n, float(s), float(v)) for a, n, s, v in per]
+    latest = db.session.execute(
+        base.add_columns(Rating, Booking).order_by(Rating.created_at.desc()).limit(limit)
+    ).all()
+    return sorted(summary, key=lambda r: -r[1]), latest

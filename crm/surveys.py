@@ -1,0 +1,199 @@
+"""CSI surveys: one per completed job, sent and reminded once by the worker, answered once.
+
+The worker job inserts the surveys of jobs finished in a bounded window with INSERT ... ON
+CONFLICT DO NOTHING on the unique booking, so each job gets one survey however many workers
+run; only the rows it inserted are sent. Answering is one conditional UPDATE (``WHERE
+answered_at IS NULL``): of two submits of the same link exactly one counts, and only that one
+can open the complaint a score of 6 or below calls for (survey_id is unique as well)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from crm import complaints
+from crm.quality_models import FROM_SURVEY, Complaint, Survey, SurveyQuestion
+from portal.errors import Conflict, NotFound, ValidationError
+from portal.extensions import db
+from portal.models import Booking, ServiceRecord, Store, User
+from portal.services import notify
+from portal.timeutil import now
+
+SEND_WINDOW = timedelta(days=3)  # jobs finished earlier than this are history, not surveyed
+REMIND_AFTER = timedelta(days=2)
+LINK_DAYS = 14
+COMPLAINT_AT_OR_BELOW = 6
+DEFAULT_QUESTIONS = (
+    ("服务顾问的接待和解释是否清楚？", "Did your advisor explain the work clearly?"),
+    ("维修质量是否让您满意？", "Are you satisfied with the quality of the work?"),
+    ("交车是否准时？", "Was your car ready on time?"),
+)
+
+
+def questions(store_id: int) -> list[tuple[str, str]]:
+    """Return the store's questions (zh, en), in order: its own, else the default three."""
+    rows = db.session.scalars(
+        select(SurveyQuestion)
+        .where(SurveyQuestion.store_id == store_id)
+        .order_by(SurveyQuestion.position)
+    ).all()
+    return [(q.text_zh, q.text_en) for q in rows] or list(DEFAULT_QUESTIONS)
+
+
+def save_questions(store_id: int, pairs: list[tuple[str, str]]) -> None:
+    """Replace the store's questions with 3 to 5 (zh, en) pairs (flushed)."""
+    clean = [(zh.strip()[:200], en.strip()[:200]) for zh, en in pairs if zh.strip()]
+    if not 3 <= len(clean) <= 5:
+        raise ValidationError(_("Write between 3 and 5 questions."), field="questions")
+    for row in db.session.scalars(
+        select(SurveyQuestion).where(SurveyQuestion.store_id == store_id)
+    ):
+        db.session.delete(row)
+    db.session.flush()
+    for position, (zh, en) in enumerate(clean, start=1):
+        db.session.add(
+            SurveyQuestion(store_id=store_id, position=position, text_zh=zh, text_en=en or zh)
+        )
+    db.session.flush()
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="m4s.csi.survey")
+
+
+def link_path(survey: Survey) -> str:
+    """Return the path of the survey's signed page."""
+    return f"/survey/{_serializer().dumps({'s': survey.id})}"
+
+
+def from_link(token: str) -> Survey:
+    """Return the survey a link names, or NotFound when the link is not valid or expired."""
+    try:
+        data = _serializer().loads(token, max_age=LINK_DAYS * 86400)
+    except BadSignature:
+        raise NotFound(_("This survey link is not valid or has expired.")) from None
+    survey = db.session.get(Survey, data.get("s")) if isinstance(data, dict) else None
+    if survey is None:
+        raise NotFound(_("This survey link is not valid or has expired."))
+    return survey
+
+
+def _insert(rows: list[dict]) -> list[int]:
+    if not rows:
+        return []
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(Survey)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["booking_id"])
+        .returning(Survey.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _send(survey: Survey, reminder: bool) -> None:
+    owner = db.session.get(User, survey.customer_id)
+    if reminder:
+        text = _("A reminder: how was your visit (job #%(id)d)? Two minutes.", id=survey.booking_id)
+    else:
+        text = _("How was your visit (job #%(id)d)? Tell us in two minutes.", id=survey.booking_id)
+    notify.notify(
+        owner,
+        text,
+        link_path(survey),
+        subject=_("Your opinion of job #%(id)d", id=survey.booking_id),
+        kind="booking",
+    )
+
+
+def send_due() -> dict[str, int]:
+    """Send the survey of each job finished lately, and one reminder of unanswered ones (the
+    worker job; safe with several workers)."""
+    at = now()
+    jobs = db.session.execute(
+        select(ServiceRecord.booking_id, Booking.owner_id, Booking.store_id, Booking.advisor_id)
+        .join(Booking, Booking.id == ServiceRecord.booking_id)
+        .outerjoin(Survey, Survey.booking_id == ServiceRecord.booking_id)
+        .where(ServiceRecord.completed_at >= at - SEND_WINDOW, Survey.id.is_(None))
+    ).all()
+    rows = [
+        {
+            "booking_id": booking_id,
+            "customer_id": owner_id,
+            "store_id": store_id,
+            "advisor_id": advisor_id,
+            "sent_at": at,
+            "answers": [],
+            "comment": "",
+        }
+        for booking_id, owner_id, store_id, advisor_id in jobs
+    ]
+    new = _insert(rows)
+    for survey_id in new:
+        _send(db.session.get(Survey, survey_id), reminder=False)
+    db.session.commit()
+    due = db.session.scalars(
+        select(Survey.id).where(
+            Survey.answered_at.is_(None),
+            Survey.reminded_at.is_(None),
+            Survey.sent_at <= at - REMIND_AFTER,
+            Survey.sent_at >= at - timedelta(days=LINK_DAYS),
+        )
+    ).all()
+    reminded = 0
+    for survey_id in due:
+        won = db.session.execute(
+            update(Survey)
+            .where(Survey.id == survey_id, Survey.reminded_at.is_(None))
+            .where(Survey.answered_at.is_(None))
+            .values(reminded_at=at)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won == 1:
+            _send(db.session.get(Survey, survey_id), reminder=True)
+            reminded += 1
+        db.session.commit()
+    return {"sent": len(new), "reminded": reminded}
+
+
+def submit(survey: Survey, nps: int, scores: list[int], comment: str = "") -> Complaint | None:
+    """Record the answer once; a score of 6 or below opens a complaint (flushed).
+
+    Raises Conflict when the survey was already answered (the link is single use)."""
+    asked = questions(survey.store_id)
+    if not isinstance(nps, int) or not 0 <= nps <= 10:
+        raise ValidationError(_("Choose a score from 0 to 10."), field="nps")
+    if len(scores) != len(asked) or any(not 1 <= s <= 5 for s in scores):
+        raise ValidationError(_("Answer every question from 1 to 5."), field="answers")
+    if survey.answered_at is not None:
+        raise Conflict(_("This survey was already answered. Thank you!"))
+    answers = [{"q": zh, "q_en": en, "a": s} for (zh, en), s in zip(asked, scores, strict=True)]
+    csi = round(sum(s - 1 for s in scores) * 100 / (4 * len(scores)))
+    text = (comment or "").strip()[:2000]
+    won = db.session.execute(
+        update(Survey)
+        .where(Survey.id == survey.id, Survey.answered_at.is_(None))
+        .values(answered_at=now(), nps=nps, answers=answers, csi=csi, comment=text)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        raise Conflict(_("This survey was already answered. Thank you!"))
+    db.session.refresh(survey)
+    if nps > COMPLAINT_AT_OR_BELOW:
+        return None
+    return complaints.open_complaint(
+        db.session.get(User, survey.customer_id),
+        db.session.get(Store, survey.store_id),
+        source=FROM_SURVEY,
+        category="other",
+        severity="high" if nps <= 3 else "medium",
+        description=text or _("Survey score %(n)d out of 10.", n=nps),
+        booking=db.session.get(Booking, survey.booking_id),
+        survey=survey,
+    )
