@@ -45,6 +45,8 @@ MOVES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("crm_campaign_sends", "customer_id", ("campaign_id", "channel")),
     ("marketing_consents", "user_id", ("channel",)),
     ("consent_records", "user_id", ("kind", "policy_id")),  # one acceptance per version
+    ("crm_complaints", "customer_id", ()),
+    ("crm_surveys", "customer_id", ()),
     ("channel_preferences", "user_id", ("kind",)),
     ("wechat_bindings", "user_id", ()),
     ("notifications", "user_id", ()),
@@ -84,6 +86,8 @@ STAYS: frozenset[str] = frozenset(
         # who asked for an export; who added a webhook endpoint; a car's store follows its owner
         *"export_jobs.user_id webhook_endpoints.created_by_id vehicles.store_id".split(),
         *"consent_records.recorded_by_id privacy_policies.published_by_id".split(),
+        *"crm_complaints.entered_by_id crm_complaints.technician_id".split(),
+        *"crm_complaints.advisor_id crm_surveys.advisor_id".split(),
     }
 )
 
