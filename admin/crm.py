@@ -66,6 +66,9 @@ MERGE_LABELS = {
     "usedcar_events.recipient_id": _l("Used-car messages"),
     "outbox_messages.user_id": _l("Messages sent to the customer"),
     "users.referred_by_id": _l("Customers they referred"),
+    "consent_records.user_id": _l("Consent history"),
+    "crm_complaints.customer_id": _l("Complaints"),
+    "crm_surveys.customer_id": _l("Satisfaction surveys sent"),
 }
 
 

@@ -204,3 +204,10 @@ def test_a_car_moving_to_a_survivor_in_another_store_takes_the_survivors_store(f
 
     moved = db.session.get(Vehicle, car_id)
     assert (moved.owner_id, moved.store_id) == (keep_id, store.id)
+
+
+def test_every_moving_kind_has_a_label_on_the_preview():
+    """The side-by-side preview names each kind of row that moves, never a raw table name."""
+    from admin.crm import MERGE_LABELS
+
+    assert set(MERGE_LABELS) == {f"{t}.{c}" for t, c, _k in merge.MOVES}
