@@ -238,4 +238,4 @@ class RoutingTurn(Base):
 
 
 # The sales pipeline's tables (test drives, quotes, orders) live in their own module.
-from crm import pipeline_models  # noqa: E402, F401
+from crm import pipeline_models, showroom_models  # noqa: E402, F401

@@ -45,6 +45,7 @@ JOBS: list[Job] = [
     Job("api-idempotency-purge", "api.idempotency:purge_expired", 3600),
     Job("crm-task-rules", "crm.rules:generate_tasks", 900),
     Job("crm-close-day", "crm.rules:close_day", 300),
+    Job("crm-no-shows", "crm.invitations:mark_no_shows", 300),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
