@@ -282,6 +282,11 @@ EXPECTED: dict[str, tuple] = {
     "task_approvals.index": MANAGERS,
     "task_approvals.decide": (302, 403, 403, 403, 403, 303, 303),  # nothing asked: said
     "task_rules.index": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
+    "invitations.index": STAFF,
+    "invitations.invite": (302, 403, 403, 200, 404, 200, 200),  # store A's lead
+    "invitations.check_in": (302, 403, 403, 303, 404, 303, 303),  # an agent is told: not theirs
+    "tomorrow.index": STAFF,
+    "activity_report.index": STAFF,
     "callerid.caller_id": (404,) * 7,  # no token configured: the webhook is off
 }
 # A call-centre agent of store A gets what store A's advisor gets, except where listed here:
@@ -406,6 +411,7 @@ def world(app, f, db):
         crm_leads.Inquiry(name="潜客", phone="13655550001", store=store_a, source="phone")
     ).lead
     db.session.commit()
+    invitation = _invitation_sample(users["agent"], lead)
     inspection = _inspection_sample(db, users["advisor"], store_a)
     campaign = _campaign_sample(users["manager"], store_a)
     drive, quote, sales_order = _pipeline_samples(db, store_a, users["manager"])
@@ -444,6 +450,7 @@ def world(app, f, db):
         "sales_order_id": sales_order.id,
         "token_id": 999,  # no such API token
         "task_id": lead.tasks[0].id,
+        "invitation_id": invitation.id,
     }
     query = {
         "staff": locked.id,
@@ -467,6 +474,21 @@ def world(app, f, db):
         "inspection_templates": inspection.template_id,
     }
     return users, args, query
+
+
+def _invitation_sample(agent, lead):
+    """The agent's invitation of store A's lead to the showroom tomorrow."""
+    from datetime import timedelta
+
+    from crm import invitations
+    from portal.extensions import db
+    from portal.timeutil import now
+
+    invitation = invitations.invite(
+        agent, lead, now() + timedelta(days=1), kind="visit", advisor=None
+    )
+    db.session.commit()
+    return invitation
 
 
 def _campaign_sample(manager, store):
