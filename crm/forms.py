@@ -59,7 +59,7 @@ class StaffLeadForm(FlaskForm):
 class InvitationForm(FlaskForm):
     """An agent's invitation of a lead to the showroom: when, what for, and whom they meet."""
 
-    kind = SelectField(_l("Visit for"), choices=[], default="visit")
+    kind = SelectField(_l("What the visit is for"), choices=[], default="visit")
     starts_at = StringField(
         _l("Date and time of the visit"), validators=[DataRequired(), Length(max=16)]
     )

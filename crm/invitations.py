@@ -43,10 +43,10 @@ JOB_BATCH = 500
 
 KIND_LABELS = {"visit": _l("Showroom visit"), "test_drive": _l("Test drive visit")}
 STATUS_LABELS = {
-    "invited": _l("Expected"),
+    "invited": _l("Expected to visit"),
     "arrived": _l("Arrived"),
     "no_show": _l("Did not come"),
-    "cancelled": _l("Called off"),
+    "cancelled": _l("Visit called off"),
 }
 EVENT_LABELS = {
     "invited": _l("Invited to the showroom"),
