@@ -24,6 +24,7 @@ DEMO_EXTENSIONS = [
     "crm.demo_marketing:load_marketing_demo",
     "api.demo:load_api_demo",
     "crm.demo:load_call_centre_demo",
+    "crm.demo_showroom:load_showroom_demo",
 ]
 
 
