@@ -44,7 +44,7 @@ JOB_BATCH = 500
 KIND_LABELS = {"visit": _l("Showroom visit"), "test_drive": _l("Test drive visit")}
 STATUS_LABELS = {
     "invited": _l("Expected to visit"),
-    "arrived": _l("Arrived"),
+    "arrived": _l("Arrived at the showroom"),
     "no_show": _l("Did not come"),
     "cancelled": _l("Visit called off"),
 }
