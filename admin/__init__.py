@@ -39,6 +39,7 @@ from admin.rescue import RescueQueueView, RescueStatsView
 from admin.routing import RoutingView
 from admin.sales_board import SalesBoardView
 from admin.sales_orders import SalesOrderView
+from admin.showroom import ActivityReportView, InvitationsView, TomorrowView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
 from admin.video_devices import DevicesView
@@ -149,6 +150,16 @@ PAGES: tuple[Page, ...] = (
         MANAGERS,
     ),
     Page(SurveyResultsView, None, _l("Satisfaction (CSI)"), SERVICE_QUALITY, "csi", MANAGERS),
+    Page(InvitationsView, None, _l("Reception"), CALL_CENTRE, "invitations", EVERYONE),
+    Page(TomorrowView, None, _l("Tomorrow's plan"), CALL_CENTRE, "tomorrow", EVERYONE),
+    Page(
+        ActivityReportView,
+        None,
+        _l("Daily activity report"),
+        CALL_CENTRE,
+        "activity_report",
+        EVERYONE,
+    ),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),

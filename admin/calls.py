@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from admin.base import StaffView
 from admin.crm import LABELS, inquiry_from_form
-from crm import calls, rules
+from crm import calls, invitations, rules
 from crm import leads as lead_svc
 from crm import tasks as svc
 from crm.forms import StaffLeadForm
@@ -82,7 +82,7 @@ class TodayView(StaffView):
         tasks = svc.my_open_tasks(me)
         at = now()
         store = db.session.get(Store, me.store_id) if me.store_id else None
-        _start, end = calls.day_bounds(store, at)
+        start, end = calls.day_bounds(store, at)
         return self.render(
             "admin/crm/today.html",
             overdue=[t for t in tasks if t.overdue_at is not None or t.due_at < at],
@@ -90,6 +90,9 @@ class TodayView(StaffView):
             later=[t for t in tasks if t.overdue_at is None and t.due_at >= end][:20],
             callbacks=[t for t in tasks if t.attempts > 0 or t.kind == "follow_up"][:20],
             bookings=calls.todays_bookings(me) if me.store_id else [],
+            visits=invitations.mine(me, start, end),
+            invitation_kind_labels=invitations.KIND_LABELS,
+            invitation_status_labels=invitations.STATUS_LABELS,
             awaiting=len(svc.awaiting(me)) if svc.is_manager(me) else 0,
             now=at,
             **TASK_LABELS,

@@ -18,6 +18,7 @@ from crm import leads as svc
 from crm import merge, stats, timeline
 from crm.customers import clean_contact, find_customer
 from crm.forms import StaffLeadForm
+from crm.invitations import EVENT_LABELS as SHOWROOM_EVENT_LABELS
 from crm.models import LOST_REASONS, STAGES, STATES, Lead
 from portal import access
 from portal.auth import current_account
@@ -38,7 +39,7 @@ LABELS = {
     "source_labels": svc.SOURCE_LABELS,
     "timeframe_labels": svc.TIMEFRAME_LABELS,
     "lost_labels": svc.LOST_REASON_LABELS,
-    "event_labels": {**svc.EVENT_LABELS, **PIPELINE_EVENT_LABELS},
+    "event_labels": {**svc.EVENT_LABELS, **PIPELINE_EVENT_LABELS, **SHOWROOM_EVENT_LABELS},
 }
 # What a merge moves, by the table and column it is counted on (the preview's rows).
 MERGE_LABELS = {

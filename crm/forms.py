@@ -54,3 +54,14 @@ class StaffLeadForm(FlaskForm):
     )
     test_drive = BooleanField(_l("Wants a test drive"))
     note = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
+
+
+class InvitationForm(FlaskForm):
+    """An agent's invitation of a lead to the showroom: when, what for, and whom they meet."""
+
+    kind = SelectField(_l("What the visit is for"), choices=[], default="visit")
+    starts_at = StringField(
+        _l("Date and time of the visit"), validators=[DataRequired(), Length(max=16)]
+    )
+    advisor = SelectField(_l("Salesperson to meet"), coerce=str, choices=[])
+    note = TextAreaField(_l("Note for the salesperson"), validators=[Optional(), Length(max=2000)])

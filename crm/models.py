@@ -237,6 +237,6 @@ class RoutingTurn(Base):
     turn: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
-# The sales pipeline's tables (test drives, quotes, orders) and service quality's (complaints,
-# surveys) live in their own modules.
-from crm import pipeline_models, quality_models  # noqa: E402, F401
+# The sales pipeline's tables (test drives, quotes, orders), service quality's (complaints,
+# surveys) and the showroom handoff's (invitations, call logs) live in their own modules.
+from crm import pipeline_models, quality_models, showroom_models  # noqa: E402, F401

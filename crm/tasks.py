@@ -34,6 +34,7 @@ from crm.models import (
     LeadEvent,
     Task,
 )
+from crm.showroom_models import CallLog
 from portal import access
 from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
@@ -142,6 +143,9 @@ def log_call(
     task.note = "\n".join(x for x in (task.note, note.strip()[:2000]) if x)[-4000:]
     task.outcome = outcome
     task.attempts += 1
+    db.session.add(
+        CallLog(task_id=task.id, actor_id=actor.id, store_id=task.store_id, outcome=outcome, at=at)
+    )
     _on_lead(actor, task, outcome, note, at)
     if outcome == NO_ANSWER:
         task.due_at = max(task.due_at, at + RETRY_AFTER)  # stays open for another try

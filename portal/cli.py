@@ -29,6 +29,7 @@ DEMO_EXTENSIONS = [
     "portal.demo.webhooks:load_webhook_demo",
     "portal.demo.privacy:load_privacy_demo",
     "crm.quality_demo:load_quality_demo",
+    "crm.demo_showroom:load_showroom_demo",
 ]
 
 

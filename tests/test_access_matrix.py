@@ -308,6 +308,11 @@ EXPECTED: dict[str, tuple] = {
     "task_approvals.index": MANAGERS,
     "task_approvals.decide": (302, 403, 403, 403, 403, 303, 303),  # nothing asked: said
     "task_rules.index": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
+    "invitations.index": STAFF,
+    "invitations.invite": (302, 403, 403, 200, 404, 200, 200),  # store A's lead
+    "invitations.check_in": (302, 403, 403, 303, 404, 303, 303),  # an agent is told: not theirs
+    "tomorrow.index": STAFF,
+    "activity_report.index": STAFF,
     "callerid.caller_id": (404,) * 7,  # no token configured: the webhook is off
     # Service quality: store A's sample complaint; the owner's links are bearer links (the
     # matrix's token is not a signed one).
@@ -447,6 +452,7 @@ def world(app, f, db):
         crm_leads.Inquiry(name="潜客", phone="13655550001", store=store_a, source="phone")
     ).lead
     db.session.commit()
+    invitation = _invitation_sample(users["agent"], lead)
     inspection = _inspection_sample(db, users["advisor"], store_a)
     complaint = _complaint_sample(db, owner, store_a)
     campaign = _campaign_sample(users["manager"], store_a)
@@ -493,6 +499,7 @@ def world(app, f, db):
         "rule_id": 999_999,
         "export_id": 999,  # no such export
         "complaint_id": complaint.id,
+        "invitation_id": invitation.id,
     }
     query = {
         "staff": locked.id,
@@ -528,6 +535,21 @@ def _webhook_sample(manager, store):
     )
     db.session.commit()
     return endpoint.id
+
+
+def _invitation_sample(agent, lead):
+    """The agent's invitation of store A's lead to the showroom tomorrow."""
+    from datetime import timedelta
+
+    from crm import invitations
+    from portal.extensions import db
+    from portal.timeutil import now
+
+    invitation = invitations.invite(
+        agent, lead, now() + timedelta(days=1), kind="visit", advisor=None
+    )
+    db.session.commit()
+    return invitation
 
 
 def _campaign_sample(manager, store):

@@ -54,6 +54,7 @@ JOBS: list[Job] = [
     Job("back-office-exports", "admin.exports:run_exports", 5),
     Job("complaint-escalation", "crm.complaints:escalate", 300),
     Job("csi-surveys", "crm.surveys:send_due", 900),
+    Job("crm-no-shows", "crm.invitations:mark_no_shows", 300),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"

@@ -62,3 +62,28 @@ def test_quality_demo_has_answered_surveys_complaints_and_a_late_one_and_loads_o
     assert complaints.escalate()["managers"] >= 1  # the demo's late complaint
     manager = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS["manager"]))
     assert quality_stats.csi_by_month(manager)
+
+
+def test_showroom_demo_books_visits_and_logs_two_weeks_and_loads_once(db):
+    from crm import activity
+    from crm.demo import load_call_centre_demo
+    from crm.demo_showroom import VISITS, load_showroom_demo
+    from crm.showroom_models import Invitation
+
+    load_demo(owners=12)
+    db.session.commit()
+    load_call_centre_demo()
+    db.session.commit()
+    assert load_showroom_demo() == {"invitations": len(VISITS)}
+    db.session.commit()
+    assert load_showroom_demo() == {"invitations": 0}
+    states = sorted(db.session.scalars(select(Invitation.status)))
+    assert states == ["arrived", "invited", "invited", "no_show"]
+    missed = db.session.scalar(select(Invitation).where(Invitation.status == "no_show"))
+    assert missed.recovery_task.owner_id == missed.agent_id
+    agent = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS["agent"]))
+    from portal.timeutil import now
+
+    overall, per_person = activity.completion(agent, agent.store, now().date(), 14)
+    assert sum(v is not None for _, v in overall) >= 12
+    assert len(per_person) == 1  # the agent sees only their own line

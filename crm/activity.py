@@ -1,0 +1,279 @@
+"""Each person's day on paper: the daily activity report (销售活动日报表), task completion over
+time, and tomorrow's plan. Nobody types any of it: it is counted from what people logged.
+
+Every figure is one grouped query over one store and one local day (or a short window), read
+through the store's indexes, so the cost follows the store's day and not its history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from crm.models import DELIVERED, ORDER, TASK_DONE, TASK_LIVE, Lead, Task
+from crm.pipeline_models import DRIVEN, DriveBooking, Quote, SalesOrder
+from crm.showroom_models import ARRIVED, MISSED, CallLog, Invitation
+from portal import access
+from portal.extensions import db
+from portal.models import Store, User
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER
+
+PEOPLE = (ADVISOR, AGENT, MANAGER)
+FIGURES = (
+    "calls",
+    "on_time",
+    "late",
+    "left_open",
+    "invited",
+    "arrived",
+    "no_show",
+    "visits",
+    "drives",
+    "quotes",
+    "orders",
+)
+
+
+@dataclass
+class Line:
+    """One person's counts for the day (or the store's total)."""
+
+    user: User | None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIGURES, 0))
+
+    @property
+    def show_rate(self) -> float | None:
+        """Arrivals over decided invitations of the day (None: none was decided)."""
+        decided = self.counts["arrived"] + self.counts["no_show"]
+        return self.counts["arrived"] / decided if decided else None
+
+
+def local_day(store: Store, day: date) -> tuple[datetime, datetime]:
+    """Return the store's local day as a UTC [start, end) pair."""
+    zone = ZoneInfo(store.timezone)
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+
+
+def _grouped(stmt) -> dict[int, int]:
+    return {who: n for who, n in db.session.execute(stmt) if who is not None}
+
+
+def _figures(store_id: int, start: datetime, end: datetime) -> dict[str, dict[int, int]]:
+    """Return each figure of the report as {person id: count} for the store's day."""
+    done = select(Task.owner_id, func.count(Task.id)).where(
+        Task.store_id == store_id,
+        Task.status == TASK_DONE,
+        Task.done_at >= start,
+        Task.done_at < end,
+    )
+    inv = select(Invitation.agent_id, func.count(Invitation.id)).where(
+        Invitation.store_id == store_id
+    )
+    starting = inv.where(Invitation.starts_at >= start, Invitation.starts_at < end)
+    return {
+        "calls": _grouped(
+            select(CallLog.actor_id, func.count(CallLog.id))
+            .where(CallLog.store_id == store_id, CallLog.at >= start, CallLog.at < end)
+            .group_by(CallLog.actor_id)
+        ),
+        # The same-day rule: done on its due day (or before) is on time; a leftover is late.
+        "on_time": _grouped(done.where(Task.due_at >= start).group_by(Task.owner_id)),
+        "late": _grouped(done.where(Task.due_at < start).group_by(Task.owner_id)),
+        # Open at the day's end: due by then and not closed by then (closed later counts).
+        "left_open": _grouped(
+            select(Task.owner_id, func.count(Task.id))
+            .where(Task.store_id == store_id, Task.due_at < end, Task.created_at < end)
+            .where(or_(Task.status.in_(TASK_LIVE), Task.done_at >= end))
+            .group_by(Task.owner_id)
+        ),
+        "invited": _grouped(
+            inv.where(Invitation.created_at >= start, Invitation.created_at < end).group_by(
+                Invitation.agent_id
+            )
+        ),
+        "arrived": _grouped(
+            starting.where(Invitation.status == ARRIVED).group_by(Invitation.agent_id)
+        ),
+        "no_show": _grouped(
+            starting.where(Invitation.status == MISSED).group_by(Invitation.agent_id)
+        ),
+        "visits": _grouped(
+            select(Invitation.advisor_id, func.count(Invitation.id))
+            .where(Invitation.store_id == store_id, Invitation.status == ARRIVED)
+            .where(Invitation.arrived_at >= start, Invitation.arrived_at < end)
+            .group_by(Invitation.advisor_id)
+        ),
+        "drives": _grouped(
+            select(DriveBooking.advisor_id, func.count(DriveBooking.id))
+            .where(DriveBooking.store_id == store_id, DriveBooking.status == DRIVEN)
+            .where(DriveBooking.starts_at >= start, DriveBooking.starts_at < end)
+            .group_by(DriveBooking.advisor_id)
+        ),
+        "quotes": _grouped(
+            select(Quote.author_id, func.count(Quote.id))
+            .where(Quote.store_id == store_id, Quote.created_at >= start, Quote.created_at < end)
+            .group_by(Quote.author_id)
+        ),
+        "orders": _grouped(
+            select(SalesOrder.advisor_id, func.count(SalesOrder.id))
+            .where(SalesOrder.store_id == store_id)
+            .where(SalesOrder.signed_at >= start, SalesOrder.signed_at < end)
+            .group_by(SalesOrder.advisor_id)
+        ),
+    }
+
+
+def sees_store(viewer: User) -> bool:
+    """Return whether the viewer reads everyone's lines (a manager), not only their own."""
+    return viewer.role in (MANAGER, ADMIN)
+
+
+def daily_report(viewer: User, store: Store, day: date) -> tuple[list[Line], Line]:
+    """Return the store's day, one line per person with anything to show, and the total.
+
+    A manager sees every person of the store; anyone else sees only their own line."""
+    access.require_store(viewer, store.id, _("You cannot see this store."))
+    start, end = local_day(store, day)
+    figures = _figures(store.id, start, end)
+    people = db.session.scalars(
+        select(User)
+        .where(User.store_id == store.id, User.role.in_(PEOPLE))
+        .order_by(User.role, User.name, User.id)
+    ).all()
+    if not sees_store(viewer):
+        people = [p for p in people if p.id == viewer.id]
+    lines, total = [], Line(None)
+    for person in people:
+        line = Line(person, {k: figures[k].get(person.id, 0) for k in FIGURES})
+        if person.is_active or any(line.counts.values()):
+            lines.append(line)
+            for k in FIGURES:
+                total.counts[k] += line.counts[k]
+    return lines, total
+
+
+def completion(viewer: User, store: Store, last_day: date, days: int = 14):
+    """Return the share of tasks done on their due day, per day and per person over the days.
+
+    Returns (store rows, {person name: rows}), each row (label "MM-dd", percent or None)."""
+    access.require_store(viewer, store.id, _("You cannot see this store."))
+    zone = ZoneInfo(store.timezone)
+    first = last_day - timedelta(days=days - 1)
+    start = local_day(store, first)[0]
+    end = local_day(store, last_day)[1]
+    stmt = (
+        select(Task.owner_id, Task.due_at, Task.done_at, Task.status)
+        .where(Task.store_id == store.id, Task.due_at >= start, Task.due_at < end)
+        .where(Task.owner_id.is_not(None))
+    )
+    if not sees_store(viewer):
+        stmt = stmt.where(Task.owner_id == viewer.id)
+    due: dict[tuple[int | None, date], int] = defaultdict(int)
+    same: dict[tuple[int | None, date], int] = defaultdict(int)
+    owners: set[int] = set()
+    for owner_id, due_at, done_at, status in db.session.execute(stmt):
+        day = due_at.astimezone(zone).date()
+        on_day = (
+            status == TASK_DONE and done_at is not None and done_at.astimezone(zone).date() <= day
+        )
+        owners.add(owner_id)
+        for key in ((None, day), (owner_id, day)):
+            due[key] += 1
+            same[key] += on_day
+    span = [first + timedelta(days=i) for i in range(days)]
+
+    def rows(who):
+        return [
+            (
+                d.strftime("%m-%d"),
+                round(100 * same[(who, d)] / due[(who, d)]) if due[(who, d)] else None,
+            )
+            for d in span
+        ]
+
+    names = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(owners)))}
+    per_person = {names[o]: rows(o) for o in sorted(owners, key=lambda o: names[o])}
+    return rows(None), per_person
+
+
+def by_source(
+    viewer: User, store: Store, first: date, last: date
+) -> list[tuple[str, int, int, int]]:
+    """Return per lead source: invitations starting in the days, arrivals, and arrived leads
+    that reached an order since (conversion after a visit)."""
+    access.require_store(viewer, store.id, _("You cannot see this store."))
+    start = local_day(store, first)[0]
+    end = local_day(store, last)[1]
+    converted = Lead.stage.in_((ORDER, DELIVERED))
+    stmt = (
+        select(
+            Lead.source,
+            func.count(Invitation.id),
+            func.count(Invitation.id).filter(Invitation.status == ARRIVED),
+            func.count(Invitation.id).filter(Invitation.status == ARRIVED, converted),
+        )
+        .join(Lead, Lead.id == Invitation.lead_id)
+        .where(Invitation.store_id == store.id)
+        .where(Invitation.starts_at >= start, Invitation.starts_at < end)
+        .group_by(Lead.source)
+        .order_by(Lead.source)
+    )
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+@dataclass
+class Plan:
+    """What a person has ahead tomorrow: open tasks (leftovers first), visits and test drives."""
+
+    day: date
+    tasks: list[Task]
+    invitations: list[Invitation]
+    drives: list[DriveBooking]
+
+
+def tomorrow_plan(user: User, store: Store, at: datetime) -> Plan:
+    """Return the user's plan for the store's next local day: every open task due by its end
+    (today's leftovers first, then by time and priority), the visits booked and test drives."""
+    day = at.astimezone(ZoneInfo(store.timezone)).date() + timedelta(days=1)
+    start, end = local_day(store, day)
+    tasks = db.session.scalars(
+        access.store_scope(
+            select(Task).where(
+                Task.owner_id == user.id, Task.status.in_(TASK_LIVE), Task.due_at < end
+            ),
+            Task.store_id,
+            user,
+        )
+        .order_by(Task.due_at >= start, Task.overdue_at.is_(None), Task.due_at, Task.priority)
+        .limit(200)
+    ).all()
+    invitations = db.session.scalars(
+        access.store_scope(
+            select(Invitation).where(
+                Invitation.starts_at >= start,
+                Invitation.starts_at < end,
+                (Invitation.agent_id == user.id) | (Invitation.advisor_id == user.id),
+            ),
+            Invitation.store_id,
+            user,
+        ).order_by(Invitation.starts_at)
+    ).all()
+    drives = db.session.scalars(
+        access.store_scope(
+            select(DriveBooking).where(
+                DriveBooking.advisor_id == user.id,
+                DriveBooking.starts_at >= start,
+                DriveBooking.starts_at < end,
+                DriveBooking.status == "booked",
+            ),
+            DriveBooking.store_id,
+            user,
+        ).order_by(DriveBooking.starts_at)
+    ).all()
+    return Plan(day, list(tasks), list(invitations), list(drives))
