@@ -70,6 +70,7 @@ MERGE_LABELS = {
     "consent_records.user_id": _l("Consent history"),
     "crm_complaints.customer_id": _l("Complaints"),
     "crm_surveys.customer_id": _l("Satisfaction surveys sent"),
+    "crm_invitations.customer_id": _l("Showroom visits booked"),
 }
 
 

@@ -47,6 +47,7 @@ MOVES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("consent_records", "user_id", ("kind", "policy_id")),  # one acceptance per version
     ("crm_complaints", "customer_id", ()),
     ("crm_surveys", "customer_id", ()),
+    ("crm_invitations", "customer_id", ()),
     ("channel_preferences", "user_id", ("kind",)),
     ("wechat_bindings", "user_id", ()),
     ("notifications", "user_id", ()),
@@ -88,6 +89,8 @@ STAYS: frozenset[str] = frozenset(
         *"consent_records.recorded_by_id privacy_policies.published_by_id".split(),
         *"crm_complaints.entered_by_id crm_complaints.technician_id".split(),
         *"crm_complaints.advisor_id crm_surveys.advisor_id".split(),
+        *"crm_call_logs.actor_id crm_invitations.agent_id crm_invitations.advisor_id".split(),
+        *"crm_invitations.checked_in_by_id".split(),
     }
 )
 
