@@ -9,6 +9,7 @@ from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
+from portal.forms.accounts import MarketingChoices
 from portal.models import User
 from portal.models.consents import CONSENT_METHODS
 from portal.services import consent, policy
@@ -24,22 +25,13 @@ def method_field() -> SelectField:
     )
 
 
-class StaffConsentFields:
+class StaffConsentFields(MarketingChoices):
     """The consent part of a staff form: the method and one unticked box per channel."""
 
     consent_method = method_field()
     marketing_sms = BooleanField(_l("Agrees to offers by SMS"))
     marketing_wechat = BooleanField(_l("Agrees to offers by WeChat"))
     marketing_email = BooleanField(_l("Agrees to offers by email"))
-
-    def marketing_channels(self) -> set[str]:
-        """Return the marketing channels the customer agreed to."""
-        ticked = {
-            "sms": self.marketing_sms.data,
-            "wechat": self.marketing_wechat.data,
-            "email": self.marketing_email.data,
-        }
-        return {channel for channel, on in ticked.items() if on}
 
 
 class CustomerConsentForm(StaffConsentFields, FlaskForm):

@@ -26,7 +26,20 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
-class RegisterForm(FlaskForm):
+class MarketingChoices:
+    """One unticked box per marketing channel (marketing_sms, _wechat, _email on the form)."""
+
+    def marketing_channels(self) -> set[str]:
+        """Return the marketing channels that were ticked."""
+        ticked = {
+            "sms": self.marketing_sms.data,
+            "wechat": self.marketing_wechat.data,
+            "email": self.marketing_email.data,
+        }
+        return {channel for channel, on in ticked.items() if on}
+
+
+class RegisterForm(MarketingChoices, FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
     phone = StringField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
     email = EmailField(_l("Email (optional)"), validators=[Optional(), Length(max=254)])
@@ -56,15 +69,6 @@ class RegisterForm(FlaskForm):
     marketing_sms = BooleanField(_l("Offers by SMS"))
     marketing_wechat = BooleanField(_l("Offers by WeChat"))
     marketing_email = BooleanField(_l("Offers by email"))
-
-    def marketing_channels(self) -> set[str]:
-        """Return the marketing channels the new owner ticked."""
-        ticked = {
-            "sms": self.marketing_sms.data,
-            "wechat": self.marketing_wechat.data,
-            "email": self.marketing_email.data,
-        }
-        return {channel for channel, on in ticked.items() if on}
 
 
 class PolicyAcceptForm(FlaskForm):
