@@ -53,3 +53,15 @@ class EncryptedInt(_Encrypted):
 
     def from_text(self, text: str) -> int:
         return int(text)
+
+
+class EncryptedText(_Encrypted):
+    """A string (a signing secret), encrypted."""
+
+    cache_ok = True
+
+    def to_text(self, value) -> str:
+        return str(value)
+
+    def from_text(self, text: str) -> str:
+        return text

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.encrypted import EncryptedText
 
 
 class WebhookEndpoint(Base):
@@ -22,7 +23,8 @@ class WebhookEndpoint(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     url: Mapped[str] = mapped_column(String(500))
     description: Mapped[str] = mapped_column(String(120), default="")
-    secret_sealed: Mapped[str] = mapped_column(Text)
+    # The signing secret, encrypted at rest under M4S_DATA_KEYS (rotated with the other columns).
+    secret_sealed: Mapped[str] = mapped_column(EncryptedText("webhook_endpoints.secret_sealed"))
     secret_hint: Mapped[str] = mapped_column(String(16))  # the first characters, to tell apart
     events: Mapped[list] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)

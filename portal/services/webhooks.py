@@ -9,15 +9,12 @@ to one worker; a replay is a new outbox message carrying the same event id."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 import re
 import secrets
 import uuid
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -51,28 +48,18 @@ EVENT_TYPES = {
 # --- the secret, sealed at rest ------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"m4s-webhook-secret:" + current_app.config["SECRET_KEY"].encode())
-    return Fernet(base64.urlsafe_b64encode(digest.digest()))
-
-
 def _new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
 def _seal(endpoint: WebhookEndpoint, secret: str) -> None:
-    endpoint.secret_sealed = _fernet().encrypt(secret.encode()).decode()
+    endpoint.secret_sealed = secret  # encrypted by the column type under M4S_DATA_KEYS
     endpoint.secret_hint = secret[:10]
 
 
 def endpoint_secret(endpoint: WebhookEndpoint) -> str:
     """Return the endpoint's signing secret (the worker signs with it)."""
-    try:
-        return _fernet().decrypt(endpoint.secret_sealed.encode()).decode()
-    except InvalidToken:
-        raise outbox.DeliveryError(
-            "the signing secret cannot be read (SECRET_KEY changed?): rotate it", retryable=False
-        ) from None
+    return endpoint.secret_sealed
 
 
 # --- addresses ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portal import webhook_signature
 from portal.errors import NotFound, ValidationError
@@ -311,7 +311,12 @@ def test_secret_is_shown_once_and_rotation_replaces_it(private_ok, f, db, client
     ).get_data(as_text=True)
     endpoint = db.session.scalars(select(WebhookEndpoint)).one()
     secret = page.split('id="new-secret-value">')[1].split("<")[0]
-    assert secret.startswith("whsec_") and secret not in endpoint.secret_sealed
+    assert secret.startswith("whsec_") and endpoint.secret_sealed == secret
+    # At rest it is a Fernet token under M4S_DATA_KEYS, never the secret itself.
+    raw = db.session.execute(
+        text("SELECT secret_sealed FROM webhook_endpoints WHERE id = :id"), {"id": endpoint.id}
+    ).scalar_one()
+    assert raw.startswith("gAAAAA") and secret not in raw
     listing = client.get("/admin/webhooks/").get_data(as_text=True)
     assert secret not in listing and store.name in listing and receiver.url in listing
 
