@@ -30,6 +30,14 @@ def _shown(value: float | None, fmt) -> str:
     return "—" if value is None else fmt(value)
 
 
+def _range(rows: Rows) -> tuple[float, float]:
+    """Return (lowest, highest) of the scale: it always holds zero, so negative values (an NPS
+    below zero) draw from the zero line the other way."""
+    values = [v for _, v in rows if v is not None]
+    low, high = min([0, *values]), max([0, *values])
+    return low, (high if high > low else low + 1)
+
+
 def _open(chart_id: str, title: str, rows: Rows, fmt, width: int, height: int) -> Markup:
     desc = "; ".join(f"{label}: {_shown(value, fmt)}" for label, value in rows) or _("No data")
     return Markup(
@@ -65,11 +73,13 @@ def hbar(
         return _empty(chart_id, title, width)
     label_w, value_w, row_h = 190, 90, 26
     bar_w = width - label_w - value_w
-    top = max((v for _, v in rows if v is not None), default=0) or 1
+    low, high = _range(rows)
+    zero = label_w + bar_w * -low / (high - low)
     parts = [_open(chart_id, title, rows, fmt, width, row_h * len(rows) + 4)]
     for i, (label, value) in enumerate(rows):
         y = i * row_h + 2
-        w = max(bar_w * (value or 0) / top, 1 if value else 0)
+        w = max(bar_w * abs(value or 0) / (high - low), 1 if value else 0)
+        left = zero - w if (value or 0) < 0 else zero
         parts.append(
             Markup(
                 "<g><title>{label}: {value}</title>"
@@ -82,12 +92,12 @@ def hbar(
                 short=_short(label, 16),
                 lx=label_w - 8,
                 ty=y + 17,
-                bx=label_w,
+                bx=left,
                 by=y + 3,
                 w=w,
                 bh=row_h - 8,
                 bar=BAR,
-                vx=label_w + w + 6,
+                vx=max(left, zero) + (w if left >= zero else 0) + 6,
                 muted=MUTED,
             )
         )
@@ -109,15 +119,18 @@ def columns(
     base, top_pad = height - 24, 18
     step = width / len(rows)
     col_w = max(step * 0.7, 2)
-    top = max((v for _, v in rows if v is not None), default=0) or 1
+    low, high = _range(rows)
+    scale = (base - top_pad - (14 if low < 0 else 0)) / (high - low)
+    zero = top_pad + high * scale  # the zero line: columns rise from it, negatives hang below
     parts = [
         _open(chart_id, title, rows, fmt, width, height),
-        Markup('<line x1="0" y1="{y}" x2="{w}" y2="{y}" stroke="{c}"/>').format(
-            y=base, w=width, c=MUTED
+        Markup('<line x1="0" y1="{y:.1f}" x2="{w}" y2="{y:.1f}" stroke="{c}"/>').format(
+            y=zero, w=width, c=MUTED
         ),
     ]
     for i, (label, value) in enumerate(rows):
-        h = (base - top_pad) * (value or 0) / top
+        h = abs(value or 0) * scale
+        below = (value or 0) < 0
         mid = i * step + step / 2
         parts.append(
             Markup(
@@ -131,12 +144,12 @@ def columns(
                 label=label,
                 value=_shown(value, fmt),
                 x=mid - col_w / 2,
-                y=base - h,
+                y=zero if below else zero - h,
                 cw=col_w,
                 h=h,
                 bar=BAR,
                 mid=mid,
-                vy=base - h - 4,
+                vy=zero + h + 12 if below else zero - h - 4,
                 muted=MUTED,
                 ly=base + 16,
             )

@@ -58,31 +58,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=4, help="delivery threads per worker")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--rate", type=int, default=0, help="M4S_OUTBOX_MAX_PER_SECOND per thread")
-    p.add_argument("--nice", default="0,10", help="worker nice levels to compare, comma-separated")
+    p.add_argument(
+        "--nice",
+        default="0,10,idle",
+        help="worker nice levels to compare, comma-separated; 'idle' is the SCHED_IDLE policy",
+    )
     p.add_argument("--no-record", action="store_true")
     args = p.parse_args(argv)
     # harness.gunicorn/wrk read these
     args.worker_class, args.gunicorn_threads, args.wrk_threads = "sync", 1, 1
     args.portal_workers = 2
-    try:
-        args.levels = [int(x) for x in args.nice.split(",")]
-    except ValueError:
-        p.error("--nice takes comma-separated integers")
+    args.levels = [x.strip() for x in args.nice.split(",")]
+    if not all(x == "idle" or x.lstrip("-").isdigit() for x in args.levels):
+        p.error("--nice takes comma-separated integers or 'idle'")
     if "bench" not in args.database_url.rsplit("/", 1)[-1]:
         p.error("the database is rebuilt: its name must contain 'bench'")
     return args
 
 
-def start_niced(level: int, env: dict[str, str], log) -> subprocess.Popen:
-    """Start one `flask m4s worker --no-jobs` under `nice -n level`."""
+def start_niced(level: str, env: dict[str, str], log) -> subprocess.Popen:
+    """Start one `flask m4s worker --no-jobs` under `nice -n level`, or under the SCHED_IDLE
+    policy for level "idle" (`chrt --idle 0`: it runs only when no other process wants a CPU)."""
     cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "m4s", "worker", "--no-jobs"]
+    policy = ["chrt", "--idle", "0"] if level == "idle" else ["nice", "-n", level]
     return subprocess.Popen(
-        ["nice", "-n", str(level), *cmd, "--threads", THREADS[0]],
+        [*policy, *cmd, "--threads", THREADS[0]],
         cwd=ROOT,
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
+
+
+def label(level: str) -> str:
+    return "SCHED_IDLE" if level == "idle" else f"nice {level}"
 
 
 def spread(values: list[float]) -> str:
@@ -107,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         conn.execute(text("DELETE FROM outbox_messages"))
     load_before = round(os.getloadavg()[0], 2)
     idle: list[float] = []
-    busy: dict[int, list[float]] = {level: [] for level in args.levels}
-    notes: dict[int, list[str]] = {level: [] for level in args.levels}
+    busy: dict[str, list[float]] = {level: [] for level in args.levels}
+    notes: dict[str, list[str]] = {level: [] for level in args.levels}
     gargs = argparse.Namespace(**{**vars(args), "workers": args.portal_workers})
     try:
         with harness.gunicorn(
@@ -138,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                     busy[level].append(loaded["p99_ms"])
                     notes[level].append(f"{sent_during} sent, {left} left")
                     report.append(
-                        f"nice {level}: p99 {loaded['p99_ms']} ms {loaded['rps']} rps,"
+                        f"{label(level)}: p99 {loaded['p99_ms']} ms {loaded['rps']} rps,"
                         f" {sent_during} sent during the window, {left} still queued"
                     )
                     if quiet["errors"] or loaded["errors"]:
@@ -151,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     for level in args.levels:
         rise = 100 * (statistics.median(busy[level]) / statistics.median(idle) - 1)
         parts.append(
-            f"delivering at nice {level} {spread(busy[level])}: **{rise:+.1f} %**"
+            f"delivering at {label(level)} {spread(busy[level])}: **{rise:+.1f} %**"
             f" (rounds {busy[level]}; {', '.join(notes[level])})"
         )
     command = shlex.join(["python", "-m", "bench.run_outbox_web", *(argv or sys.argv[1:])])

@@ -97,3 +97,31 @@ def test_charts_escape_labels_and_print_every_value(app):
     assert ">12<" in svg and ">3<" in svg and 'aria-labelledby="c1-t c1-d"' in svg
     assert "No data for this period." in empty
     assert "b: 5 (50 %)" in steps
+
+
+def test_negative_values_draw_from_the_zero_line_the_other_way(app):
+    """An NPS below zero gets a bar: a column hanging below the zero line, a bar to its left."""
+    import re
+
+    import pytest
+
+    from admin import charts
+
+    with app.test_request_context():
+        cols = str(charts.columns([("1月", 40), ("2月", -20)], chart_id="n1", title="NPS"))
+        bars = str(charts.hbar([("甲", 40), ("乙", -20)], chart_id="n2", title="NPS"))
+    zero = float(re.search(r'<line x1="0" y1="([\d.]+)"', cols).group(1))
+    (y1, h1), (y2, h2) = [
+        (float(y), float(h))
+        for y, h in re.findall(
+            r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', cols
+        )
+    ]
+    assert y1 + h1 == pytest.approx(zero) and y2 == pytest.approx(zero)  # up, then down
+    assert h1 == pytest.approx(2 * h2) and h2 > 0
+    (x1, w1), (x2, w2) = [
+        (float(x), float(w))
+        for x, w in re.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', bars)
+    ]
+    assert x2 + w2 == pytest.approx(x1) and w1 == pytest.approx(2 * w2)  # left of zero
+    assert ">-20<" in cols and ">-20<" in bars
