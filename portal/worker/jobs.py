@@ -45,6 +45,7 @@ JOBS: list[Job] = [
         "portal.services.rescue.retention:coarsen_expired_locations",
         3600,
     ),
+    Job("campaign-schedule", "crm.campaigns:start_due", 60),
     Job("campaign-sends", "crm.campaign_sending:queue_due", 30),
     Job("campaign-builtins", "crm.builtins:run_builtins", 3600),
     Job("api-idempotency-purge", "api.idempotency:purge_expired", 3600),
