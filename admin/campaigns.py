@@ -235,13 +235,19 @@ class CampaignView(StaffView):
 
     @expose("/<int:campaign_id>/act", methods=["POST"])
     def act(self, campaign_id: int):
-        """Send, pause or resume the campaign."""
+        """Send now or at a time (store's zone), cancel that schedule, pause or resume."""
+        from admin.calls import parse_local  # admin.calls imports this module
+
         campaign = _record(Campaign, campaign_id)
         verb = request.form.get("verb", "")
         steps = {
             "send": lambda: campaigns.start(_me(), campaign),
             "pause": lambda: campaigns.pause(campaign),
             "resume": lambda: campaigns.resume(campaign),
+            "schedule": lambda: campaigns.schedule(
+                campaign, parse_local(request.form.get("send_at"), campaign.store.timezone)
+            ),
+            "unschedule": lambda: campaigns.unschedule(campaign),
         }
         try:
             if verb not in steps:

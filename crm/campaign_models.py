@@ -61,6 +61,7 @@ class Campaign(Base):
         CheckConstraint("window_days >= 1 AND window_days <= 180", name="window_range"),
         Index("ix_crm_campaigns_status", "status"),
         Index("ix_crm_campaigns_store_created", "store_id", "created_at"),
+        Index("ix_crm_campaigns_status_send_at", "status", "send_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +78,8 @@ class Campaign(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the snapshot's time
+    # A draft with send_at is scheduled: the worker starts it once this time has come.
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     store: Mapped[Store] = relationship()

@@ -202,13 +202,19 @@ def reachable(channel: str, customer=None):
     return true()
 
 
-def start(actor: User | None, campaign: Campaign) -> Campaign:
-    """Snapshot the audience and the sends, and set the campaign sending (flushed)."""
+def start(actor: User | None, campaign: Campaign, due_by=None) -> Campaign:
+    """Snapshot the audience and the sends, and set the campaign sending (flushed).
+
+    With due_by (the worker), only a draft still scheduled at or before that time starts, so a
+    schedule cancelled meanwhile is left alone; the conditional UPDATE lets one claimant win."""
     at = now()
+    wanted = [Campaign.id == campaign.id, Campaign.status == DRAFT]
+    if due_by is not None:
+        wanted += [Campaign.send_at.is_not(None), Campaign.send_at <= due_by]
     claimed = db.session.execute(
         update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.status == DRAFT)
-        .values(status=SENDING, sent_at=at)
+        .where(*wanted)
+        .values(status=SENDING, sent_at=at, send_at=None)
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
@@ -290,6 +296,63 @@ def _snapshot_sends(campaign: Campaign, channel: str, cap: int, at) -> None:
             ["campaign_id", "customer_id", "channel", "status", "created_at"], rows
         )
     )
+
+
+def schedule(campaign: Campaign, send_at) -> None:
+    """Set a draft campaign to be sent at send_at (UTC, in the future); the worker starts it."""
+    if send_at is None:
+        raise ValidationError(_("Choose when the campaign is sent."), field="send_at")
+    if send_at <= now():
+        raise ValidationError(_("Choose a sending time in the future."), field="send_at")
+    moved = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == DRAFT)
+        .values(send_at=send_at)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise Conflict(_("Only a draft campaign can be scheduled."))
+    db.session.flush()
+    db.session.refresh(campaign)
+
+
+def unschedule(campaign: Campaign) -> None:
+    """Cancel a scheduled send that has not started; the campaign stays a draft."""
+    moved = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == DRAFT, Campaign.send_at.is_not(None))
+        .values(send_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise Conflict(_("This campaign has no scheduled send to cancel."))
+    db.session.flush()
+    db.session.refresh(campaign)
+
+
+def start_due() -> int:
+    """Start every scheduled campaign whose time has come (the worker's job); return how many.
+
+    Each campaign is claimed by start()'s conditional UPDATE in its own transaction, so two
+    workers racing start it once; the loser's Conflict is rolled back and skipped. Quiet hours
+    are kept by the batches (crm.campaign_sending), which queue nothing at night."""
+    at = now()
+    ids = db.session.scalars(
+        select(Campaign.id)
+        .where(Campaign.status == DRAFT, Campaign.send_at.is_not(None), Campaign.send_at <= at)
+        .order_by(Campaign.send_at, Campaign.id)
+    ).all()
+    started = 0
+    for campaign_id in ids:
+        campaign = db.session.get(Campaign, campaign_id)
+        try:
+            start(None, campaign, due_by=at)
+        except Conflict:
+            db.session.rollback()  # cancelled, sent by hand or started by another worker
+            continue
+        db.session.commit()
+        started += 1
+    return started
 
 
 def pause(campaign: Campaign) -> None:

@@ -1,10 +1,12 @@
 """Demo marketing for the demo manager's store: consents, segments, a sent campaign with its
-return, a draft, and the built-in "maintenance due but not booked" switched on (idempotent)."""
+return, a draft, one scheduled for a later morning, and the built-in "maintenance due but not
+booked" switched on (idempotent)."""
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 
@@ -40,6 +42,14 @@ WINTER = {
     "included. Book online while places last.",
 }
 
+SPRING = {
+    "subject_zh": "{name}，春节前来做个保养",
+    "body_zh": "{name}您好！春节出行前，{store}为您免费检测轮胎、刹车和灯光，保养工时八五折。",
+    "subject_en": "{name}, a service before the Spring Festival",
+    "body_en": "Hello {name}! Before your Spring Festival trip, {store} checks tyres, brakes "
+    "and lights for free, with 15% off service labour.",
+}
+
 
 def load_marketing_demo(seed: int = 23) -> dict[str, int]:
     """Create the demo marketing data once (nothing happens if any segment exists)."""
@@ -70,9 +80,28 @@ def load_marketing_demo(seed: int = 23) -> dict[str, int]:
     sent = _sent_campaign(manager, made[2])
     draft = campaigns.Draft("新车主首保提醒 · First service", made[0], {"inapp": WINTER}, {}, 10)
     campaigns.create_campaign(manager, draft)
+    _scheduled_campaign(manager, made[1])
     builtins.switch(manager, store, MAINTENANCE_DUE, True)
     db.session.flush()
-    return {"segments": len(made), "campaigns": 2, "audience": sent.audience}
+    return {"segments": len(made), "campaigns": 3, "audience": sent.audience}
+
+
+def _scheduled_campaign(manager: User, segment: Segment) -> Campaign:
+    """A campaign the worker sends at 10:00 (store time) three days from now."""
+    draft = campaigns.Draft(
+        "春节前保养 · Service before the Spring Festival",
+        segment,
+        {"inapp": SPRING, "email": SPRING},
+        {"email": 1},
+        holdout_pct=10,
+        cost_fen=20_000,
+    )
+    campaign = campaigns.create_campaign(manager, draft)
+    zone = ZoneInfo(manager.store.timezone)
+    day = (now().astimezone(zone) + timedelta(days=3)).date()
+    morning = datetime.combine(day, time(10, 0), tzinfo=zone).astimezone(UTC)
+    campaigns.schedule(campaign, morning)
+    return campaign
 
 
 def _sent_campaign(manager: User, segment: Segment) -> Campaign:

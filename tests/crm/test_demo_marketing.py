@@ -1,4 +1,4 @@
-"""The marketing demo: consents, segments, a sent campaign and a draft, loaded once."""
+"""The marketing demo: consents, segments, a sent, a draft and a scheduled campaign, once."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def test_demo_marketing_loads_once(db, clock):
     assert load_marketing_demo() == {"segments": 0}
     assert db.session.scalar(select(func.count(Segment.id))) == len(SEGMENTS)
     statuses = sorted(db.session.scalars(select(Campaign.status)))
-    assert statuses == ["done", "draft"]
+    assert statuses == ["done", "draft", "draft"]
+    scheduled = db.session.scalar(select(Campaign.send_at).where(Campaign.send_at.is_not(None)))
+    assert scheduled is not None and scheduled > DAYTIME  # one waits for the worker
     assert db.session.scalar(select(func.count(MarketingConsent.id))) > 10
     assert db.session.scalar(select(BuiltinCampaign.enabled)) is True
