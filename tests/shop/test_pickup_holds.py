@@ -185,3 +185,36 @@ def test_checkout_page_offers_the_window_and_refuses_a_bad_day(client, auth, own
 
 def test_store_default_window_is_three_days(store):
     assert db.session.get(Store, store.id).pickup_hold_days == 3
+
+
+def test_back_office_lists_awaiting_pickups_by_day_for_its_store_only(client, auth, f, shop,
+                                                                     fixed):  # fmt: skip
+    store, other = f.store(), f.store()
+    p = shop.product(stock_qty=9)
+    mine = [_order(f.owner(store), store, p, date(2026, 12, d), qty=1) for d in (5, 4, 4)]
+    theirs = _order(f.owner(other), other, p, date(2026, 12, 4), qty=1)
+    auth.login(f.advisor(store))
+    body = client.get("/admin/shop_orders/?status=pickup").get_data(as_text=True)
+    assert body.index('id="pickup-2026-12-04"') < body.index('id="pickup-2026-12-05"')
+    assert all(o.number in body for o in mine) and theirs.number not in body
+    assert (
+        body.index(mine[1].number)
+        < body.index('id="pickup-2026-12-05"')
+        < body.index(mine[0].number)
+    )
+
+
+def test_a_manager_sets_the_pickup_window_and_bad_input_changes_nothing(client, auth, f):
+    store = f.store()
+    auth.login(f.manager(store))
+    hours = {"bays": "6", "opens_at": "08:30", "closes_at": "18:00"}
+    for bad in ("31", "-1", "abc", ""):
+        r = client.post("/admin/my_store/", data={**hours, "pickup_hold_days": bad})
+        assert r.status_code == 200 and "0 to 30 days" in r.get_data(as_text=True), bad
+        db.session.expire_all()
+        assert db.session.get(Store, store.id).pickup_hold_days == 3
+    r = client.post("/admin/my_store/", data={**hours, "pickup_hold_days": "7"})
+    assert r.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Store, store.id).pickup_hold_days == 7
+    assert 'id="pickup-hold-days"' in client.get("/admin/my_store/").get_data(as_text=True)
