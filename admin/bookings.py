@@ -380,12 +380,19 @@ class MyStoreView(StaffView):
                 closes = datetime.strptime(request.form.get("closes_at", ""), "%H:%M").time()
                 if bays < 0 or bays > 200 or closes <= opens:
                     raise ValueError
+                raw_days = request.form.get("pickup_hold_days")
+                hold_days = (
+                    store.pickup_hold_days if raw_days is None else int_arg(raw_days, maximum=30)
+                )
+                if hold_days is None:
+                    error = _("Shop pickups can be held for 0 to 30 days.")
             except ValueError:
                 error = _("Bays are 0 to 200 and the store must close after it opens.")
-            else:
+            if error is None:
                 from portal.services import audit
 
                 store.bays, store.opens_at, store.closes_at = bays, opens, closes
+                store.pickup_hold_days = hold_days
                 audit.record(
                     "store_hours_changed",
                     actor=current_account(),

@@ -31,6 +31,7 @@ from portal.uploads import request_photos
 from shop import orders, stats, stock
 from shop.models import (
     ORDER_STATUSES,
+    PENDING,
     Category,
     Fitment,
     Order,
@@ -189,9 +190,14 @@ class OrdersView(StaffView):
     def index(self):
         status = request.args.get("status", "")
         q = _scoped_orders()
-        if status in ORDER_STATUSES:
-            q = q.where(Order.status == status)
-        rows = db.session.scalars(q.order_by(Order.created_at.desc()).limit(200)).all()
+        if status == "pickup":  # pay-at-store orders awaiting pickup, by their day
+            q = q.where(Order.status == PENDING, Order.pickup_on.is_not(None))
+            q = q.order_by(Order.pickup_on, Order.id)
+        else:
+            if status in ORDER_STATUSES:
+                q = q.where(Order.status == status)
+            q = q.order_by(Order.created_at.desc())
+        rows = db.session.scalars(q.limit(200)).all()
         return self.render("admin/shop/orders.html", orders=rows, status=status,
                            statuses=ORDER_STATUS_LABELS)  # fmt: skip
 

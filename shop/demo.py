@@ -18,6 +18,8 @@ from portal.timeutil import now
 from shop import stock
 from shop.models import (
     COMPLETED,
+    HELD,
+    PENDING,
     READY,
     SOLD,
     Category,
@@ -117,6 +119,7 @@ def load_demo(seed: int = 7) -> dict[str, int]:
     for p in products:
         stock.set_initial(p, rng.choice([0, 2, 5, 12, 25, 40]))
     orders += _ready_for_the_demo_owner(products)
+    orders += _pickup_tomorrow_for_the_demo_owner(products)
     for p in rng.sample(products, 8):
         kind, value = rng.choice(
             [("percent", 10), ("percent", 15), ("percent", 20), ("fixed", 1000)]
@@ -149,6 +152,40 @@ def _ready_for_the_demo_owner(products: list[Product]) -> int:
         created_at=at,
         hold_expires_at=at + timedelta(minutes=30),
         paid_at=at,
+    )
+    order.lines.append(
+        OrderLine(product_id=product.id, name=product.name, quantity=1,
+                  unit_price_fen=product.price_fen, list_price_fen=product.price_fen)
+    )  # fmt: skip
+    db.session.add(order)
+    db.session.flush()
+    stock.take_many([(product, 1)], order=order)
+    db.session.refresh(product)
+    return 1
+
+
+def _pickup_tomorrow_for_the_demo_owner(products: list[Product]) -> int:
+    """The demo owner's pay-at-store order, held until tomorrow's pickup in the store's zone."""
+    from shop.orders import pickup
+
+    owner = db.session.scalar(select(User).where(User.phone == "13800000001"))
+    product = next((p for p in reversed(products) if p.stock > 1), None)
+    if owner is None or owner.store_id is None or product is None:
+        return 0
+    store = db.session.get(Store, owner.store_id)
+    day = pickup.window(store)[0] + timedelta(days=1)
+    order = Order(
+        number="D00PICKUP1",
+        user_id=owner.id,
+        store_id=store.id,
+        status=PENDING,
+        stock_state=HELD,
+        delivery="pickup",
+        payment="store",
+        total_fen=product.price_fen,
+        created_at=now() - timedelta(hours=1),
+        hold_expires_at=pickup.deadline(store, day),
+        pickup_on=day,
     )
     order.lines.append(
         OrderLine(product_id=product.id, name=product.name, quantity=1,

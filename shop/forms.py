@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -44,6 +52,7 @@ class _OrderForm(FlaskForm):
     store = SelectField(_l("Store"), coerce=int, validators=[InputRequired()])
     address = StringField(_l("Delivery address"), validators=[Optional(), Length(max=255)])
     payment = RadioField(_l("Payment"), default="store", validators=[InputRequired()])
+    pickup_on = DateField(_l("Pickup day (pay at the store)"), validators=[Optional()])
     fits_confirmed = BooleanField(
         _l("I know that some of these parts fit none of my cars, and I still want them.")
     )

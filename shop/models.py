@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models import Image, Store, User
@@ -194,6 +203,9 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     hold_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # A pay-at-store pickup: the day the owner comes; the hold lasts to the end of that day
+    # in the store's zone (hold_expires_at), then the order is cancelled (shop.orders.pickup).
+    pickup_on: Mapped[date | None] = mapped_column(Date, index=True)
 
     user: Mapped[User] = relationship()
     store: Mapped[Store] = relationship()

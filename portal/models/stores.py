@@ -31,6 +31,8 @@ class Store(Base):
     opens_at: Mapped[time] = mapped_column(Time, default=time(8, 30))
     closes_at: Mapped[time] = mapped_column(Time, default=time(18, 0))
     bays: Mapped[int] = mapped_column(default=6)
+    # How many days ahead an owner may choose to pick up a pay-at-store shop order.
+    pickup_hold_days: Mapped[int] = mapped_column(server_default="3")
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -57,6 +57,7 @@ JOBS: list[Job] = [
     Job("complaint-escalation", "crm.complaints:escalate", 300),
     Job("csi-surveys", "crm.surveys:send_due", 900),
     Job("crm-no-shows", "crm.invitations:mark_no_shows", 300),
+    Job("shop-expire-pickups", "shop.orders:expire_pickups", 300),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"

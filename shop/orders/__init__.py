@@ -8,6 +8,7 @@ from shop.orders.payment_events import (
     payment_failed,
     payment_succeeded,
 )
+from shop.orders.pickup import expire_pickups
 from shop.orders.placing import (
     SWEEP_LIMIT,
     buy_now,
@@ -32,6 +33,7 @@ __all__ = [
     "cancel",
     "charge_refunded",
     "expire_holds",
+    "expire_pickups",
     "hold_expired",
     "hold_minutes",
     "history",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -28,6 +28,7 @@ from shop.models import (
     OrderLine,
     Product,
 )
+from shop.orders import pickup
 
 # At most this many expired holds are released by one checkout (the lazy sweep stays cheap
 # when many expired at once; `flask m4s shop-expire-holds` releases every one of them).
@@ -64,6 +65,7 @@ def _place(
     address: str,
     payment: str,
     expected_total_fen: int | None,
+    pickup_on: date | None = None,
 ) -> Order:
     """Write the order, take its stock and copy its lines: a few statements, no ORM flush.
 
@@ -77,6 +79,11 @@ def _place(
         )
     expire_holds(product_ids=[product.id for product, _q, _p in picks], limit=SWEEP_LIMIT)
     at = now()
+    held_until = at + timedelta(minutes=hold_minutes())
+    if delivery == "pickup" and payment == "store" and pickup_on is not None:
+        held_until = pickup.deadline(store, pickup.check_day(store, pickup_on))
+    else:
+        pickup_on = None
     row = {
         "number": _number(),
         "user_id": user.id,
@@ -91,8 +98,9 @@ def _place(
         "payment_intent_id": None,
         "note": "",
         "created_at": at,
-        "hold_expires_at": at + timedelta(minutes=hold_minutes()),
+        "hold_expires_at": held_until,
         "paid_at": None,
+        "pickup_on": pickup_on,
     }
     row["id"] = db.session.execute(_INSERT_ORDER, row).scalar_one()
     order = Order(**row)
@@ -128,6 +136,7 @@ def place_order(
     address: str = "",
     payment: str = "store",
     expected_total_fen: int | None = None,
+    pickup_on: date | None = None,
 ) -> Order:
     """Turn the cart into an order, holding its stock; prices come from the database."""
     address = (address or "").strip()
@@ -143,6 +152,7 @@ def place_order(
         address=address,
         payment=payment,
         expected_total_fen=expected_total_fen,
+        pickup_on=pickup_on,
     )
     carts.clear(cart)
     return order
@@ -158,6 +168,7 @@ def buy_now(
     address: str = "",
     payment: str = "store",
     expected_price_fen: int | None = None,
+    pickup_on: date | None = None,
 ) -> Order:
     """Order units of one product directly, holding its stock; the cart is left as it is."""
     address = (address or "").strip()
@@ -172,6 +183,7 @@ def buy_now(
         address=address,
         payment=payment,
         expected_total_fen=None if expected_price_fen is None else expected_price_fen * quantity,
+        pickup_on=pickup_on,
     )
 
 

@@ -16,6 +16,7 @@ from portal.models import Store
 from shop import cart as carts
 from shop import catalog, orders, payments
 from shop.forms import CheckoutForm
+from shop.orders import pickup
 from shop.views import bp
 
 # Built once, so that its cache key is computed once (see shop.cart.find).
@@ -28,6 +29,9 @@ def order_choices(form):
     # Keep the rows referenced, so that the chosen store comes from the identity map later.
     form.active_stores = list(stores)
     form.store.choices = [SelectChoice(s.id, s.name) for s in form.active_stores]
+    windows = [pickup.window(s) for s in form.active_stores]
+    form.pickup_min = min((w[0] for w in windows), default=None)
+    form.pickup_max = max((w[1] for w in windows), default=None)
     choices = [SelectChoice("store", _("Pay at the store"))]
     if payments.configured():
         choices.append(SelectChoice("stripe", _("Pay now by card")))
@@ -39,6 +43,9 @@ def _checkout_form(cart_lines) -> CheckoutForm:
     form = order_choices(CheckoutForm())
     if not form.is_submitted():
         form.store.data = current_user.store_id
+        store = db.session.get(Store, current_user.store_id) if current_user.store_id else None
+        if store is not None:
+            form.pickup_on.data = pickup.window(store)[0]
         form.expected_total_fen.data = str(carts.total_fen(cart_lines))
     return form
 
@@ -71,6 +78,7 @@ def chosen(form) -> dict:
         "store": db.session.get(Store, form.store.data),
         "address": form.address.data or "",
         "payment": form.payment.data,
+        "pickup_on": form.pickup_on.data,
     }
 
 
@@ -88,6 +96,16 @@ def confirmed_expectation(form, expected_field, misfit: bool) -> int | None:
     return None
 
 
+def pickup_day_given(form) -> bool:
+    """A pay-at-store pickup needs its day; put the error on the field when it is missing."""
+    wants_day = form.delivery.data == "pickup" and form.payment.data == "store"
+    if wants_day and form.pickup_on.data is None:
+        if not form.pickup_on.errors:
+            form.pickup_on.errors = [_("Choose the day you will pick up the order.")]
+        return False
+    return True
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 @owner_required
 def checkout():
@@ -102,6 +120,8 @@ def checkout():
     misfits = [li for li in lines if catalog.fits_none(li.item.product, user)]
     if form.validate_on_submit():
         expected = confirmed_expectation(form, form.expected_total_fen, bool(misfits))
+        if expected is not None and not pickup_day_given(form):
+            expected = None
         if expected is not None:
             try:
                 order = orders.place_order(

@@ -11,6 +11,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.outcome import flash_outcome
 from portal.paging import keyset_page
+from portal.timeutil import now
 from shop import orders, payments
 from shop.models import HELD, PENDING, READY, Order
 from shop.views import bp
@@ -29,7 +30,13 @@ def order_list():
 def order_show(order_id: int):
     """Show one of the owner's orders."""
     order = orders.owned_order(current_user, order_id)
-    return render_template("shop/order.html", o=order, expired=orders.hold_expired(order))
+    expired_pickup = order.pickup_on is not None and order.hold_expires_at <= now()
+    return render_template(
+        "shop/order.html",
+        o=order,
+        expired=orders.hold_expired(order),
+        expired_pickup=expired_pickup,
+    )
 
 
 @bp.route("/orders/<int:order_id>/receipt")

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from portal.extensions import db
 from shop import stock
 from shop.models import Cart, Order, Product
+from shop.orders import pickup
 
 
 def _csrf_free(client):
@@ -114,8 +115,10 @@ def test_tampered_cart_cookie_is_ignored(client, shop):
 def _checkout(client, **data):
     page = client.get("/shop/checkout").get_data(as_text=True)
     expected = re.search(r'name="expected_total_fen" type="hidden" value="(\d+)"', page)
+    day = re.search(r'name="pickup_on" type="date" value="([0-9-]*)"', page)
     form = {"delivery": "pickup", "payment": "store", "store": "", "address": "",
-            "expected_total_fen": expected.group(1) if expected else ""}  # fmt: skip
+            "expected_total_fen": expected.group(1) if expected else "",
+            "pickup_on": day.group(1) if day else ""}  # fmt: skip
     form.update(data)
     return client.post("/shop/checkout", data=form)
 
@@ -158,6 +161,7 @@ def test_cart_add_and_checkout_stay_within_their_query_budget(client, auth, owne
     conditional UPDATE per product; ledger rows and order lines inserted in one batch each."""
     a, b = shop.product(stock_qty=5, price_fen=1000), shop.product(stock_qty=5, price_fen=2000)
     ids, store_id = (a.id, b.id), str(store.id)
+    day = pickup.window(store)[0].isoformat()
     auth.login(owner)
     client.post(f"/shop/cart/add/{ids[0]}", data={"quantity": "1"})
     with _Queries() as add:
@@ -166,7 +170,7 @@ def test_cart_add_and_checkout_stay_within_their_query_budget(client, auth, owne
     with _Queries() as checkout:
         r = client.post("/shop/checkout", data={
             "delivery": "pickup", "payment": "store", "store": store_id,
-            "expected_total_fen": "5000",
+            "expected_total_fen": "5000", "pickup_on": day,
         })  # fmt: skip
     assert r.status_code == 303 and "/shop/orders/" in r.headers["Location"]
     sql = [q.split()[0] for q in add.statements if q.split()[0] not in ("BEGIN", "COMMIT")]
