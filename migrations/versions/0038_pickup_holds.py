@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0038_pickup_holds'
-down_revision = '0033_showroom_handoff'
+down_revision = '0037_campaign_schedule'
 branch_labels = None
 depends_on = None
 
