@@ -380,12 +380,30 @@ class MyStoreView(StaffView):
                 closes = datetime.strptime(request.form.get("closes_at", ""), "%H:%M").time()
                 if bays < 0 or bays > 200 or closes <= opens:
                     raise ValueError
+                raw_minutes = request.form.get("first_contact_minutes", "").strip()
+                minutes = int(raw_minutes) if raw_minutes else store.first_contact_minutes
             except ValueError:
                 error = _("Bays are 0 to 200 and the store must close after it opens.")
             else:
                 from portal.services import audit
 
+                closed = sorted(
+                    {
+                        d
+                        for d in request.form.getlist("closed_weekday")
+                        if d in "0123456" and len(d) == 1
+                    }
+                )
+                if not 1 <= minutes <= 240 or len(closed) == 7:
+                    error = _("Give 1 to 240 minutes and at least one open day a week.")
+                    return self.render(
+                        "admin/bookings/my_store.html",
+                        store=store,
+                        error=error,
+                        weekdays=_weekdays(),
+                    )
                 store.bays, store.opens_at, store.closes_at = bays, opens, closes
+                store.closed_weekdays, store.first_contact_minutes = "".join(closed), minutes
                 audit.record(
                     "store_hours_changed",
                     actor=current_account(),
@@ -395,4 +413,12 @@ class MyStoreView(StaffView):
                 db.session.commit()
                 flash(_("Saved."), "success")
                 return redirect(url_for(".index"), code=303)
-        return self.render("admin/bookings/my_store.html", store=store, error=error)
+        return self.render(
+            "admin/bookings/my_store.html", store=store, error=error, weekdays=_weekdays()
+        )
+
+
+def _weekdays() -> list[tuple[str, str]]:
+    from crm.roster import WEEKDAY_LABELS
+
+    return [(str(i), str(label)) for i, label in enumerate(WEEKDAY_LABELS)]
