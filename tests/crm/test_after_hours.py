@@ -120,3 +120,38 @@ def test_escalation_waits_for_the_opening(f, db, clock):
         select(func.count(Notification.id)).where(Notification.user_id == manager.id)
     )
     assert told == 1 and task_of(db, lead).owner_id is not None
+
+
+def test_a_manager_sets_closed_weekdays_and_the_minutes_with_bad_input_refused(f, db, client, auth):
+    store = f.store()
+    auth.login(f.manager(store))
+    form = {"bays": "4", "opens_at": "08:30", "closes_at": "18:00"}
+    r = client.post(
+        "/admin/my_store/",
+        data={**form, "closed_weekday": ["6", "9", "x"], "first_contact_minutes": "10"},
+    )
+    assert r.status_code == 303
+    db.session.refresh(store)
+    assert (store.closed_weekdays, store.first_contact_minutes) == ("6", 10)
+    page = client.get("/admin/my_store/").get_data(as_text=True)
+    assert 'value="6" checked' in page
+    for bad in (
+        {"first_contact_minutes": "0"},
+        {"first_contact_minutes": "abc"},
+        {"closed_weekday": list("0123456")},
+    ):
+        r = client.post("/admin/my_store/", data={**form, **bad})
+        assert r.status_code == 200
+        db.session.refresh(store)
+        assert (store.closed_weekdays, store.first_contact_minutes) == ("6", 10)
+
+
+def test_the_demo_stores_keep_opening_hours_for_after_hours_leads(db):
+    from portal.demo.owners import load_demo
+    from portal.models import Store
+
+    load_demo(owners=12)
+    stores = list(db.session.scalars(select(Store).order_by(Store.id)))
+    assert len(stores) >= 2
+    assert (stores[0].closed_weekdays, stores[0].first_contact_minutes) == ("", 5)
+    assert (stores[1].closed_weekdays, stores[1].first_contact_minutes) == ("1", 10)
