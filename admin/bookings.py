@@ -386,13 +386,31 @@ class MyStoreView(StaffView):
                 )
                 if hold_days is None:
                     error = _("Shop pickups can be held for 0 to 30 days.")
+                raw_minutes = request.form.get("first_contact_minutes", "").strip()
+                minutes = int(raw_minutes) if raw_minutes else store.first_contact_minutes
             except ValueError:
                 error = _("Bays are 0 to 200 and the store must close after it opens.")
             if error is None:
                 from portal.services import audit
 
+                closed = sorted(
+                    {
+                        d
+                        for d in request.form.getlist("closed_weekday")
+                        if d in "0123456" and len(d) == 1
+                    }
+                )
+                if not 1 <= minutes <= 240 or len(closed) == 7:
+                    error = _("Give 1 to 240 minutes and at least one open day a week.")
+                    return self.render(
+                        "admin/bookings/my_store.html",
+                        store=store,
+                        error=error,
+                        weekdays=_weekdays(),
+                    )
                 store.bays, store.opens_at, store.closes_at = bays, opens, closes
                 store.pickup_hold_days = hold_days
+                store.closed_weekdays, store.first_contact_minutes = "".join(closed), minutes
                 audit.record(
                     "store_hours_changed",
                     actor=current_account(),
@@ -402,4 +420,12 @@ class MyStoreView(StaffView):
                 db.session.commit()
                 flash(_("Saved."), "success")
                 return redirect(url_for(".index"), code=303)
-        return self.render("admin/bookings/my_store.html", store=store, error=error)
+        return self.render(
+            "admin/bookings/my_store.html", store=store, error=error, weekdays=_weekdays()
+        )
+
+
+def _weekdays() -> list[tuple[str, str]]:
+    from crm.roster import WEEKDAY_LABELS
+
+    return [(str(i), str(label)) for i, label in enumerate(WEEKDAY_LABELS)]

@@ -14,8 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import exists, select, update
 
-from crm import routing
-from crm.leads import FIRST_CONTACT_MINUTES
+from crm import hours, routing
 from crm.models import FIRST_CONTACT, TASK_OPEN, Lead, LeadEvent, Task
 from crm.staffing_models import TaskEscalation
 from portal import transitions
@@ -87,7 +86,7 @@ def _step(level: int, task_id: int) -> int:
     if level == TELL_MANAGERS:
         _tell_managers(task)
     else:
-        _hand_on(task, target)
+        _hand_on(task, target, store)
     db.session.commit()
     return 1
 
@@ -112,10 +111,10 @@ def _tell_managers(task: Task) -> None:
         )
 
 
-def _hand_on(task: Task, target: User) -> None:
+def _hand_on(task: Task, target: User, store: Store) -> None:
     before = task.owner_id
     task.owner_id = target.id
-    task.due_at = now() + timedelta(minutes=FIRST_CONTACT_MINUTES)  # a fair start for them
+    task.due_at = hours.first_contact(store, now()).due_at  # a fair start, in opening hours
     if task.lead_id is not None:
         db.session.execute(
             update(Lead)

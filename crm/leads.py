@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from crm import routing
+from crm import hours, routing
 from crm.customers import customer_for
 from crm.models import (
     ACTIVE_STATES,
@@ -38,10 +40,11 @@ from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import Notification, Store, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
-from portal.services import audit, webhooks
+from portal.models.channels import BOOKING
+from portal.services import audit, notify, webhooks
 from portal.timeutil import now
 
-FIRST_CONTACT_MINUTES = 5  # speed to lead: answered in 5 minutes or it is late
+FIRST_CONTACT_MINUTES = 5  # speed to lead: the default of a store's first_contact_minutes
 # Prospect grade from the expected purchase date (H: 7 days, A: 15, B: 30, C: 3 months).
 GRADE_OF_TIMEFRAME = {"7d": "H", "15d": "A", "30d": "B", "90d": "C", "later": "C"}
 STAGE_LABELS = {
@@ -153,6 +156,7 @@ def _active_lead(customer_id: int, store_id: int) -> Lead | None:
 
 def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
     at = now()
+    due = hours.first_contact(inquiry.store, at)
     advisor = routing.route(customer, inquiry.store, inquiry.source, inquiry.model_interest)
     if advisor is not None and customer.advisor_id is None:
         customer.advisor_id = advisor.id  # the advisor of record from now on
@@ -186,14 +190,41 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
             owner_id=lead.advisor_id,
             kind=FIRST_CONTACT,
             priority=HIGH,
-            due_at=at + timedelta(minutes=FIRST_CONTACT_MINUTES),
+            due_at=due.due_at,
             created_at=at,
         )
     )
+    when = due.due_at.astimezone(ZoneInfo(inquiry.store.timezone)).strftime("%Y-%m-%d %H:%M")
     if advisor is not None:
-        _tell(advisor, lead, _("New lead: %(name)s, call within 5 minutes.", name=customer.name))
+        if due.open_now:
+            text = _(
+                "New lead: %(name)s, call within %(minutes)s minutes.",
+                name=customer.name,
+                minutes=inquiry.store.first_contact_minutes,
+            )
+        else:
+            text = _(
+                "New lead after hours: %(name)s, call at %(when)s.", name=customer.name, when=when
+            )
+        _tell(advisor, lead, text)
+    if not due.open_now:
+        _acknowledge(customer, inquiry.store, when)
     _emit_created(lead)
     return lead
+
+
+def _acknowledge(customer: User, store: Store, when: str) -> None:
+    """Tell a customer who wrote while the store is closed when we will call: once, with the
+    new lead, on their channels through the outbox, in their language."""
+    with force_locale(customer.locale or current_app.config["DEFAULT_LOCALE"]):
+        text = _(
+            "Thank you, %(name)s. %(store)s is closed now; your advisor will call you at %(when)s.",
+            name=customer.name,
+            store=store.name,
+            when=when,
+        )
+        subject = _("We received your inquiry")
+    notify.notify(customer, text, subject=subject, kind=BOOKING)
 
 
 def _emit_created(lead: Lead) -> None:

@@ -53,11 +53,18 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
     rng = random.Random(seed)
     hashes = {role: passwords.hash_password(pw) for role, pw in DEMO_PASSWORD.items()}
     stores = []
-    for spec in STORES:
+    for si, spec in enumerate(STORES):
         store = db.session.scalar(select(Store).where(Store.name == spec["name"]))
         if store is None:
             store = Store(
-                **spec, timezone="Asia/Shanghai", opens_at=time(8, 30), closes_at=time(18, 0)
+                **spec,
+                timezone="Asia/Shanghai",
+                opens_at=time(8, 30),
+                closes_at=time(18, 0),
+                # The first store opens every day; the others close on Tuesdays and give an
+                # advisor ten minutes: after-hours leads are due at the next opening.
+                closed_weekdays="" if si == 0 else "1",
+                first_contact_minutes=5 if si == 0 else 10,
             )
             db.session.add(store)
             db.session.flush()

@@ -19,6 +19,9 @@ class Store(Base):
     __table_args__ = (
         CheckConstraint("bays >= 0", name="bays_nonnegative"),
         CheckConstraint("closes_at > opens_at", name="hours_order"),
+        CheckConstraint(
+            "first_contact_minutes BETWEEN 1 AND 240", name="first_contact_minutes_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -30,6 +33,10 @@ class Store(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     opens_at: Mapped[time] = mapped_column(Time, default=time(8, 30))
     closes_at: Mapped[time] = mapped_column(Time, default=time(18, 0))
+    # Weekdays the store is closed, as digits 0 (Monday) to 6 (Sunday): "6" = closed Sundays.
+    closed_weekdays: Mapped[str] = mapped_column(String(7), server_default="")
+    # A new lead's first contact is due this many minutes after it arrives, while open.
+    first_contact_minutes: Mapped[int] = mapped_column(server_default="5")
     bays: Mapped[int] = mapped_column(default=6)
     # How many days ahead an owner may choose to pick up a pay-at-store shop order.
     pickup_hold_days: Mapped[int] = mapped_column(server_default="3")

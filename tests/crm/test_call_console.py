@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -125,7 +125,8 @@ def test_a_posted_caller_id_pops_on_that_agents_console(auth, client, desk):
     assert client.get(f"/admin/calls/pop?after={pop.id}", headers=HX).status_code == 204
 
 
-def test_log_a_call_in_one_tap_from_today_with_htmx(auth, client, desk):
+def test_log_a_call_in_one_tap_from_today_with_htmx(auth, client, desk, clock):
+    clock.now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai: open
     store, advisor, _agent = desk
     lead = _lead(store)
     db.session.commit()

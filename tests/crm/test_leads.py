@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -25,7 +25,8 @@ def inquiry(store, phone="13800000001", **kw):
     )
 
 
-def test_a_new_phone_becomes_a_prospect_who_cannot_sign_in_and_gets_a_routed_lead(f, db):
+def test_a_new_phone_becomes_a_prospect_who_cannot_sign_in_and_gets_a_routed_lead(f, db, clock):
+    clock.now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai: open
     store = f.store()
     adv = f.advisor(store)
     got = svc.capture(

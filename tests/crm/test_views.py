@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select
 
 from crm import leads as svc
@@ -86,6 +88,7 @@ def test_an_advisor_enters_a_walk_in_and_lands_on_the_routed_lead(client, auth, 
 
 
 def test_my_leads_puts_overdue_first_contacts_on_top(client, auth, f, db, clock):
+    clock.now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai: open
     store = f.store()
     adv = f.advisor(store)
     old = _lead(store, "13800000001")
