@@ -203,3 +203,25 @@ def test_the_document_describes_leads_and_orders():
         assert path in paths, path
     assert "post" in paths["/api/v1/leads"]
     assert "422" in paths["/api/v1/leads"]["post"]["responses"]
+
+
+def test_two_threads_with_different_keys_for_one_person_make_one_lead(app, f, db, make_token):
+    store = f.store("A")
+    db.session.commit()
+    _token, secret = make_token()
+    body = {"store_id": store.id, "name": "并发", "phone": "13711113333", "source": "import"}
+    answers, barrier = [], threading.Barrier(2)
+
+    def send(key):
+        with app.app_context():
+            c = ApiClient(app.test_client(), secret)
+            barrier.wait()
+            answers.append(c.post("/api/v1/leads", json=body, key=key).status_code)
+
+    threads = [threading.Thread(target=send, args=(k,)) for k in ("feed-a", "feed-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [200, 201], answers
+    assert _count(db) == 1
