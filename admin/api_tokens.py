@@ -32,6 +32,8 @@ def scope_labels() -> dict[str, str]:
         "bookings": _("Bookings"),
         "shop": _("Shop products and stock"),
         "cameras": _("Camera status"),
+        "leads": _("New-car sales leads"),
+        "orders": _("Shop orders and their lines"),
     }
     verbs = {"read": _("read"), "write": _("write")}
     return {s: f"{resources[s.split(':')[0]]}: {verbs[s.split(':')[1]]}" for s in SCOPES}

@@ -26,14 +26,13 @@ def load_api_demo() -> dict[str, object]:
     erp, secret = tokens.create_token(
         admin,
         "金蝶云星空 ERP",
-        ["customers:read", "service_records:read", "bookings:read", "shop:read"],
+        ["customers:read", "service_records:read", "bookings:read", "shop:read", "orders:read"],
         advisor.store,
         full_phones=True,
     )
     erp.last_used_at = now() - timedelta(minutes=7)
-    tokens.create_token(
-        admin, "企业微信营销平台", ["customers:read", "bookings:read", "bookings:write"], None
-    )
+    marketing = ["customers:read", "bookings:read", "bookings:write", "leads:read", "leads:write"]
+    tokens.create_token(admin, "企业微信营销平台", marketing, None)  # also feeds campaign leads
     old, _secret = tokens.create_token(admin, "旧 DMS 数据同步", ["bookings:read"], advisor.store)
     old.created_at = now() - timedelta(days=400)
     old.last_used_at = now() - timedelta(days=35)

@@ -7,7 +7,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.paging import PageQuery
+from crm.models import SOURCES, STATES, TIMEFRAMES
 from portal.models.bookings import SERVICE_TYPES, STATUSES
+from shop.models import ORDER_STATUSES
 
 ServiceType = Literal[SERVICE_TYPES]  # type: ignore[valid-type]
 BookingStatus = Literal[STATUSES]  # type: ignore[valid-type]
@@ -165,3 +168,99 @@ class BookingCancel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field("", max_length=500)
+
+
+# -- leads and shop orders ------------------------------------------------------------------
+
+LeadSource = Literal[SOURCES]  # type: ignore[valid-type]
+LeadState = Literal[STATES]  # type: ignore[valid-type]
+LeadTimeframe = Literal[TIMEFRAMES]  # type: ignore[valid-type]
+OrderStatus = Literal[ORDER_STATUSES]  # type: ignore[valid-type]
+PHONE_RULE = (
+    "Masked (138****0001) unless the token was made with whole phone numbers "
+    "(full_phones); a lead's contact data is then given whole, as its store's manager sees it"
+)
+
+
+class Lead(BaseModel):
+    id: int
+    store_id: int
+    customer_id: int
+    customer_name: str
+    phone: str = Field(description=PHONE_RULE)
+    advisor_id: int | None = Field(description="The advisor the lead was routed to, if any")
+    advisor_name: str | None
+    source: LeadSource
+    model_interest: str
+    campaign: str = Field(description="The campaign (utm_campaign) that brought the lead")
+    timeframe: LeadTimeframe
+    grade: Literal["H", "A", "B", "C"]
+    stage: str
+    state: LeadState
+    created_at: datetime
+    updated_at: datetime
+
+
+class LeadCaptured(Lead):
+    created: bool = Field(description="False: the person's open lead at the store was updated")
+
+
+class LeadPage(BaseModel):
+    items: list[Lead]
+    next_cursor: str | None
+
+
+class LeadQuery(PageQuery):
+    state: LeadState | None = None
+    source: LeadSource | None = None
+    updated_since: AwareDatetime | None = Field(
+        None, description="Only leads changed at or after this time (with offset)"
+    )
+
+
+class LeadCreate(BaseModel):
+    """An inquiry from an external channel: deduplicated by phone, routed to an advisor."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store_id: int = Field(ge=1, le=2**31 - 1)
+    name: str = Field(min_length=1, max_length=80)
+    phone: str = Field(pattern=r"^1[3-9][0-9]{9}$", description="A mainland mobile number")
+    source: LeadSource = "import"
+    model_interest: str = Field("", max_length=80)
+    campaign: str = Field("", max_length=60)
+    timeframe: LeadTimeframe = "later"
+    wants_test_drive: bool = False
+    note: str = Field("", max_length=2000)
+
+
+class OrderLine(Out):
+    product_id: int
+    name: str
+    unit_price_fen: int = Field(description="Integer fen paid per unit")
+    list_price_fen: int = Field(description="Integer fen of the list price")
+    quantity: int
+
+
+class Order(Out):
+    id: int
+    number: str
+    customer_id: int = Field(validation_alias="user_id")
+    store_id: int
+    status: OrderStatus
+    delivery: Literal["pickup", "delivery"]
+    payment: Literal["store", "stripe"]
+    total_fen: int = Field(description="Integer fen (1 CNY = 100 fen)")
+    refunded_fen: int = Field(description="Integer fen refunded so far")
+    created_at: datetime
+    paid_at: datetime | None
+    lines: list[OrderLine]
+
+
+class OrderPage(BaseModel):
+    items: list[Order]
+    next_cursor: str | None
+
+
+class OrderQuery(PageQuery):
+    status: OrderStatus | None = None

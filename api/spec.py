@@ -34,7 +34,8 @@ spec = SpecTree(
         "(tokens are made by an admin in the back office). Lists are cursor-paged: pass "
         "`next_cursor` back as `cursor`. GET answers carry an ETag; send it in If-None-Match "
         "to get 304. Every POST needs an Idempotency-Key header. Errors are "
-        "application/problem+json."
+        "application/problem+json. Phone numbers (customers, leads) are masked (138****0001) "
+        "unless the admin made the token with whole phone numbers."
     ),
     path="api-spec-unused",  # we serve the document ourselves at /api/v1/openapi.json
     page_templates={},

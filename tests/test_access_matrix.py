@@ -290,6 +290,11 @@ EXPECTED: dict[str, tuple] = {
             "service_record_list",
             "booking_list",
             "booking_show",
+            "lead_list",
+            "lead_show",
+            "lead_create",
+            "order_list",
+            "order_show",
             "product_list",
             "camera_list",
             "booking_create",
@@ -808,6 +813,11 @@ API_EXPECTED: dict[str, tuple] = {
     "api.booking_cancel": (401, 200, 200, 404, 403, 403),
     "api.booking_create": (401, 201, 201, 404, 403, 403),
     "api.booking_reschedule": (401, 422, 422, 404, 403, 403),
+    "api.lead_list": (401, 200, 200, 200, 200, 403),
+    "api.lead_show": (401, 200, 200, 404, 200, 403),
+    "api.lead_create": (401, 201, 201, 404, 403, 403),  # a new phone: a new lead in store A
+    "api.order_list": (401, 200, 200, 200, 200, 403),
+    "api.order_show": (401, 200, 200, 404, 200, 403),
 }
 
 
@@ -855,8 +865,14 @@ def test_api_token_matrix(app, world, db, kind):
         },
         "api.booking_reschedule": {"slot_start": slot},
         "api.booking_cancel": {"reason": "matrix"},
+        "api.lead_create": {"store_id": store_a.id, "name": "网销客", "phone": "13966660001"},
     }
-    values = {"customer_id": owner.id, "booking_id": args["booking_id"]}
+    values = {
+        "customer_id": owner.id,
+        "booking_id": args["booking_id"],
+        "lead_id": args["lead_id"],
+        "order_id": args["order_id"],
+    }
     rules = [r for r in _rules(app) if r.endpoint.startswith("api.")]
     mismatches = []
     for rule in rules:

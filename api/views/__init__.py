@@ -92,4 +92,4 @@ def needs(scope: str) -> Callable:
     return decorate
 
 
-from api.views import bookings, docs, reads  # noqa: E402, F401  (their routes join bp)
+from api.views import bookings, docs, leads, reads  # noqa: E402, F401  (their routes join bp)

@@ -21,3 +21,5 @@ def test_demo_tokens_load_once_and_the_erp_token_reads(client, db):
     r = client.get("/api/v1/customers", headers=headers)
     assert r.status_code == 200 and r.get_json()["items"]
     assert client.get("/api/v1/cameras", headers=headers).status_code == 403  # not its scope
+    assert client.get("/api/v1/shop/orders", headers=headers).status_code == 200
+    assert client.get("/api/v1/leads", headers=headers).status_code == 403
