@@ -4,7 +4,6 @@ outside the window get none."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -12,11 +11,11 @@ from sqlalchemy import select
 from crm import campaign_followups, campaign_sending, campaigns
 from crm.campaign_models import CampaignMember
 from crm.models import Task
-from portal.extensions import db as _db
 from portal.models import User
 from portal.worker.jobs import JOBS
 from tests.crm.campaign_data import campaign, consent_to, customers
 from tests.crm.test_campaigns import DAYTIME
+from tests.threads import at_once
 
 
 def _sent(f, db, clock, n=8, holdout=0):
@@ -83,26 +82,7 @@ def test_workers_racing_make_each_responders_task_once(app, f, db, clock):
     clock.advance(hours=5)
     for customer_id in ids[:3]:
         f.booking(db.session.get(User, customer_id), store, days=2)
-    gate = threading.Barrier(4)
-    results = []
-
-    def one():
-        with app.app_context():
-            gate.wait()
-            try:
-                results.append(campaign_followups.follow_up_responders())
-            except Exception as exc:  # noqa: BLE001  (reported, and the test fails on it)
-                _db.session.rollback()
-                results.append(repr(exc))
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=one) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    db.session.rollback()
+    results = at_once(app, campaign_followups.follow_up_responders, 4)
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 3
     assert [t.customer_id for t in _tasks(db)] == ids[:3]

@@ -4,7 +4,6 @@ starts, and a send that falls due at night still waits for the day."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from crm.campaign_models import DRAFT, SENDING, CampaignMember
 from portal.errors import Conflict, ValidationError
 from portal.worker.jobs import JOBS
 from tests.crm.campaign_data import campaign, consent_to, customers
+from tests.threads import at_once
 
 MORNING = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 AT = datetime(2026, 12, 3, 6, 30, tzinfo=UTC)  # 14:30 in Shanghai
@@ -85,8 +85,6 @@ def test_a_send_due_at_night_is_snapshotted_but_waits_for_the_day(f, db, clock):
 
 
 def test_workers_racing_on_a_due_campaign_start_it_once(app, f, db, clock):
-    from portal.extensions import db as _db
-
     clock.now = MORNING
     store = f.store()
     manager = f.manager(store)
@@ -96,26 +94,7 @@ def test_workers_racing_on_a_due_campaign_start_it_once(app, f, db, clock):
         campaigns.schedule(c, AT)
     db.session.commit()
     clock.now = AT
-    gate = threading.Barrier(4)
-    results = []
-
-    def one():
-        with app.app_context():
-            gate.wait()
-            try:
-                results.append(campaigns.start_due())
-            except Exception as exc:  # noqa: BLE001  (reported, and the test fails on it)
-                _db.session.rollback()
-                results.append(repr(exc))
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=one) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    db.session.rollback()
+    results = at_once(app, campaigns.start_due, 4)
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 2  # each campaign started by exactly one worker
     for c in due:

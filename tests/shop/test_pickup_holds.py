@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from portal.timeutil import set_clock
 from shop import cart as carts
 from shop import orders
 from shop.models import Order, Product
+from tests.threads import at_once
 
 # 2026-12-03 10:00 in Shanghai (UTC+8): the store's today is 3 December.
 START = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
@@ -127,27 +127,7 @@ def test_two_workers_at_once_cancel_and_tell_exactly_once(app, owner, store, sho
         _order(owner, store, p, date(2026, 12, 3), qty=1)
     fixed.now = datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
     n = 4
-    gate = threading.Barrier(n)
-    results: list = []
-
-    def one() -> None:
-        with app.app_context():
-            gate.wait()
-            try:
-                results.append(orders.expire_pickups())
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001  (reported, and the test fails on it)
-                db.session.rollback()
-                results.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=one) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    db.session.rollback()
+    results = at_once(app, orders.expire_pickups, n)
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 3
     assert _stock(p) == 9
