@@ -16,7 +16,6 @@ from admin.analytics import AnalyticsView
 from admin.api_tokens import ApiTokenView
 from admin.base import StaffHomeView, refuse_broken_return_url
 from admin.bookings import (
-    MyStoreView,
     QueueView,
     ReviewedBookingAdmin,
     StoreDayAdmin,
@@ -32,6 +31,7 @@ from admin.import_views import ImportView
 from admin.inspections import InspectionFunnelView, InspectionTemplateAdmin, InspectionView
 from admin.labels import code_label
 from admin.maintenance import PlanAdmin
+from admin.my_store import MyStoreView
 from admin.outbox import OutboxView
 from admin.pipeline import DriveCalendarView, QuoteView
 from admin.quality import ComplaintAnalyticsView, ComplaintsView, SurveyResultsView

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
@@ -19,7 +18,7 @@ from portal.auth import current_account, is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
-from portal.models import Booking, ServiceRecord, Store
+from portal.models import Booking, ServiceRecord
 from portal.models.bookings import (
     ACCEPTED,
     CHECKED_IN,
@@ -364,68 +363,3 @@ class StoreDayAdmin(StaffModelView):
         if not access.sees_all_stores(current_user) or model.store_id is None:
             model.store_id = model.store_id or current_user.store_id
         super().on_model_change(form, model, is_created)
-
-
-class MyStoreView(StaffView):
-    """Let a manager change the store's bays and opening hours."""
-
-    @expose("/", methods=["GET", "POST"])
-    def index(self):
-        store = db.session.get(Store, current_user.store_id)
-        error = None
-        if request.method == "POST":
-            try:
-                bays = int(request.form.get("bays", ""))
-                opens = datetime.strptime(request.form.get("opens_at", ""), "%H:%M").time()
-                closes = datetime.strptime(request.form.get("closes_at", ""), "%H:%M").time()
-                if bays < 0 or bays > 200 or closes <= opens:
-                    raise ValueError
-                raw_days = request.form.get("pickup_hold_days")
-                hold_days = (
-                    store.pickup_hold_days if raw_days is None else int_arg(raw_days, maximum=30)
-                )
-                if hold_days is None:
-                    error = _("Shop pickups can be held for 0 to 30 days.")
-                raw_minutes = request.form.get("first_contact_minutes", "").strip()
-                minutes = int(raw_minutes) if raw_minutes else store.first_contact_minutes
-            except ValueError:
-                error = _("Bays are 0 to 200 and the store must close after it opens.")
-            if error is None:
-                from portal.services import audit
-
-                closed = sorted(
-                    {
-                        d
-                        for d in request.form.getlist("closed_weekday")
-                        if d in "0123456" and len(d) == 1
-                    }
-                )
-                if not 1 <= minutes <= 240 or len(closed) == 7:
-                    error = _("Give 1 to 240 minutes and at least one open day a week.")
-                    return self.render(
-                        "admin/bookings/my_store.html",
-                        store=store,
-                        error=error,
-                        weekdays=_weekdays(),
-                    )
-                store.bays, store.opens_at, store.closes_at = bays, opens, closes
-                store.pickup_hold_days = hold_days
-                store.closed_weekdays, store.first_contact_minutes = "".join(closed), minutes
-                audit.record(
-                    "store_hours_changed",
-                    actor=current_account(),
-                    target=store,
-                    bays=bays,
-                )
-                db.session.commit()
-                flash(_("Saved."), "success")
-                return redirect(url_for(".index"), code=303)
-        return self.render(
-            "admin/bookings/my_store.html", store=store, error=error, weekdays=_weekdays()
-        )
-
-
-def _weekdays() -> list[tuple[str, str]]:
-    from crm.roster import WEEKDAY_LABELS
-
-    return [(str(i), str(label)) for i, label in enumerate(WEEKDAY_LABELS)]
