@@ -14,6 +14,7 @@ from werkzeug.exceptions import BadRequest, Unauthorized
 from api import problems, tokens
 from api.models import ApiToken
 from api.problems import ApiProblem
+from portal import access
 from portal.extensions import csrf, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -90,6 +91,13 @@ def needs(scope: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def shown_phone(customer) -> str:
+    """Return a customer's phone as this token may see it: through the access module's rule
+    for the token's staff actor, and masked unless the token was made with whole numbers."""
+    phone = access.customer_phone(g.api_actor, customer)
+    return phone if g.api_token.full_phones else access.mask_phone(phone)
 
 
 from api.views import bookings, docs, leads, reads  # noqa: E402, F401  (their routes join bp)

@@ -12,7 +12,7 @@ from api import idempotency, schemas
 from api.paging import page
 from api.problems import Problem
 from api.spec import spec
-from api.views import bp, needs
+from api.views import bp, needs, shown_phone
 from crm import leads as crm_leads
 from crm.models import Lead
 from portal import access
@@ -27,9 +27,7 @@ WRITE_ERRORS = {f"HTTP_{code}": Problem for code in (400, 401, 403, 404, 409, 41
 
 def _lead(lead: Lead) -> schemas.Lead:
     """The lead as the API shows it; the phone whole only for a full_phones token."""
-    phone = lead.customer.phone or ""
-    if not g.api_token.full_phones:
-        phone = access.mask_phone(phone)
+    phone = shown_phone(lead.customer)
     return schemas.Lead(
         id=lead.id,
         store_id=lead.store_id,

@@ -12,7 +12,7 @@ from api import schemas
 from api.paging import PageQuery, page
 from api.problems import Problem
 from api.spec import spec
-from api.views import bp, needs
+from api.views import bp, needs, shown_phone
 from portal import access
 from portal.errors import NotFound
 from portal.extensions import db
@@ -32,9 +32,7 @@ def _answers(model, *, one: bool = False) -> Response:
 
 
 def _customer(user: User) -> schemas.Customer:
-    phone = access.customer_phone(g.api_actor, user)
-    if not g.api_token.full_phones:
-        phone = access.mask_phone(phone)
+    phone = shown_phone(user)
     vehicles = [schemas.Vehicle.model_validate(v) for v in user.vehicles]
     return schemas.Customer(
         id=user.id,
