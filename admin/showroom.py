@@ -38,11 +38,10 @@ REPORT_DAYS = 14  # the completion charts' window
 
 def _store_of(user: User) -> Store:
     """Return the user's store; an admin (no store) picks one with ?store=, else the first."""
-    if user.store_id is not None:
-        return db.session.get(Store, user.store_id)
-    wanted = int_arg(request.args.get("store"), minimum=1)
-    store = db.session.get(Store, wanted) if wanted else None
-    store = store or db.session.scalar(select(Store).order_by(Store.id).limit(1))
+    wanted = user.store_id or int_arg(request.args.get("store"), minimum=1)
+    store = db.session.get(Store, wanted) if wanted and access.in_store(user, wanted) else None
+    if store is None and access.sees_all_stores(user):
+        store = db.session.scalar(select(Store).order_by(Store.id).limit(1))
     if store is None:
         abort(404)
     return store

@@ -141,3 +141,18 @@ def test_the_activity_report_page_shows_counts_and_completion_charts(auth, clien
     own = client.get("/admin/activity_report/?day=2026-12-03").get_data(as_text=True)
     assert f'id="activity-{agent.id}"' in own and f'id="activity-{routed.id}"' not in own
     assert 'id="source-table"' not in own
+
+
+def test_store_choice_on_the_report_holds_for_admins_only(auth, client, f, desk):
+    """?store= picks a store for an admin; a manager asking for another store gets their own."""
+    store, routed, *_rest = desk
+    other = f.store()
+    stranger = f.advisor(other, name="外店顾问")
+    db.session.commit()
+    auth.login(f.manager(store))
+    mine = client.get(f"/admin/activity_report/?store={other.id}").get_data(as_text=True)
+    assert f'id="activity-{routed.id}"' in mine and f'id="activity-{stranger.id}"' not in mine
+    auth.logout()
+    auth.login(f.admin())
+    theirs = client.get(f"/admin/activity_report/?store={other.id}").get_data(as_text=True)
+    assert f'id="activity-{stranger.id}"' in theirs and f'id="activity-{routed.id}"' not in theirs
