@@ -34,6 +34,7 @@ from admin.maintenance import PlanAdmin
 from admin.my_store import MyStoreView
 from admin.outbox import OutboxView
 from admin.pipeline import DriveCalendarView, QuoteView
+from admin.privacy_policy import PrivacyPolicyView
 from admin.quality import ComplaintAnalyticsView, ComplaintsView, SurveyResultsView
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.routing import RoutingView
@@ -171,6 +172,7 @@ PAGES: tuple[Page, ...] = (
     ),  # fmt: skip
     Page(OutboxView, None, _l("Outbox and jobs"), None, "outbox", (ADMIN,)),
     Page(ApiTokenView, None, _l("API tokens"), None, "api_tokens", (ADMIN,)),
+    Page(PrivacyPolicyView, None, _l("Privacy policy"), None, "privacy_policy", (ADMIN,)),
     Page(ExportView, None, _l("List exports"), None, "exports", ALL),
     Page(ImportView, None, _l("Import customers"), CUSTOMERS, "imports", MANAGERS),
     Page(WebhookView, None, _l("Webhooks"), STORE, "webhooks", MANAGERS),

@@ -260,6 +260,9 @@ EXPECTED: dict[str, tuple] = {
     "sales_board.index": MANAGERS,
     "sales_board.settings": (302, 403, 403, 403, 403, 303, 303),
     "api_tokens.index": ADMINS,
+    "privacy_policy.index": ADMINS,
+    "privacy_policy.publish": (302, 403, 403, 403, 403, 403, 422),  # an empty form: errors shown
+    "privacy_policy.version": (302, 403, 403, 403, 403, 403, 404),  # no version 1 in the world
     "api_tokens.create": (302, 403, 403, 403, 403, 403, 422),  # an empty form: errors shown
     "api_tokens.revoke": (302, 403, 403, 403, 403, 403, 303),  # no such token: says so
     # Exports: staff of a store (not agents); an empty form is refused; the sample export id
