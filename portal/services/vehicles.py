@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import access, transitions
 from portal.errors import ValidationError
 from portal.extensions import db
-from portal.models import MileageReading, User, Vehicle
+from portal.models import MileageReading, Store, User, Vehicle
 from portal.timeutil import now
 from portal.validation import InvalidIdentifier, normalize_plate, normalize_vin
 
@@ -21,7 +23,15 @@ def owned_vehicle(owner: User, vehicle_id: int) -> Vehicle:
     return access.owned_record(owner, Vehicle, vehicle_id, _("Vehicle not found."))
 
 
-def _clean(vin: str, plate: str, model_year: int, purchase_date: date | None):
+def _local_today(store_id: int | None) -> date:
+    """Today in the store's zone: a purchase date is a day on the store's calendar, and from
+    16:00 UTC it is already tomorrow in China."""
+    store = db.session.get(Store, store_id) if store_id else None
+    zone = store.timezone if store else current_app.config["DEFAULT_TIMEZONE"]
+    return now().astimezone(ZoneInfo(zone)).date()
+
+
+def _clean(vin: str, plate: str, model_year: int, purchase_date: date | None, store_id: int | None):
     try:
         vin = normalize_vin(vin)
     except InvalidIdentifier as exc:
@@ -35,7 +45,7 @@ def _clean(vin: str, plate: str, model_year: int, purchase_date: date | None):
         raise ValidationError(
             _("Model year must be between 1980 and %(y)d.", y=this_year + 1), field="model_year"
         )
-    if purchase_date and purchase_date > now().date():
+    if purchase_date and purchase_date > _local_today(store_id):
         raise ValidationError(
             _("The purchase date cannot be in the future."), field="purchase_date"
         )
@@ -73,7 +83,7 @@ def add_vehicle(
     km: int = 0,
 ) -> Vehicle:
     """Register a vehicle to the owner; a VIN or plate already registered is refused."""
-    vin, plate = _clean(vin, plate, model_year, purchase_date)
+    vin, plate = _clean(vin, plate, model_year, purchase_date, owner.store_id)
     if km < 0:
         raise ValidationError(_("Mileage cannot be negative."), field="km")
     _check_unique(vin, plate)
@@ -103,7 +113,7 @@ def update_vehicle(
     purchase_date: date | None,
 ) -> Vehicle:
     """Change a vehicle's plate and description; the VIN never changes."""
-    _, plate = _clean(vehicle.vin, plate, model_year, purchase_date)
+    _, plate = _clean(vehicle.vin, plate, model_year, purchase_date, vehicle.store_id)
     _check_unique(vehicle.vin, plate, exclude_id=vehicle.id)
     vehicle.plate = plate
     vehicle.brand = brand.strip()

@@ -41,6 +41,24 @@ def test_add_vehicle_records_the_first_reading(f, db):
     assert [r.km for r in v.readings] == [500]
 
 
+def test_a_purchase_date_is_a_day_on_the_stores_calendar(f, db, clock):
+    """At 01:00 on 4 December in Shanghai it is still 3 December in UTC: a car bought today
+    is accepted, tomorrow is refused (the demo's deliveries failed in this window once)."""
+    from datetime import UTC, date, datetime
+
+    clock.now = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+    owner = f.owner(f.store("A"))  # Asia/Shanghai
+    car = dict(brand="丰田", series="凯美瑞", model_year=2026)
+    v = svc.add_vehicle(
+        owner, vin=factories.vin(), plate="粤B1K234", purchase_date=date(2026, 12, 4), **car
+    )
+    assert v.purchase_date == date(2026, 12, 4)
+    with pytest.raises(ValidationError, match="future"):
+        svc.add_vehicle(
+            owner, vin=factories.vin(), plate="粤B1K235", purchase_date=date(2026, 12, 5), **car
+        )
+
+
 def test_one_vin_belongs_to_one_owner(f, db):
     a, b = f.owner(), f.owner()
     vin = factories.vin()
