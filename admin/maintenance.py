@@ -21,15 +21,16 @@ class PlanAdmin(GroupDataView):
     can_view_details = True
     column_details_list = ("name", "brand", "series", "is_default", "items")
     column_formatters_detail = {"items": _items}
-    column_list = ("name", "brand", "series", "is_default")
+    column_list = ("name", "name_en", "brand", "series", "is_default")
     column_labels = {
-        "name": _l("Name"),
+        "name": _l("Name (Chinese)"),
+        "name_en": _l("Name (English)"),
         "brand": _l("Brand"),
         "series": _l("Series"),
         "is_default": _l("Default plan"),
         "items": _l("Items"),
     }
-    form_columns = ("name", "brand", "series", "is_default")
+    form_columns = ("name", "name_en", "brand", "series", "is_default")
     inline_models = [
         (
             PlanItem,
@@ -38,15 +39,23 @@ class PlanAdmin(GroupDataView):
                     "id",
                     "code",
                     "name",
+                    "name_en",
                     "interval_km",
                     "interval_months",
                     "first_due_km",
                     "first_due_months",
                     "severity",
                     "description",
+                    "description_en",
                     "typical_price_fen",
                 ),
-                "column_labels": {"typical_price_fen": _l("Typical price (fen)")},
+                "column_labels": {
+                    "typical_price_fen": _l("Typical price (fen)"),
+                    "name": _l("Name (Chinese)"),
+                    "name_en": _l("Name (English)"),
+                    "description": _l("Description (Chinese)"),
+                    "description_en": _l("Description (English)"),
+                },
             },
         )
     ]

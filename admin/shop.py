@@ -68,8 +68,9 @@ def _picker(label):
 class CategoryAdmin(GroupDataView):
     """Shop categories of the group (admins edit; managers read)."""
 
-    column_list = ("name", "position")
-    form_columns = ("name", "position")
+    column_list = ("name", "name_en", "position")
+    column_labels = {"name": _l("Name (Chinese)"), "name_en": _l("Name (English)")}
+    form_columns = ("name", "name_en", "position")
 
 
 class ProductAdmin(_ChoicesMixin, GroupDataView):
@@ -78,12 +79,19 @@ class ProductAdmin(_ChoicesMixin, GroupDataView):
 
     can_view_details = True
     column_list = ("sku", "name", "category", "price_fen", "stock", "low_stock", "is_active")
-    column_searchable_list = ("sku", "name")
+    column_searchable_list = ("sku", "name", "name_en")
     column_filters = ("is_active", "category.name")
     column_formatters = {"price_fen": lambda v, c, m, n: cny(m.price_fen)}
-    column_labels = {"price_fen": _l("Price (fen)"), "low_stock": _l("Low-stock threshold")}
-    form_columns = ("sku", "name", "category_id", "description", "price_fen", "low_stock",
-                    "is_active", "photo")  # fmt: skip
+    column_labels = {
+        "price_fen": _l("Price (fen)"),
+        "low_stock": _l("Low-stock threshold"),
+        "name": _l("Name (Chinese)"),
+        "name_en": _l("Name (English)"),
+        "description": _l("Description (Chinese)"),
+        "description_en": _l("Description (English)"),
+    }
+    form_columns = ("sku", "name", "name_en", "category_id", "description", "description_en",
+                    "price_fen", "low_stock", "is_active", "photo")  # fmt: skip
     pickers = {"category_id": Category}
     form_overrides = {"category_id": SelectField}
     form_args = {"category_id": _picker(_l("Category"))}

@@ -84,7 +84,8 @@ class Booking(Out):
 class Product(Out):
     id: int
     sku: str
-    name: str
+    name: str = Field(description="The name in Chinese (the original)")
+    name_en: str = Field(description="The name in English; empty when none is set")
     category_id: int
     price_fen: int = Field(description="Integer fen (1 CNY = 100 fen)")
     stock: int
@@ -236,7 +237,8 @@ class LeadCreate(BaseModel):
 
 class OrderLine(Out):
     product_id: int
-    name: str
+    name: str = Field(description="The product's Chinese name when it was bought")
+    name_en: str = Field(description="Its English name then; empty when none was set")
     unit_price_fen: int = Field(description="Integer fen paid per unit")
     list_price_fen: int = Field(description="Integer fen of the list price")
     quantity: int

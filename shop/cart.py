@@ -88,9 +88,9 @@ def _check(product: Product, quantity: int) -> None:
         raise ValidationError(_("At most %(n)d per product.", n=MAX_QUANTITY), field="quantity")
     if quantity > product.stock:
         raise ValidationError(
-            _("Only %(n)d of %(name)s in stock.", n=product.stock, name=product.name)
+            _("Only %(n)d of %(name)s in stock.", n=product.stock, name=product.shown())
             if product.stock
-            else _("%(name)s is sold out.", name=product.name),
+            else _("%(name)s is sold out.", name=product.shown()),
             field="quantity",
         )
 

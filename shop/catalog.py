@@ -91,7 +91,13 @@ def search(
     if q:
         like = f"%{q.strip()[:60]}%"
         query = query.where(
-            or_(Product.name.ilike(like), Product.sku.ilike(like), Product.description.ilike(like))
+            or_(
+                Product.name.ilike(like),
+                Product.name_en.ilike(like),
+                Product.sku.ilike(like),
+                Product.description.ilike(like),
+                Product.description_en.ilike(like),
+            )
         )
     if category_id:
         query = query.where(Product.category_id == category_id)

@@ -74,6 +74,46 @@ CATALOG = {
         ("车身防刮条", 4990),
     ],
 }
+# The catalogue in English, beside the Chinese originals.
+CATEGORIES_EN = {
+    "脚垫与座套": "Mats and seat covers",
+    "电子设备": "Electronics",
+    "养护用品": "Car care",
+    "安全应急": "Safety and emergency",
+    "外观改装": "Exterior styling",
+}
+PRODUCTS_EN = {
+    "全包围皮革脚垫": "Full-coverage leather floor mats",
+    "TPE 立体脚垫": "TPE 3D floor mats",
+    "冰丝座套四季通用": "All-season ice-silk seat covers",
+    "后备箱垫": "Boot mat",
+    "方向盘套": "Steering wheel cover",
+    "头枕腰靠套装": "Headrest and lumbar cushion set",
+    "4K 行车记录仪": "4K dash cam",
+    "无线车载充电支架": "Wireless charging phone mount",
+    "胎压监测器": "Tyre pressure monitor",
+    "车载蓝牙 FM 发射器": "Bluetooth FM transmitter",
+    "倒车影像摄像头": "Reversing camera",
+    "车载空气净化器": "In-car air purifier",
+    "全合成机油 5W-30 4L": "Fully synthetic engine oil 5W-30, 4 L",
+    "玻璃水 2L": "Screen wash, 2 L",
+    "镀晶套装": "Ceramic coating kit",
+    "洗车液": "Car shampoo",
+    "内饰清洁剂": "Interior cleaner",
+    "防冻液 4L": "Antifreeze, 4 L",
+    "应急启动电源": "Jump starter power bank",
+    "车载灭火器": "Car fire extinguisher",
+    "三角警示牌": "Warning triangle",
+    "拖车绳 5 吨": "Tow rope, 5 t",
+    "车载急救包": "First-aid kit",
+    "反光背心": "Reflective vest",
+    "原厂风格晴雨挡": "OEM-style window visors",
+    "车顶行李架": "Roof rack",
+    "迎宾踏板": "Illuminated side steps",
+    "LED 日行灯": "LED daytime running lights",
+    "挡泥板四只装": "Mud flaps, set of 4",
+    "车身防刮条": "Door edge guards",
+}
 COLORS = [(200, 16, 46), (11, 61, 145), (30, 125, 69), (169, 99, 0), (90, 60, 140)]
 FITS = [("丰田", "凯美瑞"), ("本田", "雅阁"), ("大众", "帕萨特"), ("比亚迪", "汉EV"), ("日产", "")]
 
@@ -102,12 +142,14 @@ def load_demo(seed: int = 7) -> dict[str, int]:
     rng = random.Random(seed)
     products: list[Product] = []
     for ci, (cat_name, items) in enumerate(CATALOG.items()):
-        category = Category(name=cat_name, position=ci)
+        category = Category(name=cat_name, name_en=CATEGORIES_EN[cat_name], position=ci)
         db.session.add(category)
         for ii, (name, price) in enumerate(items):
             sku = f"M4S-{ci + 1}{ii + 1:02d}"
-            p = Product(sku=sku, name=name, category=category, price_fen=price,
+            english = PRODUCTS_EN[name]
+            p = Product(sku=sku, name=name, name_en=english, category=category, price_fen=price,
                         description=f"{name}，原厂品质，门店可安装。", low_stock=3,
+                        description_en=f"{english}: OEM quality, fitted at the store.",
                         image=store_image(product_png(rng, COLORS[ci], sku)))  # fmt: skip
             if ci in (0, 4) and ii < 4:
                 brand, series = FITS[(ci + ii) % len(FITS)]
@@ -154,7 +196,7 @@ def _ready_for_the_demo_owner(products: list[Product]) -> int:
         paid_at=at,
     )
     order.lines.append(
-        OrderLine(product_id=product.id, name=product.name, quantity=1,
+        OrderLine(product_id=product.id, name=product.name, name_en=product.name_en, quantity=1,
                   unit_price_fen=product.price_fen, list_price_fen=product.price_fen)
     )  # fmt: skip
     db.session.add(order)
@@ -188,7 +230,7 @@ def _pickup_tomorrow_for_the_demo_owner(products: list[Product]) -> int:
         pickup_on=day,
     )
     order.lines.append(
-        OrderLine(product_id=product.id, name=product.name, quantity=1,
+        OrderLine(product_id=product.id, name=product.name, name_en=product.name_en, quantity=1,
                   unit_price_fen=product.price_fen, list_price_fen=product.price_fen)
     )  # fmt: skip
     db.session.add(order)
@@ -228,7 +270,7 @@ def _past_orders(rng: random.Random, products: list[Product]) -> int:
             for p in picks:
                 qty = rng.randint(1, 2)
                 order.lines.append(
-                    OrderLine(product_id=p.id, name=p.name, quantity=qty,
+                    OrderLine(product_id=p.id, name=p.name, name_en=p.name_en, quantity=qty,
                               unit_price_fen=p.price_fen, list_price_fen=p.price_fen)
                 )  # fmt: skip
                 total += qty * p.price_fen

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models import Image, Store, User
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, Bilingual, UTCDateTime, utcnow
 
 PENDING, PAID, READY, SHIPPED, COMPLETED = "pending", "paid", "ready", "shipped", "completed"
 CANCELLED, REFUNDED = "cancelled", "refunded"
@@ -28,11 +28,12 @@ HELD, RELEASED, SOLD, RETURNED = "held", "released", "sold", "returned"
 LEDGER_REASONS = ("initial", "sale", "release", "adjust", "return")
 
 
-class Category(Base):
+class Category(Bilingual, Base):
     __tablename__ = "shop_categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    name_en: Mapped[str] = mapped_column(String(80), default="", server_default="")
     position: Mapped[int] = mapped_column(default=0)
 
     products: Mapped[list[Product]] = relationship(back_populates="category")
@@ -41,7 +42,7 @@ class Category(Base):
         return self.name
 
 
-class Product(Base):
+class Product(Bilingual, Base):
     __tablename__ = "shop_products"
     __table_args__ = (
         CheckConstraint("stock >= 0", name="stock_nonnegative"),
@@ -52,7 +53,9 @@ class Product(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120), index=True)
+    name_en: Mapped[str] = mapped_column(String(120), default="", server_default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     category_id: Mapped[int] = mapped_column(ForeignKey("shop_categories.id"), index=True)
     price_fen: Mapped[int] = mapped_column()
     stock: Mapped[int] = mapped_column(default=0, server_default=text("0"))
@@ -219,7 +222,7 @@ class Order(Base):
         return self.paid_at is not None
 
 
-class OrderLine(Base):
+class OrderLine(Bilingual, Base):
     """A line of an order, with the prices copied at checkout."""
 
     __tablename__ = "shop_order_lines"
@@ -232,7 +235,8 @@ class OrderLine(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("shop_orders.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(120))  # the product's names when it was bought
+    name_en: Mapped[str] = mapped_column(String(120), default="", server_default="")
     unit_price_fen: Mapped[int] = mapped_column()
     list_price_fen: Mapped[int] = mapped_column()
     quantity: Mapped[int] = mapped_column()

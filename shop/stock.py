@@ -42,9 +42,9 @@ def take_many(picks: list[tuple[Product, int]], *, order: Order) -> None:
         if res.rowcount != 1:
             left = db.session.scalar(select(Product.stock).where(Product.id == product.id)) or 0
             raise Conflict(
-                _("Only %(n)d of %(name)s left.", n=left, name=product.name)
+                _("Only %(n)d of %(name)s left.", n=left, name=product.shown())
                 if left
-                else _("%(name)s is sold out.", name=product.name),
+                else _("%(name)s is sold out.", name=product.shown()),
                 field=f"product-{product.id}",
             )
     db.session.execute(_INSERT_MOVES, [_row(p.id, -q, "sale", order=order) for p, q in picks])

@@ -221,16 +221,64 @@ EV_ITEMS = [
     ),
 ]
 EV_MODELS = [("比亚迪", "汉EV"), ("比亚迪", "宋PLUS")]
+# The plans and items in English, beside the Chinese originals (the owner reads their language).
+ITEMS_EN = {
+    "engine_oil": (
+        "Engine oil",
+        "Old oil lubricates and cleans less, and the engine wears faster.",
+    ),
+    "oil_filter": ("Oil filter", "A clogged filter lets unfiltered oil into the engine."),
+    "air_filter": ("Air filter", "A dirty intake raises fuel use and costs power."),
+    "cabin_filter": ("Cabin air filter", "It keeps out pollen and PM2.5, and smells when dirty."),
+    "transmission_oil": (
+        "Transmission fluid",
+        "Worn fluid makes shifts harsh and can end in a damaged gearbox.",
+    ),
+    "brake_fluid": (
+        "Brake fluid",
+        "Brake fluid absorbs water, its boiling point drops, and hard braking can fade.",
+    ),
+    "coolant": ("Coolant", "Coolant protects less against frost and rust as it ages."),
+    "spark_plugs": ("Spark plugs", "Worn plugs misfire: the engine shakes and uses more fuel."),
+    "tyre_rotation": (
+        "Tyre rotation",
+        "Rotating the tyres evens out wear, which matters more with an EV's torque.",
+    ),
+    "battery_check": ("12 V battery check", "Test the battery before winter so the car starts."),
+    "reducer_oil": (
+        "Reduction gear oil",
+        "It lubricates the gears; changing it on time keeps the drive quiet.",
+    ),
+    "battery_coolant": (
+        "Battery coolant",
+        "The traction battery's temperature depends on it; old coolant shortens battery life.",
+    ),
+    "hv_battery_check": (
+        "Traction battery check",
+        "Checks cell balance and insulation to find problems early.",
+    ),
+}
+BRANDS_EN = {"丰田": "Toyota", "本田": "Honda", "比亚迪": "BYD", "大众": "Volkswagen"}
+SERIES_EN = {"凯美瑞": "Camry", "雅阁": "Accord", "汉EV": "Han EV", "宋PLUS": "Song PLUS"}
 
 
 def _plan(name, brand, series, items, overrides=None, default=False) -> MaintenancePlan:
-    plan = MaintenancePlan(name=name, brand=brand, series=series, is_default=default)
+    name_en = (
+        f"{BRANDS_EN.get(brand, brand)} {SERIES_EN.get(series, series)} maintenance plan"
+        if brand
+        else "Standard maintenance plan"
+    )
+    plan = MaintenancePlan(
+        name=name, name_en=name_en, brand=brand, series=series, is_default=default
+    )
     for code, label, km, months, fkm, fmonths, severity, price, _p, why in items:
         km, months = (overrides or {}).get(code, (km, months))
         plan.items.append(
             PlanItem(
                 code=code,
                 name=label,
+                name_en=ITEMS_EN[code][0],
+                description_en=ITEMS_EN[code][1],
                 interval_km=km,
                 interval_months=months,
                 first_due_km=fkm,

@@ -21,6 +21,28 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Bilingual:
+    """A row whose shown text has an English twin column (name -> name_en, description ->
+    description_en). The plain column holds the Chinese original, which every row has;
+    shown() gives the reader's language, falling back to Chinese where no English is set."""
+
+    def shown(self, field: str = "name") -> str:
+        original = getattr(self, field) or ""
+        english = getattr(self, f"{field}_en", "") or ""
+        if english and _reads_english():
+            return english
+        return original
+
+
+def _reads_english() -> bool:
+    """Whether the text is for an English reader: the request's language, or the one the
+    worker forced for a message; Chinese outside both."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
 def in_values(column: str, values: tuple[str, ...]) -> str:
     """Return the SQL of a CHECK that the column holds one of the values: "col IN ('a', 'b')"."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"

@@ -16,13 +16,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, Bilingual, UTCDateTime, utcnow
 
 SEVERITIES = ("must", "recommended", "inspect")
 ALL = "*"  # brand/series of the all-models aggregate
 
 
-class MaintenancePlan(Base):
+class MaintenancePlan(Bilingual, Base):
     """A maintenance plan for one model (brand + series), or the default plan."""
 
     __tablename__ = "maintenance_plans"
@@ -39,6 +39,7 @@ class MaintenancePlan(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80), default="", server_default="")
     brand: Mapped[str | None] = mapped_column(String(40))
     series: Mapped[str | None] = mapped_column(String(60))
     is_default: Mapped[bool] = mapped_column(default=False)
@@ -51,7 +52,7 @@ class MaintenancePlan(Base):
         return self.name
 
 
-class PlanItem(Base):
+class PlanItem(Bilingual, Base):
     __tablename__ = "maintenance_plan_items"
     __table_args__ = (
         UniqueConstraint("plan_id", "code"),
@@ -68,12 +69,14 @@ class PlanItem(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("maintenance_plans.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(40))  # stable across plans: "engine_oil", ...
     name: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80), default="", server_default="")
     interval_km: Mapped[int | None] = mapped_column()
     interval_months: Mapped[int | None] = mapped_column()
     first_due_km: Mapped[int | None] = mapped_column()  # first service of a new car, if earlier
     first_due_months: Mapped[int | None] = mapped_column()
     severity: Mapped[str] = mapped_column(String(16), default="recommended")
     description: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     typical_price_fen: Mapped[int] = mapped_column(default=0)
 
     plan: Mapped[MaintenancePlan] = relationship(back_populates="items")

@@ -113,6 +113,7 @@ def _place(
             "order_id": order.id,
             "product_id": product.id,
             "name": product.name,
+            "name_en": product.name_en,
             "unit_price_fen": price.sale_fen,
             "list_price_fen": price.list_fen,
             "quantity": quantity,

@@ -165,8 +165,8 @@ def test_orders_show_status_totals_and_lines(api, f, db):
     body = r.get_json()
     assert body["status"] == "pending" and body["total_fen"] == 3 * 12900
     assert body["lines"] == [
-        {"product_id": order.lines[0].product_id, "name": "脚垫", "unit_price_fen": 12900,
-         "list_price_fen": 12900, "quantity": 3}
+        {"product_id": order.lines[0].product_id, "name": "脚垫", "name_en": "",
+         "unit_price_fen": 12900, "list_price_fen": 12900, "quantity": 3}
     ]  # fmt: skip
     assert api.get("/api/v1/shop/orders?status=paid").get_json()["items"] == []
     listed = api.get("/api/v1/shop/orders?status=pending").get_json()["items"]

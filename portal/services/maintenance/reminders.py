@@ -54,11 +54,13 @@ def remind_vehicle(vehicle: Vehicle) -> int:
         with force_locale(owner.locale or current_app.config["DEFAULT_LOCALE"]):
             text = {
                 SOON: _(
-                    "%(plate)s: %(item)s is due soon.", plate=vehicle.plate, item=row.item.name
+                    "%(plate)s: %(item)s is due soon.", plate=vehicle.plate, item=row.item.shown()
                 ),
-                DUE: _("%(plate)s: %(item)s is due now.", plate=vehicle.plate, item=row.item.name),
+                DUE: _(
+                    "%(plate)s: %(item)s is due now.", plate=vehicle.plate, item=row.item.shown()
+                ),
                 OVERDUE: _(
-                    "%(plate)s: %(item)s is overdue.", plate=vehicle.plate, item=row.item.name
+                    "%(plate)s: %(item)s is overdue.", plate=vehicle.plate, item=row.item.shown()
                 ),
             }[row.status]
         link = f"/vehicles/{vehicle.id}/maintenance"
@@ -81,7 +83,7 @@ def remind_vehicle(vehicle: Vehicle) -> int:
             subject=text,
             text=text,
             link=current_app.config["BASE_URL"].rstrip("/") + link,
-            params={"plate": vehicle.plate, "item": str(row.item.name)},
+            params={"plate": vehicle.plate, "item": row.item.name},
             at=now(),
             only=("sms", "wechat"),
         )

@@ -20,6 +20,7 @@ from portal.models import (
     Vehicle,
     VehicleItemState,
 )
+from portal.models.base import Bilingual
 from portal.models.maintenance import ALL
 from portal.services.maintenance.due import (
     _ITEMS,
@@ -52,11 +53,12 @@ def _daily_km(
 
 
 @dataclass(frozen=True)
-class PlanRef:
+class PlanRef(Bilingual):
     """The plan a schedule was built from: enough to name it on the page."""
 
     id: int
     name: str
+    name_en: str = ""
 
 
 class Item(NamedTuple):
@@ -72,6 +74,10 @@ class Item(NamedTuple):
     severity: str
     description: str
     typical_price_fen: int
+    name_en: str
+    description_en: str
+
+    shown = Bilingual.shown  # the name or description in the reader's language
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +169,7 @@ def _schedule_statement(column=lambda c: c):
             _UP_MODEL.c.total.label("model_total"),
             _UP_ALL.c.taken.label("all_taken"),
             _UP_ALL.c.total.label("all_total"),
+            _PLANS.c.name_en.label("plan_name_en"),
         )
         .select_from(_CARS)
         .outerjoin(_SPAN, _SPAN.c.vehicle_id == _CARS.c.id)
@@ -296,7 +303,9 @@ def build_schedule(facts: tuple[Row, ...], now_: Settings) -> Schedule | None:
         due_by = min(candidates) if candidates else None
         rows.append(ScheduleRow(item, last_km, last_day, point, due_by, status, uptake))
     rows.sort(key=lambda row: (_URGENCY[row.status], row.due_by or date.max))
-    return Schedule(car, PlanRef(head.plan_id, head.plan_name), tuple(rows), per_day)
+    return Schedule(
+        car, PlanRef(head.plan_id, head.plan_name, head.plan_name_en or ""), tuple(rows), per_day
+    )
 
 
 def load_schedule(vehicle_id: int) -> Schedule | None:
