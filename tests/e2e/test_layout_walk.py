@@ -1,7 +1,10 @@
-"""Every owner page holds on small, middle and large phones: no sideways scroll, no overlaps.
+"""Every owner page, and the staff pages advisors use on a phone, hold on small, middle and
+large phones: no sideways scroll, no overlaps.
 
 The walk logs in as the demo owner, follows the links the pages themselves offer (one page per
 route shape, so /bookings/7 and /bookings/9 count once) and measures each at 360, 390 and 430 px.
+A second walk does the same for a demo advisor's day on the phone: Today, the booking queue and
+workshop board, the rescue queue, used-car vetting and shop orders.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
-from portal.models.accounts import OWNER
+from portal.models.accounts import ADVISOR, OWNER
 from tests.e2e.live import PHONE
 
 pytestmark = pytest.mark.e2e
@@ -85,10 +88,10 @@ def _links(page, origin: str) -> list[str]:
     return out
 
 
-def _login(page) -> None:
+def _login(page, role: str = OWNER) -> None:
     page.goto("/login")
-    page.fill("#login", DEMO_LOGINS[OWNER])
-    page.fill("#password", DEMO_PASSWORD[OWNER])
+    page.fill("#login", DEMO_LOGINS[role])
+    page.fill("#password", DEMO_PASSWORD[role])
     page.locator("#main form button[type=submit]").click()
     page.wait_for_url(lambda url: "/login" not in url)
 
@@ -119,10 +122,15 @@ def test_owner_pages_fit_phones_without_overlapping_controls(open_page, live_ser
         assert must in pages, f"the walk never reached {must}: {pages}"
     assert any(re.search(r"/vehicles/\d+/maintenance", p) for p in pages), pages
 
+    _measure(open_page, walker, pages, "w")
+
+
+def _measure(open_page, walker, pages: list[str], name: str) -> None:
+    """Open each page at each width with the walker's session; fail listing every problem."""
     problems = []
     for width in WIDTHS:
         # Same cookies, another phone: the session carries over through the storage state.
-        page = open_page(f"w{width}", **{**PHONE, "viewport": {"width": width, "height": 800}},
+        page = open_page(f"{name}{width}", **{**PHONE, "viewport": {"width": width, "height": 800}},
                          storage_state=walker.context.storage_state())  # fmt: skip
         for url in pages:
             page.goto(url, timeout=WALK_TIMEOUT_MS)
@@ -131,6 +139,30 @@ def test_owner_pages_fit_phones_without_overlapping_controls(open_page, live_ser
                 problems.append(f"{width}px {url}: {found['scroll']} px wide, scrolls sideways")
             problems += [f"{width}px {url}: {o}" for o in found["overlaps"]]
     assert not problems, "\n".join(problems[:40])
+
+
+# The advisor's pages on a phone (issue: "queue, rescue, vetting, orders"), and the first
+# detail page each list links to.
+STAFF_PAGES = (
+    "/admin/",
+    "/admin/today/",
+    "/admin/queue/",
+    "/admin/workshop/",
+    "/admin/rescue_queue/",
+    "/admin/usedcar_review/",
+    "/admin/shop_orders/",
+)
+
+
+def test_advisor_pages_fit_phones_without_overlapping_controls(open_page, live_server):
+    walker = open_page("staff", **PHONE)
+    _login(walker, ADVISOR)
+    pages = []
+    for url in STAFF_PAGES:
+        response = walker.goto(url, timeout=WALK_TIMEOUT_MS)
+        assert response is not None and response.status == 200, (url, walker.url)
+        pages.append(url)
+    _measure(open_page, walker, pages, "s")
 
 
 def test_sticky_book_button_stays_above_the_tab_bar(open_page, live_server):
