@@ -104,3 +104,21 @@ def test_the_maintenance_schedule_and_reminders_speak_the_owners_language(f, cli
     page = client.get(f"/vehicles/{car.id}/maintenance").get_data(as_text=True)
     assert "Brake fluid" in page and "Standard maintenance plan" in page
     assert "boiling point drops" in page and "刹车油" not in page
+
+
+def test_the_demo_catalogue_and_plans_carry_both_languages(db):
+    from portal.demo.maintenance import load_plans
+    from shop.demo import load_demo as load_shop
+    from shop.models import Product
+
+    load_plans()
+    load_shop()
+    db.session.commit()
+    for model in (Category, Product, MaintenancePlan, PlanItem):
+        rows = db.session.scalars(select(model)).all()
+        assert rows, model
+        missing = [r.name for r in rows if not r.name.strip() or not r.name_en.strip()]
+        assert not missing, (model.__name__, missing)
+    for model in (Product, PlanItem):
+        rows = db.session.scalars(select(model)).all()
+        assert all(r.description_en.strip() for r in rows if r.description.strip()), model
