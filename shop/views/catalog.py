@@ -9,13 +9,16 @@ from portal.auth import current_account, owner_required
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.inputs import int_arg
+from portal.models import Store
 from shop import catalog, orders
 from shop.forms import AddForm, BuyForm
+from shop.orders import pickup
 from shop.views import bp
 from shop.views.checkout import (
     chosen,
     confirmed_expectation,
     order_choices,
+    pickup_day_given,
     placed,
     show_error,
 )
@@ -70,6 +73,9 @@ def product_page(product, buy_form=None, status: int = 200):
     if buy_form is None and owner and product.stock:
         buy_form = order_choices(BuyForm(formdata=None))
         buy_form.store.data = current_user.store_id
+        store = db.session.get(Store, current_user.store_id) if current_user.store_id else None
+        if store is not None:  # the first day the store holds a pay-at-store pickup
+            buy_form.pickup_on.data = pickup.window(store)[0]
         buy_form.expected_price_fen.data = str(catalog.price_of(product).sale_fen)
     return render_template(
         "shop/product.html",
@@ -99,7 +105,7 @@ def buy_now(product_id: int):
     if form.validate():
         misfit = catalog.fits_none(product, user)
         expected = confirmed_expectation(form, form.expected_price_fen, misfit)
-        if expected is not None:
+        if expected is not None and pickup_day_given(form):
             try:
                 order = orders.buy_now(
                     user,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +14,7 @@ from portal.extensions import db
 from shop import cart as carts
 from shop import orders, payments, stock
 from shop.models import Cart, Order, Product
+from shop.orders import pickup
 from tests.shop.test_views import _Queries
 
 
@@ -68,9 +70,10 @@ def test_staff_cannot_buy_now(store, f, shop):
 def _buy(client, product, **data):
     page = client.get(f"/shop/products/{product.id}").get_data(as_text=True)
     expected = re.search(r'name="expected_price_fen" type="hidden" value="(\d+)"', page)
+    day = re.search(r'name="pickup_on" type="date" value="([\d-]+)"', page)
     form = {"quantity": "1", "delivery": "pickup", "payment": "store", "address": "",
             "store": re.search(r'<option selected value="(\d+)"', page).group(1),
-            "expected_price_fen": expected.group(1)}  # fmt: skip
+            "expected_price_fen": expected.group(1), "pickup_on": day.group(1)}  # fmt: skip
     form.update(data)
     return client.post(f"/shop/products/{product.id}/buy", data=form)
 
@@ -117,7 +120,7 @@ def test_buy_now_of_a_product_sold_out_meanwhile_says_so(client, auth, f, owner,
     db.session.commit()
     r = client.post(f"/shop/products/{p.id}/buy", data={
         "quantity": "1", "delivery": "pickup", "payment": "store", "store": str(store.id),
-        "expected_price_fen": "1000",
+        "expected_price_fen": "1000", "pickup_on": pickup.window(store)[0].isoformat(),
     })  # fmt: skip
     body = r.get_data(as_text=True)
     assert r.status_code == 422 and "Last mat is sold out." in body
@@ -146,7 +149,7 @@ def test_buy_now_stays_within_its_query_budget(client, auth, owner, store, shop)
     with _Queries() as buy:
         r = client.post(url, data={
             "quantity": "2", "delivery": "pickup", "payment": "store", "store": store_id,
-            "expected_price_fen": "1000",
+            "expected_price_fen": "1000", "pickup_on": pickup.window(store)[0].isoformat(),
         })  # fmt: skip
     assert r.status_code == 303 and "/shop/orders/" in r.headers["Location"]
     sql = [q.split()[0] for q in buy.statements if q.split()[0] not in ("BEGIN", "COMMIT")]
@@ -167,3 +170,24 @@ def test_buy_now_by_card_goes_to_the_payment_page(client, auth, owner, store, sh
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/shop/orders/{order.id}/pay")
     assert order.payment == "stripe" and order.payment_intent_id == f"pi_{order.number}"
     assert order.stock_state == "held" and _stock(p) == 1
+
+
+def test_buy_now_to_pay_at_the_store_holds_the_stock_until_the_chosen_day(
+    client, auth, owner, store, shop
+):
+    p = shop.product(stock_qty=3, price_fen=2500)
+    auth.login(owner)
+    first, last = pickup.window(store)
+    page = client.get(f"/shop/products/{p.id}").get_data(as_text=True)
+    assert f'value="{first.isoformat()}"' in page and f'max="{last.isoformat()}"' in page
+    missing = _buy(client, p, pickup_on="")
+    assert missing.status_code == 422 and "Choose the day you will pick up" in missing.get_data(
+        as_text=True
+    )
+    late = _buy(client, p, pickup_on=(last + timedelta(days=1)).isoformat())
+    assert late.status_code == 422 and _orders() == 0 and _stock(p) == 3
+    r = _buy(client, p, pickup_on=last.isoformat())
+    assert r.status_code == 303
+    order = db.session.scalar(select(Order))
+    assert order.pickup_on == last and order.hold_expires_at == pickup.deadline(store, last)
+    assert _stock(p) == 2
