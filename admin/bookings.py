@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from admin.base import StaffModelView, StaffView
+from admin.calls import parse_local
 from portal import access
 from portal.auth import current_account, is_htmx
 from portal.errors import DomainError, ValidationError
@@ -31,6 +32,7 @@ from portal.models.bookings import (
 from portal.money import fen_from_form
 from portal.services import bookings as svc
 from portal.services import capacity, maintenance
+from portal.services.bookings import status_link
 
 # Everything a queue item or a workshop card shows, loaded with the list instead of per row.
 _ITEM_LOADS = (
@@ -226,37 +228,19 @@ class WorkshopView(StaffView):
             svc=svc,
             faults=FAULT_CATEGORIES,
             items_for=_plan_items_per_model(),
+            status_link_url=status_link_url,
+            linkable=status_link.LINKABLE,
         )
 
     @expose("/<int:booking_id>/step", methods=["POST"])
     def step(self, booking_id: int):
         staff = current_account()
         booking = svc.store_booking(staff, booking_id)
-        action = request.form.get("action")
+        action = _STEPS.get(request.form.get("action", ""))
+        if action is None:
+            abort(400)
         try:
-            if action == "check_in":
-                km = int_arg(request.form.get("km"), maximum=3_000_000)
-                if km is None:
-                    raise ValidationError(_("Enter the mileage."), field="km")
-                svc.check_in(staff, booking, km)
-            elif action == "start":
-                svc.start_work(staff, booking)
-            elif action == "progress":
-                svc.add_progress(staff, booking, request.form.get("note", ""))
-            elif action == "ready":
-                svc.mark_ready(staff, booking)
-            elif action == "no_show":
-                svc.mark_no_show(staff, booking)
-            elif action == "complete":
-                svc.complete(
-                    staff,
-                    booking,
-                    _items_from_form(),
-                    fault_category=request.form.get("fault_category", ""),
-                    technician_note=request.form.get("technician_note", ""),
-                )
-            else:
-                abort(400)
+            action(staff, booking)
         except DomainError as exc:
             db.session.rollback()
             flash(_("Booking #%(id)d: %(msg)s", id=booking_id, msg=exc.message), "error")
@@ -271,6 +255,65 @@ class WorkshopView(StaffView):
                 "success",
             )
         return redirect(url_for(".index") + f"#job-{booking_id}", code=303)
+
+    @expose("/<int:booking_id>/status-link", methods=["POST"])
+    def status_link_send(self, booking_id: int):
+        """Send the owner the repair status link again."""
+        booking = svc.store_booking(current_account(), booking_id)
+        try:
+            svc.resend_link(current_account(), booking)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(_("Booking #%(id)d: %(msg)s", id=booking_id, msg=exc.message), "error")
+        else:
+            db.session.commit()
+            flash(_("Booking #%(id)d: the status link is sent again.", id=booking_id), "success")
+        return redirect(url_for(".index") + f"#job-{booking_id}", code=303)
+
+
+def _check_in(staff, booking: Booking) -> None:
+    km = int_arg(request.form.get("km"), maximum=3_000_000)
+    if km is None:
+        raise ValidationError(_("Enter the mileage."), field="km")
+    svc.check_in(staff, booking, km, _promised(booking))
+
+
+def _complete(staff, booking: Booking) -> None:
+    svc.complete(
+        staff,
+        booking,
+        _items_from_form(),
+        fault_category=request.form.get("fault_category", ""),
+        technician_note=request.form.get("technician_note", ""),
+    )
+
+
+# The workshop board's buttons: action -> the step it takes (each reads its own form fields).
+_STEPS = {
+    "check_in": _check_in,
+    "start": svc.start_work,
+    "progress": lambda staff, b: svc.add_progress(staff, b, request.form.get("note", "")),
+    "quality_check": svc.begin_quality_check,
+    "ready": svc.mark_ready,
+    "no_show": svc.mark_no_show,
+    "complete": _complete,
+}
+
+
+def _promised(booking: Booking):
+    """Return the promised time typed at check-in (store's zone) as UTC; None when empty."""
+    raw = (request.form.get("promised") or "").strip()
+    if not raw:
+        return None
+    promised = parse_local(raw, booking.store.timezone)
+    if promised is None:
+        raise ValidationError(_("Enter the promised time as a date and time."), field="promised")
+    return promised
+
+
+def status_link_url(booking: Booking) -> str:
+    """Return a fresh absolute repair status link for staff to copy."""
+    return current_app.config["BASE_URL"].rstrip("/") + status_link.link_path(booking)
 
 
 def _plan_items_per_model():

@@ -35,6 +35,7 @@ BLUEPRINTS = [
     "portal.views.privacy:bp",
     "portal.views.policy:bp",
     "portal.views.inspections:bp",
+    "portal.views.repair_status:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land
     "shop.views:bp",

@@ -33,6 +33,7 @@ def _titles() -> dict[int, tuple[str, str]]:
         404: (_("Page not found"), _("This page does not exist or is not visible to you.")),
         405: (_("Not allowed"), _("This action is not available here.")),
         409: (_("Conflict"), _("Someone else changed this first. Reload and try again.")),
+        410: (_("Link expired"), _("This link has expired.")),
         413: (_("Too large"), _("The upload is too large.")),
         429: (_("Too many attempts"), _("Too many attempts. Wait a minute and try again.")),
         500: (_("Something went wrong"), _("We could not finish this. Nothing was changed.")),

@@ -34,3 +34,9 @@ class Conflict(DomainError):
     """Someone else changed the object first, or a unique rule was hit."""
 
     status = 409
+
+
+class Gone(DomainError):
+    """The object existed but is no longer available (an expired link)."""
+
+    status = 410

@@ -231,6 +231,10 @@ EXPECTED: dict[str, tuple] = {
     "owner_inspections.item_decide": (400,) * 7,  # neither approve nor decline
     "owner_inspections.item_photo": PUBLIC,
     "owner_inspections.item_thumb": PUBLIC,
+    # The repair status link of store A's checked-in car: a read-only bearer link.
+    "repair_status.status_show": PUBLIC,
+    "repair_status.status_live": PUBLIC,
+    "workshop.status_link_send": (302, 403, 403, 303, 404, 303, 303),  # not checked in: says so
     "segments.index": MANAGERS,
     "segments.new": MANAGERS,
     "segments.edit": (302, 403, 403, 403, 403, 200, 200),
@@ -346,6 +350,7 @@ AGENT: dict[str, int] = dict.fromkeys(
         "crm_customers.consent",
         *"rescue_queue.index rescue_queue.items rescue_queue.act workshop.index".split(),
         *"workshop.step shop_orders.index shop_orders.detail shop_orders.act".split(),
+        "workshop.status_link_send",
         *"unlocks.index unlocks.approve unlocks.break_glass usedcar_review.index".split(),
         *"usedcar_review.show usedcar_review.act usedcar_review.flag_resolve".split(),
         *"video_queue.index video_queue.items video_queue.assign".split(),
@@ -494,6 +499,7 @@ def world(app, f, db):
         "inspection_id": inspection.id,
         "item_id": inspection.items[0].id,
         "link": inspection_link(inspection),
+        "status_token": status_token(inspection.booking),
         "segment_id": campaign.segment_id,
         "campaign_id": campaign.id,
         "drive_id": drive.id,
@@ -727,6 +733,12 @@ def inspection_link(inspection) -> str:
     from portal.services import inspections
 
     return inspections.link_token(inspection)
+
+
+def status_token(booking) -> str:
+    from portal.services.bookings import status_link
+
+    return status_link.link_token(booking)
 
 
 def _png() -> bytes:

@@ -32,8 +32,12 @@ bp = Blueprint("workshop_video", __name__)
 
 @bp.app_context_processor
 def _watch_link() -> dict:
-    # The booking page shows "Watch my car" only when this package is installed.
-    return {"video_watch_url": lambda b: url_for("workshop_video.watch", booking_id=b.id)}
+    # The booking page shows "Watch my car" only when this package is installed; the status
+    # link only when the booking's bay has a camera.
+    return {
+        "video_watch_url": lambda b: url_for("workshop_video.watch", booking_id=b.id),
+        "bay_has_camera": lambda b: svc.bay_camera(b) is not None,
+    }
 
 
 def _allow_media() -> None:

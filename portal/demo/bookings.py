@@ -137,6 +137,8 @@ def _in_workshop(history: History, today) -> None:
             decided_at=slot - timedelta(days=2) + timedelta(hours=1),
             bay=i + 1,
             checkin_km=km,
+            # The advisor promised the car back later today (the status link shows it).
+            promised_at=now() + timedelta(hours=2 + i),
         )
         db.session.add(booking)
         db.session.flush()
@@ -150,6 +152,17 @@ def _in_workshop(history: History, today) -> None:
             actor = car.owner_id if kind == "submitted" else advisor
             db.session.add(BookingEvent(**event_row(booking.id, kind, at, actor, "", prev)))
             prev = kind
+        if status == "in_progress":  # a note for the owner, which the status link shows
+            note = "已拆检，正在更换零件，预计按时交车。"
+            row = event_row(
+                booking.id,
+                "progress",
+                min(times[-1] + timedelta(minutes=15), now()),
+                advisor,
+                note,
+                None,
+            )
+            db.session.add(BookingEvent(**dict(row, to_status=None)))
         db.session.add(MileageReading(vehicle_id=car.id, km=km, source="staff", recorded_at=slot))
 
 

@@ -131,6 +131,8 @@ class Booking(Base):
     decision_note: Mapped[str] = mapped_column(Text, default="")
     proposed_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checkin_km: Mapped[int | None] = mapped_column()
+    # When the advisor promised the car back, set at check-in (shown on the status link).
+    promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

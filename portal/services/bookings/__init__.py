@@ -9,6 +9,12 @@ from portal.services.bookings.owner import (
     rate,
     reschedule,
 )
+from portal.services.bookings.status_link import (
+    begin_quality_check,
+    booking_from_link,
+    repair_steps,
+    resend_link,
+)
 from portal.services.bookings.timeline import (
     STATUS_LABELS,
     owned_booking,
@@ -35,6 +41,8 @@ __all__ = [
     "accept",
     "add_progress",
     "answer_proposal",
+    "begin_quality_check",
+    "booking_from_link",
     "book_repair",
     "can_cancel",
     "cancel_booking",
@@ -48,6 +56,8 @@ __all__ = [
     "rate",
     "reason_label",
     "reject",
+    "repair_steps",
+    "resend_link",
     "reschedule",
     "start_work",
     "status_label",

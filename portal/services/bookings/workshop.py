@@ -33,6 +33,7 @@ from portal.models.bookings import (
 )
 from portal.services import audit, capacity, maintenance, webhooks
 from portal.services import vehicles as vehicle_svc
+from portal.services.bookings import status_link
 from portal.services.bookings.timeline import _event, _tell_owner, _transition
 from portal.timeutil import now
 
@@ -134,13 +135,17 @@ def propose(staff: User, booking: Booking, slot_start: datetime, note: str = "")
     _tell_owner(booking, _("The store proposes another time for booking #%(id)d.", id=booking.id))
 
 
-def check_in(staff: User, booking: Booking, km: int) -> None:
-    """Record the car's arrival and its mileage, which joins the vehicle's mileage history."""
+def check_in(staff: User, booking: Booking, km: int, promised_at: datetime | None = None) -> None:
+    """Record the car's arrival, its mileage (which joins the vehicle's mileage history) and
+    when it was promised back; the owner gets the repair status link, once."""
     _staff_check(staff, booking)
+    if promised_at is not None and promised_at <= now():
+        raise ValidationError(_("The promised time has already passed."), field="promised")
     vehicle = db.session.get(Vehicle, booking.vehicle_id)
-    _transition(booking, (ACCEPTED,), CHECKED_IN, staff, checkin_km=km)
+    # The conditional UPDATE lets one check-in win, so the link goes out exactly once.
+    _transition(booking, (ACCEPTED,), CHECKED_IN, staff, checkin_km=km, promised_at=promised_at)
     vehicle_svc.record_mileage(vehicle, km, source="staff")
-    _tell_owner(booking, _("Your car is checked in (booking #%(id)d).", id=booking.id))
+    status_link.send_link(booking, checked_in=True)
 
 
 def start_work(staff: User, booking: Booking) -> None:

@@ -9,11 +9,11 @@ from typing import NamedTuple
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import and_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from portal import signed_links
 from portal.errors import Conflict, NotFound, ValidationError
 from portal.extensions import db
 from portal.models import Inspection, InspectionItem, InspectionUptake, JobLine, User
@@ -23,15 +23,12 @@ from portal.services.maintenance.uptake import Uptake
 from portal.timeutil import now, to_local
 
 LINK_PREFIX = "/inspection/"  # the owner page's address (portal.views.inspections)
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="m4s.inspection.link")
+LINK_SALT = "m4s.inspection.link"
 
 
 def link_token(inspection: Inspection) -> str:
     """Return a signed token naming the inspection, valid for M4S_INSPECTION_LINK_HOURS."""
-    return _serializer().dumps({"i": inspection.id})
+    return signed_links.sign(LINK_SALT, "i", inspection.id)
 
 
 def link_path(inspection: Inspection) -> str:
@@ -44,12 +41,9 @@ def inspection_from_link(token: str) -> Inspection:
     max_age = current_app.config["INSPECTION_LINK_HOURS"] * 3600
     gone = NotFound(_("This inspection link is not valid or has expired. Ask your advisor."))
     try:
-        payload = _serializer().loads(token, max_age=max_age)
-    except BadSignature:
+        key = signed_links.read(LINK_SALT, "i", token, max_age)
+    except signed_links.LinkInvalid:
         raise gone from None
-    key = payload.get("i") if isinstance(payload, dict) else None
-    if not isinstance(key, int) or not 0 < key < 2**31:
-        raise gone
     inspection = db.session.get(Inspection, key)
     if inspection is None or inspection.status != SENT:
         raise gone
