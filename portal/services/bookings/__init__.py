@@ -9,6 +9,7 @@ from portal.services.bookings.owner import (
     rate,
     reschedule,
 )
+from portal.services.bookings.staff import SOURCE_LABELS, enter_job, may_enter_jobs, source_label
 from portal.services.bookings.timeline import (
     STATUS_LABELS,
     owned_booking,
@@ -31,6 +32,7 @@ from portal.services.bookings.workshop import (
 
 __all__ = [
     "REASON_LABELS",
+    "SOURCE_LABELS",
     "STATUS_LABELS",
     "accept",
     "add_progress",
@@ -41,7 +43,9 @@ __all__ = [
     "check_in",
     "complete",
     "edit_booking",
+    "enter_job",
     "mark_no_show",
+    "may_enter_jobs",
     "mark_ready",
     "owned_booking",
     "propose",
@@ -49,6 +53,7 @@ __all__ = [
     "reason_label",
     "reject",
     "reschedule",
+    "source_label",
     "start_work",
     "status_label",
     "store_booking",
