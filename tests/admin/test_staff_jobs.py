@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from crm.customers import find_or_add
 from portal.extensions import db as _db
 from portal.models import (
     Booking,
@@ -23,6 +24,7 @@ from portal.models import (
 from portal.models.consents import ConsentRecord
 from portal.services import bookings as svc
 from portal.services import consent
+from portal.services.bookings.staff import vehicle_for
 from portal.timeutil import set_clock
 from tests.threads import at_once
 
@@ -224,6 +226,29 @@ def test_concurrent_staff_bookings_never_overfill_a_slot(app, f, db):
     assert all("fully booked" in r for r in results if not isinstance(r, int))
     assert db.session.scalar(select(func.count(Booking.id))) == 2
     assert db.session.scalar(select(SlotUsage.used).where(SlotUsage.starts_at == slot)) == 2
+
+
+def test_the_same_new_caller_entered_by_two_advisors_at_once_is_one_customer(app, f, db):
+    store = f.store()
+    advisor_ids = iter([f.advisor(store).id, f.advisor(store).id])
+    cars = iter([(f.vin(), f.plate()), (f.vin(), f.plate())])
+    store_id, slot = store.id, f.slot(store, 1)
+
+    def enter():
+        me, shop = _db.session.get(User, next(advisor_ids)), _db.session.get(Store, store_id)
+        customer, _created = find_or_add("李女士", "13733334444", None, None, shop, advisor=me)
+        vin, plate = next(cars)
+        car = vehicle_for(
+            customer, vin=vin, plate=plate, brand="本田", series="雅阁", model_year=2019
+        )
+        return svc.enter_job(
+            me, customer, car, source="phone", service_types=["repair"], slot_start=slot
+        ).owner_id
+
+    results = at_once(app, enter, 2)
+    assert len(set(results)) == 1 and isinstance(results[0], int), results
+    assert db.session.scalar(select(func.count(User.id)).where(User.role == "owner")) == 1
+    assert db.session.scalar(select(func.count(Vehicle.id))) == 2
 
 
 @pytest.mark.parametrize(
