@@ -29,6 +29,10 @@ def test_an_advisor_takes_a_phone_booking_for_a_new_customer(phone):
     expect(phone.locator("#no-customer")).to_be_visible()
     phone.locator("#new-customer").click()
     assert_fits_phone(phone)
+    for width in (360, 430):  # the small and the large phone too
+        phone.set_viewport_size({"width": width, "height": 844})
+        assert phone.evaluate("document.documentElement.scrollWidth") <= width
+    phone.set_viewport_size({"width": 390, "height": 844})
     phone.fill("#name", "电话客户")
     phone.fill("#phone", number)
     phone.fill("#plate", plate)
