@@ -41,6 +41,7 @@ from admin.routing import RoutingView
 from admin.sales_board import SalesBoardView
 from admin.sales_orders import SalesOrderView
 from admin.showroom import ActivityReportView, InvitationsView, TomorrowView
+from admin.staff_jobs import StaffJobView
 from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
 from admin.video_devices import DevicesView
@@ -92,6 +93,9 @@ PAGES: tuple[Page, ...] = (
     Page(TodayView, None, _l("Today"), None, "today", EVERYONE),
     Page(QueueView, None, _l("Booking queue"), BOOKINGS, "queue", ALL),
     Page(WorkshopView, None, _l("Workshop board"), BOOKINGS, "workshop", ALL),
+    Page(
+        StaffJobView, None, _l("Phone and walk-in jobs"), BOOKINGS, "staff_jobs", (ADVISOR, MANAGER)
+    ),
     Page(ReviewedBookingAdmin, Booking, _l("Reviewed bookings"), BOOKINGS, "reviewed", ALL),
     Page(AnalyticsView, None, _l("Repair analytics"), BOOKINGS, "booking_analytics", MANAGERS),
     Page(InspectionView, None, _l("Inspections"), BOOKINGS, "inspections", ALL),

@@ -72,6 +72,19 @@ def clean_contact(phone: str, email: str = "", vin: str = "") -> tuple[str, str 
 
 def customer_for(name: str, phone: str, email: str | None, vin: str | None, store: Store) -> User:
     """Return the existing customer for these details, or add a prospect (never a duplicate)."""
+    return find_or_add(name, phone, email, vin, store)[0]
+
+
+def find_or_add(
+    name: str,
+    phone: str,
+    email: str | None,
+    vin: str | None,
+    store: Store,
+    advisor: User | None = None,
+) -> tuple[User, bool]:
+    """Return the customer for these details and whether they were added now (as a prospect
+    of the store, and of the advisor if one is given); an existing record is never doubled."""
     found = find_customer(phone, email, vin)
     if found is None:
         prospect = User(
@@ -81,6 +94,7 @@ def customer_for(name: str, phone: str, email: str | None, vin: str | None, stor
             email=email,
             password_hash=NO_PASSWORD,
             store_id=store.id,
+            advisor_id=advisor.id if advisor is not None else None,
         )
         try:
             with db.session.begin_nested():  # a concurrent inquiry of the same phone wins here
@@ -90,7 +104,7 @@ def customer_for(name: str, phone: str, email: str | None, vin: str | None, stor
             if found is None:
                 raise
         else:
-            return prospect
+            return prospect, True
     if found.role != OWNER:
         raise ValidationError(_("This number belongs to a staff account."), field="phone")
-    return found
+    return found, False

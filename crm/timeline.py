@@ -12,7 +12,9 @@ from portal import access
 from portal.extensions import db
 from portal.models import Booking, Rescue, UsedCarRequest, User, Vehicle
 from portal.models.accounts import ADVISOR, OWNER
+from portal.services.accounts import normalize_phone
 from portal.timeutil import now
+from portal.validation import InvalidIdentifier, normalize_plate, normalize_vin
 from shop.models import Order
 
 LIST_LIMIT = 200
@@ -104,16 +106,19 @@ def find_customers(viewer: User, q: str) -> list[User]:
     if not q:
         return []
     like = f"%{q}%"
+    # The spellings people type fold to the stored forms: "+86 138-0000-0001", "粤b 12345".
+    phone = normalize_phone(q) or q
+    car = _identifier(normalize_plate, q), _identifier(normalize_vin, q)
     stmt = (
         select(User)
         .where(User.role == OWNER)
         .where(
             or_(
-                User.phone == q,
+                User.phone == phone,
                 User.name.like(like),
                 User.id.in_(
                     select(Vehicle.owner_id).where(
-                        or_(Vehicle.plate == q.upper(), Vehicle.vin == q.upper())
+                        or_(Vehicle.plate == car[0], Vehicle.vin == car[1])
                     )
                 ),
             )
@@ -122,3 +127,11 @@ def find_customers(viewer: User, q: str) -> list[User]:
         .limit(50)
     )
     return [c for c in db.session.scalars(stmt) if customer_visible(viewer, c)][:20]
+
+
+def _identifier(normalize, q: str) -> str:
+    """Return q in the identifier's stored form, or upper-cased when it is not a valid one."""
+    try:
+        return normalize(q)
+    except InvalidIdentifier:
+        return q.upper()

@@ -115,6 +115,9 @@ EXPECTED: dict[str, tuple] = {
     "queue.decide": (302, 403, 403, 400, 404, 400, 400),  # unknown action; B cannot see it
     "workshop.index": STAFF,
     "workshop.step": (302, 403, 403, 400, 404, 400, 400),
+    # Advisors and managers of a store enter jobs; admins belong to no store.
+    "staff_jobs.index": (302, 403, 403, 200, 200, 200, 403),
+    "staff_jobs.new": (302, 403, 403, 200, 200, 200, 403),
     "my_store.index": (302, 403, 403, 403, 403, 200, 403),
     "booking_analytics.index": MANAGERS,
     "rescue.rescue_list": OWNER_ONLY,
@@ -348,6 +351,8 @@ AGENT: dict[str, int] = dict.fromkeys(
         *"leads.index leads.new leads.show leads.reveal leads.act".split(),
         *"crm_customers.index crm_customers.show queue.index queue.items queue.decide".split(),
         "crm_customers.consent",
+        "staff_jobs.index",
+        "staff_jobs.new",
         *"rescue_queue.index rescue_queue.items rescue_queue.act workshop.index".split(),
         *"workshop.step shop_orders.index shop_orders.detail shop_orders.act".split(),
         "workshop.status_link_send",

@@ -84,7 +84,7 @@ def _upcoming(history: History, owner_ids: list[int]) -> int:
     rng, store = history.rng, history.store
     advisors = [db.session.get(User, a) for a in history.advisors]
     made = 0
-    plan = ["submitted"] * 6 + ["accepted"] * 10 + ["proposed"] * 2
+    plan = ["submitted"] * 6 + ["accepted"] * 10 + ["proposed"] * 2 + ["phone"] * 2
     for i, status in enumerate(plan):
         car = history.cars[(i * 7 + 3) % len(history.cars)]
         if car.owner_id in owner_ids:
@@ -95,6 +95,18 @@ def _upcoming(history: History, owner_ids: list[int]) -> int:
             continue
         owner, vehicle = db.session.get(User, car.owner_id), db.session.get(Vehicle, car.id)
         job = history.job()
+        if status == "phone":  # a customer who rang the store; the advisor booked them in
+            svc.enter_job(
+                rng.choice(advisors),
+                owner,
+                vehicle,
+                source="phone",
+                service_types=[job[1]],
+                description=DESCRIPTIONS[job[2]],
+                slot_start=rng.choice(free).starts_at,
+            )
+            made += 1
+            continue
         booking = svc.book_repair(owner, vehicle, store, rng.choice(free).starts_at, [job[1]])
         booking.description = DESCRIPTIONS[job[2]]
         booking.created_at = now() - timedelta(hours=rng.randint(1, 30))
@@ -112,7 +124,7 @@ def _upcoming(history: History, owner_ids: list[int]) -> int:
 
 
 def _in_workshop(history: History, today) -> None:
-    """Put three cars in the workshop right now: checked in, in progress, ready for pickup."""
+    """Put three cars in the workshop right now: checked in (a walk-in), in progress, ready."""
     rng, store = history.rng, history.store
     past = [
         s for d in (today - timedelta(days=1), today) for s in _slot_starts(store, d) if s < now()
@@ -123,12 +135,14 @@ def _in_workshop(history: History, today) -> None:
         _, stype, fault, *_ = history.job()
         advisor = rng.choice(history.advisors)
         km = car.km_at(slot)
+        walk_in = status == "checked_in"  # came in without booking; checked in on arrival
         booking = Booking(
             owner_id=car.owner_id,
             vehicle_id=car.id,
             store_id=store.id,
             slot_start=slot,
             status=status,
+            source="walk_in" if walk_in else "app",
             service_types=[stype],
             description=DESCRIPTIONS[fault],
             created_at=slot - timedelta(days=2),
@@ -147,6 +161,9 @@ def _in_workshop(history: History, today) -> None:
         times = [booking.created_at, booking.decided_at] + [
             slot + timedelta(minutes=10 + 20 * k) for k in range(len(steps) - 2)
         ]
+        if walk_in:
+            booking.created_at = booking.decided_at = times[-1]
+            steps, times = steps[-1:], times[-1:]
         prev = None
         for kind, at in zip(steps, times, strict=True):
             actor = car.owner_id if kind == "submitted" else advisor

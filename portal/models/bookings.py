@@ -42,6 +42,10 @@ FAULT_CATEGORIES = (
     "other",
 )
 REJECT_REASONS = ("no_capacity", "parts_unavailable", "other")
+# How a booking came in: booked by the owner online, or entered by staff for a caller or a
+# customer who walked in.
+APP, PHONE, WALK_IN = "app", "phone", "walk_in"
+BOOKING_SOURCES = (APP, PHONE, WALK_IN)
 
 SUBMITTED, ACCEPTED, REJECTED, PROPOSED = "submitted", "accepted", "rejected", "proposed"
 CHECKED_IN, IN_PROGRESS, READY, COMPLETED = "checked_in", "in_progress", "ready", "completed"
@@ -109,6 +113,7 @@ class Booking(Base):
             "'in_progress', 'ready', 'completed', 'cancelled', 'no_show')",
             name="status_known",
         ),
+        CheckConstraint("source IN ('app', 'phone', 'walk_in')", name="source_known"),
         Index("ix_bookings_store_status_created", "store_id", "status", "created_at"),
         Index("ix_bookings_store_slot", "store_id", "slot_start"),
         Index("ix_bookings_status_id", "status", "id"),  # reviewed bookings sorted by status
@@ -133,6 +138,7 @@ class Booking(Base):
     checkin_km: Mapped[int | None] = mapped_column()
     # When the advisor promised the car back, set at check-in (shown on the status link).
     promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(8), default=APP, server_default=APP)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

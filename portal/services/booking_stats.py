@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from portal.extensions import db
 from portal.models import Booking, ServiceItem, ServiceRecord, User, Vehicle
 from portal.models.bookings import (
+    APP,
     CANCELLED,
     CHECKED_IN,
     COMPLETED,
@@ -283,7 +284,9 @@ def _median_of(ranked):
 def lead_time(store_id: int | None, start: datetime, end: datetime) -> dict:
     """Return how far ahead owners book (created_at -> slot_start): count, avg and median days."""
     lead = days_between(Booking.created_at, Booking.slot_start)
-    ranked = _with_median(lead, _bookings(select(Booking.id), store_id, start, end))
+    # Owners' own bookings: a walk-in is booked after its slot began, a caller when they ring.
+    owners = _bookings(select(Booking.id), store_id, start, end).where(Booking.source == APP)
+    ranked = _with_median(lead, owners)
     count, avg, median = db.session.execute(
         select(func.count(), func.avg(ranked.c.value), _median_of(ranked))
     ).one()
@@ -298,7 +301,9 @@ def decision_times(store_id: int | None, start: datetime, end: datetime) -> list
     """Return per advisor the decisions made and the avg and median hours to decide."""
     wait = days_between(Booking.created_at, Booking.decided_at)
     base = _bookings(select(Booking.id), store_id, start, end).where(
-        Booking.decided_at.isnot(None), Booking.advisor_id.isnot(None)
+        Booking.decided_at.isnot(None),
+        Booking.advisor_id.isnot(None),
+        Booking.source == APP,  # a job staff enter themselves is no decision to wait for
     )
     ranked = _with_median(wait, base, Booking.advisor_id)
     avg = func.avg(ranked.c.value)

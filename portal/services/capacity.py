@@ -146,9 +146,42 @@ def check_slot(store: Store, starts_at: datetime) -> int:
     return bays
 
 
+def running_slot(store: Store) -> tuple[datetime, int]:
+    """Return the start and capacity of the store's slot under way now (a car that walks in
+    takes a place in it), or raise ValidationError while the workshop is closed."""
+    at = now()
+    local = at.astimezone(ZoneInfo(store.timezone))
+    rules = day_rules(store, local.date())
+    step = timedelta(minutes=slot_minutes())
+    if rules is not None:
+        opens, closes, bays = rules
+        for start in _starts(store, local.date(), opens, closes):
+            if start <= at < start + step:
+                return start, bays
+    raise ValidationError(
+        _("The workshop is closed now: book the customer into a later slot instead."),
+        field="slot",
+    )
+
+
+def take_running_place(store: Store) -> datetime:
+    """Take one place in the slot under way now and return its start; refused when full."""
+    starts_at, bays = running_slot(store)
+    _take(store, starts_at, bays, _("No bay is free right now: book a later slot instead."))
+    return starts_at
+
+
 def take_place(store: Store, starts_at: datetime) -> None:
     """Take one place in the slot; the database refuses it when the slot is full."""
-    capacity = check_slot(store, starts_at)
+    _take(
+        store,
+        starts_at,
+        check_slot(store, starts_at),
+        _("Sorry, this slot has just been fully booked. Pick another one."),
+    )
+
+
+def _take(store: Store, starts_at: datetime, capacity: int, full: str) -> None:
     table = SlotUsage.__table__
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     db.session.execute(
@@ -167,7 +200,7 @@ def take_place(store: Store, starts_at: datetime) -> None:
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
-        raise Conflict(_("Sorry, this slot has just been fully booked. Pick another one."))
+        raise Conflict(full)
 
 
 def release_place(store_id: int, starts_at: datetime) -> None:

@@ -181,6 +181,11 @@ def test_lead_time_and_decision_times(shop):
     assert times[1]["avg_hours"] == pytest.approx(5, abs=1e-3)
     assert times[1]["median_hours"] == pytest.approx(4, abs=1e-3)
     assert stats.decision_times(shop["b"].id, START, END) == []
+    # Jobs staff entered (a caller booked, a walk-in) were never waiting for anyone's decision.
+    for source, slot in (("phone", t + timedelta(days=30)), ("walk_in", t - timedelta(hours=1))):
+        booking(shop, "accepted", t, slot=slot, decided=t, advisor=adv2, source=source)
+    assert stats.decision_times(shop["a"].id, START, END) == times
+    assert stats.lead_time(shop["a"].id, START, END)["median_days"] == pytest.approx(3, abs=1e-4)
 
 
 def test_customers_and_months(shop, f):

@@ -23,6 +23,11 @@ def test_demo_history_has_every_state_and_stays_consistent():
         db.session.execute(select(Booking.status, func.count()).group_by(Booking.status)).all()
     )
     assert set(counts) == set(STATUSES)
+    # Callers booked in by an advisor and a walk-in in the workshop sit beside app bookings.
+    walk_ins = select(Booking.status).where(Booking.source == "walk_in")
+    assert set(db.session.scalars(walk_ins)) == {"checked_in"}
+    phoned = select(Booking.status).where(Booking.source == "phone")
+    assert set(db.session.scalars(phoned)) == {"accepted"}
     assert counts["completed"] > counts["rejected"] > 0
     assert db.session.scalar(select(func.count(Rating.id))) > counts["completed"] // 2
     # Every place held in a future slot is one holding booking (proposals hold two places).

@@ -9,6 +9,7 @@ from portal.services.bookings.owner import (
     rate,
     reschedule,
 )
+from portal.services.bookings.staff import SOURCE_LABELS, enter_job, may_enter_jobs, source_label
 from portal.services.bookings.status_link import (
     begin_quality_check,
     booking_from_link,
@@ -37,6 +38,7 @@ from portal.services.bookings.workshop import (
 
 __all__ = [
     "REASON_LABELS",
+    "SOURCE_LABELS",
     "STATUS_LABELS",
     "accept",
     "add_progress",
@@ -49,7 +51,9 @@ __all__ = [
     "check_in",
     "complete",
     "edit_booking",
+    "enter_job",
     "mark_no_show",
+    "may_enter_jobs",
     "mark_ready",
     "owned_booking",
     "propose",
@@ -59,6 +63,7 @@ __all__ = [
     "repair_steps",
     "resend_link",
     "reschedule",
+    "source_label",
     "start_work",
     "status_label",
     "store_booking",

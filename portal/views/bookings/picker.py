@@ -103,13 +103,13 @@ def prepare(
     if form.day.data:
         day, slots = parse_day(form.day.data, chosen), None
     else:
-        day, slots = _first_free_day(chosen)
+        day, slots = first_free_day(chosen)
     form.day.data = day.isoformat()
     form.slot.choices = slot_choices(chosen, day, keep, slots)
     return chosen
 
 
-def _first_free_day(store: Store) -> tuple[date, list[capacity.Slot]]:
+def first_free_day(store: Store) -> tuple[date, list[capacity.Slot]]:
     """Return the first bookable day with a free place (today is often over already), and
     its slots."""
     days = capacity.bookable_days(store)
