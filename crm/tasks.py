@@ -52,6 +52,7 @@ KIND_LABELS = {
     "maintenance_due": _l("Maintenance due, not booked"),
     "complaint_callback": _l("Complaint callback"),
     "no_show": _l("No-show recovery"),
+    "trade_in": _l("Trade-in or replacement call"),
 }
 STATUS_LABELS = {
     "open": _l("Open"),
