@@ -80,9 +80,11 @@ class TodayView(StaffView):
     @expose("/")
     def index(self):
         me = current_account()
-        tasks = svc.my_open_tasks(me)
         at = now()
         store = db.session.get(Store, me.store_id) if me.store_id else None
+        # The order the person gave this day's tasks in last night's plan comes first.
+        day = at.astimezone(ZoneInfo(store.timezone)).date() if store else None
+        tasks = svc.my_open_tasks(me, day)
         start, end = calls.day_bounds(store, at)
         return self.render(
             "admin/crm/today.html",
