@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from admin.base import StaffView
 from admin.crm import LABELS, inquiry_from_form
-from crm import calls, invitations, rules
+from crm import calls, invitations, lifecycle, rules
 from crm import leads as lead_svc
 from crm import tasks as svc
 from crm.forms import StaffLeadForm
@@ -35,6 +35,7 @@ TASK_LABELS = {
     "priority_labels": svc.PRIORITY_LABELS,
     "ask_labels": svc.ASK_LABELS,
     "call_outcomes": svc.CALL_OUTCOMES,
+    "task_reason": lifecycle.reason,
 }
 BACK = {"today": "today.index", "calls": "calls.index"}
 
@@ -79,9 +80,11 @@ class TodayView(StaffView):
     @expose("/")
     def index(self):
         me = current_account()
-        tasks = svc.my_open_tasks(me)
         at = now()
         store = db.session.get(Store, me.store_id) if me.store_id else None
+        # The order the person gave this day's tasks in last night's plan comes first.
+        day = at.astimezone(ZoneInfo(store.timezone)).date() if store else None
+        tasks = svc.my_open_tasks(me, day)
         start, end = calls.day_bounds(store, at)
         return self.render(
             "admin/crm/today.html",

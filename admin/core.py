@@ -68,6 +68,7 @@ class VehicleAdmin(StaffModelView):
     column_filters = ("brand", "model_year")
     # A car carries its owner's store: one index (store_id, plate) serves the filter and sort.
     store_column = "store_id"
+    column_labels = {"warranty_ends_on": _l("Warranty ends")}
 
 
 class AuditAdmin(StaffModelView):

@@ -111,6 +111,7 @@ class LoanAdmin(_RecordAdmin):
         "annual_rate_bp": _l("Annual rate"),
         "term_months": _l("Term (months)"),
         "start_date": _l("Start date"),
+        "ends_on": _l("Ends on"),
         "status": _l("Status"),
     }
     details_template = "admin/finance/loan_details.html"

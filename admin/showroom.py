@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -18,10 +18,10 @@ from crm import activity, invitations, routing
 from crm import calls as call_svc
 from crm.forms import InvitationForm
 from crm.leads import SOURCE_LABELS
-from crm.models import Lead
+from crm.models import Lead, Task
 from crm.showroom_models import Invitation
 from portal import access
-from portal.auth import current_account
+from portal.auth import current_account, is_htmx
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.forms import field_error
@@ -156,6 +156,37 @@ class TomorrowView(StaffView):
             lang=str(get_locale() or "zh"),
             **TASK_LABELS,
             **INVITATION_LABELS,
+        )
+
+    @expose("/<int:task_id>/move", methods=["POST"])
+    def move(self, task_id: int):
+        """Move one task up or down my plan for tomorrow (htmx swaps the list in place)."""
+        me = current_account()
+        store = _store_of(me)
+        try:
+            access.store_record(me, Task, task_id, _("Task not found."))
+        except NotFound:
+            abort(404)
+        try:
+            plan = activity.move_in_plan(
+                me, store, task_id, request.form.get("direction", ""), now()
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            if is_htmx():
+                plan = activity.tomorrow_plan(me, store, now())
+                return self._tasks(plan, exc.message), 422
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            if is_htmx():
+                return self._tasks(plan)
+        return redirect(url_for(".index"), code=303)
+
+    @staticmethod
+    def _tasks(plan, error: str = ""):
+        return render_template(
+            "admin/crm/_plan_tasks.html", plan=plan, now=now(), error=error, **TASK_LABELS
         )
 
 

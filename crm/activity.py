@@ -17,7 +17,9 @@ from sqlalchemy import func, or_, select
 from crm.models import DELIVERED, ORDER, TASK_DONE, TASK_LIVE, Lead, Task
 from crm.pipeline_models import DRIVEN, DriveBooking, Quote, SalesOrder
 from crm.showroom_models import ARRIVED, MISSED, CallLog, Invitation
+from crm.tasks import plan_position
 from portal import access
+from portal.errors import NotFound, ValidationError
 from portal.extensions import db
 from portal.models import Store, User
 from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER
@@ -239,9 +241,11 @@ class Plan:
 
 def tomorrow_plan(user: User, store: Store, at: datetime) -> Plan:
     """Return the user's plan for the store's next local day: every open task due by its end
-    (today's leftovers first, then by time and priority), the visits booked and test drives."""
+    (in the order the user gave them, else today's leftovers first, then by time and
+    priority), the visits booked and test drives."""
     day = at.astimezone(ZoneInfo(store.timezone)).date() + timedelta(days=1)
     start, end = local_day(store, day)
+    planned = plan_position(day)
     tasks = db.session.scalars(
         access.store_scope(
             select(Task).where(
@@ -250,7 +254,15 @@ def tomorrow_plan(user: User, store: Store, at: datetime) -> Plan:
             Task.store_id,
             user,
         )
-        .order_by(Task.due_at >= start, Task.overdue_at.is_(None), Task.due_at, Task.priority)
+        .order_by(
+            planned.is_(None),
+            planned,
+            Task.due_at >= start,
+            Task.overdue_at.is_(None),
+            Task.due_at,
+            Task.priority,
+            Task.id,
+        )
         .limit(200)
     ).all()
     invitations = db.session.scalars(
@@ -277,3 +289,27 @@ def tomorrow_plan(user: User, store: Store, at: datetime) -> Plan:
         ).order_by(DriveBooking.starts_at)
     ).all()
     return Plan(day, list(tasks), list(invitations), list(drives))
+
+
+UP, DOWN = "up", "down"
+
+
+def move_in_plan(user: User, store: Store, task_id: int, direction: str, at: datetime) -> Plan:
+    """Move one task up or down the user's plan for tomorrow and keep the whole order, so the
+    next morning's Today starts in it; return the plan as it now stands."""
+    if direction not in (UP, DOWN):
+        raise ValidationError(_("Move the task up or down."))
+    # One person's plan is reordered by one request at a time (a double tap waits its turn).
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    plan = tomorrow_plan(user, store, at)
+    order = [t.id for t in plan.tasks]
+    if task_id not in order:
+        raise NotFound(_("This task is not in your plan."))
+    i = order.index(task_id)
+    j = i - 1 if direction == UP else i + 1
+    if 0 <= j < len(plan.tasks):
+        plan.tasks[i], plan.tasks[j] = plan.tasks[j], plan.tasks[i]
+    for position, task in enumerate(plan.tasks):
+        task.plan_day, task.plan_position = plan.day, position
+    db.session.flush()
+    return plan

@@ -146,8 +146,62 @@ def load_call_centre_demo() -> dict[str, int]:
         )
         if asked is not None and manager is not None:
             task_svc.ask(agent, asked, "clear", "连续三天拨打均无人接听，号码可能已停用")
-    made += rules.generate_tasks()["post_service"]
+    _lifecycle_causes(store, advisor)
+    made += sum(rules.generate_tasks().values())
     return {"tasks": made}
+
+
+def _lifecycle_causes(store, advisor: User) -> None:
+    """Give three more customers what the lifecycle rules call about (each inside the last
+    week before its default 30 days): a policy ending in 28 days and a loan in 27 (the
+    agent's renewal calls), a car turning 3 in 26 days (the advisor's trade-in call)."""
+    from zoneinfo import ZoneInfo
+
+    from portal.models import InsurancePolicy, Loan, Vehicle
+    from portal.timeutil import add_months
+
+    today = now().astimezone(ZoneInfo(store.timezone)).date()
+    customers = db.session.scalars(
+        select(User)
+        .where(User.role == "owner", User.store_id == store.id)
+        .order_by(User.id.desc())  # the store's last customers: the agent's day has the first
+        .limit(3)
+    ).all()
+    if len(customers) < 3:
+        return
+    insured, borrower, driver = customers
+    ends = today + timedelta(days=28)
+    db.session.add(
+        InsurancePolicy(
+            customer_id=insured.id,
+            vehicle_id=insured.vehicles[0].id if insured.vehicles else None,
+            store_id=store.id,
+            insurer="中国人保",
+            policy_number=f"PDAA{today:%Y}{insured.id:08d}",
+            coverage="combined",
+            premium_fen=4_860_00,
+            starts_on=add_months(ends, -12),
+            ends_on=ends,
+        )
+    )
+    start = add_months(today + timedelta(days=27), -36)
+    db.session.add(
+        Loan(
+            customer_id=borrower.id,
+            store_id=store.id,
+            lender="上汽通用汽车金融",
+            principal_fen=80_000_00,
+            annual_rate_bp=399,
+            term_months=36,
+            start_date=start,
+        )
+    )
+    car: Vehicle | None = driver.vehicles[0] if driver.vehicles else None
+    if car is not None:
+        driver.advisor_id = advisor.id
+        car.purchase_date = add_months(today + timedelta(days=26), -36)
+        car.warranty_ends_on = add_months(car.purchase_date, 60)  # the maker's five years
+    db.session.flush()
 
 
 # The demo agent's day: (kind, due in hours from now, priority, note, tries so far).

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models import Store, User
@@ -116,6 +125,7 @@ FOLLOW_UP, APPOINTMENT_CONFIRM, POST_SERVICE, RENEWAL = (
     "renewal",
 )
 MAINTENANCE_DUE, COMPLAINT_CALLBACK, NO_SHOW = "maintenance_due", "complaint_callback", "no_show"
+TRADE_IN = "trade_in"  # the sales side's call about a car reaching an age, mileage or warranty end
 TASK_KINDS = (
     FIRST_CONTACT,
     FOLLOW_UP,
@@ -125,6 +135,7 @@ TASK_KINDS = (
     MAINTENANCE_DUE,
     COMPLAINT_CALLBACK,
     NO_SHOW,
+    TRADE_IN,
 )
 TASK_OPEN, TASK_AWAITING, TASK_DONE, TASK_CANCELLED = "open", "awaiting", "done", "cancelled"
 TASK_STATUSES = (TASK_OPEN, TASK_AWAITING, TASK_DONE, TASK_CANCELLED)
@@ -187,6 +198,9 @@ class Task(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where its owner put it in the plan of that local day (tomorrow's plan, reordered by hand).
+    plan_day: Mapped[date | None] = mapped_column(Date)
+    plan_position: Mapped[int | None] = mapped_column()
 
     lead: Mapped[Lead | None] = relationship(back_populates="tasks")
     customer: Mapped[User] = relationship(foreign_keys=[customer_id])

@@ -32,14 +32,23 @@ from portal.models import ServiceRecord, Store, User, Vehicle
 from portal.models.accounts import AGENT
 from portal.timeutil import now
 
-# The built-in rules and their default days: follow-up cadence by prospect grade, and the
-# call three days after a finished job.
+# The built-in rules and their default days: follow-up cadence by prospect grade, the call
+# three days after a finished job, and the lifecycle rules (crm/lifecycle.py): days before a
+# policy, loan or warranty ends or a car's 3rd and 5th year, days after maintenance fell due
+# unbooked or a reading passed 100,000 km.
 DEFAULT_DAYS = {
     "follow_up_H": 2,
     "follow_up_A": 4,
     "follow_up_B": 7,
     "follow_up_C": 14,
     "post_service": 3,
+    "renewal_policy": 30,
+    "renewal_loan": 30,
+    "maintenance_due": 3,
+    "trade_in_warranty": 60,
+    "trade_in_3y": 30,
+    "trade_in_5y": 30,
+    "trade_in_km": 1,
 }
 RULE_LABELS = {
     "follow_up_H": _l("Follow-up, grade H (buys within 7 days)"),
@@ -47,6 +56,13 @@ RULE_LABELS = {
     "follow_up_B": _l("Follow-up, grade B (within 30 days)"),
     "follow_up_C": _l("Follow-up, grade C (within 3 months)"),
     "post_service": _l("Post-service call after a finished job"),
+    "renewal_policy": _l("Renewal call: days before an insurance policy ends"),
+    "renewal_loan": _l("Renewal call: days before a car loan ends"),
+    "maintenance_due": _l("Maintenance due, not booked: days after it fell due"),
+    "trade_in_warranty": _l("Trade-in call: days before the warranty ends"),
+    "trade_in_3y": _l("Trade-in call: days before the car turns 3"),
+    "trade_in_5y": _l("Trade-in call: days before the car turns 5"),
+    "trade_in_km": _l("Trade-in call: days after the car passed 100,000 km"),
 }
 POST_SERVICE_WINDOW = timedelta(days=7)  # a job older than its call day + this is history
 
@@ -70,7 +86,7 @@ def set_rule(store_id: int, rule: str, days: int, active: bool) -> None:
     db.session.flush()
 
 
-def _insert(rows: list[dict]) -> int:
+def insert_tasks(rows: list[dict]) -> int:
     """Insert rule tasks, skipping any whose (rule, cause) exists; return how many went in."""
     if not rows:
         return 0
@@ -85,7 +101,8 @@ def _insert(rows: list[dict]) -> int:
     return len(db.session.execute(stmt).all())
 
 
-def _end_of_local_day(at: datetime, tz: str) -> datetime:
+def end_of_local_day(at: datetime, tz: str) -> datetime:
+    """Return the UTC moment the local day of `at` ends in the zone."""
     local = at.astimezone(ZoneInfo(tz))
     tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), ZoneInfo(tz))
     return tomorrow.astimezone(at.tzinfo)
@@ -94,7 +111,7 @@ def _end_of_local_day(at: datetime, tz: str) -> datetime:
 def follow_ups(store: Store, at: datetime) -> int:
     """Create the follow-up calls of open leads whose grade's cadence falls due today."""
     rules = settings(store.id)
-    horizon = _end_of_local_day(at, store.timezone)
+    horizon = end_of_local_day(at, store.timezone)
     last_done = (
         select(Task.lead_id, func.max(Task.done_at).label("last"))
         .where(Task.store_id == store.id, Task.done_at.is_not(None), Task.lead_id.is_not(None))
@@ -134,10 +151,11 @@ def follow_ups(store: Store, at: datetime) -> int:
                     "created_at": at,
                 }
             )
-    return _insert(rows)
+    return insert_tasks(rows)
 
 
-def _agents(store_id: int) -> list[int]:
+def agents_of(store_id: int) -> list[int]:
+    """Return the ids of the store's active call-centre agents, in id order."""
     return list(
         db.session.scalars(
             select(User.id)
@@ -152,7 +170,7 @@ def post_service_calls(store: Store, at: datetime) -> int:
     days, active = settings(store.id)["post_service"]
     if not active:
         return 0
-    horizon = _end_of_local_day(at, store.timezone) - timedelta(days=days)
+    horizon = end_of_local_day(at, store.timezone) - timedelta(days=days)
     stmt = (
         select(ServiceRecord.id, ServiceRecord.completed_at, ServiceRecord.advisor_id)
         .add_columns(Vehicle.owner_id)
@@ -165,7 +183,7 @@ def post_service_calls(store: Store, at: datetime) -> int:
             )
         )
     )
-    agents = _agents(store.id)  # the call centre makes these calls when the store has one
+    agents = agents_of(store.id)  # the call centre makes these calls when the store has one
     rows = []
     for record_id, completed, advisor_id, owner_id in db.session.execute(stmt):
         rows.append(
@@ -186,16 +204,20 @@ def post_service_calls(store: Store, at: datetime) -> int:
                 "created_at": at,
             }
         )
-    return _insert(rows)
+    return insert_tasks(rows)
 
 
 def generate_tasks() -> dict[str, int]:
     """Run every rule for every active store (the periodic worker job); return what it made."""
     at = now()
-    made = {"follow_up": 0, "post_service": 0}
+    from crm import lifecycle  # it builds on this module's helpers
+
+    made = {"follow_up": 0, "post_service": 0, "renewal": 0, "maintenance_due": 0, "trade_in": 0}
     for store in db.session.scalars(select(Store).where(Store.is_active.is_(True))):
         made["follow_up"] += follow_ups(store, at)
         made["post_service"] += post_service_calls(store, at)
+        for kind, n in lifecycle.run(store, at).items():
+            made[kind] += n
     return made
 
 
@@ -207,7 +229,7 @@ def close_day() -> dict[str, int]:
         local = at.astimezone(ZoneInfo(store.timezone))
         if local.time() < store.closes_at:
             continue
-        horizon = _end_of_local_day(at, store.timezone)
+        horizon = end_of_local_day(at, store.timezone)
         flagged += (
             db.session.execute(
                 update(Task)

@@ -7,7 +7,7 @@ exactly one of them wins and the other is told it was already decided."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -52,6 +52,7 @@ KIND_LABELS = {
     "maintenance_due": _l("Maintenance due, not booked"),
     "complaint_callback": _l("Complaint callback"),
     "no_show": _l("No-show recovery"),
+    "trade_in": _l("Trade-in or replacement call"),
 }
 STATUS_LABELS = {
     "open": _l("Open"),
@@ -245,9 +246,18 @@ def _ordered(stmt):
     )
 
 
-def my_open_tasks(user: User) -> list[Task]:
-    """Return the user's live tasks: overdue first, then by due time and priority."""
+def plan_position(day: date):
+    """Return a task's place in its owner's plan for the day (NULL when not placed for it)."""
+    return case((Task.plan_day == day, Task.plan_position))
+
+
+def my_open_tasks(user: User, day: date | None = None) -> list[Task]:
+    """Return the user's live tasks: those placed in their plan for the day in that order,
+    then overdue first, then by due time and priority."""
     stmt = select(Task).where(Task.owner_id == user.id, Task.status.in_(TASK_LIVE))
+    if day is not None:
+        planned = plan_position(day)
+        stmt = stmt.order_by(planned.is_(None), planned)
     return list(db.session.scalars(_ordered(access.store_scope(stmt, Task, user))))
 
 

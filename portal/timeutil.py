@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import calendar
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from portal.models.base import utcnow
@@ -24,3 +25,10 @@ def set_clock(fn) -> None:
 def to_local(value: datetime, tz: str) -> datetime:
     """Convert an aware UTC datetime to the given IANA time zone."""
     return value.astimezone(ZoneInfo(tz))
+
+
+def add_months(day: date, months: int) -> date:
+    """Return the same day `months` later, clamped to the month's end (Jan 31 + 1 = Feb 28)."""
+    years, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + years, month + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

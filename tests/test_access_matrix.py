@@ -327,6 +327,7 @@ EXPECTED: dict[str, tuple] = {
     "invitations.invite": (302, 403, 403, 200, 404, 200, 200),  # store A's lead
     "invitations.check_in": (302, 403, 403, 303, 404, 303, 303),  # an agent is told: not theirs
     "tomorrow.index": STAFF,
+    "tomorrow.move": (302, 403, 403, 303, 404, 303, 303),  # no direction given: said, no change
     "activity_report.index": STAFF,
     "callerid.caller_id": (404,) * 7,  # no token configured: the webhook is off
     # Service quality: store A's sample complaint; the owner's links are bearer links (the

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.encrypted import EncryptedInt
+from portal.timeutil import add_months
 
 if TYPE_CHECKING:
     from portal.models.accounts import User
@@ -28,6 +29,7 @@ class Loan(Base):
     __table_args__ = (
         CheckConstraint("term_months >= 1 AND term_months <= 120", name="term_range"),
         CheckConstraint("status IN ('active', 'paid_off', 'cancelled')", name="status_known"),
+        Index("ix_loans_store_ends_on", "store_id", "ends_on"),  # loans ending soon, by date
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +43,8 @@ class Loan(Base):
     annual_rate_bp: Mapped[int] = mapped_column(EncryptedInt("loans.annual_rate_bp"))
     term_months: Mapped[int] = mapped_column()
     start_date: Mapped[date] = mapped_column(Date)
+    # The last instalment's day (start + term), kept by the flush hook below.
+    ends_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -55,6 +59,14 @@ class Loan(Base):
 
     def __str__(self) -> str:
         return f"{self.lender} #{self.id}"
+
+
+@event.listens_for(Loan, "before_insert")
+@event.listens_for(Loan, "before_update")
+def _loan_end(mapper, connection, loan: Loan) -> None:
+    """Keep the loan's end date: its start plus its term."""
+    if loan.start_date is not None and loan.term_months:
+        loan.ends_on = add_months(loan.start_date, loan.term_months)
 
 
 class InsurancePolicy(Base):

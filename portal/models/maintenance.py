@@ -117,7 +117,8 @@ class DueEvent(Base):
     due_km: Mapped[int | None] = mapped_column()
     due_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default="open")
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: the maintenance-due call reads the events opened a few days ago, by date.
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

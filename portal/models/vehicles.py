@@ -20,6 +20,9 @@ from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 from portal.models.accounts import User
 from portal.models.base import Base, UTCDateTime, utcnow
+from portal.timeutil import add_months
+
+WARRANTY_MONTHS = 36  # the statutory minimum (家用汽车三包: 3 years) when the maker's is unknown
 
 
 class Vehicle(Base):
@@ -32,6 +35,9 @@ class Vehicle(Base):
         Index("ix_vehicles_vin_prefix", "vin", postgresql_ops={"vin": "varchar_pattern_ops"}),
         # A store's cars by plate: the store filter and the list's sort in one index.
         Index("ix_vehicles_store_plate", "store_id", "plate"),
+        # The lifecycle rules read the cars reaching an age or their warranty's end by date.
+        Index("ix_vehicles_store_purchase_date", "store_id", "purchase_date"),
+        Index("ix_vehicles_store_warranty_ends_on", "store_id", "warranty_ends_on"),
         # The car's store is its owner's: the database refuses another, and an owner who
         # moves takes their cars along (ON UPDATE CASCADE). The flush hooks below fill it in.
         ForeignKeyConstraint(
@@ -54,6 +60,8 @@ class Vehicle(Base):
     series: Mapped[str] = mapped_column(String(60))
     model_year: Mapped[int] = mapped_column()
     purchase_date: Mapped[date | None] = mapped_column(Date)
+    # The maker's warranty end; by default the statutory minimum (三包: 3 years from purchase).
+    warranty_ends_on: Mapped[date | None] = mapped_column(Date)
     current_km: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -83,7 +91,8 @@ class MileageReading(Base):
     )
     km: Mapped[int] = mapped_column()
     source: Mapped[str] = mapped_column(String(16), default="owner")
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: the trade-in rule reads the readings of the last days that passed 100,000 km.
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     vehicle: Mapped[Vehicle] = relationship(back_populates="readings")
 
@@ -94,8 +103,10 @@ def _owner_store(connection, owner_id: int) -> int | None:
 
 @event.listens_for(Vehicle, "before_insert")
 def _store_of_new_vehicle(mapper, connection, vehicle: Vehicle) -> None:
-    """A new car belongs to its owner's store."""
+    """A new car belongs to its owner's store; its warranty runs from its purchase."""
     vehicle.store_id = _owner_store(connection, vehicle.owner_id)
+    if vehicle.warranty_ends_on is None and vehicle.purchase_date is not None:
+        vehicle.warranty_ends_on = add_months(vehicle.purchase_date, WARRANTY_MONTHS)
 
 
 @event.listens_for(Vehicle, "before_update")

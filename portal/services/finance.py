@@ -15,7 +15,6 @@ Rounding rules of the repayment schedule (all amounts in integer fen):
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
@@ -30,6 +29,7 @@ from portal.extensions import db
 from portal.models import InsurancePolicy, Loan, PolicyReminder, User, Vehicle
 from portal.models.accounts import OWNER
 from portal.services import audit
+from portal.timeutil import add_months
 
 COVERAGE_LABELS = {
     "compulsory": _l("Compulsory traffic insurance"),
@@ -69,13 +69,6 @@ def monthly_payment(principal_fen: int, annual_rate_bp: int, months: int) -> int
             return _round_fen(Decimal(principal_fen) / months)
         r = Decimal(annual_rate_bp) / Decimal(120000)
         return _round_fen(Decimal(principal_fen) * r / (1 - (1 + r) ** -months))
-
-
-def add_months(start: date, months: int) -> date:
-    """Return the same day `months` later, clamped to the end of a shorter month."""
-    y, m = divmod(start.month - 1 + months, 12)
-    year, month = start.year + y, m + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def schedule(principal_fen: int, annual_rate_bp: int, months: int, start: date) -> list[Instalment]:

@@ -215,9 +215,18 @@ def test_manager_tunes_the_rules(auth, client, desk, f):
     auth.login(f.manager(store))
     data = {"days_follow_up_H": "3", "on_follow_up_H": "1", "days_follow_up_A": "4"}
     data |= {"days_follow_up_B": "7", "days_follow_up_C": "14", "days_post_service": "3"}
+    data |= {"days_renewal_policy": "45", "on_renewal_policy": "1", "days_renewal_loan": "30"}
+    data |= {"days_maintenance_due": "3", "days_trade_in_warranty": "60"}
+    data |= {"days_trade_in_3y": "30", "days_trade_in_5y": "30", "days_trade_in_km": "2"}
+    page = client.get("/admin/task_rules/").get_data(as_text=True)
+    assert 'name="days_trade_in_km"' in page and 'name="on_renewal_policy"' in page
     assert client.post("/admin/task_rules/", data=data).status_code == 303
     row = db.session.scalar(select(TaskRule).where(TaskRule.rule == "follow_up_H"))
     assert row.days == 3 and row.is_active
+    policy = db.session.scalar(select(TaskRule).where(TaskRule.rule == "renewal_policy"))
+    assert policy.days == 45 and policy.is_active
+    km = db.session.scalar(select(TaskRule).where(TaskRule.rule == "trade_in_km"))
+    assert km.days == 2 and km.is_active is False
     assert (
         db.session.scalar(select(TaskRule).where(TaskRule.rule == "follow_up_A")).is_active is False
     )

@@ -25,6 +25,7 @@ def test_demo_leads_span_the_pipeline_and_load_once(db):
 
 
 def test_call_centre_demo_gives_the_agent_a_day_and_loads_once(db):
+    from crm import lifecycle
     from crm.demo import AGENT_DAY, load_call_centre_demo
     from crm.models import Task
 
@@ -40,6 +41,12 @@ def test_call_centre_demo_gives_the_agent_a_day_and_loads_once(db):
     assert len(tasks) >= len(AGENT_DAY)
     assert any(t.overdue_at is not None for t in tasks)
     assert [t.status for t in tasks].count("awaiting") == 1
+    # The lifecycle rules' calls, each with the reason the Today page shows.
+    rules_made = {t.rule for t in db.session.scalars(select(Task).where(Task.rule.is_not(None)))}
+    assert {"renewal_policy", "renewal_loan", "trade_in_3y"} <= rules_made
+    advisor = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS["advisor"]))
+    trade_in = db.session.scalar(select(Task).where(Task.rule == "trade_in_3y"))
+    assert trade_in.owner_id == advisor.id and lifecycle.reason(trade_in)
 
 
 def test_quality_demo_has_answered_surveys_complaints_and_a_late_one_and_loads_once(db):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -17,7 +16,7 @@ from portal.models import (
     Vehicle,
     VehicleItemState,
 )
-from portal.timeutil import now
+from portal.timeutil import add_months, now
 
 OK, SOON, DUE, OVERDUE = "ok", "due_soon", "due", "overdue"
 DEFAULT_DAILY_KM = 40.0
@@ -25,13 +24,6 @@ DEFAULT_DAILY_KM = 40.0
 
 def _cfg(key: str) -> int:
     return int(current_app.config[key])
-
-
-def add_months(day: date, months: int) -> date:
-    """Return the same day `months` later, clamped to the month's end (Jan 31 + 1 = Feb 28)."""
-    total = day.month - 1 + months
-    year, month = day.year + total // 12, total % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 class DuePoint(NamedTuple):
