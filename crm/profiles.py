@@ -128,7 +128,8 @@ def save_profile(actor: User, customer: User, data: ProfileInput) -> list[str]:
     names = parse_tags(data.tags)
     profile = profile_of(customer)
     if profile is None:
-        profile = CustomerProfile(customer_id=customer.id)
+        blank = dict.fromkeys(LIMITS, "")  # so that only what was typed counts as a change
+        profile = CustomerProfile(customer_id=customer.id, **blank)
         db.session.add(profile)
     changed = [k for k in PROFILE_FIELDS if getattr(profile, k, None) != values[k]]
     for key in PROFILE_FIELDS:

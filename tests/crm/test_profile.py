@@ -226,3 +226,35 @@ def test_the_demo_shows_a_full_card_with_tier_tags_and_household(db):
     links = [r.link for r in relations.related(boss, owner)]
     assert links[:2] == ["household", "household"]  # then the owner's referral-code invitees
     assert set(links[2:]) <= {"referred"}
+
+
+def test_staff_tagging_and_linking_at_once_make_one_tag_and_one_link(app, f, db):
+    from portal.models import User
+    from tests.threads import at_once
+
+    store = f.store()
+    boss = f.manager(store)
+    customers = [f.owner(store) for _ in range(4)]
+    boss_id, ids = boss.id, [c.id for c in customers]
+    turn = iter(range(100))
+
+    def tag_one():
+        me, customer = db.session.get(User, boss_id), db.session.get(User, ids[next(turn) % 4])
+        return profiles.save_profile(me, customer, profiles.ProfileInput(tags="春节团购"))
+
+    assert at_once(app, tag_one, 4) == [["tags"]] * 4
+    assert db.session.scalar(select(func.count()).select_from(Tag)) == 1
+    assert db.session.scalar(select(func.count()).select_from(CustomerTag)) == 4
+    pairs = iter([(ids[0], ids[1]), (ids[1], ids[0])])
+
+    def link():
+        a, b = next(pairs)
+        me = db.session.get(User, boss_id)
+        rel = relations.add_relation(
+            me, db.session.get(User, a), db.session.get(User, b), "household"
+        )
+        return rel.kind
+
+    results = at_once(app, link, 2)
+    assert sorted(results, key=str)[0].startswith("Conflict(") and "household" in results
+    assert db.session.scalar(select(func.count()).select_from(CustomerRelation)) == 1
