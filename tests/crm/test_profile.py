@@ -258,3 +258,24 @@ def test_staff_tagging_and_linking_at_once_make_one_tag_and_one_link(app, f, db)
     results = at_once(app, link, 2)
     assert sorted(results, key=str)[0].startswith("Conflict(") and "household" in results
     assert db.session.scalar(select(func.count()).select_from(CustomerRelation)) == 1
+
+
+def test_an_erased_account_loses_its_card_tags_and_links(f, db, clock):
+    from portal.models import User
+    from portal.services import erasure
+
+    store = f.store()
+    boss = f.manager(store)
+    me, sister = f.owner(store), f.owner(store)
+    profiles.save_profile(boss, me, profiles.ProfileInput(notes="住在福田区", tags="vip"))
+    relations.add_relation(boss, sister, me, "household")
+    db.session.execute(
+        User.__table__.update().where(User.id == me.id).values(erasure_requested_at=clock.now)
+    )
+    db.session.commit()
+    clock.advance(days=8)
+    assert erasure.erase_due() == 1
+    db.session.commit()
+    for model in (CustomerProfile, CustomerTag, CustomerRelation):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 0
+    assert relations.related(boss, sister) == []
