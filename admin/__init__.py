@@ -25,6 +25,7 @@ from admin.calls import CallConsoleView, TaskApprovalsView, TaskRulesView, Today
 from admin.campaigns import CampaignView, SegmentView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
+from admin.customer_profile import TierView
 from admin.export_views import ExportView
 from admin.finance import LoanAdmin, PolicyAdmin
 from admin.import_views import ImportView
@@ -135,6 +136,7 @@ PAGES: tuple[Page, ...] = (
     Page(LeadsView, None, _l("Leads"), NEW_CARS, "leads", ALL),
     Page(CustomerView, None, _l("Customer records"), NEW_CARS, "crm_customers", ALL),
     Page(LeadSpeedView, None, _l("Speed to lead"), NEW_CARS, "lead_speed", MANAGERS),
+    Page(TierView, None, _l("Customer tiers"), NEW_CARS, "customer_tiers", (MANAGER,)),
     Page(RoutingView, None, _l("Duty roster and routing"), NEW_CARS, "routing_rules", (MANAGER,)),
     Page(SegmentView, None, _l("Segments"), MARKETING, "segments", MANAGERS),
     Page(CampaignView, None, _l("Campaigns"), MARKETING, "campaigns", MANAGERS),

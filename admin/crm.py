@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -12,10 +13,11 @@ from sqlalchemy.orm import selectinload
 from admin.base import StaffView
 from admin.campaigns import channel_labels
 from admin.consent import CustomerConsentForm, prefill, record_staff_consent
+from admin.customer_profile import CustomerProfilePages, tier_choices
 from admin.loading import preload
 from admin.pipeline import PIPELINE_EVENT_LABELS, lead_pipeline
 from crm import leads as svc
-from crm import merge, stats, timeline
+from crm import merge, profiles, relations, stats, timeline
 from crm.customers import clean_contact, find_customer
 from crm.forms import StaffLeadForm
 from crm.invitations import EVENT_LABELS as SHOWROOM_EVENT_LABELS
@@ -71,6 +73,10 @@ MERGE_LABELS = {
     "crm_complaints.customer_id": _l("Complaints"),
     "crm_surveys.customer_id": _l("Satisfaction surveys sent"),
     "crm_invitations.customer_id": _l("Showroom visits booked"),
+    "crm_customer_profiles.customer_id": _l("Customer profile"),
+    "crm_customer_tags.customer_id": _l("Tags"),
+    "crm_customer_relations.low_id": _l("Links to other customers"),
+    "crm_customer_relations.high_id": _l("Links to other customers (other side)"),
 }
 
 
@@ -217,14 +223,24 @@ class LeadsView(StaffView):
             raise DomainError(_("Unknown step."))
 
 
-class CustomerView(StaffView):
+class CustomerView(CustomerProfilePages, StaffView):
     """Find a customer, and see one customer's whole history on one timeline."""
 
     @expose("/")
     def index(self):
-        q = request.args.get("q", "")
-        found = timeline.find_customers(_me(), q)
-        return self.render("admin/crm/customers.html", q=q, found=found)
+        me = _me()
+        q, tag = request.args.get("q", ""), profiles.normalize_tag(request.args.get("tag", ""))
+        tier = int_arg(request.args.get("tier"), minimum=1)
+        found = timeline.find_customers(me, q, tag=tag, tier_id=tier)
+        return self.render(
+            "admin/crm/customers.html",
+            q=q,
+            tag=tag,
+            tier=tier,
+            found=found,
+            tags=profiles.store_tags(me.store_id) if me.store_id else [],
+            tiers=tier_choices(me.store_id)[1:] if me.store_id else [],
+        )
 
     @expose("/<int:customer_id>")
     def show(self, customer_id: int):
@@ -234,12 +250,21 @@ class CustomerView(StaffView):
         if survivor is not None and survivor != key:
             return redirect(url_for(".show", customer_id=survivor))  # a merged record
         customer = self._customer(me, key)
+        profile = profiles.profile_of(customer)
         return self.render(
             "admin/crm/customer.html",
             customer=customer,
             phone=timeline.customer_phone(me, customer),
             entries=timeline.timeline(me, customer),
             can_merge=merge.is_manager(me),
+            may_edit=profiles.may_edit(me, customer),
+            profile=profile,
+            tier_name=profile.tier.label(str(get_locale())) if profile and profile.tier else "",
+            tags=profiles.tags_of(customer),
+            related=relations.related(me, customer),
+            link_labels=relations.LINK_LABELS,
+            card_labels=profiles.CARD_LABELS,
+            field_labels=profiles.FIELD_LABELS,
             may_record_consent=consent_svc.staff_may_record(me, customer),
             **LABELS,
         )

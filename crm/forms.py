@@ -65,3 +65,25 @@ class InvitationForm(FlaskForm):
     )
     advisor = SelectField(_l("Salesperson to meet"), coerce=str, choices=[])
     note = TextAreaField(_l("Note for the salesperson"), validators=[Optional(), Length(max=2000)])
+
+
+class ProfileForm(FlaskForm):
+    """The structured customer card that staff keep: wishes, budget, car to trade in, tags."""
+
+    model_interest = StringField(_l("Model of interest"), validators=[Optional(), Length(max=80)])
+    budget = YuanField(_l("Budget (yuan)"), max_fen=BUDGET_MAX_FEN)
+    timeframe = SelectField(
+        _l("Purchase timeframe"),
+        choices=[SelectChoice("", "—"), *(SelectChoice(k, v) for k, v in TIMEFRAME_LABELS.items())],
+        default="",
+    )
+    trade_in = StringField(_l("Car to trade in"), validators=[Optional(), Length(max=120)])
+    driving = StringField(_l("Driving preferences"), validators=[Optional(), Length(max=300)])
+    competitors = StringField(
+        _l("Competitors considered"), validators=[Optional(), Length(max=200)]
+    )
+    tier = SelectField(_l("Customer tier"), coerce=str, choices=[], validate_choice=False)
+    tags = StringField(_l("Tags, separated by commas"), validators=[Optional(), Length(max=300)])
+    notes = TextAreaField(
+        _l("Notes (hobbies, family, anything else)"), validators=[Optional(), Length(max=4000)]
+    )

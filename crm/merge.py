@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from crm import relations
 from crm.models import ACTIVE_STATES, Lead
 from crm.staffing_models import CustomerMerge
 from portal.errors import Conflict, NotAllowed, ValidationError
@@ -56,8 +57,16 @@ MOVES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("usedcar_events", "recipient_id", ()),
     ("outbox_messages", "user_id", ()),
     ("users", "referred_by_id", ()),
+    ("crm_customer_profiles", "customer_id", ()),
+    ("crm_customer_tags", "customer_id", ("tag_id",)),
+    ("crm_customer_relations", "low_id", ()),  # both sides move together: crm.relations.move
+    ("crm_customer_relations", "high_id", ()),
 )
-ONE_PER_USER = {"shop_carts", "wechat_bindings"}  # the survivor keeps theirs if they have one
+ONE_PER_USER = {
+    "shop_carts",
+    "wechat_bindings",
+    "crm_customer_profiles",
+}  # the survivor keeps theirs if they have one
 # Columns that point at users but are not the customer's belongings: who acted, who served,
 # and the merged account's own sign-in records (closed with it). tests/crm/test_merge.py checks
 # that every foreign key to users is named in MOVES or here, so a new table is decided on.
@@ -91,6 +100,7 @@ STAYS: frozenset[str] = frozenset(
         *"crm_complaints.advisor_id crm_surveys.advisor_id".split(),
         *"crm_call_logs.actor_id crm_invitations.agent_id crm_invitations.advisor_id".split(),
         *"crm_invitations.checked_in_by_id".split(),
+        *"crm_customer_profiles.updated_by_id crm_customer_relations.created_by_id".split(),
     }
 )
 
@@ -226,6 +236,12 @@ def _move_rows(survivor_id: int, merged_id: int) -> tuple[dict[str, int], dict[s
     moved: dict[str, int] = {}
     stayed: dict[str, int] = {}
     for table_name, column, keys in MOVES:
+        if table_name == "crm_customer_relations":
+            if column == "low_id":  # a pair is kept lower id first: moved row by row
+                _count(
+                    moved, stayed, f"{table_name}.{column}", *relations.move(survivor_id, merged_id)
+                )
+            continue
         table = Base.metadata.tables[table_name]
         col = table.c[column]
         stmt = update(table).where(col == merged_id)
@@ -248,6 +264,13 @@ def _move_rows(survivor_id: int, merged_id: int) -> tuple[dict[str, int], dict[s
             stayed[f"{table_name}.{column}"] = left
     db.session.expire_all()
     return moved, stayed
+
+
+def _count(moved: dict, stayed: dict, key: str, n_moved: int, n_stayed: int) -> None:
+    if n_moved:
+        moved[key] = n_moved
+    if n_stayed:
+        stayed[key] = n_stayed
 
 
 def _fill_identity(survivor: User, merged: User) -> None:

@@ -253,4 +253,4 @@ class RoutingTurn(Base):
 
 # The sales pipeline's tables (test drives, quotes, orders), service quality's (complaints,
 # surveys) and the showroom handoff's (invitations, call logs) live in their own modules.
-from crm import pipeline_models, quality_models, showroom_models  # noqa: E402, F401
+from crm import pipeline_models, profile_models, quality_models, showroom_models  # noqa: E402, F401

@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import case, or_, select
 
 from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task
+from crm.profile_models import CustomerProfile, CustomerTag, CustomerTier, Tag
 from portal import access
 from portal.extensions import db
-from portal.models import Booking, Rescue, UsedCarRequest, User, Vehicle
+from portal.models import AuditEvent, Booking, Rescue, UsedCarRequest, User, Vehicle
 from portal.models.accounts import ADVISOR, OWNER
 from portal.services.accounts import normalize_phone
 from portal.timeutil import now
@@ -54,7 +55,7 @@ def customer_phone(viewer: User, customer: User) -> str:
 @dataclass
 class Entry:
     at: datetime
-    kind: str  # lead, step, vehicle, booking, order, rescue, usedcar
+    kind: str  # lead, step, vehicle, booking, order, rescue, usedcar, profile
     title: str
     detail: str = ""
     lead_id: int | None = None
@@ -96,26 +97,48 @@ def timeline(viewer: User, customer: User, limit: int = 100) -> list[Entry]:
     )
     for order in orders:
         entries.append(Entry(order.created_at, "order", order.number, order.status))
+    entries.extend(_card_changes(cid, limit))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
 
 
-def find_customers(viewer: User, q: str) -> list[User]:
-    """Return customers matching a phone, plate, VIN or name, that the viewer may open."""
+CARD_ACTIONS = ("customer_profile_changed", "customer_relation_added", "customer_relation_removed")
+
+
+def _card_changes(cid: int, limit: int) -> list[Entry]:
+    """Return the audited changes of the customer's card (profile, tags, links) as entries."""
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.target_type == "User", AuditEvent.target_id == cid)
+        .where(AuditEvent.action.in_(CARD_ACTIONS))
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    found = []
+    for ev in events:
+        detail = ev.detail or {}
+        what = detail.get("fields") or [detail.get("kind", "")]
+        found.append(Entry(ev.at, "profile", ev.action, ",".join(str(w) for w in what)))
+    return found
+
+
+def find_customers(
+    viewer: User, q: str, *, tag: str = "", tier_id: int | None = None
+) -> list[User]:
+    """Return customers matching a phone, plate, VIN or name, and a tag and a tier if given,
+    that the viewer may open."""
     q = (q or "").strip()[:40]
-    if not q:
+    if not q and not tag and tier_id is None:
         return []
-    like = f"%{q}%"
     # The spellings people type fold to the stored forms: "+86 138-0000-0001", "粤b 12345".
-    phone = normalize_phone(q) or q
-    car = _identifier(normalize_plate, q), _identifier(normalize_vin, q)
-    stmt = (
-        select(User)
-        .where(User.role == OWNER)
-        .where(
+    stmt = select(User).where(User.role == OWNER)
+    if q:
+        phone = normalize_phone(q) or q
+        car = _identifier(normalize_plate, q), _identifier(normalize_vin, q)
+        stmt = stmt.where(
             or_(
                 User.phone == phone,
-                User.name.like(like),
+                User.name.like(f"%{q}%"),
                 User.id.in_(
                     select(Vehicle.owner_id).where(
                         or_(Vehicle.plate == car[0], Vehicle.vin == car[1])
@@ -123,9 +146,18 @@ def find_customers(viewer: User, q: str) -> list[User]:
                 ),
             )
         )
-        .order_by(User.id.desc())
-        .limit(50)
-    )
+    if tag:
+        tagged = select(CustomerTag.customer_id).join(Tag, Tag.id == CustomerTag.tag_id)
+        stmt = stmt.where(
+            User.id.in_(access.store_scope(tagged.where(Tag.name == tag), Tag, viewer))
+        )
+    if tier_id is not None:
+        tiered = select(CustomerProfile.customer_id).join(
+            CustomerTier, CustomerTier.id == CustomerProfile.tier_id
+        )
+        tiered = access.store_scope(tiered.where(CustomerTier.id == tier_id), CustomerTier, viewer)
+        stmt = stmt.where(User.id.in_(tiered))
+    stmt = stmt.order_by(User.id.desc()).limit(50)
     return [c for c in db.session.scalars(stmt) if customer_visible(viewer, c)][:20]
 
 

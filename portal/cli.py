@@ -30,6 +30,7 @@ DEMO_EXTENSIONS = [
     "portal.demo.privacy:load_privacy_demo",
     "crm.quality_demo:load_quality_demo",
     "crm.demo_showroom:load_showroom_demo",
+    "crm.demo_profile:load_profile_demo",
 ]
 
 

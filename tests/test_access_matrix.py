@@ -221,6 +221,13 @@ EXPECTED: dict[str, tuple] = {
     "routing_rules.shift_delete": (302, 403, 403, 403, 403, 404, 403),  # no such shift
     "routing_rules.rule_delete": (302, 403, 403, 403, 403, 404, 403),
     "crm_customers.consent": (302, 403, 403, 200, 404, 200, 200),
+    # The sample lead's customer is the advisor's own: they and the manager edit the card.
+    "crm_customers.profile": (302, 403, 403, 200, 404, 200, 200),
+    "crm_customers.relation_add": (302, 403, 403, 303, 404, 303, 303),  # nobody named: said
+    "crm_customers.relation_delete": (302, 403, 403, 404, 404, 404, 404),  # no such link
+    "customer_tiers.index": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
+    "customer_tiers.tier_add": (302, 403, 403, 403, 403, 303, 403),  # no name: said
+    "customer_tiers.tier_save": (302, 403, 403, 403, 403, 404, 403),  # no such tier
     "lead_speed.index": MANAGERS,
     # Inspections: store A's sent inspection. Its owner link is a bearer link: whoever holds it.
     "inspections.index": STAFF,
@@ -354,6 +361,7 @@ AGENT: dict[str, int] = dict.fromkeys(
         "crm_customers.consent",
         "staff_jobs.index",
         "staff_jobs.new",
+        *"crm_customers.profile crm_customers.relation_add crm_customers.relation_delete".split(),
         *"rescue_queue.index rescue_queue.items rescue_queue.act workshop.index".split(),
         *"workshop.step shop_orders.index shop_orders.detail shop_orders.act".split(),
         "workshop.status_link_send",
@@ -517,6 +525,8 @@ def world(app, f, db):
         "task_id": lead.tasks[0].id,
         "shift_id": 999_999,  # no such shift
         "rule_id": 999_999,
+        "relation_id": 999_999,  # no such link
+        "tier_id": 999_999,  # no such tier
         "export_id": 999,  # no such export
         "complaint_id": complaint.id,
         "invitation_id": invitation.id,

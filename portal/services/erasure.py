@@ -9,8 +9,8 @@ Asking ends every session at once (the session version moves on) and starts the 
 - what the law makes the dealer keep (orders and invoices, service records, rescues handled)
   stays, anonymised: no delivery address, no callback number, rescue coordinates coarsened to
   about a kilometre, notes cleared;
-- their messages, channel settings, marketing consents, WeChat binding, carts and sign-in
-  codes are deleted.
+- their messages, channel settings, marketing consents, WeChat binding, carts, sign-in
+  codes, and the CRM card staff kept (profile, tags, links to other customers) are deleted.
 Each step is audited. Tables of other packages are reached through the metadata by name
 (portal never imports shop or crm).
 """
@@ -46,6 +46,10 @@ DELETED = (
     ("password_reset_tokens", "user_id"),
     ("shop_cart_items", None),  # through shop_carts
     ("shop_carts", "user_id"),
+    ("crm_customer_profiles", "customer_id"),  # what staff noted about the person
+    ("crm_customer_tags", "customer_id"),
+    ("crm_customer_relations", "low_id"),  # family, company and referral links
+    ("crm_customer_relations", "high_id"),
 )
 
 
