@@ -364,6 +364,9 @@ def test_demo_endpoint_loads_once_with_a_delivery_log(f, db, client, auth):
     auth.login(manager, password=DEMO_PASSWORD[MANAGER])
     page = client.get(f"/admin/webhooks/{endpoint.id}/")
     assert page.status_code == 200 and "HTTP 502" in page.get_data(as_text=True)
+    first_try = min(log, key=lambda d: d.at)
+    assert first_try.event.type == "ping" and first_try.ok  # tested when it was set up
+    assert 'id="send-ping"' in page.get_data(as_text=True)
 
 
 def test_a_booking_through_its_life_and_a_rescue_send_their_events(private_ok, f, db, shop_a):
