@@ -9,12 +9,12 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from admin import charts, display, shop
+from admin import charts, display, list_export, shop
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.advisors import AdvisorView, NoticeView
 from admin.analytics import AnalyticsView
 from admin.api_tokens import ApiTokenView
-from admin.base import StaffHomeView, refuse_broken_return_url
+from admin.base import StaffHomeView, StaffModelView, refuse_broken_return_url
 from admin.bookings import (
     QueueView,
     ReviewedBookingAdmin,
@@ -206,8 +206,10 @@ def init_admin(app: Flask) -> Admin:
     )
     app.before_request(refuse_broken_return_url)
     charts.init_app(app)
-    for page in PAGES:
-        admin.add_view(build_view(page))
+    views = [build_view(page) for page in PAGES]
+    for view in views:
+        admin.add_view(view)
+    list_export.register(app, [v for v in views if isinstance(v, StaffModelView)])
     shop.add_home_panels()
     app.jinja_env.globals["code_label"] = code_label
     app.jinja_env.filters["storetime"] = display.storetime

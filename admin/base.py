@@ -6,6 +6,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import BaseForm as AdminBaseForm
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -15,7 +16,7 @@ from wtforms import IntegerField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import NumberRange
 
-from admin import display, listing
+from admin import display, exports, list_export, listing
 from admin.labels import column_choices_of
 from portal import access
 from portal.auth import current_account
@@ -99,6 +100,14 @@ class StaffModelView(_RoleMixin, ModelView):
         # Coded columns (status, role, kind) show translated labels in cells and filters;
         # a view's own column_choices win.
         self.column_choices = {**column_choices_of(model), **(self.column_choices or {})}
+        # A customer's phone (a row with an advisor) reads through the access rule in the
+        # list, its details and its export: masked for a colleague's customer.
+        if all(hasattr(model, a) for a in ("phone", "store_id", "advisor_id")):
+            self.column_formatters = {
+                "phone": seen_phone,
+                "email": seen_email,
+                **(self.column_formatters or {}),
+            }
         super().__init__(model, *args, **kwargs)
 
     def scope(self, query):
@@ -163,6 +172,33 @@ class StaffModelView(_RoleMixin, ModelView):
         """Return the ids of every row the last list's search and filters keep (a select)."""
         return g.m4s_every
 
+    @expose("/export-list/", methods=("POST",))
+    def list_export(self):
+        """Export the rows this list shows (its search, filters and order) in the chosen format:
+        at once when small, else by the worker behind a progress bar."""
+        fmt = request.form.get("fmt", "")
+        back = url_for(".index_view") + (
+            "?" + request.query_string.decode() if request.args else ""
+        )
+        if fmt not in exports.FORMATS:
+            flash(_("Choose a file format for the export."), "error")
+            return redirect(back, code=303)
+        args = request.query_string.decode()
+        if len(args) > list_export.MAX_ARGS:
+            flash(
+                _("This list has too many filters to export. Remove some and try again."), "error"
+            )
+            return redirect(back, code=303)
+        ready = exports.small_list_export(self, fmt, request.args)
+        if ready is not None:
+            return exports.download(*ready)
+        me = current_account()
+        kind = list_export.kind_of(self)
+        job = exports.queue_export(me, kind, fmt, str(get_locale() or "zh_CN"), args)
+        db.session.commit()
+        flash(_("This list is long: the file is being prepared. You can leave this page."), "info")
+        return redirect(url_for("exports.job", export_id=job.id), code=303)
+
     def list_estimate(self) -> str:
         """Return how many rows a list too long to count has, for the pager."""
         return listing.estimate_label(g.get("m4s_estimate"))
@@ -191,6 +227,17 @@ class StaffModelView(_RoleMixin, ModelView):
             actor=current_account(),
             target=model,
         )
+
+
+def seen_phone(view, context, model, name) -> str:
+    """Column formatter: a customer's phone as the signed-in staff member may see it."""
+    return access.customer_phone(current_user, model) or access.mask_phone(model.phone)
+
+
+def seen_email(view, context, model, name) -> str:
+    """Column formatter: a customer's email, hidden where their phone is masked."""
+    whole = access.customer_phone(current_user, model) == (model.phone or "")
+    return (getattr(model, "email", "") or "") if whole else ""
 
 
 class GroupDataView(StaffModelView):

@@ -13,9 +13,10 @@ from flask_admin.model.filters import convert
 from flask_babel import format_date, format_time, get_locale
 from flask_login import current_user
 
+from portal import access
 from portal.extensions import db
 from portal.i18n import localtime
-from portal.models import Store
+from portal.models import Store, User
 
 FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"  # what Flask-Admin's date-time picker sends
 
@@ -55,9 +56,18 @@ def staff_time(value: time | None) -> str:
     return format_time(value, "short", rebase=False) if value else ""
 
 
+def person(value: User) -> str:
+    """Show a person in a cell: their name, and their phone only as the access rule lets the
+    signed-in staff member see it (masked for a colleague's customer)."""
+    viewer = current_user if has_request_context() else None
+    phone = access.customer_phone(viewer, value)
+    return f"{value.name} ({phone})" if phone else value.name
+
+
 def _typed(base: dict) -> dict:
     # datetime before date: a datetime is a date too, and the first isinstance match wins.
     return {
+        User: lambda view, value, name: person(value),
         datetime: lambda view, value, name: staff_datetime(value),
         date: lambda view, value, name: staff_date(value),
         time: lambda view, value, name: staff_time(value),

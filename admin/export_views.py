@@ -3,7 +3,7 @@ ones are made by the worker behind a progress bar."""
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, send_file, url_for
+from flask import abort, flash, redirect, send_file, url_for
 from flask_admin import expose
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -52,9 +52,8 @@ class ExportView(StaffView):
             .order_by(ExportJob.id.desc())
             .limit(RECENT_JOBS)
         ).all()
-        return self.render(
-            "admin/exports/index.html", form=form, jobs=jobs, sources=export_sources.SOURCES
-        ), status
+        titles = {j.kind: exports.title_of(j.kind) for j in jobs}
+        return self.render("admin/exports/index.html", form=form, jobs=jobs, titles=titles), status
 
     @expose("/")
     def index(self):
@@ -69,12 +68,7 @@ class ExportView(StaffView):
         me = current_account()
         ready = exports.small_export(me, form.kind.data, form.fmt.data)
         if ready is not None:
-            content, mime, name = ready
-            response = make_response(content)
-            response.headers["Content-Type"] = mime
-            response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-            response.headers["Cache-Control"] = "no-store"
-            return response
+            return exports.download(*ready)
         job = exports.queue_export(me, form.kind.data, form.fmt.data, str(get_locale() or "zh_CN"))
         db.session.commit()
         flash(_("This list is long: the file is being prepared. You can leave this page."), "info")
@@ -86,7 +80,7 @@ class ExportView(StaffView):
         job = _own_job(export_id)
         context = {
             "job": job,
-            "title": export_sources.SOURCES[job.kind].title,
+            "title": exports.title_of(job.kind),
             "link": exports.download_token(job) if job.status == DONE and job.file_name else None,
             "finished": job.status in (DONE, FAILED),
         }

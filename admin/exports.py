@@ -13,18 +13,19 @@ import io
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, make_response, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from openpyxl import Workbook
 from sqlalchemy import select, update
 
-from admin import export_sources
+from admin import export_sources, list_export
 from admin.models import DONE, FAILED, QUEUED, RUNNING, ExportJob
 from portal import access
 from portal.extensions import db
@@ -92,7 +93,26 @@ class _counting:
 
 def file_name(kind: str, fmt: str) -> str:
     """Return the name the downloaded file gets: the list and today's date."""
+    kind = kind.removeprefix(list_export.KIND)
     return f"{kind}-{now().strftime('%Y%m%d')}.{FORMATS[fmt][2]}"
+
+
+def title_of(kind: str) -> str:
+    """Return the title of the list an export kind names (the kind itself if it is gone)."""
+    view = list_export.view_of(kind)
+    if view is not None:
+        return str(view.name)
+    source = export_sources.SOURCES.get(kind)
+    return str(source.title) if source is not None else kind
+
+
+def download(content: bytes, mime: str, name: str):
+    """Return a response that downloads the content as a file, never cached."""
+    response = make_response(content)
+    response.headers["Content-Type"] = mime
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def small_export(viewer: User, kind: str, fmt: str) -> tuple[bytes, str, str] | None:
@@ -108,9 +128,26 @@ def small_export(viewer: User, kind: str, fmt: str) -> tuple[bytes, str, str] | 
     return out.getvalue(), FORMATS[fmt][1], file_name(kind, fmt)
 
 
-def queue_export(viewer: User, kind: str, fmt: str, locale: str) -> ExportJob:
+def small_list_export(view, fmt: str, args) -> tuple[bytes, str, str] | None:
+    """Return (content, MIME type, file name) of a list as the signed-in staff member sees it
+    (search, filters and order of the query string args), or None when it has more than
+    EXPORT_SYNC_ROWS rows (then it goes to the worker)."""
+    limit = current_app.config["EXPORT_SYNC_ROWS"]
+    ids = list_export.ordered_ids(view, args, limit=limit + 1)
+    if len(ids) > limit:
+        return None
+    out = io.BytesIO()
+    header = list_export.header(view)
+    write_file(out, fmt, str(view.name), header, list_export.rows(view, ids))
+    return out.getvalue(), FORMATS[fmt][1], file_name(list_export.kind_of(view), fmt)
+
+
+def queue_export(viewer: User, kind: str, fmt: str, locale: str, list_args: str = "") -> ExportJob:
     """Queue an export for the worker; the caller commits."""
-    job = ExportJob(user_id=viewer.id, kind=kind, fmt=fmt, locale=locale[:10], status=QUEUED)
+    job = ExportJob(
+        user_id=viewer.id, kind=kind, fmt=fmt, locale=locale[:10], status=QUEUED,
+        list_args=list_args,
+    )  # fmt: skip
     db.session.add(job)
     db.session.flush()
     return job
@@ -135,6 +172,12 @@ class Viewer:
     role: str
     store_id: int | None
     is_active: bool
+    # Flask-Login reads these when the worker signs in as the viewer (admin/list_export.py).
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
 
     @classmethod
     def of(cls, user: User) -> Viewer:
@@ -167,26 +210,42 @@ def _progress(job_id: int) -> Callable[[int], None]:
     return report
 
 
+@contextmanager
+def _content(job: ExportJob, viewer: Viewer):
+    """Yield (title, header, total rows, rows) of a job's export, read as the viewer."""
+    view = list_export.view_of(job.kind)
+    if view is not None:
+        if not view.roles or viewer.role not in view.roles:
+            raise PermissionError("the export's owner may no longer open this list")
+        with list_export.acting_as(view, viewer, job.list_args), force_locale(job.locale):
+            ids = list_export.ordered_ids(view, request.args)
+            rows = list_export.rows(view, ids, release=True)
+            yield str(view.name), list_export.header(view), len(ids), rows
+        return
+    source = export_sources.SOURCES.get(job.kind)
+    if source is None:
+        raise PermissionError("the export's owner may no longer export this list")
+    with force_locale(job.locale):
+        total = export_sources.count_rows(source, viewer)
+        rows = export_sources.rows(source, viewer, release=True)
+        yield str(source.title), export_sources.header_row(source), total, rows
+
+
 def make_file(job_id: int) -> None:
     """Write a claimed export's file, recording progress; a failure is recorded, not raised."""
     job = db.session.get(ExportJob, job_id)
-    viewer, kind, fmt = Viewer.of(job.user), job.kind, job.fmt
-    source = export_sources.SOURCES.get(kind)
+    viewer, fmt = Viewer.of(job.user), job.fmt
     folder = export_dir()
     name = f"{job_id}-{secrets.token_hex(8)}.{FORMATS[fmt][2]}"
     partial = folder / (name + ".part")
     try:
-        if source is None or not access.is_active_staff(viewer):
+        if not access.is_active_staff(viewer):
             raise PermissionError("the export's owner may no longer export this list")
-        with force_locale(job.locale):
-            job.total_rows = export_sources.count_rows(source, viewer)
+        with _content(job, viewer) as (title, header, total, rows):
+            job.total_rows = total
             db.session.commit()
-            header = export_sources.header_row(source)
             with partial.open("wb") as out:
-                n = write_file(
-                    out, fmt, str(source.title), header,
-                    export_sources.rows(source, viewer, release=True), _progress(job_id),
-                )  # fmt: skip
+                n = write_file(out, fmt, title, header, rows, _progress(job_id))
         os.replace(partial, folder / name)
         values = {"status": DONE, "done_rows": n, "file_name": name, "finished_at": now()}
     except Exception as exc:  # recorded on the job, shown to its owner

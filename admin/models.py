@@ -27,7 +27,10 @@ class ExportJob(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # customers, leads, bookings, orders
+    # customers, leads, bookings, orders; or "list:<endpoint>", a back-office list
+    kind: Mapped[str] = mapped_column(String(40))
+    # That list's query string: its search, filters and order (admin/list_export.py).
+    list_args: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     fmt: Mapped[str] = mapped_column(String(8))  # csv (UTF-8 with BOM), gbk, xlsx
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     status: Mapped[str] = mapped_column(String(10), default=QUEUED)

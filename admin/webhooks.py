@@ -137,6 +137,27 @@ class WebhookView(StaffView):
         flash(_("The endpoint is on.") if active else _("The endpoint is off."), "success")
         return redirect(url_for(".detail", endpoint_id=endpoint_id), code=303)
 
+    @expose("/<int:endpoint_id>/ping", methods=["POST"])
+    def ping(self, endpoint_id: int):
+        """Queue a signed test ping for this endpoint; its delivery log shows how it went."""
+        actor = current_account()
+        try:
+            event = webhooks.ping(actor, endpoint_id)
+        except NotFound as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".index"), code=303)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".detail", endpoint_id=endpoint_id), code=303)
+        audit.record(
+            "webhook_pinged", actor=actor, store_id=event.store_id, endpoint_id=endpoint_id
+        )
+        db.session.commit()
+        flash(_("A test ping is queued: its try appears in the delivery log below."), "success")
+        return redirect(url_for(".detail", endpoint_id=endpoint_id), code=303)
+
     @expose("/<int:endpoint_id>/replay/<event_id>", methods=["POST"])
     def replay(self, endpoint_id: int, event_id: str):
         """Queue an event again for this endpoint, with the same event id."""

@@ -72,7 +72,11 @@ def load_webhook_demo() -> dict[str, int]:
     events += [
         ("service.completed", r.completed_at, {"service_record": {"id": r.id}}) for r in jobs
     ]
-    for i, (kind, at, data) in enumerate(sorted(events, key=lambda e: e[1])):
+    events.sort(key=lambda e: e[1])
+    if events:  # the manager sent a test ping when setting the endpoint up
+        ping = {"ping": {"endpoint_id": endpoint.id, "sent_by": manager.id}}
+        events.insert(0, (webhooks.PING, events[0][1] - timedelta(hours=1), ping))
+    for i, (kind, at, data) in enumerate(events):
         event = WebhookEvent(
             id="evt_" + uuid.uuid4().hex, type=kind, store_id=endpoint.store_id, data=data
         )

@@ -29,6 +29,7 @@ from portal.services import outbox
 from portal.timeutil import now
 
 EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")
+PING = "ping"  # a test event a manager sends by hand; never subscribed to, never emitted
 CHANNEL = "endpoint"  # the outbox channel of webhook deliveries
 MAX_ENDPOINTS_PER_STORE = 10
 
@@ -287,3 +288,21 @@ def replay(actor: User, endpoint_id, event_id: str) -> OutboxMessage:
     if event is None:
         raise NotFound(_("This endpoint was never sent that event."))
     return _enqueue(endpoint.id, event, replay=True)
+
+
+def ping(actor: User, endpoint_id) -> WebhookEvent:
+    """Queue a signed test event for this endpoint only (its delivery log shows the try)."""
+    endpoint = endpoint_of(actor, endpoint_id)
+    if not endpoint.active:
+        raise ValidationError(_("Switch the endpoint on before sending it a test ping."), "url")
+    event = WebhookEvent(
+        id="evt_" + uuid.uuid4().hex,
+        type=PING,
+        store_id=endpoint.store_id,
+        data={"ping": {"endpoint_id": endpoint.id, "sent_by": actor.id, "at": iso(now())}},
+        created_at=now(),
+    )
+    db.session.add(event)
+    db.session.flush()
+    _enqueue(endpoint.id, event)
+    return event

@@ -364,6 +364,9 @@ def test_demo_endpoint_loads_once_with_a_delivery_log(f, db, client, auth):
     auth.login(manager, password=DEMO_PASSWORD[MANAGER])
     page = client.get(f"/admin/webhooks/{endpoint.id}/")
     assert page.status_code == 200 and "HTTP 502" in page.get_data(as_text=True)
+    first_try = min(log, key=lambda d: d.at)
+    assert first_try.event.type == "ping" and first_try.ok  # tested when it was set up
+    assert 'id="send-ping"' in page.get_data(as_text=True)
 
 
 def test_a_booking_through_its_life_and_a_rescue_send_their_events(private_ok, f, db, shop_a):
@@ -432,3 +435,46 @@ def test_webhook_forms_need_a_csrf_token(make_app, f, db):
     db.session.expire_all()
     assert db.session.get(WebhookEndpoint, endpoint.id).active
     assert db.session.scalar(select(func.count()).select_from(WebhookEndpoint)) == 1
+
+
+def test_a_test_ping_reaches_that_endpoint_only_signed_and_is_logged(
+    private_ok, f, db, client, auth, shop_a
+):
+    store, manager, _advisor, _owner = shop_a
+    pinged, other = Receiver(), Receiver()
+    endpoint = _endpoint(manager, store, pinged, ["booking.created"])
+    _endpoint(manager, store, other, ["booking.created"])
+    db.session.commit()
+    auth.login(manager)
+    response = client.post(f"/admin/webhooks/{endpoint.id}/ping")
+    assert response.status_code == 303
+    assert "test ping is queued" in client.get(response.location).get_data(as_text=True)
+    assert deliver_due(channels=HOOKS)["sent"] == 1
+    (event,) = pinged.accepted
+    assert pinged.refused == [] and event["type"] == "ping"
+    assert event["data"]["ping"]["endpoint_id"] == endpoint.id
+    assert other.requests == 0  # the store's other endpoint hears nothing
+    (log,) = db.session.scalars(select(WebhookDelivery)).all()
+    assert log.endpoint_id == endpoint.id and log.ok and log.event_id == event["id"]
+    page = client.get(f"/admin/webhooks/{endpoint.id}/").get_data(as_text=True)
+    assert event["id"] in page and f'id="delivery-{log.id}"' in page
+
+
+def test_a_ping_to_a_switched_off_or_foreign_endpoint_is_refused(private_ok, f, db, client, auth):
+    store, other = f.store("A"), f.store("B")
+    manager = f.manager(store)
+    receiver = Receiver()
+    endpoint = _endpoint(manager, store, receiver, ["lead.created"])
+    webhooks.set_active(manager, endpoint.id, False)
+    db.session.commit()
+    auth.login(manager)
+    response = client.post(f"/admin/webhooks/{endpoint.id}/ping")
+    assert "Switch the endpoint on" in client.get(response.location).get_data(as_text=True)
+    auth.logout()
+    auth.login(f.manager(other))
+    response = client.post(f"/admin/webhooks/{endpoint.id}/ping")
+    assert response.status_code == 303
+    assert "Webhook not found" in client.get(response.location).get_data(as_text=True)
+    assert _hook_messages(db) == [] and receiver.requests == 0
+    with pytest.raises(NotFound):
+        webhooks.ping(f.manager(other), endpoint.id)
