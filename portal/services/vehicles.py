@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -14,6 +14,8 @@ from portal.extensions import db
 from portal.models import MileageReading, User, Vehicle
 from portal.timeutil import now
 from portal.validation import InvalidIdentifier, normalize_plate, normalize_vin
+
+EARLIEST_ZONE = timedelta(hours=14)  # the first time zone to reach a new day (UTC+14)
 
 
 def owned_vehicle(owner: User, vehicle_id: int) -> Vehicle:
@@ -35,7 +37,9 @@ def _clean(vin: str, plate: str, model_year: int, purchase_date: date | None):
         raise ValidationError(
             _("Model year must be between 1980 and %(y)d.", y=this_year + 1), field="model_year"
         )
-    if purchase_date and purchase_date > now().date():
+    # Today somewhere on earth (UTC+14 is first): a store's local today, typed in Shanghai
+    # before 08:00, is still yesterday in UTC and must not read as a future date.
+    if purchase_date and purchase_date > (now() + EARLIEST_ZONE).date():
         raise ValidationError(
             _("The purchase date cannot be in the future."), field="purchase_date"
         )

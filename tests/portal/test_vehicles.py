@@ -137,3 +137,16 @@ def test_other_owner_gets_404_and_nothing_changes(f, client, auth, db):
     assert client.post(f"/vehicles/{v.id}/mileage", data={"km": 9000}).status_code == 404
     db.session.refresh(v)
     assert v.current_km == 5000
+
+
+def test_a_purchase_date_of_today_in_shanghai_is_not_the_future_before_8_in_the_morning(f):
+    from datetime import UTC, date, datetime
+
+    from portal.timeutil import set_clock
+
+    owner = f.owner(f.store())
+    set_clock(lambda: datetime(2026, 12, 3, 17, 0, tzinfo=UTC))  # 01:00 on 4 December there
+    car = dict(brand="丰田", series="凯美瑞", model_year=2026)
+    svc.add_vehicle(owner, vin=f.vin(), plate=f.plate(), purchase_date=date(2026, 12, 4), **car)
+    with pytest.raises(ValidationError):  # a day that has not begun anywhere yet
+        svc.add_vehicle(owner, vin=f.vin(), plate=f.plate(), purchase_date=date(2026, 12, 5), **car)
