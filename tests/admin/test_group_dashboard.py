@@ -161,7 +161,8 @@ def test_a_period_is_chosen_and_a_wrong_one_is_said(f, client, auth):
 
 def test_a_regional_manager_sees_their_region_and_nothing_else(f, client, auth):
     a, _b, _c, south = _world(f)
-    auth.login(f.regional(south))
+    signed_in = auth.login(f.regional(south))
+    assert signed_in.location == "/admin/"  # not the store's Today page: they have no store
     html = client.get(URL).get_data(as_text=True)
     assert ">A</th>" in html and ">B</th>" in html and ">C</th>" not in html
     home = client.get("/admin/")
