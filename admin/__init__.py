@@ -28,6 +28,7 @@ from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.customer_profile import TierView
 from admin.export_views import ExportView
 from admin.finance import LoanAdmin, PolicyAdmin
+from admin.group import GroupDashboardView
 from admin.import_views import ImportView
 from admin.inspections import InspectionFunnelView, InspectionTemplateAdmin, InspectionView
 from admin.labels import code_label
@@ -61,13 +62,14 @@ from portal.models import (
     User,
     Vehicle,
 )
-from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, REGION
 from shop.models import Category, Discount, Placement, Product
 from workshop_video.models import Camera, VideoSession
 
 ALL = (ADVISOR, MANAGER, ADMIN)  # the store's staff; call-centre agents see their own pages
 EVERYONE = (*ALL, AGENT)
 MANAGERS = (MANAGER, ADMIN)
+GROUP_VIEW = (ADMIN, HQ, REGION)  # the stores' figures side by side, never a person's data
 
 
 class Page(NamedTuple):
@@ -182,6 +184,7 @@ PAGES: tuple[Page, ...] = (
     Page(ExportView, None, _l("List exports"), None, "exports", ALL),
     Page(ImportView, None, _l("Import customers"), CUSTOMERS, "imports", MANAGERS),
     Page(WebhookView, None, _l("Webhooks"), STORE, "webhooks", MANAGERS),
+    Page(GroupDashboardView, None, _l("Store comparison"), None, "group_dashboard", GROUP_VIEW),
 )
 
 
@@ -196,7 +199,7 @@ def build_view(page: Page):
 def init_admin(app: Flask) -> Admin:
     """Build the back office for this app (one Admin per app, never module-level)."""
     home = StaffHomeView(name=_l("Home"), url="/admin", endpoint="admin")
-    home.roles = EVERYONE
+    home.roles = (*EVERYONE, HQ, REGION)  # the group's roles are sent on to their dashboard
     admin = Admin(
         app,
         name="M4S",

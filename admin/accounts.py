@@ -21,7 +21,7 @@ from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import Store, UnlockRequest, User
+from portal.models import Region, Store, UnlockRequest, User
 from portal.models.accounts import ADVISOR, AGENT, OWNER, STAFF_ROLES
 from portal.services import accounts, sessions, unlock
 
@@ -30,6 +30,7 @@ class StaffCreateForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in STAFF_ROLES])
     store = SelectField(_l("Store"), coerce=int, validators=[Optional()])
+    region = SelectField(_l("Region (regional managers)"), coerce=int, validators=[Optional()])
     phone = StringField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=80)])
@@ -69,15 +70,22 @@ class StaffAdmin(StaffModelView):
             stores = [s for s in stores if s.id == current_user.store_id]
             form.role.choices = [SelectChoice(r, ROLE_LABELS[r]) for r in (ADVISOR, AGENT)]
             form.store.choices = [SelectChoice(s.id, s.name) for s in stores]
+            del form.region  # the group's roles are the administrators' to create
         else:
             form.store.choices = [SelectChoice(0, "-")] + [
                 SelectChoice(s.id, s.name) for s in stores
+            ]
+            regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+            form.region.choices = [SelectChoice(0, "-")] + [
+                SelectChoice(r.id, r.name) for r in regions
             ]
         return form
 
     def create_model(self, form):
         actor = current_account()
         store = db.session.get(Store, form.store.data) if form.store.data else None
+        chosen = getattr(form, "region", None)
+        region = db.session.get(Region, chosen.data) if chosen and chosen.data else None
         phone = accounts.normalize_phone(form.phone.data or "") if form.phone.data else None
         if form.phone.data and not phone:
             flash(_("Enter an 11-digit mainland mobile number."), "error")
@@ -91,6 +99,7 @@ class StaffAdmin(StaffModelView):
                 phone=phone,
                 email=accounts.normalize_email(form.email.data or ""),
                 department=form.department.data or "",
+                region=region,
             )
         except DomainError as exc:
             db.session.rollback()

@@ -266,6 +266,8 @@ class StaffHomeView(_RoleMixin, AdminIndexView):
         from portal.models import UnlockRequest, User
 
         user = current_user
+        if not access.sees_all_stores(user) and access.compares_stores(user):
+            return redirect(url_for("group_dashboard.index"))  # no store: only the figures
         owners = select(User.id).where(User.role == "owner")
         unlocks = select(func.count(UnlockRequest.id)).where(UnlockRequest.status == "open")
         owners = access.store_scope(owners, User.store_id, user)

@@ -66,16 +66,19 @@ def hbar(
     title: str,
     fmt: Callable[[float], str] = _fmt_default,
     width: int = 640,
+    reference: tuple[str, float | None] | None = None,
 ) -> Markup:
     """Return a horizontal bar chart, one labelled bar per row, in the order given (a None
-    value is a label with no data: a dash, no bar)."""
+    value is a label with no data: a dash, no bar). ``reference`` (label, value) draws a dashed
+    line across the bars at that value, such as the group median."""
     if not rows:
         return _empty(chart_id, title, width)
     label_w, value_w, row_h = 190, 90, 26
     bar_w = width - label_w - value_w
-    low, high = _range(rows)
+    described = [*rows, *([reference] if reference else [])]  # the desc lists the line too
+    low, high = _range(described)
     zero = label_w + bar_w * -low / (high - low)
-    parts = [_open(chart_id, title, rows, fmt, width, row_h * len(rows) + 4)]
+    parts = [_open(chart_id, title, described, fmt, width, row_h * len(rows) + 4)]
     for i, (label, value) in enumerate(rows):
         y = i * row_h + 2
         w = max(bar_w * abs(value or 0) / (high - low), 1 if value else 0)
@@ -100,6 +103,15 @@ def hbar(
                 vx=max(left, zero) + (w if left >= zero else 0) + 6,
                 muted=MUTED,
             )
+        )
+    if reference is not None and reference[1] is not None:
+        x = zero + bar_w * reference[1] / (high - low)
+        parts.append(
+            Markup(
+                '<g class="m4s-reference"><title>{label}: {value}</title>'
+                '<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{h}" stroke="#c0392b" '
+                'stroke-width="2" stroke-dasharray="4 3"/></g>'
+            ).format(label=reference[0], value=fmt(reference[1]), x=x, h=row_h * len(rows) + 4)
         )
     return _close(parts)
 

@@ -11,13 +11,15 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 
-from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER, OWNER
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, OWNER, REGION
 
 ROLE_LABELS = {
     ADVISOR: _l("Advisor"),
     MANAGER: _l("Manager"),
     ADMIN: _l("Administrator"),
     AGENT: _l("Call-centre agent"),
+    HQ: _l("Group headquarters"),
+    REGION: _l("Regional manager"),
 }
 ORDER_STATUS_LABELS = {
     "pending": _l("Waiting for payment"),

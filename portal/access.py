@@ -9,6 +9,10 @@ The rule, by role (an inactive account, or anyone not signed in, may do nothing 
 - manager: sees the same as their store's advisors, and also manages the store: reassigning
   work and customers, notices, opening days, cameras, the store's advisors, its analytics.
 - admin: sees and manages every store (``sees_all_stores``), and the group-wide data.
+- hq (the group's headquarters) and region (a regional manager): no store's records at all,
+  only figures aggregated per store (``compares_stores``, ``compared_stores``): headquarters
+  over every store, a regional manager over the stores of their region. They have no store, so
+  every store rule above answers "nothing" for them.
 
 What a role may *do* to a visible record (decide, reassign, publish) is the service's own role
 check on top of this rule; this module only answers "may they see it at all".
@@ -28,7 +32,7 @@ from sqlalchemy import Select, false, select
 
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models.accounts import ADMIN, ADVISOR, STAFF_ROLES
+from portal.models.accounts import ADMIN, ADVISOR, HQ, REGION, STAFF_ROLES
 
 T = TypeVar("T")
 
@@ -54,6 +58,28 @@ def is_active_staff(user: Actor | None) -> bool:
 def sees_all_stores(user: Actor | None) -> bool:
     """Return whether the user is an active admin, who sees every store."""
     return is_active_staff(user) and user.role == ADMIN
+
+
+def compares_stores(user: Actor | None) -> bool:
+    """Return whether the user may see stores' aggregated figures side by side."""
+    return is_active_staff(user) and user.role in (ADMIN, HQ, REGION)
+
+
+def compared_stores(stmt: Select, column: Any, user: Actor | None) -> Select:
+    """Filter a select to the stores whose figures the user compares: every store for admins
+    and headquarters, their region's stores for a regional manager, none for anyone else.
+
+    ``column`` is the store id column (``Store.id``, ``Booking.store_id``)."""
+    from portal.models.stores import Store
+
+    if not compares_stores(user):
+        return stmt.where(false())
+    if user.role != REGION:
+        return stmt
+    region_id = getattr(user, "region_id", None)
+    if region_id is None:
+        return stmt.where(false())
+    return stmt.where(column.in_(select(Store.id).where(Store.region_id == region_id)))
 
 
 def in_store(user: Actor | None, store_id: int | None) -> bool:

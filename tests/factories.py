@@ -8,7 +8,7 @@ from datetime import time
 
 from portal.demo import make_plate, make_vin
 from portal.extensions import db
-from portal.models import AdvisorProfile, Store, User, Vehicle
+from portal.models import AdvisorProfile, Region, Store, User, Vehicle
 from portal.services import passwords
 
 PASSWORD = "correct horse battery staple"
@@ -69,6 +69,24 @@ def admin(**kw) -> User:
 
 def agent(store: Store, **kw) -> User:
     return user("agent", store, **kw)
+
+
+def region(name: str | None = None, stores: tuple[Store, ...] = ()) -> Region:
+    r = Region(name=name or f"Region {next(_seq)}")
+    db.session.add(r)
+    db.session.flush()
+    for s in stores:
+        s.region_id = r.id
+    db.session.commit()
+    return r
+
+
+def hq(**kw) -> User:
+    return user("hq", None, **kw)
+
+
+def regional(region: Region, **kw) -> User:
+    return user("region", None, region_id=region.id, **kw)
 
 
 def vin() -> str:

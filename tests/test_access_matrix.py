@@ -8,6 +8,7 @@ import pytest
 from flask import url_for
 
 from portal.services.media import store_image
+from tests.factories import PASSWORD as FACTORY_PASSWORD
 
 ROLES = ("anonymous", "owner", "other_owner", "advisor", "advisor_b", "manager", "admin")
 A = "anonymous owner other_owner advisor advisor_b manager admin".split()
@@ -352,6 +353,8 @@ EXPECTED: dict[str, tuple] = {
     "complaint_analytics.index": MANAGERS,
     "csi.index": MANAGERS,
     "csi.questions": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
+    # The group's comparison of stores: admins here; headquarters and regions (GROUP below).
+    "group_dashboard.index": ADMINS,
 }
 # A call-centre agent of store A gets what store A's advisor gets, except where listed here:
 # the back office's store pages are closed to agents; their day, console and queue are open.
@@ -382,12 +385,37 @@ AGENT: dict[str, int] = dict.fromkeys(
 )
 
 
+# The group's roles: headquarters ("hq") and the regional manager of store A's region
+# ("region"). They have no store and see figures, never a person's record. Every back-office
+# page but their dashboard refuses them (403); elsewhere they get what the advisor of store B
+# gets (store A's records do not exist for them), except where listed here.
+GROUP_VIEWERS = ("hq", "region")
+GROUP: dict[str, int] = {
+    "admin.index": 302,  # the back-office home sends them on to their dashboard
+    "admin.static": 200,
+    "group_dashboard.index": 200,
+}
+
+
+def back_office_areas() -> set[str]:
+    """Return the endpoint prefixes of the back office's pages (the menu's table)."""
+    from admin import PAGES
+
+    return {page.endpoint for page in PAGES} | {"admin"}
+
+
 # Whole back-office areas that are the showroom's and the workshop's, not the call centre's.
 AGENT_CLOSED_AREAS = ("inspections", "quotes", "test_drives", "sales_orders", "complaints")
 
 
 def expected_code(endpoint: str, role: str) -> int:
     """Return the expected status of the endpoint for the role (agents: see AGENT)."""
+    if role in GROUP_VIEWERS:
+        if endpoint in GROUP:
+            return GROUP[endpoint]
+        if endpoint.split(".")[0] in back_office_areas():
+            return 403
+        return EXPECTED[endpoint][ROLES.index("advisor_b")]
     if role == "agent":
         if endpoint.split(".")[0] in AGENT_CLOSED_AREAS:
             return 403
@@ -433,6 +461,8 @@ def world(app, f, db):
         "manager": f.manager(store_a),
         "admin": f.admin(),
         "agent": f.agent(store_a),
+        "hq": f.hq(),
+        "region": f.regional(f.region("华南", (store_a,))),
     }
     vehicle = f.vehicle(owner)
     f.vehicle(users["other_owner"])
@@ -808,7 +838,7 @@ def test_every_route_has_an_entry(app):
     assert stale == set()
 
 
-@pytest.mark.parametrize("role", (*ROLES, "agent"))
+@pytest.mark.parametrize("role", (*ROLES, "agent", *GROUP_VIEWERS))
 def test_access_matrix(app, world, role):
     users, args, query = world
     mismatches = []
@@ -826,6 +856,65 @@ def test_access_matrix(app, world, role):
         if status != want:
             mismatches.append((rule.endpoint, want, status))
     assert mismatches == [], mismatches
+
+
+def _persons_data(db, users) -> set[str]:
+    """Give every person of the world a name found nowhere else; return every name, phone
+    number and VIN of the world but the regional manager's own name and number."""
+    from sqlalchemy import select
+
+    from portal.models import AdvisorProfile, UsedCarLead, UsedCarRequest, User, Vehicle
+
+    me = users["region"]
+    for person in db.session.scalars(select(User).where(User.id != me.id)):
+        person.name = f"测姓{person.id}名"
+    for profile in db.session.scalars(select(AdvisorProfile)):
+        profile.display_name = f"测姓{profile.user_id}名"
+    for buyer in db.session.scalars(select(UsedCarLead)):
+        buyer.name = f"测买家{buyer.id}名"
+    db.session.commit()
+    found = set(db.session.scalars(select(User.name).where(User.id != me.id)))
+    found |= set(db.session.scalars(select(User.phone).where(User.id != me.id)))
+    found |= set(db.session.scalars(select(UsedCarLead.name)))
+    found |= set(db.session.scalars(select(UsedCarLead.phone)))
+    found |= set(db.session.scalars(select(Vehicle.vin)))
+    found |= set(db.session.scalars(select(UsedCarRequest.vin)))
+    return {value for value in found if value}
+
+
+def _signed_in(app, user):
+    client = app.test_client()
+    client.post("/login", data={"login": user.login, "password": FACTORY_PASSWORD})
+    return client
+
+
+def test_a_regional_manager_sees_no_persons_data(app, world, db):
+    """Walk every route as store A's regional manager: the dashboard answers (with store A's
+    figures), and no answer holds a name, a phone number or a VIN of the world that the same
+    request without signing in would not show (a public page, a bearer link)."""
+    users, args, query = world
+    secrets = _persons_data(db, users)
+    assert len(secrets) > 20  # owners, staff, leads' customers, buyers, cars
+    leaks, answered = [], []
+    for rule in _rules(app):
+        client = _signed_in(app, users["region"])  # afresh: the walk signs out on the way
+        response = _request(client, rule, args, query)
+        assert response.status_code == expected_code(rule.endpoint, "region"), rule.endpoint
+        body = response.get_data().decode("utf-8", "replace")
+        if response.status_code == 200 and rule.endpoint not in ("static", "admin.static"):
+            answered.append(rule.endpoint)
+        response.close()
+        found = [value for value in secrets if value in body]
+        if found:  # a bearer link (the owner's inspection) shows the same to anyone holding it
+            public = _request(app.test_client(), rule, args, query)
+            seen = public.get_data().decode("utf-8", "replace")
+            public.close()
+            leaks += [(rule.endpoint, value) for value in found if value not in seen]
+    assert leaks == []
+    assert "group_dashboard.index" in answered
+    dashboard = _signed_in(app, users["region"]).get("/admin/group_dashboard/")
+    dashboard = dashboard.get_data(as_text=True)
+    assert ">A<" in dashboard and ">B<" not in dashboard  # their region's store only
 
 
 # API tokens: (no token, every scope and store, store A only, store B only, read scopes only,

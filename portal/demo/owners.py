@@ -14,6 +14,7 @@ from portal.demo.inspections import load_inspection_demo
 from portal.demo.people import (
     DEMO_LOGINS,
     DEMO_PASSWORD,
+    DEMO_REGION,
     MODELS,
     STORES,
     avatar_png,
@@ -25,8 +26,8 @@ from portal.demo.people import (
 from portal.demo.rescue import load_demo_rescues
 from portal.demo.usedcars import load_usedcar_demo
 from portal.extensions import db
-from portal.models import AdvisorProfile, MileageReading, Store, User, Vehicle
-from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
+from portal.models import AdvisorProfile, MileageReading, Region, Store, User, Vehicle
+from portal.models.accounts import ADMIN, ADVISOR, HQ, MANAGER, OWNER, REGION
 from portal.services import passwords
 from portal.services.media import store_image
 from portal.timeutil import now
@@ -46,6 +47,30 @@ def _staff(store: Store | None, role: str, login: str, name: str, pw_hash: str) 
         db.session.add(user)
         db.session.flush()
     return user
+
+
+def _group_viewers(stores: list[Store], hashes: dict[str, str]) -> None:
+    """Create the region holding the demo stores, its regional manager and headquarters."""
+    region = db.session.scalar(select(Region).where(Region.name == DEMO_REGION))
+    if region is None:
+        region = Region(name=DEMO_REGION)
+        db.session.add(region)
+        db.session.flush()
+    for store in stores:
+        store.region_id = store.region_id or region.id
+    _staff(None, HQ, DEMO_LOGINS[HQ], "周建国", hashes[HQ])
+    if db.session.scalar(select(User.id).where(User.phone == DEMO_LOGINS[REGION])) is None:
+        db.session.add(
+            User(
+                role=REGION,
+                name="林晓梅",
+                phone=DEMO_LOGINS[REGION],
+                password_hash=hashes[REGION],
+                region_id=region.id,
+                password_changed_at=now(),
+            )
+        )
+        db.session.flush()
 
 
 def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
@@ -71,6 +96,7 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
         store.rescue_phone = store.rescue_phone or spec["rescue_phone"]  # databases from before it
         stores.append(store)
     _staff(None, ADMIN, DEMO_LOGINS[ADMIN], "系统管理员", hashes[ADMIN])
+    _group_viewers(stores, hashes)
     advisors: dict[int, list[User]] = {}
     for si, store in enumerate(stores):
         _staff(store, MANAGER, f"1390000{si}100", chinese_name(rng), hashes[MANAGER])

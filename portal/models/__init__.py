@@ -53,7 +53,7 @@ from portal.models.media import Image
 from portal.models.notices import Notice, NoticeRecipient
 from portal.models.outbox import JobRun, OutboxMessage
 from portal.models.rescue import Rescue, RescueEvent
-from portal.models.stores import Store
+from portal.models.stores import Region, Store
 from portal.models.usedcars import (
     UsedCarEvent,
     UsedCarFlag,
@@ -118,6 +118,7 @@ __all__ = [
     "PasswordResetToken",
     "PolicyReminder",
     "ReminderCheck",
+    "Region",
     "Store",
     "UnlockApproval",
     "UnlockRequest",

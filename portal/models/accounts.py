@@ -12,24 +12,36 @@ from portal.models.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from portal.models.media import Image
-    from portal.models.stores import Store
+    from portal.models.stores import Region, Store
     from portal.models.vehicles import Vehicle
 
 OWNER, ADVISOR, MANAGER, ADMIN = "owner", "advisor", "manager", "admin"
 AGENT = "agent"  # a call-centre agent of one store (inbound and outbound calls)
-ROLES = (OWNER, ADVISOR, MANAGER, ADMIN, AGENT)
-STAFF_ROLES = (ADVISOR, MANAGER, ADMIN, AGENT)
+# The group's view across stores: headquarters compares every store, a regional manager the
+# stores of their region; both see figures only, never a customer's record (portal/access.py).
+HQ, REGION = "hq", "region"
+ROLES = (OWNER, ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION)
+STAFF_ROLES = (ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION)
+GROUP_ROLES = (HQ, REGION)  # back-office accounts without a store
 
 
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('owner', 'advisor', 'manager', 'admin', 'agent')", name="role_known"
+            "role IN ('owner', 'advisor', 'manager', 'admin', 'agent', 'hq', 'region')",
+            name="role_known",
         ),
         CheckConstraint(
-            "role IN ('owner', 'admin') OR store_id IS NOT NULL", name="staff_has_store"
+            "role IN ('owner', 'admin', 'hq', 'region') OR store_id IS NOT NULL",
+            name="staff_has_store",
         ),
+        # The group's roles see no store's records: they have no store; a regional manager
+        # always has their region (and only they have one).
+        CheckConstraint(
+            "role NOT IN ('hq', 'region') OR store_id IS NULL", name="group_role_storeless"
+        ),
+        CheckConstraint("(role = 'region') = (region_id IS NOT NULL)", name="region_of_region"),
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="has_login"),
         CheckConstraint("failed_logins >= 0", name="failed_logins_nonnegative"),
         # Back-office lists (admin/listing.py): owners of a store, or all owners, by name;
@@ -54,6 +66,7 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # Who brought this owner in (an advisor or another owner), from a referral code.
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -75,6 +88,7 @@ class User(Base):
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     store: Mapped[Store | None] = relationship(back_populates="staff", foreign_keys=[store_id])
+    region: Mapped[Region | None] = relationship()
     advisor: Mapped[User | None] = relationship(
         back_populates="customers", remote_side=[id], foreign_keys=[advisor_id]
     )

@@ -1,17 +1,31 @@
-"""A store: one dealership site of the group."""
+"""A store: one dealership site of the group; a region: the stores a regional manager follows."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, String, Time
+from sqlalchemy import CheckConstraint, ForeignKey, String, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from portal.models.accounts import User
+
+
+class Region(Base):
+    """A region of the group: the stores one regional manager compares (aggregates only)."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+
+    stores: Mapped[list[Store]] = relationship(back_populates="region", order_by="Store.id")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Store(Base):
@@ -42,6 +56,9 @@ class Store(Base):
     pickup_hold_days: Mapped[int] = mapped_column(server_default="3")
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+
+    region: Mapped[Region | None] = relationship(back_populates="stores")
 
     staff: Mapped[list[User]] = relationship(
         back_populates="store", foreign_keys="User.store_id", viewonly=True

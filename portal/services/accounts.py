@@ -19,10 +19,20 @@ from portal.models import (
     AdvisorProfile,
     PasswordHistory,
     PasswordResetToken,
+    Region,
     Store,
     User,
 )
-from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER, OWNER, STAFF_ROLES
+from portal.models.accounts import (
+    ADMIN,
+    ADVISOR,
+    AGENT,
+    GROUP_ROLES,
+    MANAGER,
+    OWNER,
+    REGION,
+    STAFF_ROLES,
+)
 from portal.services import audit, passwords, signin
 from portal.timeutil import now
 
@@ -253,8 +263,11 @@ def create_staff(
     phone: str | None,
     email: str | None,
     department: str = "",
+    region: Region | None = None,
 ) -> tuple[User, str]:
-    """Create a staff account with a one-time initial password that must be changed."""
+    """Create a staff account with a one-time initial password that must be changed.
+
+    Administrators and the group's roles have no store; a regional manager has a region."""
     if role not in STAFF_ROLES:
         raise ValidationError(_("Unknown staff role."), field="role")
     if actor.role == MANAGER and (
@@ -263,8 +276,11 @@ def create_staff(
         raise NotAllowed(_("Managers create advisors of their own store only."))
     if actor.role not in (MANAGER, ADMIN):
         raise NotAllowed(_("Only managers and administrators create staff accounts."))
-    if role != ADMIN and store is None:
+    storeless = role == ADMIN or role in GROUP_ROLES
+    if not storeless and store is None:
         raise ValidationError(_("Staff belong to a store."), field="store")
+    if role == REGION and region is None:
+        raise ValidationError(_("A regional manager needs a region."), field="region")
     if not phone and not email:
         raise ValidationError(_("Give a mobile number or an email address."), field="phone")
     if (phone and find_by_login(phone)) or (email and find_by_login(email)):
@@ -276,7 +292,8 @@ def create_staff(
         phone=phone,
         email=email,
         password_hash=passwords.hash_password(initial),
-        store_id=store.id if store and role != ADMIN else None,
+        store_id=store.id if store and not storeless else None,
+        region_id=region.id if region and role == REGION else None,
         must_change_password=True,
         password_changed_at=now(),
     )

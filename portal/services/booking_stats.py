@@ -263,7 +263,7 @@ def funnel(store_id: int | None, start: datetime, end: datetime) -> dict:
     }
 
 
-def _with_median(value, stmt, *group):
+def with_median(value, stmt, *group):
     """Return stmt's rows as a subquery with `value`, its rank and the count per group.
 
     The median is then the average of the one or two middle ranks (2 * rank between n and
@@ -276,7 +276,7 @@ def _with_median(value, stmt, *group):
     ).subquery()
 
 
-def _median_of(ranked):
+def median_of(ranked):
     middle = and_(2 * ranked.c.rank >= ranked.c.n, 2 * ranked.c.rank <= ranked.c.n + 2)
     return func.avg(case((middle, ranked.c.value)))
 
@@ -286,9 +286,9 @@ def lead_time(store_id: int | None, start: datetime, end: datetime) -> dict:
     lead = days_between(Booking.created_at, Booking.slot_start)
     # Owners' own bookings: a walk-in is booked after its slot began, a caller when they ring.
     owners = _bookings(select(Booking.id), store_id, start, end).where(Booking.source == APP)
-    ranked = _with_median(lead, owners)
+    ranked = with_median(lead, owners)
     count, avg, median = db.session.execute(
-        select(func.count(), func.avg(ranked.c.value), _median_of(ranked))
+        select(func.count(), func.avg(ranked.c.value), median_of(ranked))
     ).one()
     return {
         "count": count,
@@ -305,10 +305,10 @@ def decision_times(store_id: int | None, start: datetime, end: datetime) -> list
         Booking.advisor_id.isnot(None),
         Booking.source == APP,  # a job staff enter themselves is no decision to wait for
     )
-    ranked = _with_median(wait, base, Booking.advisor_id)
+    ranked = with_median(wait, base, Booking.advisor_id)
     avg = func.avg(ranked.c.value)
     rows = db.session.execute(
-        select(User.id, User.name, func.count(), avg, _median_of(ranked))
+        select(User.id, User.name, func.count(), avg, median_of(ranked))
         .join(User, User.id == ranked.c.advisor_id)
         .group_by(User.id, User.name)
         .order_by(avg, User.id)

@@ -34,6 +34,7 @@ from portal.forms import (
 )
 from portal.mail import send_mail
 from portal.models import Store
+from portal.models.accounts import GROUP_ROLES
 from portal.services import accounts, advisors, audit, consent, policy, sessions, signin, totp
 from portal.timeutil import now
 
@@ -115,7 +116,9 @@ def finish_login(user, device_cookie: str | None, target: str | None):
     g.pop("csrf_token", None)
     generate_csrf()
     if user.is_staff and not target:
-        target = url_for("today.index")  # each staff member's day (crm's Today page)
+        # Each staff member's day (crm's Today page); the group's roles have no store and no
+        # day there: the back-office home sends them on to the store comparison.
+        target = url_for("admin.index" if user.role in GROUP_ROLES else "today.index")
     response = redirect(target or url_for("home.index"), code=303)
     if device is not None:
         _set_device_cookie(response, device)
