@@ -103,18 +103,24 @@ def policy_renewals(store: Store, at: datetime) -> int:
         .where(InsurancePolicy.ends_on >= first, InsurancePolicy.ends_on <= last)
         .where(InsurancePolicy.store_id == store.id, ~renewed)
     )
+    return _renewal_calls(store, at, "renewal_policy", "policy", stmt)
+
+
+def _renewal_calls(store: Store, at: datetime, rule: str, prefix: str, stmt) -> int:
+    """Insert a renewal call per (id, customer, ends_on, advisor) row the statement finds,
+    each caused by that contract's end date."""
     agents = agents_of(store.id)
     rows = [
         _row(
             store,
             at,
             RENEWAL,
-            "renewal_policy",
-            f"policy:{pid}:{ends.isoformat()}",
+            rule,
+            f"{prefix}:{row_id}:{ends.isoformat()}",
             customer,
-            _caller(agents, pid, advisor),
+            _caller(agents, row_id, advisor),
         )
-        for pid, customer, ends, advisor in db.session.execute(stmt)
+        for row_id, customer, ends, advisor in db.session.execute(stmt)
     ]
     return insert_tasks(rows)
 
@@ -131,20 +137,7 @@ def loan_renewals(store: Store, at: datetime) -> int:
         .where(Loan.store_id == store.id, Loan.status == "active")
         .where(Loan.ends_on >= first, Loan.ends_on <= last)
     )
-    agents = agents_of(store.id)
-    rows = [
-        _row(
-            store,
-            at,
-            RENEWAL,
-            "renewal_loan",
-            f"loan:{lid}:{ends.isoformat()}",
-            customer,
-            _caller(agents, lid, advisor),
-        )
-        for lid, customer, ends, advisor in db.session.execute(stmt)
-    ]
-    return insert_tasks(rows)
+    return _renewal_calls(store, at, "renewal_loan", "loan", stmt)
 
 
 def maintenance_due(store: Store, at: datetime) -> int:
