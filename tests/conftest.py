@@ -112,16 +112,33 @@ def _session_app_ratelimit(database_url) -> bool:
 
 
 def _empty_tables(application: Flask) -> None:
+    """Empty what the test wrote and restart the ids, as TRUNCATE ... RESTART IDENTITY CASCADE
+    of every table would, at a fraction of the cost. On PostgreSQL a TRUNCATE takes about 2 ms
+    a table even when empty, and CASCADE from users reaches nearly all 100-odd tables; here one
+    probe (~2 ms) finds the few tables holding rows, DELETE empties them children first, and
+    one query restarts the sequences that moved (a rolled-back insert leaves no row but uses
+    an id). SQLite reuses ids by itself once a table is empty."""
     with application.app_context():
-        tables = list(reversed(_db.metadata.sorted_tables))
-        if _db.engine.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in tables)
-            _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
+        tables = list(reversed(_db.metadata.sorted_tables))  # children first
+        probe = " UNION ALL ".join(
+            f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})"  # noqa: S608 (metadata)
+            for t in tables
+        )
+        holding = set(_db.session.scalars(text(probe)))
+        for table in tables:
+            if table.name in holding:
                 _db.session.execute(table.delete())
+        if _db.engine.dialect.name == "postgresql":
+            _db.session.execute(_RESTART_SEQUENCES)
         _db.session.commit()
         _db.session.remove()
+
+
+# Put every sequence that has handed out a number back to 1, in one statement.
+_RESTART_SEQUENCES = text(
+    """SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)
+    FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"""
+)
 
 
 class CommittingClient(FlaskClient):
