@@ -15,7 +15,14 @@ from crm import quality_stats as stats
 from crm import surveys
 from crm.customers import clean_contact, find_customer
 from crm.quality_forms import ResolveForm, StaffComplaintForm
-from crm.quality_models import COMPLAINT_STATES, UNRESOLVED, Complaint, Survey
+from crm.quality_models import (
+    COMPLAINT_STATES,
+    DELIVERY,
+    SERVICE,
+    UNRESOLVED,
+    Complaint,
+    Survey,
+)
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError, NotFound
@@ -175,17 +182,28 @@ def _sized(label: str, n: int) -> str:
     return f"{label} (n={n})"
 
 
+def _kind_arg() -> str:
+    """Return the kind of survey the page shows: ?kind=delivery, else the workshop's."""
+    return DELIVERY if request.values.get("kind") == DELIVERY else SERVICE
+
+
+def _kinds() -> list[tuple[str, str]]:
+    return [(SERVICE, _("After-sales service")), (DELIVERY, _("New-car delivery"))]
+
+
 class SurveyResultsView(StaffView):
-    """CSI for managers: NPS and CSI per month, store and advisor, the 1-5 job ratings, and
-    the store's survey questions."""
+    """CSI for managers: NPS and CSI per month, store and advisor of the service surveys or
+    of the delivery surveys (?kind=delivery: per sales advisor), the 1-5 job ratings, and the
+    store's survey questions of each kind."""
 
     @expose("/")
     def index(self):
         me = current_account()
+        kind = _kind_arg()
         per, latest = stats.ratings(me)
-        months = stats.csi_by_month(me)
-        stores = stats.csi_by(me, Survey.store_id, Store)
-        advisors = stats.csi_by(me, Survey.advisor_id, User)
+        months = stats.csi_by_month(me, kind=kind)
+        stores = stats.csi_by(me, Survey.store_id, Store, kind=kind)
+        advisors = stats.csi_by(me, Survey.advisor_id, User, kind=kind)
         charts = {
             "nps_month": [(_sized(m.label, m.n), m.nps) for m in months],
             "csi_month": [(_sized(m.label, m.n), m.csi) for m in months],
@@ -195,6 +213,8 @@ class SurveyResultsView(StaffView):
         }
         return self.render(
             "admin/quality/csi.html",
+            kind=kind,
+            kinds=_kinds(),
             stores=stores,
             advisors=advisors,
             ratings=latest,
@@ -203,18 +223,19 @@ class SurveyResultsView(StaffView):
 
     @expose("/questions", methods=["GET", "POST"])
     def questions(self):
-        """Edit the store's 3-5 survey questions (a store's managers)."""
+        """Edit the store's 3-5 survey questions of one kind (a store's managers)."""
         me = current_account()
         if me.store_id is None:
             abort(403)
+        kind = _kind_arg()
         if request.method == "POST":
             pairs = [
                 (request.form.get(f"zh{i}", ""), request.form.get(f"en{i}", ""))
                 for i in range(1, 6)
             ]
             with flash_outcome(_("Survey questions saved.")):
-                surveys.save_questions(me.store_id, pairs)
-            return redirect(url_for(".questions"), code=303)
-        asked = surveys.questions(me.store_id)
+                surveys.save_questions(me.store_id, pairs, kind)
+            return redirect(url_for(".questions", kind=kind), code=303)
+        asked = surveys.questions(me.store_id, kind)
         rows = [*asked, *[("", "")] * (5 - len(asked))]
-        return self.render("admin/quality/questions.html", rows=rows)
+        return self.render("admin/quality/questions.html", rows=rows, kind=kind, kinds=_kinds())

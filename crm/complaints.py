@@ -44,6 +44,7 @@ CATEGORY_LABELS = {
     "waiting": _l("Waiting time"),
     "attitude": _l("Staff attitude"),
     "parts": _l("Parts (quality or availability)"),
+    "delivery": _l("New-car delivery"),
     "other": _l("Other complaint"),
 }
 SEVERITY_LABELS = {
@@ -90,8 +91,11 @@ def open_complaint(
     survey: Survey | None = None,
     technician_id: int | None = None,
     entered_by: User | None = None,
+    advisor_id: int | None = None,
 ) -> Complaint:
-    """Record a complaint with its deadlines and a callback task for its handler (flushed)."""
+    """Record a complaint with its deadlines and a callback task for its handler (flushed).
+
+    The advisor concerned is the booking's, else advisor_id (a delivery's sales advisor)."""
     if source not in COMPLAINT_SOURCES:
         raise ValidationError(_("Choose where the complaint came from."), field="source")
     if category not in CATEGORIES:
@@ -114,7 +118,7 @@ def open_complaint(
         category=category,
         severity=severity,
         description=text[:DESCRIPTION_MAX],
-        advisor_id=booking.advisor_id if booking else None,
+        advisor_id=booking.advisor_id if booking else advisor_id,
         technician_id=technician_id,
         entered_by_id=entered_by.id if entered_by else None,
         status=C_OPEN,

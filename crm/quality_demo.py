@@ -1,4 +1,5 @@
-"""Demo service quality: a year of answered CSI surveys on the demo's completed jobs, the
+"""Demo service quality: a year of answered CSI surveys on the demo's completed jobs and on its
+new-car deliveries, the
 complaints their low scores opened (most resolved, some reopened), and a few open ones in the
 demo advisor's store, one of them late (idempotent: nothing happens if a survey exists)."""
 
@@ -10,12 +11,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from crm import complaints, surveys
+from crm.pipeline_models import SalesOrder
 from crm.quality_models import (
     C_ACKNOWLEDGED,
     C_CLOSED,
     C_REOPENED,
     C_RESOLVED,
     CATEGORIES,
+    DELIVERY,
     Complaint,
     Survey,
 )
@@ -155,12 +158,44 @@ def rng_text(category: str) -> str:
     }.get(category, "保养后仪表盘仍有故障灯。")
 
 
+DELIVERY_COMMENTS = ("销售顾问讲解很耐心", "交车仪式很用心", "手续办得很快", "")
+
+
+def _deliveries(rng: random.Random) -> int:
+    """Answer the survey of every delivered demo order, as its customer would have."""
+    made = 0
+    for order in db.session.scalars(
+        select(SalesOrder).where(SalesOrder.delivered_at.is_not(None)).order_by(SalesOrder.id)
+    ):
+        scores = [rng.choice((4, 5, 5)) for _ in surveys.DEFAULT_DELIVERY_QUESTIONS]
+        db.session.add(
+            Survey(
+                kind=DELIVERY,
+                sales_order_id=order.id,
+                customer_id=order.customer_id,
+                store_id=order.store_id,
+                advisor_id=order.advisor_id,
+                sent_at=order.delivered_at + timedelta(hours=2),
+                answered_at=order.delivered_at + timedelta(hours=rng.randint(3, 30)),
+                nps=rng.choice((8, 9, 10, 10)),
+                answers=[
+                    {"q": zh, "q_en": en, "a": a}
+                    for (zh, en), a in zip(surveys.DEFAULT_DELIVERY_QUESTIONS, scores, strict=True)
+                ],
+                csi=round(sum(a - 1 for a in scores) * 100 / (4 * len(scores))),
+                comment=rng.choice(DELIVERY_COMMENTS),
+            )
+        )
+        made += 1
+    return made
+
+
 def load_quality_demo(seed: int = 23) -> dict[str, int]:
     """Load the surveys and complaints once."""
     if db.session.scalar(select(Survey.id).limit(1)) is not None:
         return {"surveys": 0, "open_complaints": 0}
     rng = random.Random(seed)
-    made = _history(rng)
+    made = _history(rng) + _deliveries(rng)
     advisor = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS[ADVISOR]))
     opened = _open_ones(advisor) if advisor is not None and advisor.store_id else 0
     db.session.flush()

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 # Where a complaint came from.
 FROM_PORTAL, FROM_PHONE, FROM_WALK_IN, FROM_SURVEY = "portal", "phone", "walk_in", "survey"
 COMPLAINT_SOURCES = (FROM_PORTAL, FROM_PHONE, FROM_WALK_IN, FROM_SURVEY)
-CATEGORIES = ("quality", "price", "waiting", "attitude", "parts", "other")
+CATEGORIES = ("quality", "price", "waiting", "attitude", "parts", "delivery", "other")
+# What a survey asks about: a finished workshop job, or the handover of a new car.
+SERVICE, DELIVERY = "service", "delivery"
+SURVEY_KINDS = (SERVICE, DELIVERY)
 SEVERITIES = ("low", "medium", "high")
 # open -> acknowledged -> resolved -> closed (the owner confirms) or reopened (-> resolved...)
 C_OPEN, C_ACKNOWLEDGED, C_RESOLVED, C_CLOSED, C_REOPENED = (
@@ -88,19 +91,30 @@ class Complaint(Base):
 
 
 class Survey(Base):
-    """The satisfaction survey of one completed job: sent once, reminded once, answered once."""
+    """The satisfaction survey of one completed job or one new-car delivery: sent once,
+    reminded once, answered once. Exactly one of booking_id and sales_order_id is set, as
+    its kind says; each is unique, so a job or a delivery has at most one survey."""
 
     __tablename__ = "crm_surveys"
     __table_args__ = (
         CheckConstraint("nps IS NULL OR nps BETWEEN 0 AND 10", name="nps_range"),
+        CheckConstraint(in_values("kind", SURVEY_KINDS), name="kind_known"),
+        CheckConstraint(
+            "(kind = 'service' AND booking_id IS NOT NULL AND sales_order_id IS NULL)"
+            " OR (kind = 'delivery' AND sales_order_id IS NOT NULL AND booking_id IS NULL)",
+            name="one_subject",
+        ),
         Index("ix_crm_surveys_store_answered", "store_id", "answered_at"),
         Index("ix_crm_surveys_sent_open", "sent_at", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default=SERVICE, server_default=SERVICE)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    sales_order_id: Mapped[int | None] = mapped_column(ForeignKey("crm_orders.id"), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    # The job's service advisor, or the delivery's sales advisor.
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -115,13 +129,18 @@ class Survey(Base):
 
 
 class SurveyQuestion(Base):
-    """One of a store's 3-5 survey questions, answered 1-5; managers edit them."""
+    """One of a store's 3-5 survey questions of one kind (service or delivery), answered 1-5;
+    managers edit them."""
 
     __tablename__ = "crm_survey_questions"
-    __table_args__ = (CheckConstraint("position BETWEEN 1 AND 5", name="position_range"),)
+    __table_args__ = (
+        CheckConstraint("position BETWEEN 1 AND 5", name="position_range"),
+        CheckConstraint(in_values("kind", SURVEY_KINDS), name="kind_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default=SERVICE, server_default=SERVICE)
     position: Mapped[int] = mapped_column()
     text_zh: Mapped[str] = mapped_column(String(200))
     text_en: Mapped[str] = mapped_column(String(200))

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Select, case, func, select
 
-from crm.quality_models import Complaint, Survey
+from crm.quality_models import SERVICE, Complaint, Survey
 from portal import access
 from portal.extensions import db
 from portal.models import Booking, Rating, Store, User
@@ -56,15 +56,22 @@ def _scores(stmt: Select, names: dict | None = None) -> list[Score]:
     return found
 
 
-def _answered(user: User, days: int) -> Select:
-    base = select().where(Survey.answered_at.is_not(None), Survey.answered_at >= _since(days))
+def _answered(user: User, days: int, kind: str) -> Select:
+    base = select().where(
+        Survey.answered_at.is_not(None), Survey.answered_at >= _since(days), Survey.kind == kind
+    )
     return access.store_scope(base, Survey.store_id, user)
 
 
-def csi_by_month(user: User, days: int = 365) -> list[Score]:
-    """Return NPS and CSI per month (store time), oldest first."""
+def csi_by_month(user: User, days: int = 365, kind: str = SERVICE) -> list[Score]:
+    """Return NPS and CSI per month (store time) of one kind of survey, oldest first."""
     month = local_month(Survey.answered_at, _tz(user), now())
-    stmt = _answered(user, days).add_columns(month, *_nps_columns()).group_by(month).order_by(month)
+    stmt = (
+        _answered(user, days, kind)
+        .add_columns(month, *_nps_columns())
+        .group_by(month)
+        .order_by(month)
+    )
     return _scores(stmt)
 
 
@@ -75,9 +82,10 @@ def _names(model, ids) -> dict:
     return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
 
 
-def csi_by(user: User, column, model, days: int = 365) -> list[Score]:
-    """Return NPS and CSI per store or advisor (column: Survey.store_id, Survey.advisor_id)."""
-    stmt = _answered(user, days).add_columns(column, *_nps_columns()).group_by(column)
+def csi_by(user: User, column, model, days: int = 365, kind: str = SERVICE) -> list[Score]:
+    """Return NPS and CSI of one kind of survey per store or advisor (column: Survey.store_id,
+    Survey.advisor_id: the service advisor of a job, the sales advisor of a delivery)."""
+    stmt = _answered(user, days, kind).add_columns(column, *_nps_columns()).group_by(column)
     rows = db.session.execute(stmt).all()
     names = _names(model, [r[0] for r in rows])
     return sorted(_scores(stmt, names), key=lambda s: -s.n)

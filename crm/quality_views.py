@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from crm import complaints, surveys
 from crm.quality_forms import AnswerForm, OwnerComplaintForm, SurveyForm
-from crm.quality_models import FROM_PORTAL, Complaint
+from crm.quality_models import DELIVERY, FROM_PORTAL, Complaint
 from portal import access
 from portal.errors import Conflict, DomainError
 from portal.extensions import db
@@ -122,14 +122,20 @@ def complaint_answer(token: str):
 
 def _survey_page(found, asked, form):
     en = str(get_locale()).startswith("en")
-    return render_template("quality/survey.html", s=found, asked=asked, form=form, en=en)
+    if found.kind == DELIVERY:
+        heading = _("How was the handover of your new car?")
+    else:
+        heading = _("How was your visit?")
+    return render_template(
+        "quality/survey.html", s=found, asked=asked, form=form, en=en, heading=heading
+    )
 
 
 @bp.route("/survey/<token>", methods=["GET", "POST"])
 def survey(token: str):
     """Ask the owner's opinion of a finished job; the link answers once."""
     found = surveys.from_link(token)
-    asked = surveys.questions(found.store_id)
+    asked = surveys.questions(found.store_id, found.kind)
     form = SurveyForm()
     if request.method == "POST" and found.answered_at is not None:
         flash(_("This survey was already answered. Thank you!"), "error")

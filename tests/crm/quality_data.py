@@ -23,3 +23,24 @@ def finished_job(store, advisor, owner=None):
     )
     db.session.commit()
     return booking
+
+
+def delivered_order(store, advisor, phone="13812340000"):
+    """Take a phone lead at the store to a delivered new car; return the sales order."""
+    from crm import leads, orders, quotes
+    from crm.models import PHONE
+
+    lead = leads.capture(leads.Inquiry(name="冯女士", phone=phone, store=store, source=PHONE)).lead
+    lead.advisor_id = advisor.id
+    quote = quotes.make_quote(
+        advisor,
+        lead,
+        quotes.Draft(brand="丰田", series="凯美瑞", vehicle_fen=199_800_00, insurance_fen=5_600_00),
+    )
+    quotes.accept(advisor, quote)
+    order = orders.sign(advisor, quote, 20_000_00, None)
+    orders.allocate(advisor, order, factories.vin())
+    orders.invoice(advisor, order, f"FP-{order.id:08d}")
+    orders.deliver(advisor, order, factories.plate())
+    db.session.commit()
+    return order

@@ -71,6 +71,25 @@ def test_quality_demo_has_answered_surveys_complaints_and_a_late_one_and_loads_o
     assert quality_stats.csi_by_month(manager)
 
 
+def test_quality_demo_answers_the_survey_of_the_crm_demos_delivered_orders(db):
+    from crm.pipeline_models import SalesOrder
+    from crm.quality_demo import load_quality_demo
+    from crm.quality_models import Survey
+
+    load_demo(owners=12)
+    load_crm_demo()
+    db.session.commit()
+    load_quality_demo()
+    db.session.commit()
+    delivered = db.session.scalars(select(SalesOrder).where(SalesOrder.delivered_at.is_not(None)))
+    orders = {o.id for o in delivered}
+    answered = db.session.scalars(
+        select(Survey).where(Survey.kind == "delivery", Survey.nps.is_not(None))
+    ).all()
+    assert orders and {s.sales_order_id for s in answered} == orders
+    assert all(len(s.answers) == 3 and s.csi is not None for s in answered)
+
+
 def test_showroom_demo_books_visits_and_logs_two_weeks_and_loads_once(db):
     from crm import activity
     from crm.demo import load_call_centre_demo
