@@ -19,6 +19,7 @@ from crm.quality_models import (
     COMPLAINT_STATES,
     DELIVERY,
     SERVICE,
+    SEVERITIES,
     UNRESOLVED,
     Complaint,
     Survey,
@@ -174,8 +175,54 @@ class ComplaintAnalyticsView(StaffView):
         numbers = stats.complaint_numbers(current_account(), days)
         categories = [(str(svc.CATEGORY_LABELS[k]), n) for k, n in numbers.by_category]
         return self.render(
-            "admin/quality/analytics.html", n=numbers, days=days, categories=categories
+            "admin/quality/analytics.html",
+            n=numbers,
+            days=days,
+            categories=categories,
+            sla_shares=[
+                (_sized(row.label, row.acknowledged), _share(row.ack_on_time, row.acknowledged))
+                for row in numbers.sla_by_store
+            ],
+            in_store=current_account().store_id is not None,
         )
+
+    @expose("/deadlines", methods=["GET", "POST"])
+    def deadlines(self):
+        """Edit the store's complaint deadlines per severity (a store's managers)."""
+        me = current_account()
+        if me.store_id is None:
+            abort(403)
+        table = svc.store_sla(me.store_id)
+        shown = {sev: (str(h), str(d)) for sev, (h, d) in table.items()}
+        error = None
+        if request.method == "POST":
+            shown = {
+                sev: (request.form.get(f"ack_{sev}", ""), request.form.get(f"resolve_{sev}", ""))
+                for sev in SEVERITIES
+            }
+            posted = {
+                sev: (int_arg(raw_h, maximum=100_000), int_arg(raw_d, maximum=100_000))
+                for sev, (raw_h, raw_d) in shown.items()
+            }
+            try:
+                svc.save_sla(me, me.store_id, posted)
+            except DomainError as exc:
+                db.session.rollback()
+                error = exc.message
+            else:
+                db.session.commit()
+                flash(_("Complaint deadlines saved."), "success")
+                return redirect(url_for(".deadlines"), code=303)
+        return self.render(
+            "admin/quality/deadlines.html",
+            rows=[(sev, svc.SEVERITY_LABELS[sev], *shown[sev]) for sev in reversed(SEVERITIES)],
+            defaults=svc.default_sla(),
+            error=error,
+        ), (422 if error else 200)
+
+
+def _share(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
 
 
 def _sized(label: str, n: int) -> str:

@@ -20,6 +20,7 @@ from crm.quality_models import (
     CATEGORIES,
     DELIVERY,
     Complaint,
+    ComplaintSla,
     Survey,
 )
 from portal.demo import DEMO_LOGINS
@@ -118,8 +119,15 @@ def _closed_complaint(rng: random.Random, survey: Survey) -> None:
 
 
 def _open_ones(advisor: User) -> int:
-    """Three complaints in the demo advisor's store today: one of them already late."""
+    """Three complaints in the demo advisor's store today, on the store's own deadlines: one
+    of them already late."""
     store = db.session.get(Store, advisor.store_id)
+    # The demo store answers faster than the group's defaults for its serious complaints.
+    for severity, hours, days in (("high", 1, 1), ("medium", 4, 2)):
+        db.session.add(
+            ComplaintSla(store_id=store.id, severity=severity, ack_hours=hours, resolve_days=days)
+        )
+    db.session.flush()
     jobs = db.session.scalars(
         select(Booking)
         .where(Booking.store_id == store.id, Booking.status == "completed")

@@ -7,7 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, in_values, utcnow
@@ -144,3 +153,33 @@ class SurveyQuestion(Base):
     position: Mapped[int] = mapped_column()
     text_zh: Mapped[str] = mapped_column(String(200))
     text_en: Mapped[str] = mapped_column(String(200))
+
+
+# The ranges a store may set for its complaint deadlines (the CHECKs below say the same).
+SLA_HOURS = (1, 168)
+SLA_DAYS = (1, 60)
+
+
+class ComplaintSla(Base):
+    """A store's deadlines for one severity: acknowledge within hours, resolve within days.
+
+    A store without a row for a severity uses the group's default (crm/complaints.py SLA)."""
+
+    __tablename__ = "crm_complaint_slas"
+    __table_args__ = (
+        UniqueConstraint("store_id", "severity"),
+        CheckConstraint(in_values("severity", SEVERITIES), name="severity_known"),
+        CheckConstraint(
+            f"ack_hours BETWEEN {SLA_HOURS[0]} AND {SLA_HOURS[1]}", name="ack_hours_range"
+        ),
+        CheckConstraint(
+            f"resolve_days BETWEEN {SLA_DAYS[0]} AND {SLA_DAYS[1]}", name="resolve_days_range"
+        ),
+        CheckConstraint("ack_hours <= resolve_days * 24", name="ack_before_resolve"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    severity: Mapped[str] = mapped_column(String(8))
+    ack_hours: Mapped[int] = mapped_column()
+    resolve_days: Mapped[int] = mapped_column()

@@ -92,6 +92,18 @@ def csi_by(user: User, column, model, days: int = 365, kind: str = SERVICE) -> l
 
 
 @dataclass(frozen=True)
+class SlaShare:
+    """One store's complaints against its own deadlines: how many were acknowledged and
+    resolved, and how many of those within the deadline set when each was opened."""
+
+    label: str
+    acknowledged: int
+    ack_on_time: int
+    resolved: int
+    resolve_on_time: int
+
+
+@dataclass(frozen=True)
 class ComplaintNumbers:
     total: int
     by_category: list[tuple[str, int]]
@@ -102,6 +114,44 @@ class ComplaintNumbers:
     resolve_days: float | None
     reopen_rate: float | None  # share of resolved complaints the customer reopened
     resolved: int
+    sla_by_store: list[SlaShare]
+
+    @property
+    def ack_within(self) -> float | None:
+        """Return the share (0..1) of acknowledged complaints acknowledged in time."""
+        done = sum(r.acknowledged for r in self.sla_by_store)
+        return sum(r.ack_on_time for r in self.sla_by_store) / done if done else None
+
+    @property
+    def resolve_within(self) -> float | None:
+        """Return the share (0..1) of resolved complaints resolved in time."""
+        done = sum(r.resolved for r in self.sla_by_store)
+        return sum(r.resolve_on_time for r in self.sla_by_store) / done if done else None
+
+
+def _sla_by_store(base: Select) -> list[SlaShare]:
+    """Return each store's complaints within the deadlines each complaint was given."""
+
+    def within(done, due):
+        return func.sum(case((done.is_not(None) & (done <= due), 1), else_=0))
+
+    def counted(done):
+        return func.sum(case((done.is_not(None), 1), else_=0))
+
+    stmt = base.add_columns(
+        Complaint.store_id,
+        counted(Complaint.acknowledged_at),
+        within(Complaint.acknowledged_at, Complaint.ack_due_at),
+        counted(Complaint.resolved_at),
+        within(Complaint.resolved_at, Complaint.resolve_due_at),
+    ).group_by(Complaint.store_id)
+    rows = db.session.execute(stmt).all()
+    names = _names(Store, [r[0] for r in rows])
+    found = [
+        SlaShare(str(names.get(k, "—")), int(a or 0), int(ao or 0), int(r or 0), int(ro or 0))
+        for k, a, ao, r, ro in rows
+    ]
+    return sorted(found, key=lambda s: s.label)
 
 
 def _count_by(base: Select, column) -> list[tuple]:
@@ -139,6 +189,7 @@ def complaint_numbers(user: User, days: int = 90) -> ComplaintNumbers:
         resolve_days=float(resolve_days) if resolve_days is not None else None,
         reopen_rate=(int(reopened or 0) / ever_resolved) if ever_resolved else None,
         resolved=ever_resolved,
+        sla_by_store=_sla_by_store(base),
     )
 
 

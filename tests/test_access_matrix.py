@@ -351,6 +351,7 @@ EXPECTED: dict[str, tuple] = {
     "complaints.show": (302, 403, 403, 200, 404, 200, 200),
     "complaints.act": (302, 403, 403, 303, 404, 303, 303),  # no step named: said, nothing changes
     "complaint_analytics.index": MANAGERS,
+    "complaint_analytics.deadlines": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
     "csi.index": MANAGERS,
     "csi.questions": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
     # The group's comparison of stores: admins here; headquarters and regions (GROUP below).

@@ -69,6 +69,8 @@ def test_quality_demo_has_answered_surveys_complaints_and_a_late_one_and_loads_o
     assert complaints.escalate()["managers"] >= 1  # the demo's late complaint
     manager = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS["manager"]))
     assert quality_stats.csi_by_month(manager)
+    own = complaints.store_sla(manager.store_id)  # the demo store's own deadlines
+    assert own["high"] == (1, 1) and own["low"] == complaints.SLA["low"]
 
 
 def test_quality_demo_answers_the_survey_of_the_crm_demos_delivered_orders(db):
