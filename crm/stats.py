@@ -48,20 +48,7 @@ def speed_to_lead(viewer: User, days: int = 30) -> list[Speed]:
     by_advisor: dict[str, list] = {}
     for name, created, first in rows:
         by_advisor.setdefault(name or "", []).append((created, first))
-    result = []
-    for name, items in sorted(by_advisor.items()):
-        minutes = sorted((f - c).total_seconds() / 60 for c, f in items if f is not None)
-        result.append(
-            Speed(
-                advisor=name,
-                leads=len(items),
-                contacted=len(minutes),
-                median_min=_quantile(minutes, 0.5),
-                p90_min=_quantile(minutes, 0.9),
-                on_time=sum(1 for m in minutes if m <= FIRST_CONTACT_MINUTES),
-            )
-        )
-    return result
+    return _speeds(by_advisor, FIRST_CONTACT_MINUTES)
 
 
 @dataclass
