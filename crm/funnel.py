@@ -62,19 +62,21 @@ def funnel_by(viewer: User, span: Period, by: str) -> list[FunnelRow]:
     """Return, per source, advisor or model, how many leads received in the period reached each
     funnel stage (lost ones count up to the stage they reached), most leads first."""
     key = _dimension(by)
-    stmt = select(key, Lead.stage, func.count(Lead.id)).where(
+    ident = Lead.advisor_id if by == ADVISOR else key  # two advisors may share a name
+    stmt = select(ident, key, Lead.stage, func.count(Lead.id)).where(
         Lead.created_at >= span.start_utc, Lead.created_at < span.end_utc
     )
     if by == ADVISOR:
         stmt = stmt.outerjoin(User, User.id == Lead.advisor_id)
-    stmt = access.store_scope(stmt.group_by(key, Lead.stage), Lead, viewer)
-    at_stage: dict[str, dict[str, int]] = {}
-    for k, stage, count in db.session.execute(stmt):
-        at_stage.setdefault((k or "").strip(), {}).setdefault(stage, 0)
-        at_stage[(k or "").strip()][stage] += count
+    stmt = access.store_scope(stmt.group_by(ident, key, Lead.stage), Lead, viewer)
+    at_stage: dict[tuple, dict[str, int]] = {}
+    for i, k, stage, count in db.session.execute(stmt):
+        label = (k or "").strip()  # a model typed with a stray space is the same model
+        counts = at_stage.setdefault((i if by == ADVISOR else label, label), {})
+        counts[stage] = counts.get(stage, 0) + count
     rows = []
-    for k, counts in at_stage.items():
-        row = FunnelRow(k)
+    for (_ident, label), counts in at_stage.items():
+        row = FunnelRow(label)
         for stage in FUNNEL:
             i = STAGES.index(stage)
             row.reached[stage] = sum(n for s, n in counts.items() if STAGES.index(s) >= i)

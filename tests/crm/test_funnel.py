@@ -95,7 +95,7 @@ def _funnel(viewer, by, key="30d"):
     return {r.key: [r.reached[s] for s in board.FUNNEL] for r in rows}, rows
 
 
-def test_the_funnel_counts_each_source_advisor_and_model_up_to_the_stage_reached(two_stores):
+def test_the_funnel_counts_each_source_advisor_and_model_up_to_the_stage_reached(f, two_stores):
     here, there, wang, li, manager, stranger = two_stores
     _lead(here, wang, source="portal", model="凯美瑞", stage="delivered", state="won")
     _lead(here, wang, source="portal", model="凯美瑞", stage="quote", state="lost")
@@ -123,13 +123,33 @@ def test_the_funnel_counts_each_source_advisor_and_model_up_to_the_stage_reached
         "李娜": [2, 2, 1, 1, 1, 0],
         "": [1, 0, 0, 0, 0, 0],
     }
+    namesake = f.advisor(here, name="王伟")  # the same name, another person: another row
+    _lead(here, namesake, source="phone", stage="contacted")
+    db.session.commit()
+    advisors = _funnel(manager, svc.ADVISOR)[1]
+    assert sorted((r.key, r.leads) for r in advisors if r.key == "王伟") == [
+        ("王伟", 1),
+        ("王伟", 2),
+    ]
     assert _funnel(manager, svc.MODEL)[0] == {
         "凯美瑞": [3, 3, 3, 3, 2, 1],
         "RAV4": [1, 1, 0, 0, 0, 0],
-        "": [1, 0, 0, 0, 0, 0],
+        "": [2, 1, 0, 0, 0, 0],
     }
+    assert _funnel(manager, svc.SOURCE)[0]["phone"] == [3, 2, 0, 0, 0, 0]
     assert _funnel(manager, svc.SOURCE, "90d")[0]["portal"] == [3, 3, 3, 3, 2, 1]
     assert _funnel(stranger, svc.SOURCE)[0] == {"portal": [1, 1, 1, 1, 1, 0]}
+
+
+def test_models_beyond_the_first_eleven_are_added_up_in_one_row(two_stores):
+    here, _there, wang, _li, manager, _stranger = two_stores
+    for n in range(14):  # model 0 has 14 leads, model 13 one
+        for _ in range(14 - n):
+            _lead(here, wang, model=f"车型 {n:02d}", stage="order" if n == 13 else "new")
+    db.session.commit()
+    by_model, rows = _funnel(manager, svc.MODEL)
+    assert [r.key for r in rows] == [f"车型 {n:02d}" for n in range(11)] + ["…"]
+    assert by_model["…"] == [3 + 2 + 1, 1, 1, 1, 1, 0]
 
 
 def test_time_to_first_contact_per_advisor_and_source_against_the_store_target(two_stores):
