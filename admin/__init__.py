@@ -41,6 +41,7 @@ from admin.quality import ComplaintAnalyticsView, ComplaintsView, SurveyResultsV
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.routing import RoutingView
 from admin.sales_board import SalesBoardView
+from admin.sales_funnel import SalesFunnelView
 from admin.sales_orders import SalesOrderView
 from admin.showroom import ActivityReportView, InvitationsView, TomorrowView
 from admin.staff_jobs import StaffJobView
@@ -146,6 +147,7 @@ PAGES: tuple[Page, ...] = (
     Page(QuoteView, None, _l("Quotes"), NEW_CARS, "quotes", ALL),
     Page(SalesOrderView, None, _l("Car orders"), NEW_CARS, "sales_orders", ALL),
     Page(SalesBoardView, None, _l("Sales board"), NEW_CARS, "sales_board", MANAGERS),
+    Page(SalesFunnelView, None, _l("Sales funnel"), NEW_CARS, "sales_funnel", MANAGERS),
     Page(CallConsoleView, None, _l("Call console"), CALL_CENTRE, "calls", EVERYONE),
     Page(TaskApprovalsView, None, _l("Task approvals"), CALL_CENTRE, "task_approvals", MANAGERS),
     Page(TaskRulesView, None, _l("Task rules"), CALL_CENTRE, "task_rules", (MANAGER,)),

@@ -11,7 +11,7 @@ from crm.leads import FIRST_CONTACT_MINUTES
 from crm.models import Lead
 from portal import access
 from portal.extensions import db
-from portal.models import User
+from portal.models import Store, User
 from portal.timeutil import now
 
 
@@ -48,17 +48,50 @@ def speed_to_lead(viewer: User, days: int = 30) -> list[Speed]:
     by_advisor: dict[str, list] = {}
     for name, created, first in rows:
         by_advisor.setdefault(name or "", []).append((created, first))
+    return _speeds(by_advisor, FIRST_CONTACT_MINUTES)
+
+
+@dataclass
+class SpeedReport:
+    target_min: int  # the store's first-contact target
+    by_advisor: list[Speed]
+    by_source: list[Speed]  # Speed.advisor holds the source key here
+
+
+def _speeds(groups: dict[str, list], target: int) -> list[Speed]:
     result = []
-    for name, items in sorted(by_advisor.items()):
+    for key, items in sorted(groups.items()):
         minutes = sorted((f - c).total_seconds() / 60 for c, f in items if f is not None)
         result.append(
             Speed(
-                advisor=name,
+                advisor=key,
                 leads=len(items),
                 contacted=len(minutes),
                 median_min=_quantile(minutes, 0.5),
                 p90_min=_quantile(minutes, 0.9),
-                on_time=sum(1 for m in minutes if m <= FIRST_CONTACT_MINUTES),
+                on_time=sum(1 for m in minutes if m <= target),
             )
         )
     return result
+
+
+def speed_report(viewer: User, start_utc, end_utc) -> SpeedReport:
+    """Return time to first contact per advisor and per source for the leads received in
+    [start_utc, end_utc), against the viewer's store target (one query)."""
+    store = db.session.get(Store, viewer.store_id) if viewer.store_id else None
+    target = (store.first_contact_minutes if store else None) or FIRST_CONTACT_MINUTES
+    rows = db.session.execute(
+        access.store_scope(
+            select(User.name, Lead.source, Lead.created_at, Lead.first_contact_at)
+            .outerjoin(User, User.id == Lead.advisor_id)
+            .where(Lead.created_at >= start_utc, Lead.created_at < end_utc),
+            Lead,
+            viewer,
+        )
+    ).all()
+    by_advisor: dict[str, list] = {}
+    by_source: dict[str, list] = {}
+    for name, source, created, first in rows:
+        by_advisor.setdefault(name or "", []).append((created, first))
+        by_source.setdefault(source, []).append((created, first))
+    return SpeedReport(target, _speeds(by_advisor, target), _speeds(by_source, target))
