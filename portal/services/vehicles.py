@@ -23,7 +23,7 @@ def owned_vehicle(owner: User, vehicle_id: int) -> Vehicle:
     return access.owned_record(owner, Vehicle, vehicle_id, _("Vehicle not found."))
 
 
-def _local_today(store_id: int | None) -> date:
+def store_today(store_id: int | None) -> date:
     """Today in the store's zone: a purchase date is a day on the store's calendar, and from
     16:00 UTC it is already tomorrow in China."""
     store = db.session.get(Store, store_id) if store_id else None
@@ -45,7 +45,7 @@ def _clean(vin: str, plate: str, model_year: int, purchase_date: date | None, st
         raise ValidationError(
             _("Model year must be between 1980 and %(y)d.", y=this_year + 1), field="model_year"
         )
-    if purchase_date and purchase_date > _local_today(store_id):
+    if purchase_date and purchase_date > store_today(store_id):
         raise ValidationError(
             _("The purchase date cannot be in the future."), field="purchase_date"
         )

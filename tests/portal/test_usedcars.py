@@ -184,6 +184,18 @@ def test_bad_fields_name_their_field(shop, change, field):
     assert err.value.field == field
 
 
+def test_a_car_registered_today_in_shanghai_is_not_from_the_future(shop, clock):
+    """At 01:00 on 4 December in Shanghai it is 3 December in UTC (the store's day counts)."""
+    from datetime import UTC, datetime
+
+    clock.now = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+    req = submit(shop["owner"], model_year=2026, first_registered_on=date(2026, 12, 4))
+    assert req.first_registered_on == date(2026, 12, 4)
+    with pytest.raises(ValidationError) as err:
+        submit(shop["owner"], model_year=2026, first_registered_on=date(2026, 12, 5))
+    assert err.value.field == "first_registered_on"
+
+
 # ---------------------------------------------------------------- workflow
 
 MOVES = {

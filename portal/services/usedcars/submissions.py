@@ -31,12 +31,14 @@ from portal.services.usedcars.workflow import (
     _notify,
     _require_staff,
 )
+from portal.services.vehicles import store_today
 from portal.timeutil import now
 from portal.validation import InvalidIdentifier, normalize_vin
 
 
 def _clean(
     *,
+    store_id: int | None,
     vin: str,
     brand: str,
     series: str,
@@ -60,7 +62,7 @@ def _clean(
         )
     if mileage_km is None or not 0 <= mileage_km <= 3_000_000:
         raise ValidationError(_("Give the mileage in km."), field="mileage_km")
-    if first_registered_on is None or first_registered_on > now().date():
+    if first_registered_on is None or first_registered_on > store_today(store_id):
         raise ValidationError(
             _("The first registration date cannot be in the future."),
             field="first_registered_on",
@@ -111,6 +113,7 @@ def submit_request(
         vin, brand, series = vehicle.vin, vehicle.brand, vehicle.series
         model_year = vehicle.model_year
     vin = _clean(
+        store_id=owner.store_id,
         vin=vin,
         brand=brand,
         series=series,
@@ -166,6 +169,7 @@ def edit_and_resubmit(
     if req.status != CHANGES_REQUESTED:
         raise NotAllowed(_("You can edit a request only when the expert asks for changes."))
     _clean(
+        store_id=req.store_id,
         vin=req.vin,
         brand=req.brand,
         series=req.series,
