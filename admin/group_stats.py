@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, func, select
 
 from crm.models import WON, Lead
-from crm.quality_models import Complaint, Survey
+from crm.quality_models import SERVICE, Complaint, Survey
 from crm.quality_stats import DETRACTOR, PROMOTER
 from portal import access
 from portal.extensions import db
@@ -150,6 +150,7 @@ def _surveys(found: dict, ids: list, start: datetime, end: datetime) -> None:
             func.avg(Survey.csi),
         )
         .where(Survey.answered_at >= start, Survey.answered_at < end, Survey.store_id.in_(ids))
+        .where(Survey.kind == SERVICE)  # CSI is after-sales; a delivery survey is the SSI's
         .group_by(Survey.store_id)
     )
     for store_id, n, rated, promoters, detractors, csi in db.session.execute(stmt):

@@ -14,11 +14,12 @@ from admin import group_stats
 from crm import complaints
 from crm import leads as crm_leads
 from crm.models import WON
-from crm.quality_models import Survey
+from crm.quality_models import DELIVERY, Survey
 from portal.extensions import db
 from portal.models import User
 from portal.timeutil import now
 from shop.models import Order
+from tests.crm.quality_data import delivered_order
 from tests.test_access_matrix import _usedcar_samples
 
 URL = "/admin/group_dashboard/"
@@ -93,6 +94,12 @@ def _world(f):
 
 def test_figures_per_store_for_the_period(f):
     a, b, c, _south = _world(f)
+    # Store C's only survey is a delivery's (sales satisfaction): not in the after-sales CSI.
+    delivered = delivered_order(c, f.advisor(c), phone="13655550199")
+    survey = Survey(kind=DELIVERY, sales_order_id=delivered.id, customer_id=delivered.customer_id,
+                    store_id=c.id, answered_at=now(), nps=0, csi=0)  # fmt: skip
+    db.session.add(survey)
+    db.session.commit()
     month = _period("month")
     rows = {r.name: r for r in group_stats.figures(f.hq(), month.start, month.end)}
     assert set(rows) == {"A", "B", "C"}
@@ -102,6 +109,7 @@ def test_figures_per_store_for_the_period(f):
     assert (fa.leads, fa.won, fa.conversion) == (2, 1, 0.5)
     assert (fa.surveys, fa.nps, fa.csi) == (2, 0.0, 70.0)  # one promoter, one detractor
     assert (fa.complaints, fa.sales_fen, fa.vetted) == (1, 12_000, 1)
+    assert (rows["C"].surveys, rows["C"].nps, rows["C"].csi) == (0, None, None)
     fb = rows["B"]
     assert (fb.bookings, fb.show_rate, fb.contact_minutes, fb.sales_fen) == (1, None, None, 0)
     last = _period("last_month")
