@@ -349,5 +349,5 @@ class LeadSpeedView(StaffView):
         return self.render(
             "admin/crm/speed.html",
             rows=stats.speed_to_lead(_me()),
-            target=svc.FIRST_CONTACT_MINUTES,
+            target=stats.store_target(_me()),
         )

@@ -34,21 +34,16 @@ def _quantile(sorted_values: list[float], q: float) -> float | None:
 
 
 def speed_to_lead(viewer: User, days: int = 30) -> list[Speed]:
-    """Return time to first contact per advisor for the leads received in the last days."""
-    since = now() - timedelta(days=days)
-    rows = db.session.execute(
-        access.store_scope(
-            select(User.name, Lead.created_at, Lead.first_contact_at)
-            .outerjoin(User, User.id == Lead.advisor_id)
-            .where(Lead.created_at >= since),
-            Lead,
-            viewer,
-        )
-    ).all()
-    by_advisor: dict[str, list] = {}
-    for name, created, first in rows:
-        by_advisor.setdefault(name or "", []).append((created, first))
-    return _speeds(by_advisor, FIRST_CONTACT_MINUTES)
+    """Return time to first contact per advisor for the leads received in the last days,
+    counted on time against the viewer's store target."""
+    end = now()
+    return speed_report(viewer, end - timedelta(days=days), end).by_advisor
+
+
+def store_target(viewer: User) -> int:
+    """The viewer's store's first-contact target in minutes (the default without a store)."""
+    store = db.session.get(Store, viewer.store_id) if viewer.store_id else None
+    return (store.first_contact_minutes if store else None) or FIRST_CONTACT_MINUTES
 
 
 @dataclass
@@ -78,8 +73,7 @@ def _speeds(groups: dict[str, list], target: int) -> list[Speed]:
 def speed_report(viewer: User, start_utc, end_utc) -> SpeedReport:
     """Return time to first contact per advisor and per source for the leads received in
     [start_utc, end_utc), against the viewer's store target (one query)."""
-    store = db.session.get(Store, viewer.store_id) if viewer.store_id else None
-    target = (store.first_contact_minutes if store else None) or FIRST_CONTACT_MINUTES
+    target = store_target(viewer)
     rows = db.session.execute(
         access.store_scope(
             select(User.name, Lead.source, Lead.created_at, Lead.first_contact_at)

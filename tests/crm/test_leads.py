@@ -227,3 +227,7 @@ def test_speed_to_lead_gives_median_and_p90_minutes_per_advisor(f, db):
     assert (row.median_min, row.p90_min, row.on_time) == (3, 20, 4)
     assert unanswered.first_contact_at is None
     assert speed_to_lead(f.manager(f.store())) == []  # another store sees none of it
+    store.first_contact_minutes = 2  # on time is against the store's own target
+    db.session.commit()
+    [row] = speed_to_lead(manager)
+    assert row.on_time == 2
