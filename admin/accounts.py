@@ -17,13 +17,14 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin import listing
 from admin.base import StaffModelView, StaffView
 from admin.labels import ROLE_LABELS
+from crm import leavers
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Region, Store, UnlockRequest, User
 from portal.models.accounts import ADVISOR, AGENT, OWNER, STAFF_ROLES
-from portal.services import accounts, sessions, unlock
+from portal.services import accounts, advisors, sessions, unlock
 
 
 class StaffCreateForm(FlaskForm):
@@ -132,6 +133,17 @@ class StaffAdmin(StaffModelView):
         for user in self.get_query().filter(User.id.in_([int(i) for i in ids])):
             if user.id == actor.id:
                 continue
+            if not active and _holds_work(user):
+                flash(
+                    _(
+                        "%(name)s still has customers or open work (leads, tasks, test drives, "
+                        "vettings). Hand them over with Advisors → Leaves the store, which "
+                        "deactivates the account with them.",
+                        name=user.name,
+                    ),
+                    "error",
+                )
+                continue
             try:
                 accounts.set_staff_active(actor, user, active)
             except DomainError as exc:
@@ -141,6 +153,16 @@ class StaffAdmin(StaffModelView):
                 sessions.revoke_all(user)
         db.session.commit()
         flash(_("Saved."), "success")
+
+
+def _holds_work(user: User) -> bool:
+    """Whether an advisor still serves customers or holds open work, which must not be
+    stranded on a closed account (the Advisors page's leave flow moves them first)."""
+    if user.role != ADVISOR:
+        return False
+    if advisors.customer_counts([user.id]).get(user.id, 0):
+        return True
+    return any(leavers.open_work(user.id).values())
 
 
 class OwnerAdmin(StaffModelView):
