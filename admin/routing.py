@@ -69,6 +69,7 @@ class RoutingView(StaffView):
                 int_arg(form.get("advisor"), minimum=1),
                 form.get("source", ""),
                 form.get("model", ""),
+                form.get("language", ""),
             )
         return redirect(url_for(".index"), code=303)
 

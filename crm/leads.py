@@ -114,6 +114,7 @@ class Inquiry:
     utm_source: str = ""
     utm_medium: str = ""
     utm_campaign: str = ""
+    language: str = ""  # the language the customer wrote in ("zh_CN", "en"), if known
 
 
 @dataclass
@@ -157,7 +158,9 @@ def _active_lead(customer_id: int, store_id: int) -> Lead | None:
 def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
     at = now()
     due = hours.first_contact(inquiry.store, at)
-    advisor = routing.route(customer, inquiry.store, inquiry.source, inquiry.model_interest)
+    advisor = routing.route(
+        customer, inquiry.store, inquiry.source, inquiry.model_interest, inquiry.language
+    )
     if advisor is not None and customer.advisor_id is None:
         customer.advisor_id = advisor.id  # the advisor of record from now on
     lead = Lead(

@@ -108,7 +108,12 @@ def remove_shift(actor: User, shift_id: int) -> None:
     db.session.delete(shift)
 
 
-def add_rule(actor: User, advisor_id: int | None, source: str, model_contains: str) -> RoutingRule:
+LANGUAGES = ("zh_CN", "en")  # a rule's customer language ("" for any)
+
+
+def add_rule(
+    actor: User, advisor_id: int | None, source: str, model_contains: str, language: str = ""
+) -> RoutingRule:
     """Add a rule at the end of the store's list: such leads go to this advisor."""
     store_id = _require_manager(actor)
     advisor = _advisor(store_id, advisor_id)
@@ -116,8 +121,13 @@ def add_rule(actor: User, advisor_id: int | None, source: str, model_contains: s
     model = (model_contains or "").strip()[:40]
     if source and source not in SOURCES:
         raise ValidationError(_("Choose where the lead came from."), field="source")
-    if not source and not model:
-        raise ValidationError(_("A rule names a source, a model line or both."), field="model")
+    language = (language or "").strip()
+    if language and language not in LANGUAGES:
+        raise ValidationError(_("Choose the customer's language."), field="language")
+    if not source and not model and not language:
+        raise ValidationError(
+            _("A rule names a source, a model line, a language or several."), field="model"
+        )
     count, last = db.session.execute(
         select(func.count(RoutingRule.id), func.max(RoutingRule.position)).where(
             RoutingRule.store_id == store_id
@@ -130,6 +140,7 @@ def add_rule(actor: User, advisor_id: int | None, source: str, model_contains: s
         position=(last or 0) + 1,
         source=source,
         model_contains=model,
+        language=language,
         advisor_id=advisor.id,
     )
     db.session.add(rule)

@@ -81,7 +81,9 @@ def advisor_of_record(customer: User, store: Store) -> User | None:
     return advisor if advisor.store_id == store.id else None
 
 
-def by_rule(store: Store, source: str, model: str, duty: list[User] | None) -> User | None:
+def by_rule(
+    store: Store, source: str, model: str, duty: list[User] | None, language: str = ""
+) -> User | None:
     """Return the advisor of the store's first rule that matches this lead and can take it."""
     rules = db.session.scalars(
         select(RoutingRule).where(RoutingRule.store_id == store.id).order_by(RoutingRule.position)
@@ -91,6 +93,8 @@ def by_rule(store: Store, source: str, model: str, duty: list[User] | None) -> U
         if rule.source and rule.source != source:
             continue
         if rule.model_contains and rule.model_contains.casefold() not in wanted:
+            continue
+        if rule.language and rule.language != language:
             continue
         advisor = rule.advisor
         if advisor.role != ADVISOR or not advisor.is_active or advisor.store_id != store.id:
@@ -126,13 +130,18 @@ def round_robin(store: Store, skip: int | None = None, at: datetime | None = Non
     return people[(next_turn(store.id) - 1) % len(people)]
 
 
-def route(customer: User, store: Store, source: str = "", model: str = "") -> User | None:
-    """Return the advisor who owns a new lead of this customer at this store (None: nobody)."""
+def route(
+    customer: User, store: Store, source: str = "", model: str = "", language: str = ""
+) -> User | None:
+    """Return the advisor who owns a new lead of this customer at this store (None: nobody).
+
+    The language is the customer's: what the inquiry was written in, else their account's."""
     advisor = advisor_of_record(customer, store)
     if advisor is not None:
         return advisor
     duty = on_duty(store)
-    advisor = by_rule(store, source, model, duty or None)
+    spoken = language or customer.locale or ""
+    advisor = by_rule(store, source, model, duty or None, spoken)
     if advisor is not None:
         return advisor
     return round_robin(store)  # None: unassigned, on the manager's list

@@ -55,7 +55,8 @@ class DutyShift(Base):
 
 
 class RoutingRule(Base):
-    """A store's rule, tried in order: leads of this source and/or model line go to an advisor."""
+    """A store's rule, tried in order: leads of this source, model line and/or customer's
+    language go to an advisor."""
 
     __tablename__ = "crm_routing_rules"
     __table_args__ = (
@@ -68,6 +69,8 @@ class RoutingRule(Base):
     position: Mapped[int] = mapped_column()
     source: Mapped[str] = mapped_column(String(16), default="")  # "" matches every source
     model_contains: Mapped[str] = mapped_column(String(40), default="")  # "" matches every model
+    # The customer's language ("zh_CN", "en"); "" matches every language.
+    language: Mapped[str] = mapped_column(String(10), default="", server_default="")
     advisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
     advisor: Mapped[User] = relationship()

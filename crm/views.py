@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -87,6 +88,7 @@ def _inquiry(form: InterestForm, stores: list[Store]) -> Inquiry:
         utm_source=form.utm_source.data or "",
         utm_medium=form.utm_medium.data or "",
         utm_campaign=form.utm_campaign.data or "",
+        language="en" if get_locale().language == "en" else "zh_CN",  # the page's language
     )
 
 

@@ -153,3 +153,41 @@ def test_workers_escalating_at_once_tell_the_managers_once(app, f, db, clock):
     assert sum(results) == 5, results
     sent = select(func.count()).select_from(Notification).where(Notification.user_id == boss_id)
     assert db.session.scalar(sent) == 5
+
+
+def test_a_rule_by_language_sends_english_speakers_to_the_advisor_who_speaks_it(f, db, clock):
+    from crm import roster
+
+    clock.now = MONDAY_10
+    store = f.store()
+    manager, english, other = f.manager(store), f.advisor(store), f.advisor(store)
+    db.session.commit()
+    roster.add_rule(manager, english.id, "", "", "en")
+    db.session.commit()
+    written = svc.capture(
+        svc.Inquiry(name="Ms Lee", phone="13900000501", store=store, source=PORTAL, language="en")
+    ).lead
+    account = f.owner(store, locale="en", phone="13900000502")
+    by_account = _capture(store, "13900000502")
+    chinese = [_capture(store, f"1390000051{i}").advisor_id for i in range(3)]
+    assert written.advisor_id == english.id and by_account.customer_id == account.id
+    assert by_account.advisor_id == english.id  # the account's language when the form says none
+    assert english.id in chinese and other.id in chinese  # the rule leaves them to the ring
+
+
+def test_a_rule_with_an_unknown_language_is_refused_and_nothing_added(f, db):
+    import pytest
+
+    from crm import roster
+    from portal.errors import ValidationError
+
+    store = f.store()
+    manager, advisor = f.manager(store), f.advisor(store)
+    db.session.commit()
+    for language in ("fr", "zh", "x" * 50):
+        with pytest.raises(ValidationError) as err:
+            roster.add_rule(manager, advisor.id, "", "", language)
+        assert err.value.field == "language"
+    with pytest.raises(ValidationError):
+        roster.add_rule(manager, advisor.id, "", "", "")  # names nothing at all
+    assert db.session.scalar(select(func.count(RoutingRule.id))) == 0

@@ -30,9 +30,13 @@ def test_a_manager_builds_the_roster_and_rules_and_removes_them(client, auth, f,
     assert got.status_code == 303
     rule = db.session.scalar(select(RoutingRule))
     assert (rule.position, rule.source, rule.model_contains) == (1, "phone", "途观")
+    got = client.post(f"{URL}/rules", data={"advisor": adv_id, "language": "en"})
+    english = db.session.scalars(select(RoutingRule).order_by(RoutingRule.id)).all()[-1]
+    assert got.status_code == 303 and (english.position, english.language) == (2, "en")
     page = client.get(f"{URL}/").get_data(as_text=True)
     assert f'id="shift-{shift.id}"' in page and "09:30–24:00" in page and "张顾问" in page
-    assert f'id="rule-{rule.id}"' in page
+    assert f'id="rule-{rule.id}"' in page and "English-speaking" in page
+    assert client.post(f"{URL}/rules/{english.id}/delete").status_code == 303
     assert client.post(f"{URL}/shifts/{shift.id}/delete").status_code == 303
     assert client.post(f"{URL}/rules/{rule.id}/delete").status_code == 303
     assert _count(db, DutyShift) == 0 and _count(db, RoutingRule) == 0
@@ -66,6 +70,7 @@ def test_bad_roster_and_rule_input_is_refused_and_changes_nothing(client, auth, 
     for data in (
         {"advisor": ids["adv"]},  # neither source nor model
         {"advisor": ids["adv"], "source": "fax"},
+        {"advisor": ids["adv"], "language": "fr"},
         {"advisor": ids["stranger"], "source": "phone"},
     ):
         assert client.post(f"{URL}/rules", data=data).status_code == 303, data
