@@ -31,7 +31,13 @@ class SalesBoardView(StaffView):
     @expose("/")
     def index(self):
         me = current_account()
-        span = board.period(request.args.get("period", ""), staff_zone())
+        asked = request.args.get("period", "")
+        span = board.period(asked, staff_zone())
+        error = (
+            _("Unknown period; showing this month.")
+            if asked and asked not in board.PERIODS
+            else None
+        )
         advisors = board.store_advisors(me)
         wanted = int_arg(request.args.get("advisor"), minimum=1)
         advisor_id = wanted if any(a.id == wanted for a in advisors) else None
@@ -54,6 +60,7 @@ class SalesBoardView(StaffView):
         return self.render(
             "admin/crm/board.html",
             lost_chart=lost_chart,
+            error=error,
             span=span,
             periods=board.PERIODS,
             advisors=advisors,

@@ -146,7 +146,9 @@ def test_the_manager_board_shows_the_funnel_and_the_pipeline(client, auth, f, db
     page = client.get("/admin/sales_board/?period=30d")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and 'id="sales-funnel"' in body
-    assert 'id="board-pipeline"' in body and adv.name in body
+    assert 'id="board-pipeline"' in body and adv.name in body and 'id="board-error"' not in body
+    odd = client.get("/admin/sales_board/?period=%27%3B--").get_data(as_text=True)
+    assert 'id="board-error"' in odd and "Unknown period; showing this month." in odd
     saved = client.post(
         "/admin/sales_board/settings", data={"discount_limit": "8000", "slot_minutes": "30"}
     )
