@@ -70,7 +70,8 @@ def load_crm_demo(seed: int = 17) -> dict[str, int]:
         pipeline_demo.walk(rng, worker, lead, stages, cars, i)
         if lost:
             svc.request_lost(worker, lead, lost)
-        _backdate(lead, timedelta(minutes=minutes_ago))
+        after = min(CONTACT_AFTER[i % len(CONTACT_AFTER)], minutes_ago)  # never in the future
+        _backdate(lead, timedelta(minutes=minutes_ago), after)
         pipeline_demo.backdate(lead, timedelta(minutes=minutes_ago))
         if lead.stage == TEST_DRIVE:
             pipeline_demo.upcoming_drive(worker, lead, cars)
@@ -78,17 +79,24 @@ def load_crm_demo(seed: int = 17) -> dict[str, int]:
     return {"leads": len(PLAN)}
 
 
-def _backdate(lead: Lead, delta: timedelta) -> None:
-    """Move the lead and its records back in time, keeping their order."""
+# Minutes from arrival to first contact, lead by lead: most within the 5-minute target, some
+# late, as on a real floor (speed to lead and the sales funnel show the spread).
+CONTACT_AFTER = (2, 4, 3, 7, 1, 12, 4, 2, 26, 5, 3, 9)
+
+
+def _backdate(lead: Lead, delta: timedelta, contact_after: int = 4) -> None:
+    """Move the lead and its records back in time, keeping their order; the first contact
+    lands contact_after minutes after the lead arrived."""
     lead.created_at -= delta
     lead.updated_at -= delta
+    contacted = delta - timedelta(minutes=contact_after)
     if lead.first_contact_at:
-        lead.first_contact_at -= delta - timedelta(minutes=4)
+        lead.first_contact_at -= contacted
     for task in lead.tasks:
         task.due_at -= delta
         task.created_at -= delta
         if task.done_at:
-            task.done_at -= delta - timedelta(minutes=4)
+            task.done_at -= contacted
     for event in lead.events:
         if event.at is not None:
             event.at -= delta
