@@ -10,9 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.models import Store, User
 from portal.models.base import Base, UTCDateTime, utcnow
 
-# What a token may do: read or write, per resource. Bookings and leads can be written.
+# What a token may do: read or write, per resource. Bookings, leads and customers' vehicles
+# (mileage readings) can be written.
 RESOURCES = ("customers", "service_records", "bookings", "shop", "cameras", "leads", "orders")
-WRITABLE = ("bookings", "leads")
+WRITABLE = ("bookings", "leads", "customers")
 SCOPES = tuple(f"{r}:read" for r in RESOURCES) + tuple(f"{r}:write" for r in WRITABLE)
 
 

@@ -171,6 +171,14 @@ class BookingCancel(BaseModel):
     reason: str = Field("", max_length=500)
 
 
+class MileageReading(BaseModel):
+    """An odometer reading from another system (a DMS at check-in, a telematics feed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    km: int = Field(ge=0, le=3_000_000, description="The odometer in km; never below the last")
+
+
 # -- leads and shop orders ------------------------------------------------------------------
 
 LeadSource = Literal[SOURCES]  # type: ignore[valid-type]

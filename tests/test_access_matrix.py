@@ -942,6 +942,8 @@ API_EXPECTED: dict[str, tuple] = {
     "api.lead_create": (401, 201, 201, 404, 403, 403),  # a new phone: a new lead in store A
     "api.order_list": (401, 200, 200, 200, 200, 403),
     "api.order_show": (401, 200, 200, 404, 200, 403),
+    # Each token adds a higher reading of store A's sample car (the bodies rise per kind).
+    "api.vehicle_mileage": (401, 200, 200, 404, 403, 403),
 }
 
 
@@ -990,12 +992,14 @@ def test_api_token_matrix(app, world, db, kind):
         "api.booking_reschedule": {"slot_start": slot},
         "api.booking_cancel": {"reason": "matrix"},
         "api.lead_create": {"store_id": store_a.id, "name": "网销客", "phone": "13966660001"},
+        "api.vehicle_mileage": {"km": 2_000_000 + TOKENS.index(kind)},
     }
     values = {
         "customer_id": owner.id,
         "booking_id": args["booking_id"],
         "lead_id": args["lead_id"],
         "order_id": args["order_id"],
+        "vehicle_id": args["vehicle_id"],
     }
     rules = [r for r in _rules(app) if r.endpoint.startswith("api.")]
     mismatches = []

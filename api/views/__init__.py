@@ -100,4 +100,4 @@ def shown_phone(customer) -> str:
     return phone if g.api_token.full_phones else access.mask_phone(phone)
 
 
-from api.views import bookings, docs, leads, reads  # noqa: E402, F401  (their routes join bp)
+from api.views import bookings, docs, leads, reads, vehicles  # noqa: E402, F401  (routes join bp)

@@ -82,7 +82,7 @@ class MileageReading(Base):
     __tablename__ = "mileage_readings"
     __table_args__ = (
         CheckConstraint("km >= 0", name="km_nonnegative"),
-        CheckConstraint("source IN ('owner', 'staff', 'service')", name="source_known"),
+        CheckConstraint("source IN ('owner', 'staff', 'service', 'api')", name="source_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
