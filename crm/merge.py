@@ -135,16 +135,23 @@ def resolve(customer_id: int) -> int:
         current = nxt
 
 
+# A link between two customers is one row, whichever side this customer is on: the preview
+# counts both sides as one kind.
+SAME_KIND = {"crm_customer_relations.high_id": "crm_customer_relations.low_id"}
+
+
 def holdings(customer_id: int) -> dict[str, int]:
     """Return how many rows of each moving kind point at this customer (for the preview)."""
-    counts = {}
+    counts: dict[str, int] = {}
     for table_name, column, _keys in MOVES:
         table = Base.metadata.tables[table_name]
         n = db.session.scalar(
             select(func.count()).select_from(table).where(table.c[column] == customer_id)
         )
         if n:
-            counts[f"{table_name}.{column}"] = n
+            key = f"{table_name}.{column}"
+            key = SAME_KIND.get(key, key)
+            counts[key] = counts.get(key, 0) + n
     return counts
 
 

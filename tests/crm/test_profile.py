@@ -279,3 +279,17 @@ def test_an_erased_account_loses_its_card_tags_and_links(f, db, clock):
     for model in (CustomerProfile, CustomerTag, CustomerRelation):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0
     assert relations.related(boss, sister) == []
+
+
+def test_the_merge_preview_counts_a_customers_links_once_whichever_side(f, db):
+    from crm import merge
+
+    store = f.store()
+    boss = f.manager(store)
+    first, middle, last = f.owner(store), f.owner(store), f.owner(store)
+    relations.add_relation(boss, middle, first, "household")  # middle is the higher id here
+    relations.add_relation(boss, middle, last, "household")  # and the lower one here
+    db.session.commit()
+    held = merge.holdings(middle.id)
+    assert held.get("crm_customer_relations.low_id") == 2
+    assert "crm_customer_relations.high_id" not in held
