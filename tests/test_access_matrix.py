@@ -321,6 +321,7 @@ EXPECTED: dict[str, tuple] = {
             "booking_create",
             "booking_reschedule",
             "booking_cancel",
+            "vehicle_mileage",
         )
     },  # fmt: skip
     # The call centre and each person's day (the sample lead's first-contact task, store A).
