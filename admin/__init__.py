@@ -19,7 +19,6 @@ from admin.bookings import (
     QueueView,
     ReviewedBookingAdmin,
     StoreDayAdmin,
-    WorkshopView,
 )
 from admin.calls import CallConsoleView, TaskApprovalsView, TaskRulesView, TodayView
 from admin.campaigns import CampaignView, SegmentView
@@ -49,6 +48,7 @@ from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
 from admin.video_devices import DevicesView
 from admin.webhooks import WebhookView
+from admin.workshop import WorkshopView
 from portal.extensions import db
 from portal.models import (
     AuditEvent,

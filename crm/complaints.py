@@ -6,11 +6,10 @@ once cannot both move a complaint: one wins, the other is told it already change
 escalation job marks a level with ``WHERE escalation = n`` before anyone is told, so however
 many workers run it, each level is announced once.
 
-Deadlines come from the complaint's store (crm_complaint_slas, edited by its managers), or the
-group's defaults (SLA, overridden by config COMPLAINT_SLA) for severities the store has not
-set. They are fixed when the complaint is opened (and its resolve deadline when the customer
-reopens it): a later change of the store's targets does not move deadlines already promised
-and measured against, so the late list, the escalation and the analytics stay consistent."""
+Deadlines come from crm.complaint_deadlines (the store's own, else the group's defaults) and
+are fixed when the complaint is opened (and its resolve deadline when the customer reopens
+it): a later change of the store's targets does not move deadlines already promised and
+measured against, so the late list, the escalation and the analytics stay consistent."""
 
 from __future__ import annotations
 
@@ -21,8 +20,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
+from crm.complaint_deadlines import (  # noqa: F401  (callers read them here too)
+    SEVERITY_LABELS,
+    SLA,
+    default_sla,
+    save_sla,
+    sla,
+    store_sla,
+)
 from crm.models import COMPLAINT_CALLBACK, HIGH, NORMAL, Task
 from crm.quality_models import (
     C_ACKNOWLEDGED,
@@ -33,11 +39,8 @@ from crm.quality_models import (
     CATEGORIES,
     COMPLAINT_SOURCES,
     SEVERITIES,
-    SLA_DAYS,
-    SLA_HOURS,
     UNRESOLVED,
     Complaint,
-    ComplaintSla,
     Survey,
 )
 from portal import access
@@ -57,11 +60,6 @@ CATEGORY_LABELS = {
     "delivery": _l("New-car delivery"),
     "other": _l("Other complaint"),
 }
-SEVERITY_LABELS = {
-    "low": _l("Minor complaint"),
-    "medium": _l("Serious complaint"),
-    "high": _l("Urgent complaint"),
-}
 STATUS_LABELS = {
     "open": _l("Awaiting acknowledgement"),
     "acknowledged": _l("Acknowledged, being handled"),
@@ -75,106 +73,9 @@ SOURCE_LABELS = {
     "walk_in": _l("Walk-in"),
     "survey": _l("Low survey score"),
 }
-# Severity -> (acknowledge within hours, resolve within days).
-SLA: dict[str, tuple[int, int]] = {"high": (2, 1), "medium": (8, 3), "low": (24, 7)}
 GROUP_AFTER = timedelta(hours=4)  # the managers' time to act before the group is told
 LINK_DAYS = 30
 DESCRIPTION_MAX = 4000
-
-
-def default_sla() -> dict[str, tuple[int, int]]:
-    """Return the group's default (hours, days) per severity (config COMPLAINT_SLA wins)."""
-    return {**SLA, **current_app.config.get("COMPLAINT_SLA", {})}
-
-
-def store_sla(store_id: int | None) -> dict[str, tuple[int, int]]:
-    """Return the store's (acknowledge hours, resolve days) per severity, defaults filled in."""
-    table = default_sla()
-    if store_id is not None:
-        rows = db.session.execute(
-            select(ComplaintSla.severity, ComplaintSla.ack_hours, ComplaintSla.resolve_days).where(
-                ComplaintSla.store_id == store_id
-            )
-        ).all()
-        table.update({severity: (hours, days) for severity, hours, days in rows})
-    return table
-
-
-def sla(severity: str, store_id: int | None = None) -> tuple[timedelta, timedelta]:
-    """Return the acknowledge and resolve windows of a severity at a store (or the default)."""
-    hours, days = store_sla(store_id)[severity]
-    return timedelta(hours=hours), timedelta(days=days)
-
-
-def save_sla(staff: User, store_id: int, table: dict[str, tuple[int | None, int | None]]) -> None:
-    """Set the store's deadlines for every severity (flushed); open complaints keep theirs.
-
-    table maps each severity to (hours, days); None stands for input that was not a number."""
-    if not access.in_store(staff, store_id):
-        raise NotAllowed(_("These deadlines belong to another store."))
-    low_h, high_h = SLA_HOURS
-    low_d, high_d = SLA_DAYS
-    for severity in SEVERITIES:
-        hours, days = table.get(severity, (None, None))
-        label = SEVERITY_LABELS[severity]
-        if hours is None or not low_h <= hours <= high_h:
-            raise ValidationError(
-                _(
-                    "%(severity)s: acknowledge within %(low)d to %(high)d hours.",
-                    severity=label,
-                    low=low_h,
-                    high=high_h,
-                ),
-                field=f"ack_{severity}",
-            )
-        if days is None or not low_d <= days <= high_d:
-            raise ValidationError(
-                _(
-                    "%(severity)s: resolve within %(low)d to %(high)d days.",
-                    severity=label,
-                    low=low_d,
-                    high=high_d,
-                ),
-                field=f"resolve_{severity}",
-            )
-        if hours > days * 24:
-            raise ValidationError(
-                _(
-                    "%(severity)s: the acknowledge deadline cannot fall after the resolve "
-                    "deadline.",
-                    severity=label,
-                ),
-                field=f"ack_{severity}",
-            )
-    for severity in SEVERITIES:
-        _upsert_sla(store_id, severity, *table[severity])
-    audit.record(
-        "complaint_sla_changed",
-        actor=staff,
-        store_id=store_id,
-        sla={severity: list(table[severity]) for severity in SEVERITIES},
-    )
-
-
-def _upsert_sla(store_id: int, severity: str, hours: int, days: int) -> None:
-    # Two managers saving at once: the second insert meets the unique key, and then updates.
-    change = (
-        update(ComplaintSla)
-        .where(ComplaintSla.store_id == store_id, ComplaintSla.severity == severity)
-        .values(ack_hours=hours, resolve_days=days)
-        .execution_options(synchronize_session=False)
-    )
-    if db.session.execute(change).rowcount:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                ComplaintSla(
-                    store_id=store_id, severity=severity, ack_hours=hours, resolve_days=days
-                )
-            )
-    except IntegrityError:
-        db.session.execute(change)
 
 
 def open_complaint(
