@@ -33,7 +33,10 @@ def login(page, who: str, password: str) -> None:
     page.goto("/login")
     page.fill("#login", who)
     page.fill("#password", password)
-    submit(page)
+    # Wait for the next page to load, scripts included: a tap made before htmx has started
+    # would post the whole form instead of swapping the row in place.
+    with page.expect_navigation():
+        submit(page)
 
 
 def assert_fits_phone(page) -> None:
