@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,8 +18,9 @@ from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.forms import YuanField
-from portal.models import Loan, User, Vehicle
+from portal.models import InsurancePolicy, Loan, User, Vehicle
 from portal.models.accounts import OWNER
+from portal.models.finance import policy_number_hash
 from portal.services import accounts
 from portal.services import finance as svc
 from portal.validation import InvalidIdentifier, normalize_plate
@@ -163,13 +165,30 @@ class LoanAdmin(_RecordAdmin):
         flash(_("Saved."), "success")
 
 
+class PolicyNumberIs(BaseSQLAFilter):
+    """The policy with this exact number: found by its keyed hash (the number is encrypted)."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.get_column(alias) == policy_number_hash(value))
+
+    def operation(self):
+        return _l("is")
+
+
 class PolicyAdmin(_RecordAdmin):
     """Insurance policies of the store's customers."""
 
     column_list = ("customer", "vehicle", "insurer", "policy_number", "coverage", "premium_fen",
                    "starts_on", "ends_on")  # fmt: skip
-    column_filters = ("insurer", "coverage", "ends_on")
-    column_searchable_list = ("insurer", "policy_number")
+    column_filters = (
+        "insurer",
+        "coverage",
+        "ends_on",
+        PolicyNumberIs(InsurancePolicy.policy_number_hash, _l("Policy number")),
+    )
+    # The number and the premium are encrypted at rest: the database cannot sort or search them.
+    column_sortable_list = ("insurer", "coverage", "starts_on", "ends_on")
+    column_searchable_list = ("insurer",)
     column_formatters = {
         "premium_fen": lambda v, c, m, n: _cny(m.premium_fen),
     }

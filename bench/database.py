@@ -45,6 +45,7 @@ def migrations_head() -> str:
 
 # The key of the bench data's encrypted columns: the generator and every bench server use it.
 BENCH_DATA_KEY = "YmVuY2gtZGF0YS1rZXktbm90LWEtc2VjcmV0LTAwMDA="
+BENCH_LOOKUP_KEY = "bench-lookup-key-not-a-secret-0000000000"  # the hashes built with the data
 
 
 def bench_app(database_url: str) -> Flask:
@@ -54,6 +55,7 @@ def bench_app(database_url: str) -> Flask:
             "ENV": "testing",
             "SECRET_KEY": "bench-generate-not-secret-" + "0" * 32,
             "DATA_KEYS": BENCH_DATA_KEY,
+            "LOOKUP_KEY": BENCH_LOOKUP_KEY,
             "DATABASE_URL": database_url,
             "RATELIMIT_ENABLED": False,
         }

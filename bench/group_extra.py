@@ -24,6 +24,7 @@ from portal.models import (
     UsedCarLead,
     UsedCarRequest,
 )
+from portal.models.finance import policy_number_hash
 from shop.demo import CATALOG
 from shop.models import Category, Product, StockMove
 from workshop_video.models import Camera, VideoSession
@@ -180,8 +181,8 @@ class Extras:
         self.policies = Sink(
             conn,
             InsurancePolicy.__table__,
-            "id customer_id vehicle_id store_id insurer policy_number coverage premium_fen "
-            "starts_on ends_on created_by_id created_at",
+            "id customer_id vehicle_id store_id insurer policy_number policy_number_hash coverage "
+            "premium_fen starts_on ends_on created_by_id created_at",
             [vehicles],
         )
         self.sessions = Sink(
@@ -361,6 +362,7 @@ class Extras:
         while starts <= self.today:
             pid = self.next_id("policies")
             ends = starts + timedelta(days=365)
+            number = f"PDAA{starts.year}{pid:010d}"
             self.policies.add(
                 (
                     pid,
@@ -368,7 +370,8 @@ class Extras:
                     car["id"],
                     store["id"],
                     insurer,
-                    f"PDAA{starts.year}{pid:010d}",
+                    number,
+                    policy_number_hash(number),
                     rng.choice(("combined", "combined", "compulsory")),
                     rng.randint(950, 6800) * 100,
                     starts,

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.database import BENCH_DATA_KEY
+from bench.database import BENCH_DATA_KEY, BENCH_LOOKUP_KEY
 from bench.generate import (
     DATA,
     ROOT,
@@ -166,6 +166,7 @@ def server_env(database_url: str) -> dict[str, str]:
         M4S_ENV="production",
         M4S_SECRET_KEY=secrets.token_hex(32),
         M4S_DATA_KEYS=BENCH_DATA_KEY,
+        M4S_LOOKUP_KEY=BENCH_LOOKUP_KEY,
         M4S_DATABASE_URL=database_url,
         # Plain http on loopback: production honours this override, so the cookie is not
         # marked Secure; wrk sends whatever Cookie header it is given in any case.

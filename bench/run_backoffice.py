@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench import backoffice as crawl
-from bench.database import BENCH_DATA_KEY
+from bench.database import BENCH_DATA_KEY, BENCH_LOOKUP_KEY
 from bench.generate import STAFF_PASSWORD
 from bench.group import ADMIN_LOGIN, manager_login
 from bench.harness import RESULTS, RESULTS_MD, git_commit, log
@@ -47,6 +47,7 @@ def production_app(database_url: str):
             "ENV": "production",
             "SECRET_KEY": secrets.token_hex(32),
             "DATA_KEYS": BENCH_DATA_KEY,
+            "LOOKUP_KEY": BENCH_LOOKUP_KEY,
             "DATABASE_URL": database_url,
             "SMTP_HOST": "",
         }

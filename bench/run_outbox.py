@@ -32,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bench.database import BENCH_DATA_KEY
+from bench.database import BENCH_DATA_KEY, BENCH_LOOKUP_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSAGE_ID = re.compile(rb"^Message-ID: <([0-9a-f]{32})@", re.M | re.I)
@@ -90,6 +90,7 @@ def worker_env(url: str, smtp_port: int) -> dict[str, str]:
         M4S_ENV="production",
         M4S_SECRET_KEY="bench-" + "k" * 40,
         M4S_DATA_KEYS=BENCH_DATA_KEY,
+        M4S_LOOKUP_KEY=BENCH_LOOKUP_KEY,
         M4S_DATABASE_URL=url,
         M4S_SMTP_HOST="127.0.0.1",
         M4S_SMTP_PORT=str(smtp_port),

@@ -14,9 +14,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
 
-from portal.models.encrypted import EncryptedFloat, EncryptedInt
-
-ENCRYPTED_TYPES = (EncryptedFloat, EncryptedInt)
+from portal.models.encrypted import ENCRYPTED_TYPES
 
 BATCH = 20_000
 

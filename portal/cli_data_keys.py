@@ -10,10 +10,8 @@ from portal import data_keys
 from portal.cli import m4s
 from portal.extensions import db
 from portal.models.base import Base
-from portal.models.encrypted import EncryptedFloat, EncryptedInt
+from portal.models.encrypted import ENCRYPTED_TYPES
 from portal.services import audit
-
-ENCRYPTED_TYPES = (EncryptedFloat, EncryptedInt)
 
 
 def encrypted_columns() -> list[tuple[str, list[str]]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from portal.data_keys import derived_dev_key, parse_keys
+from portal.data_keys import derived_dev_key, derived_dev_lookup_key, parse_keys
 
 # Every key here can be overridden by an environment variable named M4S_<KEY>.
 # The README lists them; tests/portal/test_config.py checks the README stays complete.
@@ -95,6 +95,7 @@ DEFAULTS: dict[str, Any] = {
     "fc00::/7",
     "CAMERA_CLIP_DIR": "",  # clips usable as camera sources; empty: instance/video (the demo's)
     "DATA_KEYS": "",  # Fernet keys, comma-separated, current first (README: "Data at rest")
+    "LOOKUP_KEY": "",  # the key of the hashes that find encrypted values (README: "Data at rest")
     "RESCUE_LOCATION_RETENTION_DAYS": 180,  # a closed rescue's precise location is kept this long
     "BACKUP_KEY": "",  # encrypts backups (flask m4s backup-key makes one); required to back up
     "BACKUP_DIR": "",  # empty: the backups folder in the instance folder
@@ -231,6 +232,18 @@ def _data_keys(cfg, env: str) -> None:
             )
         raw = derived_dev_key(cfg["SECRET_KEY"])
     cfg["DATA_KEYS"] = parse_keys(raw)
+    lookup = str(cfg["LOOKUP_KEY"] or "").strip()
+    if not lookup:
+        if env not in DEV_ENVS:
+            raise RuntimeError(
+                "M4S_LOOKUP_KEY is not set: it keys the hashes that find encrypted values (policy "
+                "numbers). Make one with `flask --app wsgi m4s data-key`, export it, keep it with "
+                "your secrets, and never change it."
+            )
+        lookup = derived_dev_lookup_key(cfg["SECRET_KEY"])
+    if len(lookup) < 32:
+        raise RuntimeError("M4S_LOOKUP_KEY is too short: give at least 32 random characters.")
+    cfg["LOOKUP_KEY"] = lookup
 
 
 def _check_networks(text: str) -> None:

@@ -1,4 +1,5 @@
-"""Encryption at rest of sensitive personal information (PIPL): precise locations, loan terms.
+"""Encryption at rest of sensitive personal information (PIPL): precise locations, loan terms,
+insurance policies.
 
 Values are Fernet tokens (AES-128-CBC with HMAC-SHA256, a timestamp and a random IV) under
 the keys of M4S_DATA_KEYS: comma-separated Fernet keys, the first one current. A value is
@@ -6,12 +7,18 @@ always written under the current key and read under any of them, so a new key is
 `flask m4s rotate-data-keys` re-encrypts every row under it, and then the old key is removed.
 Development and tests without M4S_DATA_KEYS use one key derived from the SECRET_KEY
 (``derived_dev_key``); production refuses to start without M4S_DATA_KEYS.
+
+An encrypted value cannot be looked up (a random IV each time), so a value that must stay
+unique or be found by its exact text (a policy number) also keeps a keyed hash: HMAC-SHA256
+under M4S_LOOKUP_KEY, which never rotates with the data keys (a new lookup key would mean
+recomputing every hash). Without the key, a hash of a short number cannot be brute-forced.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -31,6 +38,17 @@ def derived_dev_key(secret_key: str) -> str:
     """Return the development data key: a hash of the SECRET_KEY, never used in production."""
     digest = hashlib.sha256(b"m4s development data key:" + secret_key.encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
+
+
+def derived_dev_lookup_key(secret_key: str) -> str:
+    """Return the development lookup key: a hash of the SECRET_KEY, never used in production."""
+    return hashlib.sha256(b"m4s development lookup key:" + secret_key.encode()).hexdigest()
+
+
+def lookup_hash(text: str, key: str | None = None) -> str:
+    """Return the keyed hash that finds a value by its exact text (hex, 64 characters)."""
+    secret = (key if key is not None else current_app.config["LOOKUP_KEY"]).encode()
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
 
 
 def parse_keys(text: str) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from tests import factories
 
 TEST_SECRET = "test-secret-key-" + "x" * 32
 TEST_DATA_KEY = "dGVzdC1kYXRhLWtleS1vZi10aGUtbTRzLXN1aXRlLi4="  # 32 bytes, urlsafe base64
+TEST_LOOKUP_KEY = "test-lookup-key-of-the-m4s-suite-000000"
 
 
 def _prepare_database(tmp: Path) -> str:
@@ -43,6 +44,7 @@ def test_config(database_url: str, **overrides) -> dict:
         "TESTING": True,
         "SECRET_KEY": TEST_SECRET,
         "DATA_KEYS": TEST_DATA_KEY,
+        "LOOKUP_KEY": TEST_LOOKUP_KEY,
         "DATABASE_URL": database_url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,

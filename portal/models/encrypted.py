@@ -56,7 +56,7 @@ class EncryptedInt(_Encrypted):
 
 
 class EncryptedText(_Encrypted):
-    """A string (a signing secret), encrypted."""
+    """A string (a signing secret, a policy number), encrypted."""
 
     cache_ok = True
 
@@ -65,3 +65,7 @@ class EncryptedText(_Encrypted):
 
     def from_text(self, text: str) -> str:
         return text
+
+
+# Every encrypting column type: key rotation and the bench's bulk loader look for these.
+ENCRYPTED_TYPES = (EncryptedFloat, EncryptedInt, EncryptedText)

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import data_keys
 from portal.models.base import Base, UTCDateTime, utcnow
-from portal.models.encrypted import EncryptedInt
+from portal.models.encrypted import EncryptedInt, EncryptedText
 from portal.timeutil import add_months
 
 if TYPE_CHECKING:
@@ -70,10 +71,12 @@ def _loan_end(mapper, connection, loan: Loan) -> None:
 
 
 class InsurancePolicy(Base):
+    """An insurance policy. Its number and premium are sensitive personal information (PIPL):
+    encrypted at rest. The number is unique per insurer and found by its keyed hash."""
+
     __tablename__ = "insurance_policies"
     __table_args__ = (
-        UniqueConstraint("insurer", "policy_number"),
-        CheckConstraint("premium_fen >= 0", name="premium_nonnegative"),
+        UniqueConstraint("insurer", "policy_number_hash"),
         CheckConstraint("ends_on > starts_on", name="dates_order"),
         CheckConstraint(
             "coverage IN ('compulsory', 'commercial', 'combined')", name="coverage_known"
@@ -85,9 +88,12 @@ class InsurancePolicy(Base):
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     insurer: Mapped[str] = mapped_column(String(80))
-    policy_number: Mapped[str] = mapped_column(String(40))
+    policy_number: Mapped[str] = mapped_column(EncryptedText("insurance_policies.policy_number"))
+    # HMAC of the number under M4S_LOOKUP_KEY, kept by the flush hook below.
+    policy_number_hash: Mapped[str] = mapped_column(String(64))
     coverage: Mapped[str] = mapped_column(String(16))
-    premium_fen: Mapped[int] = mapped_column()
+    # Range checked in the service (record_policy): the database cannot compare ciphertexts.
+    premium_fen: Mapped[int] = mapped_column(EncryptedInt("insurance_policies.premium_fen"))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -100,6 +106,18 @@ class InsurancePolicy(Base):
 
     def __str__(self) -> str:
         return f"{self.insurer} {self.policy_number}"
+
+
+def policy_number_hash(number: str) -> str:
+    """Return the lookup hash of a policy number, as typed or as stored."""
+    return data_keys.lookup_hash((number or "").strip().upper())
+
+
+@event.listens_for(InsurancePolicy, "before_insert")
+@event.listens_for(InsurancePolicy, "before_update")
+def _policy_hash(mapper, connection, policy: InsurancePolicy) -> None:
+    """Keep the policy number's lookup hash."""
+    policy.policy_number_hash = policy_number_hash(policy.policy_number)
 
 
 class PolicyReminder(Base):

@@ -14,7 +14,7 @@ from portal.cli_data_keys import encrypted_columns, rotate_all
 from portal.data_keys import DataKeyError
 from portal.extensions import db as _db
 from portal.models import AuditEvent, Loan, Rescue
-from tests.conftest import TEST_DATA_KEY
+from tests.conftest import TEST_DATA_KEY, TEST_LOOKUP_KEY
 
 LAT, LNG = 22.543219, 113.953171
 
@@ -78,8 +78,10 @@ def test_the_owner_pages_still_show_the_decrypted_values(records, f, client, aut
 
 def test_encrypted_columns_are_found_on_the_metadata():
     assert dict(encrypted_columns()) == {
+        "insurance_policies": ["policy_number", "premium_fen"],
         "loans": ["principal_fen", "annual_rate_bp"],
         "rescues": ["latitude", "longitude"],
+        "webhook_endpoints": ["secret_sealed"],  # rotated with the others, not left behind
     }
 
 
@@ -105,7 +107,12 @@ def test_production_needs_data_keys_and_development_derives_one(monkeypatch, tmp
         create_app({"ENV": "production", "SECRET_KEY": secret, "DATA_KEYS": f"{TEST_DATA_KEY},x"})
     new = data_keys.new_key()
     both = create_app(
-        {"ENV": "production", "SECRET_KEY": secret, "DATA_KEYS": f" {new} ,{TEST_DATA_KEY}"}
+        {
+            "ENV": "production",
+            "SECRET_KEY": secret,
+            "DATA_KEYS": f" {new} ,{TEST_DATA_KEY}",
+            "LOOKUP_KEY": TEST_LOOKUP_KEY,
+        }
     )
     assert both.config["DATA_KEYS"] == (new, TEST_DATA_KEY)
     dev = create_app({"ENV": "development", "SECRET_KEY": secret})
