@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from admin.base import StaffView
 from admin.pipeline import current_staff, form_date, refused, staff_record
+from crm import delivery
 from crm import leads as lead_svc
 from crm import orders as order_svc
 from crm.pipeline_models import Quote, SalesOrder
 from portal import access
+from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.money import fen_from_form
@@ -53,6 +55,33 @@ class SalesOrderView(StaffView):
             next_stage=order_svc.next_stage(order),
             can_work=lead_svc.may_work(me, order.lead),
             order_labels=order_svc.ORDER_STAGE_LABELS,
+            **_checklist(order),
+        )
+
+    @expose("/<int:sales_order_id>/check", methods=["POST"])
+    def check(self, sales_order_id: int):
+        """Tick (or untick) one item of the delivery checklist; htmx swaps the list in place."""
+        me = current_staff()
+        order = staff_record(SalesOrder, sales_order_id, _("Order not found."))
+        target = url_for(".show", sales_order_id=order.id)
+        try:
+            delivery.tick(me, order, request.form.get("item", ""), request.form.get("done") == "1")
+        except DomainError as exc:
+            if not is_htmx():
+                return refused(exc, target)
+            db.session.rollback()
+            return self._checklist(order, me, error=exc.message), 422
+        db.session.commit()
+        if is_htmx():
+            return self._checklist(order, me)
+        return redirect(target, code=303)
+
+    def _checklist(self, order: SalesOrder, me, error: str = ""):
+        return render_template(
+            "admin/crm/_delivery_checklist.html",
+            order=order,
+            can_work=lead_svc.may_work(me, order.lead),
+            **_checklist(order, error),
         )
 
     @expose("/<int:sales_order_id>/step", methods=["POST"])
@@ -77,3 +106,8 @@ class SalesOrderView(StaffView):
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(target, code=303)
+
+
+def _checklist(order: SalesOrder, error: str = "") -> dict:
+    """What the order's page shows of its delivery checklist."""
+    return {"items": delivery.ITEMS, "ticked": delivery.checks(order), "error": error}

@@ -99,7 +99,7 @@ STAYS: frozenset[str] = frozenset(
         *"crm_complaints.entered_by_id crm_complaints.technician_id".split(),
         *"crm_complaints.advisor_id crm_surveys.advisor_id".split(),
         *"crm_call_logs.actor_id crm_invitations.agent_id crm_invitations.advisor_id".split(),
-        *"crm_invitations.checked_in_by_id".split(),
+        *"crm_invitations.checked_in_by_id crm_delivery_checks.done_by_id".split(),
         *"crm_customer_profiles.updated_by_id crm_customer_relations.created_by_id".split(),
     }
 )

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from crm import delivery
 from crm import leads as lead_svc
 from crm.models import DELIVERED, OPEN, ORDER, STAGES, LeadEvent
 from crm.pipeline_models import (
@@ -132,9 +133,11 @@ def invoice(actor: User, order: SalesOrder, invoice_no: str) -> None:
 
 
 def deliver(actor: User, order: SalesOrder, plate: str) -> Vehicle:
-    """Hand the car over: it becomes the customer's vehicle, and the lead is won."""
+    """Hand the car over, its checklist complete: it becomes the customer's vehicle, and the
+    lead is won."""
     _require_worker(actor, order)
     _expect(order, INVOICED)
+    delivery.require_complete(order)
     customer, quote, lead = order.customer, order.quote, order.lead
     today = now().astimezone(ZoneInfo(lead.store.timezone)).date()
     vehicle = add_vehicle(

@@ -9,6 +9,7 @@ import random
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from crm import delivery
 from crm import leads as lead_svc
 from crm import orders as order_svc
 from crm import quotes as quote_svc
@@ -105,6 +106,7 @@ def walk(
         return
     order_svc.allocate(worker, order, make_vin(rng, "LVG", now().year))
     order_svc.invoice(worker, order, f"FP{rng.randrange(10**8):08d}")
+    delivery.tick_all(worker, order)
     order_svc.deliver(worker, order, make_plate(rng))
 
 

@@ -224,3 +224,18 @@ class SalesOrder(Base):
     customer: Mapped[User] = relationship(foreign_keys=[customer_id])
     advisor: Mapped[User | None] = relationship(foreign_keys=[advisor_id])
     vehicle: Mapped[Vehicle | None] = relationship()
+
+
+class DeliveryCheck(Base):
+    """One item of an order's delivery checklist, ticked by the person who did it (crm.delivery)."""
+
+    __tablename__ = "crm_delivery_checks"
+    __table_args__ = (UniqueConstraint("order_id", "item"),)  # ticked once, whoever is first
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("crm_orders.id", ondelete="CASCADE"))
+    item: Mapped[str] = mapped_column(String(24))
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    done_by: Mapped[User | None] = relationship()

@@ -273,6 +273,7 @@ EXPECTED: dict[str, tuple] = {
     "sales_orders.sign": (302, 403, 403, 303, 404, 303, 303),
     "sales_orders.show": (302, 403, 403, 200, 404, 200, 200),
     "sales_orders.step": (302, 403, 403, 303, 404, 303, 303),
+    "sales_orders.check": (302, 403, 403, 303, 404, 303, 303),
     "sales_board.index": MANAGERS,
     "sales_funnel.index": MANAGERS,
     "sales_board.settings": (302, 403, 403, 403, 403, 303, 303),

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from crm import board
+from crm import board, delivery
 from crm import leads as svc
 from crm import orders as order_svc
 from crm import quotes as quote_svc
@@ -253,6 +253,7 @@ def test_an_order_goes_from_signed_to_delivered_and_the_car_is_the_customers(sho
     vin = factories.vin()
     order_svc.allocate(adv, order, vin.lower())
     order_svc.invoice(adv, order, "FP-00012345")
+    delivery.tick_all(adv, order)
     vehicle = order_svc.deliver(adv, order, "粤b 12345")
     db.session.commit()
     assert (order.stage, order.vin, order.vehicle_id) == ("delivered", vin, vehicle.id)

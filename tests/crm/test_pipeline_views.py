@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from crm import delivery
 from crm import leads as svc
 from crm import test_drives as drive_svc
 from crm.models import PHONE, Lead
@@ -73,9 +74,25 @@ def test_an_advisor_walks_a_lead_from_test_drive_to_delivery_and_the_owner_sees_
     for data in (
         {"stage": "allocated", "vin": vin},
         {"stage": "invoiced", "invoice_no": "FP12345678"},
-        {"stage": "delivered", "plate": "粤B6C789"},
     ):
         assert client.post(f"/admin/sales_orders/{order.id}/step", data=data).status_code == 303
+    early = client.post(
+        f"/admin/sales_orders/{order.id}/step",
+        data={"stage": "delivered", "plate": "粤B6C789"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Tick the delivery checklist first" in early and "Insurance in force" in early
+    for item in delivery.ITEMS:
+        ticked = client.post(
+            f"/admin/sales_orders/{order.id}/check",
+            data={"item": item.code, "done": "1"},
+            headers={"HX-Request": "true"},
+        )
+        assert ticked.status_code == 200 and 'id="delivery-checklist"' in ticked.get_data(True)
+    delivered = client.post(
+        f"/admin/sales_orders/{order.id}/step", data={"stage": "delivered", "plate": "粤B6C789"}
+    )
+    assert delivered.status_code == 303
     db.session.refresh(order)
     assert order.stage == "delivered"
     db.session.refresh(lead)

@@ -72,6 +72,15 @@ def test_an_advisor_walks_a_test_drive_request_to_a_delivered_car(open_page, liv
     advisor.fill("#invoice_no", "FP20261203")
     _press(advisor, "step-form")
     expect(advisor.locator("#order-stage")).to_have_text("已开票")
+    # The delivery checklist: each item one tap, swapped in place; the car waits for it.
+    checklist = advisor.locator("#delivery-checklist")
+    expect(checklist).to_contain_text("交车清单")
+    for code in ("pdi", "cleaned", "documents", "insurance", "plates", "keys", "walkthrough"):
+        checklist.locator(f"li[data-item={code}] button").click()
+        expect(checklist.locator(f"li[data-item={code}] button")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+    assert_fits_phone(advisor)
     advisor.fill("#plate", plate)
     _press(advisor, "step-form")
     expect(advisor.locator("#order-stage")).to_have_text("已交车")
