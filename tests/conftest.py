@@ -87,6 +87,25 @@ def _dispose(application: Flask) -> None:
 
 
 @pytest.fixture
+def empty_database_app(make_app, database_url, tmp_path):
+    """Build an app on an empty database of its own, for migration tests: a fresh SQLite file,
+    or a fresh PostgreSQL schema named after the test's purpose."""
+
+    def build(name: str) -> Flask:
+        if database_url.startswith("sqlite"):
+            return make_app(DATABASE_URL=f"sqlite:///{tmp_path / name}.db")
+        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {name}"))
+        engine.dispose()
+        path = {"connect_args": {"options": f"-csearch_path={name}"}}
+        return make_app(DATABASE_URL=database_url, SQLALCHEMY_ENGINE_OPTIONS=path)
+
+    return build
+
+
+@pytest.fixture
 def make_app(database_url):
     """Build another app on the same database with different settings."""
     built: list[Flask] = []

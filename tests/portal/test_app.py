@@ -6,7 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from portal.app import create_app
 from portal.config import DEFAULTS
@@ -86,22 +86,8 @@ def test_models_and_migrations_agree(app, db):
     assert diff == []
 
 
-def test_migrations_build_an_empty_database_from_scratch(tmp_path, database_url, make_app):
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS fresh CASCADE"))
-            conn.execute(text("CREATE SCHEMA fresh"))
-        engine.dispose()
-        url = database_url
-    options = (
-        {}
-        if url.startswith("sqlite")
-        else {"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-csearch_path=fresh"}}}
-    )
-    app = make_app(DATABASE_URL=url, **options)
+def test_migrations_build_an_empty_database_from_scratch(empty_database_app):
+    app = empty_database_app("fresh")
     with app.app_context():
         upgrade()
         tables = set(inspect(_db.engine).get_table_names())

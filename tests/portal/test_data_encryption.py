@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
 from portal import data_keys
 from portal.app import create_app
@@ -179,20 +179,8 @@ def test_the_rotation_command_reports_progress_and_refuses_unknown_keys(records,
     assert data_keys.parse_keys(key) == (key,) and key != TEST_DATA_KEY
 
 
-def test_migration_encrypts_plaintext_rows_and_the_downgrade_decrypts_them(
-    f, tmp_path, database_url, make_app
-):
-    if database_url.startswith("sqlite"):
-        url, options = f"sqlite:///{tmp_path / 'enc.db'}", {}
-    else:
-        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS enc CASCADE"))
-            conn.execute(text("CREATE SCHEMA enc"))
-        engine.dispose()
-        url = database_url
-        options = {"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-csearch_path=enc"}}}
-    fresh = make_app(DATABASE_URL=url, **options)
+def test_migration_encrypts_plaintext_rows_and_the_downgrade_decrypts_them(f, empty_database_app):
+    fresh = empty_database_app("enc")
     with fresh.app_context():
         upgrade()
         owner = f.owner(f.store())

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from portal import data_keys
 from portal.app import create_app
@@ -105,19 +105,9 @@ def test_production_needs_a_lookup_key(monkeypatch, tmp_path):
 
 
 def test_the_migration_encrypts_plaintext_policies_and_the_downgrade_restores_them(
-    f, tmp_path, database_url, make_app
+    f, empty_database_app
 ):
-    if database_url.startswith("sqlite"):
-        url, options = f"sqlite:///{tmp_path / 'policy.db'}", {}
-    else:
-        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS pol CASCADE"))
-            conn.execute(text("CREATE SCHEMA pol"))
-        engine.dispose()
-        url = database_url
-        options = {"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-csearch_path=pol"}}}
-    fresh = make_app(DATABASE_URL=url, **options)
+    fresh = empty_database_app("pol")
     with fresh.app_context():
         upgrade()
         store = f.store()
