@@ -28,9 +28,10 @@ from admin.customer_profile import TierView
 from admin.export_views import ExportView
 from admin.finance import LoanAdmin, PolicyAdmin
 from admin.group import GroupDashboardView
+from admin.help import HelpView
 from admin.import_views import ImportView
 from admin.inspections import InspectionFunnelView, InspectionTemplateAdmin, InspectionView
-from admin.labels import code_label
+from admin.labels import ROLE_LABELS, code_label
 from admin.maintenance import PlanAdmin
 from admin.my_store import MyStoreView
 from admin.outbox import OutboxView
@@ -187,6 +188,7 @@ PAGES: tuple[Page, ...] = (
     Page(ImportView, None, _l("Import customers"), CUSTOMERS, "imports", MANAGERS),
     Page(WebhookView, None, _l("Webhooks"), STORE, "webhooks", MANAGERS),
     Page(GroupDashboardView, None, _l("Store comparison"), None, "group_dashboard", GROUP_VIEW),
+    Page(HelpView, None, _l("Help"), None, "manual", (*EVERYONE, HQ, REGION)),
 )
 
 
@@ -217,5 +219,6 @@ def init_admin(app: Flask) -> Admin:
     list_export.register(app, [v for v in views if isinstance(v, StaffModelView)])
     shop.add_home_panels()
     app.jinja_env.globals["code_label"] = code_label
+    app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, role)
     app.jinja_env.filters["storetime"] = display.storetime
     return admin

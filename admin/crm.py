@@ -42,6 +42,9 @@ LABELS = {
     "timeframe_labels": svc.TIMEFRAME_LABELS,
     "lost_labels": svc.LOST_REASON_LABELS,
     "event_labels": {**svc.EVENT_LABELS, **PIPELINE_EVENT_LABELS, **SHOWROOM_EVENT_LABELS},
+    # A customer's timeline (the customer page, the call console's card).
+    "card_labels": profiles.CARD_LABELS,
+    "field_labels": profiles.FIELD_LABELS,
 }
 # What a merge moves, by the table and column it is counted on (the preview's rows).
 MERGE_LABELS = {
@@ -263,8 +266,6 @@ class CustomerView(CustomerProfilePages, StaffView):
             tags=profiles.tags_of(customer),
             related=relations.related(me, customer),
             link_labels=relations.LINK_LABELS,
-            card_labels=profiles.CARD_LABELS,
-            field_labels=profiles.FIELD_LABELS,
             may_record_consent=consent_svc.staff_may_record(me, customer),
             **LABELS,
         )

@@ -36,6 +36,7 @@ BLUEPRINTS = [
     "portal.views.policy:bp",
     "portal.views.inspections:bp",
     "portal.views.repair_status:bp",
+    "portal.views.help:bp",
 ]
 OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they land
     "shop.views:bp",

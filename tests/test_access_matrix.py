@@ -359,6 +359,8 @@ EXPECTED: dict[str, tuple] = {
     "csi.questions": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
     # The group's comparison of stores: admins here; headquarters and regions (GROUP below).
     "group_dashboard.index": ADMINS,
+    "help.owner_help": PUBLIC,
+    "manual.index": STAFF,  # every staff role's manual (the group's roles too: GROUP)
 }
 # A call-centre agent of store A gets what store A's advisor gets, except where listed here:
 # the back office's store pages are closed to agents; their day, console and queue are open.
@@ -398,6 +400,7 @@ GROUP: dict[str, int] = {
     "admin.index": 302,  # the back-office home sends them on to their dashboard
     "admin.static": 200,
     "group_dashboard.index": 200,
+    "manual.index": 200,
 }
 
 

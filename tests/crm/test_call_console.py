@@ -56,6 +56,8 @@ def test_a_known_number_opens_the_card_at_once(auth, client, desk):
     assert r.status_code == 200 and "<html" not in body
     assert "王先生" in body and 'id="card-tasks"' in body and "lead-form" not in body
     assert lead.model_interest in body
+    # The history in words, as on the customer page: never the stored codes.
+    assert "Lead received" in body and "Phone call" in body and "· step ·" not in body
 
 
 def test_an_unknown_number_opens_a_prefilled_lead_form_and_the_lead_goes_to_an_advisor(

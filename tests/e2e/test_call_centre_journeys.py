@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
 from portal.models.accounts import ADVISOR, AGENT
+from tests.e2e.shots import shoot
 from tests.e2e.test_foundation_journeys import login
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +46,7 @@ def test_an_agent_enters_a_new_callers_lead_and_the_advisor_sees_it_today(open_p
     expect(agent.locator("#card-name")).to_contain_text("来电新客")
     expect(agent.locator("#card-name")).to_contain_text("13666001234")
     expect(agent.locator("#card-tasks")).to_contain_text(re.compile("首次联系|First contact"))
+    shoot(agent, "agent-console")
 
     # The lead went to one showroom advisor of the store. While the store is open it is due in
     # its first-contact minutes, on their Today; after hours it is due at the next opening, on
@@ -55,6 +57,8 @@ def test_an_agent_enters_a_new_callers_lead_and_the_advisor_sees_it_today(open_p
         page = open_page(f"advisor{i}", **SMALL_PHONE)
         login(page, who, DEMO_PASSWORD[ADVISOR])
         expect(page).to_have_url(live_server.url + "/admin/today/")
+        if i == 0:
+            shoot(page, "advisor-today")  # the demo advisor's day, for the staff manual
         row = page.locator(".m4s-task", has_text="来电新客")
         if not row.count():
             page.goto("/admin/tomorrow/")

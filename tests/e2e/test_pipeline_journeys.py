@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, make_vin
 from portal.models.accounts import ADVISOR, OWNER
+from tests.e2e.shots import shoot
 from tests.e2e.test_foundation_journeys import assert_fits_phone, login, submit
 
 pytestmark = pytest.mark.e2e
@@ -81,6 +82,7 @@ def test_an_advisor_walks_a_test_drive_request_to_a_delivered_car(open_page, liv
             "aria-pressed", "true"
         )
     assert_fits_phone(advisor)
+    shoot(advisor, "advisor-order")
     advisor.fill("#plate", plate)
     _press(advisor, "step-form")
     expect(advisor.locator("#order-stage")).to_have_text("已交车")
@@ -91,4 +93,5 @@ def test_an_advisor_walks_a_test_drive_request_to_a_delivered_car(open_page, liv
 
     owner.goto("/")
     expect(owner.locator("body")).to_contain_text(plate)
+    shoot(owner, "owner-home")
     assert_fits_phone(owner)
