@@ -198,18 +198,22 @@ def test_a_cancelled_card_payment_and_a_missed_pickup_give_it_back(owner, store,
     assert _holder(c) is None
 
 
-def test_a_paid_order_keeps_its_coupon(f, owner, store, shop, fixed):
+def test_a_paid_order_keeps_its_coupon(f, client, auth, owner, store, shop, fixed):
     p = shop.product(price_fen=20_000)
     c = coupon(offer(store), owner, "KEPT")
     order = _order(owner, store, p)
     coupons.redeem(owner, order, "KEPT")
     db.session.commit()
-    orders.mark_paid_at_store(f.advisor(store), order)
+    advisor = f.advisor(store)
+    orders.mark_paid_at_store(advisor, order)
     db.session.commit()
     with pytest.raises(Conflict):
         orders.cancel(owner, order)
     db.session.rollback()
     assert _holder(c) == order.id
+    auth.login(advisor)  # the staff page shows what the coupon took off
+    page = client.get(f"/admin/shop_orders/{order.id}").get_data(as_text=True)
+    assert 'id="order-discount"' in page and "KEPT" in page and "¥180.00" in page
 
 
 def _checkout_form(client):
