@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from admin.base import StaffView
-from crm import builtins, campaign_sending, campaigns, returns, segments
+from admin.campaign_offer_form import offer_draft
+from crm import builtins, campaign_offers, campaign_sending, campaigns, returns, segments
 from crm.campaign_models import BUILTINS, Campaign, Segment
 from portal import access
 from portal.auth import current_account, is_htmx
@@ -21,6 +22,7 @@ from portal.inputs import int_arg
 from portal.models import Store, User
 from portal.models.channels import MARKETING_CHANNELS
 from portal.money import MoneyError, parse_yuan
+from shop.coupons import worth as coupon_worth
 
 LIST_LIMIT = 200
 EXAMPLE = builtins.SPECS["maintenance_due"]["rule"]
@@ -185,11 +187,15 @@ class CampaignView(StaffView):
         me = _me()
         stmt = access.store_scope(select(Segment), Segment, me).order_by(Segment.name)
         choices = db.session.scalars(stmt.limit(LIST_LIMIT)).all()
-        form = {"holdout_pct": "10", "window_days": "14", "cost": "0"}
+        form = {"holdout_pct": "10", "window_days": "14", "cost": "0", "offer_kind": "amount"}
         if request.method == "POST":
             form = {k: (v or "")[:4000] for k, v in request.form.items()}
             try:
                 campaign = campaigns.create_campaign(me, _draft(me, form))
+                coupon = offer_draft(form)
+                if coupon is not None:
+                    offer = campaign_offers.make_offer(campaign.store, coupon)
+                    campaign_offers.attach(campaign, offer)
             except DomainError as exc:
                 db.session.rollback()
                 return self._new_page(choices, form, exc), 422
@@ -217,6 +223,8 @@ class CampaignView(StaffView):
             c=campaign,
             progress=campaign_sending.progress(campaign),
             result=result,
+            coupons=campaign_offers.report(campaign),
+            worth=coupon_worth,
             statuses=status_labels(),
             channel_labels=channel_labels(),
             chart_rows=_chart_rows(result),

@@ -58,6 +58,7 @@ MERGE_LABELS = {
     "insurance_policies.customer_id": _l("Insurance policies"),
     "shop_orders.user_id": _l("Shop orders"),
     "shop_carts.user_id": _l("Shopping cart"),
+    "shop_coupons.owner_id": _l("Shop coupons"),
     "crm_leads.customer_id": _l("Leads"),
     "crm_tasks.customer_id": _l("Tasks about the customer"),
     "crm_orders.customer_id": _l("Car orders"),

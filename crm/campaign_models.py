@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models import Store, User
 from portal.models.base import Base, UTCDateTime, in_values, utcnow
+from shop.coupon_models import CouponOffer
 
 DRAFT, SENDING, PAUSED, DONE = "draft", "sending", "paused", "done"
 CAMPAIGN_STATUSES = (DRAFT, SENDING, PAUSED, DONE)
@@ -81,9 +82,12 @@ class Campaign(Base):
     # A draft with send_at is scheduled: the worker starts it once this time has come.
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The coupon each recipient gets (crm.campaign_offers), if the campaign carries one.
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("shop_coupon_offers.id"), unique=True)
 
     store: Mapped[Store] = relationship()
     segment: Mapped[Segment] = relationship(back_populates="campaigns")
+    offer: Mapped[CouponOffer | None] = relationship()
     created_by: Mapped[User | None] = relationship()
     messages: Mapped[list[CampaignMessage]] = relationship(
         back_populates="campaign", order_by="CampaignMessage.id", cascade="all, delete-orphan"

@@ -21,6 +21,7 @@ from crm.campaign_models import (
     CampaignMessage,
     CampaignSend,
 )
+from crm.campaign_offers import codes_for, coupon_line
 from crm.campaigns import finish_if_done, render
 from crm.segments import has_consent
 from portal.extensions import db
@@ -85,8 +86,10 @@ def queue_batch(campaign_id: int, batch: int) -> int:
         .where(CampaignSend.id.in_(ids), CampaignSend.status == PENDING)
     ).all()
     outbox, notes, settled = [], [], []
+    codes = codes_for(campaign, [user.id for _id, _ch, user, _o in rows])
     for send_id, channel, user, openid in rows:
-        message = _message(texts[channel], user, store, channel)
+        coupon = (campaign.offer, codes[user.id]) if user.id in codes else None
+        message = _message(texts[channel], user, store, channel, coupon)
         if channel == "inapp":
             notes.append(
                 {
@@ -110,7 +113,7 @@ def queue_batch(campaign_id: int, batch: int) -> int:
     return len(ids)
 
 
-def _message(text: CampaignMessage, user: User, store: Store, channel: str) -> dict:
+def _message(text: CampaignMessage, user: User, store: Store, channel: str, coupon=None) -> dict:
     english = user.locale == "en" and text.body_en
     subject = text.subject_en if english else text.subject_zh
     body = render(text.body_en if english else text.body_zh, user.name, store.name)
@@ -118,6 +121,8 @@ def _message(text: CampaignMessage, user: User, store: Store, channel: str) -> d
     link = current_app.config["BASE_URL"].rstrip("/") + path
     with force_locale("en" if english else "zh_CN"):
         footer = _("Unsubscribe from these messages: %(link)s", link=link)
+        if coupon is not None:  # the recipient's own code, in their language
+            body = f"{body}\n{coupon_line(*coupon)}"
     if channel in ("email", "sms"):
         body = f"{body}\n\n{footer}"
     return {

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from crm import segments
+from crm import campaign_offers, segments
 from crm.campaign_models import (
     DONE,
     DRAFT,
@@ -224,6 +224,7 @@ def start(actor: User | None, campaign: Campaign, due_by=None) -> Campaign:
     _snapshot_members(campaign, channels)
     for channel in channels:
         _snapshot_sends(campaign, channel, cap, at)
+    campaign_offers.issue(campaign)  # a coupon for each customer with a message, if it has one
     audience, holdout = db.session.execute(
         select(func.count(), func.count().filter(CampaignMember.holdout.is_(True))).where(
             CampaignMember.campaign_id == campaign.id

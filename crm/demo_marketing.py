@@ -1,6 +1,6 @@
 """Demo marketing for the demo manager's store: consents, segments, a sent campaign with its
-return, a draft, one scheduled for a later morning, and the built-in "maintenance due but not
-booked" switched on (idempotent)."""
+return, a sent campaign with a shop coupon (crm.demo_coupons), a draft, one scheduled for a
+later morning, and the built-in "maintenance due but not booked" switched on (idempotent)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, update
 
 from crm import builtins, campaign_sending, campaigns
 from crm.campaign_models import MAINTENANCE_DUE, Campaign, CampaignSend, Segment
+from crm.demo_coupons import coupon_campaign
 from portal.demo import DEMO_LOGINS
 from portal.extensions import db
 from portal.models import MarketingConsent, User
@@ -78,12 +79,18 @@ def load_marketing_demo(seed: int = 23) -> dict[str, int]:
         db.session.execute(insert(MarketingConsent), rows)
     made = [campaigns.save_segment(manager, store, name, rule) for name, rule in SEGMENTS]
     sent = _sent_campaign(manager, made[2])
+    voucher = coupon_campaign(manager)
     draft = campaigns.Draft("新车主首保提醒 · First service", made[0], {"inapp": WINTER}, {}, 10)
     campaigns.create_campaign(manager, draft)
     _scheduled_campaign(manager, made[1])
     builtins.switch(manager, store, MAINTENANCE_DUE, True)
     db.session.flush()
-    return {"segments": len(made), "campaigns": 3, "audience": sent.audience}
+    return {
+        "segments": len(made) + 1,
+        "campaigns": 4,
+        "audience": sent.audience,
+        "coupons": voucher.audience,
+    }
 
 
 def _scheduled_campaign(manager: User, segment: Segment) -> Campaign:

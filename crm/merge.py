@@ -39,6 +39,7 @@ MOVES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("insurance_policies", "customer_id", ()),
     ("shop_orders", "user_id", ()),
     ("shop_carts", "user_id", ()),
+    ("shop_coupons", "owner_id", ("offer_id",)),  # one per offer: the survivor's stays
     ("crm_leads", "customer_id", ()),
     ("crm_tasks", "customer_id", ()),
     ("crm_orders", "customer_id", ()),

@@ -60,6 +60,13 @@ class _OrderForm(FlaskForm):
 
 class CheckoutForm(_OrderForm):
     expected_total_fen = HiddenField()
+    # One of the owner's usable coupons (choices set per request), or a code typed instead.
+    coupon = SelectField(_l("Coupon"), validate_choice=False, default="")
+    coupon_code = StringField(_l("Or enter a coupon code"), validators=[Optional(), Length(max=24)])
+
+    def coupon_wanted(self) -> str:
+        """The code the owner typed, else the coupon they picked ("" for none)."""
+        return (self.coupon_code.data or "").strip() or (self.coupon.data or "")
 
 
 class BuyForm(_OrderForm):

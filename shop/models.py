@@ -183,6 +183,7 @@ class Order(Base):
         CheckConstraint("delivery IN ('pickup', 'delivery')", name="delivery_known"),
         CheckConstraint("payment IN ('store', 'stripe')", name="payment_known"),
         CheckConstraint("total_fen >= 0", name="total_nonnegative"),
+        CheckConstraint("discount_fen >= 0", name="discount_nonnegative"),
         CheckConstraint(
             "refunded_fen >= 0 AND refunded_fen <= total_fen", name="refund_within_total"
         ),
@@ -201,6 +202,9 @@ class Order(Base):
     payment: Mapped[str] = mapped_column(String(8))
     total_fen: Mapped[int] = mapped_column()
     refunded_fen: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # A coupon's discount, already taken off total_fen, and the coupon's code (shop.coupons).
+    discount_fen: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    coupon_code: Mapped[str | None] = mapped_column(String(24))
     payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     note: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -298,3 +302,6 @@ class StripeEvent(Base):
     type: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_orders.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+from shop.coupon_models import Coupon, CouponOffer  # noqa: E402, F401  (register the tables)

@@ -13,6 +13,8 @@ from flask import current_app
 from shop.models import Order
 
 CURRENCY = "cny"
+# Stripe's least charge is about US$0.50 in the settlement currency: 4 yuan, rounded up.
+MIN_CHARGE_FEN = 400
 
 
 def configured() -> bool:

@@ -146,6 +146,7 @@ EXPECTED: dict[str, tuple] = {
     "shop.cart_update": (303, 303, 303, 403, 403, 403, 403),
     "shop.checkout": (302, 303, 303, 403, 403, 403, 403),  # an empty cart goes back to it
     "shop.order_list": OWNER_ONLY,
+    "shop.coupon_list": OWNER_ONLY,
     "shop.orders_waiting": OWNER_ONLY,
     "shop.order_show": OWN_OBJECT,
     "shop.order_receipt": OWN_OBJECT,

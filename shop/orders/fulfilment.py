@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import User
 from portal.services import audit, webhooks
 from portal.timeutil import now
-from shop import payments, stock
+from shop import coupons, payments, stock
 from shop.models import (
     CANCELLED,
     COMPLETED,
@@ -103,6 +103,7 @@ def cancel(actor: User, order: Order) -> Order:
         raise Conflict(_("Only unpaid orders can be cancelled; paid ones are refunded."))
     stock.release_hold(order, note="cancelled")
     order.status = CANCELLED
+    coupons.release(order)
     if order.payment_intent_id and payments.configured():
         payments.cancel_intent(order)
     audit.record("shop_order_cancel", actor=actor, target=order, store_id=order.store_id)

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.mail import send_mail
 from portal.services import audit
 from portal.timeutil import now
-from shop import payments, stock
+from shop import coupons, payments, stock
 from shop.models import (
     CANCELLED,
     PENDING,
@@ -60,6 +60,7 @@ def _refund_unfillable(order: Order) -> None:
     )
     order.refunded_fen = order.total_fen
     order.status = REFUNDED
+    coupons.release(order)  # nothing was bought: the coupon is the owner's again
     audit.record("shop_order_autorefund", target=order, store_id=order.store_id)
     if order.user.email:
         send_mail(
@@ -91,6 +92,7 @@ def payment_canceled(order: Order) -> None:
     if order.status == PENDING:
         stock.release_hold(order, note="payment cancelled")
         order.status = CANCELLED
+        coupons.release(order)
 
 
 def charge_refunded(order: Order, amount_refunded: int) -> None:

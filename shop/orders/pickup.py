@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import Store
 from portal.services import notify
 from portal.timeutil import now, to_local
-from shop import stock
+from shop import coupons, stock
 from shop.models import CANCELLED, PENDING, Order
 
 
@@ -75,6 +75,7 @@ def expire_pickups(limit: int = 200) -> int:
             continue
         order = db.session.get(Order, order_id, populate_existing=True)
         stock.release_hold(order, note="pickup day passed")
+        coupons.release(order)
         _tell_owner(order)
         db.session.commit()
         cancelled += 1

@@ -95,6 +95,8 @@ def _place(
         "payment": payment,
         "total_fen": total,
         "refunded_fen": 0,
+        "discount_fen": 0,
+        "coupon_code": None,
         "payment_intent_id": None,
         "note": "",
         "created_at": at,

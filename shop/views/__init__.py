@@ -9,4 +9,4 @@ from shop import cli  # noqa: F401  (cli registers its commands)
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 
 # The route modules register on bp when imported.
-from shop.views import cart, catalog, checkout, orders, shopper  # noqa: E402, F401
+from shop.views import cart, catalog, checkout, coupons, orders, shopper  # noqa: E402, F401

@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Store
 from shop import cart as carts
-from shop import catalog, orders, payments
+from shop import catalog, coupons, orders, payments
 from shop.forms import CheckoutForm
 from shop.orders import pickup
 from shop.views import bp
@@ -130,6 +130,8 @@ def checkout():
                     **chosen(form),
                     expected_total_fen=expected,
                 )
+                if form.coupon_wanted():
+                    coupons.redeem(user, order, form.coupon_wanted())
                 if order.payment == "stripe":
                     orders.start_stripe_payment(order)
             except DomainError as exc:
@@ -141,6 +143,10 @@ def checkout():
             else:
                 return placed(order)
     status = 422 if form.is_submitted() else 200
+    # Only a page shown needs the owner's coupons: a placed order reads the one it uses.
+    form.coupon.choices = [SelectChoice("", _("No coupon"))] + [
+        SelectChoice(c.code, f"{c.offer.shown()} ({c.code})") for c in coupons.usable(user)
+    ]
     return render_template(
         "shop/checkout.html",
         form=form,
