@@ -250,3 +250,37 @@ def test_two_managers_importing_one_export_at_once_import_it_once(app, db, shop)
     assert other == 0 or "IntegrityError" in str(other), results  # skipped, or refused whole
     assert db.session.scalar(select(func.count(Lead.id))) == 3
     assert db.session.scalar(select(func.count(PlatformLead.id))) == 3
+
+
+def test_the_demo_imports_an_autohome_export_once(app, db):
+    from crm.demo_platform_leads import load_platform_leads_demo
+    from portal.demo import load_demo
+
+    load_demo(owners=12)
+    db.session.commit()
+    with app.app_context():
+        made = load_platform_leads_demo()
+        db.session.commit()
+        again = load_platform_leads_demo()
+        db.session.commit()
+    assert made["new"] == 3 and again == {"rows": 3, "new": 0, "joined": 0, "skipped": 3}
+    leads = db.session.scalars(select(Lead).where(Lead.source == AUTOHOME)).all()
+    assert all(lead.advisor_id and lead.tasks for lead in leads)
+
+
+def test_speed_to_lead_counts_an_imported_lead_from_its_import(app, db, shop, clock):
+    from crm import leads as crm_leads
+    from crm import stats
+
+    with app.test_request_context():
+        svc.apply_rows(sample("yiche.csv"), shop.store, YICHE, shop.manager)
+        db.session.commit()
+    imported = clock.now
+    clock.advance(minutes=3)
+    for lead in db.session.scalars(select(Lead)):
+        crm_leads.mark_contacted(shop.manager, lead)
+    db.session.commit()
+    report = stats.speed_report(shop.manager, imported - timedelta(days=7), clock.now)
+    [row] = report.by_source
+    assert (row.advisor, row.leads, row.contacted, row.median_min) == (YICHE, 2, 2, 3)
+    assert row.on_time == 2  # a day on the platform does not count against the advisor
