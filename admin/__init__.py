@@ -32,6 +32,7 @@ from admin.help import HelpView
 from admin.import_views import ImportView
 from admin.inspections import InspectionFunnelView, InspectionTemplateAdmin, InspectionView
 from admin.labels import ROLE_LABELS, code_label
+from admin.lead_import_views import LeadImportView
 from admin.maintenance import PlanAdmin
 from admin.my_store import MyStoreView
 from admin.outbox import OutboxView
@@ -186,6 +187,7 @@ PAGES: tuple[Page, ...] = (
     Page(PrivacyPolicyView, None, _l("Privacy policy"), None, "privacy_policy", (ADMIN,)),
     Page(ExportView, None, _l("List exports"), None, "exports", ALL),
     Page(ImportView, None, _l("Import customers"), CUSTOMERS, "imports", MANAGERS),
+    Page(LeadImportView, None, _l("Import platform leads"), NEW_CARS, "lead_imports", MANAGERS),
     Page(WebhookView, None, _l("Webhooks"), STORE, "webhooks", MANAGERS),
     Page(GroupDashboardView, None, _l("Store comparison"), None, "group_dashboard", GROUP_VIEW),
     Page(HelpView, None, _l("Help"), None, "manual", (*EVERYONE, HQ, REGION)),

@@ -115,7 +115,8 @@ def _bookings(found: dict, ids: list, start: datetime, end: datetime) -> None:
 
 
 def _contact(found: dict, ids: list, start: datetime, end: datetime) -> None:
-    minutes = days_between(Lead.created_at, Lead.first_contact_at) * 1440
+    arrived = func.coalesce(Lead.arrived_at, Lead.created_at)  # an import counts from then
+    minutes = days_between(arrived, Lead.first_contact_at) * 1440
     base = select(Lead.id).where(
         Lead.created_at >= start,
         Lead.created_at < end,

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm import hours, routing
 from crm.customers import customer_for
+from crm.lead_import_models import PLATFORM_LABELS
 from crm.models import (
     ACTIVE_STATES,
     CONTACTED,
@@ -68,6 +69,7 @@ SOURCE_LABELS = {
     "walk_in": _l("Walk-in"),
     "import": _l("Import"),
     "referral": _l("Referral"),
+    **PLATFORM_LABELS,
 }
 TIMEFRAME_LABELS = {
     "7d": _l("Within a week"),
@@ -212,7 +214,7 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
         _tell(advisor, lead, text)
     if not due.open_now:
         _acknowledge(customer, inquiry.store, when)
-    _emit_created(lead)
+    emit_created(lead)
     return lead
 
 
@@ -230,7 +232,7 @@ def _acknowledge(customer: User, store: Store, when: str) -> None:
     notify.notify(customer, text, subject=subject, kind=BOOKING)
 
 
-def _emit_created(lead: Lead) -> None:
+def emit_created(lead: Lead) -> None:
     data = {
         "id": lead.id,
         "customer_id": lead.customer_id,

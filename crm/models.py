@@ -21,7 +21,10 @@ from portal.models.base import Base, UTCDateTime, in_values, utcnow
 
 # Where a lead came from (the UTM "source" is kept beside it, free text).
 PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL = "portal", "phone", "walk_in", "import", "referral"
-SOURCES = (PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL)
+# Third-party car platforms whose lead exports a manager imports (crm/lead_import.py).
+AUTOHOME, DONGCHEDI, YICHE = "autohome", "dongchedi", "yiche"
+PLATFORMS = (AUTOHOME, DONGCHEDI, YICHE)
+SOURCES = (PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL, *PLATFORMS)
 # The new-car pipeline, in order; lost is a state beside it, so funnel counts stay honest.
 NEW, CONTACTED, VISITED, TEST_DRIVE, QUOTE, ORDER, DELIVERED = (
     "new",
@@ -85,6 +88,9 @@ class Lead(Base):
     lost_reason: Mapped[str | None] = mapped_column(String(16))
     lost_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the lead reached us, if later than created_at (an imported platform lead keeps the
+    # platform's time in created_at): speed to lead counts from here.
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -252,5 +258,12 @@ class RoutingTurn(Base):
 
 
 # The sales pipeline's tables (test drives, quotes, orders), service quality's (complaints,
-# surveys) and the showroom handoff's (invitations, call logs) live in their own modules.
-from crm import pipeline_models, profile_models, quality_models, showroom_models  # noqa: E402, F401
+# surveys), the showroom handoff's (invitations, call logs) and the platform leads' ids live in
+# their own modules.
+from crm import (  # noqa: E402, F401
+    lead_import_models,
+    pipeline_models,
+    profile_models,
+    quality_models,
+    showroom_models,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.leads import FIRST_CONTACT_MINUTES
 from crm.models import Lead
@@ -13,6 +13,10 @@ from portal import access
 from portal.extensions import db
 from portal.models import Store, User
 from portal.timeutil import now
+
+# When the lead reached us: an imported platform lead counts from its import, not its
+# creation on the platform.
+ARRIVED = func.coalesce(Lead.arrived_at, Lead.created_at, type_=Lead.created_at.type)
 
 
 @dataclass
@@ -76,7 +80,7 @@ def speed_report(viewer: User, start_utc, end_utc) -> SpeedReport:
     target = store_target(viewer)
     rows = db.session.execute(
         access.store_scope(
-            select(User.name, Lead.source, Lead.created_at, Lead.first_contact_at)
+            select(User.name, Lead.source, ARRIVED, Lead.first_contact_at)
             .outerjoin(User, User.id == Lead.advisor_id)
             .where(Lead.created_at >= start_utc, Lead.created_at < end_utc),
             Lead,

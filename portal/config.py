@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "EXPORT_LINK_SECONDS": 3600,  # a download link of an export works this long
     "EXPORT_KEEP_SECONDS": 86400,  # export files are deleted after this long
     "IMPORT_MAX_ROWS": 20000,  # rows of one customer and vehicle import file
+    "LEAD_IMPORT_MAX_ROWS": 5000,  # rows of one platform lead export
     "IMPORT_MAX_BYTES": 5 * 1024 * 1024,  # size of one import file
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,

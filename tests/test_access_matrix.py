@@ -293,6 +293,10 @@ EXPECTED: dict[str, tuple] = {
     "imports.index": MANAGERS,
     "imports.preview": (302, 403, 403, 403, 403, 422, 422),
     "imports.apply": (302, 403, 403, 403, 403, 303, 303),
+    # Platform lead imports: managers; no file, or no checked upload.
+    "lead_imports.index": MANAGERS,
+    "lead_imports.preview": (302, 403, 403, 403, 403, 422, 422),
+    "lead_imports.apply": (302, 403, 403, 403, 403, 303, 303),
     # Store A's sample endpoint: managers of store A and admins; nobody else sees it.
     "webhooks.index": MANAGERS,
     "webhooks.create": (302, 403, 403, 403, 403, 422, 422),  # an empty form: errors shown

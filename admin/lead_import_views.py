@@ -1,0 +1,168 @@
+"""The back office's platform lead import: a manager uploads an Autohome, Dongchedi or Yiche
+export, sees every row's check (a dry run that changes nothing), then imports the whole file
+or nothing."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms import SelectField
+
+from admin import imports
+from admin.base import StaffView
+from admin.exports import export_dir
+from crm import lead_import
+from crm.lead_import_apply import JOINS, NEW, SKIPPED
+from crm.lead_import_models import PLATFORM_LABELS
+from crm.models import PLATFORMS
+from portal import access
+from portal.auth import current_account
+from portal.errors import DomainError, ValidationError
+from portal.extensions import db
+from portal.models import Store, User
+
+UPLOAD_SALT = "m4s-lead-import-upload"
+ROWS_SHOWN = 500  # the preview lists the errors first, then the warnings, then the rest
+AUTO = ""
+
+
+class LeadImportForm(FlaskForm):
+    upload = FileField(_l("CSV or Excel file"), validators=[FileRequired()])
+    platform = SelectField(_l("Platform"))
+    store = SelectField(_l("Store"), coerce=int)
+
+
+def import_form(me: User) -> LeadImportForm:
+    """Return the upload form; only admins choose the store (a manager imports into theirs)."""
+    form = LeadImportForm()
+    form.platform.choices = [(AUTO, _("Tell from the columns"))] + [
+        (p, str(PLATFORM_LABELS[p])) for p in PLATFORMS
+    ]
+    stmt = select(Store).order_by(Store.id)
+    if not access.sees_all_stores(me):
+        stmt = stmt.where(Store.id == me.store_id)
+    form.store.choices = [(s.id, s.name) for s in db.session.scalars(stmt)]
+    return form
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=UPLOAD_SALT)
+
+
+def _folder():
+    folder = export_dir() / "lead_imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _platform(chosen: str, table: list[list[str]]) -> str:
+    """Return the chosen platform, or the one the header shows; ValidationError if unclear."""
+    if chosen:
+        return chosen
+    found = lead_import.detect_platform(table[0]) if table else None
+    if found is None:
+        raise ValidationError(
+            _("The platform cannot be told from the columns: choose it."), field="platform"
+        )
+    return found
+
+
+class LeadImportView(StaffView):
+    """Leads from Autohome, Dongchedi and Yiche exports: upload, check, import."""
+
+    def _page(self, form: LeadImportForm, error: str = "", status: int = 200):
+        return self.render(
+            "admin/lead_imports/index.html",
+            form=form,
+            error=error,
+            columns=lead_import.PLATFORM_COLUMNS,
+            labels=PLATFORM_LABELS,
+        ), status
+
+    @expose("/")
+    def index(self):
+        return self._page(import_form(current_account()))
+
+    @expose("/preview", methods=["POST"])
+    def preview(self):
+        """Check every row of the uploaded export and list what importing it would do."""
+        me = current_account()
+        form = import_form(me)
+        if not form.validate_on_submit():
+            return self._page(form, status=422)
+        store = db.session.get(Store, form.store.data)
+        data = form.upload.data.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
+        try:
+            table = imports.read_table(data)
+            platform = _platform(form.platform.data, table)
+            rows = lead_import.check_rows(table, store, platform)
+        except DomainError as exc:
+            return self._page(form, error=exc.message, status=422)
+        bad = [r for r in rows if r.errors]
+        token = None
+        if not bad:  # keep the checked file for the import step, named by a signed token
+            name = secrets.token_hex(16)
+            (_folder() / name).write_bytes(data)
+            token = _serializer().dumps([name, me.id, store.id, platform])
+        warned = [r for r in rows if r.warnings and not r.errors]
+        rest = [r for r in rows if not r.warnings and not r.errors]
+        return self.render(
+            "admin/lead_imports/preview.html",
+            rows=(bad + warned + rest)[:ROWS_SHOWN],
+            total=len(rows),
+            bad=len(bad),
+            counts={
+                k: sum(1 for r in rows if r.outcome == k and not r.errors)
+                for k in (NEW, JOINS, SKIPPED)
+            },
+            warned=len(warned),
+            platform=PLATFORM_LABELS[platform],
+            detected=not form.platform.data,
+            store=store,
+            token=token,
+        ), (422 if bad else 200)
+
+    @expose("/apply", methods=["POST"])
+    def apply(self):
+        """Import a checked export in one transaction: every row, or none."""
+        me = current_account()
+        try:
+            name, user_id, store_id, platform = _serializer().loads(request.form.get("token", ""))
+            path = _folder() / str(name)
+            if user_id != me.id or "/" in str(name) or not path.is_file():
+                raise BadSignature("not this user's upload")
+        except (BadSignature, TypeError, ValueError):
+            flash(_("Upload the file again: this import is unknown or already applied."), "error")
+            return redirect(url_for(".index"), code=303)
+        try:
+            access.require_store(me, store_id, _("Store not found."))
+            store = db.session.get(Store, store_id)
+            table = imports.read_table(path.read_bytes())
+            counts = lead_import.apply_rows(table, store, platform, me)
+            db.session.commit()
+        except (DomainError, IntegrityError) as exc:
+            db.session.rollback()
+            if isinstance(exc, DomainError):
+                flash(exc.message, "error")
+            else:
+                flash(_("The records changed meanwhile: check the file again."), "error")
+            return redirect(url_for(".index"), code=303)
+        path.unlink(missing_ok=True)
+        flash(
+            _(
+                "Imported %(rows)d rows: %(new)d new leads, %(joined)d added to open leads, "
+                "%(skipped)d already imported.",
+                **counts,
+            ),
+            "success",
+        )
+        return redirect(url_for(".index"), code=303)

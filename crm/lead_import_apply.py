@@ -1,0 +1,155 @@
+"""Applying a checked platform lead export (crm/lead_import.py): customers, leads, routing,
+first-contact tasks and the kept platform ids, in the caller's one transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from crm import hours, routing
+from crm.customers import find_or_add
+from crm.lead_import_models import PLATFORM_LABELS, PlatformLead
+from crm.leads import GRADE_OF_TIMEFRAME, emit_created
+from crm.models import ACTIVE_STATES, FIRST_CONTACT, HIGH, Lead, LeadEvent, Task
+from crm.models import NEW as STAGE_NEW
+from portal.extensions import db
+from portal.models import Notification, Store, User
+from portal.services import audit
+from portal.timeutil import now
+
+if TYPE_CHECKING:
+    from crm.lead_import import Row
+
+NEW, JOINS, SKIPPED = "new", "joins", "skipped"  # what applying a good row does
+
+
+def apply(rows: list[Row], store: Store, platform: str, actor: User) -> dict:
+    """Import the checked rows (none has errors): skipped ids stay skipped, known customers'
+    open leads are joined, the rest become routed leads; return the counts."""
+    at = now()
+    due = hours.first_contact(store, at)  # first contact counts from the import
+    counts: Counter[str] = Counter()
+    owners: Counter[int] = Counter()
+    for row in rows:
+        if row.outcome == SKIPPED:
+            counts[SKIPPED] += 1
+            continue
+        v = row.values
+        customer, _added = find_or_add(v.get("name", ""), v["phone"], None, None, store)
+        lead = _active_lead(customer.id, store.id)
+        if lead is None:
+            lead = _new_lead(row, customer, store, platform, actor, at, due)
+            counts[NEW] += 1
+            if lead.advisor_id is not None:
+                owners[lead.advisor_id] += 1
+        else:
+            _join(lead, row, platform, actor, at)
+            counts[JOINS] += 1
+        row.lead_id = lead.id
+        db.session.add(
+            PlatformLead(
+                store_id=store.id,
+                source=platform,
+                external_id=v["lead_id"],
+                lead_id=lead.id,
+                submitted_at=row.submitted_at,
+                imported_at=at,
+            )
+        )
+    db.session.flush()  # a concurrent import of the same ids fails here, as a whole
+    for advisor_id, n in owners.items():
+        db.session.add(
+            Notification(
+                user_id=advisor_id,
+                text=_("%(n)d imported leads are yours: call them first.", n=n),
+                link="/admin/leads/",
+            )
+        )
+    result = {"rows": len(rows), "new": counts[NEW], "joined": counts[JOINS]}
+    result["skipped"] = counts[SKIPPED]
+    audit.record("leads_imported", actor=actor, store_id=store.id, source=platform, **result)
+    return result
+
+
+def _active_lead(customer_id: int, store_id: int) -> Lead | None:
+    return db.session.scalar(
+        select(Lead).where(
+            Lead.customer_id == customer_id,
+            Lead.store_id == store_id,
+            Lead.state.in_(ACTIVE_STATES),
+        )
+    )
+
+
+def _note(row: Row, platform: str) -> str:
+    v = row.values
+    parts = [
+        _("%(platform)s lead %(id)s", platform=PLATFORM_LABELS[platform], id=v["lead_id"]),
+        v.get("city", ""),
+        v.get("timeframe", ""),
+        v.get("note", ""),
+    ]
+    return " · ".join(p for p in parts if p)[:2000]
+
+
+def _new_lead(row, customer: User, store: Store, platform: str, actor, at, due) -> Lead:
+    v = row.values
+    model = v.get("model", "")[:80]
+    advisor = routing.route(customer, store, platform, model)
+    if advisor is not None and customer.advisor_id is None:
+        customer.advisor_id = advisor.id  # the advisor of record from now on
+    lead = Lead(
+        customer_id=customer.id,
+        store_id=store.id,
+        advisor_id=advisor.id if advisor else None,
+        source=platform,
+        utm_source=platform,
+        utm_medium="platform_export",
+        model_interest=model,
+        timeframe=row.timeframe,
+        grade=GRADE_OF_TIMEFRAME[row.timeframe],
+        note=_note(row, platform),
+        created_at=min(row.submitted_at, at),  # reports count the platform's day
+        arrived_at=at,
+        updated_at=at,
+    )
+    db.session.add(lead)
+    db.session.flush()
+    db.session.add(
+        LeadEvent(
+            lead_id=lead.id,
+            kind="created",
+            stage=STAGE_NEW,
+            actor_id=actor.id,
+            note=_("Imported from %(platform)s.", platform=PLATFORM_LABELS[platform]),
+            at=lead.created_at,
+        )
+    )
+    db.session.add(
+        Task(
+            lead_id=lead.id,
+            customer_id=customer.id,
+            store_id=store.id,
+            owner_id=lead.advisor_id,
+            kind=FIRST_CONTACT,
+            priority=HIGH,
+            due_at=due.due_at,
+            created_at=at,
+        )
+    )
+    emit_created(lead)
+    return lead
+
+
+def _join(lead: Lead, row, platform: str, actor: User, at) -> None:
+    """Add what the platform lead says to the customer's open lead (ask nothing twice)."""
+    model = row.values.get("model", "")
+    if model and not lead.model_interest:
+        lead.model_interest = model[:80]
+    lead.updated_at = at
+    db.session.add(
+        LeadEvent(lead_id=lead.id, kind="repeat", actor_id=actor.id, note=_note(row, platform))
+    )
