@@ -141,12 +141,15 @@ def set_warranty(actor: User, vehicle: Vehicle, ends_on: date | None) -> Vehicle
         raise NotAllowed(_("Only the store's advisors and managers enter warranty dates."))
     if ends_on is None:
         raise ValidationError(_("Enter the day the maker's warranty ends."), field="ends_on")
-    start = vehicle.purchase_date or store_today(vehicle.store_id)
-    if vehicle.purchase_date and ends_on < vehicle.purchase_date:
+    bought = vehicle.purchase_date
+    if bought and ends_on < bought:
         raise ValidationError(
             _("The warranty cannot end before the car was bought."), field="ends_on"
         )
-    if ends_on > add_months(start, 12 * WARRANTY_MAX_YEARS):
+    # A car with no purchase date on file: bounded around today instead.
+    start = bought or store_today(vehicle.store_id)
+    months = 12 * WARRANTY_MAX_YEARS
+    if ends_on > add_months(start, months) or (not bought and ends_on < add_months(start, -months)):
         raise ValidationError(
             _("The warranty must end within %(n)d years of the purchase.", n=WARRANTY_MAX_YEARS),
             field="ends_on",

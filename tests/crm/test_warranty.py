@@ -65,6 +65,15 @@ def test_a_warranty_end_outside_the_cars_life_is_refused(shop, morning, ends_on,
     assert db.session.get(Vehicle, car.id).warranty_ends_on == date(2026, 5, 10)
 
 
+def test_a_car_with_no_purchase_date_is_bounded_around_today(f, shop, morning):
+    _store, advisor, owner, _car = shop
+    car = f.vehicle(owner, purchase_date=None)
+    for wrong in (date(1990, 1, 1), date(2042, 1, 1)):
+        with pytest.raises(ValidationError, match="within 15 years"):
+            vehicles.set_warranty(advisor, car, wrong)
+    vehicles.set_warranty(advisor, car, date(2025, 1, 1))
+
+
 def test_only_the_cars_store_staff_but_agents_enter_it(f, shop, morning):
     store, _advisor, owner, car = shop
     with pytest.raises(NotFound):
