@@ -24,6 +24,16 @@ def _mark(store_id: int, rule: str):
     return (LifecycleMark.store_id == store_id, LifecycleMark.rule == rule)
 
 
+def marks(store_id: int) -> dict[str, date]:
+    """Return how far each lifecycle rule has looked at the store (for the rules page)."""
+    rows = db.session.execute(
+        select(LifecycleMark.rule, LifecycleMark.covered_through).where(
+            LifecycleMark.store_id == store_id
+        )
+    )
+    return {rule: through for rule, through in rows}
+
+
 def covered(store_id: int, rule: str) -> date | None:
     """Return the date the rule has covered through at the store (row locked), None if never."""
     return db.session.scalar(

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm import lifecycle, lifecycle_marks, rules
-from crm.models import LifecycleMark, Task
+from crm.models import Task
 from portal.extensions import db
 from portal.models import Store
 from portal.timeutil import add_months, now
@@ -35,12 +35,7 @@ def _count(rule: str | None = None) -> int:
 
 
 def _marks(store) -> dict[str, date]:
-    rows = db.session.execute(
-        select(LifecycleMark.rule, LifecycleMark.covered_through).where(
-            LifecycleMark.store_id == store.id
-        )
-    )
-    return {rule: through for rule, through in rows}
+    return lifecycle_marks.marks(store.id)
 
 
 def _gap_causes(f, store, advisor) -> dict[str, int]:
@@ -141,3 +136,16 @@ def test_claim_moves_the_mark_once_and_never_back(f):
     earlier = TODAY - timedelta(days=3)  # a rule's days made longer: nothing new behind
     assert lifecycle_marks.claim(store.id, "trade_in_km", earlier, earlier) is None
     assert lifecycle_marks.covered(store.id, "trade_in_km") == TODAY
+
+
+def test_the_manager_sees_how_far_each_rule_has_looked(client, auth, f, morning):
+    store = f.store()
+    manager = f.manager(store)
+    rules.generate_tasks()
+    db.session.commit()
+    auth.login(manager)
+    page = client.get("/admin/task_rules/", headers={"Accept-Language": "en"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Dates checked through Feb 1, 2027" in text  # the warranty rule: 60 days ahead
+    assert text.count('class="small text-muted rule-mark"') == 7
