@@ -85,8 +85,8 @@ class VehicleAdmin(StaffModelView):
         "series",
         "model_year",
         "current_km",
-        "warranty_ends_on",
         "owner",
+        "warranty_ends_on",
     )
     # Plates and VINs by prefix (an index each); brand and model year are filters.
     column_searchable_list = ("plate", "vin")
