@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from admin.base import StaffView
 from admin.crm import LABELS, inquiry_from_form
-from crm import calls, invitations, lifecycle, rules
+from crm import calls, invitations, lifecycle, lifecycle_marks, rules
 from crm import leads as lead_svc
 from crm import tasks as svc
 from crm.forms import StaffLeadForm
@@ -307,4 +307,5 @@ class TaskRulesView(StaffView):
             "admin/crm/task_rules.html",
             settings=rules.settings(me.store_id),
             labels=rules.RULE_LABELS,
+            marks=lifecycle_marks.marks(me.store_id),
         )

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from flask import flash
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField
 from wtforms.validators import ValidationError
 
 from admin import listing
 from admin.base import StaffModelView
+from crm import lifecycle
+from portal.auth import current_account
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.forms import field_error
+from portal.services import vehicles
+from portal.timeutil import now
 
 ZONE_MESSAGE = _l("Choose a time zone such as Asia/Shanghai or Asia/Urumqi.")
 
@@ -55,13 +66,28 @@ class StoreAdmin(StaffModelView):
         super().on_model_change(form, model, is_created)
 
 
+class WarrantyForm(FlaskForm):
+    ends_on = DateField(_l("Maker's warranty ends"))
+
+
 class VehicleAdmin(StaffModelView):
-    """Vehicles of the store's owners (read-only: owners manage their own vehicles)."""
+    """Vehicles of the store's owners (owners manage their own vehicles; the store's staff
+    enter the maker's warranty end, which the trade-in call reads)."""
 
     can_create = False
     can_edit = False
     can_view_details = True
-    column_list = ("plate", "vin", "brand", "series", "model_year", "current_km", "owner")
+    details_template = "admin/vehicles/details.html"
+    column_list = (
+        "plate",
+        "vin",
+        "brand",
+        "series",
+        "model_year",
+        "current_km",
+        "owner",
+        "warranty_ends_on",
+    )
     # Plates and VINs by prefix (an index each); brand and model year are filters.
     column_searchable_list = ("plate", "vin")
     search_rules = {"plate": listing.UPPER_PREFIX, "vin": listing.UPPER_PREFIX}
@@ -69,6 +95,39 @@ class VehicleAdmin(StaffModelView):
     # A car carries its owner's store: one index (store_id, plate) serves the filter and sort.
     store_column = "store_id"
     column_labels = {"warranty_ends_on": _l("Warranty ends")}
+
+    @expose("/warranty/<int:vehicle_id>", methods=("GET", "POST"))
+    def warranty(self, vehicle_id: int):
+        """Enter the maker's warranty end of one of the store's cars."""
+        vehicle = self.get_one(str(vehicle_id))  # another store's car does not exist here
+        if vehicle is None:
+            abort(404)
+        form = WarrantyForm()
+        to_customer = request.values.get("back") == "customer"
+        if request.method == "POST":
+            if form.validate_on_submit():
+                try:
+                    vehicles.set_warranty(current_account(), vehicle, form.ends_on.data)
+                except DomainError as exc:
+                    db.session.rollback()
+                    field_error(form, exc, "ends_on")
+                else:
+                    lifecycle.warranty_entered(vehicle, now())
+                    db.session.commit()
+                    flash(_("Warranty end saved."), "success")
+                    if to_customer:
+                        back = url_for("crm_customers.show", customer_id=vehicle.owner_id)
+                    else:
+                        back = url_for(".details_view", id=vehicle.id)
+                    return redirect(back, code=303)
+            return self._warranty_page(vehicle, form, to_customer), 422
+        form.ends_on.data = vehicle.warranty_ends_on
+        return self._warranty_page(vehicle, form, to_customer)
+
+    def _warranty_page(self, vehicle, form: WarrantyForm, to_customer: bool):
+        return self.render(
+            "admin/vehicles/warranty.html", vehicle=vehicle, form=form, to_customer=to_customer
+        )
 
 
 class AuditAdmin(StaffModelView):

@@ -29,6 +29,7 @@ from portal.extensions import db
 from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import Store, User
+from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.outcome import flash_outcome
 from portal.services import consent as consent_svc
 from portal.services import policy
@@ -268,6 +269,7 @@ class CustomerView(CustomerProfilePages, StaffView):
             related=relations.related(me, customer),
             link_labels=relations.LINK_LABELS,
             may_record_consent=consent_svc.staff_may_record(me, customer),
+            may_set_warranty=me.role in (ADVISOR, MANAGER, ADMIN),
             **LABELS,
         )
 

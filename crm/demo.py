@@ -156,7 +156,36 @@ def load_call_centre_demo() -> dict[str, int]:
             task_svc.ask(agent, asked, "clear", "连续三天拨打均无人接听，号码可能已停用")
     _lifecycle_causes(store, advisor)
     made += sum(rules.generate_tasks().values())
+    made += _warranty_next_month(store, advisor)
     return {"tasks": made}
+
+
+def _warranty_next_month(store, advisor: User) -> int:
+    """The advisor enters the maker's four-year warranty of a customer's car, ending next
+    month: the warranty rule has looked past that date already, so the trade-in call goes on
+    the advisor's Today at once."""
+    from zoneinfo import ZoneInfo
+
+    from crm import lifecycle
+    from portal.models import Vehicle
+    from portal.services import vehicles
+    from portal.timeutil import add_months
+
+    customer = db.session.scalar(
+        select(User)
+        .where(User.role == "owner", User.store_id == store.id)
+        .order_by(User.id.desc())
+        .offset(3)  # the store's last three customers have the other lifecycle causes
+        .limit(1)
+    )
+    if customer is None or not customer.vehicles:
+        return 0
+    car: Vehicle = customer.vehicles[0]
+    customer.advisor_id = advisor.id
+    ends = add_months(now().astimezone(ZoneInfo(store.timezone)).date(), 1)
+    car.purchase_date = add_months(ends, -48)
+    vehicles.set_warranty(advisor, car, ends)
+    return lifecycle.warranty_entered(car, now())
 
 
 def _lifecycle_causes(store, advisor: User) -> None:

@@ -8,12 +8,13 @@
 
 Like the other rules (crm/rules.py) each task is keyed by (rule, cause) and inserted with ON
 CONFLICT DO NOTHING, so it fires once per cause under concurrent workers. Each run reads only
-what reaches its threshold in a bounded window (a week of dates, through an index on that
-date), never the whole fleet: the week lets a run catch up on a day the worker missed."""
+the threshold dates its rule has not covered yet at the store (crm/lifecycle_marks.py), through
+an index on that date, never the whole fleet: a worker that was down for weeks calls about
+every threshold of the gap on its next run, and a store's first run covers the current week."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
@@ -22,9 +23,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from crm import lifecycle_marks
 from crm.models import MAINTENANCE_DUE, NORMAL, RENEWAL, TASK_LIVE, TRADE_IN, Task
 from crm.pipeline_models import SalesOrder
-from crm.rules import agents_of, end_of_local_day, insert_tasks, settings
+from crm.rules import agents_of, insert_tasks, settings
 from portal.extensions import db
 from portal.models import (
     Booking,
@@ -39,7 +41,7 @@ from portal.models import (
 from portal.models.bookings import HOLDING
 from portal.timeutil import add_months
 
-WINDOW = timedelta(days=7)  # how far back a run looks for a threshold it may have missed
+FIRST_RUN = timedelta(days=7)  # a store's first run of a rule covers the current week
 TRADE_IN_KM = 100_000
 TRADE_IN_YEARS = (3, 5)
 
@@ -63,18 +65,45 @@ def _row(store: Store, at: datetime, kind: str, rule: str, cause: str, customer,
     }
 
 
-def _ahead(store: Store, at: datetime, days: int) -> tuple[date, date]:
-    """Return the dates `days` ahead of the store's today, with a week's catch-up before them
-    (never before today: a date already past is not called about)."""
-    today = at.astimezone(ZoneInfo(store.timezone)).date()
+def _today(store: Store, at: datetime) -> date:
+    return at.astimezone(ZoneInfo(store.timezone)).date()
+
+
+def _ahead(store: Store, at: datetime, rule: str, days: int) -> tuple[date, date] | None:
+    """Claim the rule's threshold dates not covered yet, through `days` ahead of the store's
+    today; return the first and last, or None when there are none. A first run covers the
+    week before the last date, never a date before today."""
+    today = _today(store, at)
     last = today + timedelta(days=days)
-    return max(today, last - WINDOW + timedelta(days=1)), last
+    first_after = max(today - timedelta(days=1), last - FIRST_RUN)
+    mark = lifecycle_marks.claim(store.id, rule, last, first_after)
+    return None if mark is None else (mark + timedelta(days=1), last)
 
 
-def _ago(store: Store, at: datetime, days: int) -> tuple[datetime, datetime]:
-    """Return the UTC moments of the week that ended `days` before the end of today."""
-    end = end_of_local_day(at, store.timezone) - timedelta(days=days)
-    return end - WINDOW, end
+def _midnight(day: date, tz: str) -> datetime:
+    """Return the UTC moment the local day begins in the zone."""
+    return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC)
+
+
+def _ago(store: Store, at: datetime, rule: str, days: int) -> tuple[datetime, datetime] | None:
+    """Claim the rule's local days not covered yet, through `days` before the store's today;
+    return the UTC moments they start and end, or None when there are none (a first run
+    covers the week that ends then)."""
+    last = _today(store, at) - timedelta(days=days)
+    mark = lifecycle_marks.claim(store.id, rule, last, last - FIRST_RUN)
+    if mark is None:
+        return None
+    return _midnight(mark + timedelta(days=1), store.timezone), _midnight(
+        last + timedelta(days=1), store.timezone
+    )
+
+
+def _claimed(store: Store, rule: str) -> tuple[int, bool]:
+    """Return the rule's (days, active) at the store; a rule switched off forgets its mark."""
+    days, active = settings(store.id)[rule]
+    if not active:
+        lifecycle_marks.forget(store.id, rule)
+    return days, active
 
 
 def _caller(agents: list[int], key: int, advisor: int | None) -> int | None:
@@ -84,10 +113,11 @@ def _caller(agents: list[int], key: int, advisor: int | None) -> int | None:
 
 def policy_renewals(store: Store, at: datetime) -> int:
     """Create the renewal call of each policy ending in the rule's days and not yet renewed."""
-    days, active = settings(store.id)["renewal_policy"]
-    if not active:
+    days, active = _claimed(store, "renewal_policy")
+    span = _ahead(store, at, "renewal_policy", days) if active else None
+    if span is None:
         return 0
-    first, last = _ahead(store, at, days)
+    first, last = span
     later = aliased(InsurancePolicy)
     renewed = (
         select(later.id)
@@ -127,10 +157,11 @@ def _renewal_calls(store: Store, at: datetime, rule: str, prefix: str, stmt) -> 
 
 def loan_renewals(store: Store, at: datetime) -> int:
     """Create the call about each active loan ending in the rule's days (refinance, next car)."""
-    days, active = settings(store.id)["renewal_loan"]
-    if not active:
+    days, active = _claimed(store, "renewal_loan")
+    span = _ahead(store, at, "renewal_loan", days) if active else None
+    if span is None:
         return 0
-    first, last = _ahead(store, at, days)
+    first, last = span
     stmt = (
         select(Loan.id, Loan.customer_id, Loan.ends_on, User.advisor_id)
         .join(User, User.id == Loan.customer_id)
@@ -143,10 +174,11 @@ def loan_renewals(store: Store, at: datetime) -> int:
 def maintenance_due(store: Store, at: datetime) -> int:
     """Create a call for each car whose maintenance fell due the rule's days ago (the due
     events the reminders job opens) and that has no open booking nor such a call live."""
-    days, active = settings(store.id)["maintenance_due"]
-    if not active:
+    days, active = _claimed(store, "maintenance_due")
+    span = _ago(store, at, "maintenance_due", days) if active else None
+    if span is None:
         return 0
-    start, end = _ago(store, at, days)
+    start, end = span
     booked = (
         select(Booking.id)
         .where(Booking.vehicle_id == DueEvent.vehicle_id, Booking.status.in_(HOLDING))
@@ -215,10 +247,11 @@ def _trade_ins(store: Store, at: datetime, rule: str, stmt, cause) -> int:
 
 def warranty_ends(store: Store, at: datetime) -> int:
     """Create the sales advisor's call about each car whose warranty ends in the rule's days."""
-    days, active = settings(store.id)["trade_in_warranty"]
-    if not active:
+    days, active = _claimed(store, "trade_in_warranty")
+    span = _ahead(store, at, "trade_in_warranty", days) if active else None
+    if span is None:
         return 0
-    first, last = _ahead(store, at, days)
+    first, last = span
     stmt = _cars(store, Vehicle.warranty_ends_on).where(
         Vehicle.warranty_ends_on >= first, Vehicle.warranty_ends_on <= last
     )
@@ -227,22 +260,44 @@ def warranty_ends(store: Store, at: datetime) -> int:
     )
 
 
+def warranty_entered(vehicle: Vehicle, at: datetime) -> int:
+    """Call about a car whose warranty end staff just entered, when the rule has already
+    looked past that date (it would never come round again); return how many calls it made."""
+    store = db.session.get(Store, vehicle.store_id) if vehicle.store_id else None
+    ends = vehicle.warranty_ends_on
+    if store is None or ends is None or not settings(store.id)["trade_in_warranty"][1]:
+        return 0
+    # Locked: a run covering this date right now either finishes first (and the date is
+    # seen as covered here) or waits for this change and reads the new date itself.
+    mark = lifecycle_marks.covered(store.id, "trade_in_warranty")
+    if mark is None or not _today(store, at) <= ends <= mark:
+        return 0
+    stmt = _cars(store, Vehicle.warranty_ends_on).where(Vehicle.id == vehicle.id)
+    return _trade_ins(
+        store, at, "trade_in_warranty", stmt, lambda vid, d: f"warranty:{vid}:{d.isoformat()}"
+    )
+
+
 def car_ages(store: Store, at: datetime) -> int:
     """Create the sales advisor's call about each car turning 3 or 5 in the rule's days."""
-    rules, made = settings(store.id), 0
+    made = 0
     for years in TRADE_IN_YEARS:
-        days, active = rules[f"trade_in_{years}y"]
-        if not active:
+        rule = f"trade_in_{years}y"
+        days, active = _claimed(store, rule)
+        span = _ahead(store, at, rule, days) if active else None
+        if span is None:
             continue
-        first, last = _ahead(store, at, days)
-        bought_from, bought_to = add_months(first, -12 * years), add_months(last, -12 * years)
+        # Bought after the day that turned `years` on the last covered date (the 29th of
+        # February turns on the 28th), through the day that turns on the last date.
+        before = add_months(span[0] - timedelta(days=1), -12 * years)
+        bought_to = add_months(span[1], -12 * years)
         stmt = _cars(store, Vehicle.purchase_date).where(
-            Vehicle.purchase_date >= bought_from, Vehicle.purchase_date <= bought_to
+            Vehicle.purchase_date > before, Vehicle.purchase_date <= bought_to
         )
         made += _trade_ins(
             store,
             at,
-            f"trade_in_{years}y",
+            rule,
             stmt,
             lambda vid, d, y=years: f"age{y}:{vid}:{add_months(d, 12 * y).isoformat()}",
         )
@@ -251,11 +306,12 @@ def car_ages(store: Store, at: datetime) -> int:
 
 def mileage_passed(store: Store, at: datetime) -> int:
     """Create the sales advisor's call about each car whose readings passed 100,000 km in the
-    week that ended the rule's days ago (a car that passed it before that week is history)."""
-    days, active = settings(store.id)["trade_in_km"]
-    if not active:
+    days not covered yet through the rule's days ago (a car that passed it before is history)."""
+    days, active = _claimed(store, "trade_in_km")
+    span = _ago(store, at, "trade_in_km", days) if active else None
+    if span is None:
         return 0
-    start, end = _ago(store, at, days)
+    start, end = span
     earlier = aliased(MileageReading)
     passed_before = (
         select(earlier.id)

@@ -236,6 +236,19 @@ class TaskRule(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
 
 
+class LifecycleMark(Base):
+    """How far one lifecycle rule has looked at a store: every threshold date (a policy's end,
+    a car's birthday, the day a reading passed 100,000 km) through ``covered_through`` has been
+    called about. A run locks the row, covers the dates after it and moves it on, in the
+    transaction that inserts the calls (crm/lifecycle_marks.py)."""
+
+    __tablename__ = "crm_lifecycle_marks"
+
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(24), primary_key=True)
+    covered_through: Mapped[date] = mapped_column(Date)
+
+
 class ScreenPop(Base):
     """A caller ID posted by the phone system for one agent: their console opens the card."""
 

@@ -213,7 +213,9 @@ def generate_tasks() -> dict[str, int]:
     from crm import lifecycle  # it builds on this module's helpers
 
     made = {"follow_up": 0, "post_service": 0, "renewal": 0, "maintenance_due": 0, "trade_in": 0}
-    for store in db.session.scalars(select(Store).where(Store.is_active.is_(True))):
+    # In id order: concurrent workers take the stores' rule marks in one order (no deadlock).
+    stores = select(Store).where(Store.is_active.is_(True)).order_by(Store.id)
+    for store in db.session.scalars(stores):
         made["follow_up"] += follow_ups(store, at)
         made["post_service"] += post_service_calls(store, at)
         for kind, n in lifecycle.run(store, at).items():

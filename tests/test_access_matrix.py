@@ -216,6 +216,8 @@ EXPECTED: dict[str, tuple] = {
     "leads.reveal": (302, 403, 403, 200, 404, 200, 200),
     "leads.act": (302, 403, 403, 303, 404, 303, 303),  # no step named: said, nothing changes
     "crm_customers.index": STAFF,
+    # The maker's warranty end of store A's car: its staff enter it; agents do not (AGENT).
+    "vehicles_admin.warranty": (302, 403, 403, 200, 404, 200, 200),
     "crm_customers.show": (302, 403, 403, 200, 404, 200, 200),
     "crm_customers.merge_records": (302, 403, 403, 403, 403, 303, 303),  # no other record named
     "routing_rules.index": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
@@ -375,6 +377,7 @@ AGENT: dict[str, int] = dict.fromkeys(
         *"leads.index leads.new leads.show leads.reveal leads.act".split(),
         *"crm_customers.index crm_customers.show queue.index queue.items queue.decide".split(),
         "crm_customers.consent",
+        "vehicles_admin.warranty",
         "staff_jobs.index",
         "staff_jobs.new",
         *"crm_customers.profile crm_customers.relation_add crm_customers.relation_delete".split(),

@@ -11,10 +11,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import access, transitions
-from portal.errors import ValidationError
+from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import MileageReading, Store, User, Vehicle
-from portal.timeutil import now
+from portal.models.accounts import ADMIN, ADVISOR, MANAGER
+from portal.services import audit
+from portal.timeutil import add_months, now
 from portal.validation import InvalidIdentifier, normalize_plate, normalize_vin
 
 
@@ -125,6 +127,43 @@ def update_vehicle(
             db.session.flush()
     except IntegrityError as exc:
         raise ValidationError(_("This plate is already registered."), field="plate") from exc
+    return vehicle
+
+
+WARRANTY_MAX_YEARS = 15  # no maker's warranty runs longer from the purchase
+
+
+def set_warranty(actor: User, vehicle: Vehicle, ends_on: date | None) -> Vehicle:
+    """Enter the maker's warranty end of a car of the actor's store (advisors, managers,
+    admins); it must fall on or after the purchase and within 15 years of it. Audited."""
+    access.require_store(actor, vehicle.store_id, _("Vehicle not found."))
+    if actor.role not in (ADVISOR, MANAGER, ADMIN):
+        raise NotAllowed(_("Only the store's advisors and managers enter warranty dates."))
+    if ends_on is None:
+        raise ValidationError(_("Enter the day the maker's warranty ends."), field="ends_on")
+    bought = vehicle.purchase_date
+    if bought and ends_on < bought:
+        raise ValidationError(
+            _("The warranty cannot end before the car was bought."), field="ends_on"
+        )
+    # A car with no purchase date on file: bounded around today instead.
+    start = bought or store_today(vehicle.store_id)
+    months = 12 * WARRANTY_MAX_YEARS
+    if ends_on > add_months(start, months) or (not bought and ends_on < add_months(start, -months)):
+        raise ValidationError(
+            _("The warranty must end within %(n)d years of the purchase.", n=WARRANTY_MAX_YEARS),
+            field="ends_on",
+        )
+    before = vehicle.warranty_ends_on
+    vehicle.warranty_ends_on = ends_on
+    audit.record(
+        "vehicle_warranty_set",
+        actor=actor,
+        target=vehicle,
+        before=before.isoformat() if before else None,
+        after=ends_on.isoformat(),
+    )
+    db.session.flush()
     return vehicle
 
 

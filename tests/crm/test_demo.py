@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from crm.demo import PLAN, load_crm_demo
 from crm.models import Lead
-from portal.demo import DEMO_LOGINS, load_demo
+from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo
 from portal.models import User
+from portal.timeutil import now
 
 
 def test_demo_leads_span_the_pipeline_and_load_once(db):
@@ -24,7 +26,7 @@ def test_demo_leads_span_the_pipeline_and_load_once(db):
     assert db.session.scalar(select(func.count(Lead.id)).where(Lead.state == "lost_pending")) == 1
 
 
-def test_call_centre_demo_gives_the_agent_a_day_and_loads_once(db):
+def test_call_centre_demo_gives_the_agent_a_day_and_loads_once(db, client, auth):
     from crm import lifecycle
     from crm.demo import AGENT_DAY, load_call_centre_demo
     from crm.models import Task
@@ -47,6 +49,16 @@ def test_call_centre_demo_gives_the_agent_a_day_and_loads_once(db):
     advisor = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS["advisor"]))
     trade_in = db.session.scalar(select(Task).where(Task.rule == "trade_in_3y"))
     assert trade_in.owner_id == advisor.id and lifecycle.reason(trade_in)
+    # A warranty the advisor entered, ending next month: its trade-in call is on their Today.
+    warranty = db.session.scalar(select(Task).where(Task.rule == "trade_in_warranty"))
+    assert warranty.owner_id == advisor.id and warranty.status == "open"
+    assert warranty.due_at <= now()
+    with force_locale("en"):
+        shown = lifecycle.reason(warranty)
+    assert shown.startswith("Warranty ends ")
+    auth.login(advisor, DEMO_PASSWORD["advisor"])
+    page = client.get("/admin/today/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert shown in page, page[page.find("<main") :][:3000]
 
 
 def test_quality_demo_has_answered_surveys_complaints_and_a_late_one_and_loads_once(db):

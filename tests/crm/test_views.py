@@ -160,7 +160,8 @@ def test_the_customer_page_shows_one_timeline_newest_first(client, auth, f, db, 
     found = client.get("/admin/crm_customers/", query_string={"q": owner.phone})
     assert f"/admin/crm_customers/{owner.id}" in found.get_data(as_text=True)
     page = client.get(f"/admin/crm_customers/{owner.id}").get_data(as_text=True)
-    assert page.index("迈腾") < page.index("帕萨特")  # the lead is newer than the car
+    timeline = page.split('id="customer-timeline"')[1]  # the vehicles list comes before it
+    assert timeline.index("迈腾") < timeline.index("帕萨特")  # the lead is newer than the car
     assert f"/admin/leads/{lead.id}" in page and owner.phone in page
     auth.logout()
     auth.login(f.advisor(f.store()))
