@@ -104,6 +104,12 @@ def test_customer_updates_hold_scopes_and_store_limits(api_as, f, db):
     assert patch(api_as(store=store_b), customer).status_code == 404
     assert patch(api_as(), staff).status_code == 404  # a staff account is no customer
     assert patch(api_as(store=store_a), customer).status_code == 200
+    everything = api_as()
+    for huge in (2**31, 2_068_069_908_372):  # no id of the database: 404, never a 405
+        r = everything.client.patch(
+            f"/api/v1/customers/{huge}", json={"name": "x"}, headers=everything._headers()
+        )
+        assert r.status_code == 404 and r.content_type == "application/problem+json"
 
 
 # -- POST /leads/{id}/stage ----------------------------------------------------------------
