@@ -47,36 +47,72 @@ def _yuan(fen: float) -> str:
 
 @dataclass(frozen=True)
 class Measure:
-    """One compared figure: its key, heading, how to read it off a store and how to print it."""
+    """One compared figure: its key, heading, how to read it off a store, how to print it and
+    how many people or records it is computed from (its base)."""
 
     key: str
     title: str
     value: Callable[[group_stats.StoreFigures], float | None]
     fmt: Callable[[float], str]
+    base: Callable[[group_stats.StoreFigures], int]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One store's figure as shown: its text, and whether it is held back as too few."""
+
+    text: str
+    too_few: bool = False
 
 
 def measures() -> list[Measure]:
     """Return the dashboard's figures, in the order they are shown."""
     return [
-        Measure("bookings", _("Online bookings"), lambda r: r.bookings, _count),
-        Measure("show_rate", _("Show rate"), lambda r: r.show_rate, _percent),
-        Measure(
-            "first_contact",
-            _("Time to first contact (median)"),
-            lambda r: r.contact_minutes,
-            _minutes,
-        ),
-        Measure("conversion", _("Lead conversion"), lambda r: r.conversion, _percent),
-        Measure("csi", _("CSI (0-100)"), lambda r: r.csi, _score),
-        Measure("nps", _("NPS"), lambda r: r.nps, _score),
-        Measure("complaints", _("Complaints"), lambda r: r.complaints, _count),
-        Measure("sales", _("Shop sales"), lambda r: r.sales_fen, _yuan),
-        Measure("vetting", _("Used cars vetted"), lambda r: r.vetted, _count),
-    ]
+        Measure("bookings", _("Online bookings"), lambda r: r.bookings, _count,
+                lambda r: r.bookings),
+        Measure("show_rate", _("Show rate"), lambda r: r.show_rate, _percent,
+                lambda r: r.came + r.no_show),
+        Measure("first_contact", _("Time to first contact (median)"),
+                lambda r: r.contact_minutes, _minutes, lambda r: r.contacted),
+        Measure("conversion", _("Lead conversion"), lambda r: r.conversion, _percent,
+                lambda r: r.leads),
+        Measure("csi", _("CSI (0-100)"), lambda r: r.csi, _score, lambda r: r.csi_answers),
+        Measure("nps", _("NPS"), lambda r: r.nps, _score, lambda r: r.nps_answers),
+        Measure("complaints", _("Complaints"), lambda r: r.complaints, _count,
+                lambda r: r.complaints),
+        Measure("sales", _("Shop sales"), lambda r: r.sales_fen, _yuan, lambda r: r.orders),
+        Measure("vetting", _("Used cars vetted"), lambda r: r.vetted, _count,
+                lambda r: r.vetted),
+    ]  # fmt: skip
+
+
+def too_few(base: int, minimum: int) -> bool:
+    """Return whether a figure from this many people or records is held back: a figure of a
+    few could be one person's (nobody's, a count of zero, tells nothing of anyone)."""
+    return 0 < base < minimum
 
 
 def _shown(value: float | None, fmt: Callable[[float], str]) -> str:
     return "—" if value is None else fmt(value)
+
+
+def _column(m: Measure, stores: list[group_stats.StoreFigures], minimum: int) -> dict:
+    """Return one measure's cells, median and chart; a held-back figure is in none of them."""
+    held = [too_few(m.base(s), minimum) for s in stores]
+    values = [(s.name, None if hide else m.value(s)) for s, hide in zip(stores, held, strict=True)]
+    middle = group_stats.median([v for _name, v in values])
+    chart = charts.hbar(
+        values,
+        chart_id=f"chart-{m.key}",
+        title=m.title,
+        fmt=m.fmt,
+        reference=(_("Group median"), middle),
+    )
+    cells = [
+        Cell("—", too_few=True) if hide else Cell(_shown(v, m.fmt))
+        for (_name, v), hide in zip(values, held, strict=True)
+    ]
+    return {"measure": m, "cells": cells, "median": _shown(middle, m.fmt), "chart": chart}
 
 
 class GroupDashboardView(StaffView):
@@ -93,25 +129,8 @@ class GroupDashboardView(StaffView):
         tz = current_app.config["DEFAULT_TIMEZONE"]
         period = group_stats.period(key, now().astimezone(ZoneInfo(tz)).date(), tz)
         stores = group_stats.figures(current_user, period.start, period.end)
-        columns = []
-        for m in measures():
-            values = [(s.name, m.value(s)) for s in stores]
-            middle = group_stats.median([v for _name, v in values])
-            chart = charts.hbar(
-                values,
-                chart_id=f"chart-{m.key}",
-                title=m.title,
-                fmt=m.fmt,
-                reference=(_("Group median"), middle),
-            )
-            columns.append(
-                {
-                    "measure": m,
-                    "cells": [_shown(v, m.fmt) for _name, v in values],
-                    "median": _shown(middle, m.fmt),
-                    "chart": chart,
-                }
-            )
+        minimum = current_app.config["GROUP_MIN_CELL"]
+        columns = [_column(m, stores, minimum) for m in measures()]
         return self.render(
             "admin/group/index.html",
             period=period,
@@ -119,4 +138,6 @@ class GroupDashboardView(StaffView):
             error=error,
             stores=stores,
             columns=columns,
+            minimum=minimum,
+            held_back=any(c.too_few for col in columns for c in col["cells"]),
         )

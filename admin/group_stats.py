@@ -63,13 +63,17 @@ class StoreFigures:
     came: int = 0
     no_show: int = 0
     contact_minutes: float | None = None  # median time to first contact of new leads
+    contacted: int = 0  # the new leads that median is taken over
     leads: int = 0
     won: int = 0
     surveys: int = 0
     nps: float | None = None
+    nps_answers: int = 0
     csi: float | None = None
+    csi_answers: int = 0
     complaints: int = 0
     sales_fen: int = 0
+    orders: int = 0  # the paid orders of sales_fen
     vetted: int = 0
 
     @property
@@ -124,9 +128,12 @@ def _contact(found: dict, ids: list, start: datetime, end: datetime) -> None:
         Lead.store_id.in_(ids),
     )
     ranked = booking_stats.with_median(minutes, base, Lead.store_id)
-    stmt = select(ranked.c.store_id, booking_stats.median_of(ranked)).group_by(ranked.c.store_id)
-    for store_id, median in db.session.execute(stmt):
+    stmt = select(ranked.c.store_id, booking_stats.median_of(ranked), func.count()).group_by(
+        ranked.c.store_id
+    )
+    for store_id, median, n in db.session.execute(stmt):
         found[store_id].contact_minutes = float(median) if median is not None else None
+        found[store_id].contacted = n
 
 
 def _leads(found: dict, ids: list, start: datetime, end: datetime) -> None:
@@ -149,14 +156,15 @@ def _surveys(found: dict, ids: list, start: datetime, end: datetime) -> None:
             func.sum(case((Survey.nps >= PROMOTER, 1), else_=0)),
             func.sum(case((Survey.nps <= DETRACTOR, 1), else_=0)),
             func.avg(Survey.csi),
+            func.count(Survey.csi),
         )
         .where(Survey.answered_at >= start, Survey.answered_at < end, Survey.store_id.in_(ids))
         .where(Survey.kind == SERVICE)  # CSI is after-sales; a delivery survey is the SSI's
         .group_by(Survey.store_id)
     )
-    for store_id, n, rated, promoters, detractors, csi in db.session.execute(stmt):
+    for store_id, n, rated, promoters, detractors, csi, scored in db.session.execute(stmt):
         row = found[store_id]
-        row.surveys = n
+        row.surveys, row.nps_answers, row.csi_answers = n, rated, scored
         if rated:
             row.nps = 100.0 * (int(promoters or 0) - int(detractors or 0)) / rated
         row.csi = float(csi) if csi is not None else None
@@ -176,7 +184,7 @@ def _complaints(found: dict, ids: list, start: datetime, end: datetime) -> None:
 
 def _sales(found: dict, ids: list, start: datetime, end: datetime) -> None:
     stmt = (
-        select(Order.store_id, func.sum(Order.total_fen - Order.refunded_fen))
+        select(Order.store_id, func.sum(Order.total_fen - Order.refunded_fen), func.count(Order.id))
         .where(
             Order.paid_at >= start,
             Order.paid_at < end,
@@ -185,8 +193,8 @@ def _sales(found: dict, ids: list, start: datetime, end: datetime) -> None:
         )
         .group_by(Order.store_id)
     )
-    for store_id, fen in db.session.execute(stmt):
-        found[store_id].sales_fen = int(fen or 0)
+    for store_id, fen, n in db.session.execute(stmt):
+        found[store_id].sales_fen, found[store_id].orders = int(fen or 0), n
 
 
 def _vetting(found: dict, ids: list, start: datetime, end: datetime) -> None:

@@ -170,13 +170,27 @@ class StockView(StaffView):
 
     @expose("/<int:product_id>/adjust", methods=["POST"])
     def adjust(self, product_id: int):
+        """Change a product's stock by a delta, or set it from a shelf count (form: count)."""
         product = db.session.get(Product, product_id) or abort(404)
-        delta = int_arg(request.form.get("delta"), minimum=-1_000_000, maximum=1_000_000)
-        if delta is None:
-            flash(_("Enter a whole number, e.g. 5 or -2."), "error")
+        reason = request.form.get("reason", "")
+        counting = "count" in request.form
+        if counting:
+            number = int_arg(request.form.get("count"), minimum=0, maximum=1_000_000)
+        else:
+            number = int_arg(request.form.get("delta"), minimum=-1_000_000, maximum=1_000_000)
+        if number is None:
+            flash(
+                _("Enter the units counted, e.g. 12.")
+                if counting
+                else _("Enter a whole number, e.g. 5 or -2."),
+                "error",
+            )
             return redirect(url_for(".index"), code=303)
         try:
-            stock.adjust(current_account(), product, delta, request.form.get("reason", ""))
+            if counting:
+                stock.count(current_account(), product, number, reason)
+            else:
+                stock.adjust(current_account(), product, number, reason)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")

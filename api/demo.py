@@ -23,10 +23,13 @@ def load_api_demo() -> dict[str, object]:
     advisor = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS[ADVISOR]))
     if admin is None or advisor is None or advisor.store is None:
         return {"tokens": 0}
+    # The ERP also writes back: stock counts from the parts store, customers' changed contacts.
+    erp_scopes = ["customers:read", "customers:write", "service_records:read", "bookings:read",
+                  "shop:read", "shop:write", "orders:read"]  # fmt: skip
     erp, secret = tokens.create_token(
         admin,
         "金蝶云星空 ERP",
-        ["customers:read", "service_records:read", "bookings:read", "shop:read", "orders:read"],
+        erp_scopes,
         advisor.store,
         full_phones=True,
     )

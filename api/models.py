@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.models import Store, User
 from portal.models.base import Base, UTCDateTime, utcnow
 
-# What a token may do: read or write, per resource. Bookings, leads and customers' vehicles
-# (mileage readings) can be written.
+# What a token may do: read or write, per resource. Bookings, leads, customers (contact
+# details, vehicles' mileage) and the shop's stock can be written.
 RESOURCES = ("customers", "service_records", "bookings", "shop", "cameras", "leads", "orders")
-WRITABLE = ("bookings", "leads", "customers")
+WRITABLE = ("bookings", "leads", "customers", "shop")
 SCOPES = tuple(f"{r}:read" for r in RESOURCES) + tuple(f"{r}:write" for r in WRITABLE)
 
 

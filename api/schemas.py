@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.paging import PageQuery
-from crm.models import SOURCES, STATES, TIMEFRAMES
+from crm.models import LOST_REASONS, SOURCES, STAGES, STATES, TIMEFRAMES
 from portal.models.bookings import SERVICE_TYPES, STATUSES
 from shop.models import ORDER_STATUSES
 
@@ -274,3 +274,61 @@ class OrderPage(BaseModel):
 
 class OrderQuery(PageQuery):
     status: OrderStatus | None = None
+
+
+# -- updates: a customer's contact details, a lead's stage, a product's stock ---------------
+
+LostReason = Literal[LOST_REASONS]  # type: ignore[valid-type]
+StageTarget = Literal[(*STAGES[1:], "lost")]  # type: ignore[valid-type]
+
+
+class CustomerUpdate(BaseModel):
+    """The contact details to change; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=80)
+    email: str | None = Field(
+        None, max_length=254, description="An empty string removes the email (a phone stays)"
+    )
+    phone: str | None = Field(
+        None,
+        max_length=20,
+        description="A mainland mobile number in any common spelling (+86, spaces, dashes); "
+        "refused with 409 when another customer record holds it (merge them instead)",
+    )
+
+
+class LeadStageMove(BaseModel):
+    """A step of the pipeline: a later stage, or lost (with a reason; a manager approves)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: StageTarget = Field(
+        description="A later stage than the lead's; 'lost' asks a manager to close it as lost"
+    )
+    lost_reason: LostReason | None = Field(None, description="Required when stage is 'lost'")
+    note: str = Field("", max_length=2000)
+
+
+class StockChange(BaseModel):
+    """A stock adjustment: a change by delta, or a count of the units on the shelf."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delta: int | None = Field(
+        None, ge=-1_000_000, le=1_000_000, description="Units added (+) or taken off (-)"
+    )
+    count: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="Units counted on the shelf, including those held for open orders",
+    )
+    reason: str = Field(min_length=1, max_length=200, description="Why, for the stock ledger")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> StockChange:
+        if (self.delta is None) == (self.count is None):
+            raise ValueError("give either delta or count")
+        return self

@@ -109,10 +109,11 @@ class TokenActor:
     store_id: int | None
     is_active: bool = True
     is_authenticated: bool = True
+    api_token_id: int | None = None  # audit events name the token (portal.services.audit)
 
 
 def actor_for(token: ApiToken) -> TokenActor:
     """Return the access actor of a token: its store limit decides what it sees."""
     role = ADMIN if token.store_id is None else MANAGER
     # id 0 is nobody: a token is never a customer's own advisor.
-    return TokenActor(id=0, role=role, store_id=token.store_id)
+    return TokenActor(id=0, role=role, store_id=token.store_id, api_token_id=token.id)

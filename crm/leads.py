@@ -271,7 +271,8 @@ def _tell(advisor: User, lead: Lead, text: str) -> None:
 
 
 def _id(user: User | None) -> int | None:
-    return user.id if user is not None else None
+    # An API token acts as user id 0 (nobody): its steps are recorded without a person.
+    return (user.id or None) if user is not None else None
 
 
 # -- who may see and do what -----------------------------------------------------------------
@@ -332,7 +333,7 @@ def advance(actor: User, lead: Lead, stage: str, note: str = "") -> None:
         lead.state = WON
     db.session.add(
         LeadEvent(
-            lead_id=lead.id, kind="stage", stage=stage, actor_id=actor.id, note=note[:2000], at=at
+            lead_id=lead.id, kind="stage", stage=stage, actor_id=_id(actor), note=note[:2000], at=at
         )
     )
 
@@ -352,7 +353,7 @@ def request_lost(actor: User, lead: Lead, reason: str, note: str = "") -> None:
     lead.state, lead.lost_reason, lead.lost_note = LOST_PENDING, reason, note.strip()[:2000]
     lead.updated_at = now()
     db.session.add(
-        LeadEvent(lead_id=lead.id, kind="lost_asked", actor_id=actor.id, note=note[:2000])
+        LeadEvent(lead_id=lead.id, kind="lost_asked", actor_id=_id(actor), note=note[:2000])
     )
 
 
@@ -367,7 +368,7 @@ def decide_lost(actor: User, lead: Lead, approve: bool) -> None:
         lead.lost_reason = None
     lead.updated_at = now()
     kind = "lost_approved" if approve else "lost_refused"
-    db.session.add(LeadEvent(lead_id=lead.id, kind=kind, actor_id=actor.id))
+    db.session.add(LeadEvent(lead_id=lead.id, kind=kind, actor_id=_id(actor)))
     audit.record(f"lead_{kind}", actor=actor, target=lead)
 
 
@@ -393,7 +394,7 @@ def reassign(actor: User, lead: Lead, advisor: User | None) -> None:
     if lead.customer.advisor_id in (None, before):
         lead.customer.advisor_id = advisor.id
     db.session.add(
-        LeadEvent(lead_id=lead.id, kind="reassigned", actor_id=actor.id, note=advisor.name)
+        LeadEvent(lead_id=lead.id, kind="reassigned", actor_id=_id(actor), note=advisor.name)
     )
     audit.record("lead_reassigned", actor=actor, target=lead, before=before, after=advisor.id)
     _tell(advisor, lead, _("Lead reassigned to you: %(name)s.", name=lead.customer.name))

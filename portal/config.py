@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "API_RATE_LIMIT": "300 per minute",  # per API token
     "API_IDEMPOTENCY_HOURS": 24,  # how long a POST's Idempotency-Key answer is kept
+    "GROUP_MIN_CELL": 5,  # the group's comparison hides a figure of fewer people or records
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
     "ARGON2_PARALLELISM": 4,

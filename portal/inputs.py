@@ -14,8 +14,19 @@ from werkzeug.routing import IntegerConverter
 MAX_ID = 2**31 - 1
 
 
+# 0 .. 2**31-1 spelled out, so that a larger number fails the path's pattern itself: werkzeug
+# checks a rule's method before its converter, so a GET-only rule whose pattern matched made a
+# PATCH to the same path with a too-large id a 405 (not allowed) instead of a 404.
+_ID_PATTERN = (
+    r"(?:\d{1,9}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}"
+    r"|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7])"
+)
+
+
 class IdConverter(IntegerConverter):
     """`<int:...>` that matches only 0 .. 2**31-1 (and at most 10 digits)."""
+
+    regex = _ID_PATTERN
 
     def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False) -> None:  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import User
 from portal.services import audit
 from portal.timeutil import now
-from shop.models import HELD, RELEASED, Order, Product, StockMove
+from shop.models import (
+    HELD,
+    PAID,
+    PENDING,
+    READY,
+    RELEASED,
+    SOLD,
+    Order,
+    OrderLine,
+    Product,
+    StockMove,
+)
 
 
 def _row(product_id: int, delta: int, reason: str, *, order=None, actor=None, note="") -> dict:
@@ -19,7 +30,7 @@ def _row(product_id: int, delta: int, reason: str, *, order=None, actor=None, no
         "delta": delta,
         "reason": reason,
         "order_id": order.id if order is not None else None,
-        "actor_id": actor.id if actor is not None else None,
+        "actor_id": (actor.id or None) if actor is not None else None,  # 0: an API token
         "note": note[:255],
         "at": now(),
     }
@@ -125,6 +136,65 @@ def adjust(actor: User, product: Product, delta: int, reason: str) -> StockMove 
     db.session.flush()
     db.session.refresh(product)
     return None
+
+
+# -- stock takes: the stock for sale set from a count of the shelf ---------------------------
+# Units of a pending order (held) and of a paid order not yet handed over (paid or ready) are
+# still on the shelf but no longer for sale, so the stock for sale is the count less those.
+# The write is a compare-and-set on the stock read, so a sale or an adjustment landing between
+# the read and the write is never overwritten, and the ledger gets the exact difference.
+
+COUNT_ATTEMPTS = 5  # compare-and-set tries before a busy product is reported as a conflict
+
+
+def reserved(product_id: int) -> int:
+    """Return the units of this product that open orders hold (on the shelf, not for sale)."""
+    holding = or_(
+        and_(Order.stock_state == HELD, Order.status == PENDING),
+        and_(Order.stock_state == SOLD, Order.status.in_((PAID, READY))),
+    )
+    return db.session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.product_id == product_id, holding)
+    )
+
+
+def count(actor: User, product: Product, counted: int, reason: str) -> int:
+    """Set the stock for sale from a shelf count; return the change made (may be 0)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give a reason for the stock change."), field="reason")
+    if counted < 0:
+        raise ValidationError(_("The stock cannot go below zero."), field="count")
+    for _attempt in range(COUNT_ATTEMPTS):
+        seen = db.session.scalar(select(Product.stock).where(Product.id == product.id))
+        held = reserved(product.id)
+        if counted < held:
+            raise ValidationError(
+                _("%(n)d units are held for open orders; the count cannot be lower.", n=held),
+                field="count",
+            )
+        res = db.session.execute(
+            update(Product)
+            .where(Product.id == product.id, Product.stock == seen)
+            .values(stock=counted - held)
+            .execution_options(synchronize_session=False)
+        )
+        if res.rowcount == 1:
+            break
+    else:
+        raise Conflict(_("The stock is changing right now; count again."), field="count")
+    delta = counted - held - seen
+    if delta:
+        _move(product.id, delta, "adjust", actor=actor, note=f"count {counted}: {reason}")
+    audit.record(
+        "shop_stock_count", actor=actor, target=product, counted=counted, held=held,
+        delta=delta, reason=reason, store_id=actor.store_id,
+    )  # fmt: skip
+    db.session.flush()
+    db.session.refresh(product)
+    return delta
 
 
 def set_initial(product: Product, quantity: int, actor: User | None = None) -> None:

@@ -330,6 +330,9 @@ EXPECTED: dict[str, tuple] = {
             "booking_reschedule",
             "booking_cancel",
             "vehicle_mileage",
+            "customer_update",
+            "lead_stage",
+            "product_stock",
         )
     },  # fmt: skip
     # The call centre and each person's day (the sample lead's first-contact task, store A).
@@ -843,6 +846,8 @@ def _request(client, rule, args, query):
         "id": "1",
         "answer": "accept",
     }
+    if "PATCH" in rule.methods:
+        return client.patch(url, data=data)
     return client.post(url, data=data)
 
 
@@ -957,6 +962,11 @@ API_EXPECTED: dict[str, tuple] = {
     "api.order_show": (401, 200, 200, 404, 200, 403),
     # Each token adds a higher reading of store A's sample car (the bodies rise per kind).
     "api.vehicle_mileage": (401, 200, 200, 404, 403, 403),
+    # Store A's sample customer renamed, its lead moved on; products are the group's catalogue,
+    # so a store's token adjusts stock as the store's manager does on the Stock page.
+    "api.customer_update": (401, 200, 200, 404, 403, 403),
+    "api.lead_stage": (401, 200, 200, 404, 403, 403),
+    "api.product_stock": (401, 200, 200, 200, 403, 403),
 }
 
 
@@ -1006,6 +1016,9 @@ def test_api_token_matrix(app, world, db, kind):
         "api.booking_cancel": {"reason": "matrix"},
         "api.lead_create": {"store_id": store_a.id, "name": "网销客", "phone": "13966660001"},
         "api.vehicle_mileage": {"km": 2_000_000 + TOKENS.index(kind)},
+        "api.customer_update": {"name": "矩阵客户", "email": f"{kind}@example.com"},
+        "api.lead_stage": {"stage": "contacted", "note": "matrix"},
+        "api.product_stock": {"delta": 1, "reason": "matrix"},
     }
     values = {
         "customer_id": owner.id,
@@ -1013,6 +1026,7 @@ def test_api_token_matrix(app, world, db, kind):
         "lead_id": args["lead_id"],
         "order_id": args["order_id"],
         "vehicle_id": args["vehicle_id"],
+        "product_id": args["product_id"],
     }
     rules = [r for r in _rules(app) if r.endpoint.startswith("api.")]
     mismatches = []
@@ -1021,6 +1035,8 @@ def test_api_token_matrix(app, world, db, kind):
         client = app.test_client()
         if "GET" in rule.methods:
             response = client.get(url, headers=headers)
+        elif "PATCH" in rule.methods:
+            response = client.patch(url, json=bodies[rule.endpoint], headers=headers)
         else:
             key = {"Idempotency-Key": f"{kind}-{rule.endpoint}"}
             response = client.post(url, json=bodies[rule.endpoint], headers=headers | key)

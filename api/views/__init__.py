@@ -55,7 +55,7 @@ def _authenticate() -> None:
     g.api_token = token
     g.api_actor = tokens.actor_for(token)
     tokens.touch(token)
-    if request.method == "POST" and request.content_length:
+    if request.method in ("POST", "PATCH") and request.content_length:
         if request.mimetype != "application/json":
             raise ApiProblem(415, _("Send the body as application/json."))
         try:
@@ -100,4 +100,4 @@ def shown_phone(customer) -> str:
     return phone if g.api_token.full_phones else access.mask_phone(phone)
 
 
-from api.views import bookings, docs, leads, reads, vehicles  # noqa: E402, F401  (routes join bp)
+from api.views import bookings, docs, leads, reads, updates, vehicles  # noqa: E402, F401  (routes join bp)

@@ -25,7 +25,7 @@ READ_ERRORS = {f"HTTP_{code}": Problem for code in (400, 401, 403, 422, 429)}
 WRITE_ERRORS = {f"HTTP_{code}": Problem for code in (400, 401, 403, 404, 409, 415, 422, 429)}
 
 
-def _lead(lead: Lead) -> schemas.Lead:
+def lead_answer(lead: Lead) -> schemas.Lead:
     """The lead as the API shows it; the phone whole only for a full_phones token."""
     phone = shown_phone(lead.customer)
     return schemas.Lead(
@@ -71,7 +71,7 @@ def lead_list(query: schemas.LeadQuery):
     if query.updated_since is not None:
         stmt = stmt.where(Lead.updated_at >= query.updated_since)
     rows, cursor = page(stmt, Lead.id, "leads", query)
-    return schemas.LeadPage(items=[_lead(x) for x in rows], next_cursor=cursor)
+    return schemas.LeadPage(items=[lead_answer(x) for x in rows], next_cursor=cursor)
 
 
 @bp.get("/leads/<int:lead_id>")
@@ -85,7 +85,7 @@ def lead_show(lead_id: int):
     lead = db.session.scalar(_leads().where(Lead.id == lead_id))
     if lead is None:
         raise NotFound(_("Lead not found."))
-    return _lead(lead)
+    return lead_answer(lead)
 
 
 @bp.post("/leads")
@@ -120,7 +120,7 @@ def lead_create(json: schemas.LeadCreate, headers: schemas.IdempotencyHeaders):
         captured = crm_leads.capture(inquiry)
         db.session.flush()
         db.session.refresh(captured.lead)
-        shown = _lead(captured.lead)
+        shown = lead_answer(captured.lead)
         body = schemas.LeadCaptured(**shown.model_dump(), created=captured.created)
         return body.model_dump(mode="json"), 201 if captured.created else 200
 

@@ -31,7 +31,7 @@ def _answers(model, *, one: bool = False) -> Response:
     return Response("HTTP_304", **codes)
 
 
-def _customer(user: User) -> schemas.Customer:
+def customer_answer(user: User) -> schemas.Customer:
     phone = shown_phone(user)
     vehicles = [schemas.Vehicle.model_validate(v) for v in user.vehicles]
     return schemas.Customer(
@@ -56,7 +56,7 @@ def _customers():
 def customer_list(query: PageQuery):
     """List the customers (car owners) of the token's stores, newest first."""
     rows, cursor = page(_customers(), User.id, "customers", query)
-    return schemas.CustomerPage(items=[_customer(u) for u in rows], next_cursor=cursor)
+    return schemas.CustomerPage(items=[customer_answer(u) for u in rows], next_cursor=cursor)
 
 
 @bp.get("/customers/<int:customer_id>")
@@ -67,7 +67,7 @@ def customer_show(customer_id: int):
     user = db.session.scalar(_customers().where(User.id == customer_id))
     if user is None:
         raise NotFound(_("Customer not found."))
-    return _customer(user)
+    return customer_answer(user)
 
 
 @bp.get("/vehicles")

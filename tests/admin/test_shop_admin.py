@@ -41,6 +41,27 @@ def test_stock_adjustment_needs_a_reason_and_is_ledgered_and_audited(client, aut
     assert 'id="ledger-sum">7<' in body
 
 
+def test_a_stock_count_keeps_the_units_held_for_open_orders(client, auth, f):
+    store = f.store()
+    manager = f.manager(store)
+    p = ShopFactory().product(stock_qty=10)
+    _order(f.owner(store), store, p, 3)  # 3 held: 7 for sale
+    auth.login(manager)
+    page = client.get("/admin/shop_stock/").get_data(as_text=True)
+    assert 'name="count"' in page
+    url = f"/admin/shop_stock/{p.id}/adjust"
+    for data in ({"count": "2", "reason": "盘点"}, {"count": "x", "reason": "盘点"},
+                 {"count": "9", "reason": ""}):  # fmt: skip
+        assert client.post(url, data=data).status_code == 303
+        db.session.rollback()
+        assert db.session.get(Product, p.id).stock == 7, data
+    client.post(url, data={"count": "9", "reason": "月底盘点"})
+    db.session.rollback()
+    assert db.session.get(Product, p.id).stock == 6 == stock.ledger_total(p.id)
+    move = db.session.scalars(select(StockMove).order_by(StockMove.id.desc())).first()
+    assert (move.delta, move.actor_id, move.note) == (-1, manager.id, "count 9: 月底盘点")
+
+
 def test_staff_mark_paid_fulfil_and_refund(client, auth, f):
     store = f.store()
     owner, advisor, manager = f.owner(store), f.advisor(store), f.manager(store)

@@ -23,3 +23,8 @@ def test_demo_tokens_load_once_and_the_erp_token_reads(client, db):
     assert client.get("/api/v1/cameras", headers=headers).status_code == 403  # not its scope
     assert client.get("/api/v1/shop/orders", headers=headers).status_code == 200
     assert client.get("/api/v1/leads", headers=headers).status_code == 403
+    stock = {"delta": 1, "reason": "ERP 入库"}
+    posted = client.post(
+        "/api/v1/products/2147483647/stock", json=stock, headers=headers | {"Idempotency-Key": "d1"}
+    )
+    assert posted.status_code == 404  # its scope: only no such product (a 403 without it)

@@ -27,7 +27,8 @@ CHECKS = [
 
 
 def _world(f, db):
-    """Store A with customers, vehicles, bookings, a service record, a camera and a product."""
+    """Store A with customers, vehicles, bookings, a service record, a camera, a product and
+    a lead."""
     from portal.models import ServiceItem, ServiceRecord
     from shop.models import Category, Product
     from workshop_video.models import Camera
@@ -46,6 +47,12 @@ def _world(f, db):
         db.session.add(record)
     db.session.add(Camera(store_id=store.id, bay=1, name="1号工位", source="rtsp://u:p@h/1"))
     db.session.add(Product(sku="OIL-1", name="机油", category=Category(name="保养"), price_fen=100))
+    db.session.commit()
+    from crm import leads as crm_leads
+
+    crm_leads.capture(  # a lead to move along the pipeline
+        crm_leads.Inquiry(name="潜客", phone="13955550001", store=store, source="phone")
+    )
     db.session.commit()
 
 
