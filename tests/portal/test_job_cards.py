@@ -227,3 +227,20 @@ def test_a_technician_sees_their_own_jobs_only(shop, db, f, client, auth):
     assert client.get("/admin/").status_code == 302
     assert client.get("/admin/workshop/").status_code == 403
     assert client.get(f"/admin/workshop/{mine.id}/card").status_code == 403
+
+
+def test_a_manager_creates_a_technician_of_their_own_store_only(f, db):
+    from portal.errors import NotAllowed
+    from portal.services import accounts
+
+    store, other = f.store(), f.store()
+    manager = f.manager(store)
+    tech, _initial = accounts.create_staff(
+        manager, name="孙师傅", role="technician", store=store, phone="13712340001", email=None
+    )
+    db.session.commit()
+    assert (tech.role, tech.store_id, tech.is_staff) == ("technician", store.id, True)
+    with pytest.raises(NotAllowed):
+        accounts.create_staff(
+            manager, name="周师傅", role="technician", store=other, phone="13712340002", email=None
+        )
