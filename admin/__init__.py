@@ -31,6 +31,7 @@ from admin.group import GroupDashboardView
 from admin.help import HelpView
 from admin.import_views import ImportView
 from admin.inspections import InspectionFunnelView, InspectionTemplateAdmin, InspectionView
+from admin.job_cards import MyJobsView
 from admin.labels import ROLE_LABELS, code_label
 from admin.lead_import_views import LeadImportView
 from admin.maintenance import PlanAdmin
@@ -65,7 +66,7 @@ from portal.models import (
     User,
     Vehicle,
 )
-from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, REGION
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, REGION, TECHNICIAN
 from shop.models import Category, Discount, Placement, Product
 from workshop_video.models import Camera, VideoSession
 
@@ -97,6 +98,7 @@ SERVICE_QUALITY = _l("Service quality")
 # The menu, in order. A new view is one row here (other packages' views included).
 PAGES: tuple[Page, ...] = (
     Page(TodayView, None, _l("Today"), None, "today", EVERYONE),
+    Page(MyJobsView, None, _l("My jobs"), None, "my_jobs", (TECHNICIAN,)),
     Page(QueueView, None, _l("Booking queue"), BOOKINGS, "queue", ALL),
     Page(WorkshopView, None, _l("Workshop board"), BOOKINGS, "workshop", ALL),
     Page(
@@ -190,7 +192,7 @@ PAGES: tuple[Page, ...] = (
     Page(LeadImportView, None, _l("Import platform leads"), NEW_CARS, "lead_imports", MANAGERS),
     Page(WebhookView, None, _l("Webhooks"), STORE, "webhooks", MANAGERS),
     Page(GroupDashboardView, None, _l("Store comparison"), None, "group_dashboard", GROUP_VIEW),
-    Page(HelpView, None, _l("Help"), None, "manual", (*EVERYONE, HQ, REGION)),
+    Page(HelpView, None, _l("Help"), None, "manual", (*EVERYONE, HQ, REGION, TECHNICIAN)),
 )
 
 
@@ -205,7 +207,8 @@ def build_view(page: Page):
 def init_admin(app: Flask) -> Admin:
     """Build the back office for this app (one Admin per app, never module-level)."""
     home = StaffHomeView(name=_l("Home"), url="/admin", endpoint="admin")
-    home.roles = (*EVERYONE, HQ, REGION)  # the group's roles are sent on to their dashboard
+    # The group's roles are sent on to their dashboard, technicians to their jobs.
+    home.roles = (*EVERYONE, HQ, REGION, TECHNICIAN)
     admin = Admin(
         app,
         name="M4S",

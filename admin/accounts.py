@@ -23,7 +23,7 @@ from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Region, Store, UnlockRequest, User
-from portal.models.accounts import ADVISOR, AGENT, OWNER, STAFF_ROLES
+from portal.models.accounts import ADVISOR, AGENT, OWNER, STAFF_ROLES, TECHNICIAN
 from portal.services import accounts, advisors, sessions, unlock
 
 
@@ -35,6 +35,9 @@ class StaffCreateForm(FlaskForm):
     phone = StringField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=80)])
+
+
+STORE_ROLES = (ADVISOR, AGENT, TECHNICIAN)  # the accounts a store's manager creates
 
 
 class StaffAdmin(StaffModelView):
@@ -69,7 +72,7 @@ class StaffAdmin(StaffModelView):
         stores = db.session.scalars(select(Store).order_by(Store.id)).all()
         if not access.sees_all_stores(current_user):
             stores = [s for s in stores if s.id == current_user.store_id]
-            form.role.choices = [SelectChoice(r, ROLE_LABELS[r]) for r in (ADVISOR, AGENT)]
+            form.role.choices = [SelectChoice(r, ROLE_LABELS[r]) for r in STORE_ROLES]
             form.store.choices = [SelectChoice(s.id, s.name) for s in stores]
             del form.region  # the group's roles are the administrators' to create
         else:

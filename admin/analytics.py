@@ -21,9 +21,11 @@ from portal.extensions import db
 from portal.models import Store
 from portal.services import booking_stats as stats
 from portal.services import bookings as booking_svc
+from portal.services import repeat_attribution
 from portal.timeutil import now
 
 DEFAULT_DAYS = 90
+TOP_PARTS = 15  # the parts with the highest repeat rate (then the most jobs)
 MAX_DAYS = 731  # two years: keeps every query's range bounded
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
@@ -42,6 +44,15 @@ def _hours(value: float) -> str:
 
 def _days(value: float) -> str:
     return _("%(d).1f days", d=value)
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def _sampled(row: dict) -> str:
+    """Label a bar with its sample size: the rate of three jobs says little."""
+    return _("%(name)s (n=%(n)d)", name=row["label"], n=row["jobs"])
 
 
 class AnalyticsView(StaffView):
@@ -97,6 +108,8 @@ class AnalyticsView(StaffView):
             "parts": stats.top_parts(store_id, start, end),
             "customers": stats.top_customers(store_id, start, end),
             "repeats": stats.repeat_repairs(store_id, start, end, days, limit=30),
+            "by_technician": repeat_attribution.by_technician(store_id, start, end, days),
+            "by_part": repeat_attribution.by_part(store_id, start, end, days)[:TOP_PARTS],
         }
         return self.render(
             "admin/analytics/index.html",
@@ -160,6 +173,18 @@ def _charts(data: dict) -> dict:
             [(fault(c), n) for c, n in data["repeats"]["by_category"]],
             chart_id="chart-repeats",
             title=_("Repeat repairs by fault"),
+        ),
+        "by_technician": charts.hbar(
+            [(_sampled(x), 100 * x["rate"]) for x in data["by_technician"]],
+            chart_id="chart-repeat-technicians",
+            title=_("Repeat rate per technician"),
+            fmt=_percent,
+        ),
+        "by_part": charts.hbar(
+            [(_sampled(x), 100 * x["rate"]) for x in data["by_part"]],
+            chart_id="chart-repeat-parts",
+            title=_("Repeat rate per part"),
+            fmt=_percent,
         ),
         "lead_fmt": _days,
         "hours_fmt": _hours,

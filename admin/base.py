@@ -268,6 +268,8 @@ class StaffHomeView(_RoleMixin, AdminIndexView):
         user = current_user
         if not access.sees_all_stores(user) and access.compares_stores(user):
             return redirect(url_for("group_dashboard.index"))  # no store: only the figures
+        if access.is_technician(user):
+            return redirect(url_for("my_jobs.index"))  # only their own jobs
         owners = select(User.id).where(User.role == "owner")
         unlocks = select(func.count(UnlockRequest.id)).where(UnlockRequest.status == "open")
         owners = access.store_scope(owners, User.store_id, user)

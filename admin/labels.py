@@ -11,7 +11,7 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 
-from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, OWNER, REGION
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, OWNER, REGION, TECHNICIAN
 
 ROLE_LABELS = {
     ADVISOR: _l("Advisor"),
@@ -20,6 +20,7 @@ ROLE_LABELS = {
     AGENT: _l("Call-centre agent"),
     HQ: _l("Group headquarters"),
     REGION: _l("Regional manager"),
+    TECHNICIAN: _l("Technician"),
 }
 ORDER_STATUS_LABELS = {
     "pending": _l("Waiting for payment"),

@@ -7,10 +7,12 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from admin.base import StaffView
 from admin.bookings import ITEM_LOADS, scoped
 from admin.calls import parse_local
+from admin.job_cards import JobCardMixin
 from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
@@ -26,19 +28,20 @@ from portal.models.bookings import (
 from portal.money import fen_from_form
 from portal.services import bookings as svc
 from portal.services import maintenance
-from portal.services.bookings import status_link
+from portal.services.bookings import job_card, status_link
 
 WORKSHOP_STATUSES = (ACCEPTED, CHECKED_IN, IN_PROGRESS, READY)
 
 
-class WorkshopView(StaffView):
+class WorkshopView(JobCardMixin, StaffView):
     """Accepted jobs: check-in with mileage, progress, ready, completion with the work items."""
 
     @expose("/")
     def index(self):
         bookings = db.session.scalars(
             scoped(select(Booking).where(Booking.status.in_(WORKSHOP_STATUSES)))
-            .options(*ITEM_LOADS)
+            .options(*ITEM_LOADS, selectinload(Booking.technicians))
+            .options(selectinload(Booking.labour_lines), selectinload(Booking.part_lines))
             .order_by(Booking.slot_start)
         ).all()
         return self.render(
@@ -49,6 +52,7 @@ class WorkshopView(StaffView):
             items_for=_plan_items_per_model(),
             status_link_url=status_link_url,
             linkable=status_link.LINKABLE,
+            hours_label=job_card.hours_label,
         )
 
     @expose("/<int:booking_id>/step", methods=["POST"])

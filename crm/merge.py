@@ -99,6 +99,9 @@ STAYS: frozenset[str] = frozenset(
         *"consent_records.recorded_by_id privacy_policies.published_by_id".split(),
         *"crm_complaints.entered_by_id crm_complaints.technician_id".split(),
         *"crm_complaints.advisor_id crm_surveys.advisor_id".split(),
+        # the workshop's technicians on a job, on its labour lines and on the service items
+        *"booking_technicians.technician_id job_labour_lines.technician_id".split(),
+        "service_items.technician_id",
         *"crm_call_logs.actor_id crm_invitations.agent_id crm_invitations.advisor_id".split(),
         *"crm_invitations.checked_in_by_id crm_delivery_checks.done_by_id".split(),
         *"crm_customer_profiles.updated_by_id crm_customer_relations.created_by_id".split(),

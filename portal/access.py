@@ -13,6 +13,9 @@ The rule, by role (an inactive account, or anyone not signed in, may do nothing 
   only figures aggregated per store (``compares_stores``, ``compared_stores``): headquarters
   over every store, a regional manager over the stores of their region. They have no store, so
   every store rule above answers "nothing" for them.
+- technician: a workshop technician of one store sees the jobs assigned to them
+  (``assigned_jobs``), and nothing else of the store: every store rule above answers "nothing"
+  for them too, although they have a store.
 
 What a role may *do* to a visible record (decide, reassign, publish) is the service's own role
 check on top of this rule; this module only answers "may they see it at all".
@@ -32,7 +35,7 @@ from sqlalchemy import Select, false, select
 
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models.accounts import ADMIN, ADVISOR, HQ, REGION, STAFF_ROLES
+from portal.models.accounts import ADMIN, ADVISOR, HQ, REGION, STAFF_ROLES, TECHNICIAN
 
 T = TypeVar("T")
 
@@ -82,9 +85,15 @@ def compared_stores(stmt: Select, column: Any, user: Actor | None) -> Select:
     return stmt.where(column.in_(select(Store.id).where(Store.region_id == region_id)))
 
 
+def sees_store_records(user: Actor | None) -> bool:
+    """Return whether the user is active staff who sees their store's records (a technician
+    sees only their own jobs)."""
+    return is_active_staff(user) and user.role != TECHNICIAN
+
+
 def in_store(user: Actor | None, store_id: int | None) -> bool:
     """Return whether the user may see and act on records of this store."""
-    if not is_active_staff(user):
+    if not sees_store_records(user):
         return False
     return user.role == ADMIN or (user.store_id is not None and user.store_id == store_id)
 
@@ -100,7 +109,7 @@ def store_filter(user: Actor | None) -> int | None:
     """Return the store id to filter by: None for admins (every store); NotFound for non-staff."""
     if sees_all_stores(user):
         return None
-    if not is_active_staff(user) or user.store_id is None:
+    if not sees_store_records(user) or user.store_id is None:
         raise NotFound(_("Page not found"))  # a page's view checks the role before this
     return user.store_id
 
@@ -112,9 +121,25 @@ def store_scope(stmt: Select, column: Any, user: Actor | None) -> Select:
     col = column.store_id if isinstance(column, type) else column
     if sees_all_stores(user):
         return stmt
-    if not is_active_staff(user) or user.store_id is None:
+    if not sees_store_records(user) or user.store_id is None:
         return stmt.where(false())
     return stmt.where(col == user.store_id)
+
+
+def is_technician(user: Actor | None) -> bool:
+    """Return whether the user is an active technician of a store."""
+    return is_active_staff(user) and user.role == TECHNICIAN and user.store_id is not None
+
+
+def assigned_jobs(stmt: Select, user: Actor | None) -> Select:
+    """Filter a select of bookings to the jobs of the technician's store assigned to them;
+    none for anyone else."""
+    from portal.models import Booking, BookingTechnician
+
+    if not is_technician(user):
+        return stmt.where(false())
+    mine = select(BookingTechnician.booking_id).where(BookingTechnician.technician_id == user.id)
+    return stmt.where(Booking.store_id == user.store_id, Booking.id.in_(mine))
 
 
 def owner_scope(stmt: Select, column: Any, user: Actor | None) -> Select:

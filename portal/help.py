@@ -176,6 +176,16 @@ STAFF_MANUAL: dict[str, tuple[Topic, ...]] = {
     ),
 }
 STAFF_MANUAL["region"] = STAFF_MANUAL["hq"]
+STAFF_MANUAL["technician"] = (
+    Topic(
+        "jobs",
+        _l("My jobs"),
+        _l(
+            "After signing in you land on My jobs: the jobs assigned to you today and those in "
+            "the workshop, with the car, what the owner reported and the job card's lines."
+        ),
+    ),
+)
 
 
 @lru_cache(maxsize=64)

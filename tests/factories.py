@@ -71,6 +71,10 @@ def agent(store: Store, **kw) -> User:
     return user("agent", store, **kw)
 
 
+def technician(store: Store, **kw) -> User:
+    return user("technician", store, **kw)
+
+
 def region(name: str | None = None, stores: tuple[Store, ...] = ()) -> Region:
     r = Region(name=name or f"Region {next(_seq)}")
     db.session.add(r)

@@ -117,6 +117,11 @@ EXPECTED: dict[str, tuple] = {
     "queue.decide": (302, 403, 403, 400, 404, 400, 400),  # unknown action; B cannot see it
     "workshop.index": STAFF,
     "workshop.step": (302, 403, 403, 400, 404, 400, 400),
+    # The job card of store A's booking; an unknown action changes nothing.
+    "workshop.card": (302, 403, 403, 200, 404, 200, 200),
+    "workshop.card_act": (302, 403, 403, 400, 404, 400, 400),
+    # A technician's own jobs (TECHNICIAN below): nobody else's page.
+    "my_jobs.index": (302, 403, 403, 403, 403, 403, 403),
     # Advisors and managers of a store enter jobs; admins belong to no store.
     "staff_jobs.index": (302, 403, 403, 200, 200, 200, 403),
     "staff_jobs.new": (302, 403, 403, 200, 200, 200, 403),
@@ -387,6 +392,8 @@ AGENT: dict[str, int] = dict.fromkeys(
         *"rescue_queue.index rescue_queue.items rescue_queue.act workshop.index".split(),
         *"workshop.step shop_orders.index shop_orders.detail shop_orders.act".split(),
         "workshop.status_link_send",
+        "workshop.card",
+        "workshop.card_act",
         *"unlocks.index unlocks.approve unlocks.break_glass usedcar_review.index".split(),
         *"usedcar_review.show usedcar_review.act usedcar_review.flag_resolve".split(),
         *"video_queue.index video_queue.items video_queue.assign".split(),
@@ -415,6 +422,18 @@ GROUP: dict[str, int] = {
 }
 
 
+# A workshop technician of store A: their "My jobs" page and the home that sends them there;
+# every other back-office page refuses them (403). Elsewhere they see no record of the store
+# but their jobs, so they get what the advisor of store B gets, except where listed here.
+TECHNICIANS = ("technician",)
+TECHNICIAN: dict[str, int] = {
+    "admin.index": 302,  # the back-office home sends them on to their jobs
+    "admin.static": 200,
+    "my_jobs.index": 200,
+    "manual.index": 200,  # their manual
+}
+
+
 def back_office_areas() -> set[str]:
     """Return the endpoint prefixes of the back office's pages (the menu's table)."""
     from admin import PAGES
@@ -431,6 +450,12 @@ def expected_code(endpoint: str, role: str) -> int:
     if role in GROUP_VIEWERS:
         if endpoint in GROUP:
             return GROUP[endpoint]
+        if endpoint.split(".")[0] in back_office_areas():
+            return 403
+        return EXPECTED[endpoint][ROLES.index("advisor_b")]
+    if role in TECHNICIANS:
+        if endpoint in TECHNICIAN:
+            return TECHNICIAN[endpoint]
         if endpoint.split(".")[0] in back_office_areas():
             return 403
         return EXPECTED[endpoint][ROLES.index("advisor_b")]
@@ -479,6 +504,7 @@ def world(app, f, db):
         "manager": f.manager(store_a),
         "admin": f.admin(),
         "agent": f.agent(store_a),
+        "technician": f.technician(store_a),
         "hq": f.hq(),
         "region": f.regional(f.region("华南", (store_a,))),
     }
@@ -858,7 +884,7 @@ def test_every_route_has_an_entry(app):
     assert stale == set()
 
 
-@pytest.mark.parametrize("role", (*ROLES, "agent", *GROUP_VIEWERS))
+@pytest.mark.parametrize("role", (*ROLES, "agent", *GROUP_VIEWERS, *TECHNICIANS))
 def test_access_matrix(app, world, role):
     users, args, query = world
     mismatches = []

@@ -24,10 +24,11 @@ from portal.demo.people import (
     mileage_history,
 )
 from portal.demo.rescue import load_demo_rescues
+from portal.demo.technicians import load_technician_demo
 from portal.demo.usedcars import load_usedcar_demo
 from portal.extensions import db
 from portal.models import AdvisorProfile, MileageReading, Region, Store, User, Vehicle
-from portal.models.accounts import ADMIN, ADVISOR, HQ, MANAGER, OWNER, REGION
+from portal.models.accounts import ADMIN, ADVISOR, HQ, MANAGER, OWNER, REGION, TECHNICIAN
 from portal.services import passwords
 from portal.services.media import store_image
 from portal.timeutil import now
@@ -124,6 +125,7 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
     load_demo_rescues()
     load_usedcar_demo()
     load_inspection_demo()
+    load_technician_demo(hashes[TECHNICIAN])
     return {"stores": len(stores), "owners_created": created, "bookings_created": bookings}
 
 

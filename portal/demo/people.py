@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, OWNER, REGION
+from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, OWNER, REGION, TECHNICIAN
 from portal.validation import VIN_ALPHABET, vin_check_digit
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
@@ -55,6 +55,7 @@ DEMO_PASSWORD = {
     AGENT: "m4s-demo-agent",  # the call-centre agent (created by crm's demo)
     HQ: "m4s-demo-hq",  # the group's headquarters: every store's figures
     REGION: "m4s-demo-region",  # the regional manager of DEMO_REGION: its stores' figures
+    TECHNICIAN: "m4s-demo-technician",  # a workshop technician of the first store
 }
 DEMO_LOGINS = {
     OWNER: "13800000001",
@@ -64,6 +65,7 @@ DEMO_LOGINS = {
     AGENT: "13900000200",
     HQ: "13900000002",
     REGION: "13900000003",
+    TECHNICIAN: "13900000300",
 }
 DEMO_REGION = "华南区"  # every demo store is in Guangdong
 

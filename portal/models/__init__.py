@@ -40,6 +40,7 @@ from portal.models.inspections import (
     JobLine,
     TemplateItem,
 )
+from portal.models.jobcards import BookingTechnician, JobLabourLine, JobPartLine
 from portal.models.maintenance import (
     DueEvent,
     MaintenancePlan,
@@ -94,6 +95,9 @@ __all__ = [
     "InspectionTemplate",
     "InspectionUptake",
     "JobLine",
+    "BookingTechnician",
+    "JobLabourLine",
+    "JobPartLine",
     "TemplateItem",
     "MaintenancePlan",
     "MaintenanceReminder",

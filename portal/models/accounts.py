@@ -20,8 +20,10 @@ AGENT = "agent"  # a call-centre agent of one store (inbound and outbound calls)
 # The group's view across stores: headquarters compares every store, a regional manager the
 # stores of their region; both see figures only, never a customer's record (portal/access.py).
 HQ, REGION = "hq", "region"
-ROLES = (OWNER, ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION)
-STAFF_ROLES = (ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION)
+# A workshop technician of one store: sees only the jobs assigned to them (portal/access.py).
+TECHNICIAN = "technician"
+ROLES = (OWNER, ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION, TECHNICIAN)
+STAFF_ROLES = (ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION, TECHNICIAN)
 GROUP_ROLES = (HQ, REGION)  # back-office accounts without a store
 
 
@@ -29,7 +31,8 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('owner', 'advisor', 'manager', 'admin', 'agent', 'hq', 'region')",
+            "role IN ('owner', 'advisor', 'manager', 'admin', 'agent', 'hq', 'region', "
+            "'technician')",
             name="role_known",
         ),
         CheckConstraint(

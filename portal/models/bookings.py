@@ -24,6 +24,7 @@ from portal.models.base import Base, UTCDateTime, utcnow
 if TYPE_CHECKING:
     from portal.models.accounts import User
     from portal.models.inspections import Inspection, JobLine
+    from portal.models.jobcards import BookingTechnician, JobLabourLine, JobPartLine
     from portal.models.media import Image
     from portal.models.stores import Store
     from portal.models.vehicles import Vehicle
@@ -158,6 +159,18 @@ class Booking(Base):
     job_lines: Mapped[list[JobLine]] = relationship(
         back_populates="booking", order_by="JobLine.id", cascade="all, delete-orphan"
     )
+    assignments: Mapped[list[BookingTechnician]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan"
+    )
+    technicians: Mapped[list[User]] = relationship(
+        secondary="booking_technicians", order_by="User.name", viewonly=True
+    )
+    labour_lines: Mapped[list[JobLabourLine]] = relationship(
+        back_populates="booking", order_by="JobLabourLine.id", cascade="all, delete-orphan"
+    )
+    part_lines: Mapped[list[JobPartLine]] = relationship(
+        back_populates="booking", order_by="JobPartLine.id", cascade="all, delete-orphan"
+    )
 
     @property
     def is_terminal(self) -> bool:
@@ -252,6 +265,9 @@ class ServiceItem(Base):
     plan_item_code: Mapped[str | None] = mapped_column(String(40))
     quantity: Mapped[int] = mapped_column(default=1)
     unit_price_fen: Mapped[int] = mapped_column()
+    # From the job card: who did a labour line, which shop product a part line fitted.
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("shop_products.id"), index=True)
 
     record: Mapped[ServiceRecord] = relationship(back_populates="items")
 

@@ -32,6 +32,7 @@ from portal.models.accounts import (
     OWNER,
     REGION,
     STAFF_ROLES,
+    TECHNICIAN,
 )
 from portal.services import audit, passwords, signin
 from portal.timeutil import now
@@ -271,7 +272,7 @@ def create_staff(
     if role not in STAFF_ROLES:
         raise ValidationError(_("Unknown staff role."), field="role")
     if actor.role == MANAGER and (
-        role not in (ADVISOR, AGENT) or store is None or store.id != actor.store_id
+        role not in (ADVISOR, AGENT, TECHNICIAN) or store is None or store.id != actor.store_id
     ):
         raise NotAllowed(_("Managers create advisors of their own store only."))
     if actor.role not in (MANAGER, ADMIN):

@@ -34,7 +34,7 @@ from portal.forms import (
 )
 from portal.mail import send_mail
 from portal.models import Store
-from portal.models.accounts import GROUP_ROLES
+from portal.models.accounts import GROUP_ROLES, TECHNICIAN
 from portal.services import accounts, advisors, audit, consent, policy, sessions, signin, totp
 from portal.timeutil import now
 
@@ -118,11 +118,15 @@ def finish_login(user, device_cookie: str | None, target: str | None):
     if user.is_staff and not target:
         # Each staff member's day (crm's Today page); the group's roles have no store and no
         # day there: the back-office home sends them on to the store comparison.
-        target = url_for("admin.index" if user.role in GROUP_ROLES else "today.index")
+        # A technician's day is their own jobs.
+        target = url_for(_STAFF_HOME.get(user.role, "today.index"))
     response = redirect(target or url_for("home.index"), code=303)
     if device is not None:
         _set_device_cookie(response, device)
     return response
+
+
+_STAFF_HOME = {**dict.fromkeys(GROUP_ROLES, "admin.index"), TECHNICIAN: "my_jobs.index"}
 
 
 def _set_device_cookie(response, value: str) -> None:

@@ -33,7 +33,7 @@ from portal.models.bookings import (
 )
 from portal.services import audit, capacity, maintenance, webhooks
 from portal.services import vehicles as vehicle_svc
-from portal.services.bookings import status_link
+from portal.services.bookings import job_card, status_link
 from portal.services.bookings.timeline import _event, _tell_owner, _transition
 from portal.timeutil import now
 
@@ -181,10 +181,13 @@ def complete(
     fault_category: str,
     technician_note: str = "",
 ) -> ServiceRecord:
-    """Close the job: the work items and parts become the vehicle's service record."""
+    """Close the job: the work items and parts become the vehicle's service record.
+
+    A job card's lines, when it has any, are the items (``items`` is then ignored)."""
     _staff_check(staff, booking)
     if fault_category not in FAULT_CATEGORIES:
         raise ValidationError(_("Choose a fault category."), field="fault_category")
+    items = job_card.completion_items(booking) or items
     if not items:
         raise ValidationError(_("Add at least one work item."), field="items")
     clean = []
@@ -202,6 +205,8 @@ def complete(
                 part_no=(item.get("part_no") or "")[:40],
                 quantity=int(item.get("quantity", 1)),
                 unit_price_fen=int(item["unit_price_fen"]),
+                technician_id=item.get("technician_id"),
+                product_id=item.get("product_id"),
             )
         )
     _transition(booking, (IN_PROGRESS, READY), COMPLETED, staff)
