@@ -56,8 +56,13 @@ def apply_event(event_id: str, event_type: str, obj: dict) -> str:
     if event_type.startswith("charge."):
         intent_id = obj.get("payment_intent")
     order = orders.by_intent(intent_id) if event_type in HANDLED else None
-    # The event's row is inserted first: a concurrent duplicate waits on the unique key and
-    # then fails, so two deliveries never both change the order.
+    # The order is locked before the event's row is inserted: that row's foreign key takes a
+    # share lock on the order, and two events of one order (a charge's and its intent's,
+    # sent together) each holding one while waiting for the update lock would deadlock.
+    # A concurrent duplicate then waits on the order, fails on the event's unique key, and
+    # so two deliveries never both change the order.
+    if order is not None:
+        order = orders.lock(order)
     db.session.add(
         StripeEvent(
             id=event_id,
