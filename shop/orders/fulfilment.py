@@ -61,6 +61,7 @@ def _emit_paid(order: Order, via: str) -> None:
         "total_fen": order.total_fen,
         "delivery": order.delivery,
         "paid_via": via,
+        "payment_method": order.payment_method,
         "paid_at": webhooks.iso(order.paid_at),
         "lines": lines,
     }
