@@ -279,3 +279,16 @@ def test_staff_see_the_method_on_the_back_office_order(client, auth, online_orde
     auth.login(f.advisor(store))
     html = client.get(f"/admin/shop_orders/{online_order.id}").get_data(as_text=True)
     assert 'data-method="wechat_pay">WeChat Pay</span>' in html
+
+
+def test_a_refund_stripe_cannot_make_changes_nothing(app, client, online_order, f, store,
+                                                     monkeypatch):  # fmt: skip
+    from portal.errors import Conflict
+
+    post(client, _succeeded(online_order, "alipay"))
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")  # nothing listens
+    order = _reload(online_order)
+    with app.test_request_context(method="POST"), pytest.raises(Conflict, match="Stripe"):
+        orders.refund(f.manager(store), order, 1000, "scratch")
+    order = _reload(online_order)
+    assert (order.status, order.refunded_fen, order.refunds) == ("paid", 0, [])
