@@ -81,6 +81,8 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
     "SESSION_COOKIE_SECURE": True,
     "SHOP_HOLD_MINUTES": 30,  # how long checkout holds the stock of an unpaid order
+    # Stripe payment methods a PaymentIntent offers, in CNY (a JSON list).
+    "SHOP_PAYMENT_METHODS": ["card", "alipay", "wechat_pay"],
     "STRIPE_API_BASE": "",  # empty: api.stripe.com; tests point it at localstripe
     "USEDCAR_INQUIRY_LIMIT_IP": "5 per hour",  # buyers' inquiries about listed cars, per IP
     "POLICY_REMINDER_DAYS": 30,  # renewal reminder this many days before a policy ends
@@ -220,6 +222,23 @@ def _derive(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     cfg["MAX_CONTENT_LENGTH"] = cfg.get("MAX_CONTENT_LENGTH") or cfg["UPLOAD_MAX_MB"] << 20
     cfg["MAX_FORM_PARTS"] = cfg["UPLOAD_MAX_PARTS"]
     _check_networks(cfg["CAMERA_ALLOWED_NETWORKS"])
+    cfg["SHOP_PAYMENT_METHODS"] = _payment_methods(cfg["SHOP_PAYMENT_METHODS"])
+
+
+# The names are shop.models.PAYMENT_METHODS (portal does not import shop; a test compares).
+PAYMENT_METHOD_NAMES = ("card", "alipay", "wechat_pay")
+
+
+def _payment_methods(value: Any) -> tuple[str, ...]:
+    """Fail fast on an unknown Stripe payment method, or none; return them as a tuple."""
+    names = value.split(",") if isinstance(value, str) else list(value or ())
+    names = [str(n).strip() for n in names if str(n).strip()]
+    if not names or any(n not in PAYMENT_METHOD_NAMES for n in names):
+        raise RuntimeError(
+            f"M4S_SHOP_PAYMENT_METHODS must list some of {', '.join(PAYMENT_METHOD_NAMES)}, "
+            f"not {value!r}."
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _data_keys(cfg, env: str) -> None:

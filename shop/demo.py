@@ -240,6 +240,9 @@ def _pickup_tomorrow_for_the_demo_owner(products: list[Product]) -> int:
     return 1
 
 
+ONLINE_MIX = ("alipay", "wechat_pay", None, "alipay", "wechat_pay", "card", "alipay", None)
+
+
 def _past_orders(rng: random.Random, products: list[Product]) -> int:
     """Add ~60 days of completed orders; their stock came in and went out through the ledger."""
     owners = db.session.scalars(select(User).where(User.role == "owner").limit(40)).all()
@@ -253,14 +256,19 @@ def _past_orders(rng: random.Random, products: list[Product]) -> int:
             owner = rng.choice(owners)
             at = now() - timedelta(days=day, hours=rng.randint(0, 8))
             picks = rng.sample(popular if rng.random() < 0.7 else products, rng.randint(1, 3))
+            number = f"D{day:02d}{count:05d}"
+            # Most owners pay online, mostly by Alipay or WeChat Pay; some pay at the counter.
+            method = ONLINE_MIX[count % len(ONLINE_MIX)]
             order = Order(
-                number=f"D{day:02d}{count:05d}",
+                number=number,
                 user_id=owner.id,
                 store_id=owner.store_id or stores[0].id,
                 status=COMPLETED,
                 stock_state=SOLD,
                 delivery="pickup",
-                payment="store",
+                payment="stripe" if method else "store",
+                payment_method=method,
+                payment_intent_id=f"pi_demo_{number}" if method else None,
                 total_fen=0,
                 created_at=at,
                 hold_expires_at=at + timedelta(minutes=30),

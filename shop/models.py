@@ -25,6 +25,10 @@ ORDER_STATUSES = (PENDING, PAID, READY, SHIPPED, COMPLETED, CANCELLED, REFUNDED)
 # How far an order has come; a change never lowers it (out-of-order webhooks, double clicks).
 STATUS_RANK = {PENDING: 0, PAID: 1, READY: 2, SHIPPED: 2, COMPLETED: 3, CANCELLED: 4, REFUNDED: 4}
 HELD, RELEASED, SOLD, RETURNED = "held", "released", "sold", "returned"
+# An online order's Stripe payment method, and its payment's state while it is unpaid.
+CARD, ALIPAY, WECHAT_PAY = "card", "alipay", "wechat_pay"
+PAYMENT_METHODS = (CARD, ALIPAY, WECHAT_PAY)
+PROCESSING, FAILED = "processing", "failed"
 LEDGER_REASONS = ("initial", "sale", "release", "adjust", "return")
 
 
@@ -188,6 +192,16 @@ class Order(Base):
             "refunded_fen >= 0 AND refunded_fen <= total_fen", name="refund_within_total"
         ),
         CheckConstraint("delivery = 'pickup' OR address != ''", name="delivery_has_address"),
+        CheckConstraint(
+            "payment_method IS NULL OR (payment = 'stripe' AND "
+            "payment_method IN ('card', 'alipay', 'wechat_pay'))",
+            name="payment_method_known",
+        ),
+        CheckConstraint(
+            "payment_state IS NULL OR (payment = 'stripe' AND "
+            "payment_state IN ('processing', 'failed'))",
+            name="payment_state_known",
+        ),
         Index("ix_shop_orders_status_hold", "status", "stock_state", "hold_expires_at"),
     )
 
@@ -206,6 +220,10 @@ class Order(Base):
     discount_fen: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     coupon_code: Mapped[str | None] = mapped_column(String(24))
     payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # How an online order was (or is being) paid, as Stripe's events say: card, alipay or
+    # wechat_pay; and while it is unpaid, whether the last attempt is processing or failed.
+    payment_method: Mapped[str | None] = mapped_column(String(12))
+    payment_state: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     hold_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

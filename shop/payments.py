@@ -10,6 +10,7 @@ from __future__ import annotations
 import stripe
 from flask import current_app
 
+from shop import payment_methods
 from shop.models import Order
 
 CURRENCY = "cny"
@@ -39,15 +40,21 @@ def intent_key(order: Order) -> str:
     return f"m4s-{order.number}-intent-{order.total_fen}"
 
 
+def intent_params(order: Order) -> dict:
+    """Return the parameters of the order's PaymentIntent: its total, in CNY, and the methods
+    offered (card, Alipay, WeChat Pay as configured)."""
+    return {
+        "amount": order.total_fen,
+        "currency": CURRENCY,
+        **payment_methods.intent_options(payment_methods.offered()),
+        "metadata": {"order": order.number},
+    }
+
+
 def create_intent(order: Order) -> stripe.PaymentIntent:
     """Create (or, on a retry, get back) the order's PaymentIntent for its server-side total."""
     return client().v1.payment_intents.create(
-        params={
-            "amount": order.total_fen,
-            "currency": CURRENCY,
-            "payment_method_types": ["card"],
-            "metadata": {"order": order.number},
-        },
+        params=intent_params(order),
         options={"idempotency_key": intent_key(order)},
     )
 

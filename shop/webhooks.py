@@ -9,16 +9,21 @@ from sqlalchemy.exc import IntegrityError
 from portal.extensions import csrf, db
 from portal.services import audit
 from portal.timeutil import now
-from shop import orders, payments
+from shop import orders, payment_methods, payments
 from shop.models import StripeEvent
 
 bp = Blueprint("shop_stripe", __name__, url_prefix="/shop/stripe")
 TOLERANCE_S = 300
 HANDLED = {
     "payment_intent.succeeded",
+    "payment_intent.processing",
     "payment_intent.payment_failed",
     "payment_intent.canceled",
     "charge.refunded",
+    # A charge names its payment method (card, Alipay, WeChat Pay) in every API version.
+    "charge.succeeded",
+    "charge.pending",
+    "charge.failed",
 }
 
 
@@ -48,11 +53,16 @@ def _paid_in_full(order, intent: dict) -> bool:
 def apply_event(event_id: str, event_type: str, obj: dict) -> str:
     """Record the event and change its order in the current transaction; say what happened."""
     intent_id = obj.get("id") if event_type.startswith("payment_intent.") else None
-    if event_type == "charge.refunded":
+    if event_type.startswith("charge."):
         intent_id = obj.get("payment_intent")
     order = orders.by_intent(intent_id) if event_type in HANDLED else None
-    # The event's row is inserted first: a concurrent duplicate waits on the unique key and
-    # then fails, so two deliveries never both change the order.
+    # The order is locked before the event's row is inserted: that row's foreign key takes a
+    # share lock on the order, and two events of one order (a charge's and its intent's,
+    # sent together) each holding one while waiting for the update lock would deadlock.
+    # A concurrent duplicate then waits on the order, fails on the event's unique key, and
+    # so two deliveries never both change the order.
+    if order is not None:
+        order = orders.lock(order)
     db.session.add(
         StripeEvent(
             id=event_id,
@@ -64,16 +74,21 @@ def apply_event(event_id: str, event_type: str, obj: dict) -> str:
     db.session.flush()
     if order is None:
         return "ignored"
+    method = payment_methods.method_of(obj)
     if event_type == "payment_intent.succeeded":
         if not _paid_in_full(order, obj):
             return "mismatch"
-        orders.payment_succeeded(order)
+        orders.payment_succeeded(order, method)
+    elif event_type == "payment_intent.processing":
+        orders.payment_processing(order, method)
     elif event_type == "payment_intent.payment_failed":
-        orders.payment_failed(order)
+        orders.payment_failed(order, method)
     elif event_type == "payment_intent.canceled":
         orders.payment_canceled(order)
     elif event_type == "charge.refunded":
         orders.charge_refunded(order, int(obj.get("amount_refunded") or 0))
+    else:
+        orders.payment_method_seen(order, method, succeeded=event_type == "charge.succeeded")
     return "applied"
 
 

@@ -157,6 +157,7 @@ EXPECTED: dict[str, tuple] = {
     "shop.order_receipt": OWN_OBJECT,
     "shop.order_pay": (302, 404, 404, 403, 403, 403, 403),  # card payment is off: no page
     "shop.order_cancel": OWN_POST,
+    "shop.order_return": OWN_POST,  # a pay-at-store order has no online payment: to the order
     "shop_stripe.webhook": (404,) * 7,  # Stripe is not configured in this app
     "shop_orders.index": STAFF,
     "shop_orders.detail": (302, 403, 403, 200, 404, 200, 200),

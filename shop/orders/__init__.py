@@ -6,6 +6,8 @@ from shop.orders.payment_events import (
     charge_refunded,
     payment_canceled,
     payment_failed,
+    payment_method_seen,
+    payment_processing,
     payment_succeeded,
 )
 from shop.orders.pickup import expire_pickups
@@ -43,6 +45,8 @@ __all__ = [
     "owned_order",
     "payment_canceled",
     "payment_failed",
+    "payment_method_seen",
+    "payment_processing",
     "payment_succeeded",
     "place_order",
     "refund",

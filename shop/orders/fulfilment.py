@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stripe
 from flask_babel import gettext as _
 
 from portal.errors import Conflict, ValidationError
@@ -61,6 +62,7 @@ def _emit_paid(order: Order, via: str) -> None:
         "total_fen": order.total_fen,
         "delivery": order.delivery,
         "paid_via": via,
+        "payment_method": order.payment_method,
         "paid_at": webhooks.iso(order.paid_at),
         "lines": lines,
     }
@@ -111,6 +113,17 @@ def cancel(actor: User, order: Order) -> Order:
     return order
 
 
+def _refund_at_stripe(order: Order, amount_fen: int, key: str) -> str:
+    """Refund through Stripe; Conflict (nothing changed) when Stripe is off or refuses."""
+    failed = _("Stripe did not make the refund, so nothing was refunded. Try again later.")
+    if not payments.configured():
+        raise Conflict(failed)
+    try:
+        return payments.refund(order, amount_fen, key)
+    except stripe.StripeError as exc:
+        raise Conflict(failed) from exc
+
+
 def refund(actor: User | None, order: Order, amount_fen: int, reason: str = "") -> Refund:
     """Refund part or all of a paid order (through Stripe for card payments); audited."""
     order = lock(order)
@@ -131,7 +144,7 @@ def refund(actor: User | None, order: Order, amount_fen: int, reason: str = "") 
         created_at=now(),
     )
     if order.payment == "stripe" and order.payment_intent_id:
-        row.stripe_refund_id = payments.refund(order, amount_fen, key)
+        row.stripe_refund_id = _refund_at_stripe(order, amount_fen, key)
     db.session.add(row)
     order.refunded_fen += amount_fen
     if order.refunded_fen == order.total_fen:

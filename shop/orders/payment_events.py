@@ -13,7 +13,9 @@ from portal.timeutil import now
 from shop import coupons, payments, stock
 from shop.models import (
     CANCELLED,
+    FAILED,
     PENDING,
+    PROCESSING,
     REFUNDED,
     Order,
     Refund,
@@ -28,11 +30,24 @@ def by_intent(intent_id: str | None) -> Order | None:
     return db.session.scalar(select(Order).where(Order.payment_intent_id == intent_id))
 
 
-def payment_succeeded(order: Order) -> None:
-    """Fulfil a card payment; after a lost hold re-reserve, or refund and tell the owner."""
+def _note_method(order: Order, method: str | None, succeeded: bool) -> None:
+    """Remember the Stripe payment method an event names; once paid, only a success may."""
+    if method and (succeeded or not order.is_paid):
+        order.payment_method = method
+
+
+def payment_method_seen(order: Order, method: str | None, succeeded: bool) -> None:
+    """Remember which method a charge event says the owner paid (or is paying) with."""
+    _note_method(lock(order), method, succeeded)
+
+
+def payment_succeeded(order: Order, method: str | None = None) -> None:
+    """Fulfil an online payment; after a lost hold re-reserve, or refund and tell the owner."""
     order = lock(order)
+    _note_method(order, method, succeeded=True)
     if order.status != PENDING and order.status != CANCELLED:
         return  # already paid or further: a duplicate or late event changes nothing
+    order.payment_state = None
     if order.status == PENDING:
         try:
             with db.session.begin_nested():
@@ -78,11 +93,24 @@ def _refund_unfillable(order: Order) -> None:
     db.session.flush()
 
 
-def payment_failed(order: Order) -> None:
+def payment_processing(order: Order, method: str | None = None) -> None:
+    """Note that the provider (Alipay, WeChat Pay, a bank) has yet to confirm the payment.
+
+    A failed attempt stays failed until the owner starts another one (renew_hold clears it),
+    so that a processing event delivered after its own failure does not look like news."""
+    order = lock(order)
+    _note_method(order, method, succeeded=False)
+    if order.status == PENDING and order.payment_state in (None, PROCESSING):
+        order.payment_state = PROCESSING
+
+
+def payment_failed(order: Order, method: str | None = None) -> None:
     """Release the stock of an unpaid order whose payment failed; it stays unpaid."""
     order = lock(order)
+    _note_method(order, method, succeeded=False)
     if order.status == PENDING:
         stock.release_hold(order, note="payment failed")
+        order.payment_state = FAILED
         order.note = _("The payment failed. Try again: the items are held again if in stock.")
 
 
@@ -93,6 +121,7 @@ def payment_canceled(order: Order) -> None:
         stock.release_hold(order, note="payment cancelled")
         order.status = CANCELLED
         coupons.release(order)
+        order.payment_state = None
 
 
 def charge_refunded(order: Order, amount_refunded: int) -> None:

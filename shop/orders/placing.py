@@ -20,8 +20,10 @@ from shop import cart as carts
 from shop import payments, stock
 from shop.catalog import Price, price_of
 from shop.models import (
+    FAILED,
     HELD,
     PENDING,
+    PROCESSING,
     RELEASED,
     Cart,
     Order,
@@ -242,6 +244,12 @@ def renew_hold(order: Order) -> None:
     order = lock(order)
     if order.status != PENDING:
         raise Conflict(_("This order is no longer waiting for payment."))
+    if order.payment_state == PROCESSING:
+        raise Conflict(
+            _("Your payment is being confirmed. Wait for its result before paying again.")
+        )
+    if order.payment_state == FAILED:  # a new attempt: the failure and its note are history
+        order.payment_state, order.note = None, ""
     if hold_expired(order):
         stock.release_hold(order, note="hold expired")
     if order.stock_state == RELEASED:

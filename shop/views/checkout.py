@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Store
 from shop import cart as carts
-from shop import catalog, coupons, orders, payments
+from shop import catalog, coupons, orders, payment_methods, payments
 from shop.forms import CheckoutForm
 from shop.orders import pickup
 from shop.views import bp
@@ -34,7 +34,7 @@ def order_choices(form):
     form.pickup_max = max((w[1] for w in windows), default=None)
     choices = [SelectChoice("store", _("Pay at the store"))]
     if payments.configured():
-        choices.append(SelectChoice("stripe", _("Pay now by card")))
+        choices.append(SelectChoice("stripe", payment_methods.offered_label()))
     form.payment.choices = choices
     return form
 

@@ -1,4 +1,4 @@
-"""The owner's orders: list, show, receipt, card payment and cancelling."""
+"""The owner's orders: list, show, receipt, paying online and its result, and cancelling."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.auth import current_account, owner_required
+from portal.auth import current_account, is_htmx, owner_required
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.inputs import int_arg
 from portal.outcome import flash_outcome
 from portal.paging import keyset_page
 from portal.timeutil import now
-from shop import orders, payments
-from shop.models import HELD, PENDING, READY, Order
+from shop import orders, payment_methods, payments
+from shop.models import HELD, PENDING, PROCESSING, READY, Order
 from shop.views import bp
 
 
@@ -59,7 +60,8 @@ STRIPE_CSP = (
 @bp.route("/orders/<int:order_id>/pay", methods=["GET", "POST"])
 @owner_required
 def order_pay(order_id: int):
-    """Pay an order by card with Stripe's Payment Element; POST holds the stock again."""
+    """Pay an order online with Stripe's Payment Element (card, Alipay, WeChat Pay); POST
+    starts another attempt, holding the stock again."""
     order = orders.owned_order(current_user, order_id)
     if order.payment != "stripe" or not payments.configured():
         abort(404)
@@ -75,6 +77,8 @@ def order_pay(order_id: int):
         return redirect(url_for(".order_pay", order_id=order.id), code=303)
     if order.status != PENDING:
         return redirect(url_for(".order_show", order_id=order.id), code=303)
+    if order.payment_state == PROCESSING:  # the provider has yet to answer: no second payment
+        return redirect(url_for(".order_return", order_id=order.id), code=303)
     ready = order.stock_state == HELD and not orders.hold_expired(order) and order.payment_intent_id
     secret = payments.client_secret(order) if ready else ""
     response = current_app.make_response(
@@ -82,6 +86,27 @@ def order_pay(order_id: int):
     )
     response.headers["Content-Security-Policy"] = STRIPE_CSP
     return response
+
+
+# The result page asks again every few seconds while the payment is open, at most this often.
+RESULT_POLLS = 60
+
+
+@bp.route("/orders/<int:order_id>/return")
+@owner_required
+def order_return(order_id: int):
+    """Show the order's payment result when Stripe sends the owner back (htmx polls it)."""
+    order = orders.owned_order(current_user, order_id)
+    if order.payment != "stripe":
+        return redirect(url_for(".order_show", order_id=order.id), code=303)
+    polls = int_arg(request.args.get("poll")) or 0
+    template = "shop/_payment_result.html" if is_htmx() else "shop/payment_return.html"
+    return render_template(
+        template,
+        o=order,
+        outcome=payment_methods.outcome(order),
+        next_poll=polls + 1 if polls < RESULT_POLLS else None,
+    )
 
 
 @bp.route("/orders/<int:order_id>/cancel", methods=["POST"])

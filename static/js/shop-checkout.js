@@ -1,4 +1,6 @@
-// The card payment page: Stripe's Payment Element. The order is fulfilled by the webhook.
+// The online payment page: Stripe's Payment Element offers the intent's methods (card, Alipay,
+// WeChat Pay). Alipay redirects and WeChat Pay shows a QR code; every method ends on the
+// return page, which shows what our webhook recorded. The order is fulfilled by the webhook.
 (function () {
   "use strict";
   var form = document.getElementById("payment-form");

@@ -22,5 +22,11 @@ def test_demo_catalog_orders_and_explainable_stock(app):
     assert db.session.scalar(select(func.count(Placement.id))) == 12
     sales = stats.sales(30)
     assert sales["revenue_fen"] > 0 and len(sales["top_products"]) >= 5
+    methods = db.session.execute(
+        select(Order.payment_method, func.count()).group_by(Order.payment_method)
+    ).all()
+    counts = dict(methods)
+    assert counts["alipay"] > counts["card"] > 0 and counts["wechat_pay"] > 0
+    assert counts[None] > 0  # paid at the counter
     assert load_demo() == {"products": 0, "orders": 0}  # idempotent
     assert db.session.scalar(select(func.count(Order.id))) == result["orders"]

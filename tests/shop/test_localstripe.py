@@ -7,7 +7,11 @@ What localstripe really does (checked against localstripe 1.15.10):
 - `payment_intent.succeeded` and `payment_intent.payment_failed` are sent, but no
   `charge.refunded`: the refund test posts that event itself, signed the same way;
 - it ignores idempotency keys, so the keys are checked on the requests our client sent;
-- `confirm` with a payment_method is not implemented: the method is set by an update first.
+- `confirm` with a payment_method is not implemented: the method is set by an update first;
+- it accepts payment_method_types and payment_method_options (Alipay, WeChat Pay) on a
+  PaymentIntent but keeps neither, and has no Alipay or WeChat Pay payment methods: so the
+  request our client sent is checked, and tests/shop/test_alipay_wechat.py posts those
+  methods' webhooks itself.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 import stripe
@@ -70,15 +75,17 @@ def localstripe(tmp_path):
 
 
 class RecordingClient(stripe.RequestsClient):
-    """The stripe library's own HTTP client, noting each POST's idempotency key."""
+    """The stripe library's own HTTP client, noting each POST's idempotency key and body."""
 
     def __init__(self):
         super().__init__()
         self.keys: list[tuple[str, str]] = []
+        self.bodies: list[tuple[str, str]] = []
 
     def request(self, method, url, headers, post_data=None):
         if method == "post":
             self.keys.append((url, (headers or {}).get("Idempotency-Key", "")))
+            self.bodies.append((url, post_data or ""))
         return super().request(method, url, headers, post_data)
 
 
@@ -187,3 +194,34 @@ def test_partial_refund_through_the_refunds_api(app, live, client, auth, owner, 
     order = db.session.get(Order, order.id)
     assert order.status == "paid" and order.refunded_fen == 3000
     assert len(db.session.scalars(select(Refund)).all()) == 1
+
+
+def _intent_request(live) -> dict:
+    (body,) = [b for url, b in live.bodies if url.endswith("/v1/payment_intents")]
+    return dict(parse_qsl(body))
+
+
+def test_the_intent_offers_card_alipay_and_wechat_pay_in_cny(
+    app, live, client, auth, owner, store, shop
+):
+    product = shop.product(stock_qty=1, price_fen=8800)
+    order = _card_checkout(client, auth, owner, store, product, qty=1)
+    sent = _intent_request(live)
+    assert (sent["amount"], sent["currency"]) == ("8800", "cny")
+    types = [sent[f"payment_method_types[{i}]"] for i in range(3)]
+    assert types == ["card", "alipay", "wechat_pay"] and "payment_method_types[3]" not in sent
+    assert sent["payment_method_options[wechat_pay][client]"] == "web"
+    # localstripe made the intent; a card still pays it end to end.
+    _pay_with(app, order, "pm_card_visa")
+    order = _wait_for(order.id, lambda o: o.status == "paid")
+    assert order.status == "paid"
+
+
+def test_a_card_only_shop_asks_for_cards_only(app, live, client, auth, owner, store, shop,
+                                              monkeypatch):  # fmt: skip
+    monkeypatch.setitem(app.config, "SHOP_PAYMENT_METHODS", ("card",))
+    _card_checkout(client, auth, owner, store, shop.product(stock_qty=1), qty=1)
+    sent = _intent_request(live)
+    assert sent["payment_method_types[0]"] == "card" and "payment_method_types[1]" not in sent
+    assert not any(k.startswith("payment_method_options") for k in sent)
+    assert db.session.scalar(select(Order.payment_intent_id)).startswith("pi_")
