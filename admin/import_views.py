@@ -3,29 +3,24 @@ row's check (a dry run that changes nothing), then apply the whole file or nothi
 
 from __future__ import annotations
 
-import secrets
-
 from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField
 
 from admin import imports
 from admin.base import StaffView
-from admin.exports import export_dir
+from admin.checked_uploads import CheckedUploads, apply_all_or_nothing, store_choices
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Store, User
 
-UPLOAD_SALT = "m4s-import-upload"
+UPLOADS = CheckedUploads("imports", salt="m4s-import-upload")
 ROWS_SHOWN = 500  # the preview lists the errors first, then at most this many rows
 
 
@@ -37,21 +32,8 @@ class ImportForm(FlaskForm):
 def import_form(me: User) -> ImportForm:
     """Return the upload form; only admins choose the store (a manager imports into theirs)."""
     form = ImportForm()
-    stmt = select(Store).order_by(Store.id)
-    if not access.sees_all_stores(me):
-        stmt = stmt.where(Store.id == me.store_id)
-    form.store.choices = [(s.id, s.name) for s in db.session.scalars(stmt)]
+    form.store.choices = store_choices(me)
     return form
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=UPLOAD_SALT)
-
-
-def _folder():
-    folder = export_dir() / "imports"
-    folder.mkdir(exist_ok=True)
-    return folder
 
 
 class ImportView(StaffView):
@@ -82,9 +64,7 @@ class ImportView(StaffView):
         bad = [r for r in rows if r.errors]
         token = None
         if not bad:  # keep the checked file for the apply step, named by a signed token
-            name = secrets.token_hex(16)
-            (_folder() / name).write_bytes(data)
-            token = _serializer().dumps([name, me.id, form.store.data])
+            token = UPLOADS.keep(data, me, form.store.data)
         shown = (bad + [r for r in rows if not r.errors])[:ROWS_SHOWN]
         return self.render(
             "admin/imports/preview.html",
@@ -100,25 +80,19 @@ class ImportView(StaffView):
     def apply(self):
         """Apply a checked file in one transaction: every row, or none."""
         me = current_account()
-        try:
-            name, user_id, store_id = _serializer().loads(request.form.get("token", ""))
-            path = _folder() / str(name)
-            if user_id != me.id or not path.is_file() or "/" in str(name):
-                raise BadSignature("not this user's upload")
-        except (BadSignature, TypeError, ValueError):
+        kept = UPLOADS.take(request.form.get("token", ""), me)
+        if kept is None or len(kept[1]) != 1:
             flash(_("Upload the file again: this import is unknown or already applied."), "error")
             return redirect(url_for(".index"), code=303)
-        store = db.session.get(Store, store_id)
-        try:
+        path, (store_id,) = kept
+
+        def work() -> dict:
             access.require_store(me, store_id, _("Store not found."))
-            counts = imports.apply_rows(imports.read_table(path.read_bytes()), store, me)
-            db.session.commit()
-        except (DomainError, IntegrityError) as exc:
-            db.session.rollback()
-            if isinstance(exc, DomainError):
-                flash(exc.message, "error")
-            else:
-                flash(_("The records changed meanwhile: check the file again."), "error")
+            store = db.session.get(Store, store_id)
+            return imports.apply_rows(imports.read_table(path.read_bytes()), store, me)
+
+        counts = apply_all_or_nothing(work)
+        if counts is None:
             return redirect(url_for(".index"), code=303)
         path.unlink(missing_ok=True)
         flash(

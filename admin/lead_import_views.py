@@ -4,22 +4,17 @@ or nothing."""
 
 from __future__ import annotations
 
-import secrets
-
 from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField
 
 from admin import imports
 from admin.base import StaffView
-from admin.exports import export_dir
+from admin.checked_uploads import CheckedUploads, apply_all_or_nothing, store_choices
 from crm import lead_import
 from crm.lead_import_apply import JOINS, NEW, SKIPPED
 from crm.lead_import_models import PLATFORM_LABELS
@@ -30,7 +25,7 @@ from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.models import Store, User
 
-UPLOAD_SALT = "m4s-lead-import-upload"
+UPLOADS = CheckedUploads("lead_imports", salt="m4s-lead-import-upload")
 ROWS_SHOWN = 500  # the preview lists the errors first, then the warnings, then the rest
 AUTO = ""
 
@@ -47,21 +42,8 @@ def import_form(me: User) -> LeadImportForm:
     form.platform.choices = [(AUTO, _("Tell from the columns"))] + [
         (p, str(PLATFORM_LABELS[p])) for p in PLATFORMS
     ]
-    stmt = select(Store).order_by(Store.id)
-    if not access.sees_all_stores(me):
-        stmt = stmt.where(Store.id == me.store_id)
-    form.store.choices = [(s.id, s.name) for s in db.session.scalars(stmt)]
+    form.store.choices = store_choices(me)
     return form
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=UPLOAD_SALT)
-
-
-def _folder():
-    folder = export_dir() / "lead_imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _platform(chosen: str, table: list[list[str]]) -> str:
@@ -110,9 +92,7 @@ class LeadImportView(StaffView):
         bad = [r for r in rows if r.errors]
         token = None
         if not bad:  # keep the checked file for the import step, named by a signed token
-            name = secrets.token_hex(16)
-            (_folder() / name).write_bytes(data)
-            token = _serializer().dumps([name, me.id, store.id, platform])
+            token = UPLOADS.keep(data, me, store.id, platform)
         warned = [r for r in rows if r.warnings and not r.errors]
         rest = [r for r in rows if not r.warnings and not r.errors]
         return self.render(
@@ -135,26 +115,20 @@ class LeadImportView(StaffView):
     def apply(self):
         """Import a checked export in one transaction: every row, or none."""
         me = current_account()
-        try:
-            name, user_id, store_id, platform = _serializer().loads(request.form.get("token", ""))
-            path = _folder() / str(name)
-            if user_id != me.id or "/" in str(name) or not path.is_file():
-                raise BadSignature("not this user's upload")
-        except (BadSignature, TypeError, ValueError):
+        kept = UPLOADS.take(request.form.get("token", ""), me)
+        if kept is None or len(kept[1]) != 2:
             flash(_("Upload the file again: this import is unknown or already applied."), "error")
             return redirect(url_for(".index"), code=303)
-        try:
+        path, (store_id, platform) = kept
+
+        def work() -> dict:
             access.require_store(me, store_id, _("Store not found."))
             store = db.session.get(Store, store_id)
             table = imports.read_table(path.read_bytes())
-            counts = lead_import.apply_rows(table, store, platform, me)
-            db.session.commit()
-        except (DomainError, IntegrityError) as exc:
-            db.session.rollback()
-            if isinstance(exc, DomainError):
-                flash(exc.message, "error")
-            else:
-                flash(_("The records changed meanwhile: check the file again."), "error")
+            return lead_import.apply_rows(table, store, platform, me)
+
+        counts = apply_all_or_nothing(work)
+        if counts is None:
             return redirect(url_for(".index"), code=303)
         path.unlink(missing_ok=True)
         flash(

@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm import hours, routing
+from crm import tasks as task_svc
 from crm.customers import find_or_add
 from crm.lead_import_models import PLATFORM_LABELS, PlatformLead
 from crm.leads import GRADE_OF_TIMEFRAME, emit_created
-from crm.models import ACTIVE_STATES, FIRST_CONTACT, HIGH, Lead, LeadEvent, Task
+from crm.models import ACTIVE_STATES, Lead, LeadEvent
 from crm.models import NEW as STAGE_NEW
 from portal.extensions import db
 from portal.models import Notification, Store, User
@@ -128,18 +129,7 @@ def _new_lead(row, customer: User, store: Store, platform: str, actor, at, due) 
             at=lead.created_at,
         )
     )
-    db.session.add(
-        Task(
-            lead_id=lead.id,
-            customer_id=customer.id,
-            store_id=store.id,
-            owner_id=lead.advisor_id,
-            kind=FIRST_CONTACT,
-            priority=HIGH,
-            due_at=due.due_at,
-            created_at=at,
-        )
-    )
+    task_svc.first_contact(lead, due.due_at, at)
     emit_created(lead)
     return lead
 

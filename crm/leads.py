@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from crm import hours, routing
+from crm import tasks as task_svc
 from crm.customers import customer_for
 from crm.lead_import_models import PLATFORM_LABELS
 from crm.models import (
@@ -20,7 +21,6 @@ from crm.models import (
     CONTACTED,
     DELIVERED,
     FIRST_CONTACT,
-    HIGH,
     LOST,
     LOST_PENDING,
     LOST_REASONS,
@@ -34,7 +34,6 @@ from crm.models import (
     WON,
     Lead,
     LeadEvent,
-    Task,
 )
 from portal import access
 from portal.errors import NotAllowed, ValidationError
@@ -187,18 +186,7 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
     db.session.add(
         LeadEvent(lead_id=lead.id, kind="created", stage=NEW, actor_id=_id(actor), at=at)
     )
-    db.session.add(
-        Task(
-            lead_id=lead.id,
-            customer_id=customer.id,
-            store_id=lead.store_id,
-            owner_id=lead.advisor_id,
-            kind=FIRST_CONTACT,
-            priority=HIGH,
-            due_at=due.due_at,
-            created_at=at,
-        )
-    )
+    task_svc.first_contact(lead, due.due_at, at)
     when = due.due_at.astimezone(ZoneInfo(inquiry.store.timezone)).strftime("%Y-%m-%d %H:%M")
     if advisor is not None:
         if due.open_now:

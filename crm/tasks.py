@@ -20,7 +20,9 @@ from crm.models import (
     ASK_CLEAR,
     CALL_BACK,
     CLEARED,
+    FIRST_CONTACT,
     FOLLOW_UP,
+    HIGH,
     NO_ANSWER,
     NORMAL,
     NOT_INTERESTED,
@@ -124,6 +126,22 @@ def add_task(
     )
     db.session.add(task)
     db.session.flush()
+    return task
+
+
+def first_contact(lead, due_at: datetime, at: datetime) -> Task:
+    """Add a new lead's first-contact task for its advisor (the system's, not a person's)."""
+    task = Task(
+        lead_id=lead.id,
+        customer_id=lead.customer_id,
+        store_id=lead.store_id,
+        owner_id=lead.advisor_id,
+        kind=FIRST_CONTACT,
+        priority=HIGH,
+        due_at=due_at,
+        created_at=at,
+    )
+    db.session.add(task)
     return task
 
 
