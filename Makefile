@@ -47,7 +47,7 @@ run: venv translations
 	M4S_ENV=development $(BIN)/flask --app wsgi m4s media & media=$$!; \
 	M4S_ENV=development $(BIN)/flask --app wsgi m4s worker --health-port 8090 & worker=$$!; \
 	trap "kill $$media $$worker 2>/dev/null" EXIT; \
-	M4S_ENV=development $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	M4S_ENV=development $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: venv translations
 	$(MAKE) --no-print-directory test-sqlite

@@ -114,7 +114,11 @@ class LiveServer:
         more than 30 s on a machine shared by several test suites)."""
         cmd = [
             sys.executable, "-m", "gunicorn",
-            "--workers", str(self.workers),
+            # Threads: Chromium opens spare connections it may never send a request on, and a
+            # sync worker waits on such a socket until its timeout (30 s). With both workers
+            # waiting, a page's script never loaded and the lane failed (gunicorn's log:
+            # "WORKER TIMEOUT ... no URI read"). A threaded worker serves the next connection.
+            "--workers", str(self.workers), "--threads", "4",
             "--bind", f"127.0.0.1:{self.port}",
             "--access-logfile", "-",
             "wsgi:app",
