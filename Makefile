@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCKS) | cksum | cut -d
 UV_VERSION := 0.13.9
 UV_COMPILE := $(VENV)/lock-tools/bin/uv pip compile -q --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock"
+# Test processes per lane (pytest-xdist): one per core; each has its own database and files.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -55,11 +57,12 @@ test: venv translations
 
 test-sqlite:
 	@echo "== test suite on SQLite"
-	env -u M4S_TEST_DATABASE_URL $(BIN)/pytest -q -m "not e2e" -p no:cacheprovider
+	env -u M4S_TEST_DATABASE_URL $(BIN)/pytest -q -m "not e2e" -p no:cacheprovider \
+		-n $(JOBS) --dist loadfile
 
 test-postgres:
 	@echo "== test suite on PostgreSQL ($$M4S_TEST_DATABASE_URL)"
-	$(BIN)/pytest -q -m "not e2e" -p no:cacheprovider
+	$(BIN)/pytest -q -m "not e2e" -p no:cacheprovider -n $(JOBS) --dist loadfile
 
 e2e: venv translations
 	@echo "== browser lane (Chromium at $${M4S_CHROMIUM:-/usr/bin/chromium})"

@@ -3,14 +3,17 @@ M4S_TEST_DATABASE_URL points at one. Every test starts from empty tables."""
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from portal.app import create_app
 from portal.extensions import db as _db
@@ -22,6 +25,12 @@ TEST_SECRET = "test-secret-key-" + "x" * 32
 TEST_DATA_KEY = "dGVzdC1kYXRhLWtleS1vZi10aGUtbTRzLXN1aXRlLi4="  # 32 bytes, urlsafe base64
 TEST_LOOKUP_KEY = "test-lookup-key-of-the-m4s-suite-000000"
 
+# Each test process has an instance folder of its own (exports, backups, the demo's video
+# clip), so that parallel workers (pytest -n) and a developer's `make run` never share files.
+_INSTANCE = tempfile.mkdtemp(prefix="m4s-test-instance-")
+os.environ["M4S_INSTANCE_PATH"] = _INSTANCE
+atexit.register(shutil.rmtree, _INSTANCE, ignore_errors=True)
+
 
 def _prepare_database(tmp: Path) -> str:
     url = os.environ.get("M4S_TEST_DATABASE_URL", "").strip()
@@ -29,12 +38,28 @@ def _prepare_database(tmp: Path) -> str:
         return f"sqlite:///{tmp / 'test.db'}"
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1... under pytest -n
+    if worker:
+        url = _worker_database(url, worker)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Return the URL of this worker's own database beside the given one, made if missing."""
+    given = make_url(url)
+    name = f"{given.database}_{worker}"
+    engine = create_engine(given, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
 
 
 def test_config(database_url: str, **overrides) -> dict:
