@@ -272,3 +272,19 @@ def test_the_template_and_the_sample_download_and_check_clean(
     r = _preview(client, r.data, kind, people["store_b"].id, "sample.xlsx")
     assert r.status_code == 200, r.get_data(as_text=True)[:2000]
     assert 'name="token"' in r.get_data(as_text=True)
+
+
+def test_two_workers_apply_a_scheduled_price_once(app, db, people, catalog, clock):
+    from tests.threads import at_once
+
+    store = people["store_b"]
+    oil = catalog["OIL-1"]
+    prices.schedule(
+        oil, 45000, prices.store_today(store) + timedelta(days=1), store, people["admin"]
+    )
+    db.session.commit()
+    clock.advance(days=2)
+    assert sorted(at_once(app, prices.apply_due, 4)) == [0, 0, 0, 1]
+    db.session.expire_all()
+    assert db.session.get(Product, oil.id).price_fen == 45000
+    assert db.session.scalar(select(ScheduledPrice.applied_at)) is not None
