@@ -288,3 +288,30 @@ def test_two_workers_apply_a_scheduled_price_once(app, db, people, catalog, cloc
     db.session.expire_all()
     assert db.session.get(Product, oil.id).price_fen == 45000
     assert db.session.scalar(select(ScheduledPrice.applied_at)) is not None
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_utf8_with_or_without_bom_and_gbk_read_alike(client, auth, db, people, catalog, encoding):
+    data = "商品编码,盘点数量\r\nOIL-1,7\r\n".encode(encoding)
+    auth.login(people["manager"])
+    r = _preview(client, data, "stock", people["manager"].store_id)
+    assert r.status_code == 200, r.get_data(as_text=True)[:2000]
+    assert _apply(client, r.get_data(as_text=True)).status_code == 303
+    assert _products(db)["OIL-1"][3] == 7
+
+
+def test_an_excel_date_cell_schedules_the_price(client, auth, db, people, catalog):
+    store = people["store_b"]
+    later = prices.store_today(store) + timedelta(days=10)
+    book = Workbook()
+    book.active.append(["sku", "price", "starts_on"])
+    book.active.append(["OIL-1", 405.5, datetime.combine(later, time(0))])
+    out = io.BytesIO()
+    book.save(out)
+    auth.login(people["admin"])
+    r = _preview(client, out.getvalue(), "prices", store.id, "prices.xlsx")
+    assert r.status_code == 200, r.get_data(as_text=True)[:2000]
+    assert _apply(client, r.get_data(as_text=True)).status_code == 303
+    planned = db.session.scalars(select(ScheduledPrice)).one()
+    assert (planned.price_fen, planned.store_id) == (40550, store.id)
+    assert _products(db)["OIL-1"][2] == 39900
