@@ -22,6 +22,7 @@ from admin.bookings import (
 )
 from admin.calls import CallConsoleView, TaskApprovalsView, TaskRulesView, TodayView
 from admin.campaigns import CampaignView, SegmentView
+from admin.catalog_import_views import CatalogImportView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.customer_profile import TierView
@@ -179,6 +180,7 @@ PAGES: tuple[Page, ...] = (
     Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),
     Page(shop.ProductAdmin, Product, _l("Products"), SHOP, "shop_products", MANAGERS),
+    Page(CatalogImportView, None, _l("Import the catalog"), SHOP, "catalog_imports", MANAGERS),
     Page(shop.CategoryAdmin, Category, _l("Categories"), SHOP, "shop_categories", MANAGERS),
     Page(shop.DiscountAdmin, Discount, _l("Discounts"), SHOP, "shop_discounts", MANAGERS),
     Page(

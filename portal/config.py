@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "EXPORT_KEEP_SECONDS": 86400,  # export files are deleted after this long
     "IMPORT_MAX_ROWS": 20000,  # rows of one customer and vehicle import file
     "LEAD_IMPORT_MAX_ROWS": 5000,  # rows of one platform lead export
+    "CATALOG_IMPORT_MAX_ROWS": 5000,  # rows of one product, stock or price-list import
     "IMPORT_MAX_BYTES": 5 * 1024 * 1024,  # size of one import file
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,

@@ -11,11 +11,13 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 from sqlalchemy import select
 
+from portal.demo import DEMO_LOGINS
 from portal.extensions import db
 from portal.models import Store, User
+from portal.models.accounts import ADMIN
 from portal.services.media import store_image
 from portal.timeutil import now
-from shop import stock
+from shop import prices, stock
 from shop.models import (
     COMPLETED,
     HELD,
@@ -29,6 +31,7 @@ from shop.models import (
     OrderLine,
     Placement,
     Product,
+    ScheduledPrice,
     StockMove,
 )
 
@@ -295,3 +298,18 @@ def _past_orders(rng: random.Random, products: list[Product]) -> int:
                 ])  # fmt: skip
             count += 1
     return count
+
+
+def load_price_list_demo() -> dict[str, int]:
+    """Schedule a price list for next week, as the catalog import does (idempotent)."""
+    if db.session.scalar(select(ScheduledPrice.id).limit(1)) is not None:
+        return {"scheduled_prices": 0}
+    store = db.session.scalar(select(Store).order_by(Store.id).limit(1))
+    admin = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS[ADMIN]))
+    products = db.session.scalars(select(Product).order_by(Product.id).limit(3)).all()
+    if store is None or admin is None or not products:
+        return {"scheduled_prices": 0}
+    day = prices.store_today(store) + timedelta(days=7)
+    for p in products:  # next week's price list: 5% up, rounded to the yuan
+        prices.schedule(p, int(round(p.price_fen * 1.05, -2)), day, store, admin)
+    return {"scheduled_prices": len(products)}

@@ -295,6 +295,30 @@ class StockMove(Base):
     actor: Mapped[User | None] = relationship()
 
 
+class ScheduledPrice(Base):
+    """A product's list price from a moment on (a price list's date, at midnight in the zone
+    of the store it was imported for); the worker applies it when due (shop.prices)."""
+
+    __tablename__ = "shop_scheduled_prices"
+    __table_args__ = (
+        CheckConstraint("price_fen >= 0", name="price_nonnegative"),
+        UniqueConstraint("product_id", "starts_at"),
+        Index("ix_shop_scheduled_prices_due", "applied_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    price_fen: Mapped[int] = mapped_column()
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))  # whose zone
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    product: Mapped[Product] = relationship()
+    store: Mapped[Store | None] = relationship()
+
+
 class Refund(Base):
     __tablename__ = "shop_refunds"
     __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)

@@ -160,8 +160,11 @@ def reserved(product_id: int) -> int:
     )
 
 
-def count(actor: User, product: Product, counted: int, reason: str) -> int:
-    """Set the stock for sale from a shelf count; return the change made (may be 0)."""
+def count(
+    actor: User, product: Product, counted: int, reason: str, *, store_id: int | None = None
+) -> int:
+    """Set the stock for sale from a shelf count; return the change made (may be 0). The
+    audit names the counting store (store_id, else the actor's)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give a reason for the stock change."), field="reason")
@@ -190,7 +193,7 @@ def count(actor: User, product: Product, counted: int, reason: str) -> int:
         _move(product.id, delta, "adjust", actor=actor, note=f"count {counted}: {reason}")
     audit.record(
         "shop_stock_count", actor=actor, target=product, counted=counted, held=held,
-        delta=delta, reason=reason, store_id=actor.store_id,
+        delta=delta, reason=reason, store_id=store_id or actor.store_id,
     )  # fmt: skip
     db.session.flush()
     db.session.refresh(product)

@@ -301,6 +301,13 @@ EXPECTED: dict[str, tuple] = {
     "imports.index": MANAGERS,
     "imports.preview": (302, 403, 403, 403, 403, 422, 422),
     "imports.apply": (302, 403, 403, 403, 403, 303, 303),
+    # Catalog imports: managers (their store's stock counts), admins (products, price lists
+    # too); the sample kind is "stock"; no file, or no checked upload.
+    "catalog_imports.index": MANAGERS,
+    "catalog_imports.template": MANAGERS,
+    "catalog_imports.sample": MANAGERS,
+    "catalog_imports.preview": (302, 403, 403, 403, 403, 422, 422),
+    "catalog_imports.apply": (302, 403, 403, 403, 403, 303, 303),
     # Platform lead imports: managers; no file, or no checked upload.
     "lead_imports.index": MANAGERS,
     "lead_imports.preview": (302, 403, 403, 403, 403, 422, 422),
@@ -605,6 +612,7 @@ def world(app, f, db):
         "relation_id": 999_999,  # no such link
         "tier_id": 999_999,  # no such tier
         "export_id": 999,  # no such export
+        "kind": "stock",  # a catalog import's kind
         "complaint_id": complaint.id,
         "invitation_id": invitation.id,
     }

@@ -58,6 +58,7 @@ JOBS: list[Job] = [
     Job("csi-surveys", "crm.surveys:send_due", 900),
     Job("crm-no-shows", "crm.invitations:mark_no_shows", 300),
     Job("shop-expire-pickups", "shop.orders:expire_pickups", 300),
+    Job("shop-scheduled-prices", "shop.prices:apply_due", 60),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
