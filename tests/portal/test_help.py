@@ -22,7 +22,7 @@ def test_the_owner_help_lists_every_journey_in_chinese_and_english(client, db):
     assert 'id="nav-help"' in en  # linked from the header
     client.post("/lang", data={"lang": "zh_CN"})
     zh = client.get("/help").get_data(as_text=True)
-    assert "预约维修保养" in zh and "道路救援" in zh and "122或120" in zh
+    assert "预约维修保养" in zh and "道路救援" in zh and "122 或 120" in zh
 
 
 @pytest.mark.parametrize("role", ["advisor", "manager", "agent"])
