@@ -39,6 +39,7 @@ OWNER_TOPICS: tuple[Topic, ...] = (
             "something is wrong. The store accepts or proposes another time, and the booking's "
             "page shows each step."
         ),
+        "owner-booking",
     ),
     Topic(
         "schedule",
@@ -47,11 +48,13 @@ OWNER_TOPICS: tuple[Topic, ...] = (
             "Each car's page lists the items due by mileage and time, with what other owners "
             "chose. Tick the items and book them in one go."
         ),
+        "owner-schedule",
     ),
     Topic(
         "watch",
         _l("Watch your car in the bay"),
         _l("While your car is worked on, tap Watch my car on its job to see the bay's live video."),
+        "owner-watch",
     ),
     Topic(
         "rescue",
@@ -60,6 +63,7 @@ OWNER_TOPICS: tuple[Topic, ...] = (
             "Tap SOS at the top, share your location or type the address, and choose the "
             "problem. The page shows who is coming and when. In danger, call 122 or 120 first."
         ),
+        "owner-rescue",
     ),
     Topic(
         "sell",
@@ -68,11 +72,13 @@ OWNER_TOPICS: tuple[Topic, ...] = (
             "Under Sell my car, describe the car and add photos; the store vets it and tells "
             "you each step."
         ),
+        "owner-sell",
     ),
     Topic(
         "shop",
         _l("Accessories shop"),
         _l("Pay online, or pay at the store on the pickup day you choose."),
+        "owner-shop",
     ),
     Topic(
         "privacy",
@@ -81,6 +87,7 @@ OWNER_TOPICS: tuple[Topic, ...] = (
             "Under Me you can download everything we hold about you, choose what we may send "
             "you, or delete your account (you have 7 days to change your mind)."
         ),
+        "owner-privacy",
     ),
 )
 
@@ -104,6 +111,7 @@ STAFF_MANUAL: dict[str, tuple[Topic, ...]] = {
                 "Accept a booking or propose another time in the queue, move jobs along the "
                 "workshop board, and send the owner the repair status link at check-in."
             ),
+            "advisor-workshop",
         ),
         Topic(
             "sales",
@@ -123,6 +131,7 @@ STAFF_MANUAL: dict[str, tuple[Topic, ...]] = {
                 "Cancelling a task, marking a lead lost and a discount over the limit wait for "
                 "you under Task approvals and on the quote; the first decision wins."
             ),
+            "manager-approvals",
         ),
         Topic(
             "settings",
@@ -131,6 +140,7 @@ STAFF_MANUAL: dict[str, tuple[Topic, ...]] = {
                 "Set the routing rules and the duty roster, complaint deadlines, survey "
                 "questions, stock and cameras."
             ),
+            "manager-settings",
         ),
         Topic(
             "reports",
@@ -139,6 +149,7 @@ STAFF_MANUAL: dict[str, tuple[Topic, ...]] = {
                 "Analytics, the sales funnel, speed to lead, complaints and satisfaction are "
                 "charts, and every list exports."
             ),
+            "manager-reports",
         ),
     ),
     "admin": (
@@ -149,6 +160,7 @@ STAFF_MANUAL: dict[str, tuple[Topic, ...]] = {
                 "Create stores and staff accounts. A locked account is unlocked by two "
                 "colleagues. Manage API tokens and webhooks."
             ),
+            "admin-accounts",
         ),
     ),
     "agent": (
@@ -172,6 +184,7 @@ STAFF_MANUAL: dict[str, tuple[Topic, ...]] = {
                 "The group dashboard compares the stores side by side with the group median; "
                 "a figure from too few records is not shown."
             ),
+            "hq-compare",
         ),
     ),
 }
@@ -184,6 +197,7 @@ STAFF_MANUAL["technician"] = (
             "After signing in you land on My jobs: the jobs assigned to you today and those in "
             "the workshop, with the car, what the owner reported and the job card's lines."
         ),
+        "technician-jobs",
     ),
 )
 

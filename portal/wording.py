@@ -1,4 +1,5 @@
-"""Native wording for owner pages: short dates as Chinese sites write them, prices in 万元."""
+"""Native wording for owner pages: short dates as Chinese sites write them, prices in 万元,
+full-width colons after Chinese labels."""
 
 from __future__ import annotations
 
@@ -44,7 +45,13 @@ def wan_yuan(fen: int | None) -> str:
     return f"{text}万元"
 
 
+def label(text: str) -> str:
+    """Return a field's label before its value: "里程：" (zh, full-width colon), "Mileage: "."""
+    return f"{text}：" if _is_chinese() else f"{text}: "
+
+
 def init_app(app: Flask) -> None:
     """Register the wording filters."""
     app.jinja_env.filters["day_label"] = day_label
     app.jinja_env.filters["wan_yuan"] = wan_yuan
+    app.jinja_env.filters["label"] = label

@@ -57,8 +57,6 @@ def test_an_agent_enters_a_new_callers_lead_and_the_advisor_sees_it_today(open_p
         page = open_page(f"advisor{i}", **SMALL_PHONE)
         login(page, who, DEMO_PASSWORD[ADVISOR])
         expect(page).to_have_url(live_server.url + "/admin/today/")
-        if i == 0:
-            shoot(page, "advisor-today")  # the demo advisor's day, for the staff manual
         row = page.locator(".m4s-task", has_text="来电新客")
         if not row.count():
             page.goto("/admin/tomorrow/")

@@ -23,7 +23,7 @@ def _press(page, form_id: str) -> None:
 
 
 def test_an_advisor_walks_a_test_drive_request_to_a_delivered_car(open_page, live_server):
-    from tests.e2e.live import PHONE
+    from tests.e2e.live import DESKTOP, PHONE
 
     rng = random.Random()
     vin = make_vin(rng, "LVG", 2026)
@@ -82,7 +82,11 @@ def test_an_advisor_walks_a_test_drive_request_to_a_delivered_car(open_page, liv
             "aria-pressed", "true"
         )
     assert_fits_phone(advisor)
-    shoot(advisor, "advisor-order")
+    # The staff manual shows the desktop layout: the same order, same session, wider screen.
+    desk = open_page("advisor-desk", **DESKTOP, storage_state=advisor.context.storage_state())
+    desk.goto(advisor.url)
+    desk.locator("#delivery-checklist").scroll_into_view_if_needed()
+    shoot(desk, "advisor-order")
     advisor.fill("#plate", plate)
     _press(advisor, "step-form")
     expect(advisor.locator("#order-stage")).to_have_text("已交车")

@@ -74,3 +74,15 @@ def test_market_list_prices_in_wan_yuan_in_chinese(f, client):
     assert re.search(r'<p class="price">\d+(\.\d{1,2})?万元</p>', card[:2000])
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert "万元" not in client.get("/market/").get_data(as_text=True)
+
+
+def test_labels_take_a_full_width_colon_in_chinese(f, client, auth):
+    owner = f.owner(f.store())
+    f.vehicle(owner)
+    auth.login(owner)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    zh = client.get("/").get_data(as_text=True)
+    assert '里程：<span class="km">' in zh and "里程:" not in zh
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    en = client.get("/").get_data(as_text=True)
+    assert 'Mileage: <span class="km">' in en
