@@ -45,6 +45,7 @@ MOVES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("crm_orders", "customer_id", ()),
     ("crm_campaign_members", "customer_id", ("campaign_id",)),
     ("crm_campaign_sends", "customer_id", ("campaign_id", "channel")),
+    ("crm_campaign_responses", "customer_id", ()),
     ("marketing_consents", "user_id", ("channel",)),
     ("consent_records", "user_id", ("kind", "policy_id")),  # one acceptance per version
     ("crm_complaints", "customer_id", ()),
