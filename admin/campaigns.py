@@ -334,8 +334,8 @@ def _chart_rows(result) -> list[tuple[str, float | None]]:
 def _funnel_chart(steps: campaign_responses.Funnel):
     return charts.funnel(
         [
-            (_("Sent"), steps.sent),
-            (_("Delivered"), steps.delivered),
+            (_("Messages sent"), steps.sent),
+            (_("Messages delivered"), steps.delivered),
             (_("Clicked"), steps.clicked),
             (_("Replied"), steps.replied),
             (_("Leads"), steps.leads),

@@ -130,7 +130,8 @@ def _message(
         if coupon is not None:  # the recipient's own code, in their language
             body = f"{body}\n{coupon_line(*coupon)}"
         if send_id and channel in ("email", "sms", "wechat"):
-            body = f"{body}\n{_('See the offer: %(link)s', link=base + offer_path)}"
+            offer_line = _("See the offer: %(link)s", link=base + offer_path)
+            body = f"{body}\n{offer_line}"
     if channel in ("email", "sms"):
         body = f"{body}\n\n{footer}"
     return {
