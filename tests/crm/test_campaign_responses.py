@@ -247,3 +247,27 @@ def test_the_campaign_page_draws_the_response_funnel(f, db, clock, client, auth)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'id="campaign-funnel-chart"' in html
     assert 'id="funnel-sent">4<' in html and 'id="funnel-clicked">2<' in html
+
+
+def test_the_demo_has_a_finished_campaign_with_clicks_replies_and_leads(db, clock):
+    from crm.campaign_models import Campaign
+    from crm.demo_marketing import WINTER_NAME, load_marketing_demo
+    from crm.demo_responses import load_responses_demo
+    from portal.demo import load_demo
+
+    clock.now = DAYTIME.replace(hour=15)  # 23:00 in Shanghai: the batches wait for the morning
+    load_demo(owners=150)
+    db.session.commit()
+    load_marketing_demo()
+    db.session.commit()
+    found = load_responses_demo()
+    db.session.commit()
+    assert load_responses_demo() == {"responses": 0}  # once
+    winter = db.session.scalar(select(Campaign).where(Campaign.name == WINTER_NAME))
+    assert winter.status == "done"
+    steps = campaign_responses.funnel(winter, campaign_sending.progress(winter), 0)
+    assert steps.clicked == found["clicks"] > 0
+    assert steps.replied >= 2 and steps.leads == found["leads"] >= 4
+    assert _responses(db, UNSUBSCRIBE)  # one replied TD
+    leads = db.session.scalars(select(Lead).where(Lead.source == "campaign")).all()
+    assert len(leads) == steps.leads and all(lead.advisor_id for lead in leads)
