@@ -33,6 +33,7 @@ from crm.returns import LEFT
 from portal import signed_links
 from portal.extensions import db
 from portal.models import Booking, User
+from portal.models.accounts import OWNER
 from portal.models.bookings import CANCELLED, REJECTED
 from portal.services import consent
 from portal.services.accounts import normalize_phone
@@ -131,8 +132,8 @@ def receive_sms(inbound: Inbound) -> CampaignResponse | None:
     reply and a lead of the campaign that last texted the number. Return None for an unknown
     number or a message already received (flushed)."""
     customer = find_customer(normalize_phone(inbound.phone))
-    if customer is None:
-        return None
+    if customer is None or customer.role != OWNER:
+        return None  # a number we do not know, or a colleague's
     send = _last_sms(customer.id)
     stop = is_stop(inbound.text)
     response = CampaignResponse(

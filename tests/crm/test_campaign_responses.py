@@ -218,6 +218,9 @@ def test_the_webhook_refuses_a_wrong_token_and_bad_bodies(f, db, clock, client, 
     assert client.post(f"/crm/sms/inbound/nokia?token={TOKEN}", json={}).status_code == 404
     unknown = _aliyun(client, "13900000000", "hello", 2)  # nobody we know: ignored
     assert unknown.status_code == 200 and _responses(db) == []
+    staff = f.advisor(f.store())
+    assert _aliyun(client, staff.phone, "hello", 4).status_code == 200
+    assert _responses(db) == []  # a colleague's number is no customer's reply
     app.config["SMS_INBOUND_TOKEN"] = ""
     assert _aliyun(client, "15900000000", "hi", 3, token="").status_code == 404
 
