@@ -10,9 +10,18 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from admin import charts
 from admin.base import StaffView
 from admin.campaign_offer_form import offer_draft
-from crm import builtins, campaign_offers, campaign_sending, campaigns, returns, segments
+from crm import (
+    builtins,
+    campaign_offers,
+    campaign_responses,
+    campaign_sending,
+    campaigns,
+    returns,
+    segments,
+)
 from crm.campaign_models import BUILTINS, Campaign, Segment
 from portal import access
 from portal.auth import current_account, is_htmx
@@ -218,10 +227,16 @@ class CampaignView(StaffView):
     def show(self, campaign_id: int):
         campaign = _record(Campaign, campaign_id)
         result = returns.measure(campaign)
+        progress = campaign_sending.progress(campaign)
+        steps = campaign_responses.funnel(
+            campaign, progress, result.reached.revenue_fen if result else 0
+        )
         return self.render(
             "admin/campaigns/campaign.html",
             c=campaign,
-            progress=campaign_sending.progress(campaign),
+            progress=progress,
+            steps=steps,
+            funnel_chart=_funnel_chart(steps),
             result=result,
             coupons=campaign_offers.report(campaign),
             worth=coupon_worth,
@@ -314,3 +329,18 @@ def _chart_rows(result) -> list[tuple[str, float | None]]:
         (_("Reached group"), round(result.reached.rate * 100, 1)),
         (_("Holdout"), round(result.holdout.rate * 100, 1)),
     ]
+
+
+def _funnel_chart(steps: campaign_responses.Funnel):
+    return charts.funnel(
+        [
+            (_("Messages sent"), steps.sent),
+            (_("Messages delivered"), steps.delivered),
+            (_("Clicked"), steps.clicked),
+            (_("Replied"), steps.replied),
+            (_("Leads"), steps.leads),
+            (_("Bookings"), steps.bookings),
+        ],
+        chart_id="campaign-funnel-chart",
+        title=_("Responses to the campaign"),
+    )

@@ -65,6 +65,7 @@ MERGE_LABELS = {
     "crm_orders.customer_id": _l("Car orders"),
     "crm_campaign_members.customer_id": _l("Campaign audiences"),
     "crm_campaign_sends.customer_id": _l("Campaign messages received"),
+    "crm_campaign_responses.customer_id": _l("Answers to campaigns"),
     "marketing_consents.user_id": _l("Marketing consents"),
     "channel_preferences.user_id": _l("Notification channel choices"),
     "wechat_bindings.user_id": _l("WeChat binding"),

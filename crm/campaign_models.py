@@ -26,6 +26,10 @@ CAMPAIGN_STATUSES = (DRAFT, SENDING, PAUSED, DONE)
 # dropped before it left because consent was withdrawn meanwhile (skipped).
 PENDING, QUEUED, DELIVERED, SKIPPED = "pending", "queued", "delivered", "skipped"
 SEND_STATUSES = (PENDING, QUEUED, DELIVERED, SKIPPED)
+# What a recipient did that we heard of: left details on the offer page, replied by SMS, booked
+# after a click, or replied TD (withdrew marketing consent on SMS).
+DETAILS, REPLY, BOOKING, UNSUBSCRIBE = "details", "reply", "booking", "unsubscribe"
+RESPONSE_KINDS = (DETAILS, REPLY, BOOKING, UNSUBSCRIBE)
 MAINTENANCE_DUE = "maintenance_due"
 BUILTINS = (MAINTENANCE_DUE,)
 
@@ -153,6 +157,41 @@ class CampaignSend(Base):
     outbox_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first time the recipient opened the message's tracked link (a replay changes nothing).
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CampaignResponse(Base):
+    """One answer of a recipient to a campaign message; most become a lead (lead_id).
+
+    An inbound SMS carries the provider's message key, unique, so a provider posting the same
+    reply twice records it once. A reply from a known number that no campaign sent to in the
+    last weeks is kept without a campaign (a TD still withdraws consent)."""
+
+    __tablename__ = "crm_campaign_responses"
+    __table_args__ = (
+        CheckConstraint(in_values("kind", RESPONSE_KINDS), name="kind_known"),
+        UniqueConstraint("inbound_key"),
+        Index("ix_crm_campaign_responses_campaign_kind", "campaign_id", "kind"),
+        Index("ix_crm_campaign_responses_customer", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_campaigns.id", ondelete="CASCADE")
+    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    send_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_campaign_sends.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(String(12))
+    text: Mapped[str] = mapped_column(Text, default="")
+    inbound_key: Mapped[str | None] = mapped_column(String(80))  # provider:message id
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("crm_leads.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    campaign: Mapped[Campaign | None] = relationship()
+    customer: Mapped[User] = relationship()
 
 
 class MarketingSettings(Base):

@@ -22,6 +22,7 @@ from crm.campaign_models import (
     CampaignSend,
 )
 from crm.campaign_offers import codes_for, coupon_line
+from crm.campaign_responses import click_path
 from crm.campaigns import finish_if_done, render
 from crm.segments import has_consent
 from portal.extensions import db
@@ -89,14 +90,14 @@ def queue_batch(campaign_id: int, batch: int) -> int:
     codes = codes_for(campaign, [user.id for _id, _ch, user, _o in rows])
     for send_id, channel, user, openid in rows:
         coupon = (campaign.offer, codes[user.id]) if user.id in codes else None
-        message = _message(texts[channel], user, store, channel, coupon)
+        message = _message(texts[channel], user, store, channel, coupon, send_id)
         if channel == "inapp":
             notes.append(
                 {
                     "user_id": user.id,
                     "created_at": at,
                     "text": message["body"],
-                    "link": message["path"],
+                    "link": message["offer_path"],
                 }
             )
             settled.append({"id": send_id, "status": DELIVERED, "queued_at": at})
@@ -113,23 +114,32 @@ def queue_batch(campaign_id: int, batch: int) -> int:
     return len(ids)
 
 
-def _message(text: CampaignMessage, user: User, store: Store, channel: str, coupon=None) -> dict:
+def _message(
+    text: CampaignMessage, user: User, store: Store, channel: str, coupon=None, send_id=None
+) -> dict:
     english = user.locale == "en" and text.body_en
     subject = text.subject_en if english else text.subject_zh
     body = render(text.body_en if english else text.body_zh, user.name, store.name)
+    base = current_app.config["BASE_URL"].rstrip("/")
     path = "/unsubscribe/" + consent.unsubscribe_token(user.id, channel)
-    link = current_app.config["BASE_URL"].rstrip("/") + path
+    link = base + path
+    # The recipient's own tracked link: its click is counted, then it opens the offer.
+    offer_path = click_path(send_id) if send_id else path
     with force_locale("en" if english else "zh_CN"):
         footer = _("Unsubscribe from these messages: %(link)s", link=link)
         if coupon is not None:  # the recipient's own code, in their language
             body = f"{body}\n{coupon_line(*coupon)}"
+        if send_id and channel in ("email", "sms", "wechat"):
+            offer_line = _("See the offer: %(link)s", link=base + offer_path)
+            body = f"{body}\n{offer_line}"
     if channel in ("email", "sms"):
         body = f"{body}\n\n{footer}"
     return {
         "subject": render(subject, user.name, store.name),
         "body": body,
-        "link": link,
+        "link": base + offer_path if send_id and channel == "wechat" else link,
         "path": path,
+        "offer_path": offer_path,
     }
 
 

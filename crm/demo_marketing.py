@@ -43,6 +43,8 @@ WINTER = {
     "included. Book online while places last.",
 }
 
+WINTER_NAME = "冬季养护九折 · Winter care"  # the sent campaign (its responders: crm.demo_responses)
+
 SPRING = {
     "subject_zh": "{name}，春节前来做个保养",
     "body_zh": "{name}您好！春节出行前，{store}为您免费检测轮胎、刹车和灯光，保养工时八五折。",
@@ -113,7 +115,7 @@ def _scheduled_campaign(manager: User, segment: Segment) -> Campaign:
 
 def _sent_campaign(manager: User, segment: Segment) -> Campaign:
     draft = campaigns.Draft(
-        "冬季养护九折 · Winter care",
+        WINTER_NAME,
         segment,
         {"inapp": WINTER, "email": WINTER, "sms": WINTER},
         {"sms": 5, "email": 1},

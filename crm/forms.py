@@ -87,3 +87,12 @@ class ProfileForm(FlaskForm):
     notes = TextAreaField(
         _l("Notes (hobbies, family, anything else)"), validators=[Optional(), Length(max=4000)]
     )
+
+
+class CallMeForm(FlaskForm):
+    """A campaign recipient asks the store to call (the offer page of a tracked link)."""
+
+    note = TextAreaField(
+        _l("What would you like to talk about? (optional)"),
+        validators=[Optional(), Length(max=500)],
+    )

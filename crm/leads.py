@@ -69,6 +69,7 @@ SOURCE_LABELS = {
     "import": _l("Import"),
     "referral": _l("Referral"),
     **PLATFORM_LABELS,
+    "campaign": _l("Campaign"),
 }
 TIMEFRAME_LABELS = {
     "7d": _l("Within a week"),
@@ -131,6 +132,13 @@ def capture(inquiry: Inquiry, actor: User | None = None) -> Captured:
     if inquiry.timeframe not in TIMEFRAMES:
         raise ValidationError(_("Choose when they want to buy."), field="timeframe")
     customer = customer_for(inquiry.name, inquiry.phone, inquiry.email, inquiry.vin, inquiry.store)
+    return capture_for(customer, inquiry, actor)
+
+
+def capture_for(customer: User, inquiry: Inquiry, actor: User | None = None) -> Captured:
+    """Record an inquiry of a customer we already know (a campaign's recipient), as capture."""
+    if inquiry.source not in SOURCES or inquiry.timeframe not in TIMEFRAMES:
+        raise ValidationError(_("Choose where the lead came from."), field="source")
     existing = _active_lead(customer.id, inquiry.store.id)
     if existing is None:
         try:

@@ -45,6 +45,7 @@ MOVES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("crm_orders", "customer_id", ()),
     ("crm_campaign_members", "customer_id", ("campaign_id",)),
     ("crm_campaign_sends", "customer_id", ("campaign_id", "channel")),
+    ("crm_campaign_responses", "customer_id", ()),
     ("marketing_consents", "user_id", ("channel",)),
     ("consent_records", "user_id", ("kind", "policy_id")),  # one acceptance per version
     ("crm_complaints", "customer_id", ()),
@@ -105,6 +106,7 @@ STAYS: frozenset[str] = frozenset(
         *"crm_call_logs.actor_id crm_invitations.agent_id crm_invitations.advisor_id".split(),
         *"crm_invitations.checked_in_by_id crm_delivery_checks.done_by_id".split(),
         *"crm_customer_profiles.updated_by_id crm_customer_relations.created_by_id".split(),
+        "shop_scheduled_prices.actor_id",  # who scheduled a price list
     }
 )
 

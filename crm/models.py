@@ -24,7 +24,9 @@ PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL = "portal", "phone", "walk_in", "import
 # Third-party car platforms whose lead exports a manager imports (crm/lead_import.py).
 AUTOHOME, DONGCHEDI, YICHE = "autohome", "dongchedi", "yiche"
 PLATFORMS = (AUTOHOME, DONGCHEDI, YICHE)
-SOURCES = (PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL, *PLATFORMS)
+# A recipient who answered a campaign message (crm.campaign_responses); utm_campaign names it.
+CAMPAIGN = "campaign"
+SOURCES = (PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL, *PLATFORMS, CAMPAIGN)
 # The new-car pipeline, in order; lost is a state beside it, so funnel counts stay honest.
 NEW, CONTACTED, VISITED, TEST_DRIVE, QUOTE, ORDER, DELIVERED = (
     "new",

@@ -46,6 +46,7 @@ OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they
     "crm.quality_views:bp",
     "api.views:bp",
     "crm.callerid:bp",
+    "crm.campaign_response_views:bp",
 ]
 ADMIN_INIT = "admin:init_admin"
 

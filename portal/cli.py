@@ -33,6 +33,7 @@ DEMO_EXTENSIONS = [
     "crm.quality_demo:load_quality_demo",
     "crm.demo_showroom:load_showroom_demo",
     "crm.demo_profile:load_profile_demo",
+    "crm.demo_responses:load_responses_demo",
 ]
 
 

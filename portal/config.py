@@ -151,6 +151,7 @@ DEFAULTS: dict[str, Any] = {
     # networks are refused unless this is on (tests and a local receiver in development).
     "WEBHOOK_ALLOW_PRIVATE": False,
     "CALLERID_TOKEN": "",  # the phone system's caller-ID webhook token; empty: webhook off
+    "SMS_INBOUND_TOKEN": "",  # the SMS provider's reply webhook token; empty: webhook off
 }
 
 ENV_PREFIX = "M4S_"

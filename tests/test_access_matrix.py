@@ -366,6 +366,10 @@ EXPECTED: dict[str, tuple] = {
     "tomorrow.move": (302, 403, 403, 303, 404, 303, 303),  # no direction given: said, no change
     "activity_report.index": STAFF,
     "callerid.caller_id": (404,) * 7,  # no token configured: the webhook is off
+    # A campaign message's tracked link and offer page: the matrix's token is not a signed one.
+    "campaign_links.click": (404,) * 7,
+    "campaign_links.offer": (404,) * 7,
+    "campaign_links.sms_inbound": (404,) * 7,  # no token configured: the webhook is off
     # Service quality: store A's sample complaint; the owner's links are bearer links (the
     # matrix's token is not a signed one).
     "quality.complaint_list": OWNER_ONLY,
@@ -615,6 +619,7 @@ def world(app, f, db):
         "kind": "stock",  # a catalog import's kind
         "complaint_id": complaint.id,
         "invitation_id": invitation.id,
+        "provider": "aliyun",
     }
     query = {
         "staff": locked.id,

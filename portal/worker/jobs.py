@@ -48,6 +48,7 @@ JOBS: list[Job] = [
     Job("campaign-schedule", "crm.campaigns:start_due", 60),
     Job("campaign-sends", "crm.campaign_sending:queue_due", 30),
     Job("campaign-responders", "crm.campaign_followups:follow_up_responders", 900),
+    Job("campaign-booking-leads", "crm.campaign_responses:leads_from_bookings", 900),
     Job("campaign-builtins", "crm.builtins:run_builtins", 3600),
     Job("api-idempotency-purge", "api.idempotency:purge_expired", 3600),
     Job("crm-task-rules", "crm.rules:generate_tasks", 900),
