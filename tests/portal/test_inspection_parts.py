@@ -245,3 +245,24 @@ def test_the_owner_sees_an_itemised_invoice(client, scene, f, db, auth):
     assert "BP-100" in page and "780.00" in page and "200.00" in page
     show = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
     assert f"/bookings/{booking.id}/invoice" in show
+
+
+def test_the_demo_shows_a_reserved_part_and_one_not_available(db):
+    from portal.demo import load_demo
+    from shop.demo import load_demo as load_shop_demo
+    from shop.demo import load_workshop_parts_demo
+
+    load_demo(owners=16)
+    load_shop_demo()
+    result = load_workshop_parts_demo()
+    db.session.commit()
+    assert result == {"parts": 2, "approved": 2}
+    states = db.session.scalars(
+        select(InspectionItem.part_state).where(InspectionItem.part_state.is_not(None))
+    ).all()
+    assert sorted(states) == ["on_order", "reserved"]
+    short = [i for i in db.session.scalars(select(Inspection)) if svc.short_of_stock(i)]
+    assert short  # a cabin filter still waiting for its owner shows "parts not available"
+    pads = db.session.scalar(select(Product).where(Product.sku == "WS-BP-01"))
+    assert pads.stock == 5 == stock.ledger_total(pads.id)
+    assert load_workshop_parts_demo() == {"parts": 0, "approved": 0}  # idempotent
