@@ -266,3 +266,46 @@ def test_the_demo_shows_a_reserved_part_and_one_not_available(db):
     pads = db.session.scalar(select(Product).where(Product.sku == "WS-BP-01"))
     assert pads.stock == 5 == stock.ledger_total(pads.id)
     assert load_workshop_parts_demo() == {"parts": 0, "approved": 0}  # idempotent
+
+
+def test_staff_link_a_part_by_its_number_and_see_it_short(client, auth, scene, f, db):
+    store, advisor = scene
+    part = product(db, left=0)
+    booking = checked_in_booking(f, db, store, advisor)
+    inspection = svc.start(advisor, booking, make_template(db, store).id)
+    db.session.commit()
+    item_id = inspection.items[0].id
+    url = f"/admin/inspections/{inspection.id}/items/{item_id}"
+    auth.login(advisor)
+    form = {"severity": "red", "price": "480.00", "part_quantity": "1"}
+    bad = client.post(url, data={**form, "part_no": "NO-SUCH"}, headers={"HX-Request": "true"})
+    assert bad.status_code == 422 and "NO-SUCH" in bad.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(InspectionItem, item_id).severity == "green"  # refused: unchanged
+    ok = client.post(url, data={**form, "part_no": " bp-100 "}, headers={"HX-Request": "true"})
+    body = ok.get_data(as_text=True)
+    assert ok.status_code == 200 and "BP-100" in body and "<html" not in body
+    assert "Parts not available" in body or "配件缺货" in body
+    db.session.rollback()
+    item = db.session.get(InspectionItem, item_id)
+    assert (item.product_id, item.part_quantity) == (part.id, 1)
+
+
+def test_the_job_card_shows_the_approved_line_and_withdraws_it(client, auth, scene, f, db):
+    store, advisor = scene
+    part = product(db, left=1)
+    inspection = inspection_with_part(f, db, store, advisor, part)
+    svc.decide(inspection, inspection.items[0].id, True)
+    db.session.commit()
+    booking = inspection.booking
+    line_id = booking.job_lines[0].id
+    auth.login(advisor)
+    card = client.get(f"/admin/workshop/{booking.id}/card").get_data(as_text=True)
+    assert f'id="approved-line-{line_id}"' in card and "part-reserved" in card
+    r = client.post(
+        f"/admin/workshop/{booking.id}/card", data={"action": "withdraw", "line": line_id}
+    )
+    assert r.status_code == 303
+    assert stock_of(db, part) == 1
+    card = client.get(f"/admin/workshop/{booking.id}/card").get_data(as_text=True)
+    assert f'id="approved-line-{line_id}"' not in card
