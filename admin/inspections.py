@@ -18,7 +18,7 @@ from admin import charts
 from admin.base import StaffModelView, StaffView
 from portal import access
 from portal.auth import current_account, is_htmx
-from portal.errors import Conflict, DomainError
+from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import cny
 from portal.inputs import int_arg
@@ -27,6 +27,7 @@ from portal.money import fen_from_form
 from portal.services import bookings as bookings_svc
 from portal.services import inspections as svc
 from portal.timeutil import now
+from shop.parts import product_for_part_no
 
 
 def _plan_codes() -> set[str]:
@@ -96,6 +97,30 @@ def _workshop_bookings() -> list[Booking]:
     return list(db.session.scalars(access.store_scope(stmt, Booking.store_id, current_user)))
 
 
+def _parts(inspection) -> dict:
+    """The shop parts of the inspection's items (SKU and names) and those short of stock."""
+    ids = [i.product_id for i in inspection.items if i.product_id]
+    return {"part_names": svc.part_names(ids), "short": svc.short_of_stock(inspection)}
+
+
+def _part_from_form() -> dict:
+    """Read the item's part number and quantity: a shop product, none, or a form error."""
+    part_no = (request.form.get("part_no") or "").strip()
+    if "part_no" not in request.form:
+        return {}
+    if not part_no:
+        return {"remove_part": True}
+    product = product_for_part_no(part_no)
+    if product is None:
+        raise ValidationError(
+            _("No shop product has the part number %(no)s.", no=part_no[:40]), field="part_no"
+        )
+    quantity = int_arg(request.form.get("part_quantity") or "1", minimum=1, maximum=999)
+    if quantity is None:
+        raise ValidationError(_("A quantity is a whole number from 1 to 999."), field="quantity")
+    return {"part": (product.id, quantity)}
+
+
 class InspectionView(StaffView):
     """Record an inspection item by item on a phone, with photos, and send it to the owner."""
 
@@ -107,6 +132,7 @@ class InspectionView(StaffView):
             svc=svc,
             bsvc=bookings_svc,
             error=error,
+            **_parts(inspection),
         ), status
 
     @expose("/")
@@ -157,6 +183,7 @@ class InspectionView(StaffView):
                 price_fen=fen_from_form(request.form.get("price") or "0", field="price"),
                 photo=photo,
                 remove_photo=request.form.get("remove_photo") == "1",
+                **_part_from_form(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -172,6 +199,7 @@ class InspectionView(StaffView):
                     inspection=inspection,
                     svc=svc,
                     error=exc.message,
+                    **_parts(inspection),
                 ), status
             return self._page(inspection, error=exc.message, status=status)
         db.session.commit()
@@ -183,6 +211,7 @@ class InspectionView(StaffView):
                 svc=svc,
                 error=None,
                 saved=True,
+                **_parts(inspection),
             )
         return redirect(
             url_for(".show", inspection_id=inspection_id) + f"#item-{item_id}", code=303
@@ -211,6 +240,7 @@ class InspectionView(StaffView):
             inspection=inspection,
             booking=inspection.booking,
             svc=svc,
+            **_parts(inspection),
         )
 
 

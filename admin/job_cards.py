@@ -18,10 +18,11 @@ from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
-from portal.models import Booking, JobLabourLine
+from portal.models import Booking, JobLabourLine, JobLine
 from portal.models.bookings import ACCEPTED, CHECKED_IN, IN_PROGRESS, READY
 from portal.money import fen_from_form
 from portal.services import bookings as svc
+from portal.services import inspections
 from portal.services.bookings import job_card
 from portal.services.vehicles import store_today
 from shop.parts import product_for_part_no
@@ -32,6 +33,7 @@ CARD_LOADS = (
     selectinload(Booking.technicians),
     selectinload(Booking.labour_lines).selectinload(JobLabourLine.technician),
     selectinload(Booking.part_lines),
+    selectinload(Booking.job_lines).selectinload(JobLine.inspection_item),
 )
 
 
@@ -71,6 +73,11 @@ def _part(staff, booking: Booking) -> None:
     )
 
 
+def _part_names(booking: Booking) -> dict:
+    items = [x.inspection_item for x in booking.job_lines if x.inspection_item]
+    return inspections.part_names([i.product_id for i in items if i.product_id])
+
+
 # The job card's buttons: action -> what it does (each reads its own form fields).
 _CARD_ACTIONS = {
     "assign": lambda staff, b: job_card.assign(staff, b, _id("technician")),
@@ -79,6 +86,7 @@ _CARD_ACTIONS = {
     "part": _part,
     "remove_labour": lambda staff, b: job_card.remove_line(staff, b, "labour", _id("line")),
     "remove_part": lambda staff, b: job_card.remove_line(staff, b, "part", _id("line")),
+    "withdraw": lambda staff, b: inspections.withdraw(staff, b, _id("line")),
 }
 
 
@@ -97,6 +105,7 @@ class JobCardMixin:
             total_fen=job_card.card_total_fen(booking),
             hours_label=job_card.hours_label,
             svc=svc,
+            part_names=_part_names(booking),
         )
 
     @expose("/<int:booking_id>/card", methods=["POST"])

@@ -20,6 +20,7 @@ m4s.add_command(worker)
 DEMO_EXTENSIONS = [
     "shop.demo:load_demo",
     "shop.demo:load_price_list_demo",
+    "shop.demo:load_workshop_parts_demo",
     "workshop_video.cli:load_video_demo",
     "crm.demo:load_crm_demo",
     "crm.demo_marketing:load_marketing_demo",

@@ -313,3 +313,54 @@ def load_price_list_demo() -> dict[str, int]:
     for p in products:  # next week's price list: 5% up, rounded to the yuan
         prices.schedule(p, int(round(p.price_fen * 1.05, -2)), day, store, admin)
     return {"scheduled_prices": len(products)}
+
+
+# -- workshop parts: the waiting inspections' brake pads and cabin filter come from the shop ---
+# Brake pads are in stock (the first store's owner has approved them: reserved); the cabin
+# filter is sold out, so its line shows "parts not available" (the second store's owner
+# approved it anyway: on order).
+WORKSHOP_CATEGORY = ("维修配件", "Workshop parts")
+WORKSHOP_PARTS = [  # sku, zh, en, price fen, stock, the inspection item it fits
+    ("WS-BP-01", "前刹车片套装", "Front brake pad set", 32000, 6, "刹车片"),
+    ("WS-CF-01", "空调滤芯", "Cabin air filter", 9800, 0, "空调滤清器"),
+]
+
+
+def load_workshop_parts_demo() -> dict[str, int]:
+    """Link the waiting inspections' items to shop parts, one reserved and one short."""
+    from portal.models import Inspection
+    from portal.models.inspections import PENDING
+    from portal.services import inspections
+
+    zh, en = WORKSHOP_CATEGORY
+    if db.session.scalar(select(Category.id).where(Category.name == zh)) is not None:
+        return {"parts": 0, "approved": 0}
+    category = Category(name=zh, name_en=en, position=len(CATALOG))
+    by_item = {}
+    for sku, name, english, price, left, item_name in WORKSHOP_PARTS:
+        p = Product(sku=sku, name=name, name_en=english, category=category, price_fen=price,
+                    description=f"{name}，门店工位安装。", low_stock=2,
+                    description_en=f"{english}, fitted in the workshop.")  # fmt: skip
+        db.session.add(p)
+        db.session.flush()
+        stock.set_initial(p, left)
+        by_item[item_name] = p
+    waiting = db.session.scalars(
+        select(Inspection)
+        .where(Inspection.opened_at.is_(None), Inspection.status == "sent")
+        .where(Inspection.booking.has(status="in_progress"))
+        .order_by(Inspection.store_id, Inspection.id)
+    ).all()
+    for inspection in waiting:
+        for item in inspection.recommendations:
+            if item.name_zh in by_item and item.decision == PENDING:
+                item.product_id = by_item[item.name_zh].id
+    db.session.flush()
+    approved = 0
+    for inspection, name in zip(waiting[:2], ("刹车片", "空调滤清器"), strict=False):
+        item = next((i for i in inspection.recommendations if i.name_zh == name), None)
+        if item is not None:
+            inspection.opened_at = now()
+            inspections.decide(inspection, item.id, True)
+            approved += 1
+    return {"parts": len(WORKSHOP_PARTS), "approved": approved}

@@ -29,7 +29,8 @@ HELD, RELEASED, SOLD, RETURNED = "held", "released", "sold", "returned"
 CARD, ALIPAY, WECHAT_PAY = "card", "alipay", "wechat_pay"
 PAYMENT_METHODS = (CARD, ALIPAY, WECHAT_PAY)
 PROCESSING, FAILED = "processing", "failed"
-LEDGER_REASONS = ("initial", "sale", "release", "adjust", "return")
+# "workshop": units reserved for an approved inspection item of a job (given back as "release").
+LEDGER_REASONS = ("initial", "sale", "release", "adjust", "return", "workshop")
 
 
 class Category(Bilingual, Base):
@@ -277,7 +278,8 @@ class StockMove(Base):
     __tablename__ = "shop_stock_moves"
     __table_args__ = (
         CheckConstraint(
-            "reason IN ('initial', 'sale', 'release', 'adjust', 'return')", name="reason_known"
+            "reason IN ('initial', 'sale', 'release', 'adjust', 'return', 'workshop')",
+            name="reason_known",
         ),
         CheckConstraint("delta != 0", name="delta_nonzero"),
     )

@@ -1,10 +1,12 @@
-"""Parts for the workshop's job cards: a typed part number found among the shop's products."""
+"""Parts for the workshop's job cards: a typed part number found among the shop's products,
+and units of stock reserved for a job."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.extensions import db
+from shop import stock
 from shop.models import Product
 
 
@@ -16,3 +18,49 @@ def product_for_part_no(part_no: str | None) -> Product | None:
     return db.session.scalar(
         select(Product).where(func.upper(Product.sku) == key, Product.is_active.is_(True))
     )
+
+
+# -- units reserved for the workshop's jobs (portal reaches these through app.extensions) ----
+# portal never imports shop: the shop's blueprint puts this module in app.extensions under
+# PARTS_STOCK, and the inspection decisions call reserve / release / in_stock through it.
+
+PARTS_STOCK = "m4s_parts_stock"
+
+
+def reserve(product_id: int, quantity: int, note: str) -> bool:
+    """Take quantity units for a job if that many are in stock; False (nothing taken) if not.
+
+    One conditional UPDATE: two jobs racing for the last unit cannot both get it."""
+    res = db.session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.stock >= quantity, Product.is_active.is_(True))
+        .values(stock=Product.stock - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:
+        return False
+    stock.record_move(product_id, -quantity, "workshop", note=note)
+    return True
+
+
+def release(product_id: int, quantity: int, note: str) -> None:
+    """Put units reserved for a job back on the shelf."""
+    stock.give_back(product_id, quantity, "release", note=note)
+
+
+def in_stock(product_ids: list[int]) -> dict[int, int]:
+    """Return the stock for sale of each active product (an inactive one has none)."""
+    if not product_ids:
+        return {}
+    rows = db.session.execute(
+        select(Product.id, Product.stock).where(
+            Product.id.in_(product_ids), Product.is_active.is_(True)
+        )
+    )
+    return {pid: left for pid, left in rows}
+
+
+def describe(product_id: int) -> tuple[str, str, str, int]:
+    """Return a product's (SKU, Chinese name, English name, price in fen) for a job line."""
+    product = db.session.get(Product, product_id)
+    return product.sku, product.name, product.name_en or product.name, product.price_fen

@@ -41,6 +41,11 @@ def _move(product_id: int, delta: int, reason: str, *, order=None, actor=None, n
     db.session.add(StockMove(**row))
 
 
+def record_move(product_id: int, delta: int, reason: str, note: str = "") -> None:
+    """Write the ledger row of a stock change made elsewhere (the workshop's reservations)."""
+    _move(product_id, delta, reason, note=note)
+
+
 def take_many(picks: list[tuple[Product, int]], *, order: Order) -> None:
     """Take each (product, quantity) for the order, or raise Conflict at the first short one.
 

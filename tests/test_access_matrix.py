@@ -83,6 +83,7 @@ EXPECTED: dict[str, tuple] = {
     "bookings.slot_options": OWNER_ONLY,
     "bookings.booking_show": OWN_OBJECT,
     "bookings.booking_status": OWN_OBJECT,
+    "bookings.booking_invoice": OWN_OBJECT,
     "bookings.booking_edit": OWN_OBJECT,
     "bookings.booking_cancel": OWN_POST,
     "bookings.proposal_answer": OWN_POST,

@@ -23,6 +23,10 @@ SEVERITIES = (GREEN, AMBER, RED)
 PENDING, APPROVED, DECLINED = "pending", "approved", "declined"
 DECISIONS = (PENDING, APPROVED, DECLINED)
 DRAFT, SENT = "draft", "sent"
+# The shop part an approved item needs: reserved from stock, on order (none was left),
+# released again (the line was withdrawn) or used (the job was completed).
+RESERVED, ON_ORDER, RELEASED, USED = "reserved", "on_order", "released", "used"
+PART_STATES = (RESERVED, ON_ORDER, RELEASED, USED)
 
 
 class InspectionTemplate(Base):
@@ -118,6 +122,12 @@ class InspectionItem(Base):
         CheckConstraint("decision IN ('pending', 'approved', 'declined')", name="decision_known"),
         CheckConstraint("decision = 'pending' OR severity <> 'green'", name="green_not_decided"),
         CheckConstraint("price_fen >= 0", name="price_nonnegative"),
+        CheckConstraint("part_quantity > 0", name="part_quantity_positive"),
+        CheckConstraint(
+            "part_state IS NULL OR (product_id IS NOT NULL AND decision <> 'pending' AND "
+            "part_state IN ('reserved', 'on_order', 'released', 'used'))",
+            name="part_state_known",
+        ),
         # The reminders job reads declined items not yet reminded.
         Index("ix_inspection_items_decision_reminded", "decision", "reminded_at"),
     )
@@ -137,6 +147,10 @@ class InspectionItem(Base):
     decision: Mapped[str] = mapped_column(String(8), default=PENDING)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The shop part the fix needs (its price is part of price_fen), and what became of it.
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    part_quantity: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    part_state: Mapped[str | None] = mapped_column(String(10))
 
     inspection: Mapped[Inspection] = relationship(back_populates="items")
     image: Mapped[Image | None] = relationship()
@@ -166,7 +180,10 @@ class JobLine(Base):
     """A line of work on a booking's job; approved inspection items add one each, once."""
 
     __tablename__ = "job_lines"
-    __table_args__ = (CheckConstraint("price_fen >= 0", name="price_nonnegative"),)
+    __table_args__ = (
+        CheckConstraint("price_fen >= 0", name="price_nonnegative"),
+        CheckConstraint("part_fen >= 0 AND part_fen <= price_fen", name="part_within_price"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(
@@ -175,6 +192,8 @@ class JobLine(Base):
     description_zh: Mapped[str] = mapped_column(String(200))
     description_en: Mapped[str] = mapped_column(String(200))
     price_fen: Mapped[int] = mapped_column(default=0)
+    # The parts' share of price_fen (the part's shop price when approved); the rest is labour.
+    part_fen: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     inspection_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("inspection_items.id"), unique=True
     )
@@ -182,3 +201,7 @@ class JobLine(Base):
 
     booking: Mapped[Booking] = relationship(back_populates="job_lines")
     inspection_item: Mapped[InspectionItem | None] = relationship(back_populates="job_line")
+
+    @property
+    def labour_fen(self) -> int:
+        return self.price_fen - self.part_fen

@@ -16,6 +16,7 @@ from portal.models import Inspection, InspectionItem
 from portal.services import inspections as svc
 
 bp = Blueprint("owner_inspections", __name__, url_prefix="/inspection")
+bp.add_app_template_filter(svc.part_state_label, "part_state")
 
 
 def _render_item(inspection: Inspection, item: InspectionItem, link: str, message=None):
@@ -27,6 +28,7 @@ def _render_item(inspection: Inspection, item: InspectionItem, link: str, messag
         chose=svc.other_owners(inspection),
         svc=svc,
         message=message,
+        short=svc.short_of_stock(inspection),
     )
 
 
@@ -46,6 +48,7 @@ def inspection_show(link: str):
         link=link,
         chose=svc.other_owners(inspection),
         svc=svc,
+        short=svc.short_of_stock(inspection),
     )
 
 

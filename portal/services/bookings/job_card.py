@@ -4,7 +4,9 @@ record's items they become at completion."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
@@ -18,6 +20,7 @@ from portal.models.accounts import TECHNICIAN
 from portal.models.bookings import ACCEPTED, CHECKED_IN, IN_PROGRESS, READY
 from portal.models.jobcards import MAX_HOURS_TENTHS
 from portal.services import audit
+from portal.services.inspections import part_names
 
 # A job card changes until the job is completed (or otherwise closed).
 OPEN = (ACCEPTED, CHECKED_IN, IN_PROGRESS, READY)
@@ -173,10 +176,50 @@ def has_lines(booking: Booking) -> bool:
 
 
 def card_total_fen(booking: Booking) -> int:
-    """Return the job card's total in fen."""
-    return sum(x.total_fen for x in booking.labour_lines) + sum(
-        x.total_fen for x in booking.part_lines
+    """Return the job card's total in fen, with the owner's approved inspection lines."""
+    return (
+        sum(x.total_fen for x in booking.labour_lines)
+        + sum(x.total_fen for x in booking.part_lines)
+        + sum(x.price_fen for x in booking.job_lines)
     )
+
+
+def approved_items(booking: Booking) -> list[dict]:
+    """Return the owner's approved inspection lines as service record items: the work, priced
+    at the approved price less the part's share, and the part (when it has one); both carry
+    the item's maintenance code, so the schedule's statistics count them."""
+    lines = booking.job_lines
+    names = part_names([x.inspection_item.product_id for x in lines if x.inspection_item])
+    items = []
+    for line in lines:
+        item = line.inspection_item
+        code = item.plan_item_code if item is not None else None
+        text = f"{line.description_zh} / {line.description_en}"[:200]
+        product_id = item.product_id if item is not None and line.part_fen else None
+        if line.labour_fen or product_id is None:
+            items.append(
+                {
+                    "kind": "labour",
+                    "description": text,
+                    "quantity": 1,
+                    "unit_price_fen": line.labour_fen,
+                    "plan_item_code": code,
+                }
+            )
+        if product_id is not None:
+            sku, zh, en = names.get(product_id, ("", text, text))
+            items.append(
+                {
+                    "kind": "part",
+                    "description": f"{zh} / {en}"[:200] if zh != en else zh,
+                    "part_no": sku,
+                    "quantity": item.part_quantity,
+                    "unit_price_fen": line.part_fen // item.part_quantity,
+                    "product_id": product_id,
+                    "plan_item_code": code,
+                }
+            )
+    return items
 
 
 def completion_items(booking: Booking) -> list[dict]:
@@ -210,3 +253,64 @@ def completion_items(booking: Booking) -> list[dict]:
 def hours_label(tenths: int) -> str:
     """Return tenths of an hour as "1.5"."""
     return f"{tenths // 10}.{tenths % 10}"
+
+
+class InvoiceLine(NamedTuple):
+    kind: str  # "labour" or "part"
+    description: str
+    part_no: str
+    quantity: int
+    unit_price_fen: int
+
+    @property
+    def total_fen(self) -> int:
+        return self.quantity * self.unit_price_fen
+
+
+class Invoice(NamedTuple):
+    """The owner's itemised bill: labour, then parts, in fen; final once the job is completed
+    (then it is the service record's items), an estimate from the job lines before."""
+
+    labour: list[InvoiceLine]
+    parts: list[InvoiceLine]
+    final: bool
+    completed_at: datetime | None
+
+    @property
+    def labour_fen(self) -> int:
+        return sum(x.total_fen for x in self.labour)
+
+    @property
+    def parts_fen(self) -> int:
+        return sum(x.total_fen for x in self.parts)
+
+    @property
+    def total_fen(self) -> int:
+        return self.labour_fen + self.parts_fen
+
+
+def invoice(booking: Booking) -> Invoice:
+    """Return the booking's itemised invoice, built from its job lines."""
+    record = booking.record
+    if record is not None:
+        rows = [
+            InvoiceLine(i.kind, i.description, i.part_no, i.quantity, i.unit_price_fen)
+            for i in record.items
+        ]
+    else:
+        rows = [
+            InvoiceLine(
+                i["kind"],
+                i["description"],
+                i.get("part_no") or "",
+                i["quantity"],
+                i["unit_price_fen"],
+            )  # fmt: skip
+            for i in completion_items(booking) + approved_items(booking)
+        ]
+    return Invoice(
+        labour=[x for x in rows if x.kind == "labour"],
+        parts=[x for x in rows if x.kind == "part"],
+        final=record is not None,
+        completed_at=record.completed_at if record is not None else None,
+    )

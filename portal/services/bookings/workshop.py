@@ -31,7 +31,7 @@ from portal.models.bookings import (
     REJECTED,
     SUBMITTED,
 )
-from portal.services import audit, capacity, maintenance, webhooks
+from portal.services import audit, capacity, inspections, maintenance, webhooks
 from portal.services import vehicles as vehicle_svc
 from portal.services.bookings import job_card, status_link
 from portal.services.bookings.timeline import _event, _tell_owner, _transition
@@ -183,11 +183,12 @@ def complete(
 ) -> ServiceRecord:
     """Close the job: the work items and parts become the vehicle's service record.
 
-    A job card's lines, when it has any, are the items (``items`` is then ignored)."""
+    A job card's lines, when it has any, are the items (``items`` is then ignored); the
+    owner's approved inspection lines are added to either, and their reserved parts used."""
     _staff_check(staff, booking)
     if fault_category not in FAULT_CATEGORIES:
         raise ValidationError(_("Choose a fault category."), field="fault_category")
-    items = job_card.completion_items(booking) or items
+    items = (job_card.completion_items(booking) or items) + job_card.approved_items(booking)
     if not items:
         raise ValidationError(_("Add at least one work item."), field="items")
     clean = []
@@ -207,6 +208,7 @@ def complete(
                 unit_price_fen=int(item["unit_price_fen"]),
                 technician_id=item.get("technician_id"),
                 product_id=item.get("product_id"),
+                plan_item_code=(item.get("plan_item_code") or "")[:40] or None,
             )
         )
     _transition(booking, (IN_PROGRESS, READY), COMPLETED, staff)
@@ -224,6 +226,7 @@ def complete(
     )
     db.session.add(record)
     db.session.flush()
+    inspections.mark_used(booking)
     maintenance.on_service_record(record)
     audit.record("booking_completed", actor=staff, target=booking, total_fen=record.total_fen)
     _emit_completed(record)

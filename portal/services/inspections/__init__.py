@@ -12,6 +12,14 @@ from portal.services.inspections.decisions import (
     send_declined_reminders,
 )
 from portal.services.inspections.funnel import advisor_funnel
+from portal.services.inspections.parts import (
+    mark_used,
+    part_names,
+    part_state_label,
+    release,
+    short_of_stock,
+    withdraw,
+)
 from portal.services.inspections.record import (
     INSPECTABLE,
     item_name,
@@ -31,11 +39,17 @@ __all__ = [
     "link_path",
     "link_token",
     "mark_opened",
+    "mark_used",
     "other_owners",
+    "part_names",
+    "part_state_label",
     "record_item",
+    "release",
     "send",
     "send_declined_reminders",
+    "short_of_stock",
     "staff_inspection",
     "start",
     "store_templates",
+    "withdraw",
 ]

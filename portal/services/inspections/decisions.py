@@ -18,6 +18,7 @@ from portal.errors import Conflict, NotFound, ValidationError
 from portal.extensions import db
 from portal.models import Inspection, InspectionItem, InspectionUptake, JobLine, User
 from portal.models.inspections import APPROVED, DECLINED, GREEN, PENDING, SENT
+from portal.services.inspections import parts
 from portal.services.maintenance import uptake_for
 from portal.services.maintenance.uptake import Uptake
 from portal.timeutil import now, to_local
@@ -78,7 +79,8 @@ def _count(item: InspectionItem, approved: bool) -> None:
 def decide(inspection: Inspection, item_id: int, approve: bool) -> InspectionItem:
     """Approve or decline one recommendation, once: two tabs at once get one decision.
 
-    An approved item becomes a job line of the booking in the same transaction."""
+    An approved item becomes a job line of the booking in the same transaction, and its part
+    is reserved from stock (or marked on order when none is left)."""
     item = db.session.get(InspectionItem, item_id)
     if item is None or item.inspection_id != inspection.id:
         raise NotFound(_("Inspection item not found."))
@@ -102,16 +104,16 @@ def decide(inspection: Inspection, item_id: int, approve: bool) -> InspectionIte
         raise Conflict(_("You already decided this item."))
     db.session.refresh(item)
     if approve:
-        db.session.add(
-            JobLine(
-                booking_id=inspection.booking_id,
-                description_zh=item.name_zh,
-                description_en=item.name_en,
-                price_fen=item.price_fen,
-                inspection_item_id=item.id,
-                created_at=now(),
-            )
+        line = JobLine(
+            booking_id=inspection.booking_id,
+            description_zh=item.name_zh,
+            description_en=item.name_en,
+            price_fen=item.price_fen,
+            inspection_item_id=item.id,
+            created_at=now(),
         )
+        parts.reserve(item, line)
+        db.session.add(line)
     _count(item, approve)
     db.session.flush()
     return item

@@ -21,6 +21,7 @@ from portal.timeutil import now
 # A car can be inspected while it is in the workshop.
 INSPECTABLE = (CHECKED_IN, IN_PROGRESS, READY)
 MAX_NOTE = 2000
+MAX_PART_QUANTITY = 999
 
 
 def item_name(item) -> str:
@@ -94,8 +95,11 @@ def record_item(
     price_fen: int,
     photo: bytes | ProcessedImage | None = None,
     remove_photo: bool = False,
+    part: tuple[int, int] | None = None,
+    remove_part: bool = False,
 ) -> InspectionItem:
-    """Save one item's severity, note, price and photo (re-encoded, no EXIF) on a draft."""
+    """Save one item's severity, note, price, photo (re-encoded, no EXIF) and the shop part
+    (product id, quantity) the fix needs, on a draft."""
     access.require_store(staff, inspection.store_id, _("Inspection not found."))
     item = db.session.get(InspectionItem, item_id)
     if item is None or item.inspection_id != inspection.id:
@@ -110,12 +114,25 @@ def record_item(
     if not 0 <= price_fen <= MAX_FEN:
         raise ValidationError(_("This amount is too large."), field="price")
     item.severity, item.note, item.price_fen = severity, note, price_fen
+    _set_part(item, part, remove_part)
     if photo is not None:
         item.image = store_image(photo, owner=inspection.booking.owner, field="photo")
     elif remove_photo:
         item.image = None
     db.session.flush()
     return item
+
+
+def _set_part(item: InspectionItem, part: tuple[int, int] | None, remove: bool) -> None:
+    """Link the item to the shop part its fix needs (product id, quantity), or unlink it."""
+    if part is not None:
+        if not 1 <= part[1] <= MAX_PART_QUANTITY:
+            raise ValidationError(
+                _("A quantity is a whole number from 1 to 999."), field="quantity"
+            )
+        item.product_id, item.part_quantity = part
+    elif remove:
+        item.product_id, item.part_quantity = None, 1
 
 
 def send(staff: User, inspection: Inspection) -> str:

@@ -18,6 +18,7 @@ from portal.models import Booking, ServiceRecord
 from portal.paging import keyset_page
 from portal.services import bookings as svc
 from portal.services import vehicles as vehicle_svc
+from portal.services.bookings import job_card
 from portal.views.bookings import bp
 
 
@@ -41,6 +42,14 @@ def booking_show(booking_id: int):
     return render_template(
         "bookings/show.html", b=booking, svc=svc, cancel_form=CancelForm(formdata=None)
     )
+
+
+@bp.route("/bookings/<int:booking_id>/invoice")
+@owner_required
+def booking_invoice(booking_id: int):
+    """Show the job's itemised invoice: labour and parts lines, totals, in fen."""
+    booking = svc.owned_booking(current_user, booking_id)
+    return render_template("bookings/invoice.html", b=booking, inv=job_card.invoice(booking))
 
 
 @bp.route("/bookings/<int:booking_id>/status")
