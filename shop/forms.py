@@ -61,7 +61,7 @@ class _OrderForm(FlaskForm):
 class CheckoutForm(_OrderForm):
     expected_total_fen = HiddenField()
     # One of the owner's usable coupons (choices set per request), or a code typed instead.
-    coupon = SelectField(_l("Coupon"), validate_choice=False, default="")
+    coupon = SelectField(_l("Choose one of my coupons"), validate_choice=False, default="")
     coupon_code = StringField(_l("Or enter a coupon code"), validators=[Optional(), Length(max=24)])
 
     def coupon_wanted(self) -> str:
