@@ -54,6 +54,14 @@ def test_every_chinese_message_is_translated():
     assert not broken, f"placeholders differ from the msgid: {broken}"
 
 
+def test_no_english_entry_carries_a_fuzzy_guess():
+    # update.sh guesses a new msgid's text from a similar one and marks it fuzzy; in the
+    # English catalogue that guess is another sentence (e.g. "Resolution of the complaint:"
+    # for "Answers to campaigns"), shown the day someone clears the flag without reading.
+    fuzzy = [m.id for m in _read(_po("en")) if m.id and m.fuzzy]
+    assert not fuzzy, f"fuzzy guesses in the English catalogue: {fuzzy}; clear them"
+
+
 def _strings(message) -> list[str]:
     return list(message.string) if isinstance(message.string, tuple) else [message.string]
 
