@@ -161,7 +161,7 @@ def people(database_url: str) -> dict:
 
 def lua(cookies: list[str], paths: list[str], htmx: bool) -> str:
     pairs = ", ".join(
-        "{%s, %s}" % (json.dumps(f"session={cookies[i % len(cookies)]}"), json.dumps(p))
+        "{" + json.dumps(f"session={cookies[i % len(cookies)]}") + ", " + json.dumps(p) + "}"
         for i, p in enumerate(paths)
     )
     return (PAIRS_LUA + harness.WRK_REPORT) % {"pairs": pairs, "htmx": "true" if htmx else ""}
