@@ -176,6 +176,24 @@ def nightly(tree: Path, database_url: str, mode: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def load(tree: Path, tag: str, who: dict, args: argparse.Namespace, results: dict, r: int) -> None:
+    """Serve the tree and measure Today and the screen pop with wrk; add to the results."""
+    with serve(tree, args.database_url, tag) as base:
+        agents = [staff_login(base, x) for x in who["agents"]]
+        advisors = [staff_login(base, x) for x in who["advisors"]]
+        today = lua(agents + advisors, ["/admin/today/"] * 8, False)
+        cards = [f"/admin/calls/card?phone={x}" for x in who["phones"]]
+        pop = lua(agents, cards, True)
+        for name, script in (("today", today), ("pop", pop)):
+            harness.wrk(base, "/", [], 2, args, f"calls-{name}", script)  # warm up
+            m = harness.wrk(base, "/", [], args.duration, args, f"calls-{name}", script)
+            if m["errors"]:
+                log(f"WARNING {tag} {name}: {m['errors']}")
+            for k in ("p50_ms", "p99_ms", "rps"):
+                results[tag].setdefault(f"{name} {k}", []).append(m[k])
+            log(f"round {r + 1} {tag} {name}: {m}")
+
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
 
@@ -188,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=int, default=8, help="seconds of wrk per measurement")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--no-nightly", action="store_true")
+    p.add_argument("--no-load", action="store_true", help="only the nightly job")
     p.add_argument(
         "--commit", action="store_true", help="then run the nightly job twice, committed"
     )
@@ -199,20 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"load {os.getloadavg()[0]:.1f}; trees {trees}")
     for r in range(args.rounds):
         for tag, tree in trees.items():
-            with serve(tree, args.database_url, tag) as base:
-                agents = [staff_login(base, x) for x in who["agents"]]
-                advisors = [staff_login(base, x) for x in who["advisors"]]
-                today = lua(agents + advisors, ["/admin/today/"] * 8, False)
-                cards = [f"/admin/calls/card?phone={x}" for x in who["phones"]]
-                pop = lua(agents, cards, True)
-                for name, script in (("today", today), ("pop", pop)):
-                    harness.wrk(base, "/", [], 2, args, f"calls-{name}", script)  # warm up
-                    m = harness.wrk(base, "/", [], args.duration, args, f"calls-{name}", script)
-                    if m["errors"]:
-                        log(f"WARNING {tag} {name}: {m['errors']}")
-                    for k in ("p50_ms", "p99_ms", "rps"):
-                        results[tag].setdefault(f"{name} {k}", []).append(m[k])
-                    log(f"round {r + 1} {tag} {name}: {m}")
+            if not args.no_load:
+                load(tree, tag, who, args, results, r)
             if not args.no_nightly:
                 n = nightly(tree, args.database_url, "rollback")
                 results[tag].setdefault("nightly s", []).append(n["seconds"])
