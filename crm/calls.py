@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm import tasks as task_svc
 from crm import timeline
@@ -115,4 +116,8 @@ def todays_bookings(user: User) -> list[Booking]:
     if user.role == "advisor":
         stmt = stmt.where(Booking.advisor_id == user.id)
     stmt = access.store_scope(stmt, Booking, user).order_by(Booking.slot_start).limit(50)
+    # The list shows each booking's owner and plate: one statement, not two per row.
+    stmt = stmt.options(
+        joinedload(Booking.owner, innerjoin=True), joinedload(Booking.vehicle, innerjoin=True)
+    )
     return list(db.session.scalars(stmt))

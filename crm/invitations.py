@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from crm import routing
 from crm.models import HIGH, NO_SHOW, OPEN, STAGES, VISITED, Lead, LeadEvent, Task
@@ -137,7 +138,12 @@ def mine(user: User, start: datetime, end: datetime) -> list[Invitation]:
         or_(Invitation.agent_id == user.id, Invitation.advisor_id == user.id),
     )
     stmt = access.store_scope(stmt, Invitation.store_id, user)
-    return list(db.session.scalars(stmt.order_by(Invitation.starts_at).limit(100)))
+    stmt = stmt.order_by(Invitation.starts_at).limit(100)
+    # Each row names the customer and the advisor: loaded with the rows, not one by one.
+    stmt = stmt.options(
+        joinedload(Invitation.customer, innerjoin=True), joinedload(Invitation.advisor)
+    )
+    return list(db.session.scalars(stmt))
 
 
 def find_waiting(viewer: User, raw: str, start: datetime, end: datetime) -> list[Invitation]:

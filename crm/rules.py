@@ -67,10 +67,19 @@ RULE_LABELS = {
 POST_SERVICE_WINDOW = timedelta(days=7)  # a job older than its call day + this is history
 
 
+# While generate_tasks runs, the rules and agents of every store, read once for the run (one
+# statement each instead of one per rule and store): session.info keys, removed after the run.
+RUN_RULES, RUN_AGENTS = "crm_run_rules", "crm_run_agents"
+
+
 def settings(store_id: int) -> dict[str, tuple[int, bool]]:
     """Return each rule's (days, active) for the store: its own setting, else the default."""
-    rows = db.session.scalars(select(TaskRule).where(TaskRule.store_id == store_id))
-    own = {r.rule: (r.days, r.is_active) for r in rows}
+    run = db.session.info.get(RUN_RULES)
+    if run is not None:
+        own = run.get(store_id, {})
+    else:
+        rows = db.session.scalars(select(TaskRule).where(TaskRule.store_id == store_id))
+        own = {r.rule: (r.days, r.is_active) for r in rows}
     return {rule: own.get(rule, (days, True)) for rule, days in DEFAULT_DAYS.items()}
 
 
@@ -156,6 +165,9 @@ def follow_ups(store: Store, at: datetime) -> int:
 
 def agents_of(store_id: int) -> list[int]:
     """Return the ids of the store's active call-centre agents, in id order."""
+    run = db.session.info.get(RUN_AGENTS)
+    if run is not None:
+        return run.get(store_id, [])
     return list(
         db.session.scalars(
             select(User.id)
@@ -215,12 +227,29 @@ def generate_tasks() -> dict[str, int]:
     made = {"follow_up": 0, "post_service": 0, "renewal": 0, "maintenance_due": 0, "trade_in": 0}
     # In id order: concurrent workers take the stores' rule marks in one order (no deadlock).
     stores = select(Store).where(Store.is_active.is_(True)).order_by(Store.id)
-    for store in db.session.scalars(stores):
-        made["follow_up"] += follow_ups(store, at)
-        made["post_service"] += post_service_calls(store, at)
-        for kind, n in lifecycle.run(store, at).items():
-            made[kind] += n
+    _read_for_run()
+    try:
+        for store in db.session.scalars(stores).all():
+            made["follow_up"] += follow_ups(store, at)
+            made["post_service"] += post_service_calls(store, at)
+            for kind, n in lifecycle.run(store, at).items():
+                made[kind] += n
+    finally:
+        db.session.info.pop(RUN_RULES, None)
+        db.session.info.pop(RUN_AGENTS, None)
     return made
+
+
+def _read_for_run() -> None:
+    """Read every store's own rule settings and active agents once, for generate_tasks."""
+    rules: dict[int, dict[str, tuple[int, bool]]] = {}
+    for r in db.session.scalars(select(TaskRule)):
+        rules.setdefault(r.store_id, {})[r.rule] = (r.days, r.is_active)
+    agents: dict[int, list[int]] = {}
+    active = select(User.id, User.store_id).where(User.role == AGENT, User.is_active.is_(True))
+    for uid, store_id in db.session.execute(active.order_by(User.id)):
+        agents.setdefault(store_id, []).append(uid)
+    db.session.info[RUN_RULES], db.session.info[RUN_AGENTS] = rules, agents
 
 
 def close_day() -> dict[str, int]:

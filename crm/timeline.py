@@ -72,12 +72,14 @@ def timeline(viewer: User, customer: User, limit: int = 100) -> list[Entry]:
     ).all()
     for lead in leads:
         entries.append(Entry(lead.created_at, "lead", lead.model_interest, lead.source, lead.id))
-    steps = db.session.scalars(
-        select(LeadEvent)
-        .where(LeadEvent.lead_id.in_([lead.id for lead in leads]))
-        .order_by(LeadEvent.id.desc())
-        .limit(limit)
-    ).all()
+    steps = []
+    if leads:  # most customers have none: no statement for an empty IN ()
+        steps = db.session.scalars(
+            select(LeadEvent)
+            .where(LeadEvent.lead_id.in_([lead.id for lead in leads]))
+            .order_by(LeadEvent.id.desc())
+            .limit(limit)
+        ).all()
     for ev in steps:
         entries.append(Entry(ev.at, "step", ev.kind, ev.stage or "", ev.lead_id))
     for v in db.session.scalars(select(Vehicle).where(Vehicle.owner_id == cid).limit(limit)):
