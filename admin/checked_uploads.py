@@ -1,24 +1,20 @@
 """Uploads that are checked before they apply (the customer import, the platform lead import).
 
 The dry run keeps the checked file under a random name and hands the page a token signed for
-the person who uploaded it; the apply step takes the file back only with that token, applies
-it in one transaction (all rows or none) and deletes it."""
+the person who uploaded it; the apply step takes the file back only with that token and queues
+it for the worker (admin/import_jobs.py), which applies it and deletes it."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 
-from flask import current_app, flash
-from flask_babel import gettext as _
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from admin.exports import export_dir
 from portal import access
-from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Store, User
 
@@ -61,18 +57,3 @@ class CheckedUploads:
         if user_id != me.id or "/" in str(name) or not self._path(str(name)).is_file():
             return None
         return self._path(str(name)), details
-
-
-def apply_all_or_nothing(work: Callable[[], dict]) -> dict | None:
-    """Run an import's apply step and commit it; on a refusal roll back, say why, return None."""
-    try:
-        counts = work()
-        db.session.commit()
-    except (DomainError, IntegrityError) as exc:
-        db.session.rollback()
-        if isinstance(exc, DomainError):
-            flash(exc.message, "error")
-        else:
-            flash(_("The records changed meanwhile: check the file again."), "error")
-        return None
-    return counts

@@ -65,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_ROWS": 20000,  # rows of one customer and vehicle import file
     "LEAD_IMPORT_MAX_ROWS": 5000,  # rows of one platform lead export
     "IMPORT_MAX_BYTES": 5 * 1024 * 1024,  # size of one import file
+    "IMPORT_BATCH": 200,  # rows the worker applies (and commits) at a time, progress between
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,
