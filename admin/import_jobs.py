@@ -170,9 +170,10 @@ def run_import(job_id: int) -> None:
         db.session.rollback()
         if isinstance(exc, DomainError):  # the file turned bad: its rows say why
             message = exc.message
-        else:
+        else:  # the details go to the log, not to the page
             current_app.logger.exception("import %s failed", job_id)
-            message = f"{type(exc).__name__}: {exc}"
+            with force_locale(locale):
+                message = _("The import failed. Try again, or ask an administrator.")
         values = {"status": FAILED, "error": message[:500], "finished_at": now()}
     path.unlink(missing_ok=True)  # applied or refused: the token is spent either way
     _save(job_id, **values)
