@@ -33,8 +33,7 @@ def apply(rows: list[Row], store: Store, platform: str, actor: User) -> dict:
     open leads are joined, the rest become routed leads; return the counts."""
     run = LeadApply(store, platform, actor)
     for row in rows:
-        run.apply(row)
-    db.session.flush()  # a concurrent import of the same ids fails here, as a whole
+        run.apply(row)  # a concurrent import of the same ids fails the whole file
     return run.finish()
 
 
@@ -79,6 +78,7 @@ class LeadApply:
                 imported_at=self.at,
             )
         )
+        db.session.flush()  # a concurrent import of the same id fails here, before it counts
         return outcome, advisor_id
 
     def finish(self) -> dict:
