@@ -1,8 +1,10 @@
 """Uploads that are checked before they apply (the customer import, the platform lead import).
 
 The dry run keeps the checked file under a random name and hands the page a token signed for
-the person who uploaded it; the apply step takes the file back only with that token, applies
-it in one transaction (all rows or none) and deletes it."""
+the person who uploaded it; the apply step takes the file back only with that token and queues
+it for the worker (admin/import_jobs.py), which applies it and deletes it. The catalog imports
+(products, stock counts, price lists: at most a few thousand short rows) still apply in the
+request, all or nothing, through apply_all_or_nothing."""
 
 from __future__ import annotations
 

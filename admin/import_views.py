@@ -1,5 +1,6 @@
 """The back office's import page: upload a previous DMS's customers and vehicles, see every
-row's check (a dry run that changes nothing), then apply the whole file or nothing."""
+row's check (a dry run that changes nothing), then have the worker apply
+the whole file (admin/import_jobs.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from admin import imports
+from admin import import_jobs, imports
 from admin.base import StaffView
-from admin.checked_uploads import CheckedUploads, apply_all_or_nothing, store_choices
-from portal import access
+from admin.checked_uploads import CheckedUploads, store_choices
+from admin.import_job_views import ImportJobPages
+from admin.models import CUSTOMERS_IMPORT
 from portal.auth import current_account
 from portal.errors import DomainError
-from portal.extensions import db
-from portal.models import Store, User
+from portal.models import User
 
 UPLOADS = CheckedUploads("imports", salt="m4s-import-upload")
 ROWS_SHOWN = 500  # the preview lists the errors first, then at most this many rows
@@ -36,12 +37,23 @@ def import_form(me: User) -> ImportForm:
     return form
 
 
-class ImportView(StaffView):
+class ImportView(ImportJobPages, StaffView):
     """Customers and vehicles from a previous DMS: upload, check, apply."""
+
+    job_kind = CUSTOMERS_IMPORT
+    labels = {
+        "created": _l("new customers"),
+        "merged": _l("added to known customers"),
+        "skipped": _l("nothing new (skipped)"),
+    }
 
     def _page(self, form: ImportForm, error: str = "", status: int = 200):
         return self.render(
-            "admin/imports/index.html", form=form, error=error, columns=imports.COLUMNS
+            "admin/imports/index.html",
+            form=form,
+            error=error,
+            columns=imports.COLUMNS,
+            jobs=import_jobs.recent_jobs(current_account(), self.job_kind),
         ), status
 
     @expose("/")
@@ -78,28 +90,11 @@ class ImportView(StaffView):
 
     @expose("/apply", methods=["POST"])
     def apply(self):
-        """Apply a checked file in one transaction: every row, or none."""
+        """Queue a checked file's import for the worker and show its progress."""
         me = current_account()
         kept = UPLOADS.take(request.form.get("token", ""), me)
         if kept is None or len(kept[1]) != 1:
             flash(_("Upload the file again: this import is unknown or already applied."), "error")
             return redirect(url_for(".index"), code=303)
         path, (store_id,) = kept
-
-        def work() -> dict:
-            access.require_store(me, store_id, _("Store not found."))
-            store = db.session.get(Store, store_id)
-            return imports.apply_rows(imports.read_table(path.read_bytes()), store, me)
-
-        counts = apply_all_or_nothing(work)
-        if counts is None:
-            return redirect(url_for(".index"), code=303)
-        path.unlink(missing_ok=True)
-        flash(
-            _(
-                "Imported %(rows)d rows: %(customers)d customers, %(vehicles)d new vehicles.",
-                **counts,
-            ),
-            "success",
-        )
-        return redirect(url_for(".index"), code=303)
+        return self.queue(me, path, store_id)

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from crm.customers import customer_for, find_customer
+from crm.customers import find_customer, find_or_add
 from portal.errors import ValidationError
 from portal.extensions import db
 from portal.models import Store, User, Vehicle
@@ -255,19 +255,41 @@ def apply_rows(table: list[list[str]], store: Store, actor: User) -> dict:
                 n=len(bad),
             )
         )
-    customers, vehicles = set(), 0
+    run = CustomerApply(store, actor)
     for row in rows:
+        run.apply(row)
+    return run.finish()
+
+
+class CustomerApply:
+    """One import's apply step, a row at a time (the worker commits between batches)."""
+
+    def __init__(self, store: Store, actor: User) -> None:
+        self.store, self.actor = store, actor
+        self.customers: set[int] = set()
+        self.rows = self.vehicles = 0
+
+    def apply(self, row: Row) -> str:
+        """Apply one checked row; return "created" (a new customer), "merged" (added to a
+        known one) or "skipped" (nothing to add)."""
         v = row.values
-        customer = customer_for(v["name"], v["phone"], v.get("email") or None, None, store)
-        customers.add(customer.id)
+        customer, added = find_or_add(
+            v["name"], v["phone"], v.get("email") or None, None, self.store
+        )
         if row.adds_vehicle:
             add_vehicle(
                 customer, vin=v["vin"], plate=v["plate"], brand=v["brand"][:40],
                 series=v["series"][:60], model_year=int(v["model_year"]),
             )  # fmt: skip
-            vehicles += 1
-    audit.record(
-        "customers_imported", actor=actor, store_id=store.id,
-        rows=len(rows), customers=len(customers), vehicles=vehicles,
-    )  # fmt: skip
-    return {"rows": len(rows), "customers": len(customers), "vehicles": vehicles}
+            self.vehicles += 1
+        self.rows += 1
+        self.customers.add(customer.id)
+        if added:
+            return "created"
+        return "merged" if row.adds_vehicle else "skipped"
+
+    def finish(self) -> dict:
+        """Audit the import; return its counts."""
+        counts = {"rows": self.rows, "customers": len(self.customers), "vehicles": self.vehicles}
+        audit.record("customers_imported", actor=self.actor, store_id=self.store.id, **counts)
+        return counts

@@ -1,6 +1,6 @@
 """The back office's platform lead import: a manager uploads an Autohome, Dongchedi or Yiche
-export, sees every row's check (a dry run that changes nothing), then imports the whole file
-or nothing."""
+export, sees every row's check (a dry run that changes nothing), then has the worker import the
+whole file (admin/import_jobs.py)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from admin import imports
+from admin import import_jobs, imports
 from admin.base import StaffView
-from admin.checked_uploads import CheckedUploads, apply_all_or_nothing, store_choices
+from admin.checked_uploads import CheckedUploads, store_choices
+from admin.import_job_views import ImportJobPages
+from admin.models import LEADS_IMPORT
 from crm import lead_import
 from crm.lead_import_apply import JOINS, NEW, SKIPPED
 from crm.lead_import_models import PLATFORM_LABELS
 from crm.models import PLATFORMS
-from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
@@ -58,8 +59,15 @@ def _platform(chosen: str, table: list[list[str]]) -> str:
     return found
 
 
-class LeadImportView(StaffView):
+class LeadImportView(ImportJobPages, StaffView):
     """Leads from Autohome, Dongchedi and Yiche exports: upload, check, import."""
+
+    job_kind = LEADS_IMPORT
+    labels = {
+        "created": _l("new leads"),
+        "merged": _l("added to open leads"),
+        "skipped": _l("already imported (skipped)"),
+    }
 
     def _page(self, form: LeadImportForm, error: str = "", status: int = 200):
         return self.render(
@@ -68,6 +76,7 @@ class LeadImportView(StaffView):
             error=error,
             columns=lead_import.PLATFORM_COLUMNS,
             labels=PLATFORM_LABELS,
+            jobs=import_jobs.recent_jobs(current_account(), self.job_kind),
         ), status
 
     @expose("/")
@@ -113,30 +122,11 @@ class LeadImportView(StaffView):
 
     @expose("/apply", methods=["POST"])
     def apply(self):
-        """Import a checked export in one transaction: every row, or none."""
+        """Queue a checked export's import for the worker and show its progress."""
         me = current_account()
         kept = UPLOADS.take(request.form.get("token", ""), me)
         if kept is None or len(kept[1]) != 2:
             flash(_("Upload the file again: this import is unknown or already applied."), "error")
             return redirect(url_for(".index"), code=303)
         path, (store_id, platform) = kept
-
-        def work() -> dict:
-            access.require_store(me, store_id, _("Store not found."))
-            store = db.session.get(Store, store_id)
-            table = imports.read_table(path.read_bytes())
-            return lead_import.apply_rows(table, store, platform, me)
-
-        counts = apply_all_or_nothing(work)
-        if counts is None:
-            return redirect(url_for(".index"), code=303)
-        path.unlink(missing_ok=True)
-        flash(
-            _(
-                "Imported %(rows)d rows: %(new)d new leads, %(joined)d added to open leads, "
-                "%(skipped)d already imported.",
-                **counts,
-            ),
-            "success",
-        )
-        return redirect(url_for(".index"), code=303)
+        return self.queue(me, path, store_id, platform)

@@ -1,13 +1,14 @@
-"""Back-office tables: the exports too large for a request, made by the worker."""
+"""Back-office tables: the exports too large for a request and the imports' apply steps, both
+run by the worker."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models import User
+from portal.models import Store, User
 from portal.models.base import Base, UTCDateTime, utcnow
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -52,3 +53,75 @@ class ExportJob(Base):
         if not self.total_rows:
             return 0
         return min(99, self.done_rows * 100 // self.total_rows)
+
+
+CUSTOMERS_IMPORT, LEADS_IMPORT = "customers", "leads"
+IMPORT_KINDS = (CUSTOMERS_IMPORT, LEADS_IMPORT)
+
+
+class ImportJob(Base):
+    """The apply step of one checked import file (customers, or platform leads) at one store,
+    run by the worker in batches that commit as they go."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="import_status"),
+        CheckConstraint("kind IN ('customers', 'leads')", name="import_kind"),
+        CheckConstraint("done_rows >= 0", name="import_done_rows"),
+        # One job per checked file: a second click on "apply" (or a twin request) finds the
+        # first one's job instead of queueing the file again.
+        UniqueConstraint("upload"),
+        Index("ix_import_jobs_status_id", "status", "id"),
+        Index("ix_import_jobs_store_id_id", "store_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    upload: Mapped[str] = mapped_column(String(64))  # the checked file's name in its folder
+    platform: Mapped[str] = mapped_column(String(16), default="")  # leads: autohome...
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    status: Mapped[str] = mapped_column(String(10), default=QUEUED)
+    total_rows: Mapped[int | None] = mapped_column()
+    done_rows: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)  # new customers, or new leads
+    merged: Mapped[int] = mapped_column(default=0)  # rows added to a known customer or open lead
+    skipped: Mapped[int] = mapped_column(default=0)  # rows that changed nothing
+    vehicles: Mapped[int] = mapped_column(default=0)  # customers: vehicles added
+    failed: Mapped[int] = mapped_column(default=0)  # rows refused while applying
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+    store: Mapped[Store] = relationship()
+    failures: Mapped[list[ImportFailure]] = relationship(
+        back_populates="job", order_by="ImportFailure.line", passive_deletes=True
+    )
+
+    @property
+    def percent(self) -> int:
+        """Return how far the apply is, 0 to 100."""
+        if self.status == DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, self.done_rows * 100 // self.total_rows)
+
+
+class ImportFailure(Base):
+    """A row of an import job that was refused when applied, and why."""
+
+    __tablename__ = "import_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True
+    )
+    line: Mapped[int] = mapped_column()  # the row's line in the file (the header is line 1)
+    reason: Mapped[str] = mapped_column(String(500))
+    values: Mapped[str] = mapped_column(String(4000), default="{}")  # the row's cells, JSON
+
+    job: Mapped[ImportJob] = relationship(back_populates="failures")

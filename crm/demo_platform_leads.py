@@ -1,19 +1,12 @@
-"""Demo platform leads: yesterday's Autohome export, imported into the demo store (idempotent:
-the platform's lead ids are skipped the second time)."""
+"""Demo platform leads: yesterday's Autohome export for the demo store (the back office's demo
+imports it through an import job: admin/demo_imports.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from crm import lead_import
-from crm.models import AUTOHOME
-from portal.demo import DEMO_LOGINS
-from portal.extensions import db
-from portal.models import Store, User
-from portal.models.accounts import MANAGER
+from portal.models import Store
 from portal.timeutil import now
 
 HEADER = [
@@ -33,18 +26,13 @@ ROWS = [  # (lead id, name, phone, series, city, hours before now, timeframe, no
 ]
 
 
-def load_platform_leads_demo() -> dict[str, int]:
-    """Import a small Autohome export into the demo manager's store, as the manager."""
-    boss = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS[MANAGER]))
-    if boss is None or boss.store_id is None:
-        return {"rows": 0}
-    store = db.session.get(Store, boss.store_id)
+def demo_table(store: Store) -> list[list[str]]:
+    """Return yesterday's Autohome export for the store, as the file's rows of text."""
     zone = ZoneInfo(store.timezone)
-    table = [HEADER] + [
+    return [HEADER] + [
         [lead_id, name, phone, series, city, _local(hours, zone), when, note]
         for lead_id, name, phone, series, city, hours, when, note in ROWS
     ]
-    return lead_import.apply_rows(table, store, AUTOHOME, boss)
 
 
 def _local(hours: int, zone: ZoneInfo) -> str:

@@ -1,5 +1,6 @@
 """Applying a checked platform lead export (crm/lead_import.py): customers, leads, routing,
-first-contact tasks and the kept platform ids, in the caller's one transaction."""
+first-contact tasks and the kept platform ids, in the caller's transaction (all rows at once,
+or a row at a time for the worker, admin/import_jobs.py)."""
 
 from __future__ import annotations
 
@@ -30,25 +31,42 @@ NEW, JOINS, SKIPPED = "new", "joins", "skipped"  # what applying a good row does
 def apply(rows: list[Row], store: Store, platform: str, actor: User) -> dict:
     """Import the checked rows (none has errors): skipped ids stay skipped, known customers'
     open leads are joined, the rest become routed leads; return the counts."""
-    at = now()
-    due = hours.first_contact(store, at)  # first contact counts from the import
-    counts: Counter[str] = Counter()
-    owners: Counter[int] = Counter()
+    run = LeadApply(store, platform, actor)
     for row in rows:
+        run.apply(row)  # a concurrent import of the same ids fails the whole file
+    return run.finish()
+
+
+class LeadApply:
+    """One import's apply step, a row at a time (the worker commits between batches)."""
+
+    def __init__(self, store: Store, platform: str, actor: User) -> None:
+        self.store, self.platform, self.actor = store, platform, actor
+        self.at = now()
+        self.due = hours.first_contact(store, self.at)  # first contact counts from the import
+        self.counts: Counter[str] = Counter()
+        self.owners: Counter[int] = Counter()
+
+    def apply(self, row: Row) -> str:
+        """Apply one checked row; return what it did (NEW, JOINS or SKIPPED)."""
+        outcome, advisor_id = self._apply(row)
+        self.counts[outcome] += 1
+        if advisor_id is not None:
+            self.owners[advisor_id] += 1
+        return outcome
+
+    def _apply(self, row: Row) -> tuple[str, int | None]:
         if row.outcome == SKIPPED:
-            counts[SKIPPED] += 1
-            continue
-        v = row.values
+            return SKIPPED, None
+        store, platform, v = self.store, self.platform, row.values
         customer, _added = find_or_add(v.get("name", ""), v["phone"], None, None, store)
         lead = _active_lead(customer.id, store.id)
         if lead is None:
-            lead = _new_lead(row, customer, store, platform, actor, at, due)
-            counts[NEW] += 1
-            if lead.advisor_id is not None:
-                owners[lead.advisor_id] += 1
+            lead = _new_lead(row, customer, store, platform, self.actor, self.at, self.due)
+            outcome, advisor_id = NEW, lead.advisor_id
         else:
-            _join(lead, row, platform, actor, at)
-            counts[JOINS] += 1
+            _join(lead, row, platform, self.actor, self.at)
+            outcome, advisor_id = JOINS, None
         row.lead_id = lead.id
         db.session.add(
             PlatformLead(
@@ -57,22 +75,31 @@ def apply(rows: list[Row], store: Store, platform: str, actor: User) -> dict:
                 external_id=v["lead_id"],
                 lead_id=lead.id,
                 submitted_at=row.submitted_at,
-                imported_at=at,
+                imported_at=self.at,
             )
         )
-    db.session.flush()  # a concurrent import of the same ids fails here, as a whole
-    for advisor_id, n in owners.items():
-        db.session.add(
-            Notification(
-                user_id=advisor_id,
-                text=_("%(n)d imported leads are yours: call them first.", n=n),
-                link="/admin/leads/",
+        db.session.flush()  # a concurrent import of the same id fails here, before it counts
+        return outcome, advisor_id
+
+    def finish(self) -> dict:
+        """Tell each owner how many imported leads are theirs, audit the import; return the
+        counts."""
+        for advisor_id, n in self.owners.items():
+            db.session.add(
+                Notification(
+                    user_id=advisor_id,
+                    text=_("%(n)d imported leads are yours: call them first.", n=n),
+                    link="/admin/leads/",
+                )
             )
-        )
-    result = {"rows": len(rows), "new": counts[NEW], "joined": counts[JOINS]}
-    result["skipped"] = counts[SKIPPED]
-    audit.record("leads_imported", actor=actor, store_id=store.id, source=platform, **result)
-    return result
+        counts = self.counts
+        result = {"rows": counts.total(), "new": counts[NEW], "joined": counts[JOINS]}
+        result["skipped"] = counts[SKIPPED]
+        audit.record(
+            "leads_imported", actor=self.actor, store_id=self.store.id, source=self.platform,
+            **result,
+        )  # fmt: skip
+        return result
 
 
 def _active_lead(customer_id: int, store_id: int) -> Lead | None:

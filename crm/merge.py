@@ -107,6 +107,7 @@ STAYS: frozenset[str] = frozenset(
         *"crm_invitations.checked_in_by_id crm_delivery_checks.done_by_id".split(),
         *"crm_customer_profiles.updated_by_id crm_customer_relations.created_by_id".split(),
         "shop_scheduled_prices.actor_id",  # who scheduled a price list
+        "import_jobs.user_id",  # who applied an import
     }
 )
 

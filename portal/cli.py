@@ -27,7 +27,7 @@ DEMO_EXTENSIONS = [
     "api.demo:load_api_demo",
     "crm.demo:load_call_centre_demo",
     "crm.demo_routing:load_routing_demo",
-    "crm.demo_platform_leads:load_platform_leads_demo",
+    "admin.demo_imports:load_platform_leads_demo",
     "admin.demo:load_exports_demo",
     "portal.demo.webhooks:load_webhook_demo",
     "portal.demo.privacy:load_privacy_demo",

@@ -66,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "LEAD_IMPORT_MAX_ROWS": 5000,  # rows of one platform lead export
     "CATALOG_IMPORT_MAX_ROWS": 5000,  # rows of one product, stock or price-list import
     "IMPORT_MAX_BYTES": 5 * 1024 * 1024,  # size of one import file
+    "IMPORT_BATCH": 200,  # rows the worker applies (and commits) at a time, progress between
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,

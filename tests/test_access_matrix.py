@@ -313,6 +313,12 @@ EXPECTED: dict[str, tuple] = {
     "lead_imports.index": MANAGERS,
     "lead_imports.preview": (302, 403, 403, 403, 403, 422, 422),
     "lead_imports.apply": (302, 403, 403, 403, 403, 303, 303),
+    # An import job of store A (a customer import): its progress page and its refused rows.
+    # The same id under the other import is not a job of that kind: it does not exist.
+    "imports.job": MANAGERS,
+    "imports.failures": MANAGERS,
+    "lead_imports.job": (302, 403, 403, 403, 403, 404, 404),
+    "lead_imports.failures": (302, 403, 403, 403, 403, 404, 404),
     # Store A's sample endpoint: managers of store A and admins; nobody else sees it.
     "webhooks.index": MANAGERS,
     "webhooks.create": (302, 403, 403, 403, 403, 422, 422),  # an empty form: errors shown
@@ -618,6 +624,7 @@ def world(app, f, db):
         "tier_id": 999_999,  # no such tier
         "export_id": 999,  # no such export
         "kind": "stock",  # a catalog import's kind
+        "import_id": _import_job_sample(users["manager"], store_a),
         "complaint_id": complaint.id,
         "invitation_id": invitation.id,
         "provider": "aliyun",
@@ -656,6 +663,17 @@ def _webhook_sample(manager, store):
     )
     db.session.commit()
     return endpoint.id
+
+
+def _import_job_sample(manager, store):
+    """A customer import of store A, queued by its manager; returns its id."""
+    from admin.models import CUSTOMERS_IMPORT, ImportJob
+    from portal.extensions import db
+
+    job = ImportJob(kind=CUSTOMERS_IMPORT, store_id=store.id, user_id=manager.id, upload="x")
+    db.session.add(job)
+    db.session.commit()
+    return job.id
 
 
 def _invitation_sample(agent, lead):

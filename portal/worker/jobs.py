@@ -55,6 +55,7 @@ JOBS: list[Job] = [
     Job("crm-close-day", "crm.rules:close_day", 300),
     Job("crm-lead-escalation", "crm.escalation:escalate_missed", 60),
     Job("back-office-exports", "admin.exports:run_exports", 5),
+    Job("back-office-imports", "admin.import_jobs:run_imports", 5),
     Job("complaint-escalation", "crm.complaints:escalate", 300),
     Job("csi-surveys", "crm.surveys:send_due", 900),
     Job("crm-no-shows", "crm.invitations:mark_no_shows", 300),

@@ -1,5 +1,6 @@
 """Importing customers and vehicles from a previous DMS: a dry run with row-level errors, then
-all rows or none; bad files get a clear message and change nothing."""
+the worker applies the file (or nothing, if a row turned bad); bad files get a clear message
+and change nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from admin import import_jobs
+from admin.models import DONE, FAILED, ImportJob
 from portal.models import AuditEvent, User, Vehicle
 from tests import factories
 
@@ -112,10 +115,14 @@ def test_applying_adds_customers_and_vehicles_and_matches_known_customers(
     page = r.get_data(as_text=True)
     assert "4 rows: 0 with errors, 1 matching known customers, 3 new vehicles." in page
     r = client.post("/admin/imports/apply", data={"token": _token(page)})
-    assert r.status_code == 303
-    assert "Imported 4 rows: 3 customers, 3 new vehicles." in client.get(
-        r.headers["Location"]
-    ).get_data(as_text=True)
+    assert r.status_code == 303 and "/admin/imports/jobs/" in r.headers["Location"]
+    assert _counts(db) == before  # queued: the worker applies it
+    assert import_jobs.run_imports() == {"applied": 1}
+    job_page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'id="import-done"' in job_page and "hx-trigger" not in job_page
+    assert 'new customers: <strong id="import-created">2</strong>' in job_page
+    assert 'added to known customers: <strong id="import-merged">2</strong>' in job_page
+    assert '<strong id="import-vehicles">3</strong>' in job_page
     assert _counts(db) == (before[0] + 2, before[1] + 3)
     zhang = db.session.scalar(select(User).where(User.phone == "13811112222"))
     assert zhang.store_id == manager.store_id and len(zhang.vehicles) == 2
@@ -139,9 +146,12 @@ def test_all_or_nothing_when_a_row_turns_bad_before_applying(client, auth, f, db
     before = _counts(db)
     r = client.post("/admin/imports/apply", data={"token": token})
     assert r.status_code == 303
-    assert "Nothing was imported: 1 rows have errors." in client.get("/admin/imports/").get_data(
-        as_text=True
-    )
+    import_jobs.run_imports()
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Nothing was imported: 1 rows have errors." in page
+    assert db.session.scalar(select(ImportJob.status)) == FAILED
+    failures = client.get(r.headers["Location"] + "/failures").get_data(as_text=True)
+    assert "3,This VIN or email belongs to another customer.,李四,13811113333" in failures
     assert _counts(db) == before  # not even line 2's customer
     assert db.session.scalar(select(User).where(User.phone == "13811112222")) is None
 
@@ -161,6 +171,8 @@ def test_a_gbk_csv_from_excel_and_an_xlsx_workbook_both_read(client, auth, db, m
     assert r.status_code == 200 and "诸葛亮" in page and "13811119999" in page
     r = client.post("/admin/imports/apply", data={"token": _token(page)})
     assert r.status_code == 303
+    import_jobs.run_imports()
+    assert db.session.scalar(select(ImportJob.status)) == DONE
     assert db.session.scalar(select(User).where(User.phone == "13811119999")).vehicles
 
 

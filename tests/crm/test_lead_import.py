@@ -253,7 +253,8 @@ def test_two_managers_importing_one_export_at_once_import_it_once(app, db, shop)
 
 
 def test_the_demo_imports_an_autohome_export_once(app, db):
-    from crm.demo_platform_leads import load_platform_leads_demo
+    from admin.demo_imports import load_platform_leads_demo
+    from admin.models import ImportJob
     from portal.demo import load_demo
 
     load_demo(owners=12)
@@ -263,9 +264,11 @@ def test_the_demo_imports_an_autohome_export_once(app, db):
         db.session.commit()
         again = load_platform_leads_demo()
         db.session.commit()
-    assert made["new"] == 3 and again == {"rows": 3, "new": 0, "joined": 0, "skipped": 3}
+    assert made == {"import_jobs": 1} and again == {"import_jobs": 0}
+    job = db.session.scalar(select(ImportJob))
+    assert (job.status, job.total_rows, job.created, job.failed) == ("done", 3, 3, 0)
     leads = db.session.scalars(select(Lead).where(Lead.source == AUTOHOME)).all()
-    assert all(lead.advisor_id and lead.tasks for lead in leads)
+    assert len(leads) == 3 and all(lead.advisor_id and lead.tasks for lead in leads)
 
 
 def test_speed_to_lead_counts_an_imported_lead_from_its_import(app, db, shop, clock):
