@@ -1,6 +1,6 @@
 """Marketing in a real Chromium: a manager builds a segment with a live count and sends a
-campaign; the worker queues it; an owner reads it in the portal on a phone and unsubscribes
-from in-app offers with the message's one-tap link."""
+campaign; the worker queues it; an owner reads it in the portal on a phone, opens the offer
+and unsubscribes from in-app offers with the offer page's one-tap link."""
 
 from __future__ import annotations
 
@@ -81,6 +81,11 @@ def test_a_manager_sends_a_campaign_and_an_owner_reads_it_in_app(open_page, live
     expect(message).to_be_visible()
     assert_fits_phone(owner)
     message.click()
+    # The message opens its tracked offer page (the click is counted), which carries the
+    # one-tap unsubscribe link for this channel.
+    expect(owner).to_have_url(re.compile(r"/c/[^/]+/offer$"))
+    assert_fits_phone(owner)
+    owner.get_by_role("link", name="退订此类消息").click()
     expect(owner).to_have_url(re.compile(r"/unsubscribe/"))
     assert_fits_phone(owner)
     owner.locator("#unsubscribe-confirm").click()
