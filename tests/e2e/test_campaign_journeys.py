@@ -1,6 +1,7 @@
 """Marketing in a real Chromium: a manager builds a segment with a live count and sends a
-campaign; the worker queues it; an owner reads it in the portal on a phone, opens the offer
-and unsubscribes from in-app offers with the offer page's one-tap link."""
+campaign; the worker queues it; an owner reads it in the portal on a phone, opens the offer,
+asks to be called (the manager's funnel counts the click and the lead), and unsubscribes from
+in-app offers with the offer page's one-tap link."""
 
 from __future__ import annotations
 
@@ -85,6 +86,14 @@ def test_a_manager_sends_a_campaign_and_an_owner_reads_it_in_app(open_page, live
     # one-tap unsubscribe link for this channel.
     expect(owner).to_have_url(re.compile(r"/c/[^/]+/offer$"))
     assert_fits_phone(owner)
+    owner.fill("#offer-call-me textarea", "周六上午方便，谢谢")
+    owner.locator("#offer-call-me-send").click()
+    expect(owner.locator("#offer-asked")).to_contain_text("顾问")
+    expect(owner.locator("#offer-call-me")).to_have_count(0)  # asked once, the form is gone
+    # The manager's funnel counts the owner's click and the lead the request made.
+    manager.reload()
+    expect(manager.locator("#funnel-clicked")).to_have_text("1")
+    expect(manager.locator("#funnel-leads")).to_have_text("1")
     owner.get_by_role("link", name="退订此类消息").click()
     expect(owner).to_have_url(re.compile(r"/unsubscribe/"))
     assert_fits_phone(owner)
