@@ -46,6 +46,7 @@ LABELS = {
     # A customer's timeline (the customer page, the call console's card).
     "card_labels": profiles.CARD_LABELS,
     "field_labels": profiles.FIELD_LABELS,
+    "touch_labels": timeline.TOUCH_LABELS,
 }
 # What a merge moves, by the table and column it is counted on (the preview's rows).
 MERGE_LABELS = {

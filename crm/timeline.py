@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, or_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, or_, select
 
+from crm.campaign_models import Campaign, CampaignResponse, CampaignSend
 from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task
 from crm.profile_models import CustomerProfile, CustomerTag, CustomerTier, Tag
 from portal import access
@@ -55,10 +57,25 @@ def customer_phone(viewer: User, customer: User) -> str:
 @dataclass
 class Entry:
     at: datetime
-    kind: str  # lead, step, vehicle, booking, order, rescue, usedcar, profile
+    kind: str  # lead, step, vehicle, booking, order, rescue, usedcar, profile, campaign
     title: str
     detail: str = ""
     lead_id: int | None = None
+    note: str = ""  # what the customer wrote (a campaign reply, a request to be called)
+
+
+# A campaign entry's detail: the message sent on a channel, or the customer's answer to it.
+TOUCH_LABELS = {
+    "sent:inapp": _l("Sent in the app"),
+    "sent:email": _l("Sent by email"),
+    "sent:sms": _l("Sent by SMS"),
+    "sent:wechat": _l("Sent on WeChat"),
+    "clicked": _l("Opened the offer"),
+    "details": _l("Asked to be called"),
+    "reply": _l("Replied by SMS"),
+    "booking": _l("Booked from the campaign"),
+    "unsubscribe": _l("Unsubscribed"),
+}
 
 
 def timeline(viewer: User, customer: User, limit: int = 100) -> list[Entry]:
@@ -100,8 +117,54 @@ def timeline(viewer: User, customer: User, limit: int = 100) -> list[Entry]:
     for order in orders:
         entries.append(Entry(order.created_at, "order", order.number, order.status))
     entries.extend(_card_changes(cid, limit))
+    entries.extend(_campaign_touches(viewer, customer, limit))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
+
+
+def _campaign_touches(viewer: User, customer: User, limit: int) -> list[Entry]:
+    """Return the marketing the customer was sent and their answers (opening the offer, a
+    reply, a request to be called, an unsubscribe), of the campaigns of the viewer's store. An
+    SMS reply no campaign explains belongs to the customer's own store."""
+    cid = customer.id
+    found = []
+    sends = db.session.execute(
+        access.store_scope(
+            select(
+                CampaignSend.queued_at, CampaignSend.clicked_at, CampaignSend.channel, Campaign.name
+            )
+            .join(Campaign, Campaign.id == CampaignSend.campaign_id)
+            .where(CampaignSend.customer_id == cid, CampaignSend.queued_at.is_not(None)),
+            Campaign,
+            viewer,
+        )
+        .order_by(CampaignSend.id.desc())
+        .limit(limit)
+    )
+    for queued_at, clicked_at, channel, name in sends:
+        found.append(Entry(queued_at, "campaign", name, f"sent:{channel}"))
+        if clicked_at is not None:
+            found.append(Entry(clicked_at, "campaign", name, "clicked"))
+    answers = db.session.execute(
+        access.store_scope(
+            select(
+                CampaignResponse.at,
+                CampaignResponse.kind,
+                CampaignResponse.text,
+                CampaignResponse.lead_id,
+                Campaign.name,
+            )
+            .outerjoin(Campaign, Campaign.id == CampaignResponse.campaign_id)
+            .where(CampaignResponse.customer_id == cid),
+            func.coalesce(Campaign.store_id, customer.store_id),
+            viewer,
+        )
+        .order_by(CampaignResponse.id.desc())
+        .limit(limit)
+    )
+    for at, kind, text, lead_id, name in answers:
+        found.append(Entry(at, "campaign", name or "", kind, lead_id, note=text or ""))
+    return found
 
 
 CARD_ACTIONS = ("customer_profile_changed", "customer_relation_added", "customer_relation_removed")

@@ -274,3 +274,45 @@ def test_the_demo_has_a_finished_campaign_with_clicks_replies_and_leads(db, cloc
     assert _responses(db, UNSUBSCRIBE)  # one replied TD
     leads = db.session.scalars(select(Lead).where(Lead.source == "campaign")).all()
     assert len(leads) == steps.leads and all(lead.advisor_id for lead in leads)
+
+
+def test_the_customers_timeline_shows_the_campaign_and_the_answers_to_its_store_only(
+    f, db, clock, client, auth, sms_on
+):
+    from crm import leads as lead_svc
+    from crm.models import PHONE
+
+    store, advisor, c, ids = _sent(f, db, clock)
+    customer = db.session.get(User, ids[1])
+    clock.advance(minutes=10)
+    client.get(campaign_responses.click_path(_send(db, c.id, customer.id, "inapp").id))
+    clock.advance(minutes=10)
+    assert _aliyun(client, customer.phone, "下周二想来做保养", 9101).status_code == 200
+    other = f.store()  # a store the customer also asked, which did not run the campaign
+    lead_svc.capture(
+        lead_svc.Inquiry(name=customer.name, phone=customer.phone, store=other, source=PHONE)
+    )
+    db.session.commit()
+
+    auth.login(f.manager(store))
+    page = client.get(f"/admin/crm_customers/{customer.id}").get_data(as_text=True)
+    timeline = page.split('id="customer-timeline"')[1]
+    for words in (
+        "冬季保养",
+        "Sent by SMS",
+        "Sent in the app",
+        "Opened the offer",
+        "Replied by SMS",
+        "下周二想来做保养",
+    ):
+        assert words in timeline, words
+    reply = _responses(db, REPLY)[0]
+    assert f"/admin/leads/{reply.lead_id}" in timeline  # the reply's lead is one tap away
+    assert timeline.index("Replied by SMS") < timeline.index("Sent by SMS")  # newest first
+    auth.logout()
+
+    auth.login(f.manager(other))  # sees the customer through its own lead, not the campaign
+    page = client.get(f"/admin/crm_customers/{customer.id}")
+    timeline = page.get_data(as_text=True).split('id="customer-timeline"')[1]
+    assert page.status_code == 200
+    assert "冬季保养" not in timeline and "下周二想来做保养" not in timeline
