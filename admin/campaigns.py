@@ -196,7 +196,13 @@ class CampaignView(StaffView):
         me = _me()
         stmt = access.store_scope(select(Segment), Segment, me).order_by(Segment.name)
         choices = db.session.scalars(stmt.limit(LIST_LIMIT)).all()
-        form = {"holdout_pct": "10", "window_days": "14", "cost": "0", "offer_kind": "amount"}
+        form = {
+            "holdout_pct": "10",
+            "variant_b_pct": "0",
+            "window_days": "14",
+            "cost": "0",
+            "offer_kind": "amount",
+        }
         if request.method == "POST":
             form = {k: (v or "")[:4000] for k, v in request.form.items()}
             try:
@@ -304,17 +310,24 @@ def _draft(me: User, form: dict) -> campaigns.Draft:
     segment = db.session.get(Segment, segment_id) if segment_id else None
     if segment is None or not access.in_store(me, segment.store_id):
         raise ValidationError(_("Choose a segment."), field="segment")
-    texts, costs = {}, {}
+    texts, texts_b, costs = {}, {}, {}
+    parts = ("subject_zh", "body_zh", "subject_en", "body_en")
     for channel in MARKETING_CHANNELS:
-        texts[channel] = {
-            part: (form.get(f"{channel}-{part}") or "").strip()
-            for part in ("subject_zh", "body_zh", "subject_en", "body_en")
-        }
+        texts[channel] = {part: (form.get(f"{channel}-{part}") or "").strip() for part in parts}
+        texts_b[channel] = {part: (form.get(f"{channel}-b-{part}") or "").strip() for part in parts}
         costs[channel] = _yuan(form, f"{channel}-cost")
     return campaigns.Draft(
         name=form.get("name", ""),
         segment=segment,
         texts=texts,
+        texts_b=texts_b,
+        variant_b_pct=_number(  # no A/B test when the field is left empty
+            {**form, "variant_b_pct": form.get("variant_b_pct") or "0"},
+            "variant_b_pct",
+            0,
+            90,
+            _("Variant B's share is 0 to 90 %."),
+        ),
         unit_costs=costs,
         holdout_pct=_number(form, "holdout_pct", 0, 50, _("The holdout is 0 to 50 %.")),
         window_days=_number(form, "window_days", 1, 180, _("The window is 1 to 180 days.")),
@@ -325,10 +338,13 @@ def _draft(me: User, form: dict) -> campaigns.Draft:
 def _chart_rows(result) -> list[tuple[str, float | None]]:
     if result is None:
         return []
-    return [
-        (_("Reached group"), round(result.reached.rate * 100, 1)),
-        (_("Holdout"), round(result.holdout.rate * 100, 1)),
-    ]
+    ab = result.comparison
+    reached = (
+        [(_("Variant A"), round(ab.a.rate * 100, 1)), (_("Variant B"), round(ab.b.rate * 100, 1))]
+        if ab
+        else [(_("Reached group"), round(result.reached.rate * 100, 1))]
+    )
+    return [*reached, (_("Holdout"), round(result.holdout.rate * 100, 1))]
 
 
 def _funnel_chart(steps: campaign_responses.Funnel):

@@ -30,6 +30,9 @@ SEND_STATUSES = (PENDING, QUEUED, DELIVERED, SKIPPED)
 # after a click, or replied TD (withdrew marketing consent on SMS).
 DETAILS, REPLY, BOOKING, UNSUBSCRIBE = "details", "reply", "booking", "unsubscribe"
 RESPONSE_KINDS = (DETAILS, REPLY, BOOKING, UNSUBSCRIBE)
+# An A/B test: a stable random share of the reached audience (variant_b_pct) gets variant B.
+VARIANT_A, VARIANT_B = "a", "b"
+VARIANTS = (VARIANT_A, VARIANT_B)
 MAINTENANCE_DUE = "maintenance_due"
 BUILTINS = (MAINTENANCE_DUE,)
 
@@ -64,6 +67,7 @@ class Campaign(Base):
         CheckConstraint("holdout_pct >= 0 AND holdout_pct <= 50", name="holdout_range"),
         CheckConstraint("cost_fen >= 0", name="cost_nonnegative"),
         CheckConstraint("window_days >= 1 AND window_days <= 180", name="window_range"),
+        CheckConstraint("variant_b_pct >= 0 AND variant_b_pct <= 90", name="variant_b_range"),
         Index("ix_crm_campaigns_status", "status"),
         Index("ix_crm_campaigns_store_created", "store_id", "created_at"),
         Index("ix_crm_campaigns_status_send_at", "status", "send_at"),
@@ -76,6 +80,8 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(10), default=DRAFT)
     builtin: Mapped[str | None] = mapped_column(String(24))
     holdout_pct: Mapped[int] = mapped_column(default=10)
+    # The share of the reached audience that gets variant B's texts (0: no A/B test).
+    variant_b_pct: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     cost_fen: Mapped[int] = mapped_column(default=0)  # what the manager says it cost
     window_days: Mapped[int] = mapped_column(default=14)  # outcomes counted this long after
     audience: Mapped[int] = mapped_column(default=0, server_default=text("0"))
@@ -102,20 +108,23 @@ class Campaign(Base):
 
 
 class CampaignMessage(Base):
-    """A campaign's text on one channel, in Chinese and English, and its cost per message."""
+    """A campaign's text on one channel and variant, in Chinese and English, and its cost per
+    message. Every channel has variant A; an A/B test adds variant B on some channels."""
 
     __tablename__ = "crm_campaign_messages"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "channel"),
+        UniqueConstraint("campaign_id", "channel", "variant"),
         CheckConstraint(
             in_values("channel", ("inapp", "email", "sms", "wechat")), name="channel_known"
         ),
+        CheckConstraint(in_values("variant", VARIANTS), name="variant_known"),
         CheckConstraint("unit_cost_fen >= 0", name="unit_cost_nonnegative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("crm_campaigns.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(8))
+    variant: Mapped[str] = mapped_column(String(1), default=VARIANT_A, server_default="a")
     subject_zh: Mapped[str] = mapped_column(String(120), default="")
     body_zh: Mapped[str] = mapped_column(Text, default="")
     subject_en: Mapped[str] = mapped_column(String(120), default="")
@@ -126,16 +135,21 @@ class CampaignMessage(Base):
 
 
 class CampaignMember(Base):
-    """One customer of a campaign's audience snapshot; the holdout gets nothing."""
+    """One customer of a campaign's audience snapshot; the holdout gets nothing, everyone
+    else variant A or B (no variant for the holdout)."""
 
     __tablename__ = "crm_campaign_members"
-    __table_args__ = (Index("ix_crm_campaign_members_customer", "customer_id"),)
+    __table_args__ = (
+        Index("ix_crm_campaign_members_customer", "customer_id"),
+        CheckConstraint(in_values("variant", VARIANTS), name="variant_known"),
+    )
 
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("crm_campaigns.id", ondelete="CASCADE"), primary_key=True
     )
     customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     holdout: Mapped[bool] = mapped_column(default=False)
+    variant: Mapped[str | None] = mapped_column(String(1))
 
 
 class CampaignSend(Base):

@@ -26,9 +26,9 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from crm import campaign_responses as responses
-from crm.campaign_models import DETAILS, Campaign, CampaignResponse
+from crm.campaign_models import DETAILS, Campaign, CampaignMember, CampaignResponse
 from crm.campaign_offers import codes_for, coupon_line
-from crm.campaigns import render
+from crm.campaigns import message_for, render
 from crm.forms import CallMeForm
 from portal.errors import DomainError
 from portal.extensions import csrf, db, limiter
@@ -105,7 +105,12 @@ def _asked(send_id: int) -> bool:
 
 
 def _text(campaign: Campaign, customer: User, channel: str) -> str:
-    message = next((m for m in campaign.messages if m.channel == channel), None)
+    variant = db.session.scalar(
+        select(CampaignMember.variant).where(
+            CampaignMember.campaign_id == campaign.id, CampaignMember.customer_id == customer.id
+        )
+    )
+    message = message_for(campaign, channel, variant)
     if message is None:
         return ""
     english = customer.locale == "en" and message.body_en

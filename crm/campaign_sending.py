@@ -18,12 +18,13 @@ from crm.campaign_models import (
     SENDING,
     SKIPPED,
     Campaign,
+    CampaignMember,
     CampaignMessage,
     CampaignSend,
 )
 from crm.campaign_offers import codes_for, coupon_line
 from crm.campaign_responses import click_path
-from crm.campaigns import finish_if_done, render
+from crm.campaigns import finish_if_done, message_for, render
 from crm.segments import has_consent
 from portal.extensions import db
 from portal.models import Notification, OutboxMessage, Store, User, WeChatBinding
@@ -79,18 +80,31 @@ def queue_batch(campaign_id: int, batch: int) -> int:
         .values(status=SKIPPED)
         .execution_options(synchronize_session=False)
     )
-    texts = {m.channel: m for m in campaign.messages}
     rows = db.session.execute(
-        select(CampaignSend.id, CampaignSend.channel, User, WeChatBinding.openid)
+        select(
+            CampaignSend.id,
+            CampaignSend.channel,
+            User,
+            WeChatBinding.openid,
+            CampaignMember.variant,
+        )
         .join(User, User.id == CampaignSend.customer_id)
         .outerjoin(WeChatBinding, WeChatBinding.user_id == User.id)
+        .outerjoin(
+            CampaignMember,
+            and_(
+                CampaignMember.campaign_id == CampaignSend.campaign_id,
+                CampaignMember.customer_id == CampaignSend.customer_id,
+            ),
+        )
         .where(CampaignSend.id.in_(ids), CampaignSend.status == PENDING)
     ).all()
     outbox, notes, settled = [], [], []
-    codes = codes_for(campaign, [user.id for _id, _ch, user, _o in rows])
-    for send_id, channel, user, openid in rows:
+    codes = codes_for(campaign, [user.id for _id, _ch, user, _o, _v in rows])
+    for send_id, channel, user, openid, variant in rows:
         coupon = (campaign.offer, codes[user.id]) if user.id in codes else None
-        message = _message(texts[channel], user, store, channel, coupon, send_id)
+        text = message_for(campaign, channel, variant)  # A/B: the member's own variant
+        message = _message(text, user, store, channel, coupon, send_id)
         if channel == "inapp":
             notes.append(
                 {

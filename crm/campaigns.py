@@ -3,7 +3,8 @@ resume it. The worker's batches (crm.campaign_sending) put the sends into the ou
 
 At send time the audience is a snapshot of the segment, written with INSERT .. SELECT: only
 customers who consent to marketing on at least one of the campaign's channels. A stable random
-part of it (``holdout_bucket`` < holdout_pct) is the holdout and gets nothing. Each channel's
+part of it (``holdout_bucket`` < holdout_pct) is the holdout and gets nothing; in an A/B test
+the next buckets, variant_b_pct of the rest, get variant B's texts (``variant_of``). Each channel's
 sends are a second INSERT .. SELECT: consent on that channel, a way to reach the customer there,
 and fewer than the monthly cap of marketing sends in the last 30 days. Snapshots lock the one
 settings row, so two of them at once cannot both take a customer's last place under the cap.
@@ -12,7 +13,7 @@ settings row, so two of them at once cannot both take a customer's last place un
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
@@ -27,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     true,
@@ -42,6 +44,8 @@ from crm.campaign_models import (
     PENDING,
     SENDING,
     SKIPPED,
+    VARIANT_A,
+    VARIANT_B,
     Campaign,
     CampaignMember,
     CampaignMessage,
@@ -105,6 +109,9 @@ class Draft:
     holdout_pct: int = 10
     cost_fen: int = 0
     window_days: int = 14
+    # An A/B test: variant B's texts (channel -> parts, as texts) and its share of the reached.
+    texts_b: dict[str, dict[str, str]] = field(default_factory=dict)
+    variant_b_pct: int = 0
 
 
 def create_campaign(actor: User, draft: Draft, builtin: str | None = None) -> Campaign:
@@ -119,6 +126,7 @@ def create_campaign(actor: User, draft: Draft, builtin: str | None = None) -> Ca
     channels = [c for c in MARKETING_CHANNELS if (draft.texts.get(c) or {}).get("body_zh")]
     if not channels:
         raise ValidationError(_("Write the message for at least one channel."), field="body")
+    b_channels = _variant_b_channels(draft, channels)
     campaign = Campaign(
         store_id=draft.segment.store_id,
         segment_id=draft.segment.id,
@@ -126,15 +134,18 @@ def create_campaign(actor: User, draft: Draft, builtin: str | None = None) -> Ca
         status=DRAFT,
         builtin=builtin,
         holdout_pct=draft.holdout_pct,
+        variant_b_pct=draft.variant_b_pct if b_channels else 0,
         cost_fen=max(0, draft.cost_fen),
         window_days=draft.window_days,
         created_by_id=actor.id if actor else None,
     )
-    for channel in channels:
-        text = draft.texts[channel]
+    written = [(c, VARIANT_A, draft.texts[c]) for c in channels]
+    written += [(c, VARIANT_B, draft.texts_b[c]) for c in b_channels]
+    for channel, variant, text in written:
         campaign.messages.append(
             CampaignMessage(
                 channel=channel,
+                variant=variant,
                 subject_zh=text.get("subject_zh", "")[:120],
                 body_zh=text["body_zh"][:2000],
                 subject_en=text.get("subject_en", "")[:120],
@@ -145,6 +156,45 @@ def create_campaign(actor: User, draft: Draft, builtin: str | None = None) -> Ca
     db.session.add(campaign)
     db.session.flush()
     return campaign
+
+
+def _variant_b_channels(draft: Draft, channels: list[str]) -> list[str]:
+    """Return the channels with a variant B text, checking the A/B test is whole."""
+    written = [c for c in MARKETING_CHANNELS if (draft.texts_b.get(c) or {}).get("body_zh")]
+    if not 0 <= draft.variant_b_pct <= 90:
+        raise ValidationError(_("Variant B's share is 0 to 90 %."), field="variant_b_pct")
+    orphan = [c for c in written if c not in channels]
+    if orphan:
+        raise ValidationError(
+            _("Variant B needs variant A's text on the same channel."), field="body_b"
+        )
+    if written and not draft.variant_b_pct:
+        raise ValidationError(
+            _("Give variant B a share of the audience, or leave its texts empty."),
+            field="variant_b_pct",
+        )
+    if draft.variant_b_pct and not written:
+        raise ValidationError(
+            _("Write variant B's Chinese text for at least one channel."), field="body_b"
+        )
+    return written
+
+
+def variant_of(campaign: Campaign, customer_id: int) -> str | None:
+    """Return the variant a customer gets (None for the holdout); the snapshot's SQL agrees."""
+    bucket = holdout_bucket(campaign.id, customer_id)
+    if bucket < campaign.holdout_pct:
+        return None
+    b = (bucket - campaign.holdout_pct) * 100 < campaign.variant_b_pct * (
+        100 - campaign.holdout_pct
+    )
+    return VARIANT_B if b else VARIANT_A
+
+
+def message_for(campaign: Campaign, channel: str, variant: str | None) -> CampaignMessage | None:
+    """Return the campaign's text on a channel for a variant (variant A where B has none)."""
+    found = {(m.channel, m.variant): m for m in campaign.messages}
+    return found.get((channel, variant or VARIANT_A)) or found.get((channel, VARIANT_A))
 
 
 def available_channels() -> tuple[str, ...]:
@@ -220,7 +270,9 @@ def start(actor: User | None, campaign: Campaign, due_by=None) -> Campaign:
     if claimed.rowcount != 1:
         raise Conflict(_("This campaign was already sent."))
     cap = locked_settings().cap_per_month
-    channels = [m.channel for m in campaign.messages if m.channel in available_channels()]
+    channels = list(
+        dict.fromkeys(m.channel for m in campaign.messages if m.channel in available_channels())
+    )
     _snapshot_members(campaign, channels)
     for channel in channels:
         _snapshot_sends(campaign, channel, cap, at)
@@ -248,12 +300,22 @@ def _snapshot_members(campaign: Campaign, channels: list[str]) -> None:
     audience = segments.members(store, segment.rule).where(consenting)
     if campaign.builtin:  # a built-in campaign takes a customer once in the cap's period
         audience = audience.where(~_builtin_recently(campaign))
-    holdout = case(
-        (_bucket_sql(campaign.id, User.id) < campaign.holdout_pct, true()), else_=false()
+    bucket = _bucket_sql(campaign.id, User.id)
+    holdout = case((bucket < campaign.holdout_pct, true()), else_=false())
+    # The reached buckets split in proportion: variant_b_pct of them get B (as variant_of).
+    gets_b = (bucket - campaign.holdout_pct) * 100 < campaign.variant_b_pct * (
+        100 - campaign.holdout_pct
     )
-    rows = audience.with_only_columns(literal(campaign.id), User.id, holdout)
+    variant = case(
+        (bucket < campaign.holdout_pct, null()),
+        (gets_b, literal(VARIANT_B)),
+        else_=literal(VARIANT_A),
+    )
+    rows = audience.with_only_columns(literal(campaign.id), User.id, holdout, variant)
     db.session.execute(
-        insert(CampaignMember).from_select(["campaign_id", "customer_id", "holdout"], rows)
+        insert(CampaignMember).from_select(
+            ["campaign_id", "customer_id", "holdout", "variant"], rows
+        )
     )
 
 

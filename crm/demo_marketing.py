@@ -43,6 +43,14 @@ WINTER = {
     "included. Book online while places last.",
 }
 
+# The sent campaign is an A/B test: half of those reached read a free car wash instead.
+WINTER_B = {
+    "body_zh": "{name}您好！{store}冬季养护套餐含电瓶、防冻液检测，"
+    "本月到店再送精洗一次，欢迎在线预约。",
+    "body_en": "Hello {name}! Winter care at {store} checks battery and coolant, and this "
+    "month your car gets a free wash too. Book online.",
+}
+
 WINTER_NAME = "冬季养护九折 · Winter care"  # the sent campaign (its responders: crm.demo_responses)
 
 SPRING = {
@@ -122,6 +130,8 @@ def _sent_campaign(manager: User, segment: Segment) -> Campaign:
         holdout_pct=10,
         cost_fen=50_000,
         window_days=14,
+        texts_b={"inapp": WINTER_B, "sms": WINTER_B},
+        variant_b_pct=50,
     )
     campaign = campaigns.start(manager, campaigns.create_campaign(manager, draft))
     while campaign_sending.queue_batch(campaign.id, 500):
