@@ -105,6 +105,7 @@ def _input(form: ProfileForm) -> ProfileInput:
         notes=form.notes.data or "",
         tier_id=tier_id,
         tags=form.tags.data or "",
+        birthday=form.birthday.data,
     )
 
 
@@ -116,6 +117,7 @@ def _prefill(form: ProfileForm, customer: User) -> None:
     for name in ("model_interest", "trade_in", "driving", "competitors", "notes"):
         getattr(form, name).data = getattr(profile, name)
     form.timeframe.data = profile.timeframe or ""
+    form.birthday.data = profile.birthday
     form.tier.data = str(profile.tier_id or "")
     if profile.budget_fen is not None:
         form.budget.data = f"{profile.budget_fen / 100:.2f}".removesuffix(".00")

@@ -1,6 +1,7 @@
-"""Built-in campaigns a store switches on instead of building: today "maintenance due but not
-booked". The worker starts each switched-on one once a store day, for the customers who match
-and were not reached by it in the last 30 days."""
+"""Built-in campaigns a store switches on instead of building: maintenance due but not booked,
+policy renewal, a return visit after 12 months away, and birthdays. The worker starts each
+switched-on one once a store day, for the customers who match and were not reached by it in the
+last 30 days."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from crm import campaigns
-from crm.campaign_models import BUILTINS, MAINTENANCE_DUE, BuiltinCampaign, Campaign, Segment
+from crm.campaign_models import (
+    BIRTHDAY,
+    BUILTINS,
+    MAINTENANCE_DUE,
+    POLICY_RENEWAL,
+    RETURN_VISIT,
+    BuiltinCampaign,
+    Campaign,
+    Segment,
+)
 from portal.errors import ValidationError
 from portal.extensions import db
 from portal.models import Store, User
@@ -29,7 +39,46 @@ SPECS = {
         "subject_en": "{name}, your car is due for maintenance",
         "body_en": "Hello {name}, your car is due for maintenance. Book {store} online now "
         "and skip the queue.",
-    }
+    },
+    POLICY_RENEWAL: {
+        "label": _l("Insurance policy expiring within 30 days"),
+        "segment": "保险30天内到期 · Policy expiring in 30 days",
+        "rule": {"field": "policy_expiring_days", "op": "within", "value": 30},
+        "subject_zh": "{name}，您的车险快到期了",
+        "body_zh": "{name}您好，您的车险将在30天内到期。{store}可为您比较各家续保报价，"
+        "欢迎回复或在线预约到店办理。",
+        "subject_en": "{name}, your car insurance expires soon",
+        "body_en": "Hello {name}, your car insurance expires within 30 days. {store} can "
+        "compare renewal quotes for you: reply, or book a visit online.",
+    },
+    RETURN_VISIT: {
+        "label": _l("No visit for 12 months"),
+        "segment": "12个月未到店 · No visit for 12 months",
+        # Customers who came before (a visit in ten years) but not in the last twelve months.
+        "rule": {
+            "all": [
+                {"field": "last_visit_days", "op": "within", "value": 3650},
+                {"field": "last_visit_days", "op": "not_within", "value": 365},
+                {"field": "open_booking", "op": "is", "value": False},
+            ]
+        },
+        "subject_zh": "{name}，好久不见",
+        "body_zh": "{name}您好，您已有一年没来{store}了。"
+        "欢迎在线预约，我们为您的爱车做一次全面检查。",
+        "subject_en": "{name}, it has been a while",
+        "body_en": "Hello {name}, it has been a year since your last visit to {store}. Book "
+        "online and we will give your car a thorough check.",
+    },
+    BIRTHDAY: {
+        "label": _l("Birthday in the next 7 days"),
+        "segment": "7天内生日 · Birthday within 7 days",
+        "rule": {"field": "birthday_in_days", "op": "within", "value": 7},
+        "subject_zh": "{name}，生日快乐",
+        "body_zh": "{name}您好，{store}全体员工祝您生日快乐，出行平安！",
+        "subject_en": "Happy birthday, {name}",
+        "body_en": "Hello {name}, everyone at {store} wishes you a happy birthday and safe "
+        "travels!",
+    },
 }
 CHANNELS = ("inapp", "email", "sms", "wechat")
 

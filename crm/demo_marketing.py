@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 
 from crm import builtins, campaign_sending, campaigns
-from crm.campaign_models import MAINTENANCE_DUE, Campaign, CampaignSend, Segment
+from crm.campaign_models import BIRTHDAY, MAINTENANCE_DUE, Campaign, CampaignSend, Segment
 from crm.demo_coupons import coupon_campaign
 from portal.demo import DEMO_LOGINS
 from portal.extensions import db
@@ -94,6 +94,7 @@ def load_marketing_demo(seed: int = 23) -> dict[str, int]:
     campaigns.create_campaign(manager, draft)
     _scheduled_campaign(manager, made[1])
     builtins.switch(manager, store, MAINTENANCE_DUE, True)
+    builtins.switch(manager, store, BIRTHDAY, True)
     db.session.flush()
     return {
         "segments": len(made) + 1,

@@ -3,6 +3,8 @@ household (idempotent)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from sqlalchemy import select
 
 from crm import profiles, relations
@@ -11,6 +13,7 @@ from portal.demo import DEMO_LOGINS
 from portal.extensions import db
 from portal.models import User
 from portal.models.accounts import MANAGER, OWNER
+from portal.timeutil import now, to_local
 
 TIERS = (("钻石客户", "Diamond", 1), ("金卡客户", "Gold", 2), ("普通客户", "Standard", 3))
 
@@ -39,6 +42,7 @@ def load_profile_demo() -> dict[str, int]:
             notes="喜欢钓鱼和露营；孩子上小学，周六上午方便到店。",
             tier_id=made[1].id,
             tags="置换意向, 二胎家庭, 新能源",
+            birthday=_birthday_in(3, 1986, owner),  # the birthday campaign greets them
         ),
     )
     family = db.session.scalars(
@@ -47,7 +51,18 @@ def load_profile_demo() -> dict[str, int]:
         .order_by(User.id)
         .limit(2)
     ).all()
-    for member in family:
+    for n, member in enumerate(family):
         relations.add_relation(manager, owner, member, "household")
+        birthday = _birthday_in(40 + 90 * n, 1988 + 25 * n, owner)
+        profiles.save_profile(manager, member, profiles.ProfileInput(birthday=birthday))
     db.session.flush()
     return {"tiers": len(made), "household": len(family)}
+
+
+def _birthday_in(days: int, year: int, owner: User) -> date:
+    """Return a birthday in that year whose day comes round in so many days (store time)."""
+    zone = owner.store.timezone if owner.store else "Asia/Shanghai"
+    day = to_local(now(), zone).date() + timedelta(days=days)
+    if (day.month, day.day) == (2, 29):
+        day -= timedelta(days=1)
+    return day.replace(year=year)

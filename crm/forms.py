@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -82,6 +90,7 @@ class ProfileForm(FlaskForm):
     competitors = StringField(
         _l("Competitors considered"), validators=[Optional(), Length(max=200)]
     )
+    birthday = DateField(_l("Birthday"), validators=[Optional()])
     tier = SelectField(_l("Customer tier"), coerce=str, choices=[], validate_choice=False)
     tags = StringField(_l("Tags, separated by commas"), validators=[Optional(), Length(max=300)])
     notes = TextAreaField(

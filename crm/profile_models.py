@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.models import TIMEFRAMES
@@ -55,6 +55,7 @@ class CustomerProfile(Base):
     driving: Mapped[str] = mapped_column(String(300), default="")
     competitors: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    birthday: Mapped[date | None] = mapped_column(Date)  # the birthday campaign's date
     tier_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_customer_tiers.id", ondelete="SET NULL"), index=True
     )

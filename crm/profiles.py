@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -35,6 +36,7 @@ PROFILE_FIELDS = (
     "driving",
     "competitors",
     "notes",
+    "birthday",
     "tier_id",
 )
 FIELD_LABELS = {
@@ -45,6 +47,7 @@ FIELD_LABELS = {
     "driving": _l("Driving preferences"),
     "competitors": _l("Competitors considered"),
     "notes": _l("Notes"),
+    "birthday": _l("Birthday"),
     "tier_id": _l("Customer tier"),
     "tags": _l("Tags"),
     "household": _l("Family member"),
@@ -72,6 +75,7 @@ class ProfileInput:
     notes: str = ""
     tier_id: int | None = None
     tags: str = ""
+    birthday: date | None = None
 
 
 def may_edit(viewer: User, customer: User) -> bool:
@@ -162,6 +166,9 @@ def _clean(customer: User, data: ProfileInput) -> dict:
     if data.timeframe and data.timeframe not in TIMEFRAMES:
         raise ValidationError(_("Choose a purchase timeframe from the list."), field="timeframe")
     values["timeframe"] = data.timeframe or None
+    if data.birthday is not None and not date(1900, 1, 1) <= data.birthday <= now().date():
+        raise ValidationError(_("Enter a birthday between 1900 and today."), field="birthday")
+    values["birthday"] = data.birthday
     if data.tier_id is not None:
         tier = db.session.get(CustomerTier, data.tier_id)
         if tier is None or tier.store_id != customer.store_id:

@@ -9,6 +9,7 @@ vehicle condition is its own EXISTS: "a 2019 car" and "over 60,000 km" may be tw
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 
 from crm.models import ACTIVE_STATES, STAGES, Lead
+from crm.profile_models import CustomerProfile
 from portal import access
 from portal.errors import ValidationError
 from portal.extensions import db
@@ -78,6 +80,7 @@ FIELDS: dict[str, Field] = {
     "lead_stage": Field(("in",), "stage"),
     "store": Field(("in",), "store_ids"),
     "consent": Field(("has", "lacks"), "channel"),
+    "birthday_in_days": Field(("within",), "int", 0, 31),
 }
 
 
@@ -98,6 +101,7 @@ def field_labels() -> dict[str, str]:
         "lead_stage": _("Lead stage"),
         "store": _("Store"),
         "consent": _("Marketing consent"),
+        "birthday_in_days": _("Birthday within (days)"),
     }
 
 
@@ -243,6 +247,20 @@ def _last_visit(node: dict, ctx: Context):
     return recent if node["op"] == "within" else not_(recent)
 
 
+def _birthday(node: dict, ctx: Context):
+    """A birthday (month and day, the profile's) from the store's today to N days on; one on
+    29 February counts on 28 February in other years."""
+    days = [ctx.today + timedelta(days=i) for i in range(node["value"] + 1)]
+    keys = {d.month * 100 + d.day for d in days}
+    keys |= {229 for d in days if (d.month, d.day) == (2, 28) and not calendar.isleap(d.year)}
+    born = CustomerProfile.birthday
+    return exists().where(
+        CustomerProfile.customer_id == User.id,
+        born.is_not(None),
+        (extract("month", born) * 100 + extract("day", born)).in_(sorted(keys)),
+    )
+
+
 def _spend(node: dict, ctx: Context):
     since = ctx.at - timedelta(days=node["days"])
     service = (
@@ -327,6 +345,7 @@ CONDITIONS = {
     ),
     "store": lambda n, c: User.store_id.in_(n["value"]),
     "consent": _consent,
+    "birthday_in_days": _birthday,
 }
 
 
