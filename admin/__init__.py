@@ -41,6 +41,7 @@ from admin.outbox import OutboxView
 from admin.pipeline import DriveCalendarView, QuoteView
 from admin.privacy_policy import PrivacyPolicyView
 from admin.quality import ComplaintAnalyticsView, ComplaintsView, SurveyResultsView
+from admin.recalls import RecallView
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.routing import RoutingView
 from admin.sales_board import SalesBoardView
@@ -148,6 +149,7 @@ PAGES: tuple[Page, ...] = (
     Page(RoutingView, None, _l("Duty roster and routing"), NEW_CARS, "routing_rules", (MANAGER,)),
     Page(SegmentView, None, _l("Segments"), MARKETING, "segments", MANAGERS),
     Page(CampaignView, None, _l("Campaigns"), MARKETING, "campaigns", MANAGERS),
+    Page(RecallView, None, _l("Recalls"), MARKETING, "recalls", MANAGERS),
     Page(DriveCalendarView, None, _l("Test drives"), NEW_CARS, "test_drives", ALL),
     Page(QuoteView, None, _l("Quotes"), NEW_CARS, "quotes", ALL),
     Page(SalesOrderView, None, _l("Car orders"), NEW_CARS, "sales_orders", ALL),

@@ -35,6 +35,9 @@ VARIANT_A, VARIANT_B = "a", "b"
 VARIANTS = (VARIANT_A, VARIANT_B)
 MAINTENANCE_DUE = "maintenance_due"
 POLICY_RENEWAL, RETURN_VISIT, BIRTHDAY = "policy_renewal", "return_visit", "birthday"
+# A recall notice (Campaign.builtin): a safety message to the owners of a VIN list, sent on
+# every channel they can be reached on whatever their marketing consent, with no holdout.
+RECALL = "recall"
 BUILTINS = (MAINTENANCE_DUE, POLICY_RENEWAL, RETURN_VISIT, BIRTHDAY)
 
 
@@ -233,3 +236,36 @@ class BuiltinCampaign(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_run_on: Mapped[str | None] = mapped_column(String(10))  # the store date, ISO
+
+
+class RecallList(Base):
+    """A manufacturer's recall: the VINs it affects, uploaded by a store's manager."""
+
+    __tablename__ = "crm_recall_lists"
+    __table_args__ = (
+        UniqueConstraint("store_id", "name"),
+        CheckConstraint("vins >= 1", name="vins_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    vins: Mapped[int] = mapped_column()  # how many VINs the list holds
+    segment_id: Mapped[int] = mapped_column(ForeignKey("crm_segments.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    store: Mapped[Store] = relationship()
+    segment: Mapped[Segment] = relationship()
+
+
+class RecallVin(Base):
+    """One VIN of a recall list (canonical form, checked)."""
+
+    __tablename__ = "crm_recall_vins"
+    __table_args__ = (Index("ix_crm_recall_vins_vin", "vin"),)
+
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_recall_lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    vin: Mapped[str] = mapped_column(String(17), primary_key=True)

@@ -15,6 +15,7 @@ from crm.campaign_models import (
     DELIVERED,
     PENDING,
     QUEUED,
+    RECALL,
     SENDING,
     SKIPPED,
     Campaign,
@@ -70,16 +71,18 @@ def queue_batch(campaign_id: int, batch: int) -> int:
     ).all()
     if not ids:
         return 0
-    # Consent withdrawn since the snapshot (the one-tap link): this send never leaves.
-    db.session.execute(
-        update(CampaignSend)
-        .where(
-            CampaignSend.id.in_(ids),
-            ~has_consent(CampaignSend.channel, CampaignSend.customer_id),
+    # Consent withdrawn since the snapshot (the one-tap link): this send never leaves. A
+    # recall notice is a safety message, not marketing: it goes regardless.
+    if campaign.builtin != RECALL:
+        db.session.execute(
+            update(CampaignSend)
+            .where(
+                CampaignSend.id.in_(ids),
+                ~has_consent(CampaignSend.channel, CampaignSend.customer_id),
+            )
+            .values(status=SKIPPED)
+            .execution_options(synchronize_session=False)
         )
-        .values(status=SKIPPED)
-        .execution_options(synchronize_session=False)
-    )
     rows = db.session.execute(
         select(
             CampaignSend.id,

@@ -42,6 +42,7 @@ from crm.campaign_models import (
     DRAFT,
     PAUSED,
     PENDING,
+    RECALL,
     SENDING,
     SKIPPED,
     VARIANT_A,
@@ -296,9 +297,13 @@ def start(actor: User | None, campaign: Campaign, due_by=None) -> Campaign:
 def _snapshot_members(campaign: Campaign, channels: list[str]) -> None:
     store = db.session.get(Store, campaign.store_id)
     segment = db.session.get(Segment, campaign.segment_id)
-    consenting = or_(false(), *(and_(segments.has_consent(c), reachable(c)) for c in channels))
+    if campaign.builtin == RECALL:  # a safety notice: every owner reachable on a channel
+        consenting = or_(false(), *(reachable(c) for c in channels))
+    else:
+        consenting = or_(false(), *(and_(segments.has_consent(c), reachable(c)) for c in channels))
     audience = segments.members(store, segment.rule).where(consenting)
-    if campaign.builtin:  # a built-in campaign takes a customer once in the cap's period
+    if campaign.builtin and campaign.builtin != RECALL:
+        # A built-in campaign takes a customer once in the cap's period.
         audience = audience.where(~_builtin_recently(campaign))
     bucket = _bucket_sql(campaign.id, User.id)
     holdout = case((bucket < campaign.holdout_pct, true()), else_=false())
@@ -343,16 +348,17 @@ def _snapshot_sends(campaign: Campaign, channel: str, cap: int, at) -> None:
         )
         .scalar_subquery()
     )
+    wanted = [
+        CampaignMember.campaign_id == campaign.id,
+        CampaignMember.holdout.is_(False),
+        reachable(channel, member),
+    ]
+    if campaign.builtin != RECALL:  # a recall is no marketing: no consent asked, no cap used
+        wanted += [segments.has_consent(channel, member), recent < cap]
     rows = (
         select(literal(campaign.id), member, literal(channel), literal(PENDING), literal(at))
         .join(User, User.id == member)
-        .where(
-            CampaignMember.campaign_id == campaign.id,
-            CampaignMember.holdout.is_(False),
-            segments.has_consent(channel, member),
-            reachable(channel, member),
-            recent < cap,
-        )
+        .where(*wanted)
     )
     db.session.execute(
         insert(CampaignSend).from_select(

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 
-from crm import builtins, campaign_sending, campaigns
+from crm import builtins, campaign_sending, campaigns, recalls
 from crm.campaign_models import BIRTHDAY, MAINTENANCE_DUE, Campaign, CampaignSend, Segment
 from crm.demo_coupons import coupon_campaign
 from portal.demo import DEMO_LOGINS
 from portal.extensions import db
-from portal.models import MarketingConsent, User
+from portal.models import MarketingConsent, User, Vehicle
 from portal.models.accounts import MANAGER, OWNER
 from portal.timeutil import now
 
@@ -95,13 +95,28 @@ def load_marketing_demo(seed: int = 23) -> dict[str, int]:
     _scheduled_campaign(manager, made[1])
     builtins.switch(manager, store, MAINTENANCE_DUE, True)
     builtins.switch(manager, store, BIRTHDAY, True)
+    _recall(manager, store)
     db.session.flush()
     return {
-        "segments": len(made) + 1,
+        "segments": len(made) + 2,  # and the coupon campaign's and the recall's
         "campaigns": 4,
         "audience": sent.audience,
         "coupons": voucher.audience,
     }
+
+
+def _recall(manager: User, store) -> None:
+    """A manufacturer's recall of a few of the store's cars, uploaded but not sent yet."""
+    vins = db.session.scalars(
+        select(Vehicle.vin)
+        .join(User, User.id == Vehicle.owner_id)
+        .where(User.store_id == store.id)
+        .order_by(Vehicle.id)
+        .limit(6)
+    ).all()
+    if vins:
+        checked = recalls.check_table([["车架号"], *([v] for v in vins)])
+        recalls.save_list(manager, store, "SVW-2026-R07 后悬架螺栓", checked)
 
 
 def _scheduled_campaign(manager: User, segment: Segment) -> Campaign:

@@ -108,6 +108,7 @@ STAYS: frozenset[str] = frozenset(
         *"crm_customer_profiles.updated_by_id crm_customer_relations.created_by_id".split(),
         "shop_scheduled_prices.actor_id",  # who scheduled a price list
         "import_jobs.user_id",  # who applied an import
+        "crm_recall_lists.created_by_id",  # who uploaded a recall's VINs
     }
 )
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     true,
 )
 
+from crm.campaign_models import RecallVin
 from crm.models import ACTIVE_STATES, STAGES, Lead
 from crm.profile_models import CustomerProfile
 from portal import access
@@ -81,6 +82,7 @@ FIELDS: dict[str, Field] = {
     "store": Field(("in",), "store_ids"),
     "consent": Field(("has", "lacks"), "channel"),
     "birthday_in_days": Field(("within",), "int", 0, 31),
+    "recall": Field(("is",), "int", 1, 2**31 - 1),  # the owners of a recall list's VINs
 }
 
 
@@ -102,6 +104,7 @@ def field_labels() -> dict[str, str]:
         "store": _("Store"),
         "consent": _("Marketing consent"),
         "birthday_in_days": _("Birthday within (days)"),
+        "recall": _("Car in a recall list"),
     }
 
 
@@ -346,6 +349,9 @@ CONDITIONS = {
     "store": lambda n, c: User.store_id.in_(n["value"]),
     "consent": _consent,
     "birthday_in_days": _birthday,
+    "recall": lambda n, c: _vehicle(
+        Vehicle.vin.in_(select(RecallVin.vin).where(RecallVin.list_id == n["value"]))
+    ),
 }
 
 

@@ -267,6 +267,10 @@ EXPECTED: dict[str, tuple] = {
     "campaigns.progress": (302, 403, 403, 403, 403, 200, 200),
     "campaigns.act": (302, 403, 403, 403, 403, 303, 303),  # no step named: said, nothing changes
     "campaigns.builtin": (302, 403, 403, 403, 403, 303, 303),  # no key named: said
+    "recalls.index": MANAGERS,
+    "recalls.upload": (302, 403, 403, 403, 403, 422, 422),  # no file: said, nothing kept
+    "recalls.show": (302, 403, 403, 403, 403, 404, 404),  # no recall of that id
+    "recalls.send": (302, 403, 403, 403, 403, 404, 404),
     "channels.unsubscribe": (404,) * 7,  # the token is not a signed unsubscribe token
     # The sales pipeline: store A's drive, quote and order; an empty POST is refused with a
     # message and back to the page (303); another store's records do not exist (404).
@@ -628,6 +632,7 @@ def world(app, f, db):
         "complaint_id": complaint.id,
         "invitation_id": invitation.id,
         "provider": "aliyun",
+        "recall_id": 999_999,  # no such recall
     }
     query = {
         "staff": locked.id,

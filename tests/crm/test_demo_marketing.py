@@ -21,9 +21,13 @@ def test_demo_marketing_loads_once(db, clock):
     db.session.commit()
     found = load_marketing_demo()
     db.session.commit()
-    assert found["segments"] == len(SEGMENTS) + 1 and found["audience"] > 0
+    assert found["segments"] == len(SEGMENTS) + 2 and found["audience"] > 0  # coupon, recall
     assert load_marketing_demo() == {"segments": 0}
-    assert db.session.scalar(select(func.count(Segment.id))) == len(SEGMENTS) + 1
+    assert db.session.scalar(select(func.count(Segment.id))) == len(SEGMENTS) + 2
+    from crm.campaign_models import RecallList
+
+    recall = db.session.scalar(select(RecallList))
+    assert recall is not None and recall.vins > 0  # uploaded, waiting to be sent
     statuses = sorted(db.session.scalars(select(Campaign.status)))
     assert statuses == ["done", "done", "draft", "draft"]
     scheduled = db.session.scalar(select(Campaign.send_at).where(Campaign.send_at.is_not(None)))
