@@ -24,13 +24,13 @@ from sqlalchemy.exc import IntegrityError
 
 from admin import imports
 from admin.exports import export_dir
+from admin.job_claims import claim_oldest
 from admin.models import (
     CUSTOMERS_IMPORT,
     DONE,
     FAILED,
     LEADS_IMPORT,
     QUEUED,
-    RUNNING,
     ImportFailure,
     ImportJob,
 )
@@ -90,24 +90,6 @@ def recent_jobs(me: User, kind: str, limit: int = 5) -> list[ImportJob]:
 
 
 # -- the worker ------------------------------------------------------------------------------
-
-
-def claim_next() -> int | None:
-    """Claim the oldest queued import (a conditional UPDATE: one worker wins); return its id."""
-    while True:
-        stmt = select(ImportJob.id).where(ImportJob.status == QUEUED).order_by(ImportJob.id)
-        job_id = db.session.scalar(stmt.limit(1).with_for_update(skip_locked=True))
-        if job_id is None:
-            db.session.rollback()
-            return None
-        claimed = db.session.execute(
-            update(ImportJob)
-            .where(ImportJob.id == job_id, ImportJob.status == QUEUED)
-            .values(status=RUNNING, started_at=now())
-        ).rowcount
-        db.session.commit()
-        if claimed == 1:
-            return job_id
 
 
 def upload_path(job: ImportJob) -> Path:
@@ -206,7 +188,7 @@ def run_imports(limit: int = 2) -> dict:
     """The worker's job: apply the queued imports, oldest first (a few per run)."""
     applied = 0
     while applied < limit:
-        job_id = claim_next()
+        job_id = claim_oldest(ImportJob)
         if job_id is None:
             break
         run_import(job_id)
