@@ -18,8 +18,8 @@ from portal.timeutil import now
 
 
 def claim_oldest(model: Any, claimable: ColumnElement[bool] | None = None, **values) -> int | None:
-    """Claim the oldest claimable job of the model (default: queued), setting it running with
-    the values given; commit and return its id, or None when there is none."""
+    """Claim the oldest claimable job of the model (default: queued), setting it running (and
+    started now, unless the values say otherwise); commit and return its id, or None."""
     if claimable is None:
         claimable = model.status == QUEUED
     while True:
@@ -31,7 +31,7 @@ def claim_oldest(model: Any, claimable: ColumnElement[bool] | None = None, **val
         claimed = db.session.execute(
             update(model)
             .where(model.id == job_id, claimable)
-            .values(status=RUNNING, started_at=now(), **values)
+            .values(**{"status": RUNNING, "started_at": now(), **values})
         ).rowcount
         db.session.commit()
         if claimed == 1:

@@ -68,6 +68,7 @@ class ImportJob(Base):
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="import_status"),
         CheckConstraint("kind IN ('customers', 'leads')", name="import_kind"),
         CheckConstraint("done_rows >= 0", name="import_done_rows"),
+        CheckConstraint("attempts >= 0", name="import_attempts"),
         # One job per checked file: a second click on "apply" (or a twin request) finds the
         # first one's job instead of queueing the file again.
         UniqueConstraint("upload"),
@@ -91,6 +92,11 @@ class ImportJob(Base):
     vehicles: Mapped[int] = mapped_column(default=0)  # customers: vehicles added
     failed: Mapped[int] = mapped_column(default=0)  # rows refused while applying
     error: Mapped[str] = mapped_column(String(500), default="")
+    # The lease of the worker running the job: renewed with each committed batch. A running
+    # job whose heartbeat is older than IMPORT_LEASE_SECONDS lost its worker and is claimed
+    # again, resuming after done_rows; attempts counts the claims (IMPORT_MAX_ATTEMPTS).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

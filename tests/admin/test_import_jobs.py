@@ -12,7 +12,6 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from admin import import_jobs
-from admin.job_claims import claim_oldest
 from admin.models import DONE, QUEUED, RUNNING, ImportFailure, ImportJob
 from crm import leads as crm_leads
 from crm.lead_import_models import PlatformLead
@@ -235,7 +234,7 @@ def test_two_workers_claim_a_job_once(app, db, manager):
     db.session.add(job)
     db.session.commit()
     job_id = job.id
-    results = at_once(app, lambda: claim_oldest(ImportJob), 2)
+    results = at_once(app, import_jobs.claim_import, 2)
     assert sorted(results, key=str) == [job_id, None], results
     assert db.session.scalar(select(ImportJob.status)) == RUNNING
 
