@@ -153,9 +153,8 @@ class CatalogImportView(StaffView):
     def apply(self):
         """Apply a checked file in one transaction: every row, or none."""
         me = current_account()
-        kept = UPLOADS.take(request.form.get("token", ""), me)
-        if kept is None or len(kept[1]) != 2 or kept[1][0] not in allowed_kinds():
-            flash(_("Upload the file again: this import is unknown or already applied."), "error")
+        kept = UPLOADS.take_posted(me, details=2, valid=lambda d: d[0] in allowed_kinds())
+        if kept is None:
             return redirect(url_for(".index"), code=303)
         path, (kind, store_id) = kept
 

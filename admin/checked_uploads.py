@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import current_app, flash
+from flask import current_app, flash, request
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -63,6 +63,18 @@ class CheckedUploads:
         if user_id != me.id or "/" in str(name) or not self._path(str(name)).is_file():
             return None
         return self._path(str(name)), details
+
+    def take_posted(
+        self, me: User, details: int, valid: Callable[[list], bool] | None = None
+    ) -> tuple[Path, list] | None:
+        """Return the kept file and details the posted token gives back to this person, or
+        flash why not and return None: a token unknown, another's or spent, or whose details
+        (how many, and `valid`) are not this import's."""
+        kept = self.take(request.form.get("token", ""), me)
+        if kept is not None and len(kept[1]) == details and (valid is None or valid(kept[1])):
+            return kept
+        flash(_("Upload the file again: this import is unknown or already applied."), "error")
+        return None
 
 
 def apply_all_or_nothing(work: Callable[[], dict]) -> dict | None:
