@@ -1,4 +1,4 @@
-"""The apply step of a checked import (customers, or platform leads), run by the worker.
+"""The apply step of a checked import (customers, platform leads, catalog), run by the worker.
 
 The request checks the upload and keeps it (admin/checked_uploads.py); "apply" queues one job
 per kept file (a UNIQUE column, so a second click finds the first click's job). The worker
@@ -6,7 +6,9 @@ checks the whole file again (a row turned bad since the preview stops the job be
 changes anything, as the request did), then applies it in batches of IMPORT_BATCH rows, each
 batch committed with the job's progress and counts. A row the database refuses meanwhile (its
 VIN registered, its platform id imported by a colleague a second ago) is rolled back alone, in
-its savepoint, and kept with its reason for the job's failure list.
+its savepoint, and kept with its reason for the job's failure list. A catalog import (at most
+CATALOG_IMPORT_MAX_ROWS short rows) is applied in one batch and stays all or nothing: a row
+refused there stops the job and rolls the whole file back.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from admin import imports
+from admin import catalog_imports, imports
 from admin.exports import export_dir
 from admin.job_claims import claim_oldest
 from admin.models import (
+    CATALOG_IMPORTS,
     CUSTOMERS_IMPORT,
     DONE,
     FAILED,
@@ -46,6 +49,7 @@ from portal.timeutil import now
 
 # Each kind's folder of checked uploads (admin/import_views.py, admin/lead_import_views.py).
 FOLDERS = {CUSTOMERS_IMPORT: "imports", LEADS_IMPORT: "lead_imports"}
+FOLDERS.update(dict.fromkeys(CATALOG_IMPORTS, "catalog_imports"))
 # What a row's outcome adds to: the job's created / merged / skipped counts.
 OUTCOMES = {NEW: "created", JOINS: "merged", SKIPPED: "skipped"}
 OUTCOMES.update({c: c for c in ("created", "merged", "skipped")})
@@ -62,6 +66,7 @@ class Plan:
 
     rows: list
     applier: Applier
+    atomic: bool = False  # all rows in one transaction: a refused row refuses the file
 
 
 def queue_import(me: User, kind: str, path: Path, store_id: int, platform: str, locale: str):
@@ -76,10 +81,11 @@ def queue_import(me: User, kind: str, path: Path, store_id: int, platform: str, 
     return db.session.scalar(select(ImportJob).where(ImportJob.upload == path.name)), False
 
 
-def visible_job(me: User, job_id: int, kind: str) -> ImportJob | None:
-    """Return the import job if it is of this kind and the person's store's (admins: any)."""
+def visible_job(me: User, job_id: int, kinds: tuple[str, ...]) -> ImportJob | None:
+    """Return the import job if it is of one of these kinds and the person's store's (admins:
+    any)."""
     job = db.session.get(ImportJob, job_id)
-    if job is None or job.kind != kind or not access.in_store(me, job.store_id):
+    if job is None or job.kind not in kinds or not access.in_store(me, job.store_id):
         return None  # another store's import does not exist for this person
     return job
 
@@ -143,6 +149,11 @@ def claim_import() -> int | None:
 
 def _plan(job: ImportJob, table: list[list[str]], store: Store, actor: User) -> Plan:
     rows: list = []
+    if job.kind in CATALOG_IMPORTS:
+        if actor.role not in catalog_imports.EDITORS[job.kind]:
+            raise PermissionError("the import's owner may no longer import this")
+        rows = catalog_imports.check_rows(job.kind, table, store)
+        return Plan(rows, catalog_imports.CatalogApply(job.kind, store, actor), atomic=True)
     if job.kind == LEADS_IMPORT:
         if len(table) > 1:  # a resumed job may have no rows left
             rows = lead_import.check_rows(table, store, job.platform)
@@ -161,10 +172,33 @@ def _reason(exc: Exception) -> str:
     return _("The records changed meanwhile: this row conflicts with one added since.")
 
 
+def _errors(row: Any) -> str:
+    """Return a row's errors as one text (a catalog row's are (column, message) pairs)."""
+    return "; ".join(e if isinstance(e, str) else f"{e[0]}: {e[1]}" for e in row.errors)
+
+
+def _apply_atomic(plan: Plan) -> dict:
+    """Apply every row in the job's transaction; a refused row refuses the whole file."""
+    counts = {"created": 0, "merged": 0, "skipped": 0, "failed": 0, "vehicles": 0}
+    for row in plan.rows:
+        try:
+            counts[OUTCOMES[plan.applier.apply(row)]] += 1
+            db.session.flush()
+        except IntegrityError:
+            raise ValidationError(
+                _(
+                    "Nothing was imported: line %(line)d conflicts with a record added "
+                    "meanwhile. Check the file again.",
+                    line=row.line,
+                )
+            ) from None
+    return counts
+
+
 def _apply_row(job_id: int, applier: Applier, row: Any) -> str:
     """Apply one row in its savepoint; return its count's name (a refused row: "failed")."""
     if row.errors:  # a resumed job's row that turned bad since the preview
-        db.session.add(_failure(job_id, row, "; ".join(row.errors)))
+        db.session.add(_failure(job_id, row, _errors(row)))
         return "failed"
     try:
         with db.session.begin_nested():
@@ -212,8 +246,8 @@ def run_import(job_id: int) -> None:
         with force_locale(locale):
             if lease.attempt > current_app.config["IMPORT_MAX_ATTEMPTS"]:
                 raise ValidationError(_given_up(job))
-            _run(job, lease)
-        values = {"status": DONE, "finished_at": now()}
+            values = _run(job, lease)
+        values.update(status=DONE, finished_at=now())
     except LeaseLost:
         current_app.logger.warning("import %s: claimed by another worker, stopped", job_id)
         return
@@ -233,7 +267,7 @@ def run_import(job_id: int) -> None:
     path.unlink(missing_ok=True)  # applied or refused: the token is spent either way
 
 
-def _run(job: ImportJob, lease: Lease) -> None:
+def _run(job: ImportJob, lease: Lease) -> dict:
     job_id, actor, store, start = job.id, job.user, job.store, job.done_rows
     if not access.is_active_staff(actor) or not access.in_store(actor, store.id):
         raise PermissionError("the import's owner may no longer import into this store")
@@ -245,7 +279,7 @@ def _run(job: ImportJob, lease: Lease) -> None:
         row.line += start
     bad = [r for r in plan.rows if r.errors]
     if bad and not start:  # all or nothing, as the preview promised: refuse before changing
-        db.session.add_all(_failure(job_id, r, "; ".join(r.errors)) for r in bad)
+        db.session.add_all(_failure(job_id, r, _errors(r)) for r in bad)
         lease.save()
         raise ValidationError(
             _(
@@ -255,9 +289,14 @@ def _run(job: ImportJob, lease: Lease) -> None:
         )
     if not start:
         lease.save(total_rows=len(plan.rows))
+    if plan.atomic:  # committed with the job's end, or not at all
+        counts = _apply_atomic(plan)
+        plan.applier.finish()
+        return {"done_rows": len(plan.rows), **counts}
     counts = {k: getattr(job, k) for k in ("created", "merged", "skipped", "failed", "vehicles")}
     _apply(lease, plan, start, counts)
     plan.applier.finish()  # its audit is committed with the job's end
+    return {}
 
 
 def run_imports(limit: int = 2) -> dict:

@@ -56,17 +56,22 @@ class ExportJob(Base):
 
 
 CUSTOMERS_IMPORT, LEADS_IMPORT = "customers", "leads"
-IMPORT_KINDS = (CUSTOMERS_IMPORT, LEADS_IMPORT)
+# The catalog's imports (admin/catalog_imports.py KINDS), each applied in one transaction.
+CATALOG_IMPORTS = ("products", "stock", "prices")
+IMPORT_KINDS = (CUSTOMERS_IMPORT, LEADS_IMPORT, *CATALOG_IMPORTS)
 
 
 class ImportJob(Base):
-    """The apply step of one checked import file (customers, or platform leads) at one store,
-    run by the worker in batches that commit as they go."""
+    """The apply step of one checked import file (customers, platform leads, or a catalog
+    import) at one store, run by the worker in batches that commit as they go (a catalog
+    import: the whole file in one)."""
 
     __tablename__ = "import_jobs"
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="import_status"),
-        CheckConstraint("kind IN ('customers', 'leads')", name="import_kind"),
+        CheckConstraint(
+            "kind IN ('customers', 'leads', 'products', 'stock', 'prices')", name="import_kind"
+        ),
         CheckConstraint("done_rows >= 0", name="import_done_rows"),
         CheckConstraint("attempts >= 0", name="import_attempts"),
         # One job per checked file: a second click on "apply" (or a twin request) finds the
