@@ -22,9 +22,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("import_jobs", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "heartbeat_at", portal.models.base.UTCDateTime(timezone=True), nullable=True
-            )
+            sa.Column("heartbeat_at", portal.models.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
             sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False)
