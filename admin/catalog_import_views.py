@@ -6,9 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -16,26 +15,25 @@ from openpyxl import Workbook
 from wtforms import SelectField
 
 from admin import catalog_imports as ci
-from admin import imports
+from admin import import_jobs, imports
 from admin.base import StaffView, staff_allowed
-from admin.checked_uploads import CheckedUploads, apply_all_or_nothing, store_choices
-from portal import access
+from admin.checked_uploads import CheckedUploads, store_choices
+from admin.import_job_views import ImportJobPages
+from admin.models import ImportJob
 from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Store, User
-from portal.models.accounts import ADMIN, MANAGER
 from shop import prices
 
 UPLOADS = CheckedUploads("catalog_imports", salt="m4s-catalog-import-upload")
 ROWS_SHOWN = 500  # the preview lists the rows with errors first, then at most this many
-EDITORS = {ci.PRODUCTS: (ADMIN,), ci.STOCK: (MANAGER, ADMIN), ci.PRICES: (ADMIN,)}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def allowed_kinds() -> list[str]:
     """Return the imports the current user may run."""
-    return [k for k in ci.KINDS if staff_allowed(EDITORS[k])]
+    return [k for k in ci.KINDS if staff_allowed(ci.EDITORS[k])]
 
 
 class CatalogImportForm(FlaskForm):
@@ -83,8 +81,25 @@ def _xlsx_download(table: list[list[str]], name: str):
     )
 
 
-class CatalogImportView(StaffView):
+class CatalogImportView(ImportJobPages, StaffView):
     """Products, stock counts and price lists from a file: upload, check, apply."""
+
+    counts = {
+        ci.PRODUCTS: {"created": _l("new products"), "merged": _l("products updated")},
+        ci.STOCK: {"merged": _l("stock changed"), "skipped": _l("unchanged")},
+        ci.PRICES: {
+            "created": _l("prices scheduled"),
+            "merged": _l("prices changed now"),
+            "skipped": _l("unchanged"),
+        },
+    }
+
+    def job_kinds(self) -> tuple[str, ...]:
+        return tuple(allowed_kinds())
+
+    def labels_of(self, job: ImportJob) -> dict[str, str]:
+        labels = {"created": "", "merged": "", "skipped": "", "failed": ""}
+        return labels | {k: str(v) for k, v in self.counts[job.kind].items()}
 
     def _page(self, form: CatalogImportForm, error: str = "", status: int = 200):
         kind = form.kind.data if form.kind.data in allowed_kinds() else allowed_kinds()[0]
@@ -97,6 +112,7 @@ class CatalogImportView(StaffView):
             labels=ci.KIND_LABELS,
             columns=ci.COLUMNS,
             scheduled=prices.pending() if ci.PRICES in allowed_kinds() else [],
+            jobs=import_jobs.recent_jobs(current_account(), kind),
         ), status
 
     @expose("/")
@@ -151,29 +167,11 @@ class CatalogImportView(StaffView):
 
     @expose("/apply", methods=["POST"])
     def apply(self):
-        """Apply a checked file in one transaction: every row, or none."""
+        """Queue a checked file for the worker, which applies it in one transaction (every
+        row, or none), and show its progress."""
         me = current_account()
-        kept = UPLOADS.take(request.form.get("token", ""), me)
-        if kept is None or len(kept[1]) != 2 or kept[1][0] not in allowed_kinds():
-            flash(_("Upload the file again: this import is unknown or already applied."), "error")
+        kept = UPLOADS.take_posted(me, details=2, valid=lambda d: d[0] in allowed_kinds())
+        if kept is None:
             return redirect(url_for(".index"), code=303)
         path, (kind, store_id) = kept
-
-        def work() -> dict:
-            access.require_store(me, store_id, _("Store not found."))
-            store = db.session.get(Store, store_id)
-            return ci.apply_rows(kind, imports.read_table(path.read_bytes()), store, me)
-
-        counts = apply_all_or_nothing(work)
-        if counts is None:
-            return redirect(url_for(".index", kind=kind), code=303)
-        path.unlink(missing_ok=True)
-        flash(
-            _(
-                "Imported %(rows)d rows: %(new)d new products, %(changed)d changed, "
-                "%(scheduled)d prices scheduled.",
-                **counts,
-            ),
-            "success",
-        )
-        return redirect(url_for(".index", kind=kind), code=303)
+        return self.queue(me, path, store_id, kind=kind)

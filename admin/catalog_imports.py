@@ -1,5 +1,6 @@
 """Products, stock counts and price lists from a CSV or Excel file: every row checked first (a
-dry run that changes nothing), then the whole file applied in one transaction, or nothing.
+dry run that changes nothing), then the whole file applied by the worker in one transaction,
+or nothing.
 
 Products and price lists are the group's data (its editors import them); a stock count is a
 store's (its manager imports it, an admin for any store). Files are read by admin.imports, which
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from portal.errors import ValidationError
 from portal.extensions import db
 from portal.models import Store, User
+from portal.models.accounts import ADMIN, MANAGER
 from portal.money import MoneyError, parse_yuan
 from portal.services import audit
 from shop import prices, stock
@@ -27,6 +29,8 @@ from shop.models import Category, Product
 
 PRODUCTS, STOCK, PRICES = "products", "stock", "prices"
 KINDS = (PRODUCTS, STOCK, PRICES)
+# Who may import each: the group's editors (admins) the catalog, a store's manager its stock.
+EDITORS = {PRODUCTS: (ADMIN,), STOCK: (MANAGER, ADMIN), PRICES: (ADMIN,)}
 KIND_LABELS = {
     PRODUCTS: _l("Products"),
     STOCK: _l("Stock count"),
@@ -249,49 +253,62 @@ def _check_price(row: Row, store: Store) -> None:
         row.day = day  # today or a past day: the price applies at once
 
 
-def apply_rows(kind: str, table: list[list[str]], store: Store, actor: User) -> dict:
-    """Apply every row of the file, or raise ValidationError and apply none; the caller
-    commits (or rolls back)."""
-    rows = check_rows(kind, table, store)
-    bad = [r for r in rows if r.errors]
-    if bad:
-        raise ValidationError(
-            _(
-                "Nothing was imported: %(n)d rows have errors. Correct them and try again.",
-                n=len(bad),
-            )
+class CatalogApply:
+    """One catalog import's apply step, a row at a time; the worker applies the whole file in
+    one transaction (admin/import_jobs.py), so it is still all or nothing."""
+
+    def __init__(self, kind: str, store: Store, actor: User) -> None:
+        self.kind, self.store, self.actor = kind, store, actor
+        self.counts = {"rows": 0, "new": 0, "changed": 0, "scheduled": 0}
+
+    def apply(self, row: Row) -> str:
+        """Apply one checked row; return the import job's count it adds to: "created" (a new
+        product, or a price scheduled), "merged" (a product, stock or price changed now) or
+        "skipped" (nothing changed)."""
+        self.counts["rows"] += 1
+        outcome = self._apply(row)
+        if outcome != "unchanged":
+            self.counts[outcome] += 1
+        return {"new": "created", "scheduled": "created", "changed": "merged"}.get(
+            outcome, "skipped"
         )
-    counts = {"rows": len(rows), "new": 0, "changed": 0, "scheduled": 0}
-    for row in rows:
+
+    def _apply(self, row: Row) -> str:
+        kind, store, actor = self.kind, self.store, self.actor
         if kind == PRODUCTS:
-            _apply_product(row, counts)
-        elif kind == STOCK:
-            if stock.count(actor, row.product, row.number, STOCK_REASON, store_id=store.id):
-                counts["changed"] += 1
-        elif row.day is not None:
+            return _apply_product(row)
+        if kind == STOCK:
+            changed = stock.count(actor, row.product, row.number, STOCK_REASON, store_id=store.id)
+            return "changed" if changed else "unchanged"
+        if row.day is not None:
             prices.schedule(row.product, row.fen, row.day, store, actor)
-            counts["scheduled"] += 1
-        elif row.fen != row.product.price_fen:
+            return "scheduled"
+        if row.fen != row.product.price_fen:
             prices.set_price(row.product, row.fen)
-            counts["changed"] += 1
-    db.session.flush()
-    audit.record(f"shop_{kind}_imported", actor=actor, store_id=store.id, **counts)
-    return counts
+            return "changed"
+        return "unchanged"
+
+    def finish(self) -> dict:
+        """Audit the import; return its counts."""
+        db.session.flush()
+        audit.record(
+            f"shop_{self.kind}_imported", actor=self.actor, store_id=self.store.id, **self.counts
+        )
+        return self.counts
 
 
-def _apply_product(row: Row, counts: dict) -> None:
-    v, product = row.values, row.product
+def _apply_product(row: Row) -> str:
+    v, product, outcome = row.values, row.product, "changed"
     if product is None:
         product = Product(sku=v["sku"], description="", description_en="", stock=0)
         db.session.add(product)
-        counts["new"] += 1
-    else:
-        counts["changed"] += 1
+        outcome = "new"
     product.name, product.name_en = v["name"], v["name_en"]
     product.category = row.category
     product.price_fen = row.fen
     if row.number is not None:
         product.low_stock = row.number
+    return outcome
 
 
 def template_rows(kind: str) -> list[list[str]]:

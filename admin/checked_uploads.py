@@ -1,10 +1,8 @@
-"""Uploads that are checked before they apply (the customer import, the platform lead import).
+"""Uploads that are checked before they apply (the customer, platform lead and catalog imports).
 
 The dry run keeps the checked file under a random name and hands the page a token signed for
 the person who uploaded it; the apply step takes the file back only with that token and queues
-it for the worker (admin/import_jobs.py), which applies it and deletes it. The catalog imports
-(products, stock counts, price lists: at most a few thousand short rows) still apply in the
-request, all or nothing, through apply_all_or_nothing."""
+it for the worker (admin/import_jobs.py), which applies it and deletes it."""
 
 from __future__ import annotations
 
@@ -12,15 +10,13 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import current_app, flash
+from flask import current_app, flash, request
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from admin.exports import export_dir
 from portal import access
-from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Store, User
 
@@ -64,17 +60,14 @@ class CheckedUploads:
             return None
         return self._path(str(name)), details
 
-
-def apply_all_or_nothing(work: Callable[[], dict]) -> dict | None:
-    """Run an import's apply step and commit it; on a refusal roll back, say why, return None."""
-    try:
-        counts = work()
-        db.session.commit()
-    except (DomainError, IntegrityError) as exc:
-        db.session.rollback()
-        if isinstance(exc, DomainError):
-            flash(exc.message, "error")
-        else:
-            flash(_("The records changed meanwhile: check the file again."), "error")
+    def take_posted(
+        self, me: User, details: int, valid: Callable[[list], bool] | None = None
+    ) -> tuple[Path, list] | None:
+        """Return the kept file and details the posted token gives back to this person, or
+        flash why not and return None: a token unknown, another's or spent, or whose details
+        (how many, and `valid`) are not this import's."""
+        kept = self.take(request.form.get("token", ""), me)
+        if kept is not None and len(kept[1]) == details and (valid is None or valid(kept[1])):
+            return kept
+        flash(_("Upload the file again: this import is unknown or already applied."), "error")
         return None
-    return counts

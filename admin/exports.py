@@ -26,7 +26,8 @@ from openpyxl import Workbook
 from sqlalchemy import select, update
 
 from admin import export_sources, list_export
-from admin.models import DONE, FAILED, QUEUED, RUNNING, ExportJob
+from admin.job_claims import claim_oldest
+from admin.models import DONE, FAILED, QUEUED, ExportJob
 from portal import access
 from portal.extensions import db
 from portal.models import User
@@ -184,24 +185,6 @@ class Viewer:
         return cls(user.id, user.role, user.store_id, bool(user.is_active))
 
 
-def claim_next() -> int | None:
-    """Claim the oldest queued export (a conditional UPDATE: one worker wins); return its id."""
-    while True:
-        stmt = select(ExportJob.id).where(ExportJob.status == QUEUED).order_by(ExportJob.id)
-        job_id = db.session.scalar(stmt.limit(1).with_for_update(skip_locked=True))
-        if job_id is None:
-            db.session.rollback()
-            return None
-        claimed = db.session.execute(
-            update(ExportJob)
-            .where(ExportJob.id == job_id, ExportJob.status == QUEUED)
-            .values(status=RUNNING, started_at=now())
-        ).rowcount
-        db.session.commit()
-        if claimed == 1:
-            return job_id
-
-
 def _progress(job_id: int) -> Callable[[int], None]:
     def report(n: int) -> None:
         db.session.execute(update(ExportJob).where(ExportJob.id == job_id).values(done_rows=n))
@@ -286,7 +269,7 @@ def run_exports(limit: int = 3) -> dict:
     """The worker's job: make the queued exports (a few per run), then purge old files."""
     made = 0
     while made < limit:
-        job_id = claim_next()
+        job_id = claim_oldest(ExportJob)
         if job_id is None:
             break
         make_file(job_id)

@@ -4,9 +4,8 @@ the whole file (admin/import_jobs.py)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, redirect, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -92,9 +91,8 @@ class ImportView(ImportJobPages, StaffView):
     def apply(self):
         """Queue a checked file's import for the worker and show its progress."""
         me = current_account()
-        kept = UPLOADS.take(request.form.get("token", ""), me)
-        if kept is None or len(kept[1]) != 1:
-            flash(_("Upload the file again: this import is unknown or already applied."), "error")
+        kept = UPLOADS.take_posted(me, details=1)
+        if kept is None:
             return redirect(url_for(".index"), code=303)
         path, (store_id,) = kept
         return self.queue(me, path, store_id)

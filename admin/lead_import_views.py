@@ -4,7 +4,7 @@ whole file (admin/import_jobs.py)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, redirect, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -124,9 +124,8 @@ class LeadImportView(ImportJobPages, StaffView):
     def apply(self):
         """Queue a checked export's import for the worker and show its progress."""
         me = current_account()
-        kept = UPLOADS.take(request.form.get("token", ""), me)
-        if kept is None or len(kept[1]) != 2:
-            flash(_("Upload the file again: this import is unknown or already applied."), "error")
+        kept = UPLOADS.take_posted(me, details=2)
+        if kept is None:
             return redirect(url_for(".index"), code=303)
         path, (store_id, platform) = kept
         return self.queue(me, path, store_id, platform)

@@ -56,18 +56,24 @@ class ExportJob(Base):
 
 
 CUSTOMERS_IMPORT, LEADS_IMPORT = "customers", "leads"
-IMPORT_KINDS = (CUSTOMERS_IMPORT, LEADS_IMPORT)
+# The catalog's imports (admin/catalog_imports.py KINDS), each applied in one transaction.
+CATALOG_IMPORTS = ("products", "stock", "prices")
+IMPORT_KINDS = (CUSTOMERS_IMPORT, LEADS_IMPORT, *CATALOG_IMPORTS)
 
 
 class ImportJob(Base):
-    """The apply step of one checked import file (customers, or platform leads) at one store,
-    run by the worker in batches that commit as they go."""
+    """The apply step of one checked import file (customers, platform leads, or a catalog
+    import) at one store, run by the worker in batches that commit as they go (a catalog
+    import: the whole file in one)."""
 
     __tablename__ = "import_jobs"
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="import_status"),
-        CheckConstraint("kind IN ('customers', 'leads')", name="import_kind"),
+        CheckConstraint(
+            "kind IN ('customers', 'leads', 'products', 'stock', 'prices')", name="import_kind"
+        ),
         CheckConstraint("done_rows >= 0", name="import_done_rows"),
+        CheckConstraint("attempts >= 0", name="import_attempts"),
         # One job per checked file: a second click on "apply" (or a twin request) finds the
         # first one's job instead of queueing the file again.
         UniqueConstraint("upload"),
@@ -91,6 +97,11 @@ class ImportJob(Base):
     vehicles: Mapped[int] = mapped_column(default=0)  # customers: vehicles added
     failed: Mapped[int] = mapped_column(default=0)  # rows refused while applying
     error: Mapped[str] = mapped_column(String(500), default="")
+    # The lease of the worker running the job: renewed with each committed batch. A running
+    # job whose heartbeat is older than IMPORT_LEASE_SECONDS lost its worker and is claimed
+    # again, resuming after done_rows; attempts counts the claims (IMPORT_MAX_ATTEMPTS).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -67,6 +67,8 @@ DEFAULTS: dict[str, Any] = {
     "CATALOG_IMPORT_MAX_ROWS": 5000,  # rows of one product, stock or price-list import
     "IMPORT_MAX_BYTES": 5 * 1024 * 1024,  # size of one import file
     "IMPORT_BATCH": 200,  # rows the worker applies (and commits) at a time, progress between
+    "IMPORT_LEASE_SECONDS": 300,  # a running import silent this long lost its worker: reclaimed
+    "IMPORT_MAX_ATTEMPTS": 3,  # claims of one import before it is given up
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,

@@ -313,6 +313,9 @@ EXPECTED: dict[str, tuple] = {
     "catalog_imports.sample": MANAGERS,
     "catalog_imports.preview": (302, 403, 403, 403, 403, 422, 422),
     "catalog_imports.apply": (302, 403, 403, 403, 403, 303, 303),
+    # The sample job is a customer import: no job of the catalog import page.
+    "catalog_imports.job": (302, 403, 403, 403, 403, 404, 404),
+    "catalog_imports.failures": (302, 403, 403, 403, 403, 404, 404),
     # Platform lead imports: managers; no file, or no checked upload.
     "lead_imports.index": MANAGERS,
     "lead_imports.preview": (302, 403, 403, 403, 403, 422, 422),

@@ -1,6 +1,6 @@
 """Importing products, stock counts and price lists: a dry run with errors by row and column,
-then all rows or none; bad files get a clear message and change nothing; scheduled prices
-start at midnight in the store's zone."""
+then the worker applies all rows or none, its progress on the import's page; bad files get a
+clear message and change nothing; scheduled prices start at midnight in the store's zone."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
-from admin import catalog_imports
+from admin import catalog_imports, import_jobs
+from admin.models import ImportJob
+from portal.extensions import db as ext_db
 from portal.models import AuditEvent
 from shop import prices, stock
 from shop.models import Category, Product, ScheduledPrice, StockMove
@@ -64,7 +67,10 @@ def _token(page: str) -> str:
 
 
 def _apply(client, page: str):
-    return client.post("/admin/catalog_imports/apply", data={"token": _token(page)})
+    """Apply the checked file: queue its job, then run the worker as the job's page waits."""
+    r = client.post("/admin/catalog_imports/apply", data={"token": _token(page)})
+    import_jobs.run_imports()
+    return r
 
 
 def _products(db) -> dict[str, tuple]:
@@ -315,3 +321,85 @@ def test_an_excel_date_cell_schedules_the_price(client, auth, db, people, catalo
     planned = db.session.scalars(select(ScheduledPrice)).one()
     assert (planned.price_fen, planned.store_id) == (40550, store.id)
     assert _products(db)["OIL-1"][2] == 39900
+
+
+def test_apply_queues_a_job_whose_page_shows_the_progress_then_the_counts(
+    client, auth, db, people, catalog
+):
+    data = (PRODUCTS_HEADER + "\nOIL-1,机油,Oil,机油,420\nMAT-9,脚垫,Mats,机油,1299\n").encode()
+    auth.login(people["admin"])
+    checked = _preview(client, data, "products", people["store_b"].id).get_data(as_text=True)
+    r = client.post("/admin/catalog_imports/apply", data={"token": _token(checked)})
+    assert r.status_code == 303 and "/admin/catalog_imports/jobs/" in r.location
+    waiting = client.get(r.location, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in waiting and 'hx-trigger="every 2s"' in waiting
+    assert _products(db)["OIL-1"][2] == 39900  # nothing applied in the request
+    assert import_jobs.run_imports() == {"applied": 1}
+    page = client.get(r.location).get_data(as_text=True)
+    assert 'id="import-done"' in page and "hx-trigger" not in page
+    assert 'new products: <strong id="import-created">1</strong>' in page
+    assert 'products updated: <strong id="import-merged">1</strong>' in page
+    assert 'id="import-skipped"' not in page and 'id="import-failed"' not in page
+    assert _products(db)["MAT-9"][2] == 129900
+    index = client.get("/admin/catalog_imports/?kind=products").get_data(as_text=True)
+    assert f'href="{r.location}"' in index  # listed among the recent imports
+
+
+def test_a_row_refused_while_applying_rolls_the_whole_file_back(
+    app, client, auth, db, people, catalog
+):
+    data = (PRODUCTS_HEADER + "\nOIL-1,机油,Oil,机油,420\nMAT-9,脚垫,Mats,机油,1299\n").encode()
+    auth.login(people["admin"])
+    checked = _preview(client, data, "products", people["store_b"].id).get_data(as_text=True)
+    r = client.post("/admin/catalog_imports/apply", data={"token": _token(checked)})
+    category_id = catalog["OIL-1"].category_id
+    checked_rows: list = []
+
+    def total_saved(state) -> None:
+        if state.is_update and state.statement.table.name == "import_jobs":
+            if state.statement.compile().params.get("total_rows"):
+                checked_rows.append(True)
+
+    def colleague_adds_mat_9(_session) -> None:  # after the worker's check, before its apply
+        if checked_rows and len(checked_rows) == 1:
+            checked_rows.append(False)
+            with Session(ext_db.engine) as s:
+                s.add(Product(sku="MAT-9", name="脚垫", name_en="Mats", price_fen=100,
+                              category_id=category_id))  # fmt: skip
+                s.commit()
+
+    event.listen(ext_db.session, "do_orm_execute", total_saved)
+    event.listen(ext_db.session, "after_commit", colleague_adds_mat_9)
+    try:
+        import_jobs.run_imports()
+    finally:
+        event.remove(ext_db.session, "do_orm_execute", total_saved)
+        event.remove(ext_db.session, "after_commit", colleague_adds_mat_9)
+    page = client.get(r.location).get_data(as_text=True)
+    assert 'id="import-job-failed"' in page
+    assert "Nothing was imported: line 3 conflicts with a record added meanwhile" in page
+    after = _products(db)
+    assert after["OIL-1"][2] == 39900 and after["MAT-9"][2] == 100  # line 2 rolled back too
+
+
+def test_a_catalog_job_is_seen_by_those_who_may_run_its_kind_at_its_store(
+    client, auth, f, db, people, catalog
+):
+    store_a = people["manager"].store_id
+    jobs = {}
+    for kind, who in (("products", "admin"), ("stock", "manager")):
+        job = ImportJob(kind=kind, store_id=store_a, user_id=people[who].id, upload=kind)
+        db.session.add(job)
+        db.session.commit()
+        jobs[kind] = f"/admin/catalog_imports/jobs/{job.id}"
+    auth.login(people["manager"])
+    assert client.get(jobs["stock"]).status_code == 200
+    assert client.get(jobs["products"]).status_code == 404  # the group's editors' import
+    auth.logout()
+    auth.login(f.manager(people["store_b"]))
+    db.session.commit()
+    assert client.get(jobs["stock"]).status_code == 404  # another store's count
+    auth.logout()
+    auth.login(people["admin"])
+    assert client.get(jobs["products"]).status_code == 200
+    assert client.get(jobs["stock"].replace("catalog_imports", "imports")).status_code == 404

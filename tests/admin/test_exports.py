@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from admin import export_sources, exports
+from admin.job_claims import claim_oldest
 from admin.models import DONE, QUEUED, RUNNING, ExportJob
 from portal.extensions import db as _db
 
@@ -228,7 +229,7 @@ def test_a_queued_export_is_claimed_by_one_worker_only(app, f, db):
         with app.app_context():
             gate.wait()
             try:
-                claims.append(exports.claim_next())
+                claims.append(claim_oldest(ExportJob))
             finally:
                 _db.session.remove()
 

@@ -234,7 +234,7 @@ def test_two_workers_claim_a_job_once(app, db, manager):
     db.session.add(job)
     db.session.commit()
     job_id = job.id
-    results = at_once(app, import_jobs.claim_next, 2)
+    results = at_once(app, import_jobs.claim_import, 2)
     assert sorted(results, key=str) == [job_id, None], results
     assert db.session.scalar(select(ImportJob.status)) == RUNNING
 
