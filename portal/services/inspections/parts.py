@@ -106,6 +106,7 @@ def withdraw(staff: User, booking: Booking, line_id: int | None) -> InspectionIt
     )
     if done.rowcount != 1:
         raise Conflict(_("A colleague changed this line just now."))
+    release(item)  # the product row before the counters, in the order an approval takes them
     # The owner's decision counted as approved; it now counts as declined.
     db.session.execute(
         update(InspectionUptake)
@@ -116,7 +117,6 @@ def withdraw(staff: User, booking: Booking, line_id: int | None) -> InspectionIt
         )
         .values(approved=InspectionUptake.approved - 1)
     )
-    release(item)
     db.session.delete(line)
     db.session.flush()
     db.session.expire(booking, ["job_lines"])
