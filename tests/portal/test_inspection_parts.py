@@ -77,7 +77,9 @@ def test_approving_reserves_the_part_and_prices_its_share(scene, f, db):
     db.session.commit()
     assert stock_of(db, part) == 1
     assert stock.ledger_total(part.id) == 1  # the ledger explains the stock
-    move = db.session.scalars(select(StockMove).where(StockMove.product_id == part.id).order_by(StockMove.id)).all()[-1]
+    move = db.session.scalars(
+        select(StockMove).where(StockMove.product_id == part.id).order_by(StockMove.id)
+    ).all()[-1]
     assert (move.delta, move.reason) == (-2, "workshop")
     pads = db.session.get(InspectionItem, pads.id)
     assert pads.part_state == "reserved"
