@@ -21,11 +21,12 @@ from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Booking, ServiceRecord
 from portal.models.bookings import (
+    PROPOSE_REASONS,
     REJECT_REASONS,
     SUBMITTED,
 )
 from portal.services import bookings as svc
-from portal.services import capacity
+from portal.services import capacity, inspections
 
 # Everything a queue item or a workshop card shows, loaded with the list instead of per row.
 ITEM_LOADS = (
@@ -119,11 +120,17 @@ class QueueView(StaffView):
 
     def _ctx(self, bookings: list[Booking]) -> dict:
         previous, proposals = _previous_repairs(bookings), _proposal_choices(bookings)
+        parts_waiting = inspections.waiting_for_parts(bookings)
         return {
             "previous": lambda b: previous[b.id],
             "proposals": lambda b: proposals[b.id],
+            # A car whose approved part is still on order: "parts not available" preselected.
+            "proposal_reason": lambda b: (
+                "parts_unavailable" if b.id in parts_waiting else "no_capacity"
+            ),
             "svc": svc,
             "reasons": REJECT_REASONS,
+            "propose_reasons": PROPOSE_REASONS,
         }
 
     @expose("/")
@@ -171,6 +178,7 @@ class QueueView(StaffView):
                     booking,
                     parse_slot(request.form.get("slot")),
                     request.form.get("note", ""),
+                    reason=request.form.get("reason") or None,
                 )
             else:
                 abort(400)

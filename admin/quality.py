@@ -240,8 +240,9 @@ def _kinds() -> list[tuple[str, str]]:
 
 class SurveyResultsView(StaffView):
     """CSI for managers: NPS and CSI per month, store and advisor of the service surveys or
-    of the delivery surveys (?kind=delivery: per sales advisor), the 1-5 job ratings, and the
-    store's survey questions of each kind."""
+    of the delivery surveys (?kind=delivery: per sales advisor), the service NPS per
+    technician of the store, the 1-5 job ratings, and the store's survey questions of each
+    kind."""
 
     @expose("/")
     def index(self):
@@ -251,12 +252,14 @@ class SurveyResultsView(StaffView):
         months = stats.csi_by_month(me, kind=kind)
         stores = stats.csi_by(me, Survey.store_id, Store, kind=kind)
         advisors = stats.csi_by(me, Survey.advisor_id, User, kind=kind)
+        technicians = stats.nps_by_technician(me) if kind == SERVICE else []
         charts = {
             "nps_month": [(_sized(m.label, m.n), m.nps) for m in months],
             "csi_month": [(_sized(m.label, m.n), m.csi) for m in months],
             "stores": [(_sized(r.label, r.n), r.nps) for r in stores],
             "advisors": [(_sized(r.label, r.n), r.nps) for r in advisors],
             "ratings": [(_sized(name, n), service) for name, n, service, _a in per],
+            "technicians": [(_sized(t.label, t.n), t.nps) for t in technicians],
         }
         return self.render(
             "admin/quality/csi.html",
@@ -264,6 +267,7 @@ class SurveyResultsView(StaffView):
             kinds=_kinds(),
             stores=stores,
             advisors=advisors,
+            technicians=technicians,
             ratings=latest,
             charts=charts,
         )

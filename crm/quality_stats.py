@@ -1,4 +1,5 @@
-"""Service quality's numbers: NPS and CSI per month, store and advisor with the sample size;
+"""Service quality's numbers: NPS and CSI per month, store, advisor and technician with the
+sample size;
 complaints by category, store and advisor, time to acknowledge and resolve, reopen rate; the
 owners' 1-5 job ratings. Each is a handful of grouped statements over one period, scoped to
 the viewer's store (admins: the group)."""
@@ -9,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, union
 
 from crm.quality_models import SERVICE, Complaint, Survey
 from portal import access
 from portal.extensions import db
-from portal.models import Booking, Rating, Store, User
+from portal.models import Booking, BookingTechnician, JobLabourLine, Rating, Store, User
+from portal.models.accounts import TECHNICIAN
 from portal.sqltime import days_between, local_month
 from portal.timeutil import now
 
@@ -89,6 +91,56 @@ def csi_by(user: User, column, model, days: int = 365, kind: str = SERVICE) -> l
     rows = db.session.execute(stmt).all()
     names = _names(model, [r[0] for r in rows])
     return sorted(_scores(stmt, names), key=lambda s: -s.n)
+
+
+@dataclass(frozen=True)
+class TechnicianNps:
+    """One technician's service surveys: answered, promoters (9-10), passives (7-8),
+    detractors (0-6) and the NPS (-100..100)."""
+
+    label: str
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+
+    @property
+    def nps(self) -> float:
+        return 100.0 * (self.promoters - self.detractors) / self.n
+
+
+def _job_technicians():
+    """Return (booking_id, technician_id) of every job card: the technicians assigned to the
+    job and those with a labour line on it, each pair once."""
+    return union(
+        select(BookingTechnician.booking_id, BookingTechnician.technician_id),
+        select(JobLabourLine.booking_id, JobLabourLine.technician_id).where(
+            JobLabourLine.technician_id.is_not(None)
+        ),
+    ).subquery()
+
+
+def nps_by_technician(user: User, days: int = 365) -> list[TechnicianNps]:
+    """Return the NPS of the service surveys per technician of the answered job's card (a job
+    with two technicians counts for both), for the viewer's own store's technicians; the
+    largest samples first."""
+    techs = _job_technicians()
+    n, promoters, detractors, _csi = _nps_columns()
+    stmt = (
+        _answered(user, days, SERVICE)
+        .select_from(Survey)
+        .join(techs, techs.c.booking_id == Survey.booking_id)
+        .join(User, User.id == techs.c.technician_id)
+        .where(User.role == TECHNICIAN)
+        .add_columns(User.id, User.name, n, promoters, detractors)
+        .group_by(User.id, User.name)
+    )
+    stmt = access.store_scope(stmt, User.store_id, user)
+    found = [
+        TechnicianNps(name, count, int(p or 0), count - int(p or 0) - int(d or 0), int(d or 0))
+        for _id, name, count, p, d in db.session.execute(stmt)
+    ]
+    return sorted(found, key=lambda t: (-t.n, t.label))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,11 @@ PARTS_STOCK = "m4s_parts_stock"
 def reserve(product_id: int, quantity: int, note: str) -> bool:
     """Take quantity units for a job if that many are in stock; False (nothing taken) if not.
 
-    One conditional UPDATE: two jobs racing for the last unit cannot both get it."""
+    One conditional UPDATE: two jobs racing for the last unit cannot both get it. The product
+    row is locked first and stays locked until commit, so a line found short (on order) is
+    committed before a delivery of the part looks for waiting lines (see
+    portal.services.inspections.arrivals)."""
+    db.session.execute(select(Product.id).where(Product.id == product_id).with_for_update())
     res = db.session.execute(
         update(Product)
         .where(Product.id == product_id, Product.stock >= quantity, Product.is_active.is_(True))

@@ -1,4 +1,7 @@
-"""Stock: conditional updates that never oversell, and a ledger row for every change."""
+"""Stock: conditional updates that never oversell, and a ledger row for every change.
+
+Stock received (an adjustment up, or a count above the stock) goes first to the workshop's
+approved lines waiting on order for the part (portal.services.inspections.arrivals)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import User
 from portal.services import audit
+from portal.services.inspections.arrivals import fill_on_order
 from portal.timeutil import now
 from shop.models import (
     HELD,
@@ -134,6 +138,8 @@ def adjust(actor: User, product: Product, delta: int, reason: str) -> StockMove 
     if res.rowcount != 1:
         raise ValidationError(_("The stock cannot go below zero."), field="delta")
     _move(product.id, delta, "adjust", actor=actor, note=reason)
+    if delta > 0:
+        fill_on_order(product.id)
     audit.record(
         "shop_stock_adjust", actor=actor, target=product, delta=delta, reason=reason,
         store_id=actor.store_id,
@@ -196,6 +202,8 @@ def count(
     delta = counted - held - seen
     if delta:
         _move(product.id, delta, "adjust", actor=actor, note=f"count {counted}: {reason}")
+    if delta > 0:
+        fill_on_order(product.id)
     audit.record(
         "shop_stock_count", actor=actor, target=product, counted=counted, held=held,
         delta=delta, reason=reason, store_id=store_id or actor.store_id,

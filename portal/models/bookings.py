@@ -43,6 +43,8 @@ FAULT_CATEGORIES = (
     "other",
 )
 REJECT_REASONS = ("no_capacity", "parts_unavailable", "other")
+# Why the store proposes another time (kept in decision_reason, like a rejection's reason).
+PROPOSE_REASONS = ("no_capacity", "parts_unavailable", "other")
 # How a booking came in: booked by the owner online, or entered by staff for a caller or a
 # customer who walked in.
 APP, PHONE, WALK_IN = "app", "phone", "walk_in"

@@ -23,6 +23,7 @@ from portal.services.bookings.timeline import (
     store_booking,
 )
 from portal.services.bookings.workshop import (
+    PROPOSE_REASON_LABELS,
     REASON_LABELS,
     accept,
     add_progress,
@@ -30,6 +31,7 @@ from portal.services.bookings.workshop import (
     complete,
     mark_no_show,
     mark_ready,
+    proposal_reason_label,
     propose,
     reason_label,
     reject,
@@ -37,6 +39,7 @@ from portal.services.bookings.workshop import (
 )
 
 __all__ = [
+    "PROPOSE_REASON_LABELS",
     "REASON_LABELS",
     "SOURCE_LABELS",
     "STATUS_LABELS",
@@ -56,6 +59,7 @@ __all__ = [
     "may_enter_jobs",
     "mark_ready",
     "owned_booking",
+    "proposal_reason_label",
     "propose",
     "rate",
     "reason_label",

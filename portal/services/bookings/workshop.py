@@ -25,6 +25,7 @@ from portal.models.bookings import (
     FAULT_CATEGORIES,
     IN_PROGRESS,
     NO_SHOW,
+    PROPOSE_REASONS,
     PROPOSED,
     READY,
     REJECT_REASONS,
@@ -107,9 +108,28 @@ def reason_label(reason: str | None) -> str:
     return str(REASON_LABELS.get(reason or "", reason or ""))
 
 
-def propose(staff: User, booking: Booking, slot_start: datetime, note: str = "") -> None:
-    """Propose another slot; its place is held until the owner answers."""
+PROPOSE_REASON_LABELS = {
+    "no_capacity": _l("No free time in the requested window"),
+    "parts_unavailable": _l("Parts temporarily not available"),
+    "other": _l("Other"),
+}
+
+
+def proposal_reason_label(reason: str | None) -> str:
+    """Return the translated text of the reason for proposing another time ("" for none)."""
+    return str(PROPOSE_REASON_LABELS.get(reason or "", ""))
+
+
+def propose(
+    staff: User, booking: Booking, slot_start: datetime, note: str = "", reason: str | None = None
+) -> None:
+    """Propose another slot, with an optional reason; its place is held until the owner
+    answers."""
     _staff_check(staff, booking)
+    if reason is not None and reason not in PROPOSE_REASONS:
+        raise ValidationError(_("Choose a reason."), field="reason")
+    if reason == "other" and not (note or "").strip():
+        raise ValidationError(_("Explain the reason in the note."), field="note")
     if slot_start == booking.slot_start:
         raise ValidationError(_("Propose a different time."), field="slot")
     store = db.session.get(Store, booking.store_id)
@@ -123,16 +143,24 @@ def propose(staff: User, booking: Booking, slot_start: datetime, note: str = "")
         advisor_id=staff.id,
         decided_at=now(),
         proposed_start=slot_start,
+        decision_reason=reason,
         decision_note=(note or "").strip(),
     )
-    audit.record("booking_proposed", actor=staff, target=booking)
+    audit.record("booking_proposed", actor=staff, target=booking, reason=reason)
     webhooks.emit_booking(
         "booking.decided",
         booking,
         decision="proposed",
         proposed_start=webhooks.iso(booking.proposed_start),
+        **({"reason": reason} if reason else {}),
     )
-    _tell_owner(booking, _("The store proposes another time for booking #%(id)d.", id=booking.id))
+    why = (note or "").strip() or proposal_reason_label(reason)
+    _tell_owner(
+        booking,
+        _("The store proposes another time for booking #%(id)d: %(why)s", id=booking.id, why=why)
+        if why
+        else _("The store proposes another time for booking #%(id)d.", id=booking.id),
+    )
 
 
 def check_in(staff: User, booking: Booking, km: int, promised_at: datetime | None = None) -> None:

@@ -18,6 +18,7 @@ from portal.services.inspections.parts import (
     part_state_label,
     release,
     short_of_stock,
+    waiting_for_parts,
     withdraw,
 )
 from portal.services.inspections.record import (
@@ -51,5 +52,6 @@ __all__ = [
     "staff_inspection",
     "start",
     "store_templates",
+    "waiting_for_parts",
     "withdraw",
 ]

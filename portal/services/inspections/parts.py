@@ -106,6 +106,7 @@ def withdraw(staff: User, booking: Booking, line_id: int | None) -> InspectionIt
     )
     if done.rowcount != 1:
         raise Conflict(_("A colleague changed this line just now."))
+    release(item)  # the product row before the counters, in the order an approval takes them
     # The owner's decision counted as approved; it now counts as declined.
     db.session.execute(
         update(InspectionUptake)
@@ -116,7 +117,6 @@ def withdraw(staff: User, booking: Booking, line_id: int | None) -> InspectionIt
         )
         .values(approved=InspectionUptake.approved - 1)
     )
-    release(item)
     db.session.delete(line)
     db.session.flush()
     db.session.expire(booking, ["job_lines"])
@@ -142,3 +142,25 @@ def part_names(product_ids: list[int]) -> dict[int, tuple[str, str, str]]:
     if stock is None:
         return {}
     return {pid: stock.describe(pid)[:3] for pid in sorted(set(product_ids) - {None})}
+
+
+def waiting_for_parts(bookings: list[Booking]) -> set[int]:
+    """Return the ids of the bookings whose car has an approved inspection line still on order
+    (on this booking's inspection or an earlier one of the same car); one query."""
+    vehicles = {b.vehicle_id for b in bookings}
+    if not vehicles:
+        return set()
+    waiting = set(
+        db.session.scalars(
+            select(Booking.vehicle_id)
+            .join(Inspection, Inspection.booking_id == Booking.id)
+            .join(InspectionItem, InspectionItem.inspection_id == Inspection.id)
+            .where(
+                Booking.vehicle_id.in_(sorted(vehicles)),
+                InspectionItem.part_state == ON_ORDER,
+                InspectionItem.decision == APPROVED,
+            )
+            .distinct()
+        )
+    )
+    return {b.id for b in bookings if b.vehicle_id in waiting}
