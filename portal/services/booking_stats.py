@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from portal.extensions import db
 from portal.models import Booking, ServiceItem, ServiceRecord, User, Vehicle
@@ -199,9 +199,19 @@ def repeat_repairs(
     by_cat = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     shown = pairs[:limit]
     ids = {i for row in shown for i in row[:2]}
-    records = {
-        r.id: r for r in db.session.scalars(select(ServiceRecord).where(ServiceRecord.id.in_(ids)))
-    }
+    # The car and the advisor of each shown record in the same statement (the page shows
+    # them on every row: loading them lazily cost two statements per row).
+    shown_records = (
+        select(ServiceRecord)
+        .where(ServiceRecord.id.in_(ids))
+        .options(
+            joinedload(ServiceRecord.vehicle).load_only(
+                Vehicle.plate, Vehicle.brand, Vehicle.series
+            ),
+            joinedload(ServiceRecord.advisor).load_only(User.name),
+        )
+    )
+    records = {r.id: r for r in db.session.scalars(shown_records)}
     parts: dict[int, list[str]] = {i: [] for i in ids}
     for record_id, desc, qty in db.session.execute(
         select(ServiceItem.record_id, ServiceItem.description, ServiceItem.quantity)
