@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .PHONY: venv lock run test test-sqlite test-postgres e2e bench bench-shop bench-maintenance \
-	bench-group bench-backoffice lint translations
+	bench-group bench-backoffice bench-analytics lint translations
 
 # Everything is installed from the hashed lock files in requirements/ (see make lock); the
 # project itself goes in editable, without its dependencies.
@@ -88,6 +88,11 @@ bench-group: venv
 bench-backoffice: venv translations
 	$(BIN)/python -m bench.run_backoffice --small $(BENCH_PG)/bench_group_10k \
 		--large $(BENCH_PG)/bench_group_$(or $(SCALE),100k)
+
+# The repair analytics page on the large group dataset, with and without the parts index.
+bench-analytics: venv translations
+	$(BIN)/python -m bench.run_analytics \
+		--database-url $(BENCH_PG)/bench_group_$(or $(SCALE),100k)
 
 lint: venv
 	$(BIN)/ruff check .

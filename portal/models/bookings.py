@@ -254,6 +254,21 @@ class ServiceItem(Base):
         CheckConstraint("kind IN ('labour', 'part')", name="kind_known"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price_fen >= 0", name="price_nonnegative"),
+        # The part lines of a period's records, for the analytics' parts lists: only parts,
+        # and on PostgreSQL every column those lists read, so they never visit the table.
+        Index(
+            "ix_service_items_part_record",
+            "record_id",
+            postgresql_include=[
+                "quantity",
+                "unit_price_fen",
+                "product_id",
+                "part_no",
+                "description",
+            ],
+            postgresql_where=text("kind = 'part'"),
+            sqlite_where=text("kind = 'part'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

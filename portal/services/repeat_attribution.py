@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import BookingTechnician, ServiceItem, ServiceRecord, User
+from portal.services.booking_stats import is_part
 from portal.sqltime import days_between
 
 
@@ -90,7 +91,7 @@ def by_part(store_id: int | None, start: datetime, end: datetime, days: int) -> 
             ServiceItem.record_id,
         )
         .join(jobs, jobs.c.record_id == ServiceItem.record_id)
-        .where(ServiceItem.kind == "part")
+        .where(is_part())
         .subquery("fitted")
     )
     per_job = (
