@@ -40,6 +40,15 @@ TASK_LABELS = {
 BACK = {"today": "today.index", "calls": "calls.index"}
 
 
+def task_labels() -> dict:
+    """Return the task labels with each lazy label resolved once for this request: a page of
+    rows reads them hundreds of times, and each lazy read is a catalogue lookup."""
+    return {
+        key: {k: str(v) for k, v in value.items()} if isinstance(value, dict) else value
+        for key, value in TASK_LABELS.items()
+    }
+
+
 def _task(task_id: int) -> Task:
     try:
         return access.store_record(current_account(), Task, task_id, _("Task not found."))
@@ -74,7 +83,7 @@ class TodayView(StaffView):
     @staticmethod
     def render_row(task: Task, back: str):
         return render_template(
-            "admin/crm/_task_row.html", t=task, back=back, now=now(), **TASK_LABELS
+            "admin/crm/_task_row.html", t=task, back=back, now=now(), **task_labels()
         )
 
     @expose("/")
@@ -98,7 +107,7 @@ class TodayView(StaffView):
             invitation_status_labels=invitations.STATUS_LABELS,
             awaiting=len(svc.awaiting(me)) if svc.is_manager(me) else 0,
             now=at,
-            **TASK_LABELS,
+            **task_labels(),
         )
 
     @expose("/<int:task_id>/call", methods=["POST"])
@@ -162,7 +171,7 @@ class CallConsoleView(StaffView):
             queue=svc.queue(me),
             after=last_pop or 0,
             now=now(),
-            **TASK_LABELS,
+            **task_labels(),
             **LABELS,
         )
 
@@ -190,7 +199,7 @@ class CallConsoleView(StaffView):
             phone=phone,
             form=self._lead_form(card),
             now=now(),
-            **TASK_LABELS,
+            **task_labels(),
             **LABELS,
         )
 
@@ -233,7 +242,7 @@ class CallConsoleView(StaffView):
                 queue=svc.queue(me),
                 after=0,
                 now=now(),
-                **TASK_LABELS,
+                **task_labels(),
                 **LABELS,
             ),
             422,

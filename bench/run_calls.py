@@ -87,7 +87,7 @@ def serve(tree: Path, database_url: str, name: str):
     proc = subprocess.Popen(cmd, cwd=tree, env=env, stdin=subprocess.DEVNULL)
     base = f"http://{HOST}:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # at load average 12 on 2 cores, 60 s was too few
         while True:
             if proc.poll() is not None:
                 raise SystemExit(f"gunicorn for {tree} exited; see {logfile}")

@@ -18,6 +18,7 @@ from crm import tasks as task_svc
 from crm import timeline
 from crm.customers import find_customer
 from crm.models import TASK_DONE, Lead, ScreenPop, Task
+from crm.staffing_models import CustomerMerge
 from portal import access
 from portal.extensions import db
 from portal.models import Booking, Store, User, Vehicle
@@ -40,12 +41,16 @@ class Card:
     last_contact: Task | None = None
 
 
+HISTORY = 10  # entries of the card's history
+CARD_LEADS = 5
+
+
 def card(viewer: User, raw_phone: str) -> Card | None:
     """Return the caller's card for a typed or posted number (None: not a mobile number)."""
     phone = normalize_phone(raw_phone or "")
     if not phone:
         return None
-    customer = find_customer(phone)
+    customer = _caller(phone)
     if customer is None or customer.role != OWNER:
         return Card(phone=phone)
     if not timeline.customer_visible(viewer, customer):
@@ -54,21 +59,34 @@ def card(viewer: User, raw_phone: str) -> Card | None:
     last = db.session.scalar(
         access.store_scope(done, Task, viewer).order_by(Task.done_at.desc()).limit(1)
     )
-    leads = db.session.scalars(
-        access.store_scope(select(Lead).where(Lead.customer_id == customer.id), Lead, viewer)
-        .order_by(Lead.id.desc())
-        .limit(5)
-    ).all()
+    # The card's leads and vehicles are the history's too: read once, not twice.
+    leads = timeline.customer_leads(viewer, customer.id, HISTORY)
+    vehicles = list(customer.vehicles)
     return Card(
         phone=phone,
         customer=customer,
         visible=True,
-        vehicles=list(customer.vehicles),
+        vehicles=vehicles,
         tasks=task_svc.open_for_customer(viewer, customer.id),
-        leads=list(leads),
-        history=timeline.timeline(viewer, customer, limit=10),
+        leads=leads[:CARD_LEADS],
+        history=timeline.timeline(viewer, customer, HISTORY, leads=leads, vehicles=vehicles),
         last_contact=last,
     )
+
+
+def _caller(phone: str) -> User | None:
+    """Return the customer with this normalised phone, with their advisor, in one statement
+    through the unique index on users.phone; a merged record stands for its survivor."""
+    row = db.session.execute(
+        select(User, CustomerMerge.survivor_id)
+        .outerjoin(CustomerMerge, CustomerMerge.merged_id == User.id)
+        .where(User.phone == phone)
+        .options(joinedload(User.advisor))
+    ).first()
+    if row is None:
+        return None
+    found, survivor = row
+    return found if survivor is None else find_customer(phone)
 
 
 def record_pop(agent_login: str, raw_phone: str) -> ScreenPop | None:

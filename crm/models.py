@@ -179,6 +179,11 @@ class Task(Base):
         ),
         CheckConstraint("priority BETWEEN 1 AND 3", name="priority_range"),
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+        # A live task is not done: lists of live tasks add "done_at IS NULL" so that the
+        # (owner_id, done_at, due_at) index reads only them, not the owner's whole history.
+        CheckConstraint(
+            "status NOT IN ('open', 'awaiting') OR done_at IS NULL", name="live_not_done"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -260,6 +260,9 @@ def decide(actor: User, task: Task, approve: bool) -> None:
 
 # Every list shows each task's customer: loaded in the same statement, not one per row.
 WITH_CUSTOMER = joinedload(Task.customer, innerjoin=True)
+# True of every live task (a CHECK says so); it lets ix_crm_tasks_owner_open_due find a
+# person's live tasks without reading the done ones, which grow with history.
+UNDONE = Task.done_at.is_(None)
 
 
 def _ordered(stmt):
@@ -279,7 +282,7 @@ def plan_position(day: date):
 def my_open_tasks(user: User, day: date | None = None) -> list[Task]:
     """Return the user's live tasks: those placed in their plan for the day in that order,
     then overdue first, then by due time and priority."""
-    stmt = select(Task).where(Task.owner_id == user.id, Task.status.in_(TASK_LIVE))
+    stmt = select(Task).where(Task.owner_id == user.id, Task.status.in_(TASK_LIVE), UNDONE)
     if day is not None:
         planned = plan_position(day)
         stmt = stmt.order_by(planned.is_(None), planned)
@@ -288,7 +291,7 @@ def my_open_tasks(user: User, day: date | None = None) -> list[Task]:
 
 def queue(user: User) -> list[Task]:
     """Return an agent's outbound queue: open call tasks by due time and priority."""
-    stmt = select(Task).where(Task.owner_id == user.id, Task.status == TASK_OPEN)
+    stmt = select(Task).where(Task.owner_id == user.id, Task.status == TASK_OPEN, UNDONE)
     return list(
         db.session.scalars(
             access.store_scope(stmt, Task, user)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import String, case, cast, func, literal, null, or_, select, union_all
 
 from crm.campaign_models import Campaign, CampaignResponse, CampaignSend
 from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task
@@ -78,15 +78,23 @@ TOUCH_LABELS = {
 }
 
 
-def timeline(viewer: User, customer: User, limit: int = 100) -> list[Entry]:
-    """Return the customer's history across the portal, newest first (store-scoped records)."""
+def timeline(
+    viewer: User,
+    customer: User,
+    limit: int = 100,
+    *,
+    leads: list[Lead] | None = None,
+    vehicles: list[Vehicle] | None = None,
+) -> list[Entry]:
+    """Return the customer's history across the portal, newest first (store-scoped records).
+
+    A caller that has already loaded the customer's leads in the viewer's store (newest first,
+    at least `limit`) or their vehicles passes them, and they are not read again."""
     cid = customer.id
     entries: list[Entry] = []
-    leads = db.session.scalars(
-        access.store_scope(select(Lead).where(Lead.customer_id == cid), Lead, viewer)
-        .order_by(Lead.id.desc())
-        .limit(limit)
-    ).all()
+    if leads is None:
+        leads = customer_leads(viewer, cid, limit)
+    leads = leads[:limit]
     for lead in leads:
         entries.append(Entry(lead.created_at, "lead", lead.model_interest, lead.source, lead.id))
     steps = []
@@ -99,23 +107,11 @@ def timeline(viewer: User, customer: User, limit: int = 100) -> list[Entry]:
         ).all()
     for ev in steps:
         entries.append(Entry(ev.at, "step", ev.kind, ev.stage or "", ev.lead_id))
-    for v in db.session.scalars(select(Vehicle).where(Vehicle.owner_id == cid).limit(limit)):
+    if vehicles is None:
+        vehicles = db.session.scalars(select(Vehicle).where(Vehicle.owner_id == cid).limit(limit))
+    for v in list(vehicles)[:limit]:
         entries.append(Entry(v.created_at, "vehicle", f"{v.brand} {v.series}", v.plate))
-    for model, kind in ((Booking, "booking"), (Rescue, "rescue"), (UsedCarRequest, "usedcar")):
-        rows = db.session.scalars(
-            access.store_scope(select(model).where(model.owner_id == cid), model, viewer)
-            .order_by(model.created_at.desc())
-            .limit(limit)
-        )
-        for row in rows:
-            entries.append(Entry(row.created_at, kind, f"#{row.id}", row.status))
-    orders = db.session.scalars(
-        access.store_scope(select(Order).where(Order.user_id == cid), Order, viewer)
-        .order_by(Order.id.desc())
-        .limit(limit)
-    )
-    for order in orders:
-        entries.append(Entry(order.created_at, "order", order.number, order.status))
+    entries.extend(_records(viewer, cid, limit))
     entries.extend(_card_changes(cid, limit))
     entries.extend(_campaign_touches(viewer, customer, limit))
     entries.sort(key=lambda e: e.at, reverse=True)
@@ -164,6 +160,40 @@ def _campaign_touches(viewer: User, customer: User, limit: int) -> list[Entry]:
     )
     for at, kind, text, lead_id, name in answers:
         found.append(Entry(at, "campaign", name or "", kind, lead_id, note=text or ""))
+    return found
+
+
+def customer_leads(viewer: User, customer_id: int, limit: int) -> list[Lead]:
+    """Return the customer's leads in the viewer's store, newest first."""
+    stmt = select(Lead).where(Lead.customer_id == customer_id).order_by(Lead.id.desc())
+    return list(db.session.scalars(access.store_scope(stmt, Lead, viewer).limit(limit)))
+
+
+def _records(viewer: User, cid: int, limit: int) -> list[Entry]:
+    """Return the customer's bookings, rescues, used-car submissions and shop orders in the
+    viewer's store, the newest `limit` of each, in one statement (each part through its
+    owner index, bounded)."""
+    parts = []
+    sources = (
+        (Booking, Booking.owner_id, Booking.created_at.desc(), "booking"),
+        (Rescue, Rescue.owner_id, Rescue.created_at.desc(), "rescue"),
+        (UsedCarRequest, UsedCarRequest.owner_id, UsedCarRequest.created_at.desc(), "usedcar"),
+        (Order, Order.user_id, Order.id.desc(), "order"),
+    )
+    for model, owner, newest, kind in sources:
+        number = Order.number if model is Order else cast(null(), String)
+        part = select(
+            literal(kind).label("kind"),
+            model.created_at.label("at"),
+            model.id.label("id"),
+            number.label("number"),
+            model.status.label("status"),
+        ).where(owner == cid)
+        part = access.store_scope(part, model, viewer).order_by(newest).limit(limit).subquery()
+        parts.append(select(*part.c))
+    found = []
+    for kind, at, rid, number, status in db.session.execute(union_all(*parts)):
+        found.append(Entry(at, kind, number if kind == "order" else f"#{rid}", status))
     return found
 
 

@@ -89,10 +89,16 @@ def localtime(value: datetime | None, tz: str | None = None, fmt: str = "medium"
     if value is None:
         return ""
     zone = tz or current_app.config["DEFAULT_TIMEZONE"]
-    local = to_local(value, zone)
     if fmt == "full":  # date, weekday and time, without the long zone name
         fmt = "yyyy-MM-dd EEE HH:mm"
-    return format_datetime(local, fmt, rebase=False)  # the store's zone, named in "full"
+    return _localtime(value, zone, fmt, get_locale())
+
+
+@lru_cache(maxsize=8192)
+def _localtime(value: datetime, zone: str, fmt: str, locale: Locale | None) -> str:
+    # A page of tasks or bookings repeats few times (the half hours of a day) and Babel costs
+    # ~100 us a call; the result depends on nothing else (locale keys the request's language).
+    return format_datetime(to_local(value, zone), fmt, rebase=False)
 
 
 def translate(message: str) -> str:
