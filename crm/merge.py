@@ -108,6 +108,9 @@ STAYS: frozenset[str] = frozenset(
         *"crm_customer_profiles.updated_by_id crm_customer_relations.created_by_id".split(),
         "shop_scheduled_prices.actor_id",  # who scheduled a price list
         "import_jobs.user_id",  # who applied an import
+        # a customer's value is derived, recomputed nightly: the survivor's next run counts the
+        # moved visits and orders, and the merged (closed) account drops out of the table
+        "crm_customer_values.customer_id",
     }
 )
 

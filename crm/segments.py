@@ -28,6 +28,7 @@ from sqlalchemy import (
     true,
 )
 
+from crm import customer_value
 from crm.models import ACTIVE_STATES, STAGES, Lead
 from portal import access
 from portal.errors import ValidationError
@@ -58,7 +59,7 @@ MAINTENANCE_STATES = ("due", "overdue")
 @dataclass(frozen=True)
 class Field:
     ops: tuple[str, ...]
-    kind: str  # int, strings, stage, channel, maintenance, bool, store_ids
+    kind: str  # int, strings, stage, channel, maintenance, bool, store_ids, band_ids
     low: int = 0
     high: int = 0
 
@@ -78,6 +79,7 @@ FIELDS: dict[str, Field] = {
     "lead_stage": Field(("in",), "stage"),
     "store": Field(("in",), "store_ids"),
     "consent": Field(("has", "lacks"), "channel"),
+    "value_band": Field(("in",), "band_ids"),
 }
 
 
@@ -98,6 +100,7 @@ def field_labels() -> dict[str, str]:
         "lead_stage": _("Lead stage"),
         "store": _("Store"),
         "consent": _("Marketing consent"),
+        "value_band": _("Customer value band"),
     }
 
 
@@ -151,7 +154,7 @@ def _check_condition(node: dict, where: str) -> None:
     value = node.get("value")
     if spec.kind == "int":
         _need_int(value, spec.low, spec.high, where)
-    elif spec.kind in ("strings", "stage", "store_ids"):
+    elif spec.kind in ("strings", "stage", "store_ids", "band_ids"):
         _check_list(value, spec.kind, where)
     elif spec.kind == "channel" and value not in MARKETING_CHANNELS:
         _fail(where, _("the channel is one of %(c)s.", c=", ".join(MARKETING_CHANNELS)))
@@ -176,7 +179,7 @@ def _check_list(value: Any, kind: str, where: str) -> None:
             _fail(where, _("each item is a text of 1 to 60 characters."))
         if kind == "stage" and item not in STAGES:
             _fail(where, _("unknown lead stage %(s)s.", s=repr(item)[:40]))
-        if kind == "store_ids":
+        if kind in ("store_ids", "band_ids"):
             _need_int(item, 1, 2**31 - 1, where)
 
 
@@ -327,6 +330,7 @@ CONDITIONS = {
     ),
     "store": lambda n, c: User.store_id.in_(n["value"]),
     "consent": _consent,
+    "value_band": lambda n, c: customer_value.in_bands(n["value"]),
 }
 
 
