@@ -264,7 +264,10 @@ def test_pages_report_edit_and_count_live(world, f, db, client, auth):
     shown = client.get("/admin/customer_value/", headers={"Accept-Language": "en"})
     assert "cannot be more than the most" in shown.get_data(as_text=True)
     assert db.session.get(ValueBand, core.id).recency_min_days is None
-    # The segment editor's live count (htmx) counts the band's members.
+    # The segment editor names the store's bands by number, and its live count (htmx) counts
+    # the band's members.
+    editor = client.get("/admin/segments/new", headers={"Accept-Language": "en"})
+    assert f"<code>{core.id}</code> Core" in editor.get_data(as_text=True)
     rule = f'{{"field": "value_band", "op": "in", "value": [{core.id}]}}'
     live = client.post(
         "/admin/segments/preview",
