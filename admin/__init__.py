@@ -26,6 +26,7 @@ from admin.catalog_import_views import CatalogImportView
 from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.customer_profile import TierView
+from admin.customer_value import CustomerValueView
 from admin.export_views import ExportView
 from admin.finance import LoanAdmin, PolicyAdmin
 from admin.group import GroupDashboardView
@@ -150,6 +151,7 @@ PAGES: tuple[Page, ...] = (
     Page(SegmentView, None, _l("Segments"), MARKETING, "segments", MANAGERS),
     Page(CampaignView, None, _l("Campaigns"), MARKETING, "campaigns", MANAGERS),
     Page(RecallView, None, _l("Recalls"), MARKETING, "recalls", MANAGERS),
+    Page(CustomerValueView, None, _l("Customer value"), MARKETING, "customer_value", MANAGERS),
     Page(DriveCalendarView, None, _l("Test drives"), NEW_CARS, "test_drives", ALL),
     Page(QuoteView, None, _l("Quotes"), NEW_CARS, "quotes", ALL),
     Page(SalesOrderView, None, _l("Car orders"), NEW_CARS, "sales_orders", ALL),

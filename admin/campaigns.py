@@ -7,6 +7,7 @@ import json
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -19,6 +20,7 @@ from crm import (
     campaign_responses,
     campaign_sending,
     campaigns,
+    customer_value,
     returns,
     segments,
 )
@@ -122,7 +124,17 @@ class SegmentView(StaffView):
             stores=_stores(_me()),
             fields=segments.FIELDS,
             labels=segments.field_labels(),
+            value_bands=self._value_bands(segment, form),
         )
+
+    def _value_bands(self, segment, form) -> list[tuple[int, str]]:
+        """Return the (id, name) of the store's value bands, for the value_band field."""
+        me = _me()
+        store_id = segment.store_id if segment else int_arg(form["store"], minimum=1)
+        if store_id is None or not access.in_store(me, store_id):
+            return []
+        locale = str(get_locale())
+        return [(b.id, b.label(locale)) for b in customer_value.bands(store_id)]
 
     def _preview(self, segment, form) -> dict:
         me = _me()

@@ -109,6 +109,9 @@ STAYS: frozenset[str] = frozenset(
         "shop_scheduled_prices.actor_id",  # who scheduled a price list
         "import_jobs.user_id",  # who applied an import
         "crm_recall_lists.created_by_id",  # who uploaded a recall's VINs
+        # a customer's value is derived, recomputed nightly: the survivor's next run counts the
+        # moved visits and orders, and the merged (closed) account drops out of the table
+        "crm_customer_values.customer_id",
     }
 )
 

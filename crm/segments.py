@@ -29,6 +29,7 @@ from sqlalchemy import (
     true,
 )
 
+from crm import customer_value
 from crm.campaign_models import RecallVin
 from crm.models import ACTIVE_STATES, STAGES, Lead
 from crm.profile_models import CustomerProfile
@@ -61,7 +62,7 @@ MAINTENANCE_STATES = ("due", "overdue")
 @dataclass(frozen=True)
 class Field:
     ops: tuple[str, ...]
-    kind: str  # int, strings, stage, channel, maintenance, bool, store_ids
+    kind: str  # int, strings, stage, channel, maintenance, bool, store_ids, band_ids
     low: int = 0
     high: int = 0
 
@@ -83,6 +84,7 @@ FIELDS: dict[str, Field] = {
     "consent": Field(("has", "lacks"), "channel"),
     "birthday_in_days": Field(("within",), "int", 0, 31),
     "recall": Field(("is",), "int", 1, 2**31 - 1),  # the owners of a recall list's VINs
+    "value_band": Field(("in",), "band_ids"),
 }
 
 
@@ -105,6 +107,7 @@ def field_labels() -> dict[str, str]:
         "consent": _("Marketing consent"),
         "birthday_in_days": _("Birthday within (days)"),
         "recall": _("Car in a recall list"),
+        "value_band": _("Customer value band"),
     }
 
 
@@ -158,7 +161,7 @@ def _check_condition(node: dict, where: str) -> None:
     value = node.get("value")
     if spec.kind == "int":
         _need_int(value, spec.low, spec.high, where)
-    elif spec.kind in ("strings", "stage", "store_ids"):
+    elif spec.kind in ("strings", "stage", "store_ids", "band_ids"):
         _check_list(value, spec.kind, where)
     elif spec.kind == "channel" and value not in MARKETING_CHANNELS:
         _fail(where, _("the channel is one of %(c)s.", c=", ".join(MARKETING_CHANNELS)))
@@ -183,7 +186,7 @@ def _check_list(value: Any, kind: str, where: str) -> None:
             _fail(where, _("each item is a text of 1 to 60 characters."))
         if kind == "stage" and item not in STAGES:
             _fail(where, _("unknown lead stage %(s)s.", s=repr(item)[:40]))
-        if kind == "store_ids":
+        if kind in ("store_ids", "band_ids"):
             _need_int(item, 1, 2**31 - 1, where)
 
 
@@ -352,6 +355,7 @@ CONDITIONS = {
     "recall": lambda n, c: _vehicle(
         Vehicle.vin.in_(select(RecallVin.vin).where(RecallVin.list_id == n["value"]))
     ),
+    "value_band": lambda n, c: customer_value.in_bands(n["value"]),
 }
 
 

@@ -35,6 +35,7 @@ DEMO_EXTENSIONS = [
     "crm.demo_showroom:load_showroom_demo",
     "crm.demo_profile:load_profile_demo",
     "crm.demo_responses:load_responses_demo",
+    "crm.demo_value:load_value_demo",  # last: counts every visit and order loaded before
 ]
 
 

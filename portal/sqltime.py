@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, String, literal
+from sqlalchemy import Float, Integer, String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -33,6 +33,27 @@ def _days_between_pg(element, compiler, **kw):
 def _days_between_sqlite(element, compiler, **kw):
     earlier, later = (compiler.process(c, **kw) for c in element.clauses)
     return f"(julianday({later}) - julianday({earlier}))"
+
+
+class whole_days_between(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """Whole days from earlier to later, rounded down (later >= earlier): an integer."""
+
+    type = Integer()
+    name = "whole_days_between"
+    inherit_cache = True
+
+
+@compiles(whole_days_between)
+def _whole_days_pg(element, compiler, **kw):
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    # A cast to integer rounds on PostgreSQL; FLOOR first so a day and a half is one day.
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0) AS INTEGER)"
+
+
+@compiles(whole_days_between, "sqlite")
+def _whole_days_sqlite(element, compiler, **kw):
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"  # truncates
 
 
 class _local_month(FunctionElement):  # noqa: N801

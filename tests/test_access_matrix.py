@@ -240,6 +240,9 @@ EXPECTED: dict[str, tuple] = {
     "customer_tiers.index": (302, 403, 403, 403, 403, 200, 403),  # a store's managers
     "customer_tiers.tier_add": (302, 403, 403, 403, 403, 303, 403),  # no name: said
     "customer_tiers.tier_save": (302, 403, 403, 403, 403, 404, 403),  # no such tier
+    "customer_value.index": MANAGERS,  # admins: the first store, or ?store=
+    "customer_value.band_add": (302, 403, 403, 403, 403, 303, 303),  # no name; admins: not theirs
+    "customer_value.band_save": (302, 403, 403, 403, 403, 404, 303),  # no such band
     "lead_speed.index": MANAGERS,
     # Inspections: store A's sent inspection. Its owner link is a bearer link: whoever holds it.
     "inspections.index": STAFF,
@@ -629,6 +632,7 @@ def world(app, f, db):
         "rule_id": 999_999,
         "relation_id": 999_999,  # no such link
         "tier_id": 999_999,  # no such tier
+        "band_id": 999_999,  # no such value band
         "export_id": 999,  # no such export
         "kind": "stock",  # a catalog import's kind
         "import_id": _import_job_sample(users["manager"], store_a),

@@ -48,6 +48,7 @@ DELETED = (
     ("shop_carts", "user_id"),
     ("crm_customer_profiles", "customer_id"),  # what staff noted about the person
     ("crm_customer_tags", "customer_id"),
+    ("crm_customer_values", "customer_id"),  # what they spent, and their value band
     ("crm_customer_relations", "low_id"),  # family, company and referral links
     ("crm_customer_relations", "high_id"),
 )

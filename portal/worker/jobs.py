@@ -61,6 +61,7 @@ JOBS: list[Job] = [
     Job("crm-no-shows", "crm.invitations:mark_no_shows", 300),
     Job("shop-expire-pickups", "shop.orders:expire_pickups", 300),
     Job("shop-scheduled-prices", "shop.prices:apply_due", 60),
+    Job("customer-value", "crm.customer_value:refresh_values", 86400),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
