@@ -38,6 +38,21 @@ LEAD_STATUS_LABELS = {
     "contacted": _l("Contacted"),
     "closed": _l("Closed lead"),
 }
+STOCK_REASON_LABELS = {
+    "initial": _l("Opening stock"),
+    "sale": _l("Sold"),
+    "release": _l("Hold released"),
+    "adjust": _l("Stock count or correction"),
+    "return": _l("Returned"),
+    "workshop": _l("Used in the workshop"),
+}
+OUTBOX_CHANNEL_LABELS = {
+    "email": _l("Email"),
+    "sms": _l("SMS"),
+    "wechat": _l("WeChat"),
+    "inapp": _l("In-app"),
+    "webhook": _l("Webhook"),
+}
 UNLOCK_STATUS_LABELS = {
     "open": _l("Awaiting approval"),
     "applied": _l("Unlocked"),
@@ -54,6 +69,7 @@ def _table() -> dict:
         Booking,
         InsurancePolicy,
         Loan,
+        OutboxMessage,
         Rescue,
         UnlockRequest,
         UsedCarLead,
@@ -61,7 +77,7 @@ def _table() -> dict:
         User,
     )
     from portal.services import bookings, finance, rescue, usedcars
-    from shop.models import Discount, Order, Placement
+    from shop.models import Discount, Order, Placement, StockMove
     from workshop_video.models import Camera, VideoSession
 
     return {
@@ -71,8 +87,10 @@ def _table() -> dict:
         InsurancePolicy: {"coverage": finance.COVERAGE_LABELS},
         Loan: {"status": finance.LOAN_STATUS_LABELS},
         Order: {"status": ORDER_STATUS_LABELS},
+        OutboxMessage: {"channel": OUTBOX_CHANNEL_LABELS},
         Placement: {"kind": PLACEMENT_KIND_LABELS},
         Rescue: {"status": rescue.STATUS_LABELS, "problem": rescue.PROBLEM_LABELS},
+        StockMove: {"reason": STOCK_REASON_LABELS},
         UnlockRequest: {"status": UNLOCK_STATUS_LABELS},
         UsedCarLead: {"status": LEAD_STATUS_LABELS},
         UsedCarRequest: {"status": usedcars.STATUS_LABELS},
