@@ -59,6 +59,52 @@ UNLOCK_STATUS_LABELS = {
     "broken_glass": _l("Unlocked by break-glass"),
 }
 
+# Headers (and filter and form labels) of the model views' plain columns, by column name: a
+# view's own column_labels win. Without them Flask-Admin shows the English attribute name
+# ("Locked At") in every language.
+COLUMN_LABELS = {
+    "name": _l("Name"),
+    "role": _l("Role"),
+    "phone": _l("Mobile number"),
+    "email": _l("Email"),
+    "is_active": _l("Active"),
+    "locked_at": _l("Locked since"),
+    "last_login_at": _l("Last sign-in"),
+    "created_at": _l("Created"),
+    "store": _l("Store"),
+    "advisor": _l("Advisor"),
+    "owner": _l("Owner"),
+    "plate": _l("Plate number"),
+    "vin": _l("VIN"),
+    "brand": _l("Brand"),
+    "series": _l("Series"),
+    "model_year": _l("Model year"),
+    "current_km": _l("Mileage (km)"),
+    "at": _l("Time"),
+    "actor": _l("By"),
+    "action": _l("Action"),
+    "target_type": _l("Record type"),
+    "target_id": _l("Record ID"),
+    "ip": _l("IP address"),
+    "sku": _l("SKU"),
+    "stock": _l("Stock"),
+    "category": _l("Category"),
+    "product": _l("Product"),
+    "position": _l("Sort order"),
+    "kind": _l("Kind"),
+    "value": _l("Value"),
+    "starts_at": _l("Starts"),
+    "ends_at": _l("Ends"),
+    "day": _l("Day"),
+    "closed": _l("Closed all day"),
+    "opens_at": _l("Opens"),
+    "closes_at": _l("Closes"),
+    "bays": _l("Bays"),
+    "note": _l("Note"),
+    "address": _l("Address"),
+    "timezone": _l("Time zone"),
+}
+
 
 @cache
 def _table() -> dict:
