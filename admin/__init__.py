@@ -232,4 +232,5 @@ def init_admin(app: Flask) -> Admin:
     app.jinja_env.globals["code_label"] = code_label
     app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, role)
     app.jinja_env.filters["storetime"] = display.storetime
+    app.jinja_env.filters["storeday"] = display.storeday
     return admin

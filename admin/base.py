@@ -17,7 +17,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import NumberRange
 
 from admin import display, exports, list_export, listing
-from admin.labels import column_choices_of
+from admin.labels import COLUMN_LABELS, column_choices_of
 from portal import access
 from portal.auth import current_account
 from portal.extensions import db
@@ -100,6 +100,7 @@ class StaffModelView(_RoleMixin, ModelView):
         # Coded columns (status, role, kind) show translated labels in cells and filters;
         # a view's own column_choices win.
         self.column_choices = {**column_choices_of(model), **(self.column_choices or {})}
+        self.column_labels = {**COLUMN_LABELS, **(self.column_labels or {})}
         # A customer's phone (a row with an advisor) reads through the access rule in the
         # list, its details and its export: masked for a colleague's customer.
         if all(hasattr(model, a) for a in ("phone", "store_id", "advisor_id")):

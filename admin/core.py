@@ -55,7 +55,7 @@ class StoreAdmin(StaffModelView):
         "bays",
         "is_active",
     )
-    column_labels = {"rescue_phone": _l("24-hour rescue line")}
+    column_labels = {"name": _l("Store name"), "rescue_phone": _l("24-hour rescue line")}
     column_searchable_list = ("name",)
     form_args = {"timezone": {"validators": [known_zone]}}
 

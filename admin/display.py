@@ -17,6 +17,7 @@ from portal import access
 from portal.extensions import db
 from portal.i18n import localtime
 from portal.models import Store, User
+from portal.wording import day_label, day_time_label
 
 FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"  # what Flask-Admin's date-time picker sends
 
@@ -44,6 +45,14 @@ def staff_datetime(value: datetime | None) -> str:
 def storetime(value: datetime | None, fmt: str | None = None) -> str:
     """Jinja filter: a UTC datetime in the staff member's store zone (fmt as for localtime)."""
     return staff_datetime(value) if fmt is None else localtime(value, staff_zone().key, fmt)
+
+
+def storeday(value: datetime | date | None, with_time: bool = True) -> str:
+    """Jinja filter: a day as staff read it, "12月4日 周五 14:30" / "Fri 4 Dec 14:30", in the
+    staff member's store zone; with_time=False leaves out the clock."""
+    if not with_time or not isinstance(value, datetime):
+        return day_label(value, staff_zone().key)
+    return day_time_label(value, staff_zone().key)
 
 
 def staff_date(value: date | None) -> str:

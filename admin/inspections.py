@@ -41,7 +41,7 @@ class InspectionTemplateAdmin(StaffModelView):
     store_column = "store_id"
     can_view_details = False
     column_list = ("name", "active", "store")
-    column_labels = {"name": _l("Name"), "active": _l("In use"), "store": _l("Store")}
+    column_labels = {"name": _l("Template name"), "active": _l("In use"), "store": _l("Store")}
     form_columns = ("name", "active")
     inline_models = [
         (
@@ -56,7 +56,7 @@ class InspectionTemplateAdmin(StaffModelView):
                     "price_fen",
                 ),
                 "column_labels": {
-                    "position": _l("Order"),
+                    "position": _l("Sort order"),
                     "name_zh": _l("Name (Chinese)"),
                     "name_en": _l("Name (English)"),
                     "plan_item_code": _l("Maintenance item code"),

@@ -38,10 +38,71 @@ LEAD_STATUS_LABELS = {
     "contacted": _l("Contacted"),
     "closed": _l("Closed lead"),
 }
+STOCK_REASON_LABELS = {
+    "initial": _l("Opening stock"),
+    "sale": _l("Sold"),
+    "release": _l("Hold released"),
+    "adjust": _l("Stock count or correction"),
+    "return": _l("Returned"),
+    "workshop": _l("Used in the workshop"),
+}
+OUTBOX_CHANNEL_LABELS = {
+    "email": _l("Email"),
+    "sms": _l("SMS"),
+    "wechat": _l("WeChat"),
+    "inapp": _l("In-app"),
+    "webhook": _l("Webhook"),
+}
 UNLOCK_STATUS_LABELS = {
     "open": _l("Awaiting approval"),
     "applied": _l("Unlocked"),
     "broken_glass": _l("Unlocked by break-glass"),
+}
+
+# Headers (and filter and form labels) of the model views' plain columns, by column name: a
+# view's own column_labels win. Without them Flask-Admin shows the English attribute name
+# ("Locked At") in every language.
+COLUMN_LABELS = {
+    "name": _l("Name"),
+    "role": _l("Role"),
+    "phone": _l("Mobile number"),
+    "email": _l("Email"),
+    "is_active": _l("Active"),
+    "locked_at": _l("Locked since"),
+    "last_login_at": _l("Last sign-in"),
+    "created_at": _l("Created"),
+    "store": _l("Store"),
+    "advisor": _l("Advisor"),
+    "owner": _l("Owner"),
+    "plate": _l("Plate number"),
+    "vin": _l("VIN"),
+    "brand": _l("Brand"),
+    "series": _l("Series"),
+    "model_year": _l("Model year"),
+    "current_km": _l("Mileage (km)"),
+    "at": _l("Time"),
+    "actor": _l("By"),
+    "action": _l("Action"),
+    "target_type": _l("Record type"),
+    "target_id": _l("Record ID"),
+    "ip": _l("IP address"),
+    "sku": _l("SKU"),
+    "stock": _l("Stock"),
+    "category": _l("Category"),
+    "product": _l("Product"),
+    "position": _l("Sort order"),
+    "kind": _l("Kind"),
+    "value": _l("Value"),
+    "starts_at": _l("Starts"),
+    "ends_at": _l("Ends"),
+    "day": _l("Day"),
+    "closed": _l("Closed all day"),
+    "opens_at": _l("Opens"),
+    "closes_at": _l("Closes"),
+    "bays": _l("Bays"),
+    "note": _l("Note"),
+    "address": _l("Address"),
+    "timezone": _l("Time zone"),
 }
 
 
@@ -54,6 +115,7 @@ def _table() -> dict:
         Booking,
         InsurancePolicy,
         Loan,
+        OutboxMessage,
         Rescue,
         UnlockRequest,
         UsedCarLead,
@@ -61,7 +123,7 @@ def _table() -> dict:
         User,
     )
     from portal.services import bookings, finance, rescue, usedcars
-    from shop.models import Discount, Order, Placement
+    from shop.models import Discount, Order, Placement, StockMove
     from workshop_video.models import Camera, VideoSession
 
     return {
@@ -71,8 +133,10 @@ def _table() -> dict:
         InsurancePolicy: {"coverage": finance.COVERAGE_LABELS},
         Loan: {"status": finance.LOAN_STATUS_LABELS},
         Order: {"status": ORDER_STATUS_LABELS},
+        OutboxMessage: {"channel": OUTBOX_CHANNEL_LABELS},
         Placement: {"kind": PLACEMENT_KIND_LABELS},
         Rescue: {"status": rescue.STATUS_LABELS, "problem": rescue.PROBLEM_LABELS},
+        StockMove: {"reason": STOCK_REASON_LABELS},
         UnlockRequest: {"status": UNLOCK_STATUS_LABELS},
         UsedCarLead: {"status": LEAD_STATUS_LABELS},
         UsedCarRequest: {"status": usedcars.STATUS_LABELS},

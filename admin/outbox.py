@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,6 +16,43 @@ from portal.services import audit, outbox
 from portal.worker.jobs import last_runs
 
 DEAD_LETTERS_SHOWN = 100
+
+# What each periodic job does, as the admin reads it; the code stays beside it for the logs.
+JOB_LABELS = {
+    "rescue-escalation": _l("Escalate rescues not claimed in time"),
+    "maintenance-reminders": _l("Maintenance reminders"),
+    "policy-renewals": _l("Insurance renewal reminders"),
+    "inspection-reminders": _l("Reminders of declined inspection items"),
+    "shop-expire-holds": _l("Release unpaid shop orders' stock"),
+    "video-sweep": _l("Close stale video sessions"),
+    "account-erasure": _l("Erase accounts at the end of their grace period"),
+    "rescue-location-coarsening": _l("Coarsen closed rescues' locations"),
+    "campaign-schedule": _l("Start scheduled campaigns"),
+    "campaign-sends": _l("Send campaign messages"),
+    "campaign-responders": _l("Follow up campaign responders"),
+    "campaign-booking-leads": _l("Leads from campaign bookings"),
+    "campaign-builtins": _l("Built-in campaigns"),
+    "api-idempotency-purge": _l("Purge expired API idempotency keys"),
+    "crm-task-rules": _l("Create follow-up tasks by the task rules"),
+    "crm-close-day": _l("Close the day: tasks left open"),
+    "crm-lead-escalation": _l("Escalate leads not contacted in time"),
+    "back-office-exports": _l("List exports"),
+    "back-office-imports": _l("Imports"),
+    "complaint-escalation": _l("Escalate complaints past their deadline"),
+    "csi-surveys": _l("Send satisfaction surveys"),
+    "crm-no-shows": _l("Mark showroom no-shows"),
+    "shop-expire-pickups": _l("Release pickups past their deadline"),
+    "shop-scheduled-prices": _l("Apply scheduled prices"),
+}
+
+
+def every_label(seconds: int) -> str:
+    """Return a job's interval as people say it: every 15 minutes, every hour, every 30 s."""
+    if seconds % 3600 == 0:
+        return _("every %(n)d h", n=seconds // 3600)
+    if seconds % 60 == 0:
+        return _("every %(n)d min", n=seconds // 60)
+    return _("every %(n)d s", n=seconds)
 
 
 class OutboxView(StaffView):
@@ -29,7 +67,12 @@ class OutboxView(StaffView):
             .limit(DEAD_LETTERS_SHOWN)
         ).all()
         return self.render(
-            "admin/outbox.html", jobs=last_runs(), stats=outbox.queue_stats(), dead=dead
+            "admin/outbox.html",
+            jobs=last_runs(),
+            stats=outbox.queue_stats(),
+            dead=dead,
+            job_labels=JOB_LABELS,
+            every_label=every_label,
         )
 
     @expose("/<message_id>/retry", methods=["POST"])

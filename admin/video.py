@@ -65,7 +65,7 @@ class CameraAdmin(StaffModelView):
     column_labels = {
         "name": _l("Name"),
         "bay": _l("Bay"),
-        "source_display": _l("Source"),
+        "source_display": _l("Video source"),
         "is_active": _l("Enabled"),
         "status": _l("Status"),
         "last_ok_at": _l("Last OK"),

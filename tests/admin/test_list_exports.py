@@ -209,7 +209,7 @@ def test_a_long_list_goes_to_the_worker_as_the_staff_member_saw_it(app, lists, m
     download.close()
     assert "owners-" in name and ".xlsx" in name
     rows = list(load_workbook(io.BytesIO(body)).worksheets[0].iter_rows(values_only=True))
-    assert rows[0][:2] == ("Name", "Phone")
+    assert rows[0][:2] == ("Name", "Mobile number")
     found = [row for row in rows[1:] if row[0] == other.name]
     assert [row[1] for row in found] == [f"{other.phone[:3]}****{other.phone[-4:]}"]
     assert all(row[1].startswith(other.phone[:3]) for row in rows[1:])  # the search held

@@ -68,3 +68,26 @@ def test_retry_needs_a_csrf_token(make_app, f, db):
     assert client.post(f"/admin/outbox/{dead.id}/retry").status_code == 400
     db.session.refresh(dead)
     assert dead.status == "dead"
+
+
+def test_every_periodic_job_has_a_label():
+    from admin.outbox import JOB_LABELS
+
+    assert {job.name for job in jobs.JOBS} <= set(JOB_LABELS)
+
+
+def test_the_outbox_page_names_jobs_channels_and_intervals_in_chinese(f, db, client, auth):
+    dead = outbox.enqueue("sms", "13800000000", kind="account", subject="gave up")
+    dead.status = "dead"
+    db.session.commit()
+    auth.login(f.admin())
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    html = client.get("/admin/outbox/").get_data(as_text=True)
+    row = html[html.index('id="job-rescue-escalation"') :]
+    row = row[: row.index("</tr>")]
+    assert "超时未受理救援升级" in row and "每 1 分钟" in row
+    dead_row = html[html.index(f'id="dead-{dead.id}"') :]
+    assert "<td>短信</td>" in dead_row[: dead_row.index("</tr>")]
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    html = client.get("/admin/outbox/").get_data(as_text=True)
+    assert "every 1 min" in html and "<td>SMS</td>" in html

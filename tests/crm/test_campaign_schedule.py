@@ -120,7 +120,7 @@ def test_the_manager_schedules_in_the_store_zone_and_cancels(f, db, clock, auth,
     db.session.refresh(c)
     assert c.send_at == AT  # 14:30 in Shanghai is 06:30 UTC
     page = client.get(f"/admin/campaigns/{c.id}").get_data(as_text=True)
-    assert 'id="campaign-scheduled"' in page and "12/3/26, 2:30" in page  # store time
+    assert 'id="campaign-scheduled"' in page and "Thu 3 Dec 14:30" in page  # store time
     r = client.post(url, data={"verb": "unschedule"})
     assert r.status_code == 303
     db.session.refresh(c)

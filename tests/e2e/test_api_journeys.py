@@ -38,7 +38,7 @@ def test_an_admin_makes_a_token_on_a_phone_and_revokes_it(open_page, live_server
     expect(page.locator("#tokens")).not_to_contain_text(secret)  # shown once, never again
     row = page.locator("#tokens tr", has_text="用友 U8 财务")
     row.locator("button[type=submit]").click()
-    expect(page.locator("#tokens tr", has_text="用友 U8 财务")).to_contain_text("已吊销")
+    expect(page.locator("#tokens tr", has_text="用友 U8 财务")).to_contain_text("已撤销")
     gone = page.request.get(live_server.url + "/api/v1/customers", headers=bearer)
     assert gone.status == 401 and gone.headers["content-type"] == "application/problem+json"
 
