@@ -43,6 +43,7 @@ JOB_LABELS = {
     "crm-no-shows": _l("Mark showroom no-shows"),
     "shop-expire-pickups": _l("Release pickups past their deadline"),
     "shop-scheduled-prices": _l("Apply scheduled prices"),
+    "customer-value": _l("Customer value (RFM) bands"),
 }
 
 
