@@ -262,13 +262,19 @@ def add_tier(actor: User, name_zh: str, name_en: str, position: int | None) -> C
 
 
 def _flush_unique(tier: CustomerTier, add: bool = False) -> None:
+    flush_named(tier, _("The store already has a tier of this name."), add)
+
+
+def flush_named(row, taken: str, add: bool = False) -> None:
+    """Add (or change) a store's named row in a savepoint; a name the store already uses is
+    refused with the message ``taken`` on the Chinese name's field, changing nothing."""
     try:
         with db.session.begin_nested():
             if add:
-                db.session.add(tier)
+                db.session.add(row)
             db.session.flush()
     except IntegrityError as exc:
-        raise ValidationError(_("The store already has a tier of this name."), "name_zh") from exc
+        raise ValidationError(taken, "name_zh") from exc
 
 
 def _tier(actor: User, tier_id: int) -> CustomerTier:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from crm.customer_value import band_customers
+from crm.profiles import flush_named
 from crm.value_models import WINDOW_DAYS, CustomerValue, ValueBand
 from portal.errors import NotAllowed, NotFound, ValidationError
 from portal.extensions import db
@@ -101,13 +101,7 @@ def _values(data: BandInput) -> dict:
 
 
 def _flush_unique(band: ValueBand, add: bool = False) -> None:
-    try:
-        with db.session.begin_nested():
-            if add:
-                db.session.add(band)
-            db.session.flush()
-    except IntegrityError as exc:
-        raise ValidationError(_("The store already has a band of this name."), "name_zh") from exc
+    flush_named(band, _("The store already has a band of this name."), add)
 
 
 def add_band(actor: User, data: BandInput) -> ValueBand:
