@@ -22,6 +22,7 @@ from crm.customers import clean_contact, find_customer
 from crm.forms import StaffLeadForm
 from crm.invitations import EVENT_LABELS as SHOWROOM_EVENT_LABELS
 from crm.models import LOST_REASONS, STAGES, STATES, Lead
+from crm.value_models import CustomerValue
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError, NotFound
@@ -258,6 +259,9 @@ class CustomerView(CustomerProfilePages, StaffView):
             return redirect(url_for(".show", customer_id=survivor))  # a merged record
         customer = self._customer(me, key)
         profile = profiles.profile_of(customer)
+        value = db.session.get(CustomerValue, customer.id)
+        if value is not None and not access.in_store(me, value.store_id):
+            value = None  # another store's figures stay with that store
         return self.render(
             "admin/crm/customer.html",
             customer=customer,
@@ -267,6 +271,8 @@ class CustomerView(CustomerProfilePages, StaffView):
             may_edit=profiles.may_edit(me, customer),
             profile=profile,
             tier_name=profile.tier.label(str(get_locale())) if profile and profile.tier else "",
+            value=value,
+            band_name=value.band.label(str(get_locale())) if value and value.band else "",
             tags=profiles.tags_of(customer),
             related=relations.related(me, customer),
             link_labels=relations.LINK_LABELS,

@@ -281,3 +281,27 @@ def test_pages_report_edit_and_count_live(world, f, db, client, auth):
 def test_advisors_do_not_see_the_report(world, f, client, auth):
     auth.login(f.advisor(world["store"]))
     assert client.get("/admin/customer_value/").status_code == 403
+
+
+def test_the_customer_card_shows_the_band_to_the_store_only(world, f, db, client, auth):
+    w = world
+    customer_value.refresh_values(at=w["at"])
+    db.session.commit()
+    auth.login(f.manager(w["store"]))
+    page = client.get(f"/admin/crm_customers/{w['core'].id}").get_data(as_text=True)
+    card = page.split('id="profile-value"')[1].split("</p>")[0]
+    assert "Core" in card or "核心客户" in card
+    assert "4 paid visits or orders" in card and "last 5 days ago" in card
+    auth.logout()
+    auth.login(f.advisor(w["other"]))  # another store: no card at all
+    assert client.get(f"/admin/crm_customers/{w['core'].id}").status_code == 404
+    auth.logout()
+    from crm import leads
+
+    core = w["core"]
+    inquiry = leads.Inquiry(name=core.name, phone=core.phone, store=w["other"], source="phone")
+    leads.capture(inquiry)
+    db.session.commit()
+    auth.login(f.manager(w["other"]))  # sees the customer through its lead, not A's figures
+    page = client.get(f"/admin/crm_customers/{core.id}")
+    assert page.status_code == 200 and 'id="profile-value"' not in page.get_data(as_text=True)
