@@ -18,6 +18,7 @@ from crm import (
     builtins,
     campaign_offers,
     campaign_responses,
+    campaign_schedule,
     campaign_sending,
     campaigns,
     customer_value,
@@ -283,12 +284,12 @@ class CampaignView(StaffView):
         verb = request.form.get("verb", "")
         steps = {
             "send": lambda: campaigns.start(_me(), campaign),
-            "pause": lambda: campaigns.pause(campaign),
-            "resume": lambda: campaigns.resume(campaign),
-            "schedule": lambda: campaigns.schedule(
+            "pause": lambda: campaign_schedule.pause(campaign),
+            "resume": lambda: campaign_schedule.resume(campaign),
+            "schedule": lambda: campaign_schedule.schedule(
                 campaign, parse_local(request.form.get("send_at"), campaign.store.timezone)
             ),
-            "unschedule": lambda: campaigns.unschedule(campaign),
+            "unschedule": lambda: campaign_schedule.unschedule(campaign),
         }
         try:
             if verb not in steps:

@@ -28,7 +28,8 @@ from sqlalchemy import select
 from crm import campaign_responses as responses
 from crm.campaign_models import DETAILS, Campaign, CampaignMember, CampaignResponse
 from crm.campaign_offers import codes_for, coupon_line
-from crm.campaigns import message_for, render
+from crm.campaign_variants import message_for
+from crm.campaigns import render
 from crm.forms import CallMeForm
 from portal.errors import DomainError
 from portal.extensions import csrf, db, limiter

@@ -25,7 +25,9 @@ from crm.campaign_models import (
 )
 from crm.campaign_offers import codes_for, coupon_line
 from crm.campaign_responses import click_path
-from crm.campaigns import finish_if_done, message_for, render
+from crm.campaign_schedule import finish_if_done
+from crm.campaign_variants import message_for
+from crm.campaigns import render
 from crm.segments import has_consent
 from portal.extensions import db
 from portal.models import Notification, OutboxMessage, Store, User, WeChatBinding

@@ -1,13 +1,14 @@
-"""Campaigns: save a segment, draft a campaign, snapshot its audience in SQL, and pause or
-resume it. The worker's batches (crm.campaign_sending) put the sends into the outbox.
+"""Campaigns: save a segment, draft a campaign and snapshot its audience in SQL. When it goes
+(scheduled, paused, resumed, done) is crm.campaign_schedule; the worker's batches
+(crm.campaign_sending) put the sends into the outbox.
 
 At send time the audience is a snapshot of the segment, written with INSERT .. SELECT: only
 customers who consent to marketing on at least one of the campaign's channels. A stable random
-part of it (``holdout_bucket`` < holdout_pct) is the holdout and gets nothing; in an A/B test
-the next buckets, variant_b_pct of the rest, get variant B's texts (``variant_of``). Each channel's
-sends are a second INSERT .. SELECT: consent on that channel, a way to reach the customer there,
-and fewer than the monthly cap of marketing sends in the last 30 days. Snapshots lock the one
-settings row, so two of them at once cannot both take a customer's last place under the cap.
+part of it is the holdout and gets nothing; in an A/B test variant_b_pct of the rest get variant
+B's texts (crm.campaign_variants). Each channel's sends are a second INSERT .. SELECT: consent
+on that channel, a way to reach the customer there, and fewer than the monthly cap of marketing
+sends in the last 30 days. Snapshots lock the one settings row, so two of them at once cannot
+both take a customer's last place under the cap.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import (
-    BigInteger,
     and_,
     case,
-    cast,
     exists,
     false,
     func,
@@ -38,9 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm import campaign_offers, segments
 from crm.campaign_models import (
-    DONE,
     DRAFT,
-    PAUSED,
     PENDING,
     RECALL,
     SENDING,
@@ -54,6 +51,7 @@ from crm.campaign_models import (
     MarketingSettings,
     Segment,
 )
+from crm.campaign_variants import bucket_sql, variant_b_channels
 from portal import access
 from portal.errors import Conflict, ValidationError
 from portal.extensions import db
@@ -127,7 +125,7 @@ def create_campaign(actor: User, draft: Draft, builtin: str | None = None) -> Ca
     channels = [c for c in MARKETING_CHANNELS if (draft.texts.get(c) or {}).get("body_zh")]
     if not channels:
         raise ValidationError(_("Write the message for at least one channel."), field="body")
-    b_channels = _variant_b_channels(draft, channels)
+    b_channels = variant_b_channels(draft, channels)
     campaign = Campaign(
         store_id=draft.segment.store_id,
         segment_id=draft.segment.id,
@@ -159,45 +157,6 @@ def create_campaign(actor: User, draft: Draft, builtin: str | None = None) -> Ca
     return campaign
 
 
-def _variant_b_channels(draft: Draft, channels: list[str]) -> list[str]:
-    """Return the channels with a variant B text, checking the A/B test is whole."""
-    written = [c for c in MARKETING_CHANNELS if (draft.texts_b.get(c) or {}).get("body_zh")]
-    if not 0 <= draft.variant_b_pct <= 90:
-        raise ValidationError(_("Variant B's share is 0 to 90 %."), field="variant_b_pct")
-    orphan = [c for c in written if c not in channels]
-    if orphan:
-        raise ValidationError(
-            _("Variant B needs variant A's text on the same channel."), field="body_b"
-        )
-    if written and not draft.variant_b_pct:
-        raise ValidationError(
-            _("Give variant B a share of the audience, or leave its texts empty."),
-            field="variant_b_pct",
-        )
-    if draft.variant_b_pct and not written:
-        raise ValidationError(
-            _("Write variant B's Chinese text for at least one channel."), field="body_b"
-        )
-    return written
-
-
-def variant_of(campaign: Campaign, customer_id: int) -> str | None:
-    """Return the variant a customer gets (None for the holdout); the snapshot's SQL agrees."""
-    bucket = holdout_bucket(campaign.id, customer_id)
-    if bucket < campaign.holdout_pct:
-        return None
-    b = (bucket - campaign.holdout_pct) * 100 < campaign.variant_b_pct * (
-        100 - campaign.holdout_pct
-    )
-    return VARIANT_B if b else VARIANT_A
-
-
-def message_for(campaign: Campaign, channel: str, variant: str | None) -> CampaignMessage | None:
-    """Return the campaign's text on a channel for a variant (variant A where B has none)."""
-    found = {(m.channel, m.variant): m for m in campaign.messages}
-    return found.get((channel, variant or VARIANT_A)) or found.get((channel, VARIANT_A))
-
-
 def available_channels() -> tuple[str, ...]:
     """Return the channels this installation can deliver on (SMS, WeChat need a provider)."""
     cfg = current_app.config
@@ -225,20 +184,6 @@ def locked_settings() -> MarketingSettings:
             select(MarketingSettings).where(MarketingSettings.id == 1).with_for_update()
         )
     return row
-
-
-def holdout_bucket(campaign_id: int, customer_id: int) -> int:
-    """Return the customer's stable bucket 0..99 for this campaign (the SQL computes the same)."""
-    mixed = ((customer_id + campaign_id * 7919) % 2**31) * 2654435761 % 2**32
-    return (mixed // 65536) % 100
-
-
-def _bucket_sql(campaign_id: int, customer):
-    def big(n: int):
-        return literal(n, BigInteger)
-
-    mixed = (cast(customer, BigInteger) + big(campaign_id * 7919)) % big(2**31)
-    return mixed * big(2654435761) % big(2**32) // big(65536) % big(100)
 
 
 def reachable(channel: str, customer=None):
@@ -305,7 +250,7 @@ def _snapshot_members(campaign: Campaign, channels: list[str]) -> None:
     if campaign.builtin and campaign.builtin != RECALL:
         # A built-in campaign takes a customer once in the cap's period.
         audience = audience.where(~_builtin_recently(campaign))
-    bucket = _bucket_sql(campaign.id, User.id)
+    bucket = bucket_sql(campaign.id, User.id)
     holdout = case((bucket < campaign.holdout_pct, true()), else_=false())
     # The reached buckets split in proportion: variant_b_pct of them get B (as variant_of).
     gets_b = (bucket - campaign.holdout_pct) * 100 < campaign.variant_b_pct * (
@@ -367,101 +312,7 @@ def _snapshot_sends(campaign: Campaign, channel: str, cap: int, at) -> None:
     )
 
 
-def schedule(campaign: Campaign, send_at) -> None:
-    """Set a draft campaign to be sent at send_at (UTC, in the future); the worker starts it."""
-    if send_at is None:
-        raise ValidationError(_("Choose when the campaign is sent."), field="send_at")
-    if send_at <= now():
-        raise ValidationError(_("Choose a sending time in the future."), field="send_at")
-    moved = db.session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.status == DRAFT)
-        .values(send_at=send_at)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        raise Conflict(_("Only a draft campaign can be scheduled."))
-    db.session.flush()
-    db.session.refresh(campaign)
-
-
-def unschedule(campaign: Campaign) -> None:
-    """Cancel a scheduled send that has not started; the campaign stays a draft."""
-    moved = db.session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.status == DRAFT, Campaign.send_at.is_not(None))
-        .values(send_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        raise Conflict(_("This campaign has no scheduled send to cancel."))
-    db.session.flush()
-    db.session.refresh(campaign)
-
-
-def start_due() -> int:
-    """Start every scheduled campaign whose time has come (the worker's job); return how many.
-
-    Each campaign is claimed by start()'s conditional UPDATE in its own transaction, so two
-    workers racing start it once; the loser's Conflict is rolled back and skipped. Quiet hours
-    are kept by the batches (crm.campaign_sending), which queue nothing at night."""
-    at = now()
-    ids = db.session.scalars(
-        select(Campaign.id)
-        .where(Campaign.status == DRAFT, Campaign.send_at.is_not(None), Campaign.send_at <= at)
-        .order_by(Campaign.send_at, Campaign.id)
-    ).all()
-    started = 0
-    for campaign_id in ids:
-        campaign = db.session.get(Campaign, campaign_id)
-        try:
-            start(None, campaign, due_by=at)
-        except Conflict:
-            db.session.rollback()  # cancelled, sent by hand or started by another worker
-            continue
-        db.session.commit()
-        started += 1
-    return started
-
-
-def pause(campaign: Campaign) -> None:
-    """Stop queueing a sending campaign (what is in the outbox still goes)."""
-    _move(campaign, SENDING, PAUSED, _("Only a sending campaign can be paused."))
-
-
-def resume(campaign: Campaign) -> None:
-    """Queue a paused campaign again from where it stopped."""
-    _move(campaign, PAUSED, SENDING, _("Only a paused campaign can be resumed."))
-
-
-def _move(campaign: Campaign, source: str, target: str, refusal: str) -> None:
-    moved = db.session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.status == source)
-        .values(status=target)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        raise Conflict(refusal)
-    db.session.flush()
-    db.session.refresh(campaign)
-
-
 def render(text: str, user_name: str, store_name: str) -> str:
     """Fill the variables {name} and {store} of a message text."""
     values = {"name": user_name, "store": store_name}
     return VARIABLE.sub(lambda m: values[m.group(1)], text)
-
-
-def finish_if_done(campaign_id: int) -> bool:
-    """Mark a sending campaign done once nothing of it waits (conditional, race-safe)."""
-    waiting = exists().where(
-        CampaignSend.campaign_id == campaign_id, CampaignSend.status == PENDING
-    )
-    result = db.session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status == SENDING, ~waiting)
-        .values(status=DONE, finished_at=now())
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1

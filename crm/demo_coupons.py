@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from crm import campaign_offers, campaign_sending, campaigns
+from crm import campaign_offers, campaign_schedule, campaign_sending, campaigns
 from crm.campaign_models import Campaign
 from portal.demo import DEMO_LOGINS
 from portal.extensions import db
@@ -53,7 +53,7 @@ def coupon_campaign(manager: User) -> Campaign:
     campaign = campaigns.start(manager, campaign)
     while campaign_sending.queue_batch(campaign.id, 500):
         pass  # at night nothing is queued: the worker sends it in the morning
-    campaigns.finish_if_done(campaign.id)
+    campaign_schedule.finish_if_done(campaign.id)
     _one_redeemed(manager, offer.id)
     return campaign
 

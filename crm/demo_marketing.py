@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 
-from crm import builtins, campaign_sending, campaigns, recalls
+from crm import builtins, campaign_schedule, campaign_sending, campaigns, recalls
 from crm.campaign_models import BIRTHDAY, MAINTENANCE_DUE, Campaign, CampaignSend, Segment
 from crm.demo_coupons import coupon_campaign
 from portal.demo import DEMO_LOGINS
@@ -133,7 +133,7 @@ def _scheduled_campaign(manager: User, segment: Segment) -> Campaign:
     zone = ZoneInfo(manager.store.timezone)
     day = (now().astimezone(zone) + timedelta(days=3)).date()
     morning = datetime.combine(day, time(10, 0), tzinfo=zone).astimezone(UTC)
-    campaigns.schedule(campaign, morning)
+    campaign_schedule.schedule(campaign, morning)
     return campaign
 
 
@@ -152,7 +152,7 @@ def _sent_campaign(manager: User, segment: Segment) -> Campaign:
     campaign = campaigns.start(manager, campaigns.create_campaign(manager, draft))
     while campaign_sending.queue_batch(campaign.id, 500):
         pass  # nothing in quiet hours: the worker sends it in the morning
-    campaigns.finish_if_done(campaign.id)
+    campaign_schedule.finish_if_done(campaign.id)
     # Sent six days ago: the demo's bookings and orders since then count as its outcomes.
     db.session.refresh(campaign)
     campaign.sent_at -= timedelta(days=6)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, insert, select, update
 
-from crm import campaign_responses, campaigns
+from crm import campaign_responses, campaign_schedule
 from crm.campaign_models import (
     DELIVERED,
     PENDING,
@@ -38,7 +38,7 @@ def load_responses_demo(seed: int = 29) -> dict[str, int]:
     rng = random.Random(seed)
     _deliver_waiting(campaign)
     _texted(campaign)
-    campaigns.finish_if_done(campaign.id)
+    campaign_schedule.finish_if_done(campaign.id)
     sends = db.session.scalars(
         select(CampaignSend)
         .where(CampaignSend.campaign_id == campaign.id, CampaignSend.status.in_(LEFT))

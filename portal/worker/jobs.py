@@ -45,7 +45,7 @@ JOBS: list[Job] = [
         "portal.services.rescue.retention:coarsen_expired_locations",
         3600,
     ),
-    Job("campaign-schedule", "crm.campaigns:start_due", 60),
+    Job("campaign-schedule", "crm.campaign_schedule:start_due", 60),
     Job("campaign-sends", "crm.campaign_sending:queue_due", 30),
     Job("campaign-responders", "crm.campaign_followups:follow_up_responders", 900),
     Job("campaign-booking-leads", "crm.campaign_responses:leads_from_bookings", 900),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from crm import builtins, campaign_sending, campaigns
+from crm import builtins, campaign_sending, campaign_variants
 from crm.campaign_models import MAINTENANCE_DUE, Campaign, CampaignMember
 from portal.models import DueEvent, Notification
 from portal.services import consent
@@ -47,7 +47,7 @@ def test_switched_on_it_reaches_due_unbooked_owners_once_a_day_and_once_a_month(
     members = set(db.session.scalars(select(CampaignMember.customer_id)))
     assert members == {waiting.id}
     campaign_sending.queue_due()
-    held_out = campaigns.holdout_bucket(first.id, waiting.id) < 10
+    held_out = campaign_variants.holdout_bucket(first.id, waiting.id) < 10
     notes = db.session.scalar(select(func.count(Notification.id)))
     assert notes == (0 if held_out else 1)
     clock.advance(days=1)

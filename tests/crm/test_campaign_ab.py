@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from crm import campaign_sending, campaigns, returns
+from crm import campaign_sending, campaign_variants, campaigns, returns
 from crm.campaign_models import (
     DELIVERED,
     DONE,
@@ -67,7 +67,7 @@ def test_the_snapshot_splits_the_reached_stably_and_each_gets_its_variants_text(
     ).all()
     assert len(members) == 400
     for customer_id, holdout, variant in members:  # the SQL and the Python agree, member by member
-        assert variant == campaigns.variant_of(c, customer_id)
+        assert variant == campaign_variants.variant_of(c, customer_id)
         assert (variant is None) == holdout
     reached = [v for _id, h, v in members if not h]
     assert abs(reached.count("b") - len(reached) / 2) <= len(reached) * 0.1

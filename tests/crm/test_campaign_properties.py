@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
-from crm import campaigns
+from crm import campaign_variants, campaigns
 from crm.campaign_models import CampaignMember, CampaignSend
 from portal.models import MarketingConsent
 from portal.timeutil import now
@@ -92,7 +92,9 @@ def test_consent_cap_and_holdout_hold_for_any_audience(db, clock, case):
         wanted = consents[customer] & case["channels"]
         assert (customer in members) == bool(wanted)
         if customer in members:
-            assert members[customer] == (campaigns.holdout_bucket(c.id, customer) < case["holdout"])
+            assert members[customer] == (
+                campaign_variants.holdout_bucket(c.id, customer) < case["holdout"]
+            )
         room = max(0, case["cap"] - recent[customer])
         expected = 0 if members.get(customer, True) else min(len(wanted), room)
         assert sent[customer] == expected, "over the cap, or left out with room under it"
@@ -125,15 +127,15 @@ def _history(db, manager, store, ids, people) -> Counter:
 def test_the_holdout_is_stable_uniform_and_the_right_size():
     customers_ = range(1, 20_001)
     for campaign_id in (1, 2, 77, 2**31 - 1):
-        buckets = Counter(campaigns.holdout_bucket(campaign_id, i) for i in customers_)
+        buckets = Counter(campaign_variants.holdout_bucket(campaign_id, i) for i in customers_)
         assert set(buckets) == set(range(100))
         assert max(buckets.values()) < 1.25 * 200 and min(buckets.values()) > 0.75 * 200
         share = sum(buckets[b] for b in range(10)) / 20_000
         assert 0.09 < share < 0.11
-        again = [campaigns.holdout_bucket(campaign_id, i) for i in (5, 500, 5000)]
-        assert again == [campaigns.holdout_bucket(campaign_id, i) for i in (5, 500, 5000)]
-    one = {i for i in customers_ if campaigns.holdout_bucket(1, i) < 10}
-    two = {i for i in customers_ if campaigns.holdout_bucket(2, i) < 10}
+        again = [campaign_variants.holdout_bucket(campaign_id, i) for i in (5, 500, 5000)]
+        assert again == [campaign_variants.holdout_bucket(campaign_id, i) for i in (5, 500, 5000)]
+    one = {i for i in customers_ if campaign_variants.holdout_bucket(1, i) < 10}
+    two = {i for i in customers_ if campaign_variants.holdout_bucket(2, i) < 10}
     assert len(one & two) < 0.2 * len(one)  # each campaign draws its own holdout
 
 
@@ -156,5 +158,5 @@ def test_the_database_and_python_agree_on_every_bucket(f, db, clock):
             )
         )
     )
-    assert held == {i for i in ids if campaigns.holdout_bucket(c.id, i) < 30}
+    assert held == {i for i in ids if campaign_variants.holdout_bucket(c.id, i) < 30}
     assert 0.2 < len(held) / 300 < 0.4

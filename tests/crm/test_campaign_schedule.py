@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from crm import campaign_sending, campaigns
+from crm import campaign_schedule, campaign_sending, campaigns
 from crm.campaign_models import DRAFT, SENDING, CampaignMember
 from portal.errors import Conflict, ValidationError
 from portal.worker.jobs import JOBS
@@ -30,15 +30,15 @@ def test_the_worker_starts_a_scheduled_campaign_once_when_it_is_due(f, db, clock
     manager = f.manager(store)
     consent_to(customers(store, 6), "inapp")
     c = campaign(manager, store, ("inapp",), holdout=0)
-    campaigns.schedule(c, AT)
+    campaign_schedule.schedule(c, AT)
     db.session.commit()
-    assert any(job.path == "crm.campaigns:start_due" for job in JOBS)
-    assert campaigns.start_due() == 0  # not yet
+    assert any(job.path == "crm.campaign_schedule:start_due" for job in JOBS)
+    assert campaign_schedule.start_due() == 0  # not yet
     clock.now = AT - timedelta(seconds=1)
-    assert campaigns.start_due() == 0
+    assert campaign_schedule.start_due() == 0
     clock.now = AT
-    assert campaigns.start_due() == 1
-    assert campaigns.start_due() == 0  # once
+    assert campaign_schedule.start_due() == 1
+    assert campaign_schedule.start_due() == 0  # once
     db.session.refresh(c)
     assert c.status == SENDING and c.sent_at == AT and c.send_at is None
     assert members(db, c.id) == 6
@@ -51,21 +51,21 @@ def test_a_cancelled_schedule_never_starts_and_only_drafts_are_scheduled(f, db, 
     manager = f.manager(store)
     c = campaign(manager, store, ("inapp",))
     with pytest.raises(ValidationError):
-        campaigns.schedule(c, MORNING - timedelta(minutes=1))  # the past
+        campaign_schedule.schedule(c, MORNING - timedelta(minutes=1))  # the past
     with pytest.raises(ValidationError):
-        campaigns.schedule(c, None)
+        campaign_schedule.schedule(c, None)
     with pytest.raises(Conflict):
-        campaigns.unschedule(c)  # nothing scheduled
-    campaigns.schedule(c, AT)
-    campaigns.unschedule(c)
+        campaign_schedule.unschedule(c)  # nothing scheduled
+    campaign_schedule.schedule(c, AT)
+    campaign_schedule.unschedule(c)
     db.session.commit()
     clock.now = AT + timedelta(hours=1)
-    assert campaigns.start_due() == 0
+    assert campaign_schedule.start_due() == 0
     db.session.refresh(c)
     assert c.status == DRAFT and c.send_at is None and c.sent_at is None
     campaigns.start(manager, c)  # sent by hand: it can no longer be scheduled
     with pytest.raises(Conflict):
-        campaigns.schedule(c, AT + timedelta(days=1))
+        campaign_schedule.schedule(c, AT + timedelta(days=1))
 
 
 def test_a_send_due_at_night_is_snapshotted_but_waits_for_the_day(f, db, clock):
@@ -75,10 +75,10 @@ def test_a_send_due_at_night_is_snapshotted_but_waits_for_the_day(f, db, clock):
     consent_to(customers(store, 4), "inapp")
     c = campaign(manager, store, ("inapp",), holdout=0)
     night = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
-    campaigns.schedule(c, night)
+    campaign_schedule.schedule(c, night)
     db.session.commit()
     clock.now = night
-    assert campaigns.start_due() == 1
+    assert campaign_schedule.start_due() == 1
     assert campaign_sending.queue_due() == 0  # quiet hours
     clock.now = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)  # 10:00 the next day
     assert campaign_sending.queue_due() == 4
@@ -91,10 +91,10 @@ def test_workers_racing_on_a_due_campaign_start_it_once(app, f, db, clock):
     consent_to(customers(store, 20), "inapp")
     due = [campaign(manager, store, ("inapp",), holdout=0, name=f"定时{i}") for i in range(2)]
     for c in due:
-        campaigns.schedule(c, AT)
+        campaign_schedule.schedule(c, AT)
     db.session.commit()
     clock.now = AT
-    results = at_once(app, campaigns.start_due, 4)
+    results = at_once(app, campaign_schedule.start_due, 4)
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 2  # each campaign started by exactly one worker
     for c in due:

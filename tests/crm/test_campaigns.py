@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from crm import campaign_sending, campaigns
+from crm import campaign_schedule, campaign_sending, campaign_variants, campaigns
 from crm.campaign_models import (
     DONE,
     PAUSED,
@@ -61,7 +61,7 @@ def test_only_consenting_customers_get_messages_and_the_holdout_gets_none(f, db,
     consenting = set(ids[::2]) | set(ids[::3])
     assert set(members) == consenting
     assert {m for m, h in members.items() if h} == {
-        m for m in consenting if campaigns.holdout_bucket(c.id, m) < 10
+        m for m in consenting if campaign_variants.holdout_bucket(c.id, m) < 10
     }
     assert c.audience == len(consenting) and c.holdout == sum(members.values())
     got = sends(db, c.id)
@@ -143,13 +143,13 @@ def test_nothing_is_queued_in_quiet_hours_and_a_paused_campaign_waits(f, db, clo
     db.session.commit()
     assert campaign_sending.queue_due() == 0
     clock.now = DAYTIME.replace(day=4)
-    campaigns.pause(c)
+    campaign_schedule.pause(c)
     db.session.commit()
     assert campaign_sending.queue_due() == 0
     assert c.status == PAUSED
     with pytest.raises(Conflict):
-        campaigns.pause(c)
-    campaigns.resume(c)
+        campaign_schedule.pause(c)
+    campaign_schedule.resume(c)
     db.session.commit()
     assert c.status == SENDING
     assert campaign_sending.queue_due(batch=3, max_batches=2) == 6  # batches, not everything
