@@ -254,6 +254,8 @@ class RecallList(Base):
     segment_id: Mapped[int] = mapped_column(ForeignKey("crm_segments.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When its notice last went out: a second tap within a day is refused (conditional UPDATE).
+    notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     store: Mapped[Store] = relationship()
     segment: Mapped[Segment] = relationship()

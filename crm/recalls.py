@@ -10,19 +10,22 @@ A file with a bad VIN is refused whole, each bad line named, so no owner is sile
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm import campaigns
 from crm.campaign_models import RECALL, Campaign, RecallList, RecallVin, Segment
-from portal.errors import ValidationError
+from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import Store, User, Vehicle
+from portal.timeutil import now
 from portal.validation import InvalidIdentifier, normalize_vin
 
 MAX_VINS = 50_000
+RESEND_AFTER = timedelta(days=1)
 SHOWN_ERRORS = 20
 HEADERS = {"vin", "vin码", "车架号", "车辆识别代号", "车辆识别号"}
 CHANNELS = ("inapp", "sms", "email", "wechat")
@@ -114,9 +117,23 @@ def save_list(actor: User, store: Store, name: str, checked: Checked) -> RecallL
 
 
 def send_notice(actor: User, recall: RecallList, texts: dict[str, str]) -> Campaign:
-    """Write the recall's notice on every channel and start sending it (flushed)."""
+    """Write the recall's notice on every channel and start sending it (flushed). A second
+    tap within a day (a double click, a colleague at the same moment) is refused: the claim
+    is a conditional UPDATE, so of two at once one wins."""
     if not (texts.get("body_zh") or "").strip():
         raise ValidationError(_("Write the notice in Chinese."), field="body_zh")
+    at = now()
+    claimed = db.session.execute(
+        update(RecallList)
+        .where(
+            RecallList.id == recall.id,
+            or_(RecallList.notice_at.is_(None), RecallList.notice_at < at - RESEND_AFTER),
+        )
+        .values(notice_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict(_("This recall's notice went out less than a day ago."))
     text = {k: (texts.get(k) or "").strip() for k in NOTICE}
     draft = campaigns.Draft(
         name=f"召回通知 · Recall notice: {recall.name}"[:120],

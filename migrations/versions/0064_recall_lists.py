@@ -29,6 +29,7 @@ def upgrade():
         sa.Column("segment_id", sa.Integer(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", portal.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("notice_at", portal.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("vins >= 1", name=op.f("ck_crm_recall_lists_vins_positive")),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["users.id"], name=op.f("fk_crm_recall_lists_created_by_id_users")

@@ -109,3 +109,29 @@ def test_duplicates_and_spacing_are_forgiven_and_a_header_is_optional():
     assert checked.vins == [vin] and checked.duplicates == 2 and checked.errors == []
     headed = recalls.check_table([["plate", "车架号"], ["粤B12345", vin]])
     assert headed.vins == [vin]
+
+
+def test_two_taps_on_send_make_one_notice_and_a_day_later_it_may_go_again(app, f, db, clock):
+    from tests.threads import at_once
+
+    clock.now = DAYTIME
+    store = f.store()
+    manager = f.manager(store)
+    owner = f.owner(store)
+    car = f.vehicle(owner)
+    recall = recalls.save_list(manager, store, "S-7", recalls.check_table([[car.vin]]))
+    db.session.commit()
+    recall_id, manager_id = recall.id, manager.id
+
+    def tap():
+        me = db.session.get(type(manager), manager_id)
+        return recalls.send_notice(me, db.session.get(RecallList, recall_id), recalls.NOTICE).id
+
+    results = at_once(app, tap, 3)
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    assert sum("less than a day ago" in str(r) for r in results) == 2, results
+    assert db.session.scalar(select(func.count(Campaign.id))) == 1
+    clock.advance(days=1, minutes=1)
+    again = recalls.send_notice(manager, db.session.get(RecallList, recall_id), recalls.NOTICE)
+    db.session.commit()
+    assert again.audience == 1 and db.session.scalar(select(func.count(Campaign.id))) == 2
