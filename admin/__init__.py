@@ -50,7 +50,7 @@ from admin.sales_funnel import SalesFunnelView
 from admin.sales_orders import SalesOrderView
 from admin.showroom import ActivityReportView, InvitationsView, TomorrowView
 from admin.staff_jobs import StaffJobView
-from admin.usedcars import UsedCarLeadAdmin, UsedCarReviewView
+from admin.usedcars import UsedCarBuyersView, UsedCarLeadAdmin, UsedCarReviewView
 from admin.video import CameraAdmin, VideoAnalyticsView, VideoQueueView, VideoSessionAdmin
 from admin.video_devices import DevicesView
 from admin.webhooks import WebhookView
@@ -138,7 +138,15 @@ PAGES: tuple[Page, ...] = (
     Page(OwnerAdmin, User, _l("Owners"), CUSTOMERS, "owners", ALL),
     Page(VehicleAdmin, Vehicle, _l("Vehicles"), CUSTOMERS, "vehicles_admin", ALL),
     Page(UsedCarReviewView, None, _l("Vetting queue"), USED_CARS, "usedcar_review", ALL),
-    Page(UsedCarLeadAdmin, UsedCarLead, _l("Buyer leads"), USED_CARS, "usedcar_leads", ALL),
+    Page(UsedCarBuyersView, None, _l("Buyer leads"), USED_CARS, "usedcar_buyers", ALL),
+    Page(
+        UsedCarLeadAdmin,
+        UsedCarLead,
+        _l("Earlier buyer inquiries"),
+        USED_CARS,
+        "usedcar_leads",
+        ALL,
+    ),
     Page(LoanAdmin, Loan, _l("Car loans"), FINANCE, "loans", ALL),
     Page(PolicyAdmin, InsurancePolicy, _l("Insurance policies"), FINANCE, "policies", ALL),
     Page(StoreAdmin, Store, _l("Stores"), None, "stores", (ADMIN,)),

@@ -16,6 +16,8 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import StaffModelView, StaffView
+from crm import leads as lead_svc
+from crm.models import Lead
 from portal import access
 from portal.auth import current_account
 from portal.errors import NotFound
@@ -54,6 +56,26 @@ _ROW_LOADS = (
 
 def _scoped(stmt):
     return access.store_scope(stmt, UsedCarRequest.store_id, current_user)
+
+
+BUYER_LIMIT = 200  # the latest buyers' leads a page lists
+
+
+def buyer_leads(me: User, car_id: int | None = None) -> list[Lead]:
+    """Return the leads of buyers who asked about a listed car, newest first, in my store."""
+    stmt = select(Lead).where(Lead.used_car_id.is_not(None))
+    if car_id is not None:
+        stmt = stmt.where(Lead.used_car_id == car_id)
+    stmt = access.store_scope(stmt, Lead, me).options(
+        selectinload(Lead.customer), selectinload(Lead.advisor), selectinload(Lead.used_car)
+    )
+    return list(
+        db.session.scalars(stmt.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(BUYER_LIMIT))
+    )
+
+
+def lead_labels() -> dict:
+    return {"stage_labels": lead_svc.STAGE_LABELS, "state_labels": lead_svc.STATE_LABELS}
 
 
 class UsedCarReviewView(StaffView):
@@ -113,6 +135,9 @@ class UsedCarReviewView(StaffView):
             flag_labels=svc.FLAG_LABELS,
             check_items=svc.CHECK_ITEMS,
             event_text=svc.EVENT_TEXT,
+            buyers=buyer_leads(me, req.id),
+            phone=lambda lead: lead_svc.lead_phone(me, lead),
+            **lead_labels(),
         )
 
     @expose("/<int:car_id>/act", methods=["POST"])
@@ -171,8 +196,32 @@ class UsedCarReviewView(StaffView):
         return redirect(url_for(".show", car_id=flag.request_id), code=303)
 
 
+class UsedCarBuyersView(StaffView):
+    """Buyers who asked about a listed car: leads of the CRM, routed and worked like any other
+    (a colleague's buyer's number is masked; the lead's page reveals it, logged)."""
+
+    @expose("/")
+    def index(self):
+        me = current_account()
+        return self.render(
+            "admin/usedcars/buyers.html",
+            leads=buyer_leads(me),
+            limit=BUYER_LIMIT,
+            phone=lambda lead: lead_svc.lead_phone(me, lead),
+            **lead_labels(),
+        )
+
+
+def _legacy_phone(view, context, model, name) -> str:
+    me = current_account()
+    if me.role == ADVISOR and model.advisor_id != me.id:
+        return access.mask_phone(model.phone)
+    return model.phone
+
+
 class UsedCarLeadAdmin(StaffModelView):
-    """Buyers' inquiries about listed cars, each assigned to an advisor."""
+    """Buyers' inquiries recorded before they became CRM leads (read only; a colleague's
+    buyer's number masked)."""
 
     store_column = "store_id"
     can_create = False
@@ -181,7 +230,9 @@ class UsedCarLeadAdmin(StaffModelView):
     column_list = ("created_at", "name", "phone", "request", "advisor", "status")
     column_details_list = ("created_at", "name", "phone", "message", "request", "advisor")
     column_filters = ("status",)
-    column_searchable_list = ("name", "phone")
+    column_searchable_list = ("name",)
+    column_formatters = {"phone": _legacy_phone}
+    column_formatters_detail = {"phone": _legacy_phone}
     column_default_sort = ("created_at", True)
     column_labels = {
         "created_at": _l("Received"),

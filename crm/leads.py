@@ -70,6 +70,7 @@ SOURCE_LABELS = {
     "referral": _l("Referral"),
     **PLATFORM_LABELS,
     "campaign": _l("Campaign"),
+    "used_car": _l("Used-car inquiry"),
 }
 TIMEFRAME_LABELS = {
     "7d": _l("Within a week"),

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models import Store, User
+from portal.models import Store, UsedCarRequest, User
 from portal.models.base import Base, UTCDateTime, in_values, utcnow
 
 # Where a lead came from (the UTM "source" is kept beside it, free text).
@@ -26,7 +26,9 @@ AUTOHOME, DONGCHEDI, YICHE = "autohome", "dongchedi", "yiche"
 PLATFORMS = (AUTOHOME, DONGCHEDI, YICHE)
 # A recipient who answered a campaign message (crm.campaign_responses); utm_campaign names it.
 CAMPAIGN = "campaign"
-SOURCES = (PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL, *PLATFORMS, CAMPAIGN)
+# A buyer who asked about a listed used car on the portal (the car is the lead's used_car_id).
+USED_CAR = "used_car"
+SOURCES = (PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL, *PLATFORMS, CAMPAIGN, USED_CAR)
 # The new-car pipeline, in order; lost is a state beside it, so funnel counts stay honest.
 NEW, CONTACTED, VISITED, TEST_DRIVE, QUOTE, ORDER, DELIVERED = (
     "new",
@@ -85,6 +87,10 @@ class Lead(Base):
     grade: Mapped[str] = mapped_column(String(1), default="C")
     wants_test_drive: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The listed used car a buyer asked about (source used_car); the seller is told of it.
+    used_car_id: Mapped[int | None] = mapped_column(
+        ForeignKey("used_car_requests.id", ondelete="SET NULL"), index=True
+    )
     stage: Mapped[str] = mapped_column(String(16), default=NEW)
     state: Mapped[str] = mapped_column(String(16), default=OPEN)
     lost_reason: Mapped[str | None] = mapped_column(String(16))
@@ -99,6 +105,7 @@ class Lead(Base):
     customer: Mapped[User] = relationship(foreign_keys=[customer_id])
     store: Mapped[Store] = relationship()
     advisor: Mapped[User | None] = relationship(foreign_keys=[advisor_id])
+    used_car: Mapped[UsedCarRequest | None] = relationship()
     events: Mapped[list[LeadEvent]] = relationship(
         back_populates="lead", order_by="LeadEvent.id.desc()"
     )

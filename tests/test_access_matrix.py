@@ -174,7 +174,7 @@ EXPECTED: dict[str, tuple] = {
     "usedcars.request_withdraw": OWN_POST,
     "usedcars.market_list": PUBLIC,
     "usedcars.market_show": PUBLIC,  # the sample car is listed
-    "usedcars.market_inquiry": (422,) * 7,  # the matrix sends no name or phone
+    "crm_used_cars.market_inquiry": (422,) * 7,  # the matrix sends no name or phone
     "advisors.index": STAFF,
     "advisors.show": MANAGERS,
     "advisors.leave": MANAGERS,
@@ -186,6 +186,7 @@ EXPECTED: dict[str, tuple] = {
     "finance.overview": OWNER_ONLY,
     "finance.loan_show": OWN_OBJECT,
     "usedcar_review.index": STAFF,
+    "usedcar_buyers.index": STAFF,
     "usedcar_review.show": (302, 403, 403, 200, 404, 200, 200),
     "usedcar_review.act": (302, 403, 403, 303, 404, 303, 303),
     "usedcar_review.flag_resolve": (302, 403, 403, 303, 404, 303, 303),
@@ -424,6 +425,7 @@ AGENT: dict[str, int] = dict.fromkeys(
         "workshop.card",
         "workshop.card_act",
         *"unlocks.index unlocks.approve unlocks.break_glass usedcar_review.index".split(),
+        "usedcar_buyers.index",
         *"usedcar_review.show usedcar_review.act usedcar_review.flag_resolve".split(),
         *"video_queue.index video_queue.items video_queue.assign".split(),
         *"exports.index exports.start exports.job exports.fetch".split(),
@@ -572,7 +574,7 @@ def world(app, f, db):
     db.session.add(video)
     db.session.commit()
     product, order, discount, placement = _shop_samples(owner, store_a)
-    car, flag, lead = _usedcar_samples(db, owner, users["advisor"])
+    car, flag, earlier_inquiry = _usedcar_samples(db, owner, users["advisor"])
     loan, policy = _finance_samples(db, owner, users["advisor"])
     from portal.services import notices
 
@@ -583,6 +585,10 @@ def world(app, f, db):
     lead = crm_leads.capture(
         crm_leads.Inquiry(name="潜客", phone="13655550001", store=store_a, source="phone")
     ).lead
+    db.session.commit()
+    from crm.used_car_leads import inquire
+
+    inquire(car, name="买家", phone="13912345678")  # a buyer's lead (after the sample's turn)
     db.session.commit()
     invitation = _invitation_sample(users["agent"], lead)
     inspection = _inspection_sample(db, users["advisor"], store_a)
@@ -657,7 +663,7 @@ def world(app, f, db):
         "shop_categories": product.category_id,
         "shop_discounts": discount.id,
         "shop_placements": placement.id,
-        "usedcar_leads": lead.id,
+        "usedcar_leads": earlier_inquiry.id,
         "loans": loan.id,
         "policies": policy.id,
         "inspection_templates": inspection.template_id,
@@ -771,10 +777,11 @@ def _shop_samples(owner, store):
 
 
 def _usedcar_samples(db, owner, advisor):
-    """A listed used car of the owner (store A), an open flag on it and a buyer's lead."""
+    """A listed used car of the owner (store A), an open flag on it, and a buyer's inquiry
+    recorded before inquiries became CRM leads."""
     from datetime import date
 
-    from portal.models import UsedCarFlag
+    from portal.models import UsedCarFlag, UsedCarLead
     from portal.services import usedcars
     from tests import factories
 
@@ -799,11 +806,17 @@ def _usedcar_samples(db, owner, advisor):
         valuation_high_fen=10_000_000,
     )
     usedcars.list_car(advisor, car)
-    lead = usedcars.add_lead(car, name="买家", phone="13912345678", message="")
+    earlier = UsedCarLead(
+        request_id=car.id,
+        store_id=car.store_id,
+        advisor_id=advisor.id,
+        name="老买家",
+        phone="13912345679",
+    )
     flag = UsedCarFlag(request_id=car.id, kind="mileage_low", detail={})
-    db.session.add(flag)
+    db.session.add_all([earlier, flag])
     db.session.commit()
-    return car, flag, lead
+    return car, flag, earlier
 
 
 def _finance_samples(db, owner, advisor):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,20 +11,20 @@ from wtforms.fields.choices import SelectChoice
 from portal import access
 from portal.auth import is_htmx, owner_required
 from portal.errors import DomainError, ValidationError
-from portal.extensions import db, limiter
+from portal.extensions import db
 from portal.forms import InquiryForm, MarketFilterForm, UsedCarEditForm, UsedCarForm, field_error
 from portal.inputs import int_arg
 from portal.models import Vehicle
 from portal.models.usedcars import MAX_PHOTOS
 from portal.outcome import flash_outcome
-from portal.services import accounts
 from portal.services import usedcars as svc
 from portal.uploads import request_photos
 
 bp = Blueprint("usedcars", __name__)
 
 
-def _labels() -> dict:
+def page_labels() -> dict:
+    """The labels the used-car pages render (statuses, events, flags, check items)."""
     return {
         "status_labels": svc.STATUS_LABELS,
         "event_text": svc.EVENT_TEXT,
@@ -41,7 +41,7 @@ def _labels() -> dict:
 def request_list():
     """List my sell requests."""
     return render_template(
-        "usedcars/list.html", requests=svc.my_requests(current_user), **_labels()
+        "usedcars/list.html", requests=svc.my_requests(current_user), **page_labels()
     )
 
 
@@ -99,7 +99,7 @@ def request_show(car_id: int):
     """Follow one sell request: status, messages, photos and the expert's report."""
     req = svc.owned_request(current_user, car_id)
     template = "usedcars/_status.html" if is_htmx() else "usedcars/show.html"
-    return render_template(template, req=req, **_labels())
+    return render_template(template, req=req, **page_labels())
 
 
 @bp.route("/used-cars/<int:car_id>/edit", methods=["GET", "POST"])
@@ -134,7 +134,7 @@ def request_edit(car_id: int):
             flash(_("Your changes are sent to the expert."), "success")
             return redirect(url_for("usedcars.request_show", car_id=req.id), code=303)
     status = 422 if form.is_submitted() else 200
-    return render_template("usedcars/edit.html", form=form, req=req, **_labels()), status
+    return render_template("usedcars/edit.html", form=form, req=req, **page_labels()), status
 
 
 @bp.route("/used-cars/<int:car_id>/withdraw", methods=["POST"])
@@ -179,39 +179,5 @@ def market_show(car_id: int):
     """Show a listed car with its photos and the vetted report."""
     req = svc.listed_request(car_id)
     return render_template(
-        "usedcars/market_show.html", req=req, form=InquiryForm(formdata=None), **_labels()
+        "usedcars/market_show.html", req=req, form=InquiryForm(formdata=None), **page_labels()
     )
-
-
-def _inquiry_limit() -> str:
-    return current_app.config["USEDCAR_INQUIRY_LIMIT_IP"]
-
-
-@bp.route("/market/<int:car_id>/inquiry", methods=["POST"])
-@limiter.limit(_inquiry_limit)
-def market_inquiry(car_id: int):
-    """Send a buyer's inquiry; it becomes a lead for an advisor of the store."""
-    req = svc.listed_request(car_id)
-    form = InquiryForm()
-    if form.validate_on_submit():
-        phone = accounts.normalize_phone(form.phone.data or "")
-        try:
-            svc.add_lead(
-                req,
-                name=form.name.data,
-                phone=phone,
-                message=form.message.data,
-                ip=request.remote_addr or "",
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            field_error(form, exc, "phone")
-        else:
-            db.session.commit()
-            if is_htmx():
-                return render_template("usedcars/_inquiry_sent.html")
-            flash(_("Thank you. An advisor will call you soon."), "success")
-            return redirect(url_for("usedcars.market_show", car_id=req.id), code=303)
-    if is_htmx():
-        return render_template("usedcars/_inquiry.html", req=req, form=form), 422
-    return render_template("usedcars/market_show.html", req=req, form=form, **_labels()), 422

@@ -96,6 +96,13 @@ def test_owner_sells_a_car_an_expert_approves_it_and_it_is_listed(open_page, liv
     expect(owner.locator("#usedcar-events li")).to_have_count(5)
     expect(owner.locator("#usedcar-status-label")).to_have_text(re.compile(r"在售|Listed"))
 
+    # The inquiry is a lead of the CRM: the car's page lists the buyer, linked to the lead.
+    expert.goto(f"/admin/usedcar_review/{car_id}")
+    buyer_row = expert.locator("#buyer-leads tbody tr").filter(has_text="赵先生")
+    expect(buyer_row).to_have_count(1)
+    buyer_row.locator("a").first.click()
+    expect(expert.locator("#lead-used-car")).to_contain_text(f"#{car_id}")
+
 
 def test_manager_reassigns_a_leaving_advisors_customers(open_page, live_server):
     from tests.e2e.live import DESKTOP

@@ -1,10 +1,9 @@
 """Used cars: owners' sell requests, the vetting workflow, plausibility flags and buyer leads."""
 
 from portal.services.usedcars.market import (
-    add_lead,
     listed_brands,
-    next_lead_advisor,
     search_listed,
+    tell_seller_of_inquiry,
 )
 from portal.services.usedcars.submissions import edit_and_resubmit, submit_request, withdraw
 from portal.services.usedcars.vetting import (
@@ -40,7 +39,6 @@ __all__ = [
     "FLAG_LABELS",
     "PAGE_SIZE",
     "STATUS_LABELS",
-    "add_lead",
     "approve",
     "check_plausibility",
     "edit_and_resubmit",
@@ -49,7 +47,6 @@ __all__ = [
     "listed_request",
     "mark_sold",
     "my_requests",
-    "next_lead_advisor",
     "owned_request",
     "reject",
     "request_changes",
@@ -58,5 +55,6 @@ __all__ = [
     "staff_request",
     "start_review",
     "submit_request",
+    "tell_seller_of_inquiry",
     "withdraw",
 ]

@@ -1,27 +1,15 @@
-"""Search the listed cars and hand a buyer's lead to the store's next advisor."""
+"""Search the listed cars; tell a seller that a buyer asked about their car."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from portal.errors import NotFound, ValidationError
+from portal.errors import NotFound
 from portal.extensions import db
-from portal.models import (
-    Store,
-    UsedCarLead,
-    UsedCarRequest,
-    User,
-)
-from portal.models.accounts import ADVISOR
-from portal.models.usedcars import (
-    LISTED,
-)
-from portal.services.usedcars.workflow import (
-    PAGE_SIZE,
-    _notify,
-)
-from portal.timeutil import now
+from portal.models import UsedCarRequest
+from portal.models.usedcars import LISTED
+from portal.services.usedcars.workflow import PAGE_SIZE, _notify
 
 
 def search_listed(
@@ -65,47 +53,11 @@ def listed_brands() -> list[str]:
     return sorted(db.session.scalars(stmt))
 
 
-def next_lead_advisor(store_id: int) -> User | None:
-    """Return the store's active advisor who got a lead least recently (round robin)."""
-    # Serialise assignments per store (row lock on PostgreSQL; BEGIN IMMEDIATE on SQLite).
-    db.session.execute(select(Store.id).where(Store.id == store_id).with_for_update())
-    last = (
-        select(UsedCarLead.advisor_id, func.max(UsedCarLead.id).label("last_id"))
-        .where(UsedCarLead.store_id == store_id)
-        .group_by(UsedCarLead.advisor_id)
-        .subquery()
-    )
-    return db.session.scalar(
-        select(User)
-        .outerjoin(last, last.c.advisor_id == User.id)
-        .where(User.role == ADVISOR, User.store_id == store_id, User.is_active.is_(True))
-        .order_by(func.coalesce(last.c.last_id, 0), User.id)
-        .limit(1)
-    )
+def tell_seller_of_inquiry(req: UsedCarRequest) -> None:
+    """Record on the car's page that a buyer asked about it, and tell the seller.
 
-
-def add_lead(
-    req: UsedCarRequest, *, name: str, phone: str | None, message: str, ip: str = ""
-) -> UsedCarLead:
-    """Record a buyer's inquiry about a listed car and assign it to an advisor."""
+    The inquiry itself is a lead of the CRM (crm.used_car_leads): it is deduplicated against
+    the customer record and routed by the store's rules like every other lead."""
     if req.status != LISTED:
         raise NotFound(_("This car is not for sale."))
-    if not (name or "").strip():
-        raise ValidationError(_("Give your name."), field="name")
-    if not phone:
-        raise ValidationError(_("Enter an 11-digit mainland mobile number."), field="phone")
-    advisor = next_lead_advisor(req.store_id)
-    lead = UsedCarLead(
-        request_id=req.id,
-        store_id=req.store_id,
-        advisor_id=advisor.id if advisor else None,
-        name=name.strip()[:80],
-        phone=phone,
-        message=(message or "").strip()[:2000],
-        ip=(ip or "")[:64],
-        created_at=now(),
-    )
-    db.session.add(lead)
-    db.session.flush()
     _notify(req, "lead")
-    return lead
