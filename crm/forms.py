@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     EmailField,
     HiddenField,
+    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -39,6 +40,23 @@ class InterestForm(FlaskForm):
     utm_source = HiddenField(validators=[Optional(), Length(max=60)])
     utm_medium = HiddenField(validators=[Optional(), Length(max=60)])
     utm_campaign = HiddenField(validators=[Optional(), Length(max=60)])
+
+
+class TradeInForm(FlaskForm):
+    """A request to value the car the customer would trade in (crm.trade_in)."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
+    store = SelectField(_l("Store"), coerce=str, validate_choice=False)
+    vehicle = SelectField(_l("Your car"), coerce=str, validate_choice=False, default="")
+    brand = StringField(_l("Brand"), validators=[Optional(), Length(max=40)])
+    series = StringField(_l("Model"), validators=[Optional(), Length(max=60)])
+    model_year = IntegerField(_l("Model year"), validators=[Optional()])
+    mileage_km = IntegerField(_l("Mileage (km)"), validators=[Optional()])
+    model_interest = StringField(
+        _l("The new car you would like (optional)"), validators=[Optional(), Length(max=80)]
+    )
+    note = TextAreaField(_l("Anything else?"), validators=[Optional(), Length(max=2000)])
 
 
 class StaffLeadForm(FlaskForm):

@@ -71,6 +71,7 @@ SOURCE_LABELS = {
     **PLATFORM_LABELS,
     "campaign": _l("Campaign"),
     "used_car": _l("Used-car inquiry"),
+    "trade_in": _l("Trade-in valuation"),
 }
 TIMEFRAME_LABELS = {
     "7d": _l("Within a week"),

@@ -28,7 +28,19 @@ PLATFORMS = (AUTOHOME, DONGCHEDI, YICHE)
 CAMPAIGN = "campaign"
 # A buyer who asked about a listed used car on the portal (the car is the lead's used_car_id).
 USED_CAR = "used_car"
-SOURCES = (PORTAL, PHONE, WALK_IN, IMPORT, REFERRAL, *PLATFORMS, CAMPAIGN, USED_CAR)
+# A customer who asked the portal to value the car they would trade in (crm.trade_in).
+TRADE_IN_VALUATION = "trade_in"
+SOURCES = (
+    PORTAL,
+    PHONE,
+    WALK_IN,
+    IMPORT,
+    REFERRAL,
+    *PLATFORMS,
+    CAMPAIGN,
+    USED_CAR,
+    TRADE_IN_VALUATION,
+)
 # The new-car pipeline, in order; lost is a state beside it, so funnel counts stay honest.
 NEW, CONTACTED, VISITED, TEST_DRIVE, QUOTE, ORDER, DELIVERED = (
     "new",

@@ -26,7 +26,7 @@ DEMO_EXTENSIONS = [
     "crm.demo_marketing:load_marketing_demo",
     "api.demo:load_api_demo",
     "crm.demo:load_call_centre_demo",
-    "crm.demo_used_car_leads:load_used_car_leads_demo",
+    "crm.demo_portal_leads:load_portal_leads_demo",
     "crm.demo_routing:load_routing_demo",
     "admin.demo_imports:load_platform_leads_demo",
     "admin.demo:load_exports_demo",

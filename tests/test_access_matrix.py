@@ -218,6 +218,7 @@ EXPECTED: dict[str, tuple] = {
     # The CRM: owners and visitors ask; staff work the sample lead of store A.
     "crm.interest": (200, 200, 200, 403, 403, 403, 403),
     "crm.interest_sent": PUBLIC,
+    "crm.trade_in_valuation": (200, 200, 200, 403, 403, 403, 403),  # staff enter leads inside
     "leads.index": STAFF,
     "leads.new": STAFF,
     "leads.show": (302, 403, 403, 200, 404, 200, 200),

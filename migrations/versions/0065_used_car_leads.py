@@ -1,5 +1,5 @@
 """used_car_leads: a buyer's inquiry about a listed used car is a CRM lead (source used_car)
-that remembers the car
+that remembers the car; a trade-in valuation asked on the portal is a lead too (trade_in)
 
 Revision ID: 0065_used_car_leads
 Revises: 0062_rfm_customer_value
@@ -22,7 +22,7 @@ SOURCES_OLD = (
 )
 SOURCES_NEW = (
     "source IN ('portal', 'phone', 'walk_in', 'import', 'referral', "
-    "'autohome', 'dongchedi', 'yiche', 'campaign', 'used_car')"
+    "'autohome', 'dongchedi', 'yiche', 'campaign', 'used_car', 'trade_in')"
 )
 
 
@@ -42,7 +42,7 @@ def upgrade():
 
 
 def downgrade():
-    op.execute("UPDATE crm_leads SET source = 'portal' WHERE source = 'used_car'")
+    op.execute("UPDATE crm_leads SET source = 'portal' WHERE source IN ('used_car', 'trade_in')")
     with op.batch_alter_table("crm_leads", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_crm_leads_source_known"), type_="check")
         batch_op.create_check_constraint(op.f("ck_crm_leads_source_known"), SOURCES_OLD)

@@ -149,14 +149,19 @@ def test_a_colleague_sees_the_buyer_masked_and_another_store_sees_nothing(
 
 
 def test_demo_buyers_ask_about_listed_cars_once(db):
-    from crm.demo_used_car_leads import QUESTIONS, load_used_car_leads_demo
+    from crm.demo_portal_leads import QUESTIONS, load_portal_leads_demo
+    from crm.models import TRADE_IN_VALUATION
+    from crm.profile_models import CustomerProfile
     from portal.demo import load_demo
 
     load_demo(owners=12)
     db.session.commit()
-    assert load_used_car_leads_demo() == {"used_car_leads": len(QUESTIONS)}
+    assert load_portal_leads_demo() == {"used_car_leads": len(QUESTIONS), "trade_ins": 3}
     db.session.commit()
-    assert load_used_car_leads_demo() == {"used_car_leads": 0}
+    assert load_portal_leads_demo() == {"used_car_leads": 0, "trade_ins": 0}
+    trade_ins = db.session.scalars(select(Lead).where(Lead.source == TRADE_IN_VALUATION)).all()
+    assert len(trade_ins) == 3
+    assert all(db.session.get(CustomerProfile, x.customer_id).trade_in for x in trade_ins)
     leads = db.session.scalars(select(Lead).where(Lead.source == USED_CAR)).all()
     assert len(leads) == len(QUESTIONS)
     assert all(lead.used_car_id and lead.advisor_id for lead in leads)
