@@ -1,5 +1,5 @@
 """Back office: the job card of a booking on the workshop board (its technicians, labour and
-parts lines), and a technician's own "My jobs" page."""
+parts lines), and a technician's own "My jobs" page, where they enter their own lines."""
 
 from __future__ import annotations
 
@@ -18,21 +18,22 @@ from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.inputs import int_arg
-from portal.models import Booking, JobLabourLine, JobLine
+from portal.models import Booking, JobLabourLine, JobLine, JobPartLine
 from portal.models.bookings import ACCEPTED, CHECKED_IN, IN_PROGRESS, READY
 from portal.money import fen_from_form
 from portal.services import bookings as svc
 from portal.services import inspections
-from portal.services.bookings import job_card
+from portal.services.bookings import job_card, tech_lines
 from portal.services.vehicles import store_today
-from shop.parts import product_for_part_no
+from shop.parts import in_stock_matching, product_for_part_no
 
 CARD_LOADS = (
     selectinload(Booking.vehicle),
     selectinload(Booking.store),
     selectinload(Booking.technicians),
     selectinload(Booking.labour_lines).selectinload(JobLabourLine.technician),
-    selectinload(Booking.part_lines),
+    selectinload(Booking.labour_lines).selectinload(JobLabourLine.added_by),
+    selectinload(Booking.part_lines).selectinload(JobPartLine.added_by),
     selectinload(Booking.job_lines).selectinload(JobLine.inspection_item),
 )
 
@@ -87,6 +88,12 @@ _CARD_ACTIONS = {
     "remove_labour": lambda staff, b: job_card.remove_line(staff, b, "labour", _id("line")),
     "remove_part": lambda staff, b: job_card.remove_line(staff, b, "part", _id("line")),
     "withdraw": lambda staff, b: inspections.withdraw(staff, b, _id("line")),
+    "price_labour": lambda staff, b: job_card.set_price(
+        staff, b, "labour", _id("line"), fen_from_form(request.form.get("rate"), field="rate")
+    ),
+    "price_part": lambda staff, b: job_card.set_price(
+        staff, b, "part", _id("line"), fen_from_form(request.form.get("price"), field="price")
+    ),
 }
 
 
@@ -156,3 +163,62 @@ class MyJobsView(StaffView):
             hours_label=job_card.hours_label,
             svc=svc,
         )
+
+    @expose("/<int:booking_id>")
+    def card(self, booking_id: int):
+        """Show an assigned job's card on a phone, with forms to add the technician's lines."""
+        me = current_account()
+        booking = tech_lines.assigned_job(me, booking_id)  # else 404
+        query = (request.args.get("q") or "").strip()
+        return self.render(
+            "admin/my_job_card.html",
+            b=booking,
+            me=me,
+            q=query,
+            products=in_stock_matching(query),
+            editable=booking.status in job_card.OPEN,
+            hours_label=job_card.hours_label,
+            svc=svc,
+        )
+
+    @expose("/<int:booking_id>", methods=["POST"])
+    def card_act(self, booking_id: int):
+        """Add or remove one of the technician's own lines on an assigned job's card."""
+        me = current_account()
+        booking = tech_lines.assigned_job(me, booking_id)  # else 404
+        action = _MY_ACTIONS.get(request.form.get("action", ""))
+        if action is None:
+            abort(400)
+        try:
+            action(me, booking)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The job card is saved."), "success")
+        return redirect(url_for(".card", booking_id=booking_id), code=303)
+
+
+def _my_part(me, booking: Booking) -> None:
+    quantity = int_arg(request.form.get("quantity") or "1", minimum=1, maximum=999)
+    if quantity is None:
+        raise ValidationError(_("A quantity is a whole number from 1 to 999."), field="quantity")
+    tech_lines.add_part(
+        me, booking, product_id=_id("product"), text=request.form.get("part", ""),
+        quantity=quantity,
+    )  # fmt: skip
+
+
+# A technician's buttons: only their own lines, never a price (see tech_lines).
+_MY_ACTIONS = {
+    "labour": lambda me, b: tech_lines.add_labour(
+        me,
+        b,
+        operation=request.form.get("operation", ""),
+        hours_tenths=job_card.parse_hours(request.form.get("hours")),
+    ),
+    "part": _my_part,
+    "remove_labour": lambda me, b: tech_lines.remove_line(me, b, "labour", _id("line")),
+    "remove_part": lambda me, b: tech_lines.remove_line(me, b, "part", _id("line")),
+}

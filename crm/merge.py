@@ -102,6 +102,7 @@ STAYS: frozenset[str] = frozenset(
         *"crm_complaints.advisor_id crm_surveys.advisor_id".split(),
         # the workshop's technicians on a job, on its labour lines and on the service items
         *"booking_technicians.technician_id job_labour_lines.technician_id".split(),
+        *"job_labour_lines.added_by_id job_part_lines.added_by_id".split(),
         "service_items.technician_id",
         *"crm_call_logs.actor_id crm_invitations.agent_id crm_invitations.advisor_id".split(),
         *"crm_invitations.checked_in_by_id crm_delivery_checks.done_by_id".split(),

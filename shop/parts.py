@@ -68,3 +68,20 @@ def describe(product_id: int) -> tuple[str, str, str, int]:
     """Return a product's (SKU, Chinese name, English name, price in fen) for a job line."""
     product = db.session.get(Product, product_id)
     return product.sku, product.name, product.name_en or product.name, product.price_fen
+
+
+PICK_LIMIT = 20  # products offered to a technician's search at once
+
+
+def in_stock_matching(query: str | None, limit: int = PICK_LIMIT) -> list[Product]:
+    """Return active products in stock whose part number or name contains the text (all in
+    stock when it is empty), by part number; for a technician picking a part on a phone."""
+    stmt = select(Product).where(Product.is_active.is_(True), Product.stock > 0)
+    text = (query or "").strip()[:40]
+    if text:
+        stmt = stmt.where(
+            Product.sku.icontains(text, autoescape=True)
+            | Product.name.icontains(text, autoescape=True)
+            | Product.name_en.icontains(text, autoescape=True)
+        )
+    return list(db.session.scalars(stmt.order_by(Product.sku).limit(limit)))

@@ -1,6 +1,7 @@
 """Stock: conditional updates that never oversell, and a ledger row for every change.
 
-Stock received (an adjustment up, or a count above the stock) goes first to the workshop's
+Stock received or returned to the shelf (an adjustment up, a count above the stock, a refund's
+goods, an order's hold released, a workshop reservation given back) goes first to the workshop's
 approved lines waiting on order for the part (portal.services.inspections.arrivals)."""
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ _INSERT_MOVES = insert(StockMove.__table__)
 
 
 def give_back(product_id: int, quantity: int, reason: str, *, order=None, actor=None, note=""):
-    """Put quantity units back on the shelf."""
+    """Put quantity units back on the shelf, where the workshop's waiting lines take them first.
+
+    The UPDATE locks the product row until commit, as a delivery's does, so an approval that
+    found the part short meanwhile is either filled here or sees the units itself."""
     db.session.execute(
         update(Product)
         .where(Product.id == product_id)
@@ -93,6 +97,7 @@ def give_back(product_id: int, quantity: int, reason: str, *, order=None, actor=
         .execution_options(synchronize_session=False)
     )
     _move(product_id, quantity, reason, order=order, actor=actor, note=note)
+    fill_on_order(product_id)
 
 
 def release_hold(order: Order, note: str = "") -> bool:
@@ -105,7 +110,7 @@ def release_hold(order: Order, note: str = "") -> bool:
     )
     if res.rowcount != 1:
         return False
-    for line in order.lines:
+    for line in sorted(order.lines, key=lambda line: line.product_id):  # take_many's lock order
         give_back(line.product_id, line.quantity, "release", order=order, note=note)
     db.session.flush()
     db.session.refresh(order)

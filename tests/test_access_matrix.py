@@ -123,6 +123,8 @@ EXPECTED: dict[str, tuple] = {
     "workshop.card_act": (302, 403, 403, 400, 404, 400, 400),
     # A technician's own jobs (TECHNICIAN below): nobody else's page.
     "my_jobs.index": (302, 403, 403, 403, 403, 403, 403),
+    "my_jobs.card": (302, 403, 403, 403, 403, 403, 403),
+    "my_jobs.card_act": (302, 403, 403, 403, 403, 403, 403),
     # Advisors and managers of a store enter jobs; admins belong to no store.
     "staff_jobs.index": (302, 403, 403, 200, 200, 200, 403),
     "staff_jobs.new": (302, 403, 403, 200, 200, 200, 403),
@@ -462,6 +464,8 @@ TECHNICIAN: dict[str, int] = {
     "admin.index": 302,  # the back-office home sends them on to their jobs
     "admin.static": 200,
     "my_jobs.index": 200,
+    "my_jobs.card": 200,  # the sample booking is assigned to them
+    "my_jobs.card_act": 400,  # no such action
     "manual.index": 200,  # their manual
 }
 
@@ -553,6 +557,9 @@ def world(app, f, db):
     from portal.models import BookingPhoto
 
     db.session.add(BookingPhoto(booking_id=booking.id, image_id=private.id))
+    from portal.models import BookingTechnician
+
+    db.session.add(BookingTechnician(booking_id=booking.id, technician_id=users["technician"].id))
     with app.test_request_context():  # image addresses carry a signature of the id
         image_key = url_for("media.image_show", image_id=private.id).rsplit("/", 1)[1]
     locked = f.advisor(store_a)

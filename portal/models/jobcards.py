@@ -52,10 +52,14 @@ class JobLabourLine(Base):
     hours_tenths: Mapped[int] = mapped_column()
     rate_fen: Mapped[int] = mapped_column()
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # Who entered the line: staff at the job card, or a technician on their phone (who may
+    # remove only the lines they entered themselves).
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     booking: Mapped[Booking] = relationship(back_populates="labour_lines")
-    technician: Mapped[User | None] = relationship()
+    technician: Mapped[User | None] = relationship(foreign_keys=[technician_id])
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
 
     @property
     def total_fen(self) -> int:
@@ -82,9 +86,11 @@ class JobPartLine(Base):
     description: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(default=1)
     unit_price_fen: Mapped[int] = mapped_column()
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # as labour's
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     booking: Mapped[Booking] = relationship(back_populates="part_lines")
+    added_by: Mapped[User | None] = relationship()
 
     @property
     def total_fen(self) -> int:

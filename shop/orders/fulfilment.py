@@ -150,7 +150,8 @@ def refund(actor: User | None, order: Order, amount_fen: int, reason: str = "") 
     if order.refunded_fen == order.total_fen:
         # Goods not yet handed over go back on the shelf; completed ones stay with the owner.
         if order.stock_state == SOLD and order.status != COMPLETED:
-            for line in order.lines:
+            # Products in id order, as a checkout locks them; each fills waiting job lines.
+            for line in sorted(order.lines, key=lambda line: line.product_id):
                 stock.give_back(line.product_id, line.quantity, "return", order=order)
             order.stock_state = RETURNED
         order.status = REFUNDED

@@ -110,18 +110,26 @@ def add_labour(
 ) -> JobLabourLine:
     """Add a labour line: the operation, its hours, the hourly rate and who does it."""
     _editable(staff, booking)
+    tech = _technician(booking, technician_id)
+    return new_labour(staff, booking, operation, hours_tenths, rate_fen, tech)
+
+
+def new_labour(
+    author: User, booking: Booking, operation: str, hours_tenths: int, rate_fen: int, tech: User
+) -> JobLabourLine:
+    """Add a checked labour line to an open job card (the caller checked who may add it)."""
     operation = (operation or "").strip()
     if not operation:
         raise ValidationError(_("Name the operation."), field="operation")
     if not 1 <= hours_tenths <= MAX_HOURS_TENTHS:
         raise ValidationError(_("Hours are between 0.1 and 99.9."), field="hours")
-    tech = _technician(booking, technician_id)
     line = JobLabourLine(
         booking_id=booking.id,
         operation=operation[:200],
         hours_tenths=hours_tenths,
         rate_fen=_fen(rate_fen, "rate"),
         technician_id=tech.id,
+        added_by_id=author.id,
     )
     db.session.add(line)
     db.session.flush()
@@ -140,6 +148,19 @@ def add_part(
 ) -> JobPartLine:
     """Add a parts line: the matched shop product (by its part number), or the typed part no."""
     _editable(staff, booking)
+    return new_part(staff, booking, part_no, description, quantity, unit_price_fen, product_id)
+
+
+def new_part(
+    author: User,
+    booking: Booking,
+    part_no: str,
+    description: str,
+    quantity: int,
+    unit_price_fen: int,
+    product_id: int | None,
+) -> JobPartLine:
+    """Add a checked parts line to an open job card (the caller checked who may add it)."""
     part_no, description = (part_no or "").strip().upper()[:40], (description or "").strip()
     if not description:
         raise ValidationError(_("Describe the part."), field="description")
@@ -152,6 +173,7 @@ def add_part(
         description=description[:200],
         quantity=quantity,
         unit_price_fen=_fen(unit_price_fen, "price"),
+        added_by_id=author.id,
     )
     db.session.add(line)
     db.session.flush()
@@ -168,6 +190,22 @@ def remove_line(staff: User, booking: Booking, kind: str, line_id: int | None) -
     db.session.delete(line)
     db.session.flush()
     db.session.expire(booking, ["labour_lines", "part_lines"])
+
+
+def set_price(staff: User, booking: Booking, kind: str, line_id: int | None, fen: int) -> None:
+    """Set a line's price: a labour line's hourly rate, a parts line's unit price (staff only:
+    a technician's lines come without one)."""
+    _editable(staff, booking)
+    model = {"labour": JobLabourLine, "part": JobPartLine}.get(kind)
+    line = db.session.get(model, line_id) if model and line_id else None
+    if line is None or line.booking_id != booking.id:
+        raise NotFound(_("This line is not on the job card."))
+    if kind == "labour":
+        line.rate_fen = _fen(fen, "rate")
+    else:
+        line.unit_price_fen = _fen(fen, "price")
+    db.session.flush()
+    audit.record("job_line_priced", actor=staff, target=booking, kind=kind, line_id=line.id)
 
 
 def has_lines(booking: Booking) -> bool:

@@ -1,10 +1,12 @@
 """Parts arriving for approved inspection lines that were on order: the stock received is
 reserved for the waiting lines, oldest approval first, and the advisor and the owner are told.
 
-Called by the shop's stock changes (shop.stock) after the units are on the shelf, in the same
-transaction. The product row is locked by the stock UPDATE that raised it, and an approval
-that found the part short holds the same lock until it commits (shop.parts.reserve), so a line
-approved during an arrival is either filled by it or sees the new stock itself."""
+Called by every shop stock change that puts units on the shelf (shop.stock: a delivery, a
+count, a refund's goods, an order's hold released or expired, a job's reservation given back)
+after the units are there, in the same transaction. The product row is locked by the stock
+UPDATE that raised it, and an approval that found the part short holds the same lock until it
+commits (shop.parts.reserve), so a line approved during an arrival is either filled by it or
+sees the new stock itself."""
 
 from __future__ import annotations
 
