@@ -69,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_BATCH": 200,  # rows the worker applies (and commits) at a time, progress between
     "IMPORT_LEASE_SECONDS": 300,  # a running import silent this long lost its worker: reclaimed
     "IMPORT_MAX_ATTEMPTS": 3,  # claims of one import before it is given up
+    "IMPORT_UPLOAD_KEEP_DAYS": 7,  # a checked upload nobody applied is deleted after this
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,
