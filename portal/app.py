@@ -47,6 +47,7 @@ OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they
     "api.views:bp",
     "crm.callerid:bp",
     "crm.campaign_response_views:bp",
+    "crm.quote_link_views:bp",
 ]
 ADMIN_INIT = "admin:init_admin"
 

@@ -81,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "INSPECTION_LINK_HOURS": 72,  # an inspection link sent to an owner works this long
     "STATUS_LINK_DAYS": 7,  # a repair status link works this long after the job ends
     "STATUS_LINK_MAX_DAYS": 60,  # and never longer than this after it was sent
+    "QUOTE_LINK_DAYS": 30,  # a car quote's link works this long (and while the quote is valid)
     "INSPECTION_REMINDER_DAYS": 30,  # a declined recommendation is brought back after this
     "FRAGMENT_CACHE_BYTES": 16 * 2**20,  # rendered fragments kept per cache and process; 0: off
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
