@@ -242,8 +242,8 @@ def make_file(job_id: int) -> None:
 
 
 def purge_old_files() -> int:
-    """Delete export files and unapplied import uploads older than EXPORT_KEEP_SECONDS;
-    return how many."""
+    """Delete export files older than EXPORT_KEEP_SECONDS; return how many (checked import
+    uploads have their own retention, admin/upload_retention.py)."""
     cutoff = now() - timedelta(seconds=current_app.config["EXPORT_KEEP_SECONDS"])
     old = db.session.scalars(
         select(ExportJob).where(
@@ -256,13 +256,7 @@ def purge_old_files() -> int:
         (export_dir() / job.file_name).unlink(missing_ok=True)
         job.file_name = None
     db.session.commit()
-    # Checked import uploads that were never applied (admin/import_views.py keeps them here).
-    stale = [
-        p for p in (export_dir() / "imports").glob("*") if p.stat().st_mtime < cutoff.timestamp()
-    ]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return len(old) + len(stale)
+    return len(old)
 
 
 def run_exports(limit: int = 3) -> dict:

@@ -157,8 +157,26 @@ def _plan(job: ImportJob, table: list[list[str]], store: Store, actor: User) -> 
     if job.kind == LEADS_IMPORT:
         if len(table) > 1:  # a resumed job may have no rows left
             rows = lead_import.check_rows(table, store, job.platform)
-        return Plan(rows, LeadApply(store, job.platform, actor))
+        return Plan(rows, LeadApply(store, job.platform, actor, owners=saved_owners(job)))
     return Plan(imports.check_rows(table), imports.CustomerApply(store, actor))
+
+
+def saved_owners(job: ImportJob) -> dict[int, int]:
+    """Return the new leads per advisor that the job's committed batches gave so far."""
+    try:
+        saved = json.loads(job.owners or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    return {int(k): int(v) for k, v in saved.items() if str(k).isdigit() and isinstance(v, int)}
+
+
+def _progress(applier: Applier) -> dict:
+    """Return what the applier must keep with each batch for a resumed job (leads: owners)."""
+    if isinstance(applier, LeadApply):
+        return {"owners": json.dumps({str(k): v for k, v in sorted(applier.owners.items())})}
+    return {}
 
 
 def _failure(job_id: int, row: Any, reason: str) -> ImportFailure:
@@ -222,7 +240,8 @@ def _apply(lease: Lease, plan: Plan, start: int, counts: dict) -> None:
             if outcome != "failed" and getattr(row, "adds_vehicle", False):
                 counts["vehicles"] += 1
         db.session.flush()
-        lease.save(done_rows=start + min(first + batch, len(rows)), **counts)
+        done = start + min(first + batch, len(rows))
+        lease.save(done_rows=done, **counts, **_progress(plan.applier))
 
 
 def _given_up(job: ImportJob) -> str:

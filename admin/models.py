@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models import Store, User
@@ -96,6 +96,9 @@ class ImportJob(Base):
     skipped: Mapped[int] = mapped_column(default=0)  # rows that changed nothing
     vehicles: Mapped[int] = mapped_column(default=0)  # customers: vehicles added
     failed: Mapped[int] = mapped_column(default=0)  # rows refused while applying
+    # Leads: how many new leads each advisor was given so far, JSON {advisor id: n}, saved
+    # with each batch so that a resumed job tells every advisor of all their rows, once.
+    owners: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     error: Mapped[str] = mapped_column(String(500), default="")
     # The lease of the worker running the job: renewed with each committed batch. A running
     # job whose heartbeat is older than IMPORT_LEASE_SECONDS lost its worker and is claimed

@@ -38,6 +38,7 @@ JOB_LABELS = {
     "crm-lead-escalation": _l("Escalate leads not contacted in time"),
     "back-office-exports": _l("List exports"),
     "back-office-imports": _l("Imports"),
+    "import-upload-purge": _l("Delete import uploads never applied"),
     "complaint-escalation": _l("Escalate complaints past their deadline"),
     "csi-surveys": _l("Send satisfaction surveys"),
     "crm-no-shows": _l("Mark showroom no-shows"),

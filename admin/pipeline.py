@@ -18,6 +18,7 @@ from sqlalchemy import select
 from admin.base import StaffView
 from crm import leads as lead_svc
 from crm import orders as order_svc
+from crm import quote_links
 from crm import quotes as quote_svc
 from crm import test_drives as drive_svc
 from crm.models import Lead
@@ -40,6 +41,9 @@ PIPELINE_EVENT_LABELS = {
     "quote_approved": _l("Discount approved"),
     "quote_refused": _l("Discount refused"),
     "quote_accepted": _l("Quote accepted"),
+    "quote_sent": _l("Quote sent to the customer"),
+    "quote_yes": _l("The customer accepts the quote (on its link)"),
+    "quote_call_me": _l("The customer asks for a call (on the quote's link)"),
     "order_signed": _l("Order signed, deposit paid"),
     "order_allocated": _l("Car allocated (VIN)"),
     "order_invoiced": _l("Invoiced"),
@@ -265,6 +269,7 @@ class QuoteView(StaffView):
             brand=previous.brand if previous else brand,
             series=previous.series if previous else series,
             limit_fen=drive_svc.settings_for(lead.store_id).discount_limit_fen,
+            finance_terms=quote_svc.FINANCE_TERMS,
             error=error,
             form=request.form,
         ), (422 if error else 200)
@@ -298,6 +303,11 @@ class QuoteView(StaffView):
             discount_fen=fen("discount"),
             accessories=tuple(accessories),
             note=(f.get("note") or "")[:2000],
+            trade_in_fen=fen("trade_in"),
+            trade_in_car=(f.get("trade_in_car") or "")[:120],
+            finance_months=int_arg(f.get("finance_months"), minimum=1, maximum=120),
+            finance_down_fen=fen("finance_down"),
+            finance_monthly_fen=fen("finance_monthly"),
         )
 
     @expose("/<int:quote_id>")
@@ -315,7 +325,22 @@ class QuoteView(StaffView):
             line_labels=quote_svc.LINE_LABELS,
             quote_labels=quote_svc.QUOTE_STATE_LABELS,
             offerable=quote.status in quote_svc.OFFERABLE,
+            sendable=quote_links.is_current(quote),
+            answer_labels=quote_links.ANSWER_LABELS,
         )
+
+    @expose("/<int:quote_id>/send", methods=["POST"])
+    def send(self, quote_id: int):
+        """Send the customer a signed link to the quote on their channels."""
+        quote = staff_record(Quote, quote_id, _("Quote not found."))
+        target = url_for(".show", quote_id=quote.id)
+        try:
+            quote_links.send_link(current_staff(), quote)
+        except DomainError as exc:
+            return refused(exc, target)
+        db.session.commit()
+        flash(_("The quote's link is on its way to the customer."), "success")
+        return redirect(target, code=303)
 
     @expose("/<int:quote_id>/decide", methods=["POST"])
     def decide(self, quote_id: int):

@@ -116,6 +116,15 @@ class ProfileForm(FlaskForm):
     )
 
 
+class QuoteAnswerForm(FlaskForm):
+    """A customer answers the quote sent to them: I accept, or call me (with a note)."""
+
+    note = TextAreaField(
+        _l("Anything to tell your advisor? (optional)"),
+        validators=[Optional(), Length(max=500)],
+    )
+
+
 class CallMeForm(FlaskForm):
     """A campaign recipient asks the store to call (the offer page of a tracked link)."""
 

@@ -38,14 +38,19 @@ def apply(rows: list[Row], store: Store, platform: str, actor: User) -> dict:
 
 
 class LeadApply:
-    """One import's apply step, a row at a time (the worker commits between batches)."""
+    """One import's apply step, a row at a time (the worker commits between batches).
 
-    def __init__(self, store: Store, platform: str, actor: User) -> None:
+    A resumed job passes the owners its earlier attempts saved (advisor id -> new leads), so
+    that finish() tells each advisor of every row the job gave them, whichever attempt did."""
+
+    def __init__(
+        self, store: Store, platform: str, actor: User, owners: dict[int, int] | None = None
+    ) -> None:
         self.store, self.platform, self.actor = store, platform, actor
         self.at = now()
         self.due = hours.first_contact(store, self.at)  # first contact counts from the import
         self.counts: Counter[str] = Counter()
-        self.owners: Counter[int] = Counter()
+        self.owners: Counter[int] = Counter(owners or {})
 
     def apply(self, row: Row) -> str:
         """Apply one checked row; return what it did (NEW, JOINS or SKIPPED)."""
@@ -84,7 +89,9 @@ class LeadApply:
     def finish(self) -> dict:
         """Tell each owner how many imported leads are theirs, audit the import; return the
         counts."""
-        for advisor_id, n in self.owners.items():
+        for advisor_id, n in sorted(self.owners.items()):
+            if n <= 0:
+                continue
             db.session.add(
                 Notification(
                     user_id=advisor_id,

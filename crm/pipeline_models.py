@@ -38,6 +38,9 @@ DRAFT, AWAITING, APPROVED, REFUSED, ACCEPTED, SUPERSEDED = (
     "superseded",
 )
 QUOTE_STATES = (DRAFT, AWAITING, APPROVED, REFUSED, ACCEPTED, SUPERSEDED)
+# What a customer answers on the quote's link: "I accept" or "call me" (one answer per quote).
+ANSWER_ACCEPT, ANSWER_CALL = "accept", "call"
+QUOTE_ANSWERS = (ANSWER_ACCEPT, ANSWER_CALL)
 LINE_KINDS = ("vehicle", "accessory", "insurance", "registration", "discount")
 # Orders move forward one stage at a time; delivered makes the car the customer's vehicle.
 ORDERED, ALLOCATED, INVOICED, DELIVERED_ORDER = "ordered", "allocated", "invoiced", "delivered"
@@ -128,6 +131,14 @@ class Quote(Base):
         UniqueConstraint("lead_id", "version"),
         CheckConstraint(in_values("status", QUOTE_STATES), name="status_known"),
         CheckConstraint("discount_fen >= 0 AND total_fen >= 0", name="amounts_nonnegative"),
+        CheckConstraint("trade_in_fen >= 0 AND trade_in_fen <= total_fen", name="trade_in_valid"),
+        CheckConstraint(
+            "(finance_months IS NULL AND finance_down_fen IS NULL AND finance_monthly_fen IS NULL)"
+            " OR (finance_months BETWEEN 6 AND 84 AND finance_down_fen >= 0"
+            " AND finance_monthly_fen > 0)",
+            name="finance_valid",
+        ),
+        CheckConstraint("answer IS NULL OR answer IN ('accept', 'call')", name="answer_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +156,18 @@ class Quote(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     valid_until: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The customer's car taken in part exchange, its value taken off what they pay.
+    trade_in_fen: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    trade_in_car: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # A finance option: the down payment, the term and the monthly instalment the lender quoted.
+    finance_down_fen: Mapped[int | None] = mapped_column()
+    finance_months: Mapped[int | None] = mapped_column()
+    finance_monthly_fen: Mapped[int | None] = mapped_column()
+    # The signed link sent to the customer (crm.quote_links) and their one answer on it.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(String(8))
+    answer_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lead: Mapped[Lead] = relationship()
@@ -153,6 +176,11 @@ class Quote(Base):
     lines: Mapped[list[QuoteLine]] = relationship(
         back_populates="quote", order_by="QuoteLine.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def due_fen(self) -> int:
+        """Return what the customer pays: the total less the trade-in's value."""
+        return self.total_fen - self.trade_in_fen
 
 
 class QuoteLine(Base):

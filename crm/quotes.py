@@ -35,6 +35,7 @@ from shop.models import Product
 
 VALID_DAYS = 7  # a quote holds for a week
 MAX_QUANTITY = 20
+FINANCE_TERMS = (12, 24, 36, 48, 60)  # months a car loan runs
 LINE_LABELS = {
     "vehicle": _l("Vehicle"),
     "accessory": _l("Accessory"),
@@ -83,6 +84,40 @@ class Draft:
     discount_fen: int = 0
     accessories: tuple[tuple[int, int], ...] = ()  # (product id, quantity)
     note: str = ""
+    trade_in_fen: int = 0  # the value of the customer's car taken in part exchange
+    trade_in_car: str = ""
+    finance_months: int | None = None  # a finance option: none, or all three below
+    finance_down_fen: int = 0
+    finance_monthly_fen: int = 0
+
+
+def _finance(draft: Draft, due_fen: int) -> dict:
+    """Return the quote's finance columns from the draft (all None without a finance option)."""
+    if not draft.finance_months:
+        if draft.finance_down_fen or draft.finance_monthly_fen:
+            raise ValidationError(_("Choose the loan's term."), field="finance_months")
+        return {"finance_months": None, "finance_down_fen": None, "finance_monthly_fen": None}
+    if draft.finance_months not in FINANCE_TERMS:
+        raise ValidationError(_("Choose the loan's term."), field="finance_months")
+    if draft.finance_monthly_fen <= 0:
+        raise ValidationError(_("Enter the monthly instalment."), field="finance_monthly")
+    if not 0 <= draft.finance_down_fen <= due_fen:
+        raise ValidationError(
+            _("The down payment cannot exceed what the customer pays."), field="finance_down"
+        )
+    return {
+        "finance_months": draft.finance_months,
+        "finance_down_fen": draft.finance_down_fen,
+        "finance_monthly_fen": draft.finance_monthly_fen,
+    }
+
+
+def _trade_in(draft: Draft, total_fen: int) -> int:
+    if not 0 <= draft.trade_in_fen <= total_fen:
+        raise ValidationError(_("The trade-in cannot exceed the total."), field="trade_in")
+    if draft.trade_in_fen and not draft.trade_in_car.strip():
+        raise ValidationError(_("Say which car is traded in."), field="trade_in_car")
+    return draft.trade_in_fen
 
 
 def _lines(draft: Draft) -> list[QuoteLine]:
@@ -135,6 +170,8 @@ def make_quote(actor: User, lead: Lead, draft: Draft) -> Quote:
         raise ValidationError(_("Only an open lead moves through the stages."))
     lines = _lines(draft)
     sums = totals(lines)
+    trade_in_fen = _trade_in(draft, sums.total_fen)
+    finance = _finance(draft, sums.total_fen - trade_in_fen)
     limit = settings_for(lead.store_id).discount_limit_fen
     latest = db.session.scalar(select(func.max(Quote.version)).where(Quote.lead_id == lead.id))
     if db.session.scalar(
@@ -155,6 +192,9 @@ def make_quote(actor: User, lead: Lead, draft: Draft) -> Quote:
         total_fen=sums.total_fen,
         valid_until=(at + timedelta(days=VALID_DAYS)).date(),
         note=draft.note.strip()[:2000],
+        trade_in_fen=trade_in_fen,
+        trade_in_car=draft.trade_in_car.strip()[:120] if trade_in_fen else "",
+        **finance,
         created_at=at,
         lines=lines,
     )

@@ -48,6 +48,7 @@ OPTIONAL_PACKAGES: list[str] = [  # packages that build on portal, added as they
     "crm.callerid:bp",
     "crm.campaign_response_views:bp",
     "crm.used_car_views:bp",
+    "crm.quote_link_views:bp",
 ]
 ADMIN_INIT = "admin:init_admin"
 

@@ -69,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_BATCH": 200,  # rows the worker applies (and commits) at a time, progress between
     "IMPORT_LEASE_SECONDS": 300,  # a running import silent this long lost its worker: reclaimed
     "IMPORT_MAX_ATTEMPTS": 3,  # claims of one import before it is given up
+    "IMPORT_UPLOAD_KEEP_DAYS": 7,  # a checked upload nobody applied is deleted after this
     "REPEAT_REPAIR_DAYS": 30,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,
@@ -80,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "INSPECTION_LINK_HOURS": 72,  # an inspection link sent to an owner works this long
     "STATUS_LINK_DAYS": 7,  # a repair status link works this long after the job ends
     "STATUS_LINK_MAX_DAYS": 60,  # and never longer than this after it was sent
+    "QUOTE_LINK_DAYS": 30,  # a car quote's link works this long (and while the quote is valid)
     "INSPECTION_REMINDER_DAYS": 30,  # a declined recommendation is brought back after this
     "FRAGMENT_CACHE_BYTES": 16 * 2**20,  # rendered fragments kept per cache and process; 0: off
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*

@@ -290,6 +290,8 @@ EXPECTED: dict[str, tuple] = {
     "quotes.show": (302, 403, 403, 200, 404, 200, 200),
     "quotes.decide": (302, 403, 403, 303, 404, 303, 303),
     "quotes.accept": (302, 403, 403, 303, 404, 303, 303),
+    # The sample quote is accepted: sending its link is refused with a message (back to it).
+    "quotes.send": (302, 403, 403, 303, 404, 303, 303),
     "sales_orders.index": STAFF,
     "sales_orders.sign": (302, 403, 403, 303, 404, 303, 303),
     "sales_orders.show": (302, 403, 403, 200, 404, 200, 200),
@@ -391,6 +393,9 @@ EXPECTED: dict[str, tuple] = {
     "campaign_links.click": (404,) * 7,
     "campaign_links.offer": (404,) * 7,
     "campaign_links.sms_inbound": (404,) * 7,  # no token configured: the webhook is off
+    # A quote sent as a link: the matrix's token is not a signed one.
+    "quote_links.show": (404,) * 7,
+    "quote_links.answer": (404,) * 7,
     # Service quality: store A's sample complaint; the owner's links are bearer links (the
     # matrix's token is not a signed one).
     "quality.complaint_list": OWNER_ONLY,

@@ -56,6 +56,7 @@ JOBS: list[Job] = [
     Job("crm-lead-escalation", "crm.escalation:escalate_missed", 60),
     Job("back-office-exports", "admin.exports:run_exports", 5),
     Job("back-office-imports", "admin.import_jobs:run_imports", 5),
+    Job("import-upload-purge", "admin.upload_retention:purge_unapplied", 3600),
     Job("complaint-escalation", "crm.complaints:escalate", 300),
     Job("csi-surveys", "crm.surveys:send_due", 900),
     Job("crm-no-shows", "crm.invitations:mark_no_shows", 300),

@@ -253,16 +253,18 @@ def test_the_demo_has_a_finished_export_and_a_sample_dms_file(client, auth, f, d
     assert "14 rows: 2 with errors" in r.get_data(as_text=True)
 
 
-def test_an_upload_never_applied_is_deleted_after_a_day(app, client, auth, db, manager):
+def test_an_upload_never_applied_is_deleted_after_the_retention(app, client, auth, db, manager):
     import os
     import time
 
     from admin import exports
+    from admin.upload_retention import purge_unapplied
 
     auth.login(manager)
     _preview(client, manager, _csv(_row("张三", "13811112222")))
     (kept,) = (exports.export_dir() / "imports").glob("*")
-    assert exports.purge_old_files() == 0
-    old = time.time() - app.config["EXPORT_KEEP_SECONDS"] - 5
+    assert purge_unapplied()["deleted"] == 0
+    old = time.time() - app.config["IMPORT_UPLOAD_KEEP_DAYS"] * 86400 - 5
     os.utime(kept, (old, old))
-    assert exports.purge_old_files() == 1 and not kept.exists()
+    assert exports.purge_old_files() == 0  # export files only
+    assert purge_unapplied()["deleted"] == 1 and not kept.exists()
