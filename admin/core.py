@@ -4,24 +4,32 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import and_, or_, select
 from wtforms import DateField
 from wtforms.validators import ValidationError
 
-from admin import listing
+from admin import audit_labels, display, listing
 from admin.base import StaffModelView
 from crm import lifecycle
+from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.forms import field_error
+from portal.inputs import int_arg
+from portal.models import AuditEvent, User
+from portal.models.accounts import STAFF_ROLES
 from portal.services import vehicles
 from portal.timeutil import now
 
+STAFF_OPTIONS = 500  # the staff filter's choices: a store has tens; an administrator sees the first
 ZONE_MESSAGE = _l("Choose a time zone such as Asia/Shanghai or Asia/Urumqi.")
 
 
@@ -130,15 +138,119 @@ class VehicleAdmin(StaffModelView):
         )
 
 
+class StaffChoices:
+    """The staff filter's options, read at each page view (Flask-Admin keeps a filter's options
+    from start-up; this object is iterated per request): the staff of the viewer's store, every
+    store's for an administrator, by name."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __iter__(self):
+        if not has_request_context() or not current_user.is_authenticated:
+            return iter(())
+        stmt = select(User.id, User.name).where(User.role.in_(STAFF_ROLES))
+        stmt = access.store_scope(stmt, User.store_id, current_user).order_by(User.name, User.id)
+        rows = db.session.execute(stmt.limit(STAFF_OPTIONS))
+        return iter([(str(i), name) for i, name in rows])
+
+
+class StaffFilter(sqla_filters.IntEqualFilter):
+    """The audit log's "by staff member" filter: a choice of the store's staff."""
+
+    def clean(self, value):
+        number = int_arg(value, minimum=1)
+        return -1 if number is None else number  # an id no row has: an empty list, not a 500
+
+
+def _action_cell(view, context, model, name) -> str:
+    return audit_labels.action_label(model.action)
+
+
+def _record_type_cell(view, context, model, name) -> str:
+    return audit_labels.record_type_label(model.target_type)
+
+
+def _record_cell(view, context, model, name):
+    role = None
+    if model.target_type == "User" and model.target_id is not None:
+        roles = g.get("m4s_audit_roles")  # the list loads its page's accounts in one query
+        if roles is None:
+            user = db.session.get(User, model.target_id)
+            role = user.role if user is not None else None
+        else:
+            role = roles.get(model.target_id)
+    return audit_labels.record_link(model.target_type, model.target_id, role)
+
+
 class AuditAdmin(StaffModelView):
-    """The audit log: read-only for managers (their store) and admins (all)."""
+    """The audit log: read-only for managers (their store) and admins (all), newest first,
+    paged by a keyset (an "older" cursor), never OFFSET."""
 
     store_column = "store_id"
     can_create = False
     can_edit = False
     can_view_details = True
-    column_list = ("at", "actor", "action", "target_type", "target_id", "ip")
-    column_filters = ("action", "target_type")
-    column_searchable_list = ("action",)
-    search_rules = {"action": listing.PREFIX}
-    column_default_sort = ("at", True)
+    list_template = "admin/audit/list.html"
+    column_list = ("at", "actor", "action", "target_id", "ip")  # the record says its type
+    column_labels = {"target_id": _l("Record")}
+    column_sortable_list = ()  # newest first, always: the keyset follows (at, id)
+    column_default_sort = [("at", True), ("id", True)]
+    column_formatters = {
+        "action": _action_cell,
+        "target_type": _record_type_cell,
+        "target_id": _record_cell,
+    }
+    column_formatters_detail = column_formatters
+    column_formatters_export = {"action": _action_cell, "target_type": _record_type_cell}
+
+    def __init__(self, *args, **kwargs):
+        self.column_choices = {"action": audit_labels.action_choices()}
+        self.column_filters = (
+            sqla_filters.FilterEqual(
+                AuditEvent.action, _l("Action"), options=audit_labels.action_choices()
+            ),
+            StaffFilter(AuditEvent.actor_id, _l("Staff member"), options=StaffChoices()),
+            display.StoreDaysFilter(AuditEvent.at, _l("Date range")),
+        )
+        super().__init__(*args, **kwargs)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        if not execute:  # the export walks the whole filtered list itself
+            return super().get_list(
+                page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
+            )
+        _count, query = super().get_list(
+            0, None, False, search, filters, execute=False, page_size=page_size
+        )
+        every = query.limit(None).offset(None).order_by(None)
+        g.m4s_every = listing.rows_of(self.model, every)
+        count = listing.bounded_count(g.m4s_every)
+        g.m4s_estimate = None if count is not None else listing.planner_estimate(g.m4s_every)
+        size = page_size or self.page_size
+        rows = every.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        before = int_arg(request.args.get("before"), minimum=1)
+        mark = None
+        if before is not None:  # the cursor row, looked up in the same scope: a foreign id is none
+            mark = every.filter(AuditEvent.id == before).with_entities(AuditEvent.at).scalar()
+        if mark is not None:
+            rows = rows.filter(
+                or_(AuditEvent.at < mark, and_(AuditEvent.at == mark, AuditEvent.id < before))
+            )
+        found = rows.limit(size + 1).all()  # the actor comes joined (Flask-Admin)
+        g.m4s_audit_older = found[size - 1].id if len(found) > size else None
+        g.m4s_audit_paged = mark is not None
+        users = [r.target_id for r in found if r.target_type == "User" and r.target_id]
+        g.m4s_audit_roles = dict(
+            db.session.execute(select(User.id, User.role).where(User.id.in_(users))).all()
+        )
+        return count, found[:size]
+
+    def page_url(self, before: int | None) -> str:
+        """Return this list's address (its filters kept) from the cursor `before` on."""
+        args = request.args.to_dict(flat=False)
+        args.pop("page", None)
+        args.pop("before", None)
+        if before is not None:
+            args["before"] = [str(before)]
+        return url_for(".index_view", **args)

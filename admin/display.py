@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_datetime_format
@@ -125,3 +125,25 @@ class StoreTimeFilterConverter(sqla_filters.FilterConverter):
     @convert("utcdatetime")  # our stored-UTC column type; no column is a naive DateTime
     def conv_utc_datetime(self, column, name, **kwargs):
         return [f(column, name, **kwargs) for f in self.datetime_filters]
+
+
+class StoreDaysFilter(sqla_filters.DateBetweenFilter):
+    """A stored-UTC column between two days of the store's calendar, both included: from the
+    first day's midnight to the midnight after the last, in the staff member's zone."""
+
+    def clean(self, value: str) -> list[datetime]:
+        first, last = super().clean(value)
+        zone = staff_zone()
+        start = datetime.combine(first, time(), zone).astimezone(UTC)
+        end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+        return [start, end]
+
+    def validate(self, value: str) -> bool:
+        if not super().validate(value):
+            return False
+        return super().clean(value)[1] < date.max  # the day after the last must exist
+
+    def apply(self, query, value, alias=None):
+        start, end = value
+        column = self.get_column(alias)
+        return query.filter(column >= start, column < end)

@@ -13,8 +13,12 @@ from portal.models.base import Base, UTCDateTime, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    # A record's own history (a customer's card changes on their timeline) without a scan.
-    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+    # A record's own history (a customer's card changes on their timeline) without a scan; a
+    # store's log, newest first, paged by a keyset on (at, id).
+    __table_args__ = (
+        Index("ix_audit_events_target", "target_type", "target_id"),
+        Index("ix_audit_events_store_at", "store_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

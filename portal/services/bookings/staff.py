@@ -98,7 +98,7 @@ def enter_job(
     audit.record("booking_entered", actor=staff, target=booking, source=source)
     webhooks.emit_booking("booking.created", booking, source=source)
     if source == PHONE:
-        _tell_owner(booking, _("Your booking #%(id)d is confirmed.", id=booking.id))
+        _tell_owner(booking, _l("Your booking #%(id)d is confirmed.", id=booking.id))
     else:  # checked in at once: the owner gets the status link, as at any check-in
         status_link.send_link(booking, checked_in=True)
     return booking

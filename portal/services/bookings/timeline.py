@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -81,9 +83,14 @@ def _event(booking: Booking, actor: User | None, kind: str, note: str = "", **st
     transitions.add_event(BookingEvent, "booking_id", booking, actor, kind, note=note, **statuses)
 
 
-def _tell_owner(booking: Booking, text: str) -> None:
+def _tell_owner(booking: Booking, message) -> None:
+    """Notify the booking's owner in the owner's language, whoever's request sends it.
+
+    `message` is a lazy string (`_l(...)`): it is rendered here, under the owner's locale,
+    not in the language of the advisor who clicked."""
     owner = db.session.get(User, booking.owner_id)
     link = f"/bookings/{booking.id}"  # services run outside requests too (CLI, jobs)
-    notify.notify(
-        owner, text, link, subject=_("Your repair booking #%(id)d", id=booking.id), kind="booking"
-    )
+    with force_locale(owner.locale or current_app.config["DEFAULT_LOCALE"]):
+        text = str(message)
+        subject = _("Your repair booking #%(id)d", id=booking.id)
+    notify.notify(owner, text, link, subject=subject, kind="booking")

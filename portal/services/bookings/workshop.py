@@ -62,7 +62,7 @@ def accept(staff: User, booking: Booking, bay: int | None = None, note: str = ""
     )
     audit.record("booking_accepted", actor=staff, target=booking)
     webhooks.emit_booking("booking.decided", booking, decision="accepted", bay=bay)
-    _tell_owner(booking, _("Your booking #%(id)d is accepted.", id=booking.id))
+    _tell_owner(booking, _l("Your booking #%(id)d is accepted.", id=booking.id))
 
 
 def reject(staff: User, booking: Booking, reason: str, note: str = "") -> None:
@@ -88,10 +88,10 @@ def reject(staff: User, booking: Booking, reason: str, note: str = "") -> None:
     webhooks.emit_booking("booking.decided", booking, decision="rejected", reason=reason)
     _tell_owner(
         booking,
-        _(
+        _l(
             "Your booking #%(id)d was declined: %(why)s",
             id=booking.id,
-            why=(note or reason_label(reason)),
+            why=(note or "").strip() or REASON_LABELS.get(reason, reason),
         ),
     )
 
@@ -154,12 +154,12 @@ def propose(
         proposed_start=webhooks.iso(booking.proposed_start),
         **({"reason": reason} if reason else {}),
     )
-    why = (note or "").strip() or proposal_reason_label(reason)
+    why = (note or "").strip() or PROPOSE_REASON_LABELS.get(reason or "")
     _tell_owner(
         booking,
-        _("The store proposes another time for booking #%(id)d: %(why)s", id=booking.id, why=why)
+        _l("The store proposes another time for booking #%(id)d: %(why)s", id=booking.id, why=why)
         if why
-        else _("The store proposes another time for booking #%(id)d.", id=booking.id),
+        else _l("The store proposes another time for booking #%(id)d.", id=booking.id),
     )
 
 
@@ -180,7 +180,7 @@ def start_work(staff: User, booking: Booking) -> None:
     """Start the work on a checked-in car."""
     _staff_check(staff, booking)
     _transition(booking, (CHECKED_IN,), IN_PROGRESS, staff)
-    _tell_owner(booking, _("Work on your car has started (booking #%(id)d).", id=booking.id))
+    _tell_owner(booking, _l("Work on your car has started (booking #%(id)d).", id=booking.id))
 
 
 def add_progress(staff: User, booking: Booking, note: str) -> None:
@@ -191,14 +191,14 @@ def add_progress(staff: User, booking: Booking, note: str) -> None:
     if not (note or "").strip():
         raise ValidationError(_("Write the progress note."), field="note")
     _event(booking, staff, "progress", note.strip())
-    _tell_owner(booking, _("Booking #%(id)d: %(note)s", id=booking.id, note=note.strip()))
+    _tell_owner(booking, _l("Booking #%(id)d: %(note)s", id=booking.id, note=note.strip()))
 
 
 def mark_ready(staff: User, booking: Booking) -> None:
     """Tell the owner the car can be picked up."""
     _staff_check(staff, booking)
     _transition(booking, (IN_PROGRESS,), READY, staff)
-    _tell_owner(booking, _("Your car is ready for pickup (booking #%(id)d).", id=booking.id))
+    _tell_owner(booking, _l("Your car is ready for pickup (booking #%(id)d).", id=booking.id))
 
 
 def complete(
@@ -258,7 +258,9 @@ def complete(
     maintenance.on_service_record(record)
     audit.record("booking_completed", actor=staff, target=booking, total_fen=record.total_fen)
     _emit_completed(record)
-    _tell_owner(booking, _("Booking #%(id)d is completed. Please rate the service.", id=booking.id))
+    _tell_owner(
+        booking, _l("Booking #%(id)d is completed. Please rate the service.", id=booking.id)
+    )
     return record
 
 
