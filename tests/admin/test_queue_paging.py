@@ -130,7 +130,7 @@ def test_admins_filter_the_queue_by_store_and_staff_keep_their_own(f, client, au
     auth.login(f.admin())
     every = client.get("/admin/queue/").get_data(as_text=True)
     assert sorted(_shown(every)) == sorted(in_a + in_b) and _waiting(every) == 5
-    assert f'<option value="{a.id}">北区店 (3)</option>' in every
+    assert f'<option value="{a.id}">北区店 (3 waiting)</option>' in every
     assert 'class="queue-store">南区店</span>' in every  # which store each booking is at
     only_b = client.get(f"/admin/queue/?store={b.id}").get_data(as_text=True)
     assert _shown(only_b) == in_b and _waiting(only_b) == 2
