@@ -19,12 +19,13 @@ from portal.auth import current_account, is_htmx
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.inputs import int_arg
-from portal.models import Booking, ServiceRecord
+from portal.models import Booking, ServiceRecord, Store
 from portal.models.bookings import (
     PROPOSE_REASONS,
     REJECT_REASONS,
     SUBMITTED,
 )
+from portal.paging import keyset_page
 from portal.services import bookings as svc
 from portal.services import capacity, inspections
 
@@ -103,20 +104,60 @@ def _proposal_choices(bookings: list[Booking]) -> dict[int, list[tuple[str, str]
     return choices_of
 
 
-class QueueView(StaffView):
-    """Pending bookings of the store, oldest first; decisions update the page in place."""
+# A page of the queue, and the most new bookings one poll brings (the rest come on the next).
+QUEUE_PAGE_SIZE = 50
+NEW_SHOWN = 20
 
-    def _pending(self, after: int = 0) -> list[Booking]:
-        return list(
-            db.session.scalars(
-                scoped(select(Booking).where(Booking.status == SUBMITTED, Booking.id > after))
-                .options(*ITEM_LOADS)
-                .order_by(Booking.created_at, Booking.id)
+
+def chosen_store() -> int | None:
+    """Return the store an admin narrowed the queue to (?store=), None for every store; store
+    staff see their own store whatever the URL says."""
+    if not access.sees_all_stores(current_user):
+        return None
+    return int_arg(request.args.get("store"), minimum=1)
+
+
+def _pending_stmt(store_id: int | None):
+    return access.chosen_store_scope(
+        select(Booking).where(Booking.status == SUBMITTED), Booking, current_user, store_id
+    )
+
+
+def waiting_count(store_id: int | None) -> int:
+    """Return how many bookings wait for a decision in the stores the page shows (in SQL)."""
+    stmt = access.chosen_store_scope(
+        select(func.count(Booking.id)).where(Booking.status == SUBMITTED),
+        Booking,
+        current_user,
+        store_id,
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def store_options() -> list[tuple[int, str, int]]:
+    """Return (id, name, bookings waiting) of every store, for those who see several."""
+    if not access.sees_all_stores(current_user):
+        return []
+    waiting = dict(
+        db.session.execute(
+            scoped(
+                select(Booking.store_id, func.count(Booking.id))
+                .where(Booking.status == SUBMITTED)
+                .group_by(Booking.store_id)
             )
-        )
+        ).all()
+    )
+    stores = db.session.execute(select(Store.id, Store.name).order_by(Store.name, Store.id))
+    return [(sid, name, waiting.get(sid, 0)) for sid, name in stores]
 
-    def _last_id(self) -> int:
-        return db.session.scalar(scoped(select(func.max(Booking.id)))) or 0
+
+class QueueView(StaffView):
+    """Pending bookings of the store, oldest first and a page at a time; new bookings arrive
+    at the top by themselves and decisions update the page in place."""
+
+    def _last_id(self, store_id: int | None) -> int:
+        stmt = select(func.max(Booking.id))
+        return db.session.scalar(access.chosen_store_scope(stmt, Booking, current_user, store_id))
 
     def _ctx(self, bookings: list[Booking]) -> dict:
         previous, proposals = _previous_repairs(bookings), _proposal_choices(bookings)
@@ -131,29 +172,63 @@ class QueueView(StaffView):
             "svc": svc,
             "reasons": REJECT_REASONS,
             "propose_reasons": PROPOSE_REASONS,
+            "show_store": access.sees_all_stores(current_user),
         }
 
     @expose("/")
     def index(self):
-        bookings = self._pending()
+        """Show one page of the pending bookings (?cursor= the last one of the page before)."""
+        stores = store_options()
+        store_id = chosen_store()
+        if store_id not in {s[0] for s in stores}:
+            store_id = None  # no such store: every store
+        # The newest id first: the page lists up to it and the poller brings what comes after,
+        # so a booking made meanwhile is on one of the two, never on both.
+        last_id = self._last_id(store_id) or 0
+        page = keyset_page(
+            _pending_stmt(store_id).where(Booking.id <= last_id).options(*ITEM_LOADS),
+            Booking.created_at,
+            Booking.id,
+            size=QUEUE_PAGE_SIZE,
+            oldest_first=True,
+            param="cursor",
+            cursor_stmt=access.chosen_store_scope(select(Booking), Booking, current_user, store_id),
+        )
         return self.render(
             "admin/bookings/queue.html",
-            bookings=bookings,
-            ctx=self._ctx(bookings),
-            last_id=self._last_id(),
+            bookings=page.items,
+            page=page,
+            ctx=self._ctx(page.items),
+            after=last_id,
+            store_id=store_id,
+            stores=stores,
+            waiting=waiting_count(store_id),
+            page_size=QUEUE_PAGE_SIZE,
         )
 
     @expose("/items")
     def items(self):
-        """Return pending bookings newer than ?after= and the next poller (htmx)."""
+        """Return pending bookings newer than ?after= (the oldest few first), the count still
+        waiting and the next poller (htmx)."""
         after = int_arg(request.args.get("after")) or 0
-        fresh = self._pending(after)
+        store_id = chosen_store()
+        fresh = list(
+            db.session.scalars(
+                _pending_stmt(store_id)
+                .where(Booking.id > after)
+                .options(*ITEM_LOADS)
+                .order_by(Booking.id)
+                .limit(NEW_SHOWN)
+            )
+        )
         newest = max([after, *(b.id for b in fresh)])
         return self.render(
             "admin/bookings/_queue_new.html",
-            bookings=fresh,
+            bookings=fresh[::-1],  # the newest at the top
             ctx=self._ctx(fresh),
             after=newest,
+            store_id=store_id,
+            waiting=waiting_count(store_id),
             error=None,
         )
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from admin.base import StaffView
@@ -33,6 +34,7 @@ from portal.inputs import int_arg
 from portal.models import Booking, Store, User
 from portal.models.accounts import ADVISOR, MANAGER
 from portal.outcome import flash_outcome
+from portal.paging import keyset_page
 from portal.timeutil import now
 
 LABELS = {
@@ -41,7 +43,7 @@ LABELS = {
     "severity_labels": svc.SEVERITY_LABELS,
     "source_labels": svc.SOURCE_LABELS,
 }
-LIST_LIMIT = 200
+PAGE_SIZE = 50
 
 
 def _complaint(complaint_id: int) -> Complaint:
@@ -66,23 +68,63 @@ def _store_staff(store_id: int | None) -> list[User]:
     )
 
 
+def _counts(me: User) -> dict[str, int]:
+    """Return how many of the store's complaints are in each tab (counted in SQL)."""
+    per_status = dict(
+        db.session.execute(
+            access.store_scope(
+                select(Complaint.status, func.count(Complaint.id)).group_by(Complaint.status),
+                Complaint.store_id,
+                me,
+            )
+        ).all()
+    )
+    counts = {state: per_status.get(state, 0) for state in COMPLAINT_STATES}
+    counts["open"] = sum(per_status.get(state, 0) for state in UNRESOLVED)
+    return counts
+
+
 class ComplaintsView(StaffView):
     """The store's complaints, late ones first; one complaint; a phone or walk-in entry."""
 
     @expose("/")
     def index(self):
+        """List the store's complaints of one state a page at a time: those being handled the
+        latest due first, the resolved and closed ones newest first."""
         me = current_account()
         status = request.args.get("status", "open")
-        stmt = access.store_scope(select(Complaint), Complaint.store_id, me)
+        if status != "open" and status not in COMPLAINT_STATES:
+            status = "open"
+        scoped = access.store_scope(select(Complaint), Complaint.store_id, me)
         if status == "open":  # everything still being handled
-            stmt = stmt.where(Complaint.status.in_(UNRESOLVED))
-        elif status in COMPLAINT_STATES:
-            stmt = stmt.where(Complaint.status == status)
-        rows = db.session.scalars(
-            stmt.order_by(Complaint.resolve_due_at, Complaint.id).limit(LIST_LIMIT)
-        ).all()
+            stmt, sort, oldest_first = (
+                scoped.where(Complaint.status.in_(UNRESOLVED)),
+                Complaint.resolve_due_at,
+                True,
+            )
+        else:
+            stmt, sort, oldest_first = (
+                scoped.where(Complaint.status == status),
+                Complaint.created_at,
+                False,
+            )
+        page = keyset_page(
+            stmt.options(selectinload(Complaint.customer)),
+            sort,
+            Complaint.id,
+            size=PAGE_SIZE,
+            oldest_first=oldest_first,
+            param="cursor",
+            cursor_stmt=scoped,
+        )
         return self.render(
-            "admin/quality/complaints.html", rows=rows, status=status, now=now(), **LABELS
+            "admin/quality/complaints.html",
+            rows=page.items,
+            page=page,
+            status=status,
+            counts=_counts(me),
+            now=now(),
+            **LABELS,
         )
 
     @expose("/new", methods=["GET", "POST"])

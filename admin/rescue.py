@@ -23,24 +23,29 @@ from portal.services import rescue as svc
 from portal.timeutil import now
 
 STATS_DAYS = 30
+# The queue shows the most urgent open rescues; the count says how many are open in all.
+RESCUES_SHOWN = 50
 
 
 def _store_id() -> int | None:
     return access.store_filter(current_user)
 
 
-def _advisors(store_id: int) -> list[User]:
-    return list(
-        db.session.scalars(
+def _advisors(store_ids: set[int]) -> dict[int, list[User]]:
+    """Return the active advisors and managers of each of these stores, in one query."""
+    of_store: dict[int, list[User]] = {store_id: [] for store_id in store_ids}
+    if store_ids:
+        for user in db.session.scalars(
             select(User)
             .where(
-                User.store_id == store_id,
+                User.store_id.in_(sorted(store_ids)),
                 User.role.in_((ADVISOR, MANAGER)),
                 User.is_active.is_(True),
             )
-            .order_by(User.name)
-        )
-    )
+            .order_by(User.name, User.id)
+        ):
+            of_store[user.store_id].append(user)
+    return of_store
 
 
 def _reassign(staff: User, rescue: Rescue, form) -> None:
@@ -61,8 +66,11 @@ _STEPS = {
 }
 
 
-def _ctx() -> dict:
+def _ctx(rescues: list[Rescue]) -> dict:
     at = now()
+    can_reassign = current_user.role in (MANAGER, ADMIN)
+    # Only those who reassign see the advisors' list: read it once for the stores shown.
+    advisors = _advisors({r.store_id for r in rescues}) if can_reassign else {}
     return {
         "svc": svc,
         "now": at,
@@ -70,9 +78,16 @@ def _ctx() -> dict:
         "eta_in": lambda r: (
             max(int((r.eta_at - at).total_seconds() // 60), 0) if r.eta_at else None
         ),
-        "advisors": _advisors,
-        "can_reassign": current_user.role in (MANAGER, ADMIN),
+        "advisors": lambda store_id: advisors.get(store_id, []),
+        "can_reassign": can_reassign,
     }
+
+
+def _queue() -> dict:
+    """The most urgent open rescues (unclaimed first, oldest first) and how many are open."""
+    store_id = _store_id()
+    rescues = svc.open_rescues(store_id, limit=RESCUES_SHOWN)
+    return {"rescues": rescues, "ctx": _ctx(rescues), "open_count": svc.open_count(store_id)}
 
 
 class RescueQueueView(StaffView):
@@ -80,16 +95,12 @@ class RescueQueueView(StaffView):
 
     @expose("/")
     def index(self):
-        return self.render(
-            "admin/rescue/queue.html", rescues=svc.open_rescues(_store_id()), ctx=_ctx()
-        )
+        return self.render("admin/rescue/queue.html", **_queue())
 
     @expose("/items")
     def items(self):
         """Return the live list (polled by htmx)."""
-        return self.render(
-            "admin/rescue/_rescue_list.html", rescues=svc.open_rescues(_store_id()), ctx=_ctx()
-        )
+        return self.render("admin/rescue/_rescue_list.html", **_queue())
 
     @expose("/<int:rescue_id>/act", methods=["POST"])
     def act(self, rescue_id: int):
@@ -106,13 +117,18 @@ class RescueQueueView(StaffView):
             rescue = svc.store_rescue(staff, rescue_id)
             if is_htmx():
                 return self.render(
-                    "admin/rescue/_rescue_item.html", r=rescue, ctx=_ctx(), error=exc.message
+                    "admin/rescue/_rescue_item.html",
+                    r=rescue,
+                    ctx=_ctx([rescue]),
+                    error=exc.message,
                 ), 409 if exc.status == 409 else 422
             flash(_("Rescue #%(id)d: %(msg)s", id=rescue_id, msg=exc.message), "error")
             return redirect(url_for(".index"), code=303)
         db.session.commit()
         if is_htmx():
-            return self.render("admin/rescue/_rescue_item.html", r=rescue, ctx=_ctx(), error=None)
+            return self.render(
+                "admin/rescue/_rescue_item.html", r=rescue, ctx=_ctx([rescue]), error=None
+            )
         flash(
             _("Rescue #%(id)d: %(status)s", id=rescue.id, status=svc.status_label(rescue.status)),
             "success",

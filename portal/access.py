@@ -126,6 +126,19 @@ def store_scope(stmt: Select, column: Any, user: Actor | None) -> Select:
     return stmt.where(col == user.store_id)
 
 
+def chosen_store_scope(
+    stmt: Select, column: Any, user: Actor | None, store_id: int | None
+) -> Select:
+    """Filter a select to the user's store (``store_scope``) and, for a user who sees every
+    store, to the one store they chose (None: every store). Store staff keep their own store
+    whatever they chose."""
+    stmt = store_scope(stmt, column, user)
+    if store_id is not None and sees_all_stores(user):
+        col = column.store_id if isinstance(column, type) else column
+        stmt = stmt.where(col == store_id)
+    return stmt
+
+
 def is_technician(user: Actor | None) -> bool:
     """Return whether the user is an active technician of a store."""
     return is_active_staff(user) and user.role == TECHNICIAN and user.store_id is not None

@@ -120,6 +120,14 @@ class Booking(Base):
         Index("ix_bookings_store_status_created", "store_id", "status", "created_at"),
         Index("ix_bookings_store_slot", "store_id", "slot_start"),
         Index("ix_bookings_status_id", "status", "id"),  # reviewed bookings sorted by status
+        # The group's booking queue: the pending ones, oldest first, a page at a time.
+        Index(
+            "ix_bookings_pending_created",
+            "created_at",
+            "id",
+            sqlite_where=text("status = 'submitted'"),
+            postgresql_where=text("status = 'submitted'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

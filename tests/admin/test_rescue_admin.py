@@ -106,3 +106,63 @@ def test_unclaimed_rescues_come_first_and_the_eta_is_labelled(scene, client, aut
     label = f'<label class="mr-1 eta-label" for="eta-{older.id}">Minutes until help arrives</label>'
     assert label in html and f'id="eta-{older.id}"' in html
     assert "uri.amap.com/search?keyword=" in html  # typed addresses get a map link too
+
+
+def _open_rescues(f, store, n: int) -> list[Rescue]:
+    """Open n rescues of n owners of the store, a claim by a colleague on every other one."""
+    advisor = f.advisor(store)
+    rescues = [f.rescue(f.owner(store)) for _ in range(n)]
+    for r in rescues[::2]:
+        svc.claim(advisor, r)
+    from portal.extensions import db
+
+    db.session.commit()
+    return rescues
+
+
+def test_the_rescue_queue_runs_the_same_statements_with_2_or_8_open(scene, client, auth, f):
+    """Each row's car, owner, advisor and store, and the advisors to reassign to, are read
+    with the list: no statement per rescue (the queue is polled every 5 s)."""
+    from tests.admin.test_page_statements import Counter
+
+    store, advisor, manager, _o, _v = scene
+    admin = f.admin()
+    _open_rescues(f, store, 2)
+    _open_rescues(f, f.store(), 1)
+
+    def measure():
+        counts = {}
+        for user in (advisor, manager, admin):
+            auth.login(user)
+            for url in ("/admin/rescue_queue/", "/admin/rescue_queue/items"):
+                with Counter() as seen:
+                    html = client.get(url, headers=HX if "items" in url else {})
+                counts[(user.role, url)] = (len(seen.statements), html.get_data(as_text=True))
+            auth.logout()
+        return counts
+
+    small = measure()
+    _open_rescues(f, store, 6)
+    _open_rescues(f, f.store(), 3)
+    large = measure()
+    assert {k: v[0] for k, v in large.items()} == {k: v[0] for k, v in small.items()}
+    assert "reassign-form" in large[("manager", "/admin/rescue_queue/")][1]
+    assert (
+        large[("admin", "/admin/rescue_queue/items")][1].count('class="card mb-3 rescue-item') == 12
+    )
+
+
+def test_the_rescue_queue_shows_the_most_urgent_and_counts_them_all(
+    scene, client, auth, f, monkeypatch
+):
+    from admin import rescue as views
+
+    monkeypatch.setattr(views, "RESCUES_SHOWN", 3)
+    store, _a, manager, _o, _v = scene
+    rescues = _open_rescues(f, store, 5)
+    auth.login(manager)
+    html = client.get("/admin/rescue_queue/items", headers=HX).get_data(as_text=True)
+    shown = [int(i) for i in __import__("re").findall(r'id="rescue-(\d+)" data-status', html)]
+    unclaimed = [r.id for r in rescues[1::2]]
+    assert shown == [*unclaimed, rescues[0].id]  # unclaimed first, then the oldest claimed
+    assert "Open rescues: 5" in html and "the 3 most urgent are shown" in html

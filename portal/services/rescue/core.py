@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
 
 from portal import transitions
 from portal.extensions import db
@@ -50,14 +51,29 @@ def problem_label(problem: str) -> str:
 owned_rescue, store_rescue = transitions.lookups(Rescue, _l("Rescue not found."))
 
 
-def open_rescues(store_id: int | None) -> list[Rescue]:
-    """Return the open rescues of a store (all stores for None): unclaimed first, oldest first."""
+def open_rescues(store_id: int | None, limit: int | None = None) -> list[Rescue]:
+    """Return the open rescues of a store (all stores for None): unclaimed first, oldest first;
+    the first `limit` of them when given, with what a queue row shows loaded alongside."""
     stmt = select(Rescue).where(Rescue.status.in_(OPEN))
     if store_id is not None:
         stmt = stmt.where(Rescue.store_id == store_id)
     # Unclaimed ones first: nobody is on them yet.
     unclaimed_first = case((Rescue.status == RECEIVED, 0), else_=1)
-    return list(db.session.scalars(stmt.order_by(unclaimed_first, Rescue.created_at, Rescue.id)))
+    stmt = stmt.order_by(unclaimed_first, Rescue.created_at, Rescue.id).options(
+        selectinload(Rescue.owner),
+        selectinload(Rescue.advisor),
+        selectinload(Rescue.vehicle),
+        selectinload(Rescue.store),
+    )
+    return list(db.session.scalars(stmt.limit(limit) if limit else stmt))
+
+
+def open_count(store_id: int | None) -> int:
+    """Return how many rescues are open in a store (all stores for None), counted in SQL."""
+    stmt = select(func.count(Rescue.id)).where(Rescue.status.in_(OPEN))
+    if store_id is not None:
+        stmt = stmt.where(Rescue.store_id == store_id)
+    return db.session.scalar(stmt) or 0
 
 
 def escalation(rescue: Rescue, at: datetime | None = None) -> str | None:
