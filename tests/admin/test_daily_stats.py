@@ -16,7 +16,7 @@ from admin import daily_stats, group_stats
 from admin.daily_stats_models import COUNTS, StoreDailyStats, StoreStatsSpan
 from crm import complaints
 from crm.models import LOST, WON, Lead
-from crm.quality_models import Complaint, Survey
+from crm.quality_models import Survey
 from portal.extensions import db
 from portal.models import ServiceRecord, UsedCarTransition
 from portal.models.usedcars import APPROVED, REJECTED
@@ -168,8 +168,7 @@ def _assert_equal_for_every_period(viewer) -> None:
 def _rows() -> dict:
     stmt = select(StoreDailyStats).order_by(StoreDailyStats.store_id, StoreDailyStats.day)
     return {
-        (r.store_id, r.day): tuple(getattr(r, c) for c in COUNTS)
-        for r in db.session.scalars(stmt)
+        (r.store_id, r.day): tuple(getattr(r, c) for c in COUNTS) for r in db.session.scalars(stmt)
     }
 
 
