@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
-from sqlalchemy import BigInteger, Date, and_, case, delete, func, literal, select, union_all
+from sqlalchemy import Date, and_, case, delete, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -53,24 +53,11 @@ def _day_rows(zone: str, first: date, last: date, stamp: datetime):
     """Select (store_id, day, every count, computed_at) of the zone's stores' days first..last."""
     start, end = period_bounds(first, last, zone)
     stores = select(Store.id).where(Store.timezone == zone)
-    parts = []
-    for source in _sources():
-        day = local_date(source.at, zone, start).label("day")
-        counted = group_stats.counted(source, stores, start, end, day).subquery()
-        parts.append(
-            select(
-                counted.c.store_id,
-                counted.c.day,
-                *((counted.c[c] if c in source.figures else literal(0)).label(c) for c in COUNTS),
-            )
-        )
-    every = union_all(*parts).subquery("every")
-    return select(
-        every.c.store_id,
-        every.c.day,
-        *(func.coalesce(func.sum(every.c[c]), 0).cast(BigInteger).label(c) for c in COUNTS),
-        literal(stamp, UTCDateTime()).label("computed_at"),
-    ).group_by(every.c.store_id, every.c.day)
+    days = group_stats.counted_together(
+        _sources(), COUNTS, stores, start, end, day=lambda at: local_date(at, zone, start)
+    ).subquery("days")
+    # WHERE true: SQLite would read the upsert's ON CONFLICT as a join's ON without it.
+    return select(*days.c, literal(stamp, UTCDateTime()).label("computed_at")).where(true())
 
 
 def roll_up(zone: str, first: date, last: date, stamp: datetime | None = None) -> int:

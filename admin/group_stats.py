@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, case, cast, func, select
+from sqlalchemy import BigInteger, Select, case, cast, func, literal, select, union_all
 
 from crm.models import WON, Lead
 from crm.quality_models import SERVICE, Complaint, Survey
@@ -184,18 +184,32 @@ def sources() -> list[Source]:
     ]
 
 
-def counted(source: Source, ids, start: datetime, end: datetime, *group) -> Select:
-    """Select store_id, the group columns and the source's figures of its rows in [start, end)
-    of the stores ids (a list or a subquery), grouped by store and the group columns."""
+def counted(source: Source, names, ids, start: datetime, end: datetime, *group) -> Select:
+    """Select store_id, the group columns and the figures `names` (0 for those the source does
+    not give) of the source's rows in [start, end) of the stores ids (a list or a subquery),
+    grouped by store and the group columns."""
     stmt = select(
         source.store.label("store_id"),
         *group,
-        *(value.label(name) for name, value in source.figures.items()),
+        *(source.figures.get(name, literal(0)).label(name) for name in names),
     )
     if source.join:
         stmt = stmt.select_from(source.at.table).join(*source.join)
     stmt = stmt.where(source.at >= start, source.at < end, source.store.in_(ids), *source.where)
     return stmt.group_by(source.store, *group)
+
+
+def counted_together(sources_, names, ids, start: datetime, end: datetime, day=None) -> Select:
+    """Select store_id (and the local day, when day(at) gives it) and the figures `names` of
+    every source, summed per store (and day): one statement for all of them."""
+    parts = [
+        counted(s, names, ids, start, end, *([day(s.at).label("day")] if day else []))
+        for s in sources_
+    ]
+    every = union_all(*parts).subquery("every")
+    keys = [every.c.store_id, *([every.c.day] if day else [])]
+    sums = (func.coalesce(func.sum(every.c[n]), 0).cast(BigInteger).label(n) for n in names)
+    return select(*keys, *sums).group_by(*keys)
 
 
 def figures(viewer, start: datetime, end: datetime) -> list[StoreFigures]:
@@ -217,9 +231,10 @@ def _compared(viewer) -> dict[int, StoreFigures]:
 
 def add_counted(found: dict, ids: list, start: datetime, end: datetime) -> None:
     """Add every source's figures of [start, end) of the stores ids to found."""
-    for source in sources():
-        for row in db.session.execute(counted(source, ids, start, end)).mappings():
-            found[row["store_id"]].add({k: v for k, v in row.items() if k != "store_id"})
+    names = [n for source in sources() for n in source.figures]
+    stmt = counted_together(sources(), names, ids, start, end)
+    for row in db.session.execute(stmt).mappings():
+        found[row["store_id"]].add({n: row[n] for n in names})
 
 
 def contact_median(found: dict, ids: list, start: datetime, end: datetime) -> None:
