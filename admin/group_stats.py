@@ -1,8 +1,10 @@
 """The group's figures per store: bookings and show rate, time to first contact, lead
 conversion, CSI and NPS, complaints, shop sales and used-car vetting, over one period.
 
-One grouped statement per measure (GROUP BY store), over the stores the viewer compares
-(portal/access.py); the figures are counts, rates and medians, never a person's record.
+Each source of figures (bookings, leads, surveys, ...) is a grouped SELECT per store; all of
+them go to the database as one UNION ALL, over the stores the viewer compares
+(portal/access.py); the figures are counts, rates and medians, never a person's record. The
+same sources, grouped by store and local day, fill the daily rollups (admin/daily_stats.py).
 """
 
 from __future__ import annotations
