@@ -9,7 +9,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from admin import charts, display, list_export, shop
+from admin import charts, daily_stats, display, list_export, shop  # noqa: F401 (its command)
 from admin.accounts import OwnerAdmin, StaffAdmin, UnlockView
 from admin.advisors import AdvisorView, NoticeView
 from admin.analytics import AnalyticsView

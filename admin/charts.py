@@ -2,7 +2,7 @@
 
 Each function takes (label, value) pairs and returns Markup for a Jinja template. Every chart
 carries a <title> and a <desc> listing all values, and prints labels and values as text.
-Every piece is a literal Markup template filled with Markup.format, which escapes the values.
+Every piece is a literal Markup template filled with Markup.format or %, which escape the values.
 """
 
 from __future__ import annotations
@@ -59,6 +59,17 @@ def _empty(chart_id: str, title: str, width: int) -> Markup:
     return _close([_open(chart_id, title, [], str, width, 40), text])
 
 
+# A bar chart's row, filled with Markup's % (escaping each value, as Markup.format does, but in
+# C): Markup.format's Python formatter was most of the group comparison's time (9 charts of
+# 100 stores).
+_BAR_ROW = Markup(
+    "<g><title>%(label)s: %(value)s</title>"
+    '<text x="%(lx)s" y="%(ty)s" text-anchor="end" font-size="13">%(short)s</text>'
+    '<rect x="%(bx)s" y="%(by)s" width="%(w).1f" height="%(bh)s" rx="2" fill="%(bar)s"/>'
+    '<text x="%(vx).1f" y="%(ty)s" font-size="12" fill="%(muted)s">%(value)s</text></g>'
+)
+
+
 def hbar(
     rows: Rows,
     *,
@@ -84,12 +95,8 @@ def hbar(
         w = max(bar_w * abs(value or 0) / (high - low), 1 if value else 0)
         left = zero - w if (value or 0) < 0 else zero
         parts.append(
-            Markup(
-                "<g><title>{label}: {value}</title>"
-                '<text x="{lx}" y="{ty}" text-anchor="end" font-size="13">{short}</text>'
-                '<rect x="{bx}" y="{by}" width="{w:.1f}" height="{bh}" rx="2" fill="{bar}"/>'
-                '<text x="{vx:.1f}" y="{ty}" font-size="12" fill="{muted}">{value}</text></g>'
-            ).format(
+            _BAR_ROW
+            % dict(
                 label=label,
                 value=_shown(value, fmt),
                 short=_short(label, 16),

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from admin import charts, group_stats
+from admin import charts, daily_stats, group_stats
 from admin.base import StaffView
 from portal.i18n import cny
 from portal.timeutil import now
@@ -128,7 +128,7 @@ class GroupDashboardView(StaffView):
             key = group_stats.PERIODS[0]
         tz = current_app.config["DEFAULT_TIMEZONE"]
         period = group_stats.period(key, now().astimezone(ZoneInfo(tz)).date(), tz)
-        stores = group_stats.figures(current_user, period.start, period.end)
+        stores = daily_stats.period_figures(current_user, key, now())
         minimum = current_app.config["GROUP_MIN_CELL"]
         columns = [_column(m, stores, minimum) for m in measures()]
         return self.render(

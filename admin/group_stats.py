@@ -1,8 +1,10 @@
 """The group's figures per store: bookings and show rate, time to first contact, lead
 conversion, CSI and NPS, complaints, shop sales and used-car vetting, over one period.
 
-One grouped statement per measure (GROUP BY store), over the stores the viewer compares
-(portal/access.py); the figures are counts, rates and medians, never a person's record.
+Each source of figures (bookings, leads, surveys, ...) is a grouped SELECT per store; all of
+them go to the database as one UNION ALL, over the stores the viewer compares
+(portal/access.py); the figures are counts, rates and medians, never a person's record. The
+same sources, grouped by store and local day, fill the daily rollups (admin/daily_stats.py).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, Select, case, cast, func, literal, select, union_all
 
 from crm.models import WON, Lead
 from crm.quality_models import SERVICE, Complaint, Survey
@@ -55,7 +58,10 @@ def period(key: str, today: date, tz: str) -> Period:
 
 @dataclass
 class StoreFigures:
-    """One store's figures over the period (None: nothing to measure)."""
+    """One store's figures over the period (None: nothing to measure).
+
+    Every field but contact_minutes is a count or a sum, so that days add up (the daily
+    rollups); the rates, NPS and CSI are computed from them."""
 
     store_id: int
     name: str
@@ -64,17 +70,24 @@ class StoreFigures:
     no_show: int = 0
     contact_minutes: float | None = None  # median time to first contact of new leads
     contacted: int = 0  # the new leads that median is taken over
+    contact_seconds: int = 0  # their seconds to first contact, summed
     leads: int = 0
     won: int = 0
     surveys: int = 0
-    nps: float | None = None
     nps_answers: int = 0
-    csi: float | None = None
+    promoters: int = 0
+    detractors: int = 0
+    csi_sum: int = 0
     csi_answers: int = 0
     complaints: int = 0
     sales_fen: int = 0
     orders: int = 0  # the paid orders of sales_fen
     vetted: int = 0
+
+    def add(self, counts) -> None:
+        """Add counts (a mapping of field to number, None as 0) to the store's figures."""
+        for name, value in counts.items():
+            setattr(self, name, getattr(self, name) + int(value or 0))
 
     @property
     def show_rate(self) -> float | None:
@@ -87,38 +100,148 @@ class StoreFigures:
         """Return the share of the period's new leads that are won."""
         return self.won / self.leads if self.leads else None
 
+    @property
+    def nps(self) -> float | None:
+        """Return the net promoter score: promoters less detractors, per cent of answers."""
+        if not self.nps_answers:
+            return None
+        return 100.0 * (self.promoters - self.detractors) / self.nps_answers
+
+    @property
+    def csi(self) -> float | None:
+        """Return the mean CSI score of the answered surveys that have one."""
+        return self.csi_sum / self.csi_answers if self.csi_answers else None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Rows that count towards stores' figures: the time that places a row in a period (and
+    on a day), its store, the figures it gives (name -> aggregate) and its own conditions."""
+
+    at: Any
+    store: Any
+    figures: dict[str, Any]
+    where: tuple = ()
+    join: tuple = ()  # (entity, onclause) when the store is on another table
+
+
+def _count_if(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _contact_seconds():
+    arrived = func.coalesce(Lead.arrived_at, Lead.created_at)  # an import counts from then
+    return cast(func.round(days_between(arrived, Lead.first_contact_at) * 86400), BigInteger)
+
+
+def sources() -> list[Source]:
+    """Return the rows the dashboard counts, one grouped statement each."""
+    return [
+        Source(
+            Booking.created_at,
+            Booking.store_id,
+            {
+                "bookings": func.count(Booking.id),
+                "came": _count_if(Booking.status.in_(CAME_IN)),
+                "no_show": _count_if(Booking.status == NO_SHOW),
+            },
+        ),
+        Source(
+            Lead.created_at,
+            Lead.store_id,
+            {
+                "leads": func.count(Lead.id),
+                "won": _count_if(Lead.state == WON),
+                "contacted": func.count(Lead.first_contact_at),
+                "contact_seconds": func.sum(_contact_seconds()),
+            },
+        ),
+        Source(
+            Survey.answered_at,
+            Survey.store_id,
+            {
+                "surveys": func.count(Survey.id),
+                "nps_answers": func.count(Survey.nps),
+                "promoters": _count_if(Survey.nps >= PROMOTER),
+                "detractors": _count_if(Survey.nps <= DETRACTOR),
+                "csi_sum": func.sum(Survey.csi),
+                "csi_answers": func.count(Survey.csi),
+            },
+            where=(Survey.kind == SERVICE,),  # CSI is after-sales; a delivery survey is the SSI's
+        ),
+        Source(Complaint.created_at, Complaint.store_id, {"complaints": func.count(Complaint.id)}),
+        Source(
+            Order.paid_at,
+            Order.store_id,
+            {"sales_fen": func.sum(Order.total_fen - Order.refunded_fen), "orders": func.count()},
+            where=(Order.status != CANCELLED,),
+        ),
+        Source(
+            UsedCarTransition.at,
+            UsedCarRequest.store_id,
+            {"vetted": func.count(UsedCarTransition.id)},
+            where=(UsedCarTransition.to_status.in_(VETTED),),
+            join=(UsedCarRequest, UsedCarRequest.id == UsedCarTransition.request_id),
+        ),
+    ]
+
+
+def counted(source: Source, names, ids, start: datetime, end: datetime, *group) -> Select:
+    """Select store_id, the group columns and the figures `names` (0 for those the source does
+    not give) of the source's rows in [start, end) of the stores ids (a list or a subquery),
+    grouped by store and the group columns."""
+    stmt = select(
+        source.store.label("store_id"),
+        *group,
+        *(source.figures.get(name, literal(0)).label(name) for name in names),
+    )
+    if source.join:
+        stmt = stmt.select_from(source.at.table).join(*source.join)
+    stmt = stmt.where(source.at >= start, source.at < end, source.store.in_(ids), *source.where)
+    return stmt.group_by(source.store, *group)
+
+
+def counted_together(sources_, names, ids, start: datetime, end: datetime, day=None) -> Select:
+    """Select store_id (and the local day, when day(at) gives it) and the figures `names` of
+    every source, summed per store (and day): one statement for all of them."""
+    parts = [
+        counted(s, names, ids, start, end, *([day(s.at).label("day")] if day else []))
+        for s in sources_
+    ]
+    every = union_all(*parts).subquery("every")
+    keys = [every.c.store_id, *([every.c.day] if day else [])]
+    sums = (func.coalesce(func.sum(every.c[n]), 0).cast(BigInteger).label(n) for n in names)
+    return select(*keys, *sums).group_by(*keys)
+
 
 def figures(viewer, start: datetime, end: datetime) -> list[StoreFigures]:
-    """Return the figures of every store the viewer compares, by store name."""
-    stores = db.session.execute(
-        access.compared_stores(select(Store.id, Store.name), Store.id, viewer).order_by(Store.name)
-    ).all()
-    found = {s.id: StoreFigures(s.id, s.name) for s in stores}
-    if not found:
-        return []
-    ids = list(found)
-    for measure in (_bookings, _contact, _leads, _surveys, _complaints, _sales, _vetting):
-        measure(found, ids, start, end)
+    """Return the figures of every store the viewer compares, by store name, counted from the
+    raw rows of [start, end)."""
+    found = _compared(viewer)
+    if found:
+        add_counted(found, list(found), start, end)
+        contact_median(found, list(found), start, end)
     return list(found.values())
 
 
-def _bookings(found: dict, ids: list, start: datetime, end: datetime) -> None:
-    stmt = (
-        select(
-            Booking.store_id,
-            func.count(Booking.id),
-            func.sum(case((Booking.status.in_(CAME_IN), 1), else_=0)),
-            func.sum(case((Booking.status == NO_SHOW, 1), else_=0)),
-        )
-        .where(Booking.created_at >= start, Booking.created_at < end, Booking.store_id.in_(ids))
-        .group_by(Booking.store_id)
-    )
-    for store_id, n, came, no_show in db.session.execute(stmt):
-        row = found[store_id]
-        row.bookings, row.came, row.no_show = n, int(came or 0), int(no_show or 0)
+def _compared(viewer) -> dict[int, StoreFigures]:
+    stores = db.session.execute(
+        access.compared_stores(select(Store.id, Store.name), Store.id, viewer).order_by(Store.name)
+    ).all()
+    return {s.id: StoreFigures(s.id, s.name) for s in stores}
 
 
-def _contact(found: dict, ids: list, start: datetime, end: datetime) -> None:
+def add_counted(found: dict, ids: list, start: datetime, end: datetime) -> None:
+    """Add every source's figures of [start, end) of the stores ids to found."""
+    names = [n for source in sources() for n in source.figures]
+    stmt = counted_together(sources(), names, ids, start, end)
+    for row in db.session.execute(stmt).mappings():
+        found[row["store_id"]].add({n: row[n] for n in names})
+
+
+def contact_median(found: dict, ids: list, start: datetime, end: datetime) -> None:
+    """Set each store's median minutes to first contact of the leads created in [start, end):
+    a median does not add up over days, so it is always taken over the raw leads."""
     arrived = func.coalesce(Lead.arrived_at, Lead.created_at)  # an import counts from then
     minutes = days_between(arrived, Lead.first_contact_at) * 1440
     base = select(Lead.id).where(
@@ -128,89 +251,9 @@ def _contact(found: dict, ids: list, start: datetime, end: datetime) -> None:
         Lead.store_id.in_(ids),
     )
     ranked = booking_stats.with_median(minutes, base, Lead.store_id)
-    stmt = select(ranked.c.store_id, booking_stats.median_of(ranked), func.count()).group_by(
-        ranked.c.store_id
-    )
-    for store_id, median, n in db.session.execute(stmt):
-        found[store_id].contact_minutes = float(median) if median is not None else None
-        found[store_id].contacted = n
-
-
-def _leads(found: dict, ids: list, start: datetime, end: datetime) -> None:
-    stmt = (
-        select(Lead.store_id, func.count(Lead.id), func.sum(case((Lead.state == WON, 1), else_=0)))
-        .where(Lead.created_at >= start, Lead.created_at < end, Lead.store_id.in_(ids))
-        .group_by(Lead.store_id)
-    )
-    for store_id, n, won in db.session.execute(stmt):
-        found[store_id].leads, found[store_id].won = n, int(won or 0)
-
-
-def _surveys(found: dict, ids: list, start: datetime, end: datetime) -> None:
-    nps_answers = func.count(Survey.nps)
-    stmt = (
-        select(
-            Survey.store_id,
-            func.count(Survey.id),
-            nps_answers,
-            func.sum(case((Survey.nps >= PROMOTER, 1), else_=0)),
-            func.sum(case((Survey.nps <= DETRACTOR, 1), else_=0)),
-            func.avg(Survey.csi),
-            func.count(Survey.csi),
-        )
-        .where(Survey.answered_at >= start, Survey.answered_at < end, Survey.store_id.in_(ids))
-        .where(Survey.kind == SERVICE)  # CSI is after-sales; a delivery survey is the SSI's
-        .group_by(Survey.store_id)
-    )
-    for store_id, n, rated, promoters, detractors, csi, scored in db.session.execute(stmt):
-        row = found[store_id]
-        row.surveys, row.nps_answers, row.csi_answers = n, rated, scored
-        if rated:
-            row.nps = 100.0 * (int(promoters or 0) - int(detractors or 0)) / rated
-        row.csi = float(csi) if csi is not None else None
-
-
-def _complaints(found: dict, ids: list, start: datetime, end: datetime) -> None:
-    stmt = (
-        select(Complaint.store_id, func.count(Complaint.id))
-        .where(
-            Complaint.created_at >= start, Complaint.created_at < end, Complaint.store_id.in_(ids)
-        )
-        .group_by(Complaint.store_id)
-    )
-    for store_id, n in db.session.execute(stmt):
-        found[store_id].complaints = n
-
-
-def _sales(found: dict, ids: list, start: datetime, end: datetime) -> None:
-    stmt = (
-        select(Order.store_id, func.sum(Order.total_fen - Order.refunded_fen), func.count(Order.id))
-        .where(
-            Order.paid_at >= start,
-            Order.paid_at < end,
-            Order.status != CANCELLED,
-            Order.store_id.in_(ids),
-        )
-        .group_by(Order.store_id)
-    )
-    for store_id, fen, n in db.session.execute(stmt):
-        found[store_id].sales_fen, found[store_id].orders = int(fen or 0), n
-
-
-def _vetting(found: dict, ids: list, start: datetime, end: datetime) -> None:
-    stmt = (
-        select(UsedCarRequest.store_id, func.count(UsedCarTransition.id))
-        .join(UsedCarRequest, UsedCarRequest.id == UsedCarTransition.request_id)
-        .where(
-            UsedCarTransition.to_status.in_(VETTED),
-            UsedCarTransition.at >= start,
-            UsedCarTransition.at < end,
-            UsedCarRequest.store_id.in_(ids),
-        )
-        .group_by(UsedCarRequest.store_id)
-    )
-    for store_id, n in db.session.execute(stmt):
-        found[store_id].vetted = n
+    stmt = select(ranked.c.store_id, booking_stats.median_of(ranked)).group_by(ranked.c.store_id)
+    for store_id, middle in db.session.execute(stmt):
+        found[store_id].contact_minutes = float(middle) if middle is not None else None
 
 
 def median(values: list[float | None]) -> float | None:

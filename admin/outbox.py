@@ -45,6 +45,7 @@ JOB_LABELS = {
     "shop-expire-pickups": _l("Release pickups past their deadline"),
     "shop-scheduled-prices": _l("Apply scheduled prices"),
     "customer-value": _l("Customer value (RFM) bands"),
+    "daily-stats": _l("Count each store's daily figures"),
 }
 
 

@@ -71,6 +71,10 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_ATTEMPTS": 3,  # claims of one import before it is given up
     "IMPORT_UPLOAD_KEEP_DAYS": 7,  # a checked upload nobody applied is deleted after this
     "REPEAT_REPAIR_DAYS": 30,
+    # The closed days the daily-stats job recounts each run: a late change to an older day
+    # (a lead won, an order refunded) reaches the rollup only through `flask m4s daily-stats`.
+    # 92 covers every period the group's comparison offers (the longest, 90 days).
+    "DAILY_STATS_DAYS": 92,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,
     "MAINTENANCE_WINDOW_DAYS": 30,

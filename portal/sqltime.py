@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, String, literal
+from sqlalchemy import Date, Float, Integer, String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -82,3 +82,34 @@ def local_month(column, tz: str, at: datetime):
     offset = ZoneInfo(tz).utcoffset(at.replace(tzinfo=None))
     minutes = int(offset.total_seconds() // 60) if offset else 0
     return _local_month(column, literal(tz), literal(f"{minutes:+d} minutes"))
+
+
+class _local_date(FunctionElement):  # noqa: N801
+    type = Date()
+    name = "local_date"
+    inherit_cache = True
+
+
+@compiles(_local_date)
+def _local_date_pg(element, compiler, **kw):
+    column, zone, _modifier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(timezone({zone}, {column}) AS DATE)"
+
+
+@compiles(_local_date, "sqlite")
+def _local_date_sqlite(element, compiler, **kw):
+    column, _zone, modifier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"date({column}, {modifier})"
+
+
+def local_date(column, tz: str, at: datetime):
+    """Return the calendar day of the timestamp column in the time zone tz (a DATE).
+
+    As local_month: the real zone rules on PostgreSQL, tz's UTC offset at `at` on SQLite."""
+    offset = ZoneInfo(tz).utcoffset(at.replace(tzinfo=None))
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    return _local_date(
+        column,
+        literal(tz, literal_execute=True),
+        literal(f"{minutes:+d} minutes", literal_execute=True),
+    )

@@ -63,6 +63,7 @@ JOBS: list[Job] = [
     Job("shop-expire-pickups", "shop.orders:expire_pickups", 300),
     Job("shop-scheduled-prices", "shop.prices:apply_due", 60),
     Job("customer-value", "crm.customer_value:refresh_values", 86400),
+    Job("daily-stats", "admin.daily_stats:refresh_daily_stats", 3600),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
