@@ -18,7 +18,7 @@ from crm.quality_models import SERVICE, Complaint, Survey
 from crm.quality_stats import DETRACTOR, PROMOTER
 from portal import access
 from portal.extensions import db
-from portal.models import Booking, Store, UsedCarRequest, UsedCarTransition
+from portal.models import Booking, Store, UsedCarRequest, UsedCarTransition, Vehicle
 from portal.models.bookings import NO_SHOW
 from portal.models.usedcars import APPROVED, REJECTED
 from portal.services import booking_stats
@@ -97,12 +97,14 @@ def figures(viewer, start: datetime, end: datetime) -> list[StoreFigures]:
     if not found:
         return []
     ids = list(found)
-    for measure in (_bookings, _contact, _leads, _surveys, _complaints, _sales, _vetting):
+    _bookings(found, ids, start, end, viewer)
+    for measure in (_contact, _leads, _surveys, _complaints, _sales, _vetting):
         measure(found, ids, start, end)
     return list(found.values())
 
 
-def _bookings(found: dict, ids: list, start: datetime, end: datetime) -> None:
+def _bookings(found: dict, ids: list, start: datetime, end: datetime, viewer) -> None:
+    """Count the bookings of the cars the viewer compares (a manufacturer: their brand's)."""
     stmt = (
         select(
             Booking.store_id,
@@ -110,9 +112,11 @@ def _bookings(found: dict, ids: list, start: datetime, end: datetime) -> None:
             func.sum(case((Booking.status.in_(CAME_IN), 1), else_=0)),
             func.sum(case((Booking.status == NO_SHOW, 1), else_=0)),
         )
+        .join(Vehicle, Vehicle.id == Booking.vehicle_id)
         .where(Booking.created_at >= start, Booking.created_at < end, Booking.store_id.in_(ids))
         .group_by(Booking.store_id)
     )
+    stmt = access.compared_cars(stmt, viewer)
     for store_id, n, came, no_show in db.session.execute(stmt):
         row = found[store_id]
         row.bookings, row.came, row.no_show = n, int(came or 0), int(no_show or 0)
