@@ -23,7 +23,7 @@ from admin.bookings import (
 from admin.calls import CallConsoleView, TaskApprovalsView, TaskRulesView, TodayView
 from admin.campaigns import CampaignView, SegmentView
 from admin.catalog_import_views import CatalogImportView
-from admin.core import AuditAdmin, StoreAdmin, VehicleAdmin
+from admin.core import AuditAdmin, BrandAdmin, StoreAdmin, VehicleAdmin
 from admin.crm import CustomerView, LeadSpeedView, LeadsView
 from admin.customer_profile import TierView
 from admin.customer_value import CustomerValueView
@@ -59,6 +59,7 @@ from portal.extensions import db
 from portal.models import (
     AuditEvent,
     Booking,
+    Brand,
     InspectionTemplate,
     InsurancePolicy,
     Loan,
@@ -69,14 +70,25 @@ from portal.models import (
     User,
     Vehicle,
 )
-from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, REGION, TECHNICIAN
+from portal.models.accounts import (
+    ADMIN,
+    ADVISOR,
+    AGENT,
+    GROUP_ROLES,
+    HQ,
+    MANAGER,
+    MANUFACTURER,
+    REGION,
+    TECHNICIAN,
+)
 from shop.models import Category, Discount, Placement, Product
 from workshop_video.models import Camera, VideoSession
 
 ALL = (ADVISOR, MANAGER, ADMIN)  # the store's staff; call-centre agents see their own pages
 EVERYONE = (*ALL, AGENT)
 MANAGERS = (MANAGER, ADMIN)
-GROUP_VIEW = (ADMIN, HQ, REGION)  # the stores' figures side by side, never a person's data
+# The stores' figures side by side, never a person's data.
+GROUP_VIEW = (ADMIN, HQ, REGION, MANUFACTURER)
 
 
 class Page(NamedTuple):
@@ -150,6 +162,7 @@ PAGES: tuple[Page, ...] = (
     Page(LoanAdmin, Loan, _l("Car loans"), FINANCE, "loans", ALL),
     Page(PolicyAdmin, InsurancePolicy, _l("Insurance policies"), FINANCE, "policies", ALL),
     Page(StoreAdmin, Store, _l("Stores"), None, "stores", (ADMIN,)),
+    Page(BrandAdmin, Brand, _l("Brands"), None, "brands", (ADMIN,)),
     Page(AuditAdmin, AuditEvent, _l("Audit log"), None, "audit", MANAGERS),
     Page(LeadsView, None, _l("Leads"), NEW_CARS, "leads", ALL),
     Page(CustomerView, None, _l("Customer records"), NEW_CARS, "crm_customers", ALL),
@@ -206,7 +219,7 @@ PAGES: tuple[Page, ...] = (
     Page(LeadImportView, None, _l("Import platform leads"), NEW_CARS, "lead_imports", MANAGERS),
     Page(WebhookView, None, _l("Webhooks"), STORE, "webhooks", MANAGERS),
     Page(GroupDashboardView, None, _l("Store comparison"), None, "group_dashboard", GROUP_VIEW),
-    Page(HelpView, None, _l("Help"), None, "manual", (*EVERYONE, HQ, REGION, TECHNICIAN)),
+    Page(HelpView, None, _l("Help"), None, "manual", (*EVERYONE, *GROUP_ROLES, TECHNICIAN)),
 )
 
 
@@ -222,7 +235,7 @@ def init_admin(app: Flask) -> Admin:
     """Build the back office for this app (one Admin per app, never module-level)."""
     home = StaffHomeView(name=_l("Home"), url="/admin", endpoint="admin")
     # The group's roles are sent on to their dashboard, technicians to their jobs.
-    home.roles = (*EVERYONE, HQ, REGION, TECHNICIAN)
+    home.roles = (*EVERYONE, *GROUP_ROLES, TECHNICIAN)
     admin = Admin(
         app,
         name="M4S",

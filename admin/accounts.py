@@ -22,7 +22,7 @@ from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import Region, Store, UnlockRequest, User
+from portal.models import Brand, Region, Store, UnlockRequest, User
 from portal.models.accounts import ADVISOR, AGENT, OWNER, STAFF_ROLES, TECHNICIAN
 from portal.services import accounts, advisors, sessions, unlock
 
@@ -32,6 +32,7 @@ class StaffCreateForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in STAFF_ROLES])
     store = SelectField(_l("Store"), coerce=int, validators=[Optional()])
     region = SelectField(_l("Region (regional managers)"), coerce=int, validators=[Optional()])
+    brand = SelectField(_l("Brand (manufacturer officers)"), coerce=int, validators=[Optional()])
     phone = StringField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=80)])
@@ -75,6 +76,7 @@ class StaffAdmin(StaffModelView):
             form.role.choices = [SelectChoice(r, ROLE_LABELS[r]) for r in STORE_ROLES]
             form.store.choices = [SelectChoice(s.id, s.name) for s in stores]
             del form.region  # the group's roles are the administrators' to create
+            del form.brand
         else:
             form.store.choices = [SelectChoice(0, "-")] + [
                 SelectChoice(s.id, s.name) for s in stores
@@ -83,6 +85,10 @@ class StaffAdmin(StaffModelView):
             form.region.choices = [SelectChoice(0, "-")] + [
                 SelectChoice(r.id, r.name) for r in regions
             ]
+            brands = db.session.scalars(select(Brand).order_by(Brand.code)).all()
+            form.brand.choices = [SelectChoice(0, "-")] + [
+                SelectChoice(b.id, str(b)) for b in brands
+            ]
         return form
 
     def create_model(self, form):
@@ -90,6 +96,8 @@ class StaffAdmin(StaffModelView):
         store = db.session.get(Store, form.store.data) if form.store.data else None
         chosen = getattr(form, "region", None)
         region = db.session.get(Region, chosen.data) if chosen and chosen.data else None
+        marque = getattr(form, "brand", None)
+        brand = db.session.get(Brand, marque.data) if marque and marque.data else None
         phone = accounts.normalize_phone(form.phone.data or "") if form.phone.data else None
         if form.phone.data and not phone:
             flash(_("Enter an 11-digit mainland mobile number."), "error")
@@ -104,6 +112,7 @@ class StaffAdmin(StaffModelView):
                 email=accounts.normalize_email(form.email.data or ""),
                 department=form.department.data or "",
                 region=region,
+                brand=brand,
             )
         except DomainError as exc:
             db.session.rollback()

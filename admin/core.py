@@ -1,7 +1,8 @@
-"""Back-office views for stores, vehicles and the audit log."""
+"""Back-office views for stores and the brands they sell, vehicles and the audit log."""
 
 from __future__ import annotations
 
+import re
 from zoneinfo import available_timezones
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
@@ -11,9 +12,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, or_, select
-from wtforms import DateField
-from wtforms.validators import ValidationError
+from sqlalchemy import and_, func, or_, select
+from wtforms import DateField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from admin import audit_labels, display, listing
 from admin.base import StaffModelView
@@ -24,7 +26,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.forms import field_error
 from portal.inputs import int_arg
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent, Brand, User
 from portal.models.accounts import STAFF_ROLES
 from portal.services import vehicles
 from portal.timeutil import now
@@ -50,6 +52,7 @@ class StoreAdmin(StaffModelView):
         "opens_at",
         "closes_at",
         "bays",
+        "brands",
         "is_active",
     )
     form_columns = (
@@ -61,17 +64,93 @@ class StoreAdmin(StaffModelView):
         "opens_at",
         "closes_at",
         "bays",
+        "brand_ids",
         "is_active",
     )
-    column_labels = {"name": _l("Store name"), "rescue_phone": _l("24-hour rescue line")}
+    column_labels = {
+        "name": _l("Store name"),
+        "rescue_phone": _l("24-hour rescue line"),
+        "brands": _l("Brands sold"),
+    }
     column_searchable_list = ("name",)
     form_args = {"timezone": {"validators": [known_zone]}}
+    # The brands a store sells: a group store several. Chosen from the brands page's list; a
+    # brand's manufacturer officer compares exactly the stores that sell it.
+    form_extra_fields = {
+        "brand_ids": SelectMultipleField(_l("Brands sold"), coerce=int, validators=[Optional()])
+    }
+
+    def create_form(self, obj=None):
+        return _brand_choices(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        form = _brand_choices(super().edit_form(obj))
+        if request.method == "GET" and obj is not None:
+            form.brand_ids.data = [b.id for b in obj.brands]
+        return form
 
     def on_model_change(self, form, model, is_created):
         if model.timezone not in available_timezones():  # never save a zone pages cannot show
             flash(ZONE_MESSAGE, "error")
             raise ValueError(str(ZONE_MESSAGE))
+        chosen = form.brand_ids.data or []
+        model.brands = list(db.session.scalars(select(Brand).where(Brand.id.in_(chosen))))
         super().on_model_change(form, model, is_created)
+
+
+def _brand_choices(form):
+    """Offer every brand on a store's form (a choice outside them is refused)."""
+    brands = db.session.scalars(select(Brand).order_by(Brand.code))
+    form.brand_ids.choices = [SelectChoice(b.id, str(b)) for b in brands]
+    return form
+
+
+BRAND_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,19}")
+
+
+def brand_code(form, field) -> None:
+    """A brand's code is short Latin capitals and digits (BYD, GEELY); stored upper-case."""
+    field.data = (field.data or "").strip().upper()
+    if not BRAND_CODE.fullmatch(field.data):
+        raise ValidationError(_("Use up to 20 Latin letters, digits or hyphens, such as BYD."))
+
+
+def unique_brand(column: str):
+    """Refuse a brand's code or name that another brand already has (whatever the case)."""
+
+    def check(form, field) -> None:
+        field.data = (field.data or "").strip()  # DataRequired has refused a blank one
+        editing = int_arg(request.args.get("id"), minimum=1) or 0  # the brand being edited
+        taken = db.session.scalar(
+            select(Brand.id).where(
+                func.lower(getattr(Brand, column)) == field.data.lower(), Brand.id != editing
+            )
+        )
+        if taken is not None:
+            raise ValidationError(_("Another brand already has this."))
+
+    return check
+
+
+class BrandAdmin(StaffModelView):
+    """The car brands the group's stores sell, in Chinese and English (administrators only);
+    a store's brands are chosen on the store, a manufacturer's officer gets one brand."""
+
+    column_list = ("code", "name", "name_en", "stores")
+    form_columns = ("code", "name", "name_en")
+    column_labels = {
+        "code": _l("Brand code"),
+        "name": _l("Chinese name"),
+        "name_en": _l("English name"),
+        "stores": _l("Stores selling it"),
+    }
+    column_searchable_list = ("code", "name", "name_en")
+    column_default_sort = "code"
+    form_args = {
+        "code": {"validators": [DataRequired(), brand_code, unique_brand("code")]},
+        "name": {"validators": [DataRequired(), Length(max=40), unique_brand("name")]},
+        "name_en": {"validators": [DataRequired(), Length(max=60), unique_brand("name_en")]},
+    }
 
 
 class WarrantyForm(FlaskForm):

@@ -181,6 +181,7 @@ def period_figures(viewer, key: str, at: datetime) -> list[group_stats.StoreFigu
         for (first, last), store_ids in raw.items():
             group_stats.add_counted(found, store_ids, *period_bounds(first, last, zone))
         group_stats.contact_median(found, ids, period.start, period.end)
+        group_stats.brand_bookings(found, ids, period.start, period.end, viewer)
     return list(found.values())
 
 

@@ -1,5 +1,6 @@
 """The group's comparison of stores: headquarters (every store), regional managers (their
-region's stores) and admins see each store's figures side by side with the group median."""
+region's stores), a brand's manufacturer officer (the stores selling it) and admins see each
+store's figures side by side with the group median."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from flask_login import current_user
 
 from admin import charts, daily_stats, group_stats
 from admin.base import StaffView
+from portal import access
 from portal.i18n import cny
 from portal.timeutil import now
 
@@ -129,6 +131,7 @@ class GroupDashboardView(StaffView):
         tz = current_app.config["DEFAULT_TIMEZONE"]
         period = group_stats.period(key, now().astimezone(ZoneInfo(tz)).date(), tz)
         stores = daily_stats.period_figures(current_user, key, now())
+        brand = access.compared_brand(current_user)
         minimum = current_app.config["GROUP_MIN_CELL"]
         columns = [_column(m, stores, minimum) for m in measures()]
         return self.render(
@@ -136,6 +139,7 @@ class GroupDashboardView(StaffView):
             period=period,
             periods=[(k, PERIOD_LABELS[k]) for k in group_stats.PERIODS],
             error=error,
+            brand=brand,
             stores=stores,
             columns=columns,
             minimum=minimum,

@@ -11,7 +11,17 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 
-from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, OWNER, REGION, TECHNICIAN
+from portal.models.accounts import (
+    ADMIN,
+    ADVISOR,
+    AGENT,
+    HQ,
+    MANAGER,
+    MANUFACTURER,
+    OWNER,
+    REGION,
+    TECHNICIAN,
+)
 
 ROLE_LABELS = {
     ADVISOR: _l("Advisor"),
@@ -21,6 +31,7 @@ ROLE_LABELS = {
     HQ: _l("Group headquarters"),
     REGION: _l("Regional manager"),
     TECHNICIAN: _l("Technician"),
+    MANUFACTURER: _l("Manufacturer (brand officer)"),
 }
 ORDER_STATUS_LABELS = {
     "pending": _l("Waiting for payment"),

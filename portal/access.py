@@ -13,6 +13,9 @@ The rule, by role (an inactive account, or anyone not signed in, may do nothing 
   only figures aggregated per store (``compares_stores``, ``compared_stores``): headquarters
   over every store, a regional manager over the stores of their region. They have no store, so
   every store rule above answers "nothing" for them.
+- manufacturer (厂家, a car brand's officer): like the group's roles, figures only, over the
+  stores that sell their brand (``compared_stores``); where a figure is per car (bookings), of
+  their brand's cars only (``compared_cars``), since a group store sells other brands too.
 - technician: a workshop technician of one store sees the jobs assigned to them
   (``assigned_jobs``), and nothing else of the store: every store rule above answers "nothing"
   for them too, although they have a store.
@@ -31,11 +34,19 @@ from __future__ import annotations
 from typing import Any, Protocol, TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, func, select
 
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models.accounts import ADMIN, ADVISOR, HQ, REGION, STAFF_ROLES, TECHNICIAN
+from portal.models.accounts import (
+    ADMIN,
+    ADVISOR,
+    HQ,
+    MANUFACTURER,
+    REGION,
+    STAFF_ROLES,
+    TECHNICIAN,
+)
 
 T = TypeVar("T")
 
@@ -65,24 +76,60 @@ def sees_all_stores(user: Actor | None) -> bool:
 
 def compares_stores(user: Actor | None) -> bool:
     """Return whether the user may see stores' aggregated figures side by side."""
-    return is_active_staff(user) and user.role in (ADMIN, HQ, REGION)
+    return is_active_staff(user) and user.role in (ADMIN, HQ, REGION, MANUFACTURER)
 
 
 def compared_stores(stmt: Select, column: Any, user: Actor | None) -> Select:
     """Filter a select to the stores whose figures the user compares: every store for admins
-    and headquarters, their region's stores for a regional manager, none for anyone else.
+    and headquarters, their region's stores for a regional manager, the stores selling their
+    brand for a manufacturer's officer, none for anyone else.
 
     ``column`` is the store id column (``Store.id``, ``Booking.store_id``)."""
-    from portal.models.stores import Store
+    from portal.models.stores import Store, store_brands
 
     if not compares_stores(user):
         return stmt.where(false())
-    if user.role != REGION:
-        return stmt
-    region_id = getattr(user, "region_id", None)
-    if region_id is None:
+    if user.role == REGION:
+        region_id = getattr(user, "region_id", None)
+        if region_id is None:
+            return stmt.where(false())
+        return stmt.where(column.in_(select(Store.id).where(Store.region_id == region_id)))
+    if user.role == MANUFACTURER:
+        brand_id = getattr(user, "brand_id", None)
+        if brand_id is None:
+            return stmt.where(false())
+        selling = select(store_brands.c.store_id).where(store_brands.c.brand_id == brand_id)
+        return stmt.where(column.in_(selling))
+    return stmt
+
+
+def compared_cars(stmt: Select, user: Actor | None) -> Select:
+    """Filter a select of per-car figures (it must select from or join ``Vehicle``) to the
+    cars the user compares: their brand's cars for a manufacturer's officer (a car's brand as
+    its owner entered it, in Chinese or English), every car for the group's other roles.
+
+    The stores are filtered separately (``compared_stores``)."""
+    from portal.models import Vehicle
+
+    if not compares_stores(user):
         return stmt.where(false())
-    return stmt.where(column.in_(select(Store.id).where(Store.region_id == region_id)))
+    if user.role != MANUFACTURER:
+        return stmt
+    brand = compared_brand(user)
+    if brand is None:
+        return stmt.where(false())
+    names = {brand.name.strip().lower(), brand.name_en.strip().lower(), brand.code.lower()}
+    return stmt.where(func.lower(func.trim(Vehicle.brand)).in_(sorted(names)))
+
+
+def compared_brand(user: Actor | None) -> Any:
+    """Return the brand a manufacturer's officer compares the stores and cars of (None for
+    every other role)."""
+    from portal.models import Brand
+
+    if not compares_stores(user) or user.role != MANUFACTURER:
+        return None
+    return db.session.get(Brand, getattr(user, "brand_id", None) or 0)
 
 
 def sees_store_records(user: Actor | None) -> bool:

@@ -59,7 +59,7 @@ def demo(owners: int) -> None:
         click.echo(f"{module}: {extra}")
     click.echo("Demo logins (mobile number / password):")
     for role, login in DEMO_LOGINS.items():
-        click.echo(f"  {role:8s} {login} / {DEMO_PASSWORD[role]}")
+        click.echo(f"  {role:12s} {login} / {DEMO_PASSWORD[role]}")
 
 
 # Jobs of `flask m4s send-reminders`, by import path; each takes no argument, is idempotent

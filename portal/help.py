@@ -189,6 +189,7 @@ STAFF_MANUAL: dict[str, tuple[Topic, ...]] = {
     ),
 }
 STAFF_MANUAL["region"] = STAFF_MANUAL["hq"]
+STAFF_MANUAL["manufacturer"] = STAFF_MANUAL["hq"]
 STAFF_MANUAL["technician"] = (
     Topic(
         "jobs",

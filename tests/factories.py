@@ -8,7 +8,7 @@ from datetime import time
 
 from portal.demo import make_plate, make_vin
 from portal.extensions import db
-from portal.models import AdvisorProfile, Region, Store, User, Vehicle
+from portal.models import AdvisorProfile, Brand, Region, Store, User, Vehicle
 from portal.services import passwords
 
 PASSWORD = "correct horse battery staple"
@@ -91,6 +91,22 @@ def hq(**kw) -> User:
 
 def regional(region: Region, **kw) -> User:
     return user("region", None, region_id=region.id, **kw)
+
+
+def brand(code: str | None = None, stores: tuple[Store, ...] = (), **kw) -> Brand:
+    n = next(_seq)
+    code = code or f"B{n}"
+    b = Brand(code=code, name=kw.pop("name", f"品牌{n}"), name_en=kw.pop("name_en", f"Brand {n}"))
+    db.session.add(b)
+    db.session.flush()
+    for s in stores:
+        s.brands.append(b)
+    db.session.commit()
+    return b
+
+
+def manufacturer(brand: Brand, **kw) -> User:
+    return user("manufacturer", None, brand_id=brand.id, **kw)
 
 
 def vin() -> str:

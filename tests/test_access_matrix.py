@@ -448,11 +448,12 @@ AGENT: dict[str, int] = dict.fromkeys(
 )
 
 
-# The group's roles: headquarters ("hq") and the regional manager of store A's region
-# ("region"). They have no store and see figures, never a person's record. Every back-office
-# page but their dashboard refuses them (403); elsewhere they get what the advisor of store B
-# gets (store A's records do not exist for them), except where listed here.
-GROUP_VIEWERS = ("hq", "region")
+# The group's roles: headquarters ("hq"), the regional manager of store A's region ("region")
+# and the manufacturer officer of a brand store A sells ("manufacturer"). They have no store
+# and see figures, never a person's record. Every back-office page but their dashboard refuses
+# them (403); elsewhere they get what the advisor of store B gets (store A's records do not
+# exist for them), except where listed here.
+GROUP_VIEWERS = ("hq", "region", "manufacturer")
 GROUP: dict[str, int] = {
     "admin.index": 302,  # the back-office home sends them on to their dashboard
     "admin.static": 200,
@@ -513,6 +514,7 @@ for prefix, expected in {
     "owners": admin_model(STAFF, create=302, edit=302, other_store=302),
     "vehicles_admin": admin_model(STAFF, create=302, edit=302, other_store=302),
     "stores": admin_model(ADMINS, details=302),  # no details page: the list shows it all
+    "brands": admin_model(ADMINS, details=302),
     "audit": admin_model(MANAGERS, create=302, edit=302),
     # The sample booking is not decided yet, so it is not in the archive.
     "reviewed": admin_model(STAFF, details=302, create=302, edit=302, other_store=302),
@@ -548,6 +550,7 @@ def world(app, f, db):
         "technician": f.technician(store_a),
         "hq": f.hq(),
         "region": f.regional(f.region("华南", (store_a,))),
+        "manufacturer": f.manufacturer(f.brand("BYD", (store_a,), name="比亚迪", name_en="BYD")),
     }
     vehicle = f.vehicle(owner)
     f.vehicle(users["other_owner"])
@@ -665,6 +668,7 @@ def world(app, f, db):
         "owners": owner.id,
         "vehicles_admin": vehicle.id,
         "stores": store_a.id,
+        "brands": store_a.brands[0].id,
         "audit": 1,
         "reviewed": booking.id,
         "store_days": 1,
@@ -975,14 +979,14 @@ def test_access_matrix(app, world, role):
     assert mismatches == [], mismatches
 
 
-def _persons_data(db, users) -> set[str]:
+def _persons_data(db, users, role: str) -> set[str]:
     """Give every person of the world a name found nowhere else; return every name, phone
-    number and VIN of the world but the regional manager's own name and number."""
+    number and VIN of the world but the signed-in group viewer's own name and number."""
     from sqlalchemy import select
 
     from portal.models import AdvisorProfile, UsedCarLead, UsedCarRequest, User, Vehicle
 
-    me = users["region"]
+    me = users[role]
     for person in db.session.scalars(select(User).where(User.id != me.id)):
         person.name = f"测姓{person.id}名"
     for profile in db.session.scalars(select(AdvisorProfile)):
@@ -1005,18 +1009,20 @@ def _signed_in(app, user):
     return client
 
 
-def test_a_regional_manager_sees_no_persons_data(app, world, db):
-    """Walk every route as store A's regional manager: the dashboard answers (with store A's
-    figures), and no answer holds a name, a phone number or a VIN of the world that the same
-    request without signing in would not show (a public page, a bearer link)."""
+@pytest.mark.parametrize("role", ["region", "manufacturer"])
+def test_a_store_group_viewer_sees_no_persons_data(app, world, db, role):
+    """Walk every route as store A's regional manager, and as the officer of a brand only store
+    A sells: the dashboard answers (with store A's figures), and no answer holds a name, a
+    phone number or a VIN of the world that the same request without signing in would not
+    show (a public page, a bearer link)."""
     users, args, query = world
-    secrets = _persons_data(db, users)
+    secrets = _persons_data(db, users, role)
     assert len(secrets) > 20  # owners, staff, leads' customers, buyers, cars
     leaks, answered = [], []
     for rule in _rules(app):
-        client = _signed_in(app, users["region"])  # afresh: the walk signs out on the way
+        client = _signed_in(app, users[role])  # afresh: the walk signs out on the way
         response = _request(client, rule, args, query)
-        assert response.status_code == expected_code(rule.endpoint, "region"), rule.endpoint
+        assert response.status_code == expected_code(rule.endpoint, role), rule.endpoint
         body = response.get_data().decode("utf-8", "replace")
         if response.status_code == 200 and rule.endpoint not in ("static", "admin.static"):
             answered.append(rule.endpoint)
@@ -1029,9 +1035,9 @@ def test_a_regional_manager_sees_no_persons_data(app, world, db):
             leaks += [(rule.endpoint, value) for value in found if value not in seen]
     assert leaks == []
     assert "group_dashboard.index" in answered
-    dashboard = _signed_in(app, users["region"]).get("/admin/group_dashboard/")
+    dashboard = _signed_in(app, users[role]).get("/admin/group_dashboard/")
     dashboard = dashboard.get_data(as_text=True)
-    assert ">A<" in dashboard and ">B<" not in dashboard  # their region's store only
+    assert ">A<" in dashboard and ">B<" not in dashboard  # their region's or brand's store only
 
 
 # API tokens: (no token, every scope and store, store A only, store B only, read scopes only,

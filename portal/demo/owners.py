@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal.demo import maintenance
 from portal.demo.bookings import load_booking_history
+from portal.demo.brands import load_brands
 from portal.demo.inspections import load_inspection_demo
 from portal.demo.people import (
     DEMO_LOGINS,
@@ -28,7 +29,16 @@ from portal.demo.technicians import load_technician_demo
 from portal.demo.usedcars import load_usedcar_demo
 from portal.extensions import db
 from portal.models import AdvisorProfile, MileageReading, Region, Store, User, Vehicle
-from portal.models.accounts import ADMIN, ADVISOR, HQ, MANAGER, OWNER, REGION, TECHNICIAN
+from portal.models.accounts import (
+    ADMIN,
+    ADVISOR,
+    HQ,
+    MANAGER,
+    MANUFACTURER,
+    OWNER,
+    REGION,
+    TECHNICIAN,
+)
 from portal.services import passwords
 from portal.services.media import store_image
 from portal.timeutil import now
@@ -98,6 +108,7 @@ def load_demo(owners: int = 200, seed: int = 42) -> dict[str, int]:
         stores.append(store)
     _staff(None, ADMIN, DEMO_LOGINS[ADMIN], "系统管理员", hashes[ADMIN])
     _group_viewers(stores, hashes)
+    load_brands(stores, hashes[MANUFACTURER])
     advisors: dict[int, list[User]] = {}
     for si, store in enumerate(stores):
         _staff(store, MANAGER, f"1390000{si}100", chinese_name(rng), hashes[MANAGER])

@@ -12,7 +12,17 @@ from datetime import date, timedelta
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from portal.models.accounts import ADMIN, ADVISOR, AGENT, HQ, MANAGER, OWNER, REGION, TECHNICIAN
+from portal.models.accounts import (
+    ADMIN,
+    ADVISOR,
+    AGENT,
+    HQ,
+    MANAGER,
+    MANUFACTURER,
+    OWNER,
+    REGION,
+    TECHNICIAN,
+)
 from portal.validation import VIN_ALPHABET, vin_check_digit
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
@@ -56,6 +66,7 @@ DEMO_PASSWORD = {
     HQ: "m4s-demo-hq",  # the group's headquarters: every store's figures
     REGION: "m4s-demo-region",  # the regional manager of DEMO_REGION: its stores' figures
     TECHNICIAN: "m4s-demo-technician",  # a workshop technician of the first store
+    MANUFACTURER: "m4s-demo-manufacturer",  # DEMO_BRAND's officer: its stores' figures
 }
 DEMO_LOGINS = {
     OWNER: "13800000001",
@@ -66,8 +77,10 @@ DEMO_LOGINS = {
     HQ: "13900000002",
     REGION: "13900000003",
     TECHNICIAN: "13900000300",
+    MANUFACTURER: "13900000004",
 }
 DEMO_REGION = "华南区"  # every demo store is in Guangdong
+DEMO_BRAND = "BYD"  # the demo manufacturer officer's brand: sold by the first store only
 
 
 def chinese_name(rng: random.Random) -> str:

@@ -54,7 +54,7 @@ from portal.models.media import Image
 from portal.models.notices import Notice, NoticeRecipient
 from portal.models.outbox import JobRun, OutboxMessage
 from portal.models.rescue import Rescue, RescueEvent
-from portal.models.stores import Region, Store
+from portal.models.stores import Brand, Region, Store, store_brands
 from portal.models.usedcars import (
     UsedCarEvent,
     UsedCarFlag,
@@ -123,6 +123,8 @@ __all__ = [
     "PolicyReminder",
     "ReminderCheck",
     "Region",
+    "Brand",
+    "store_brands",
     "Store",
     "UnlockApproval",
     "UnlockRequest",

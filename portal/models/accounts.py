@@ -12,7 +12,7 @@ from portal.models.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from portal.models.media import Image
-    from portal.models.stores import Region, Store
+    from portal.models.stores import Brand, Region, Store
     from portal.models.vehicles import Vehicle
 
 OWNER, ADVISOR, MANAGER, ADMIN = "owner", "advisor", "manager", "admin"
@@ -20,11 +20,14 @@ AGENT = "agent"  # a call-centre agent of one store (inbound and outbound calls)
 # The group's view across stores: headquarters compares every store, a regional manager the
 # stores of their region; both see figures only, never a customer's record (portal/access.py).
 HQ, REGION = "hq", "region"
+# A car maker's officer (厂家, the brand's DMS officer): the figures of the stores that sell
+# their brand, and of their brand's cars where a figure is per car; never a person's record.
+MANUFACTURER = "manufacturer"
 # A workshop technician of one store: sees only the jobs assigned to them (portal/access.py).
 TECHNICIAN = "technician"
-ROLES = (OWNER, ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION, TECHNICIAN)
-STAFF_ROLES = (ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION, TECHNICIAN)
-GROUP_ROLES = (HQ, REGION)  # back-office accounts without a store
+ROLES = (OWNER, ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION, TECHNICIAN, MANUFACTURER)
+STAFF_ROLES = (ADVISOR, MANAGER, ADMIN, AGENT, HQ, REGION, TECHNICIAN, MANUFACTURER)
+GROUP_ROLES = (HQ, REGION, MANUFACTURER)  # back-office accounts without a store
 
 
 class User(Base):
@@ -32,19 +35,24 @@ class User(Base):
     __table_args__ = (
         CheckConstraint(
             "role IN ('owner', 'advisor', 'manager', 'admin', 'agent', 'hq', 'region', "
-            "'technician')",
+            "'technician', 'manufacturer')",
             name="role_known",
         ),
         CheckConstraint(
-            "role IN ('owner', 'admin', 'hq', 'region') OR store_id IS NOT NULL",
+            "role IN ('owner', 'admin', 'hq', 'region', 'manufacturer') OR store_id IS NOT NULL",
             name="staff_has_store",
         ),
         # The group's roles see no store's records: they have no store; a regional manager
         # always has their region (and only they have one).
         CheckConstraint(
-            "role NOT IN ('hq', 'region') OR store_id IS NULL", name="group_role_storeless"
+            "role NOT IN ('hq', 'region', 'manufacturer') OR store_id IS NULL",
+            name="group_role_storeless",
         ),
         CheckConstraint("(role = 'region') = (region_id IS NOT NULL)", name="region_of_region"),
+        # A manufacturer's officer always has their one brand, and only they have one.
+        CheckConstraint(
+            "(role = 'manufacturer') = (brand_id IS NOT NULL)", name="brand_of_manufacturer"
+        ),
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="has_login"),
         CheckConstraint("failed_logins >= 0", name="failed_logins_nonnegative"),
         # Back-office lists (admin/listing.py): owners of a store, or all owners, by name;
@@ -70,6 +78,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"), index=True)
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # Who brought this owner in (an advisor or another owner), from a referral code.
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -92,6 +101,7 @@ class User(Base):
 
     store: Mapped[Store | None] = relationship(back_populates="staff", foreign_keys=[store_id])
     region: Mapped[Region | None] = relationship()
+    brand: Mapped[Brand | None] = relationship()
     advisor: Mapped[User | None] = relationship(
         back_populates="customers", remote_side=[id], foreign_keys=[advisor_id]
     )

@@ -1,14 +1,15 @@
-"""A store: one dealership site of the group; a region: the stores a regional manager follows."""
+"""A store: one dealership site of the group; a region: the stores a regional manager follows;
+a brand: a car maker's marque that stores sell (a group store may sell several)."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Time
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, Bilingual, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from portal.models.accounts import User
@@ -26,6 +27,40 @@ class Region(Base):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Which brands a store sells: a 4S store one, a group store several; a brand's manufacturer
+# officer compares exactly the stores listed here for their brand (portal/access.py).
+store_brands = Table(
+    "store_brands",
+    Base.metadata,
+    Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Column("brand_id", ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_store_brands_brand_store", "brand_id", "store_id"),
+)
+
+
+class Brand(Bilingual, Base):
+    """A car brand (比亚迪 BYD, 吉利 Geely): its Chinese name, English name and short code."""
+
+    __tablename__ = "brands"
+    __table_args__ = (
+        CheckConstraint("length(trim(name)) > 0", name="name_given"),
+        CheckConstraint("length(trim(name_en)) > 0", name="name_en_given"),
+        CheckConstraint("length(trim(code)) > 0", name="code_given"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)  # BYD, GEELY
+    name: Mapped[str] = mapped_column(String(40), unique=True)  # 比亚迪
+    name_en: Mapped[str] = mapped_column(String(60), unique=True)  # BYD
+
+    stores: Mapped[list[Store]] = relationship(
+        secondary=store_brands, back_populates="brands", order_by="Store.id"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.name_en}"
 
 
 class Store(Base):
@@ -59,6 +94,9 @@ class Store(Base):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
 
     region: Mapped[Region | None] = relationship(back_populates="stores")
+    brands: Mapped[list[Brand]] = relationship(
+        secondary=store_brands, back_populates="stores", order_by="Brand.code"
+    )
 
     staff: Mapped[list[User]] = relationship(
         back_populates="store", foreign_keys="User.store_id", viewonly=True

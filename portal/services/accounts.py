@@ -17,6 +17,7 @@ from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import (
     AdvisorProfile,
+    Brand,
     PasswordHistory,
     PasswordResetToken,
     Region,
@@ -29,6 +30,7 @@ from portal.models.accounts import (
     AGENT,
     GROUP_ROLES,
     MANAGER,
+    MANUFACTURER,
     OWNER,
     REGION,
     STAFF_ROLES,
@@ -265,10 +267,12 @@ def create_staff(
     email: str | None,
     department: str = "",
     region: Region | None = None,
+    brand: Brand | None = None,
 ) -> tuple[User, str]:
     """Create a staff account with a one-time initial password that must be changed.
 
-    Administrators and the group's roles have no store; a regional manager has a region."""
+    Administrators and the group's roles have no store; a regional manager has a region, a
+    manufacturer's officer their brand."""
     if role not in STAFF_ROLES:
         raise ValidationError(_("Unknown staff role."), field="role")
     if actor.role == MANAGER and (
@@ -282,6 +286,8 @@ def create_staff(
         raise ValidationError(_("Staff belong to a store."), field="store")
     if role == REGION and region is None:
         raise ValidationError(_("A regional manager needs a region."), field="region")
+    if role == MANUFACTURER and brand is None:
+        raise ValidationError(_("A manufacturer's officer needs a brand."), field="brand")
     if not phone and not email:
         raise ValidationError(_("Give a mobile number or an email address."), field="phone")
     if (phone and find_by_login(phone)) or (email and find_by_login(email)):
@@ -295,6 +301,7 @@ def create_staff(
         password_hash=passwords.hash_password(initial),
         store_id=store.id if store and not storeless else None,
         region_id=region.id if region and role == REGION else None,
+        brand_id=brand.id if brand and role == MANUFACTURER else None,
         must_change_password=True,
         password_changed_at=now(),
     )
