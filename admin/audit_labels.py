@@ -170,6 +170,7 @@ RECORD_TYPES: dict[str, tuple] = {
     "InsurancePolicy": (_l("Insurance policy"), "policies.details_view", "id"),
     "User": (_l("Account"), None, None),  # a customer's card or a staff account: see below
     "Store": (_l("Store"), None, None),
+    "Brand": (_l("Brand"), None, None),
     "Rescue": (_l("Rescue"), None, None),
     "ApiToken": (_l("API token"), None, None),
     "StaffDevice": (_l("Sign-in device"), None, None),
@@ -188,7 +189,7 @@ RECORD_TYPES: dict[str, tuple] = {
     "Category": (_l("Product category"), None, None),
     "Discount": (_l("Discount"), None, None),
     "Placement": (_l("Shop placement"), None, None),
-    "UsedCarLead": (_l("Used-car buyer lead"), None, None),
+    "UsedCarLead": (_l("Earlier buyer inquiry"), None, None),
 }
 # Rows added or edited through a back-office model page (admin/base.py writes
 # admin_create_<table> / admin_update_<table>), by table.
@@ -208,8 +209,9 @@ EDITED_TABLES = {
     "bookings": _l("booking"),
     "video_sessions": _l("viewing"),
     "vehicles": _l("vehicle"),
-    "used_car_leads": _l("used-car buyer lead"),
+    "used_car_leads": _l("earlier buyer inquiry"),
     "audit_events": _l("audit event"),
+    "brands": _l("brand"),
 }
 for _table_name, _what in EDITED_TABLES.items():
     ACTION_LABELS[f"admin_create_{_table_name}"] = _l(

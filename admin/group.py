@@ -98,15 +98,39 @@ def _shown(value: float | None, fmt: Callable[[float], str]) -> str:
     return "—" if value is None else fmt(value)
 
 
+# A chart of more stores than this shows the highest and the lowest CHART_ENDS of them (a
+# hundred bars read as a wall, and draw slowly); the table below it lists every store.
+CHART_ENDS = 10
+
+
+def chart_rows(values: list[tuple[str, float | None]]) -> tuple[list, int]:
+    """Return the rows a chart draws (all of them, or the highest and lowest CHART_ENDS by
+    value, highest first) and how many stores have a figure."""
+    known = [(name, v) for name, v in values if v is not None]
+    if len(known) <= 2 * CHART_ENDS:
+        return values, len(known)
+    ranked = sorted(known, key=lambda row: row[1], reverse=True)
+    return ranked[:CHART_ENDS] + ranked[-CHART_ENDS:], len(known)
+
+
 def _column(m: Measure, stores: list[group_stats.StoreFigures], minimum: int) -> dict:
     """Return one measure's cells, median and chart; a held-back figure is in none of them."""
     held = [too_few(m.base(s), minimum) for s in stores]
     values = [(s.name, None if hide else m.value(s)) for s, hide in zip(stores, held, strict=True)]
     middle = group_stats.median([v for _name, v in values])
+    rows, known = chart_rows(values)
+    title, note = m.title, ""
+    if len(rows) < len(values):
+        title = note = _(
+            "%(title)s: the highest and lowest %(n)s of %(total)s stores",
+            title=m.title,
+            n=CHART_ENDS,
+            total=known,
+        )
     chart = charts.hbar(
-        values,
+        rows,
         chart_id=f"chart-{m.key}",
-        title=m.title,
+        title=title,
         fmt=m.fmt,
         reference=(_("Group median"), middle),
     )
@@ -114,7 +138,8 @@ def _column(m: Measure, stores: list[group_stats.StoreFigures], minimum: int) ->
         Cell("—", too_few=True) if hide else Cell(_shown(v, m.fmt))
         for (_name, v), hide in zip(values, held, strict=True)
     ]
-    return {"measure": m, "cells": cells, "median": _shown(middle, m.fmt), "chart": chart}
+    median = _shown(middle, m.fmt)
+    return {"measure": m, "cells": cells, "median": median, "chart": chart, "note": note}
 
 
 class GroupDashboardView(StaffView):

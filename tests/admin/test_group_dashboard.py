@@ -265,3 +265,26 @@ def test_the_demo_has_headquarters_and_a_regional_manager(app, db):
     regional = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS[REGION]))
     assert hq.role == HQ and regional.role == REGION and regional.region is not None
     assert len(regional.region.stores) >= 2
+
+
+def test_a_chart_of_many_stores_shows_the_highest_and_lowest_ten_and_the_table_all(
+    f, client, auth, every_figure
+):
+    from admin.group import CHART_ENDS, chart_rows
+
+    values = [(f"S{i:02d}", float(i)) for i in range(25)] + [("none", None)]
+    rows, known = chart_rows(values)
+    assert known == 25 and len(rows) == 2 * CHART_ENDS
+    assert [v for _n, v in rows] == [*range(24, 14, -1), *range(9, -1, -1)]
+    few = values[:12]
+    assert chart_rows(few) == (few, 12)  # a small group: every store, in the table's order
+
+    stores = [f.store(f"店{i:02d}") for i in range(25)]
+    owner = f.owner(stores[3])
+    f.booking(owner, stores[3], vehicle=f.vehicle(owner))
+    auth.login(f.hq())
+    html = client.get(URL).get_data(as_text=True)
+    assert all(f">店{i:02d}</th>" in html for i in range(25))  # the table lists every store
+    bookings = html.split('id="measure-bookings"')[1].split("</section>")[0]
+    assert "the highest and lowest 10 of 25 stores" in bookings
+    assert bookings.count("店03") >= 1 and bookings.count("<g><title>") == 20
