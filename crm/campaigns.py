@@ -7,8 +7,9 @@ customers who consent to marketing on at least one of the campaign's channels. A
 part of it is the holdout and gets nothing; in an A/B test variant_b_pct of the rest get variant
 B's texts (crm.campaign_variants). Each channel's sends are a second INSERT .. SELECT: consent
 on that channel, a way to reach the customer there, and fewer than the monthly cap of marketing
-sends in the last 30 days. Snapshots lock the one settings row, so two of them at once cannot
-both take a customer's last place under the cap.
+sends in the last 30 days (a recall notice is no marketing: it is not counted). Snapshots lock
+the one settings row, so two of them at once cannot both take a customer's last place under
+the cap.
 """
 
 from __future__ import annotations
@@ -286,11 +287,15 @@ def _snapshot_sends(campaign: Campaign, channel: str, cap: int, at) -> None:
     member = CampaignMember.customer_id
     recent = (
         select(func.count(CampaignSend.id))
+        .join(Campaign, Campaign.id == CampaignSend.campaign_id)
         .where(
             CampaignSend.customer_id == member,
             CampaignSend.created_at >= at - timedelta(days=CAP_DAYS),
             CampaignSend.status != SKIPPED,
+            # A recall notice is a safety message: it uses up no place under the marketing cap.
+            or_(Campaign.builtin.is_(None), Campaign.builtin != RECALL),
         )
+        .correlate(CampaignMember)
         .scalar_subquery()
     )
     wanted = [
