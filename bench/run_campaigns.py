@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audience", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--snapshots", type=int, default=1)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the dataset an earlier run built (PostgreSQL)"
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
 
@@ -67,12 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     from portal.models import Store, User
     from portal.timeutil import set_clock
 
-    counts = generate(args.database_url, args.owners, reset=True, log=print)
-    print(f"dataset: {counts}", flush=True)
+    if not args.reuse:
+        counts = generate(args.database_url, args.owners, reset=True, log=print)
+        print(f"dataset: {counts}", flush=True)
     app = bench_app(args.database_url)
     app.config.update(SMS_QUIET_START="00:00", SMS_QUIET_END="00:00")  # time the work, any hour
     with app.app_context():
-        for statement in SEED_SQL:
+        for statement in [] if args.reuse else SEED_SQL:
             db.session.execute(text(statement))
         db.session.commit()
         with db.engine.connect() as conn:
@@ -92,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         cut = _mileage_cut(db, store, args.audience / customers)
         rule = {"field": "mileage_km", "op": "gte", "value": cut}
         manager = db.session.scalar(select(User).where(User.role == "manager", User.store_id == 1))
-        segment = campaigns.save_segment(manager, store, "bench", rule)
+        segment = campaigns.save_segment(manager, store, f"bench {time.time():.0f}", rule)
         text_ = {"body_zh": "{name}您好，{store}冬季养护九折。", "body_en": "Hello {name}"}
         draft = campaigns.Draft("bench", segment, {"inapp": text_, "email": text_}, {}, 10)
         campaign = campaigns.create_campaign(manager, draft)
@@ -156,6 +160,9 @@ def _undo_snapshot(db, campaign_id: int) -> None:
         .values(status=DRAFT, sent_at=None, audience=0, holdout=0)
     )
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":  # as autovacuum would: true statistics again
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE crm_campaign_sends, crm_campaign_members")
 
 
 def _mileage_cut(db, store, share: float) -> int:
