@@ -69,6 +69,33 @@ def test_every_recipient_gets_their_own_code_in_the_message_and_the_holdout_none
     assert [x.code for x in coupons.usable(someone)] == [held[someone.id]]
 
 
+def test_the_offer_page_shows_the_recipients_code_and_leads_to_my_coupons(f, daytime, client):
+    from crm.campaign_responses import click_path
+
+    store = f.store()
+    manager = f.manager(store)
+    ids = customers(store, 2)
+    consent_to(ids, "inapp")
+    with_coupon = campaigns.start(manager, _with_offer(manager, store, holdout=0))
+    plain = campaigns.start(manager, campaign(manager, store, ("inapp",), holdout=0, name="无券"))
+    db.session.commit()
+    pages = {}
+    for c in (with_coupon, plain):
+        send_id = db.session.scalar(
+            select(CampaignSend.id).where(
+                CampaignSend.campaign_id == c.id, CampaignSend.customer_id == ids[0]
+            )
+        )
+        page = client.get(click_path(send_id) + "/offer")
+        assert page.status_code == 200
+        pages[c.id] = page.get_data(as_text=True)
+    code = campaign_offers.code_for(with_coupon.offer_id, ids[0])
+    assert code in pages[with_coupon.id] and 'id="offer-my-coupons"' in pages[with_coupon.id]
+    assert 'href="/shop/coupons"' in pages[with_coupon.id]
+    assert 'id="offer-coupon"' not in pages[plain.id]
+    assert 'id="offer-my-coupons"' not in pages[plain.id]
+
+
 def test_a_campaign_without_an_offer_issues_nothing(f, daytime):
     store = f.store()
     manager = f.manager(store)

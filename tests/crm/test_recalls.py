@@ -5,13 +5,15 @@ whatever their marketing consent, with no holdout and without using the marketin
 from __future__ import annotations
 
 import io
+from collections import Counter
 
 from sqlalchemy import func, select
 
-from crm import campaign_sending, recalls
+from crm import campaign_sending, campaigns, recalls
 from crm.campaign_models import Campaign, CampaignSend, RecallList, RecallVin
 from portal.models import Notification, OutboxMessage
 from portal.services import consent
+from tests.crm.campaign_data import campaign, set_cap
 from tests.crm.test_campaigns import DAYTIME
 
 
@@ -135,3 +137,66 @@ def test_two_taps_on_send_make_one_notice_and_a_day_later_it_may_go_again(app, f
     again = recalls.send_notice(manager, db.session.get(RecallList, recall_id), recalls.NOTICE)
     db.session.commit()
     assert again.audience == 1 and db.session.scalar(select(func.count(Campaign.id))) == 2
+
+
+def _recall_owners(f, db, store, manager, n):
+    """n owners of the store who consent to marketing in-app and by email, each with a car in
+    one recall list."""
+    owners = [f.owner(store) for _ in range(n)]
+    cars = [f.vehicle(o) for o in owners]
+    for o in owners:
+        consent.set_consent(o.id, "inapp", True)
+        consent.set_consent(o.id, "email", True)
+    recall = recalls.save_list(manager, store, "S-9", recalls.check_table([[c.vin] for c in cars]))
+    db.session.commit()
+    return owners, recall
+
+
+def _marketing_sends(db, owner_ids, campaign_id):
+    return Counter(
+        db.session.scalars(
+            select(CampaignSend.customer_id).where(
+                CampaignSend.campaign_id == campaign_id, CampaignSend.customer_id.in_(owner_ids)
+            )
+        )
+    )
+
+
+def test_a_recall_notice_takes_no_place_under_the_marketing_cap(f, db, clock):
+    clock.now = DAYTIME
+    store = f.store()
+    manager = f.manager(store)
+    owners, recall = _recall_owners(f, db, store, manager, 3)
+    ids = [o.id for o in owners]
+    set_cap(2)
+    notice = recalls.send_notice(manager, recall, recalls.NOTICE)
+    db.session.commit()
+    assert _marketing_sends(db, ids, notice.id) == dict.fromkeys(ids, 2)  # in-app and email
+    # The cap of two marketing messages is whole: the first and the second still go out.
+    reached = []
+    for name in ("一", "二", "三"):
+        clock.advance(minutes=1)
+        sent = campaigns.start(manager, campaign(manager, store, ("inapp",), holdout=0, name=name))
+        db.session.commit()
+        reached.append(_marketing_sends(db, ids, sent.id))
+    assert reached == [dict.fromkeys(ids, 1), dict.fromkeys(ids, 1), {}]
+
+
+def test_a_recall_notice_goes_out_to_owners_whose_marketing_cap_is_used_up(f, db, clock):
+    clock.now = DAYTIME
+    store = f.store()
+    manager = f.manager(store)
+    owners, recall = _recall_owners(f, db, store, manager, 2)
+    ids = [o.id for o in owners]
+    set_cap(1)
+    first = campaigns.start(manager, campaign(manager, store, ("inapp",), holdout=0, name="一"))
+    db.session.commit()
+    assert _marketing_sends(db, ids, first.id) == dict.fromkeys(ids, 1)  # the cap is used up
+    clock.advance(minutes=1)
+    notice = recalls.send_notice(manager, recall, recalls.NOTICE)
+    db.session.commit()
+    assert _marketing_sends(db, ids, notice.id) == dict.fromkeys(ids, 2)
+    clock.advance(minutes=1)
+    after = campaigns.start(manager, campaign(manager, store, ("inapp",), holdout=0, name="二"))
+    db.session.commit()
+    assert _marketing_sends(db, ids, after.id) == {}  # marketing still stops at the cap
