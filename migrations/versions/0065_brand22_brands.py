@@ -49,6 +49,7 @@ def upgrade():
         sa.CheckConstraint("length(trim(code)) > 0", name=op.f("ck_brands_code_given")),
         sa.CheckConstraint("length(trim(name)) > 0", name=op.f("ck_brands_name_given")),
         sa.CheckConstraint("length(trim(name_en)) > 0", name=op.f("ck_brands_name_en_given")),
+        sa.CheckConstraint("code = upper(code)", name=op.f("ck_brands_code_upper")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_brands")),
         sa.UniqueConstraint("code", name=op.f("uq_brands_code")),
         sa.UniqueConstraint("name", name=op.f("uq_brands_name")),

@@ -48,6 +48,7 @@ class Brand(Bilingual, Base):
         CheckConstraint("length(trim(name)) > 0", name="name_given"),
         CheckConstraint("length(trim(name_en)) > 0", name="name_en_given"),
         CheckConstraint("length(trim(code)) > 0", name="code_given"),
+        CheckConstraint("code = upper(code)", name="code_upper"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -107,6 +107,7 @@ def test_the_database_refuses_an_empty_or_twice_named_brand(f):
         {"code": "GEELY", "name": "吉利", "name_en": ""},
         {"code": "BYD", "name": "吉利", "name_en": "Geely"},
         {"code": "GEELY", "name": "比亚迪", "name_en": "Geely"},
+        {"code": "geely", "name": "吉利", "name_en": "Geely"},  # codes are capitals
     ):
         db.session.add(Brand(**bad))
         with pytest.raises(IntegrityError):
