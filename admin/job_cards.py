@@ -119,19 +119,24 @@ class JobCardMixin:
     def card_act(self, booking_id: int):
         """Change the job card: assign a technician, add or remove a line."""
         staff = current_account()
-        booking = svc.store_booking(staff, booking_id)
-        action = _CARD_ACTIONS.get(request.form.get("action", ""))
-        if action is None:
-            abort(400)
-        try:
-            action(staff, booking)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The job card is saved."), "success")
-        return redirect(url_for(".card", booking_id=booking_id), code=303)
+        return _card_action(staff, svc.store_booking(staff, booking_id), _CARD_ACTIONS)
+
+
+def _card_action(actor, booking, actions: dict):
+    """Run the posted job-card action (400 for an unknown one), commit or say why not, and
+    go back to the card."""
+    action = actions.get(request.form.get("action", ""))
+    if action is None:
+        abort(400)
+    try:
+        action(actor, booking)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The job card is saved."), "success")
+    return redirect(url_for(".card", booking_id=booking.id), code=303)
 
 
 class MyJobsView(StaffView):
@@ -185,19 +190,7 @@ class MyJobsView(StaffView):
     def card_act(self, booking_id: int):
         """Add or remove one of the technician's own lines on an assigned job's card."""
         me = current_account()
-        booking = tech_lines.assigned_job(me, booking_id)  # else 404
-        action = _MY_ACTIONS.get(request.form.get("action", ""))
-        if action is None:
-            abort(400)
-        try:
-            action(me, booking)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The job card is saved."), "success")
-        return redirect(url_for(".card", booking_id=booking_id), code=303)
+        return _card_action(me, tech_lines.assigned_job(me, booking_id), _MY_ACTIONS)  # else 404
 
 
 def _my_part(me, booking: Booking) -> None:

@@ -79,9 +79,14 @@ def local_month(column, tz: str, at: datetime):
 
     PostgreSQL converts with the real zone rules. SQLite has no zone database, so it shifts by
     tz's UTC offset at `at`; exact for zones without daylight saving time (Asia/Shanghai)."""
-    offset = ZoneInfo(tz).utcoffset(at.replace(tzinfo=None))
-    minutes = int(offset.total_seconds() // 60) if offset else 0
+    minutes = _offset_minutes(tz, at)
     return _local_month(column, literal(tz), literal(f"{minutes:+d} minutes"))
+
+
+def _offset_minutes(tz: str, at: datetime) -> int:
+    """Return tz's UTC offset at `at` in minutes (SQLite shifts by it)."""
+    offset = ZoneInfo(tz).utcoffset(at.replace(tzinfo=None))
+    return int(offset.total_seconds() // 60) if offset else 0
 
 
 class _local_date(FunctionElement):  # noqa: N801
@@ -106,8 +111,7 @@ def local_date(column, tz: str, at: datetime):
     """Return the calendar day of the timestamp column in the time zone tz (a DATE).
 
     As local_month: the real zone rules on PostgreSQL, tz's UTC offset at `at` on SQLite."""
-    offset = ZoneInfo(tz).utcoffset(at.replace(tzinfo=None))
-    minutes = int(offset.total_seconds() // 60) if offset else 0
+    minutes = _offset_minutes(tz, at)
     return _local_date(
         column,
         literal(tz, literal_execute=True),
