@@ -9,12 +9,13 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from crm import complaints as complaint_svc
-from crm import delivery
+from crm import delivery, surveys
 from crm import orders as order_svc
 from crm import test_drives as drive_svc
 from portal.extensions import db
 from portal.models import Notification
 from tests import factories
+from tests.crm.quality_data import finished_job
 from tests.crm.test_pipeline import accepted_quote, book, lead_of, tomorrow_slot
 
 
@@ -93,3 +94,21 @@ def test_a_delivered_car_is_told_in_the_customers_language(shop, staff_lang, own
         assert text == f"Congratulations on your new {vehicle.label}! It is in your portal now."
     else:
         assert text == f"恭喜您喜提新车 {vehicle.label}！爱车已添加到您的账号。"
+
+
+@pytest.mark.parametrize(
+    "worker_lang, owner_lang, expected",
+    [
+        ("en", "zh_CN", "您对本次到店（工单 #{id}）满意吗？花两分钟告诉我们。"),
+        ("zh_CN", "en", "How was your visit (job #{id})? Tell us in two minutes."),
+    ],
+)
+def test_a_survey_is_sent_in_the_customers_language_whatever_the_workers(
+    f, clock, worker_lang, owner_lang, expected
+):
+    store = f.store()
+    owner = f.owner(store, locale=owner_lang)
+    booking = finished_job(store, f.advisor(store), owner)
+    with force_locale(worker_lang):  # the worker's language is the configured default
+        assert surveys.send_due()["sent"] == 1
+    assert _last_text(owner) == expected.format(id=booking.id)
