@@ -4,6 +4,7 @@ of the staff member whose click sent them."""
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from portal.models import Notification, OutboxMessage
@@ -134,3 +135,28 @@ def test_an_english_seller_reads_english_when_a_chinese_expert_vets_the_car(app,
     assert _last_text(db, owner) == "An expert is reviewing your car."
     _vet(client, req, verb="reject", reason="泡水车")
     assert _last_text(db, owner) == "Your request was rejected. 泡水车"
+
+
+# --- the owner's request tells the advisors, each in their own language -------------------
+
+
+def test_advisors_read_a_new_and_a_cancelled_rescue_in_their_own_language(f, db):
+    store = f.store()
+    zh_advisor = f.advisor(store, locale="zh_CN")
+    en_advisor = f.advisor(store, locale="en")
+    owner = f.owner(store, locale="en")
+    with force_locale("en"):  # the owner's request speaks English
+        rescue, _created = rescue_svc.request_rescue(
+            owner,
+            f.vehicle(owner),
+            problem="battery",
+            callback_phone="13800138000",
+            idempotency_key="notice-language-0002",
+            address="S9 出口",
+        )
+    assert _last_text(db, zh_advisor) == f"新的道路救援 #{rescue.id}：电瓶亏电。"
+    assert _last_text(db, en_advisor) == f"New roadside rescue #{rescue.id}: Flat battery."
+    rescue_svc.claim(zh_advisor, rescue)
+    with force_locale("en"):
+        rescue_svc.cancel(owner, rescue, "Solved it myself")
+    assert _last_text(db, zh_advisor) == f"救援 #{rescue.id} 已被车主取消。"
