@@ -46,6 +46,7 @@ from crm.quality_models import (
 from portal import access
 from portal.errors import Conflict, NotAllowed, NotFound, ValidationError
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import Booking, Store, User
 from portal.models.accounts import ADMIN, MANAGER
 from portal.services import audit, notify
@@ -188,17 +189,14 @@ def resolve(staff: User, complaint: Complaint, resolution: str) -> None:
     )
     audit.record("complaint_resolved", actor=staff, target=complaint)
     customer = db.session.get(User, complaint.customer_id)
-    notify.notify(
-        customer,
-        _(
+    with in_language_of(customer):
+        text = _(
             "Your complaint #%(id)d is resolved: %(notes)s Please confirm, or reopen it.",
             id=complaint.id,
             notes=notes[:200],
-        ),
-        link_path(complaint),
-        subject=_("Your complaint #%(id)d", id=complaint.id),
-        kind="booking",
-    )
+        )
+        subject = _("Your complaint #%(id)d", id=complaint.id)
+    notify.notify(customer, text, link_path(complaint), subject=subject, kind="booking")
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -27,6 +27,7 @@ from crm.pipeline_models import (
 )
 from portal.errors import Conflict, NotAllowed, ValidationError
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import User, Vehicle
 from portal.services.notify import notify
 from portal.services.vehicles import add_vehicle
@@ -157,12 +158,11 @@ def deliver(actor: User, order: SalesOrder, plate: str) -> Vehicle:
     if lead.state == OPEN and lead.stage != DELIVERED:
         lead_svc.advance(actor, lead, DELIVERED)
     _log(actor, order, "order_delivered", vehicle.plate)
-    notify(
-        customer,
-        _("Congratulations on your new %(car)s! It is in your portal now.", car=vehicle.label),
-        link=f"/vehicles/{vehicle.id}",
-        kind="booking",
-    )
+    with in_language_of(customer):
+        text = _(
+            "Congratulations on your new %(car)s! It is in your portal now.", car=vehicle.label
+        )
+    notify(customer, text, link=f"/vehicles/{vehicle.id}", kind="booking")
     return vehicle
 
 

@@ -32,6 +32,7 @@ from crm.quality_models import (
 )
 from portal.errors import Conflict, NotFound, ValidationError
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import Booking, ServiceRecord, Store, User
 from portal.services import notify
 from portal.timeutil import now
@@ -133,6 +134,13 @@ def _insert(rows: list[dict], unique: str) -> list[int]:
 
 def _send(survey: Survey, reminder: bool) -> None:
     owner = db.session.get(User, survey.customer_id)
+    with in_language_of(owner):  # sent by the worker, which has no language of its own
+        text, subject = _wording(survey, reminder)
+    notify.notify(owner, text, link_path(survey), subject=subject, kind="booking")
+
+
+def _wording(survey: Survey, reminder: bool) -> tuple[str, str]:
+    """Return the invitation's text and subject in the current language."""
     if survey.kind == DELIVERY:
         order = db.session.get(SalesOrder, survey.sales_order_id)
         if reminder:
@@ -145,20 +153,12 @@ def _send(survey: Survey, reminder: bool) -> None:
                 "How was the handover of your new car (order %(no)s)? Tell us in two minutes.",
                 no=order.number,
             )
-        subject = _("Your opinion of your new car's handover")
-        notify.notify(owner, text, link_path(survey), subject=subject, kind="booking")
-        return
+        return text, _("Your opinion of your new car's handover")
     if reminder:
         text = _("A reminder: how was your visit (job #%(id)d)? Two minutes.", id=survey.booking_id)
     else:
         text = _("How was your visit (job #%(id)d)? Tell us in two minutes.", id=survey.booking_id)
-    notify.notify(
-        owner,
-        text,
-        link_path(survey),
-        subject=_("Your opinion of job #%(id)d", id=survey.booking_id),
-        kind="booking",
-    )
+    return text, _("Your opinion of job #%(id)d", id=survey.booking_id)
 
 
 def send_due() -> dict[str, int]:

@@ -29,6 +29,7 @@ from crm.pipeline_models import (
 from portal import access
 from portal.errors import Conflict, NotAllowed, ValidationError
 from portal.extensions import db
+from portal.i18n import in_language_of, language_of
 from portal.models import Store, User
 from portal.services.notify import notify
 from portal.timeutil import now
@@ -189,16 +190,15 @@ def book(
     db.session.add(
         LeadEvent(lead_id=lead.id, kind="drive_booked", actor_id=actor.id, note=f"{label} {when}")
     )
-    notify(
-        lead.customer,
-        _(
+    customer = lead.customer
+    with in_language_of(customer):
+        text = _(
             "Test drive booked: %(car)s at %(store)s, %(when)s.",
-            car=label,
+            car=car.name(language_of(customer)),
             store=lead.store.name,
             when=when,
-        ),
-        kind="booking",
-    )
+        )
+    notify(customer, text, kind="booking")
     return drive
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from functools import cache, lru_cache
 
 from babel import Locale, support
 from babel import dates as babel_dates
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import force_locale, format_datetime, get_locale, gettext
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -99,6 +100,18 @@ def _localtime(value: datetime, zone: str, fmt: str, locale: Locale | None) -> s
     # A page of tasks or bookings repeats few times (the half hours of a day) and Babel costs
     # ~100 us a call; the result depends on nothing else (locale keys the request's language).
     return format_datetime(to_local(value, zone), fmt, rebase=False)
+
+
+def language_of(user) -> str:
+    """Return the locale a notice to this user is written in: theirs, else the default."""
+    return getattr(user, "locale", None) or current_app.config["DEFAULT_LOCALE"]
+
+
+def in_language_of(user) -> AbstractContextManager[None]:
+    """Render the messages built inside this block in the user's language, not the request's.
+
+    For notices: the owner reads them, not the staff member whose click sent them."""
+    return force_locale(language_of(user))
 
 
 def translate(message: str) -> str:

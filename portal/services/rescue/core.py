@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import transitions
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import Rescue, RescueEvent, User
 from portal.models.rescue import CANCELLED, CLAIMED, DISPATCHED, ON_SITE, OPEN, RECEIVED, RESOLVED
 from portal.services import notify
@@ -143,13 +144,17 @@ def event(
     )
 
 
-def tell_owner(rescue: Rescue, text: str) -> None:
-    """Notify the rescue's owner, linking to the rescue page."""
+def tell_owner(rescue: Rescue, message) -> None:
+    """Notify the rescue's owner in the owner's language, linking to the rescue page.
+
+    `message` is a lazy string (`_l(...)`): it is rendered here, under the owner's locale,
+    not in the language of the staff member who clicked."""
     owner = db.session.get(User, rescue.owner_id)
     link = f"/rescue/{rescue.id}"  # services run outside requests too (CLI, jobs)
-    notify.notify(
-        owner, text, link, subject=_("Roadside rescue #%(id)d", id=rescue.id), kind="rescue"
-    )
+    with in_language_of(owner):
+        text = str(message)
+        subject = _("Roadside rescue #%(id)d", id=rescue.id)
+    notify.notify(owner, text, link, subject=subject, kind="rescue")
 
 
 def store_staff(store_id: int, roles: tuple[str, ...]) -> list[User]:

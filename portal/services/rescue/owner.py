@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import access
 from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import Notification, Rescue, Store, User, Vehicle
 from portal.models.accounts import ADVISOR, OWNER
 from portal.models.rescue import CANCELLED, CLAIMED, PROBLEMS, RECEIVED
@@ -117,7 +118,9 @@ def cancel(owner: User, rescue: Rescue, reason: str = "") -> None:
     transition(rescue, (RECEIVED, CLAIMED), CANCELLED, owner, reason[:200], cancelled_at=now())
     if rescue.advisor_id:
         advisor = db.session.get(User, rescue.advisor_id)
-        notify.notify(advisor, _("Rescue #%(id)d was cancelled by the owner.", id=rescue.id))
+        with in_language_of(advisor):  # the advisor reads it, not the owner who cancelled
+            text = _("Rescue #%(id)d was cancelled by the owner.", id=rescue.id)
+        notify.notify(advisor, text)
 
 
 # --- the advisor's steps --------------------------------------------------------------
@@ -125,12 +128,13 @@ def cancel(owner: User, rescue: Rescue, reason: str = "") -> None:
 
 def _tell_staff(rescue: Rescue) -> None:
     """Put the new request in the in-app inbox of the store's advisors (the queue shows it)."""
-    text = _(
-        "New roadside rescue #%(id)d: %(problem)s.",
-        id=rescue.id,
-        problem=problem_label(rescue.problem),
-    )
     for advisor in store_staff(rescue.store_id, (ADVISOR,)):
+        with in_language_of(advisor):  # each advisor reads it in their own language
+            text = _(
+                "New roadside rescue #%(id)d: %(problem)s.",
+                id=rescue.id,
+                problem=problem_label(rescue.problem),
+            )
         # In-app only: email would hold up the owner's request on a slow mail server.
         db.session.add(
             Notification(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal import access
 from portal.errors import NotAllowed, ValidationError
+from portal.i18n import in_language_of
 from portal.models import Rescue, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.models.rescue import CLAIMED, DISPATCHED, ON_SITE, RECEIVED, RESOLVED
@@ -30,7 +32,7 @@ def claim(staff: User, rescue: Rescue) -> None:
     transition(rescue, (RECEIVED,), CLAIMED, staff, advisor_id=staff.id, claimed_at=now())
     audit.record("rescue_claimed", actor=staff, target=rescue)
     name = staff.profile.display_name if staff.profile else staff.name
-    tell_owner(rescue, _("%(name)s is handling your rescue request.", name=name))
+    tell_owner(rescue, _l("%(name)s is handling your rescue request.", name=name))
 
 
 def _eta_minutes(minutes: int | None) -> int:
@@ -45,7 +47,7 @@ def dispatch(staff: User, rescue: Rescue, eta_minutes: int | None, note: str = "
     eta = now() + timedelta(minutes=_eta_minutes(eta_minutes))
     transition(rescue, (CLAIMED,), DISPATCHED, staff, note, dispatched_at=now(), eta_at=eta)
     audit.record("rescue_dispatched", actor=staff, target=rescue, eta_minutes=eta_minutes)
-    tell_owner(rescue, _("Help is on the way, arriving in about %(n)d minutes.", n=eta_minutes))
+    tell_owner(rescue, _l("Help is on the way, arriving in about %(n)d minutes.", n=eta_minutes))
 
 
 def update_eta(staff: User, rescue: Rescue, eta_minutes: int | None, note: str = "") -> None:
@@ -53,14 +55,14 @@ def update_eta(staff: User, rescue: Rescue, eta_minutes: int | None, note: str =
     _staff_check(staff, rescue)
     eta = now() + timedelta(minutes=_eta_minutes(eta_minutes))
     transition(rescue, (DISPATCHED,), DISPATCHED, staff, note, kind="eta", eta_at=eta)
-    tell_owner(rescue, _("New arrival estimate: about %(n)d minutes.", n=eta_minutes))
+    tell_owner(rescue, _l("New arrival estimate: about %(n)d minutes.", n=eta_minutes))
 
 
 def arrive(staff: User, rescue: Rescue) -> None:
     """Record that help has reached the car."""
     _staff_check(staff, rescue)
     transition(rescue, (DISPATCHED,), ON_SITE, staff, on_site_at=now())
-    tell_owner(rescue, _("Help has arrived."))
+    tell_owner(rescue, _l("Help has arrived."))
 
 
 def resolve(staff: User, rescue: Rescue, note: str) -> None:
@@ -80,7 +82,7 @@ def resolve(staff: User, rescue: Rescue, note: str) -> None:
     )
     audit.record("rescue_resolved", actor=staff, target=rescue)
     webhooks.emit_rescue("rescue.resolved", rescue)
-    tell_owner(rescue, _("Your rescue request is resolved: %(note)s", note=note[:200]))
+    tell_owner(rescue, _l("Your rescue request is resolved: %(note)s", note=note[:200]))
 
 
 def reassign(manager: User, rescue: Rescue, advisor: User) -> None:
@@ -119,14 +121,12 @@ def reassign(manager: User, rescue: Rescue, advisor: User) -> None:
     audit.record(
         "rescue_reassigned", actor=manager, target=rescue, from_advisor=before, to=advisor.id
     )
-    notify.notify(
-        advisor,
-        _("Rescue #%(id)d is now yours.", id=rescue.id),
-        "/admin/rescue_queue/",
-        subject=_("Roadside rescue #%(id)d", id=rescue.id),
-    )
+    with in_language_of(advisor):
+        text = _("Rescue #%(id)d is now yours.", id=rescue.id)
+        subject = _("Roadside rescue #%(id)d", id=rescue.id)
+    notify.notify(advisor, text, "/admin/rescue_queue/", subject=subject)
     name = advisor.profile.display_name if advisor.profile else advisor.name
-    tell_owner(rescue, _("%(name)s is handling your rescue request.", name=name))
+    tell_owner(rescue, _l("%(name)s is handling your rescue request.", name=name))
 
 
 # --- the timeline ---------------------------------------------------------------------

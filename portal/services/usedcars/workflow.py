@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from portal import access
 from portal.errors import Conflict, NotAllowed, NotFound
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import (
     UsedCarEvent,
     UsedCarFlag,
@@ -179,6 +180,7 @@ def _notify(req: UsedCarRequest, kind: str, reason: str = "") -> None:
             request_id=req.id, recipient_id=req.owner_id, kind=kind, at=now(), reason=reason
         )
     )
-    text = str(EVENT_TEXT.get(kind, kind)) + (f" {reason}" if reason else "")
     owner = db.session.get(User, req.owner_id)
+    with in_language_of(owner):  # the seller reads it, not the expert who clicked
+        text = str(EVENT_TEXT.get(kind, kind)) + (f" {reason}" if reason else "")
     notify.notify(owner, text, f"/used-cars/{req.id}")
