@@ -10,20 +10,22 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError as FormError
 
 from admin import charts
 from admin.base import StaffModelView, StaffView
+from admin.bookings import chosen_store
 from portal import access
 from portal.auth import current_account, is_htmx
 from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import cny
 from portal.inputs import int_arg
-from portal.models import Booking, PlanItem, TemplateItem
+from portal.models import Booking, InspectionTemplate, PlanItem, Store, TemplateItem
 from portal.money import fen_from_form
+from portal.paging import Page, keyset_page
 from portal.services import bookings as bookings_svc
 from portal.services import inspections as svc
 from portal.timeutil import now
@@ -83,18 +85,68 @@ class InspectionTemplateAdmin(StaffModelView):
         super().on_model_change(form, model, is_created)
 
 
-def _workshop_bookings() -> list[Booking]:
-    stmt = (
-        select(Booking)
-        .where(Booking.status.in_(svc.INSPECTABLE))
-        .options(
-            selectinload(Booking.vehicle),
-            selectinload(Booking.owner),
-            selectinload(Booking.inspection),
-        )
-        .order_by(Booking.slot_start)
+# A page of the cars in the workshop.
+PAGE_SIZE = 50
+
+
+def _in_workshop(stmt, store_id: int | None):
+    """Filter a select of bookings to the cars in the workshop of the stores the page shows."""
+    return access.chosen_store_scope(
+        stmt.where(Booking.status.in_(svc.INSPECTABLE)), Booking, current_user, store_id
     )
-    return list(db.session.scalars(access.store_scope(stmt, Booking.store_id, current_user)))
+
+
+def workshop_page(store_id: int | None) -> Page:
+    """Return one page of the cars in the workshop, the earliest slot first (?cursor= the last
+    car of the page before)."""
+    return keyset_page(
+        _in_workshop(select(Booking), store_id).options(
+            selectinload(Booking.vehicle),
+            selectinload(Booking.store),
+            selectinload(Booking.inspection),
+        ),
+        Booking.slot_start,
+        Booking.id,
+        size=PAGE_SIZE,
+        oldest_first=True,
+        param="cursor",
+        # A car that left the workshop meanwhile still marks the place.
+        cursor_stmt=access.chosen_store_scope(select(Booking), Booking, current_user, store_id),
+    )
+
+
+def workshop_count(store_id: int | None) -> int:
+    """Return how many cars are in the workshop of the stores the page shows (in SQL)."""
+    return db.session.scalar(_in_workshop(select(func.count(Booking.id)), store_id)) or 0
+
+
+def store_options() -> list[tuple[int, str, int]]:
+    """Return (id, name, cars in the workshop) of every store, for those who see several."""
+    if not access.sees_all_stores(current_user):
+        return []
+    cars = dict(
+        db.session.execute(
+            _in_workshop(
+                select(Booking.store_id, func.count(Booking.id)).group_by(Booking.store_id), None
+            )
+        ).all()
+    )
+    stores = db.session.execute(select(Store.id, Store.name).order_by(Store.name, Store.id))
+    return [(sid, name, cars.get(sid, 0)) for sid, name in stores]
+
+
+def templates_of(bookings: list[Booking]) -> dict[int, list[InspectionTemplate]]:
+    """Return the active templates of every store on the page, by name, in one query."""
+    store_ids = {b.store_id for b in bookings}
+    of_store: dict[int, list[InspectionTemplate]] = {sid: [] for sid in store_ids}
+    if store_ids:
+        for template in db.session.scalars(
+            select(InspectionTemplate)
+            .where(InspectionTemplate.store_id.in_(store_ids), InspectionTemplate.active)
+            .order_by(InspectionTemplate.name, InspectionTemplate.id)
+        ):
+            of_store[template.store_id].append(template)
+    return of_store
 
 
 def _parts(inspection) -> dict:
@@ -137,16 +189,23 @@ class InspectionView(StaffView):
 
     @expose("/")
     def index(self):
-        bookings = _workshop_bookings()
-        templates = {}
-        for b in bookings:
-            if b.store_id not in templates:
-                templates[b.store_id] = svc.store_templates(b.store_id)
+        """Show one page of the cars in the workshop; admins may narrow it to one store."""
+        stores = store_options()
+        store_id = chosen_store()
+        if store_id not in {s[0] for s in stores}:
+            store_id = None  # no such store: every store
+        page = workshop_page(store_id)
         return self.render(
             "admin/inspections/index.html",
-            bookings=bookings,
-            templates=templates,
+            bookings=page.items,
+            page=page,
+            templates=templates_of(page.items),
             bsvc=bookings_svc,
+            stores=stores,
+            store_id=store_id,
+            count=workshop_count(store_id),
+            page_size=PAGE_SIZE,
+            show_store=bool(stores),
         )
 
     @expose("/start/<int:booking_id>", methods=["POST"])

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
-from portal.models.accounts import ADVISOR, OWNER
+from portal.models.accounts import ADMIN, ADVISOR, OWNER
 from tests.e2e.live import PHONE
 
 pytestmark = pytest.mark.e2e
@@ -163,6 +163,14 @@ def test_advisor_pages_fit_phones_without_overlapping_controls(open_page, live_s
         assert response is not None and response.status == 200, (url, walker.url)
         pages.append(url)
     _measure(open_page, walker, pages, "s")
+
+
+def test_the_admins_inspections_list_with_its_store_picker_fits_phones(open_page, live_server):
+    walker = open_page("group", **PHONE)
+    _login(walker, ADMIN)
+    walker.goto("/admin/inspections/", timeout=WALK_TIMEOUT_MS)
+    assert walker.locator("#dvi-store-filter select").is_visible()  # admins pick a store
+    _measure(open_page, walker, ["/admin/inspections/"], "g")
 
 
 def test_sticky_book_button_stays_above_the_tab_bar(open_page, live_server):
