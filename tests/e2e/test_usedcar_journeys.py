@@ -134,3 +134,28 @@ def test_manager_reassigns_a_leaving_advisors_customers(open_page, live_server):
 
     leaver.goto("/admin/")
     expect(leaver).to_have_url(re.compile(r"/login"))
+
+
+def test_owner_asks_for_a_trade_in_valuation_of_their_car_on_a_phone(open_page, live_server):
+    from tests.e2e.live import DESKTOP, PHONE
+
+    owner = open_page("trader", **PHONE)
+    login(owner, DEMO_LOGINS[OWNER], DEMO_PASSWORD[OWNER])  # the first store's demo owner
+    owner.goto("/account")
+    owner.locator("#nav-trade-in").click()
+    expect(owner).to_have_url(live_server.url + "/new-car/trade-in")
+    assert_fits_phone(owner)
+    car = owner.locator("#vehicle option").first.inner_text().split(" · ")[1]  # brand model
+    owner.fill("#model_interest", "极氪007 置换")
+    owner.locator("#trade-in-form button[type=submit]").click()
+    expect(owner).to_have_url(live_server.url + "/new-car/sent")
+    assert_fits_phone(owner)
+
+    manager = open_page("trade-in-manager", **DESKTOP)
+    login(manager, DEMO_LOGINS[MANAGER], DEMO_PASSWORD[MANAGER])
+    manager.goto("/admin/leads/?scope=store")
+    row = manager.locator("#lead-list tbody tr").filter(has_text="极氪007 置换")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(re.compile(r"置换估价|Trade-in valuation"))
+    row.locator("a").first.click()
+    expect(manager.locator("body")).to_contain_text(car)  # the lead names the car to value
