@@ -1,0 +1,87 @@
+"""The back office's customer search: who is found is decided in the SQL, store by store."""
+
+from __future__ import annotations
+
+from crm import leads as svc
+from crm import timeline
+from crm.models import PHONE
+from portal.models import User
+
+
+def _owners(db, store, name: str, count: int) -> None:
+    """Add count owners of the store named name (cheap rows: they never sign in)."""
+    for k in range(count):
+        db.session.add(
+            User(
+                role="owner",
+                name=name,
+                phone=f"1390{store.id:03d}{k:04d}",
+                store_id=store.id,
+                password_hash="!",
+            )  # fmt: skip
+        )
+    db.session.flush()
+
+
+def test_a_common_name_finds_the_stores_own_customer_behind_newer_ones_elsewhere(db, f):
+    mine, theirs = f.store(), f.store()
+    adv = f.advisor(mine)
+    own = f.owner(mine, name="王芳")
+    _owners(db, theirs, "王芳", 60)  # 60 newer 王芳 in another store
+    db.session.commit()
+    found = timeline.find_customers(adv, "王芳")
+    assert [c.id for c in found] == [own.id]
+    everyone = timeline.find_customers(f.admin(), "王芳")
+    assert len(everyone) == 20 and own.id not in [c.id for c in everyone]  # the newest 20
+
+
+def test_a_customer_of_another_store_is_found_only_with_a_lead_here(db, f):
+    mine, theirs = f.store(), f.store()
+    adv = f.advisor(mine)
+    walker = f.owner(theirs, name="赵敏")
+    stranger = f.owner(theirs, name="赵敏")
+    db.session.commit()
+    assert timeline.find_customers(adv, "赵敏") == []
+    svc.capture(svc.Inquiry(name="赵敏", phone=walker.phone, store=mine, source=PHONE))
+    db.session.commit()
+    found = timeline.find_customers(adv, "赵敏")
+    assert [c.id for c in found] == [walker.id] and stranger.id not in [c.id for c in found]
+    assert timeline.find_customers(adv, walker.phone) == [walker]
+
+
+def test_like_wildcards_are_taken_literally(db, f):
+    store = f.store()
+    adv = f.advisor(store)
+    f.owner(store, name="张三")
+    percent = f.owner(store, name="50%客户")
+    underscore = f.owner(store, name="a_b")
+    f.owner(store, name="axb")
+    db.session.commit()
+    assert timeline.find_customers(adv, "%") == [percent]
+    assert timeline.find_customers(adv, "_") == [underscore]
+    assert timeline.find_customers(adv, "a_b") == [underscore]
+
+
+def test_owners_and_deactivated_staff_find_nobody(db, f):
+    store = f.store()
+    f.owner(store, name="李雷")
+    owner = f.owner(store, name="韩梅梅")
+    gone = f.advisor(store, is_active=False)
+    db.session.commit()
+    assert timeline.find_customers(f.advisor(store), "李雷") != []
+    assert timeline.find_customers(owner, "李雷") == []
+    assert timeline.find_customers(gone, "李雷") == []
+
+
+def test_the_search_page_lists_a_match_by_plate_and_by_phone(client, auth, db, f):
+    store = f.store()
+    adv = f.advisor(store)
+    owner = f.owner(store, name="孙悟空")
+    car = f.vehicle(owner)
+    db.session.commit()
+    auth.login(adv)
+    for q in (car.plate, owner.phone, "悟空"):
+        page = client.get("/admin/crm_customers/", query_string={"q": q})
+        assert page.status_code == 200 and f"/admin/crm_customers/{owner.id}" in page.text
+    huge = client.get("/admin/crm_customers/", query_string={"q": "王" * 5000})
+    assert huge.status_code == 200
