@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, case, cast, func, literal, null, or_, select, union, union_all
+from sqlalchemy import String, case, cast, func, literal, null, select, union, union_all
 
 from crm.campaign_models import Campaign, CampaignResponse, CampaignSend
 from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task
+from crm.pipeline_models import SalesOrder
 from crm.profile_models import CustomerProfile, CustomerTag, CustomerTier, Tag
 from portal import access
 from portal.extensions import db
@@ -220,34 +221,19 @@ def _card_changes(cid: int, limit: int) -> list[Entry]:
 def find_customers(
     viewer: User, q: str, *, tag: str = "", tier_id: int | None = None
 ) -> list[User]:
-    """Return customers matching a phone, plate, VIN or name, and a tag and a tier if given,
-    that the viewer may open: the newest 20.
+    """Return customers matching a phone, plate, VIN, order number or name, and a tag and a
+    tier if given, that the viewer may open: the newest 20.
 
     Who may be opened is decided in the SQL, not after it: the store's own customers and those
     with a lead there (``customer_visible``). Taking the group's newest matches first and then
     dropping other stores' customers would miss the store's own "王" among a million."""
     q = (q or "").strip()[:40]
-    if not q and not tag and tier_id is None:
+    if not q and not tag and tier_id is None or not access.is_active_staff(viewer):
         return []
-    match = select(User.id).where(User.role == OWNER)
-    if q:
-        # The spellings people type fold to the stored forms: "+86 138-0000-0001", "粤b 12345".
-        phone = normalize_phone(q) or q
-        car = _identifier(normalize_plate, q), _identifier(normalize_vin, q)
-        match = match.where(
-            or_(
-                User.phone == phone,
-                User.name.like(f"%{_like_escaped(q)}%", escape="\\"),
-                User.id.in_(
-                    select(Vehicle.owner_id).where(
-                        or_(Vehicle.plate == car[0], Vehicle.vin == car[1])
-                    )
-                ),
-            )
-        )
+    base = select(User.id).where(User.role == OWNER)
     if tag:
         tagged = select(CustomerTag.customer_id).join(Tag, Tag.id == CustomerTag.tag_id)
-        match = match.where(
+        base = base.where(
             User.id.in_(access.store_scope(tagged.where(Tag.name == tag), Tag, viewer))
         )
     if tier_id is not None:
@@ -255,17 +241,48 @@ def find_customers(
             CustomerTier, CustomerTier.id == CustomerProfile.tier_id
         )
         tiered = access.store_scope(tiered.where(CustomerTier.id == tier_id), CustomerTier, viewer)
-        match = match.where(User.id.in_(tiered))
-    if not access.is_active_staff(viewer):
-        return []
-    # Two narrow reads, each with its own index: the store's customers (ix_users_store_name),
-    # and the customers of the store's leads.
-    own = access.store_scope(match, User.store_id, viewer).order_by(User.id.desc()).limit(20)
+        base = base.where(User.id.in_(tiered))
     led = access.store_scope(select(Lead.customer_id), Lead, viewer)
-    with_lead = match.where(User.id.in_(led)).order_by(User.id.desc()).limit(20)
-    ids = union(own.subquery().select(), with_lead.subquery().select()).subquery()
-    stmt = select(User).where(User.id.in_(select(ids.c.id))).order_by(User.id.desc()).limit(20)
+    found = []
+    for exact in _exact_matches(q):
+        # A handful of rows through a unique index: kept if of the store or with a lead there.
+        found += [access.store_scope(base.where(exact), User.store_id, viewer),
+                  base.where(exact, User.id.in_(led))]  # fmt: skip
+    # A name is read store by store, never by walking the group's users: the store's customers
+    # through ix_users_store_name, and the customers of the store's leads one by one from the
+    # leads (the name read per lead, so the plan cannot turn into a scan of every user).
+    named = base
+    name_of = select(User.name).where(User.id == Lead.customer_id, User.role == OWNER)
+    filtered = bool(tag) or tier_id is not None
+    with_lead = led.where(Lead.customer_id.in_(base)) if filtered else led
+    if q:
+        pattern = f"%{_like_escaped(q)}%"
+        named = base.where(User.name.like(pattern, escape="\\"))
+        with_lead = with_lead.where(name_of.scalar_subquery().like(pattern, escape="\\"))
+    found += [access.store_scope(named, User.store_id, viewer), with_lead]
+    ids = union(*found).subquery()
+    # The newest 20 ids first, then their rows: joining first lets the planner walk users
+    # backwards until it has met 20 of them.
+    top = select(ids.c[0].label("id")).order_by(ids.c[0].desc()).limit(20).subquery()
+    stmt = select(User).join(top, top.c.id == User.id).order_by(User.id.desc())
     return list(db.session.scalars(stmt))
+
+
+def _exact_matches(q: str) -> list:
+    """Return the conditions on users that q names one customer by: their phone, a car's plate
+    or VIN, a shop order's or a new-car order's number. None for an empty q."""
+    if not q:
+        return []
+    # The spellings people type fold to the stored forms: "+86 138-0000-0001", "粤b 12345".
+    plate, vin = _identifier(normalize_plate, q), _identifier(normalize_vin, q)
+    number = q.upper()
+    return [
+        User.phone == (normalize_phone(q) or q),
+        User.id.in_(select(Vehicle.owner_id).where(Vehicle.plate == plate)),
+        User.id.in_(select(Vehicle.owner_id).where(Vehicle.vin == vin)),
+        User.id.in_(select(Order.user_id).where(Order.number == number)),
+        User.id.in_(select(SalesOrder.customer_id).where(SalesOrder.number == number)),
+    ]
 
 
 def _like_escaped(q: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from crm import leads as svc
 from crm import timeline
 from crm.models import PHONE
+from crm.pipeline_models import SalesOrder
 from portal.models import User
 
 
@@ -85,3 +88,47 @@ def test_the_search_page_lists_a_match_by_plate_and_by_phone(client, auth, db, f
         assert page.status_code == 200 and f"/admin/crm_customers/{owner.id}" in page.text
     huge = client.get("/admin/crm_customers/", query_string={"q": "王" * 5000})
     assert huge.status_code == 200
+
+
+def test_an_order_number_finds_its_customer_in_any_case(db, f):
+    from datetime import UTC, datetime
+
+    from shop.models import Order
+    from tests.crm.test_funnel import _order
+
+    store = f.store()
+    adv = f.advisor(store)
+    buyer = f.owner(store, name="周杰")
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    db.session.add(
+        Order(number="M4S20261102A7", user_id=buyer.id, store_id=store.id, status="paid",
+              stock_state="sold", delivery="pickup", payment="store", total_fen=9900,
+              created_at=at, hold_expires_at=at)
+    )  # fmt: skip
+    _order(store, adv, signed=at)
+    sale = db.session.scalar(select(SalesOrder).where(SalesOrder.store_id == store.id))
+    db.session.commit()
+    assert timeline.find_customers(adv, "m4s20261102a7") == [buyer]
+    found = timeline.find_customers(adv, sale.number.lower())
+    assert [c.id for c in found] == [sale.customer_id]
+    assert timeline.find_customers(f.advisor(f.store()), "M4S20261102A7") == []
+
+
+def test_a_tag_alone_lists_tagged_customers_of_the_store_and_of_its_leads(db, f):
+    from crm.profile_models import CustomerTag, Tag
+
+    mine, theirs = f.store(), f.store()
+    adv = f.advisor(mine)
+    tagged, untagged = f.owner(mine, name="甲"), f.owner(mine, name="乙")
+    visitor = f.owner(theirs, name="丙")
+    tag = Tag(store_id=mine.id, name="VIP")
+    db.session.add(tag)
+    db.session.flush()
+    for who in (tagged, visitor):
+        db.session.add(CustomerTag(customer_id=who.id, tag_id=tag.id))
+    db.session.commit()
+    assert timeline.find_customers(adv, "", tag="VIP") == [tagged]
+    svc.capture(svc.Inquiry(name="丙", phone=visitor.phone, store=mine, source=PHONE))
+    db.session.commit()
+    found = timeline.find_customers(adv, "", tag="VIP")
+    assert [c.id for c in found] == [visitor.id, tagged.id] and untagged not in found
