@@ -5,8 +5,9 @@
 
 Both datasets come from `python -m bench.generate --group` (100 stores); the small one is the
 baseline the issue's "grows by at most 2x from 10k to 1M customers" is read against. This tree
-serves each with gunicorn (--workers sync workers) and every round measures the small dataset,
-then the large one, so the machine's drift lands on both:
+serves each with gunicorn (2 sync workers as the other benches; --workers, --threads), and
+every round measures the small dataset, then the large one, so the machine's drift lands on
+both:
 
 - burst: an open-loop load of --rate lead POSTs a second for --seconds to /api/v1/leads with a
   group integration token (stores in turn; 70 % new phones, 30 % phones of existing customers,
@@ -14,7 +15,8 @@ then the large one, so the machine's drift lands on both:
   due to its answer, so a request that waited in a queue counts its wait (no coordinated
   omission); the answer comes after the commit that made the lead, named its advisor and gave
   them a first-contact task. Then the database is checked: every answered lead is there with an
-  advisor and an open first-contact task, and no request went unanswered.
+  advisor, every new one (201) with its open first-contact task, and no request went
+  unanswered.
 - customer page: /admin/crm_customers/<id> for the 20 customers of the largest store with the
   most service history (10 years for the veterans), as the store's manager, wrk with one
   connection (one person's wait) and with --connections (the store at its busiest).
@@ -45,7 +47,7 @@ from sqlalchemy import create_engine, text
 from bench import harness
 from bench.database import DATA, ROOT, engine_url
 from bench.group import advisor_login, manager_login
-from bench.run_calls import PAIRS_LUA, serve, staff_login
+from bench.run_calls import PAIRS_LUA, staff_login
 
 MINT = """
 import sys
@@ -197,9 +199,12 @@ def burst(base: str, url: str, secret: str, data: dict, args, tag: str) -> dict:
     ok = [r for r in results if r[0] in (200, 201)]
     failed = [r for r in results if r[0] not in (200, 201)]
     latencies = [r[1] for r in results]
-    found = check(url, [r[2] for r in ok])
+    # A new lead must have its open first-contact task; a repeat inquiry (200) updates the
+    # open lead, whose first contact may be done already: it must still have its advisor.
+    new = {r[2] for r in ok if r[0] == 201}
+    found, fresh = check(url, [r[2] for r in ok]), check(url, list(new))
     distinct = len({r[2] for r in ok})
-    lost = distinct - found["with_task"]
+    lost = len(new) - fresh["with_task"]
     summary = {
         "p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
@@ -212,7 +217,7 @@ def burst(base: str, url: str, secret: str, data: dict, args, tag: str) -> dict:
         )[:3],
         "created": sum(1 for r in ok if r[0] == 201),
         "leads": distinct,
-        "without_task": lost,
+        "new_without_task": lost,
         "without_advisor": distinct - found["with_advisor"],
         "wall_s": round(wall, 1),
     }
@@ -260,7 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--no-burst", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (gthread when > 1)"
+    )
     args = parser.parse_args(argv)
+    args.worker_class = "gthread" if args.threads > 1 else "sync"
+    args.gunicorn_threads = args.threads
     sets = {"small": args.small_url, "large": args.database_url}
     data = {tag: dataset(url) for tag, url in sets.items()}
     secrets_ = {tag: make_token(url) for tag, url in sets.items()}
@@ -272,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     load = [os.getloadavg()[0]]
     for r in range(args.rounds):
         for tag, url in sets.items():
-            with serve(ROOT, url, f"leads-{tag}") as base:
+            with harness.gunicorn("wsgi:app", harness.server_env(url), args, "/login", tag) as base:
                 if not args.no_burst:
                     b = burst(base, url, secrets_[tag], data[tag], args, f"{tag}{r}")
                     bursts[tag].append(b)
@@ -300,7 +311,7 @@ def report(args, argv, data, results, bursts, load) -> None:
             lines.append(
                 f"- {tag}: {b['sent']} sent, {b['answered']} answered ({b['created']} new), "
                 f"{b['failed']} failed {b['failures'] or ''}, {b['leads']} leads, "
-                f"{b['without_task']} without an open first-contact task, "
+                f"{b['new_without_task']} new ones without an open first-contact task, "
                 f"{b['without_advisor']} without an advisor, {b['wall_s']} s"
             )
     command = "python -m bench.run_leads " + " ".join(argv or sys.argv[1:])
@@ -314,7 +325,8 @@ def report(args, argv, data, results, bursts, load) -> None:
             "",
             f"{args.rounds} rounds, small then large in each; burst {args.rate}/s for "
             f"{args.seconds} s; pages with wrk -c1 and -c{args.connections} for {args.duration} s; "
-            f"gunicorn 2 sync workers; {os.cpu_count()} CPUs; load average "
+            f"gunicorn {args.workers} workers x {args.threads} threads; "
+            f"{os.cpu_count()} CPUs; load average "
             + " / ".join(f"{x:.1f}" for x in load)
             + f"; veterans' service records in store 1: {data['large']['history'][:3]}... "
             f"since {data['large']['first']}.",
