@@ -5,7 +5,8 @@
 
 On a group from `python -m bench.generate --group`. This tree serves it with gunicorn (2 sync
 workers); two integration tokens are made, one for the whole group and one for the largest
-store. For each list endpoint and token, wrk at --connections asks for page 1 and for the page
+store. For each list endpoint and token, wrk with one connection (one client's wait) and at
+--connections (a busy hour) asks for page 1 and for the page
 --depth pages further on (50 items a page; the deepest page there is when the list is
 shorter), whose cursor is made with the server's key for the id that starts it, exactly what a
 client holds after following the cursors that far. Every round measures each endpoint in
@@ -144,16 +145,22 @@ def main(argv: list[str] | None = None) -> int:
                         q = f"?limit={PAGE}" + (
                             f"&cursor={cursors.dumps([kind, after])}" if where == "deep" else ""
                         )
-                        lua = SCRIPT % {"paths": json.dumps(path + q), "token": tokens[token]}
-                        lua += harness.WRK_REPORT
+                        lua = (SCRIPT + harness.WRK_REPORT) % {
+                            "paths": json.dumps(path + q),
+                            "token": tokens[token],
+                        }
                         if r == 0:
                             harness.wrk(base, "/", [], 1, args, "api", lua)  # warm up
-                        m = harness.wrk(base, "/", [], args.duration, args, "api", lua)
-                        if m["errors"]:
-                            raise SystemExit(f"{kind} {token} {where}: {m['errors']}")
-                        for k in ("p50_ms", "p99_ms"):
-                            results.setdefault(f"{kind}|{token}|{where}|{k}", []).append(m[k])
-                        log(f"round {r + 1} {kind} {token} {where}: {m}")
+                        for c in sorted({1, args.connections}):
+                            at = argparse.Namespace(**{**vars(args), "connections": c})
+                            at.wrk_threads = min(c, args.wrk_threads)
+                            m = harness.wrk(base, "/", [], args.duration, at, "api", lua)
+                            if m["errors"]:
+                                raise SystemExit(f"{kind} {token} {where}: {m['errors']}")
+                            key = f"{kind}|{token}|{where}|c{c}"
+                            for k in ("p50_ms", "p99_ms"):
+                                results.setdefault(f"{key}|{k}", []).append(m[k])
+                            log(f"round {r + 1} {kind} {token} {where} c{c}: {m}")
             load.append(os.getloadavg()[0])
     report(args, argv, deep, results, load)
     return 0
@@ -161,22 +168,25 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(args, argv, deep, results, load) -> None:
     rows = [
-        "| list | token | rows | pages deep | page 1 p50 / p99 ms | deep p50 / p99 ms | "
-        "deep / page 1 (p99) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| list | token | rows | pages deep | connections | page 1 p50 / p99 ms | "
+        "deep p50 / p99 ms | deep / page 1 (p99) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for kind in LISTS:
         for token in ("group", "store"):
             n, pages, _ = deep[(kind, token)]
-            first = [results[f"{kind}|{token}|page 1|{k}"] for k in ("p50_ms", "p99_ms")]
-            cells = f"{spread(first[0])} / {spread(first[1])}"
-            if f"{kind}|{token}|deep|p99_ms" in results:
-                far = [results[f"{kind}|{token}|deep|{k}"] for k in ("p50_ms", "p99_ms")]
-                ratio = statistics.median(far[1]) / statistics.median(first[1])
-                deep_cells = f"{spread(far[0])} / {spread(far[1])} | {ratio:.2f}x"
-            else:
-                deep_cells = "– | –"
-            rows.append(f"| {kind} | {token} | {n:,} | {pages:,} | {cells} | {deep_cells} |")
+            for c in sorted({1, args.connections}):
+                first = [results[f"{kind}|{token}|page 1|c{c}|{k}"] for k in ("p50_ms", "p99_ms")]
+                cells = f"{spread(first[0])} / {spread(first[1])}"
+                if f"{kind}|{token}|deep|c{c}|p99_ms" in results:
+                    far = [results[f"{kind}|{token}|deep|c{c}|{k}"] for k in ("p50_ms", "p99_ms")]
+                    ratio = statistics.median(far[1]) / statistics.median(first[1])
+                    deep_cells = f"{spread(far[0])} / {spread(far[1])} | {ratio:.2f}x"
+                else:
+                    deep_cells = "– | –"
+                rows.append(
+                    f"| {kind} | {token} | {n:,} | {pages:,} | {c} | {cells} | {deep_cells} |"
+                )
     command = "python -m bench.run_api " + " ".join(argv or sys.argv[1:])
     text_ = "\n".join(
         [
@@ -186,7 +196,8 @@ def report(args, argv, deep, results, load) -> None:
             "",
             f"    {command}",
             "",
-            f"{args.rounds} rounds; wrk -c{args.connections} for {args.duration} s per measure; "
+            f"{args.rounds} rounds; wrk -c1 and -c{args.connections} for {args.duration} s per "
+            "measure; "
             f"{PAGE} items a page; gunicorn 2 sync workers; {os.cpu_count()} CPUs; "
             "load average " + " / ".join(f"{x:.1f}" for x in load) + ". Medians (min-max).",
             "",
