@@ -46,6 +46,7 @@ JOB_LABELS = {
     "shop-scheduled-prices": _l("Apply scheduled prices"),
     "customer-value": _l("Customer value (RFM) bands"),
     "daily-stats": _l("Count each store's daily figures"),
+    "used-car-inquiry-fold": _l("Fold earlier used-car buyer inquiries into leads"),
 }
 
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectField, SelectMultipleField, TextAreaField
@@ -18,6 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from admin.base import StaffModelView, StaffView
 from crm import leads as lead_svc
 from crm.models import Lead
+from crm.used_car_fold import NOT_MOBILE, STAFF_NUMBER
 from portal import access
 from portal.auth import current_account
 from portal.errors import NotFound
@@ -219,20 +221,38 @@ def _legacy_phone(view, context, model, name) -> str:
     return model.phone
 
 
+FOLD_NOTES = {
+    NOT_MOBILE: _l("not a mainland mobile number"),
+    STAFF_NUMBER: _l("the number belongs to a staff account"),
+}
+
+
+def _folded_into(view, context, model, name) -> Markup | str:
+    """The lead the inquiry became or joined (crm.used_car_fold), or why it could not be."""
+    if model.lead_id is not None:
+        href = url_for("leads.show", lead_id=model.lead_id)
+        return Markup('<a href="{}">{}</a>').format(href, _("Lead #%(id)s", id=model.lead_id))
+    if model.folded_at is not None:
+        return _("Not folded: %(why)s", why=FOLD_NOTES.get(model.fold_note, model.fold_note))
+    return _("Waiting to be folded")
+
+
 class UsedCarLeadAdmin(StaffModelView):
     """Buyers' inquiries recorded before they became CRM leads (read only; a colleague's
-    buyer's number masked)."""
+    buyer's number masked), each with the lead the worker folded it into."""
 
     store_column = "store_id"
     can_create = False
     can_edit = False
     can_view_details = True
-    column_list = ("created_at", "name", "phone", "request", "advisor", "status")
-    column_details_list = ("created_at", "name", "phone", "message", "request", "advisor")
+    column_list = ("created_at", "name", "phone", "request", "advisor", "status", "lead_id")
+    column_details_list = (
+        "created_at", "name", "phone", "message", "request", "advisor", "lead_id",
+    )  # fmt: skip
     column_filters = ("status",)
     column_searchable_list = ("name",)
-    column_formatters = {"phone": _legacy_phone}
-    column_formatters_detail = {"phone": _legacy_phone}
+    column_formatters = {"phone": _legacy_phone, "lead_id": _folded_into}
+    column_formatters_detail = {"phone": _legacy_phone, "lead_id": _folded_into}
     column_default_sort = ("created_at", True)
     column_labels = {
         "created_at": _l("Received"),
@@ -242,6 +262,7 @@ class UsedCarLeadAdmin(StaffModelView):
         "advisor": _l("Advisor"),
         "status": _l("Status"),
         "message": _l("Message"),
+        "lead_id": _l("Lead"),
     }
 
     def get_one(self, id):

@@ -214,6 +214,13 @@ class UsedCarLead(Base):
     __tablename__ = "used_car_leads"
     __table_args__ = (
         CheckConstraint("status IN ('new', 'contacted', 'closed')", name="status_known"),
+        # The worker's fold reads only what is left to fold.
+        Index(
+            "ix_used_car_leads_unfolded",
+            "id",
+            sqlite_where=text("folded_at IS NULL"),
+            postgresql_where=text("folded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -226,6 +233,12 @@ class UsedCarLead(Base):
     status: Mapped[str] = mapped_column(String(16), default="new")
     ip: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Folded into the CRM (crm.used_car_fold): when, the lead it became or joined, or why not.
+    folded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_leads.id", ondelete="SET NULL"), index=True
+    )
+    fold_note: Mapped[str] = mapped_column(String(200), default="")
 
     request: Mapped[UsedCarRequest] = relationship(back_populates="leads")
     advisor: Mapped[User | None] = relationship()
