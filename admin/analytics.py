@@ -14,7 +14,7 @@ from sqlalchemy import select
 from wtforms import DateField, Form, SelectField
 from wtforms.validators import Optional
 
-from admin import charts
+from admin import analytics_rollups, charts
 from admin.base import StaffView
 from portal import access
 from portal.extensions import db
@@ -98,14 +98,19 @@ class AnalyticsView(StaffView):
         form, store_id, tz, first, last = self._filters()
         start, end = stats.period_bounds(first, last, tz)
         days = current_app.config["REPEAT_REPAIR_DAYS"]
-        data = {
-            "funnel": stats.funnel(store_id, start, end),
+        if current_app.config["ANALYTICS_FROM_ROLLUPS"]:
+            summed = analytics_rollups.figures(store_id, tz, first, last)
+        else:
+            summed = {
+                "funnel": stats.funnel(store_id, start, end),
+                "months": stats.bookings_by_month(store_id, start, end, tz),
+                "faults": stats.top_faults(store_id, start, end),
+                "models": stats.top_models(store_id, start, end),
+                "parts": stats.top_parts(store_id, start, end),
+            }
+        data = summed | {
             "lead": stats.lead_time(store_id, start, end),
             "advisors": stats.decision_times(store_id, start, end),
-            "months": stats.bookings_by_month(store_id, start, end, tz),
-            "faults": stats.top_faults(store_id, start, end),
-            "models": stats.top_models(store_id, start, end),
-            "parts": stats.top_parts(store_id, start, end),
             "customers": stats.top_customers(store_id, start, end),
             "repeats": stats.repeat_repairs(store_id, start, end, days, limit=30),
             "by_technician": repeat_attribution.by_technician(store_id, start, end, days),

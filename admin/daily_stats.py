@@ -20,7 +20,7 @@ from sqlalchemy import Date, and_, case, delete, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from admin import group_stats
+from admin import analytics_rollups, group_stats
 from admin.daily_stats_models import COUNTS, StoreDailyStats, StoreStatsSpan
 from portal import access
 from portal.cli import m4s
@@ -81,6 +81,7 @@ def roll_up(zone: str, first: date, last: date, stamp: datetime | None = None) -
             StoreDailyStats.computed_at < stamp,
         )
     )
+    analytics_rollups.roll_up_counts(zone, first, last, stamp)
     _widen_spans(stores, first, last, stamp)
     return db.session.scalar(
         select(func.count())
@@ -212,12 +213,12 @@ def _add_counted_days(found: dict, ids: list, first: date, last: date) -> dict:
         spans[store_id] = (low, high)
     raw: dict[tuple[date, date], list[int]] = {}
     for store_id, counted in spans.items():
-        for stretch in _uncounted(first, last, counted):
+        for stretch in uncounted(first, last, counted):
             raw.setdefault(stretch, []).append(store_id)
     return raw
 
 
-def _uncounted(first: date, last: date, counted) -> list[tuple[date, date]]:
+def uncounted(first: date, last: date, counted) -> list[tuple[date, date]]:
     """Return the stretches of first..last outside the counted span (low, high), or None."""
     if counted is None or counted[1] < first or counted[0] > last:
         return [(first, last)]

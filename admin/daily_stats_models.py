@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, UTCDateTime
@@ -88,4 +88,38 @@ class StoreStatsSpan(Base):
     )
     first_day: Mapped[date]
     last_day: Mapped[date]
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The breakdowns of a store's day the repair analytics sum (admin/analytics_rollups.py).
+FAULT = "fault"  # key: fault category of the jobs completed; n jobs, amount_fen their totals
+MODEL = "model"  # key, key2: brand and series of the cars of the jobs completed; n jobs
+PART = "part"  # key, key2: description and part number fitted; n jobs, quantity, amount_fen
+STATUS = "status"  # key: status of the bookings created that day (ACCEPTED_CANCELLED apart)
+REASON = "reason"  # key: rejection reason of the bookings created that day and rejected
+KINDS = (FAULT, MODEL, PART, STATUS, REASON)
+ACCEPTED_CANCELLED = "cancelled_accepted"  # cancelled after the store accepted the slot
+
+
+class StoreDailyCount(Base):
+    """One store's count of one kind and key (a fault, a model, a part, a booking status) on
+    one local day; rewritten by the worker together with store_daily_stats, covered by the
+    same span."""
+
+    __tablename__ = "store_daily_counts"
+    __table_args__ = (
+        UniqueConstraint("store_id", "day", "kind", "key", "key2"),
+        CheckConstraint("n >= 0 AND quantity >= 0", name="counts_nonnegative"),
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    kind: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(200))
+    key2: Mapped[str] = mapped_column(String(60), default="")
+    n: Mapped[int] = mapped_column(default=0)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -26,10 +26,11 @@ from portal.errors import NotFound
 from portal.extensions import db
 from portal.forms import YuanField
 from portal.inputs import int_arg
-from portal.models import UsedCarFlag, UsedCarLead, UsedCarRequest, User
+from portal.models import Store, UsedCarFlag, UsedCarLead, UsedCarRequest, User
 from portal.models.accounts import ADVISOR, MANAGER
 from portal.models.usedcars import GRADES, STATUSES
 from portal.outcome import flash_outcome
+from portal.paging import Page, keyset_page
 from portal.services import usedcars as svc
 
 
@@ -56,24 +57,70 @@ _ROW_LOADS = (
 )
 
 
-def _scoped(stmt):
-    return access.store_scope(stmt, UsedCarRequest.store_id, current_user)
+def _scoped(stmt, store_id: int | None = None):
+    return access.chosen_store_scope(stmt, UsedCarRequest.store_id, current_user, store_id)
 
 
-BUYER_LIMIT = 200  # the latest buyers' leads a page lists
+PAGE_SIZE = 50  # the requests, or the buyers' leads, a page lists
+BUYER_LIMIT = 200  # the latest buyers' leads one car's review page lists
+_BUYER_LOADS = (
+    selectinload(Lead.customer),
+    selectinload(Lead.advisor),
+    selectinload(Lead.used_car),
+)
 
 
-def buyer_leads(me: User, car_id: int | None = None) -> list[Lead]:
-    """Return the leads of buyers who asked about a listed car, newest first, in my store."""
+def _buyers(me: User, store_id: int | None = None):
+    """Select the leads of buyers who asked about a listed car, in the stores I see."""
     stmt = select(Lead).where(Lead.used_car_id.is_not(None))
-    if car_id is not None:
-        stmt = stmt.where(Lead.used_car_id == car_id)
-    stmt = access.store_scope(stmt, Lead, me).options(
-        selectinload(Lead.customer), selectinload(Lead.advisor), selectinload(Lead.used_car)
-    )
+    return access.chosen_store_scope(stmt, Lead.store_id, me, store_id)
+
+
+def buyer_leads(me: User, car_id: int) -> list[Lead]:
+    """Return the leads of buyers who asked about one car, newest first, in my store."""
+    stmt = _buyers(me).where(Lead.used_car_id == car_id).options(*_BUYER_LOADS)
     return list(
         db.session.scalars(stmt.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(BUYER_LIMIT))
     )
+
+
+def buyer_page(me: User, store_id: int | None) -> Page:
+    """Return one page of the buyers' leads, newest first (?cursor= the last of the page
+    before)."""
+    stmt = _buyers(me, store_id)
+    return keyset_page(
+        stmt.options(*_BUYER_LOADS),
+        Lead.created_at,
+        Lead.id,
+        size=PAGE_SIZE,
+        param="cursor",
+        cursor_stmt=stmt,
+    )
+
+
+def buyer_count(me: User, store_id: int | None) -> int:
+    """Return how many buyers' leads the list holds (in SQL)."""
+    return db.session.scalar(_buyers(me, store_id).with_only_columns(func.count(Lead.id))) or 0
+
+
+def bad_cursor(page: Page) -> str | None:
+    """Return the message for a ?cursor= that names no row of the list, else None."""
+    if request.args.get("cursor") and page.before is None:
+        return _("That page of the list no longer exists; this is the first page.")
+    return None
+
+
+def store_choices() -> list[tuple[int, str]]:
+    """Return (id, name) of every store, for those who see several; none for store staff."""
+    if not access.sees_all_stores(current_user):
+        return []
+    return list(db.session.execute(select(Store.id, Store.name).order_by(Store.name, Store.id)))
+
+
+def chosen_store(stores: list[tuple[int, str]]) -> int | None:
+    """Return the store an admin narrowed the list to (?store=), None for every store."""
+    store_id = int_arg(request.args.get("store"), minimum=1)
+    return store_id if store_id in {s[0] for s in stores} else None
 
 
 def lead_labels() -> dict:
@@ -85,25 +132,42 @@ class UsedCarReviewView(StaffView):
 
     @expose("/")
     def index(self):
+        """Show one page of the requests, the latest changed first, with a count per status."""
         status = request.args.get("status", "")
-        stmt = _scoped(select(UsedCarRequest))
-        if status in STATUSES:
+        status = status if status in STATUSES else ""
+        stores = store_choices()
+        store_id = chosen_store(stores)
+        stmt = _scoped(select(UsedCarRequest), store_id)
+        if status:
             stmt = stmt.where(UsedCarRequest.status == status)
-        rows = db.session.scalars(
-            stmt.options(*_ROW_LOADS).order_by(UsedCarRequest.updated_at.desc()).limit(200)
+        page = keyset_page(
+            stmt.options(*_ROW_LOADS),
+            UsedCarRequest.updated_at,
+            UsedCarRequest.id,
+            size=PAGE_SIZE,
+            param="cursor",
+            # A request that changed status meanwhile still marks the place.
+            cursor_stmt=_scoped(select(UsedCarRequest), store_id),
         )
         counts = dict(
             db.session.execute(
                 _scoped(
                     select(UsedCarRequest.status, func.count(UsedCarRequest.id)).group_by(
                         UsedCarRequest.status
-                    )
+                    ),
+                    store_id,
                 )
             ).all()
         )
         return self.render(
             "admin/usedcars/index.html",
-            rows=list(rows),
+            rows=page.items,
+            page=page,
+            page_size=PAGE_SIZE,
+            count=counts.get(status, 0) if status else sum(counts.values()),
+            error=bad_cursor(page),
+            stores=stores,
+            store_id=store_id,
             status=status,
             counts=counts,
             status_labels=svc.STATUS_LABELS,
@@ -204,11 +268,20 @@ class UsedCarBuyersView(StaffView):
 
     @expose("/")
     def index(self):
+        """Show one page of the buyers' leads, the newest first, and how many there are."""
         me = current_account()
+        stores = store_choices()
+        store_id = chosen_store(stores)
+        page = buyer_page(me, store_id)
         return self.render(
             "admin/usedcars/buyers.html",
-            leads=buyer_leads(me),
-            limit=BUYER_LIMIT,
+            leads=page.items,
+            page=page,
+            page_size=PAGE_SIZE,
+            count=buyer_count(me, store_id),
+            error=bad_cursor(page),
+            stores=stores,
+            store_id=store_id,
             phone=lambda lead: lead_svc.lead_phone(me, lead),
             **lead_labels(),
         )

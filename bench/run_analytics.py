@@ -1,6 +1,12 @@
-"""Time the repair analytics page on the group dataset, with and without the parts index.
+"""Time the repair analytics page on the group dataset, with and without the parts index
+(--compare index, the default) or with and without the daily rollups (--compare rollups).
 
     python -m bench.run_analytics --database-url postgresql+psycopg://... [--rounds 3]
+
+--compare rollups: the "with" side reads the summable figures of closed days from
+store_daily_counts (admin/analytics_rollups.py), the "without" side from the raw rows
+(ANALYTICS_FROM_ROLLUPS off), in the same run on the same data; fill the rollups first with
+`flask m4s daily-stats --days 400`.
 
 On a dataset from `python -m bench.generate --group --scale ...` at this commit's schema
 (migration 0062 builds ix_service_items_part_record, the part lines by record with every
@@ -72,6 +78,12 @@ def set_index(app, built: bool) -> float:
     return time.perf_counter() - started
 
 
+def set_rollups(app, on: bool) -> float:
+    """Read the analytics from the rollups, or everything raw (the baseline)."""
+    app.config["ANALYTICS_FROM_ROLLUPS"] = on
+    return 0.0
+
+
 def prepare(app) -> dict[str, int]:
     """VACUUM ANALYZE the two tables (both sides then read the same statistics and visibility
     map); return their sizes for the report."""
@@ -118,18 +130,24 @@ def spread(values: list[float]) -> str:
 
 
 def markdown(results: dict, args, command: str, sizes: dict, loads: list[str], builds) -> str:
+    what = "the daily rollups" if args.compare == "rollups" else "the parts index"
     lines = [
         "",
-        f"## Repair analytics with and without the parts index, "
+        f"## Repair analytics with and without {what}, "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC (`{git_commit()}`)",
         "",
         f"- Command: `{command}`",
         "- Dataset: " + ", ".join(f"{v:,} {k}" for k, v in sizes.items()),
         f"- {args.rounds} rounds x {args.requests} requests per page and side, sides alternating;"
-        f" load average before / after: {loads[0]} / {loads[1]}; building the index took "
-        f"{spread([b * 1000 for b in builds])} ms",
+        f" load average before / after: {loads[0]} / {loads[1]}"
+        + (
+            f"; building the index took {spread([b * 1000 for b in builds])} ms"
+            if args.compare == "index"
+            else ""
+        ),
         "",
-        "| who | period | SQL per request | page p50 ms without → with index, median (min-max) "
+        f"| who | period | SQL per request | page p50 ms without → with {args.compare}, "
+        "median (min-max) "
         "| parts statements ms without → with |",
         "| --- | --- | ---: | ---: | ---: |",
     ]
@@ -156,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "--pages", default="admin:90,manager:90,manager:365", help="role:days, comma-separated"
     )
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    parser.add_argument("--compare", choices=("index", "rollups"), default="index")
     args = parser.parse_args(argv)
     argv_text = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     command = f"python -m bench.run_analytics {argv_text}"
@@ -169,12 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         timer = Timer(db.engine)
     staff = {role: crawl.sign_in(app, role, LOGINS[role], STAFF_PASSWORD) for role, _ in pages}
     results = {page: {False: [], True: []} for page in pages}
-    builds, state = [], True  # prepare() left the index built
+    builds, state = [], True  # prepare() left the index built, the rollups on by default
+    switch = set_rollups if args.compare == "rollups" else set_index
     try:
         for round_no in range(args.rounds):
             for built in (False, True) if round_no % 2 == 0 else (True, False):
                 if built != state:
-                    took, state = set_index(app, built), built
+                    took, state = switch(app, built), built
                     if built:
                         builds.append(took)
                 for role, days in pages:

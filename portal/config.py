@@ -75,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     # (a lead won, an order refunded) reaches the rollup only through `flask m4s daily-stats`.
     # 92 covers every period the group's comparison offers (the longest, 90 days).
     "DAILY_STATS_DAYS": 92,
+    # The repair analytics read the closed days the daily rollups cover from them (False: every
+    # figure from the raw rows, the baseline the bench and the tests compare with).
+    "ANALYTICS_FROM_ROLLUPS": True,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,
     "MAINTENANCE_WINDOW_DAYS": 30,

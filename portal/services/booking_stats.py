@@ -29,6 +29,11 @@ from portal.sqltime import days_between, local_month
 # An accepted booking is in one of these states, or was cancelled after the store decided.
 AFTER_ACCEPT = ("accepted", CHECKED_IN, IN_PROGRESS, READY, COMPLETED, NO_SHOW)
 CAME_IN = (CHECKED_IN, IN_PROGRESS, READY, COMPLETED)
+# The funnel's own status of a booking cancelled after the store accepted it (the daily
+# rollups count it apart from the other cancellations).
+ACCEPTED_CANCELLED = "cancelled_accepted"
+
+Stores = int | list[int] | None  # one store, some stores, or every store
 
 
 def period_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
@@ -47,8 +52,10 @@ def is_part():
     return ServiceItem.kind == literal("part", literal_execute=True)
 
 
-def _where(stmt, at, store_col, store_id: int | None, start: datetime, end: datetime):
+def _where(stmt, at, store_col, store_id: Stores, start: datetime, end: datetime):
     stmt = stmt.where(at >= start, at < end)
+    if isinstance(store_id, list):
+        return stmt.where(store_col.in_(store_id))
     return stmt if store_id is None else stmt.where(store_col == store_id)
 
 
@@ -63,7 +70,7 @@ def _bookings(stmt, store_id, start, end):
 # --- what breaks, on which cars, with which parts -----------------------------------------
 
 
-def top_faults(store_id: int | None, start: datetime, end: datetime, limit: int = 10) -> list:
+def top_faults(store_id: Stores, start: datetime, end: datetime, limit: int | None = 10) -> list:
     """Return fault categories by number of repairs: category, repairs, revenue_fen."""
     n = func.count(ServiceRecord.id).label("n")
     stmt = _records(
@@ -76,7 +83,7 @@ def top_faults(store_id: int | None, start: datetime, end: datetime, limit: int 
     return [{"category": c, "repairs": k, "revenue_fen": int(s or 0)} for c, k, s in rows]
 
 
-def top_models(store_id: int | None, start: datetime, end: datetime, limit: int = 10) -> list:
+def top_models(store_id: Stores, start: datetime, end: datetime, limit: int | None = 10) -> list:
     """Return vehicle models (brand + series) by number of repairs."""
     n = func.count(ServiceRecord.id).label("n")
     stmt = _records(
@@ -91,7 +98,7 @@ def top_models(store_id: int | None, start: datetime, end: datetime, limit: int 
     return [{"brand": b, "series": s, "repairs": k} for b, s, k in rows]
 
 
-def top_parts(store_id: int | None, start: datetime, end: datetime, limit: int = 10) -> list:
+def top_parts(store_id: Stores, start: datetime, end: datetime, limit: int | None = 10) -> list:
     """Return the parts fitted most (by quantity): description, part_no, quantity, repairs."""
     qty = func.sum(ServiceItem.quantity).label("qty")
     stmt = _records(
@@ -135,11 +142,15 @@ def top_customers(store_id: int | None, start: datetime, end: datetime, limit: i
     ]
 
 
-def bookings_by_month(store_id: int | None, start: datetime, end: datetime, tz: str) -> list:
+def bookings_by_month(store_id: Stores, start: datetime, end: datetime, tz: str) -> list:
     """Return (YYYY-MM, bookings created) for every local month of the period, gaps as 0."""
     month = local_month(Booking.created_at, tz, start).label("month")
     stmt = _bookings(select(month, func.count(Booking.id)), store_id, start, end)
-    counts = dict(db.session.execute(stmt.group_by(month)).all())
+    return every_month(dict(db.session.execute(stmt.group_by(month)).all()), start, end, tz)
+
+
+def every_month(counts: dict[str, int], start: datetime, end: datetime, tz: str) -> list:
+    """Return (YYYY-MM, count) for every local month of [start, end), gaps as 0."""
     zone = ZoneInfo(tz)
     cursor = start.astimezone(zone).date().replace(day=1)
     last = (end - timedelta(microseconds=1)).astimezone(zone).date()
@@ -238,11 +249,17 @@ def repeat_repairs(
 # --- the funnel and the times -------------------------------------------------------------
 
 
-def funnel(store_id: int | None, start: datetime, end: datetime) -> dict:
+def funnel(store_id: Stores, start: datetime, end: datetime) -> dict:
     """Return the booking funnel of bookings created in the period, with rejection reasons.
 
     accepted counts bookings the store accepted, whatever happened later (also cancelled
     after acceptance); no_show_rate is no-shows among accepted bookings whose car was due."""
+    return funnel_of(*funnel_counts(store_id, start, end))
+
+
+def funnel_counts(store_id: Stores, start: datetime, end: datetime) -> tuple[dict, dict]:
+    """Return the bookings created in the period by funnel status (ACCEPTED_CANCELLED apart
+    from the other cancellations) and the rejected ones by reason: two {key: n}."""
     decided = Booking.decided_at.isnot(None)
     kept_slot = Booking.proposed_start.is_(None)
     stmt = _bookings(
@@ -257,15 +274,25 @@ def funnel(store_id: int | None, start: datetime, end: datetime) -> dict:
         start,
         end,
     ).group_by(Booking.status, decided, kept_slot, Booking.decision_reason)
-    by_status: dict[str, int] = {}
+    statuses: dict[str, int] = {}
     reasons: dict[str, int] = {}
-    accepted = 0
     for status, was_decided, no_proposal, reason, n in db.session.execute(stmt):
-        by_status[status] = by_status.get(status, 0) + n
-        if status in AFTER_ACCEPT or (status == CANCELLED and was_decided and no_proposal):
-            accepted += n
+        key = ACCEPTED_CANCELLED if status == CANCELLED and was_decided and no_proposal else status
+        statuses[key] = statuses.get(key, 0) + n
         if status == REJECTED:
             reasons[reason or "other"] = reasons.get(reason or "other", 0) + n
+    return statuses, reasons
+
+
+def funnel_of(statuses: dict[str, int], reasons: dict[str, int]) -> dict:
+    """Return the funnel of the counts funnel_counts returns (or their sums over days)."""
+    by_status: dict[str, int] = {}
+    for key, n in statuses.items():
+        status = CANCELLED if key == ACCEPTED_CANCELLED else key
+        by_status[status] = by_status.get(status, 0) + n
+    accepted = statuses.get(ACCEPTED_CANCELLED, 0) + sum(
+        n for s, n in statuses.items() if s in AFTER_ACCEPT
+    )
     came = sum(by_status.get(s, 0) for s in CAME_IN)
     no_show = by_status.get(NO_SHOW, 0)
     return {

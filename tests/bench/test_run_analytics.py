@@ -17,7 +17,7 @@ def test_the_table_has_both_sides_with_median_and_spread():
     sizes = {"stores": 100, "service_items": 2_095_075}
     table = markdown(
         results,
-        Namespace(rounds=3, requests=5),
+        Namespace(rounds=3, requests=5, compare="index"),
         "python -m bench.run_analytics --database-url postgresql:///x",
         sizes,
         ["1.0 1.0 1.0", "2.0 2.0 2.0"],
@@ -29,6 +29,21 @@ def test_the_table_has_both_sides_with_median_and_spread():
     )
     assert "`python -m bench.run_analytics --database-url postgresql:///x`" in table
     assert "2,095,075 service_items" in table and "2600 (2500-2700) ms" in table
+
+
+def test_the_rollups_table_names_its_sides_and_no_index_build():
+    results = {("manager", 90): {False: side(900, 700, 800), True: side(400, 600, 500)}}
+    table = markdown(
+        results,
+        Namespace(rounds=3, requests=5, compare="rollups"),
+        "python -m bench.run_analytics --compare rollups --database-url postgresql:///x",
+        {"stores": 100},
+        ["1.0 1.0 1.0", "2.0 2.0 2.0"],
+        [],
+    )
+    assert "with and without the daily rollups" in table and "without → with rollups" in table
+    assert "| manager | 90 days | 15.0 | 800 (700-900) → 500 (400-600) |" in table
+    assert "building the index" not in table
 
 
 def test_a_page_ends_today_and_spans_its_days():
