@@ -22,7 +22,7 @@ def deliver_due(
     deliverers = outbox.load_deliverers()
     counts = {"sent": 0, "retry": 0, "dead": 0, "lost": 0}
     tried = 0
-    conn = _settle_connection()
+    conn = None  # opened at the first claimed batch: an empty poll costs one claim, no more
     try:
         while (limit is None or tried < limit) and not should_stop():
             batch = (
@@ -31,11 +31,14 @@ def deliver_due(
             claimed = outbox.claim(batch, cfg["OUTBOX_LEASE_SECONDS"], channels)
             if not claimed:
                 break
+            if conn is None:
+                conn = _settle_connection()
             for message in claimed:
                 counts[_deliver_one(message, deliverers, conn)] += 1
             tried += len(claimed)
     finally:
-        _release(conn)
+        if conn is not None:
+            _release(conn)
         _close_connections()
     return counts
 

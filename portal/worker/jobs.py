@@ -64,6 +64,7 @@ JOBS: list[Job] = [
     Job("shop-scheduled-prices", "shop.prices:apply_due", 60),
     Job("customer-value", "crm.customer_value:refresh_values", 86400),
     Job("daily-stats", "admin.daily_stats:refresh_daily_stats", 3600),
+    Job("backup", "portal.cli_backup:scheduled_backup", 3600),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
