@@ -27,6 +27,7 @@ JOB_LABELS = {
     "video-sweep": _l("Close stale video sessions"),
     "account-erasure": _l("Erase accounts at the end of their grace period"),
     "rescue-location-coarsening": _l("Coarsen closed rescues' locations"),
+    "backup": _l("Encrypted database backup"),
     "campaign-schedule": _l("Start scheduled campaigns"),
     "campaign-sends": _l("Send campaign messages"),
     "campaign-responders": _l("Follow up campaign responders"),

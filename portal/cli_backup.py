@@ -17,6 +17,14 @@ def _default_dir() -> Path:
     return Path(current_app.config["BACKUP_DIR"] or Path(current_app.instance_path) / "backups")
 
 
+def scheduled_backup() -> str:
+    """Back up the database into the default directory when a backup key is set (worker job)."""
+    if not current_app.config["BACKUP_KEY"]:
+        return "skipped: M4S_BACKUP_KEY is not set"
+    path = run_backup(current_app, _default_dir(), current_app.config["BACKUP_KEEP"])
+    return f"{path.name} ({path.stat().st_size} bytes)"
+
+
 @m4s.command("backup")
 @click.option("--dir", "directory", type=click.Path(file_okay=False), help="Default: BACKUP_DIR.")
 @click.option("--keep", type=int, default=None, help="Backups to keep (default: BACKUP_KEEP).")

@@ -65,6 +65,7 @@ JOBS: list[Job] = [
     Job("customer-value", "crm.customer_value:refresh_values", 86400),
     Job("daily-stats", "admin.daily_stats:refresh_daily_stats", 3600),
     Job("used-car-inquiry-fold", "crm.used_car_fold:fold_earlier_inquiries", 3600),
+    Job("backup", "portal.cli_backup:scheduled_backup", 3600),
 ]
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"

@@ -209,3 +209,24 @@ def _tables(engine) -> list[str]:
 def test_restore_of_a_missing_file_is_a_clear_error(fresh_target):
     with pytest.raises(BackupError, match="does not exist"):
         restore_database(fresh_target, Path("/nonexistent.m4sbak"), parse_key(KEY))
+
+
+def test_the_worker_backs_up_hourly_once_a_key_is_set(keyed, f, tmp_path, monkeypatch):
+    from portal.worker import jobs
+
+    job = next(j for j in jobs.JOBS if j.name == "backup")
+    assert job.every_seconds == 3600
+    _fill(f)
+    monkeypatch.setitem(keyed.config, "BACKUP_DIR", str(tmp_path))
+    run = jobs.run_job(job)
+    assert run.status == "ok", run.result
+    (made,) = tmp_path.glob("*.m4sbak")
+    assert run.result.startswith(made.name)
+
+
+def test_the_backup_job_without_a_key_writes_nothing(app, tmp_path, monkeypatch):
+    from portal.cli_backup import scheduled_backup
+
+    monkeypatch.setitem(app.config, "BACKUP_DIR", str(tmp_path))
+    assert scheduled_backup().startswith("skipped")
+    assert list(tmp_path.iterdir()) == []
