@@ -312,21 +312,17 @@ def mileage_passed(store: Store, at: datetime) -> int:
     if span is None:
         return 0
     start, end = span
-    earlier = aliased(MileageReading)
-    passed_before = (
-        select(earlier.id)
-        .where(earlier.vehicle_id == MileageReading.vehicle_id, earlier.km >= TRADE_IN_KM)
-        .where(earlier.recorded_at < start)
-        .exists()
+    # Each of the store's cars' first reading at or over 100,000 km, one probe of the partial
+    # index ix_mileage_readings_km_passed per car: the run reads its own store's cars, never
+    # the group's readings in the window. A car passed in the window when that first reading
+    # falls in it (one before the window means it passed long ago).
+    first = (
+        select(func.min(MileageReading.recorded_at))
+        .where(MileageReading.vehicle_id == Vehicle.id, MileageReading.km >= TRADE_IN_KM)
+        .scalar_subquery()
     )
-    stmt = (
-        _cars(store, func.min(MileageReading.recorded_at))
-        .join(MileageReading, MileageReading.vehicle_id == Vehicle.id)
-        .where(MileageReading.recorded_at >= start, MileageReading.recorded_at < end)
-        .where(MileageReading.km >= TRADE_IN_KM, ~passed_before)
-        .group_by(Vehicle.id, Vehicle.owner_id, User.advisor_id)
-    )
-    return _trade_ins(store, at, "trade_in_km", stmt, lambda vid, _at: f"km:{vid}")
+    stmt = _cars(store, Vehicle.current_km).where(first >= start, first < end)
+    return _trade_ins(store, at, "trade_in_km", stmt, lambda vid, _km: f"km:{vid}")
 
 
 def run(store: Store, at: datetime) -> dict[str, int]:
