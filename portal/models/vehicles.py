@@ -83,6 +83,15 @@ class MileageReading(Base):
     __table_args__ = (
         CheckConstraint("km >= 0", name="km_nonnegative"),
         CheckConstraint("source IN ('owner', 'staff', 'service', 'api')", name="source_known"),
+        # The trade-in rule: a car's first reading at or over 100,000 km, probed car by car
+        # from the store's cars, so a store's run reads its own cars, not the group's readings.
+        Index(
+            "ix_mileage_readings_km_passed",
+            "vehicle_id",
+            "recorded_at",
+            sqlite_where=text("km >= 100000"),
+            postgresql_where=text("km >= 100000"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

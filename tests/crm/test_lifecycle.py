@@ -252,3 +252,83 @@ def test_lifecycle_rules_fire_once_per_cause_with_many_workers_at_once(app, f, m
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 9
     assert db.session.scalar(select(func.count(Task.id)).where(Task.rule.is_not(None))) == 9
+
+
+# -- the 100,000 km rule, probed car by car ---------------------------------------------------
+
+# The first run's window (the rule's default 1 day ago, a week of local days in Shanghai):
+# 26 November 00:00 through 3 December 00:00, store time.
+KM_START = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
+KM_END = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
+
+
+def _passed_in_window_as_before(store) -> set[int]:
+    """The cars the rule called about before it probed car by car: the window's readings at or
+    over 100,000 km of the store's cars with none such before the window (read through the
+    readings' time index, the whole group's readings in the window)."""
+    from sqlalchemy.orm import aliased
+
+    from portal.models import Vehicle
+
+    earlier = aliased(MileageReading)
+    passed_before = (
+        select(earlier.id)
+        .where(earlier.vehicle_id == MileageReading.vehicle_id, earlier.km >= 100_000)
+        .where(earlier.recorded_at < KM_START)
+        .exists()
+    )
+    stmt = (
+        select(Vehicle.id)
+        .join(MileageReading, MileageReading.vehicle_id == Vehicle.id)
+        .where(Vehicle.store_id == store.id)
+        .where(MileageReading.recorded_at >= KM_START, MileageReading.recorded_at < KM_END)
+        .where(MileageReading.km >= 100_000, ~passed_before)
+    )
+    return set(db.session.scalars(stmt))
+
+
+def test_the_km_rule_calls_about_the_same_cars_as_before_and_only_its_stores(f, morning):
+    store, other = f.store(), f.store()
+    second = timedelta(seconds=1)
+    made = {}
+
+    def car(name, *readings, at=store):
+        vehicle = f.vehicle(f.owner(at), current_km=0)
+        for km, when in readings:
+            _reading(vehicle, km, when)
+        made[name] = vehicle
+        return vehicle
+
+    car(
+        "in window", (99_000, KM_START - timedelta(days=30)), (100_400, MORNING - timedelta(days=2))
+    )
+    car("exactly 100,000 at the start", (100_000, KM_START))
+    car("twice in window", (101_000, KM_START + timedelta(days=1)), (102_000, KM_END - second))
+    car("passed before", (100_000, KM_START - second), (120_000, KM_START + timedelta(days=2)))
+    car(
+        "passed long ago",
+        (120_000, MORNING - timedelta(days=90)),
+        (150_000, MORNING - timedelta(days=2)),
+    )
+    car("under", (99_999, MORNING - timedelta(days=2)))
+    car("passed today", (100_500, KM_END))  # after the window: tomorrow's run
+    car("no readings")
+    car("other store's", (100_400, MORNING - timedelta(days=2)), at=other)
+    db.session.commit()
+
+    expected = {"in window", "exactly 100,000 at the start", "twice in window"}
+    assert _passed_in_window_as_before(store) == {made[n].id for n in expected}
+
+    assert lifecycle.mileage_passed(store, now()) == 3
+    db.session.commit()
+    tasks = _tasks("trade_in_km")
+    assert sorted(t.cause for t in tasks) == sorted(f"km:{made[n].id}" for n in expected)
+    assert {t.customer_id for t in tasks} == {made[n].owner_id for n in expected}
+    assert all(t.store_id == store.id for t in tasks)
+    assert lifecycle.mileage_passed(store, now()) == 0  # the window is covered
+
+    # The other store's run makes its own car's call, and only that.
+    assert lifecycle.mileage_passed(other, now()) == 1
+    db.session.commit()
+    theirs = made["other store's"].id
+    assert {t.cause for t in _tasks("trade_in_km")} - {t.cause for t in tasks} == {f"km:{theirs}"}
