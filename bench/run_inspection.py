@@ -244,10 +244,9 @@ def first_paint(browser, base: str, path: str, photos: bool) -> dict[str, Any]:
 
     context = browser.new_context(base_url=base, **PHONE)
     page = context.new_page()
-    fetched: list[tuple[str, bytes]] = []
+    responses = []
     page.on(
-        "response",
-        lambda r: fetched.append((r.url, r.body())) if r.request.resource_type == "image" else None,
+        "response", lambda r: responses.append(r) if r.request.resource_type == "image" else None
     )
     page.goto(path, wait_until="load")
     fcp = page.evaluate(FCP_JS)
@@ -255,6 +254,7 @@ def first_paint(browser, base: str, path: str, photos: bool) -> dict[str, Any]:
         "img.dvi-photo", "els => els.map(e => [e.getAttribute('loading'), e.src])"
     )
     page.wait_for_timeout(200)
+    fetched = [(r.url, r.body()) for r in responses]  # before the context closes
     context.close()
     if photos:
         if len(imgs) != ITEMS - GREENS or any(loading != "lazy" for loading, _ in imgs):
