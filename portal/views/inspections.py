@@ -20,15 +20,16 @@ bp.add_app_template_filter(svc.part_state_label, "part_state")
 
 
 def _render_item(inspection: Inspection, item: InspectionItem, link: str, message=None):
+    # Only this item's figures: the other 29 points of the inspection are not loaded.
     return render_template(
         "inspections/_item.html",
         i=item,
         inspection=inspection,
         link=link,
-        chose=svc.other_owners(inspection),
+        chose=svc.other_owners(inspection, [item]),
         svc=svc,
         message=message,
-        short=svc.short_of_stock(inspection),
+        short=svc.short_of_stock(inspection, [item]),
     )
 
 
@@ -70,9 +71,12 @@ def item_decide(link: str, item_id: int):
         return _render_item(inspection, item, link, exc.message), (
             409 if isinstance(exc, Conflict) else 422
         )
+    # Rendered before the commit, from the objects at hand: after it they would all be
+    # loaded again (item, inspection, booking, car); a failed commit discards the fragment.
+    fragment = _render_item(inspection, item, link) if is_htmx() else None
     db.session.commit()
-    if is_htmx():
-        return _render_item(inspection, item, link)
+    if fragment is not None:
+        return fragment
     return redirect(url_for(".inspection_show", link=link) + f"#item-{item_id}", code=303)
 
 

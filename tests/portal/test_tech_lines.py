@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.errors import NotFound, ValidationError
-from portal.models import JobLabourLine, JobPartLine, ServiceItem
+from portal.models import JobLabourLine, JobPartLine, ServiceItem, ServiceRecord
 from portal.services import bookings as svc
 from portal.services.bookings import job_card, tech_lines
 from shop import stock
 from shop.models import Category, Product
 from tests.factories import slot
+from tests.threads import at_once
 
 
 @pytest.fixture
@@ -198,3 +199,80 @@ def test_the_advisor_sees_who_entered_a_line_and_prices_it(scene, db, client, au
     db.session.expire_all()
     assert b.labour_lines[0].rate_fen == 12000
     assert 'value="price_labour"' not in client.get(url).get_data(as_text=True)
+
+
+def _job_state(db, b):
+    db.session.expire_all()
+    records = db.session.scalar(select(func.count(ServiceRecord.id)))
+    return b.status, records, [e.kind for e in b.events]
+
+
+def test_completion_waits_for_the_technicians_lines_to_be_priced(scene, db, smtp):
+    _store, advisor, _owner, me, _colleague, b, pads = scene
+    labour = tech_lines.add_labour(me, b, operation="更换前刹车片", hours_tenths=15)
+    tech_lines.add_part(me, b, product_id=pads.id, text="", quantity=1)  # shop price: priced
+    free = tech_lines.add_part(me, b, product_id=None, text="扎带", quantity=4)
+    job_card.add_labour(
+        advisor, b, operation="免费检查", hours_tenths=5, rate_fen=0, technician_id=me.id
+    )  # staff's own line, left free
+    db.session.commit()
+    before = _job_state(db, b)
+    with pytest.raises(ValidationError) as refused:
+        svc.complete(advisor, b, [], fault_category="brakes")
+    db.session.rollback()
+    assert "更换前刹车片" in refused.value.message and "扎带" in refused.value.message
+    assert "前刹车片 / Front brake pads" not in refused.value.message
+    assert "免费检查" not in refused.value.message  # a line staff left free is their choice
+    assert _job_state(db, b) == before and before[:2] == ("in_progress", 0)
+
+    job_card.set_price(advisor, b, "labour", labour.id, 12000)
+    db.session.commit()
+    with pytest.raises(ValidationError, match="扎带"):
+        svc.complete(advisor, b, [], fault_category="brakes")
+    db.session.rollback()
+    job_card.set_price(advisor, b, "part", free.id, 150)
+    svc.complete(advisor, b, [], fault_category="brakes")
+    db.session.commit()
+    assert _job_state(db, b)[:2] == ("completed", 1)
+
+
+def test_the_workshop_board_names_the_unpriced_lines(scene, db, client, auth):
+    _store, advisor, _owner, me, _colleague, b, _pads = scene
+    tech_lines.add_labour(me, b, operation="换片", hours_tenths=10)
+    db.session.commit()
+    auth.login(advisor)
+    sent = client.post(
+        f"/admin/workshop/{b.id}/step",
+        data={"action": "complete", "fault_category": "brakes"},
+        follow_redirects=True,
+    )
+    page = sent.get_data(as_text=True)
+    assert sent.status_code == 200 and "换片" in page
+    db.session.expire_all()
+    assert b.status == "in_progress" and b.record is None
+
+
+def test_a_line_added_while_the_job_completes_never_closes_unpriced(app, scene, db, smtp):
+    _store, advisor, _owner, me, _colleague, b, _pads = scene
+    ids = (advisor.id, me.id, b.id)
+    turn = iter(range(2))
+
+    def one():
+        from portal.models import Booking, User
+
+        advisor_, me_ = db.session.get(User, ids[0]), db.session.get(User, ids[1])
+        job = db.session.get(Booking, ids[2])
+        if next(turn) == 0:
+            work = [{"kind": "labour", "description": "检查", "quantity": 1, "unit_price_fen": 1}]
+            return svc.complete(advisor_, job, work, fault_category="brakes").id
+        return tech_lines.add_part(me_, job, product_id=None, text="扎带", quantity=1).id
+
+    results = at_once(app, one, 2)
+    db.session.expire_all()
+    unpriced = db.session.scalar(select(func.count(JobPartLine.id)))
+    assert b.status in ("completed", "in_progress")
+    if b.status == "completed":  # completion won: the technician was told the job closed
+        assert unpriced == 0 and any("closed" in str(r) for r in results), results
+    else:  # the line won: completion named it and changed nothing
+        assert unpriced == 1 and any("扎带" in str(r) for r in results), results
+        assert db.session.scalar(select(func.count(ServiceRecord.id))) == 0

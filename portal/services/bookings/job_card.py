@@ -208,6 +208,40 @@ def set_price(staff: User, booking: Booking, kind: str, line_id: int | None, fen
     audit.record("job_line_priced", actor=staff, target=booking, kind=kind, line_id=line.id)
 
 
+def lock_card(booking: Booking) -> str:
+    """Hold the booking's row until commit and return its status as committed now.
+
+    Completion and a technician's new line both take this lock first, so a line cannot slip
+    in between completion's check of the card and the job closing (SQLite: one writer)."""
+    return db.session.scalar(
+        select(Booking.status).where(Booking.id == booking.id).with_for_update()
+    )
+
+
+def unpriced_technician_lines(booking: Booking) -> list[str]:
+    """Return the technicians' own lines still without a price, labour first, then parts."""
+    technicians = select(User.id).where(User.role == TECHNICIAN)
+    labour = db.session.scalars(
+        select(JobLabourLine.operation)
+        .where(
+            JobLabourLine.booking_id == booking.id,
+            JobLabourLine.rate_fen == 0,
+            JobLabourLine.added_by_id.in_(technicians),
+        )
+        .order_by(JobLabourLine.id)
+    ).all()
+    parts = db.session.scalars(
+        select(JobPartLine.description)
+        .where(
+            JobPartLine.booking_id == booking.id,
+            JobPartLine.unit_price_fen == 0,
+            JobPartLine.added_by_id.in_(technicians),
+        )
+        .order_by(JobPartLine.id)
+    ).all()
+    return [*labour, *parts]
+
+
 def has_lines(booking: Booking) -> bool:
     """Return whether the booking has a job card with at least one line."""
     return bool(booking.labour_lines or booking.part_lines)

@@ -35,7 +35,9 @@ def assigned_job(tech: User, booking_id: int | None) -> Booking:
 def _writable(tech: User, booking: Booking) -> None:
     """Refuse a job not assigned to the technician (NotFound) or closed (ValidationError)."""
     assigned_job(tech, booking.id)
-    if booking.status not in job_card.OPEN:
+    # The status as committed, under the row lock completion also takes: a job completed
+    # meanwhile refuses the line instead of closing with it unpriced.
+    if job_card.lock_card(booking) not in job_card.OPEN:
         raise ValidationError(_("The job card of a closed job cannot change."))
 
 

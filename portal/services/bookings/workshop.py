@@ -216,6 +216,19 @@ def complete(
     _staff_check(staff, booking)
     if fault_category not in FAULT_CATEGORIES:
         raise ValidationError(_("Choose a fault category."), field="fault_category")
+    # Checked under the booking's row lock, in the transaction that completes the job: a
+    # technician's line added meanwhile waits for it (tech_lines takes the same lock).
+    job_card.lock_card(booking)
+    unpriced = job_card.unpriced_technician_lines(booking)
+    if unpriced:
+        raise ValidationError(
+            _(
+                "Price the technicians' lines before completing the job (or remove them): "
+                "%(lines)s.",
+                lines="; ".join(unpriced),
+            ),
+            field="items",
+        )
     items = (job_card.completion_items(booking) or items) + job_card.approved_items(booking)
     if not items:
         raise ValidationError(_("Add at least one work item."), field="items")

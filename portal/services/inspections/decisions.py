@@ -133,9 +133,14 @@ class Choice(NamedTuple):
         return round(100 * self.approved / self.decided) if self.decided else 0
 
 
-def other_owners(inspection: Inspection) -> dict[int, Choice]:
-    """Return what other owners chose for each recommendation; two queries in all."""
-    items = inspection.recommendations
+def other_owners(
+    inspection: Inspection, items: list[InspectionItem] | None = None
+) -> dict[int, Choice]:
+    """Return what other owners chose for each recommendation (or only the items given, as
+    one item's fragment needs); two queries in all."""
+    items = (
+        inspection.recommendations if items is None else [i for i in items if i.severity != GREEN]
+    )
     if not items:
         return {}
     vehicle = inspection.booking.vehicle

@@ -39,10 +39,12 @@ def _stock():
     return current_app.extensions.get(PARTS_STOCK)
 
 
-def short_of_stock(inspection: Inspection) -> set[int]:
-    """Return the ids of undecided items whose part is not in stock now (one query)."""
+def short_of_stock(inspection: Inspection, items: list[InspectionItem] | None = None) -> set[int]:
+    """Return the ids of undecided items (of all, or of those given) whose part is not in
+    stock now (one query)."""
     stock = _stock()
-    waiting = [i for i in inspection.recommendations if i.product_id and i.decision != DECLINED]
+    items = inspection.recommendations if items is None else items
+    waiting = [i for i in items if i.product_id and i.decision != DECLINED]
     if stock is None or not waiting:
         return set()
     left = stock.in_stock(sorted({i.product_id for i in waiting}))
