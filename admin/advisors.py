@@ -31,6 +31,7 @@ from portal.auth import current_account
 from portal.errors import DomainError, NotFound, ValidationError
 from portal.extensions import db
 from portal.forms import field_error
+from portal.i18n import in_language_of
 from portal.inputs import MAX_ID
 from portal.mail import send_mail
 from portal.models import Notice, User
@@ -216,17 +217,17 @@ def _tell_customers(plan: dict[int, list[int]]) -> None:
         profile = advisors.profile_of(advisor)
         phone = (profile.phone if profile else "") or advisor.phone or ""
         for owner in db.session.scalars(select(User).where(User.id.in_(owner_ids))):
-            if owner.email:
-                send_mail(
-                    owner.email,
-                    _("Your new M4S advisor"),
-                    _(
-                        "Your advisor is now %(name)s (%(phone)s). You find them on your "
-                        "M4S home page.",
-                        name=advisor.name,
-                        phone=phone,
-                    ),
+            if not owner.email:
+                continue
+            with in_language_of(owner):  # the owner reads it, not the manager who moved them
+                subject = _("Your new M4S advisor")
+                body = _(
+                    "Your advisor is now %(name)s (%(phone)s). You find them on your "
+                    "M4S home page.",
+                    name=advisor.name,
+                    phone=phone,
                 )
+            send_mail(owner.email, subject, body)
 
 
 class NoticeView(StaffView):

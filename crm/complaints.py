@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -264,13 +265,14 @@ def _staff_of(store_id: int | None, role: str) -> list[User]:
     return list(db.session.scalars(stmt.order_by(User.id)))
 
 
-def _tell(users: list[User], complaint_id: int, text: str) -> None:
+def _tell(users: list[User], complaint_id: int, text: LazyString) -> None:
+    """Tell each staff member in their own language (the worker has none of its own)."""
     for user in users:
         notify.notify(
             user,
             text,
             f"/admin/complaints/{complaint_id}",
-            subject=_("Complaint #%(id)d is late", id=complaint_id),
+            subject=_l("Complaint #%(id)d is late", id=complaint_id),
         )
 
 
@@ -306,10 +308,10 @@ def escalate() -> dict[str, int]:
             if won != 1:
                 continue  # another worker announced it
             if level == 0:
-                text = _("Complaint #%(id)d missed its deadline.", id=complaint_id)
+                text = _l("Complaint #%(id)d missed its deadline.", id=complaint_id)
                 _tell(_staff_of(store_id, MANAGER), complaint_id, text)
             else:
-                text = _(
+                text = _l(
                     "Complaint #%(id)d is past its resolve deadline: escalated to the group.",
                     id=complaint_id,
                 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select, update
 
 from crm import hours, routing
@@ -92,7 +92,7 @@ def _step(level: int, task_id: int) -> int:
 
 
 def _tell_managers(task: Task) -> None:
-    owner = task.owner.name if task.owner else _("no advisor assigned")
+    owner = task.owner.name if task.owner else _l("no advisor assigned")
     managers = db.session.scalars(
         select(User).where(
             User.role == MANAGER, User.store_id == task.store_id, User.is_active.is_(True)
@@ -101,7 +101,7 @@ def _tell_managers(task: Task) -> None:
     for manager in managers:
         notify.notify(
             manager,
-            _(
+            _l(
                 "First contact missed: %(name)s is still waiting (advisor: %(owner)s).",
                 name=task.customer.name,
                 owner=owner,
@@ -127,7 +127,7 @@ def _hand_on(task: Task, target: User, store: Store) -> None:
         )
     notify.notify(
         target,
-        _("Missed lead handed to you: call %(name)s now.", name=task.customer.name),
+        _l("Missed lead handed to you: call %(name)s now.", name=task.customer.name),
         f"/admin/leads/{task.lead_id}" if task.lead_id else "",
         kind="account",
     )

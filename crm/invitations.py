@@ -112,7 +112,7 @@ def invite(
     if named is not None:
         notify(
             named,
-            _("Visit booked: %(name)s comes at %(when)s.", name=lead.customer.name, when=when),
+            _l("Visit booked: %(name)s comes at %(when)s.", name=lead.customer.name, when=when),
             f"/admin/leads/{lead.id}",
             kind="showroom",
         )
@@ -189,11 +189,11 @@ def check_in(actor: User, invitation: Invitation) -> Invitation:
     name = lead.customer.name
     link = f"/admin/leads/{lead.id}"
     if advisor is not None:
-        notify(advisor, _("%(name)s has arrived: please come to reception.", name=name), link,
+        notify(advisor, _l("%(name)s has arrived: please come to reception.", name=name), link,
                kind="showroom")  # fmt: skip
     notify(
         invitation.agent,
-        _("%(name)s arrived for the visit you booked.", name=name),
+        _l("%(name)s arrived for the visit you booked.", name=name),
         link,
         kind="showroom",
     )

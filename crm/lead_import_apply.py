@@ -18,6 +18,7 @@ from crm.leads import GRADE_OF_TIMEFRAME, emit_created
 from crm.models import ACTIVE_STATES, Lead, LeadEvent
 from crm.models import NEW as STAGE_NEW
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import Notification, Store, User
 from portal.services import audit
 from portal.timeutil import now
@@ -90,15 +91,12 @@ class LeadApply:
         """Tell each owner how many imported leads are theirs, audit the import; return the
         counts."""
         for advisor_id, n in sorted(self.owners.items()):
-            if n <= 0:
+            advisor = db.session.get(User, advisor_id) if n > 0 else None
+            if advisor is None:
                 continue
-            db.session.add(
-                Notification(
-                    user_id=advisor_id,
-                    text=_("%(n)d imported leads are yours: call them first.", n=n),
-                    link="/admin/leads/",
-                )
-            )
+            with in_language_of(advisor):  # the advisor reads it, not whoever imported
+                text = _("%(n)d imported leads are yours: call them first.", n=n)
+            db.session.add(Notification(user_id=advisor_id, text=text, link="/admin/leads/"))
         counts = self.counts
         result = {"rows": counts.total(), "new": counts[NEW], "joined": counts[JOINS]}
         result["skipped"] = counts[SKIPPED]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -38,6 +38,7 @@ from crm.models import (
 from portal import access
 from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import Notification, Store, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.models.channels import BOOKING
@@ -200,13 +201,13 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
     when = due.due_at.astimezone(ZoneInfo(inquiry.store.timezone)).strftime("%Y-%m-%d %H:%M")
     if advisor is not None:
         if due.open_now:
-            text = _(
+            text = _l(
                 "New lead: %(name)s, call within %(minutes)s minutes.",
                 name=customer.name,
                 minutes=inquiry.store.first_contact_minutes,
             )
         else:
-            text = _(
+            text = _l(
                 "New lead after hours: %(name)s, call at %(when)s.", name=customer.name, when=when
             )
         _tell(advisor, lead, text)
@@ -263,8 +264,10 @@ def _repeat(lead: Lead, inquiry: Inquiry, actor: User | None) -> None:
     db.session.add(LeadEvent(lead_id=lead.id, kind="repeat", actor_id=_id(actor), note=note))
 
 
-def _tell(advisor: User, lead: Lead, text: str) -> None:
-    # In-app now; the outbox (branch outbox) will carry it to the advisor's other channels.
+def _tell(advisor: User, lead: Lead, text: LazyString) -> None:
+    """Tell the advisor in-app, in the advisor's language (not the colleague's who clicked)."""
+    with in_language_of(advisor):
+        text = str(text)
     db.session.add(Notification(user_id=advisor.id, text=text, link=f"/admin/leads/{lead.id}"))
 
 
@@ -395,4 +398,4 @@ def reassign(actor: User, lead: Lead, advisor: User | None) -> None:
         LeadEvent(lead_id=lead.id, kind="reassigned", actor_id=_id(actor), note=advisor.name)
     )
     audit.record("lead_reassigned", actor=actor, target=lead, before=before, after=advisor.id)
-    _tell(advisor, lead, _("Lead reassigned to you: %(name)s.", name=lead.customer.name))
+    _tell(advisor, lead, _l("Lead reassigned to you: %(name)s.", name=lead.customer.name))

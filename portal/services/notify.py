@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import LazyString
 from sqlalchemy import bindparam, func, select, update
 
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import Notification, User
 from portal.services import channels
 from portal.timeutil import now
@@ -13,14 +15,20 @@ from portal.timeutil import now
 
 def notify(
     user: User,
-    text: str,
+    text: str | LazyString,
     link: str = "",
     *,
-    subject: str | None = None,
+    subject: str | LazyString | None = None,
     kind: str = "account",
     params: dict[str, str] | None = None,
 ) -> Notification:
-    """Add a notification for the user and queue it on the channels the user wants for kind."""
+    """Add a notification for the user and queue it on the channels the user wants for kind.
+
+    Pass text and subject as lazy strings (_l) and they are written in the user's language,
+    whoever clicked and whatever the worker's default; plain strings are taken as they are."""
+    if isinstance(text, LazyString) or isinstance(subject, LazyString):
+        with in_language_of(user):
+            text, subject = str(text), (None if subject is None else str(subject))
     note = Notification(user_id=user.id, text=text, link=link, created_at=now())
     db.session.add(note)
     absolute = current_app.config["BASE_URL"].rstrip("/") + link if link else ""

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal.errors import Conflict
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.mail import send_mail
 from portal.services import audit
 from portal.timeutil import now
@@ -78,14 +79,17 @@ def _refund_unfillable(order: Order) -> None:
     coupons.release(order)  # nothing was bought: the coupon is the owner's again
     audit.record("shop_order_autorefund", target=order, store_id=order.store_id)
     if order.user.email:
-        send_mail(
-            order.user.email,
-            _("Your order %(n)s was refunded", n=order.number),
-            _(
+        with in_language_of(order.user):  # a webhook has no language; the owner has one
+            subject = _("Your order %(n)s was refunded", n=order.number)
+            body = _(
                 "Your payment for order %(n)s arrived after its reservation ended, and the "
                 "items had been sold meanwhile. We refunded the full amount.",
                 n=order.number,
-            ),
+            )
+        send_mail(
+            order.user.email,
+            subject,
+            body,
             kind="order",
             store_id=order.store_id,
             user_id=order.user_id,

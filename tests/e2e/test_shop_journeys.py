@@ -80,3 +80,33 @@ def test_owner_buys_now_from_the_product_page(phone, live_server):
     expect(page).to_have_url(re.compile(r"/shop/orders/\d+$"))
     expect(page.locator("[id^=status-]")).to_have_text("待支付")
     assert_fits_phone(page)
+
+
+def test_a_pay_at_store_pickup_is_held_until_the_day_the_owner_chooses(phone, desktop, live_server):
+    """The owner picks the last day the store allows; the order is held to the end of that day
+    (not for 30 minutes), and the store's pickups list files it under that day."""
+    page = phone
+    login(page, DEMO_LOGINS[OWNER], DEMO_PASSWORD[OWNER])
+    page.goto("/shop/")
+    page.locator("#hot button[id^=add-]").first.click()
+    expect(page.locator(".flash-success")).to_be_visible()
+    page.goto("/shop/cart")
+    page.locator("#checkout").click()
+    day = page.locator("#pickup_on")
+    expect(day).to_be_visible()
+    last = day.get_attribute("max")
+    assert last and last > day.get_attribute("min")  # a window of days, not minutes
+    day.fill(last)
+    assert_fits_phone(page)
+    if page.locator("#fits_confirmed").count():
+        page.locator("#fits_confirmed").check()
+    page.locator("#place-order").click()
+    expect(page).to_have_url(re.compile(r"/shop/orders/\d+$"))
+    number = page.locator("h1").inner_text().split()[-1]
+    expect(page.locator("#pickup-day")).to_contain_text(last)
+    assert_fits_phone(page)
+
+    staff = desktop
+    login(staff, DEMO_LOGINS[ADVISOR], DEMO_PASSWORD[ADVISOR])
+    staff.goto("/admin/shop_orders/?status=pickup")
+    expect(staff.locator(f"#pickup-{last} + ul #order-{number}")).to_be_visible()

@@ -292,3 +292,47 @@ def test_a_refund_stripe_cannot_make_changes_nothing(app, client, online_order, 
         orders.refund(f.manager(store), order, 1000, "scratch")
     order = _reload(online_order)
     assert (order.status, order.refunded_fen, order.refunds) == ("paid", 0, [])
+
+
+@pytest.mark.parametrize("method", ["alipay", "wechat_pay"])
+@pytest.mark.parametrize(
+    "currency,received",
+    [("usd", None), ("hkd", None), ("CNY", -1), (None, None)],
+    ids=["usd-same-number", "hkd-same-number", "cny-one-fen-short", "no-currency"],
+)
+def test_a_success_not_in_cny_fen_of_the_total_is_recorded_not_paid(
+    client, online_order, method, currency, received
+):
+    """Alipay and WeChat Pay settle in CNY: the same number in another currency, or one fen
+    short, is a mismatch; the order stays pending and its stock stays held."""
+    wrong = _intent(online_order, "succeeded", method, old_api=True)
+    wrong["currency"] = currency
+    wrong["charges"]["data"][0]["currency"] = currency
+    if received is not None:
+        wrong["amount_received"] = online_order.total_fen + received
+    assert post(client, event("payment_intent.succeeded", wrong)).json["result"] == "mismatch"
+    order = _reload(online_order)
+    assert (order.status, order.paid_at, order.stock_state) == ("pending", None, "held")
+
+
+@pytest.mark.parametrize("method", ["alipay", "wechat_pay"])
+def test_cny_succeeds_in_upper_case_and_a_refund_from_the_dashboard_is_kept_in_fen(
+    client, online_order, method
+):
+    """Stripe writes currencies in lower case, but CNY in any case is the shop's; a refund made
+    in Stripe's dashboard (charge.refunded, amount_refunded in fen) is recorded once, and never
+    more than was paid."""
+    ok = _intent(online_order, "succeeded", method, old_api=True)
+    ok["currency"] = "CNY"
+    assert post(client, event("payment_intent.succeeded", ok)).json["result"] == "applied"
+    refunded = _charge(online_order, method)
+    refunded["amount_refunded"] = 1234
+    refunded["refunded"] = False
+    payload = event("charge.refunded", refunded)
+    assert [post(client, payload).json["result"] for _ in range(2)] == ["applied", "duplicate"]
+    order = _reload(online_order)
+    assert (order.status, order.payment_method, order.refunded_fen) == ("paid", method, 1234)
+    refunded["amount_refunded"] = online_order.total_fen + 100  # never more than was paid
+    post(client, event("charge.refunded", refunded))
+    order = _reload(online_order)
+    assert (order.status, order.refunded_fen) == ("refunded", 12000)

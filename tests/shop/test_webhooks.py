@@ -166,6 +166,44 @@ def test_payment_after_expiry_and_sell_out_is_refunded(client, card_order, clock
     assert product.stock == 0 == stock.ledger_total(product.id)  # never oversold
 
 
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_sold_out_refund_mail_is_in_the_owners_language(client, card_order, clock, f, store,
+                                                            lang):  # fmt: skip
+    """A webhook has no reader: its mail reads in the owner's language, not the one the
+    request (Stripe's Accept-Language) or the default happens to name."""
+    from portal.models import OutboxMessage
+
+    owner = card_order.order.user
+    owner.locale, owner.email = lang, "late-payer@example.com"
+    clock.advance(hours=1)
+    orders.expire_holds()
+    other = f.owner(store)
+    cart = carts.open_cart(other)
+    carts.set_quantity(cart, db.session.get(Product, card_order.product.id), 2)
+    orders.place_order(other, cart, delivery="pickup", store=store)
+    db.session.commit()
+    payload = event("payment_intent.succeeded", _intent(card_order.order))
+    client.post(
+        "/shop/stripe/webhook",
+        data=payload,
+        headers={
+            "Stripe-Signature": sign(payload),
+            "Accept-Language": {"en": "zh-CN"}.get(lang, "en"),
+        },
+        content_type="application/json",
+    )
+    order = _reload(card_order.order)
+    assert order.status == "refunded"
+    mail = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.recipient == "late-payer@example.com")
+    )
+    expected = {
+        "zh_CN": f"您的订单 {order.number} 已退款",
+        "en": f"Your order {order.number} was refunded",
+    }
+    assert mail.subject == expected[lang]
+
+
 def test_unknown_events_are_recorded_and_ignored(client, card_order):
     r = post(client, event("customer.created", {"id": "cus_1", "object": "customer"}))
     assert r.status_code == 200 and r.json["result"] == "ignored"

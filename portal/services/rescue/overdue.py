@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from portal.extensions import db
+from portal.i18n import in_language_of
 from portal.models import Rescue
 from portal.models.accounts import MANAGER
 from portal.models.rescue import OPEN, RECEIVED
@@ -60,15 +61,12 @@ def escalate() -> int:
             if won == 1:
                 rescue = db.session.get(Rescue, rescue_id)
                 event(rescue, None, "escalated", column.split("_")[0])
-                text = str(message) % {"id": rescue_id, "n": minutes}
                 for manager in store_staff(rescue.store_id, (MANAGER,)):
-                    notify.notify(
-                        manager,
-                        text,
-                        "/admin/rescue_queue/",
-                        subject=_("Roadside rescue #%(id)d", id=rescue_id),
-                        kind="rescue",
-                    )
+                    with in_language_of(manager):  # the worker has no language of its own
+                        text = str(message) % {"id": rescue_id, "n": minutes}
+                        subject = _("Roadside rescue #%(id)d", id=rescue_id)
+                    notify.notify(manager, text, "/admin/rescue_queue/", subject=subject,
+                                  kind="rescue")  # fmt: skip
                 sent += 1
             db.session.commit()
     return sent
