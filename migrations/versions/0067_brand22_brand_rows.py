@@ -91,6 +91,8 @@ def _fill(conn):
     _fill_by_text(conn, keys, "crm_leads",
                   f"SELECT id FROM crm_leads WHERE {_starts('model_interest')}")  # fmt: skip
     _fill_by_store(conn, "crm_leads")
+    _fill_by_text(conn, keys, "crm_leads",
+                  f"SELECT lead_id FROM crm_quotes WHERE {_starts('brand')}")  # fmt: skip
     _fill_by_text(conn, keys, "crm_surveys",
                   f"SELECT id FROM crm_surveys WHERE booking_id IN ({booked_car})")  # fmt: skip
     conn.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import column, event, insert, select, table, text
 from sqlalchemy.exc import IntegrityError
 
 from admin import daily_stats, group_stats
@@ -259,3 +259,63 @@ def test_service_surveys_only_count_towards_csi(f):
     db.session.commit()
     assert survey.kind != SERVICE and survey.brand_id == toyota.id
     assert _figures(f.manufacturer(toyota))["A"].surveys == 0
+
+
+def test_the_demo_rows_carry_brands_and_the_demo_officer_sees_their_brands(db, f):
+    from crm.demo import load_crm_demo
+    from crm.quality_demo import load_quality_demo
+    from portal.demo import DEMO_LOGINS, load_demo
+    from portal.models import User
+
+    load_demo(owners=12)
+    db.session.commit()
+    load_crm_demo()
+    db.session.commit()
+    load_quality_demo()
+    db.session.commit()
+    for model in (Lead, Survey, Complaint, UsedCarRequest):
+        assert db.session.scalar(select(model.id).where(model.brand_id.is_not(None)).limit(1))
+    officer = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS["manufacturer"]))
+    start, end = now() - timedelta(days=365), now() + timedelta(days=1)
+    mine = group_stats.figures(officer, start, end)
+    every = {r.store_id: r for r in group_stats.figures(f.hq(), start, end)}
+    assert mine and all(r.surveys > 0 for r in mine)
+    for row in mine:  # the officer's store sells two brands: fewer than all its surveys
+        assert row.surveys < every[row.store_id].surveys
+    assert sum(r.leads for r in mine) > 0
+
+
+BRANDED = ("crm_leads", "crm_surveys", "crm_complaints", "crm_orders", "used_car_requests")
+
+
+def _brands_kept() -> dict[str, list]:
+    kept = {}
+    for name in BRANDED:
+        rows = table(name, column("id"), column("brand_id"))
+        kept[name] = list(db.session.execute(select(rows.c.id, rows.c.brand_id).order_by("id")))
+    return kept
+
+
+def test_the_migration_gives_existing_rows_the_brand_the_services_give_new_ones(
+    empty_database_app,
+):
+    """Rows made at the head, their brands dropped by the downgrade and derived again by the
+    upgrade: each gets the brand it got when it was created; the English name key too."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests import factories
+
+    app = empty_database_app("brandrows")
+    with app.app_context():
+        upgrade()
+        _world(factories)
+        made = _brands_kept()
+        assert sum(1 for rows in made.values() for _id, brand in rows if brand) >= 10
+        db.session.remove()
+        downgrade(revision="0065_brand22_brands")
+        upgrade()
+        assert _brands_kept() == made
+        keys = db.session.execute(text("SELECT name_en_key FROM brands ORDER BY id")).all()
+        assert [k for (k,) in keys] == ["byd", "toyota"]
+        db.session.remove()
+        db.engine.dispose()
