@@ -267,8 +267,9 @@ def figures(viewer, start: datetime, end: datetime) -> list[StoreFigures]:
 
 def brand_bookings(found: dict, ids: list, start: datetime, end: datetime, viewer) -> None:
     """For a viewer who compares one brand's cars (a manufacturer), replace the stores'
-    booking figures of [start, end) with those of that brand's cars: the other sources and the
-    daily rollup count every car of the store, so these are always counted raw."""
+    booking figures of [start, end) with those of that brand's cars: a booking keeps no brand
+    (the booking source counts none of them for the officer), so its car's make is matched
+    (access.compared_cars), always raw."""
     if access.compared_brand(viewer) is None:
         return
     for store_id in ids:
