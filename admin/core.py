@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from wtforms import DateField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -28,6 +29,7 @@ from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import AuditEvent, Brand, User
 from portal.models.accounts import STAFF_ROLES
+from portal.models.stores import brand_key
 from portal.services import vehicles
 from portal.timeutil import now
 
@@ -121,11 +123,11 @@ def unique_brand(column: str):
     def check(form, field) -> None:
         field.data = (field.data or "").strip()  # DataRequired has refused a blank one
         editing = int_arg(request.args.get("id"), minimum=1) or 0  # the brand being edited
-        taken = db.session.scalar(
-            select(Brand.id).where(
-                func.lower(getattr(Brand, column)) == field.data.lower(), Brand.id != editing
-            )
-        )
+        if column == "name_en":  # the key the database keeps unique
+            same = Brand.name_en_key == brand_key(field.data)
+        else:
+            same = func.lower(getattr(Brand, column)) == field.data.lower()
+        taken = db.session.scalar(select(Brand.id).where(same, Brand.id != editing))
         if taken is not None:
             raise ValidationError(_("Another brand already has this."))
 
@@ -151,6 +153,20 @@ class BrandAdmin(StaffModelView):
         "name": {"validators": [DataRequired(), Length(max=40), unique_brand("name")]},
         "name_en": {"validators": [DataRequired(), Length(max=60), unique_brand("name_en")]},
     }
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        # The form's check passed, and another brand of the same English name was saved in
+        # between: the database's unique key refused this one; say which field clashes.
+        if isinstance(exc, IntegrityError) and "name_en_key" in str(exc.orig):
+            flash(
+                _(
+                    "Another brand already has this English name (whatever its case). "
+                    "Nothing was changed."
+                ),
+                "error",
+            )
+            return True
+        return super().handle_view_exception(exc)
 
 
 class WarrantyForm(FlaskForm):

@@ -178,10 +178,14 @@ def period_figures(viewer, key: str, at: datetime) -> list[group_stats.StoreFigu
         zones.setdefault(s.timezone, []).append(s.id)
     for zone, ids in zones.items():
         period = group_stats.period(key, at.astimezone(ZoneInfo(zone)).date(), zone)
-        raw = _add_counted_days(found, ids, period.first, period.last)
+        if access.compares_one_brand(viewer):  # the rollup counts every brand: count raw
+            raw = {(period.first, period.last): ids}
+        else:
+            raw = _add_counted_days(found, ids, period.first, period.last)
         for (first, last), store_ids in raw.items():
-            group_stats.add_counted(found, store_ids, *period_bounds(first, last, zone))
-        group_stats.contact_median(found, ids, period.start, period.end)
+            bounds = period_bounds(first, last, zone)
+            group_stats.add_counted(found, store_ids, *bounds, viewer)
+        group_stats.contact_median(found, ids, period.start, period.end, viewer)
         group_stats.brand_bookings(found, ids, period.start, period.end, viewer)
     return list(found.values())
 

@@ -67,8 +67,10 @@ class Cell:
     too_few: bool = False
 
 
-def measures() -> list[Measure]:
-    """Return the dashboard's figures, in the order they are shown."""
+def measures(one_brand: bool = False) -> list[Measure]:
+    """Return the dashboard's figures, in the order they are shown (a brand's officer sees
+    their brand's new-car sales in place of the shop's)."""
+    sales = _("New-car sales") if one_brand else _("Shop sales")
     return [
         Measure("bookings", _("Online bookings"), lambda r: r.bookings, _count,
                 lambda r: r.bookings),
@@ -82,7 +84,7 @@ def measures() -> list[Measure]:
         Measure("nps", _("NPS"), lambda r: r.nps, _score, lambda r: r.nps_answers),
         Measure("complaints", _("Complaints"), lambda r: r.complaints, _count,
                 lambda r: r.complaints),
-        Measure("sales", _("Shop sales"), lambda r: r.sales_fen, _yuan, lambda r: r.orders),
+        Measure("sales", sales, lambda r: r.sales_fen, _yuan, lambda r: r.orders),
         Measure("vetting", _("Used cars vetted"), lambda r: r.vetted, _count,
                 lambda r: r.vetted),
     ]  # fmt: skip
@@ -158,7 +160,7 @@ class GroupDashboardView(StaffView):
         stores = daily_stats.period_figures(current_user, key, now())
         brand = access.compared_brand(current_user)
         minimum = current_app.config["GROUP_MIN_CELL"]
-        columns = [_column(m, stores, minimum) for m in measures()]
+        columns = [_column(m, stores, minimum) for m in measures(brand is not None)]
         return self.render(
             "admin/group/index.html",
             period=period,

@@ -5,6 +5,10 @@ Each source of figures (bookings, leads, surveys, ...) is a grouped SELECT per s
 them go to the database as one UNION ALL, over the stores the viewer compares
 (portal/access.py); the figures are counts, rates and medians, never a person's record. The
 same sources, grouped by store and local day, fill the daily rollups (admin/daily_stats.py).
+
+A manufacturer's officer compares one brand: every source is counted raw, of the rows of their
+brand (access.compared_brand_rows on the brand each row keeps), and their sales are the
+brand's new-car sales orders, since a shop order is of no brand (brand_sources).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Select, case, cast, func, literal, select, union_all
 
 from crm.models import WON, Lead
+from crm.pipeline_models import SalesOrder
 from crm.quality_models import SERVICE, Complaint, Survey
 from crm.quality_stats import DETRACTOR, PROMOTER
 from portal import access
@@ -123,6 +128,7 @@ class Source:
     figures: dict[str, Any]
     where: tuple = ()
     join: tuple = ()  # (entity, onclause) when the store is on another table
+    brand: Any = None  # the rows' brand id column; None: the rows are of no one brand
 
 
 def _count_if(condition):
@@ -155,6 +161,7 @@ def sources() -> list[Source]:
                 "contacted": func.count(Lead.first_contact_at),
                 "contact_seconds": func.sum(_contact_seconds()),
             },
+            brand=Lead.brand_id,
         ),
         Source(
             Survey.answered_at,
@@ -168,8 +175,14 @@ def sources() -> list[Source]:
                 "csi_answers": func.count(Survey.csi),
             },
             where=(Survey.kind == SERVICE,),  # CSI is after-sales; a delivery survey is the SSI's
+            brand=Survey.brand_id,
         ),
-        Source(Complaint.created_at, Complaint.store_id, {"complaints": func.count(Complaint.id)}),
+        Source(
+            Complaint.created_at,
+            Complaint.store_id,
+            {"complaints": func.count(Complaint.id)},
+            brand=Complaint.brand_id,
+        ),
         Source(
             Order.paid_at,
             Order.store_id,
@@ -182,14 +195,35 @@ def sources() -> list[Source]:
             {"vetted": func.count(UsedCarTransition.id)},
             where=(UsedCarTransition.to_status.in_(VETTED),),
             join=(UsedCarRequest, UsedCarRequest.id == UsedCarTransition.request_id),
+            brand=UsedCarRequest.brand_id,
         ),
     ]
 
 
-def counted(source: Source, names, ids, start: datetime, end: datetime, *group) -> Select:
+def brand_sources() -> list[Source]:
+    """Return the rows a brand's officer counts: the sources of their brand's rows (bookings
+    are counted apart, brand_bookings), with the brand's new-car sales orders signed in the
+    period as the sales, in place of the shop's orders (which are of no brand)."""
+    sales = Source(
+        SalesOrder.signed_at,
+        SalesOrder.store_id,
+        {"sales_fen": func.sum(SalesOrder.total_fen), "orders": func.count(SalesOrder.id)},
+        brand=SalesOrder.brand_id,
+    )
+    return [sales if source.at is Order.paid_at else source for source in sources()]
+
+
+def viewer_sources(viewer) -> list[Source]:
+    """Return the sources the viewer's figures are counted from."""
+    return brand_sources() if access.compares_one_brand(viewer) else sources()
+
+
+def counted(
+    source: Source, names, ids, start: datetime, end: datetime, *group, viewer=None
+) -> Select:
     """Select store_id, the group columns and the figures `names` (0 for those the source does
     not give) of the source's rows in [start, end) of the stores ids (a list or a subquery),
-    grouped by store and the group columns."""
+    grouped by store and the group columns; of the rows the viewer compares, when given."""
     stmt = select(
         source.store.label("store_id"),
         *group,
@@ -198,14 +232,20 @@ def counted(source: Source, names, ids, start: datetime, end: datetime, *group) 
     if source.join:
         stmt = stmt.select_from(source.at.table).join(*source.join)
     stmt = stmt.where(source.at >= start, source.at < end, source.store.in_(ids), *source.where)
+    if viewer is not None:
+        stmt = access.compared_brand_rows(stmt, source.brand, viewer)
     return stmt.group_by(source.store, *group)
 
 
-def counted_together(sources_, names, ids, start: datetime, end: datetime, day=None) -> Select:
+def counted_together(
+    sources_, names, ids, start: datetime, end: datetime, day=None, viewer=None
+) -> Select:
     """Select store_id (and the local day, when day(at) gives it) and the figures `names` of
     every source, summed per store (and day): one statement for all of them."""
     parts = [
-        counted(s, names, ids, start, end, *([day(s.at).label("day")] if day else []))
+        counted(
+            s, names, ids, start, end, *([day(s.at).label("day")] if day else []), viewer=viewer
+        )
         for s in sources_
     ]
     every = union_all(*parts).subquery("every")
@@ -219,16 +259,17 @@ def figures(viewer, start: datetime, end: datetime) -> list[StoreFigures]:
     raw rows of [start, end)."""
     found = _compared(viewer)
     if found:
-        add_counted(found, list(found), start, end)
-        contact_median(found, list(found), start, end)
+        add_counted(found, list(found), start, end, viewer)
+        contact_median(found, list(found), start, end, viewer)
         brand_bookings(found, list(found), start, end, viewer)
     return list(found.values())
 
 
 def brand_bookings(found: dict, ids: list, start: datetime, end: datetime, viewer) -> None:
     """For a viewer who compares one brand's cars (a manufacturer), replace the stores'
-    booking figures of [start, end) with those of that brand's cars: the other sources and the
-    daily rollup count every car of the store, so these are always counted raw."""
+    booking figures of [start, end) with those of that brand's cars: a booking keeps no brand
+    (the booking source counts none of them for the officer), so its car's make is matched
+    (access.compared_cars), always raw."""
     if access.compared_brand(viewer) is None:
         return
     for store_id in ids:
@@ -257,17 +298,20 @@ def _compared(viewer) -> dict[int, StoreFigures]:
     return {s.id: StoreFigures(s.id, s.name) for s in stores}
 
 
-def add_counted(found: dict, ids: list, start: datetime, end: datetime) -> None:
-    """Add every source's figures of [start, end) of the stores ids to found."""
-    names = [n for source in sources() for n in source.figures]
-    stmt = counted_together(sources(), names, ids, start, end)
+def add_counted(found: dict, ids: list, start: datetime, end: datetime, viewer=None) -> None:
+    """Add every source's figures of [start, end) of the stores ids to found: of the rows the
+    viewer compares, when given (the rollup counts every row)."""
+    counted_from = viewer_sources(viewer) if viewer is not None else sources()
+    names = [n for source in counted_from for n in source.figures]
+    stmt = counted_together(counted_from, names, ids, start, end, viewer=viewer)
     for row in db.session.execute(stmt).mappings():
         found[row["store_id"]].add({n: row[n] for n in names})
 
 
-def contact_median(found: dict, ids: list, start: datetime, end: datetime) -> None:
-    """Set each store's median minutes to first contact of the leads created in [start, end):
-    a median does not add up over days, so it is always taken over the raw leads."""
+def contact_median(found: dict, ids: list, start: datetime, end: datetime, viewer) -> None:
+    """Set each store's median minutes to first contact of the leads created in [start, end)
+    that the viewer compares: a median does not add up over days, so it is always taken over
+    the raw leads."""
     arrived = func.coalesce(Lead.arrived_at, Lead.created_at)  # an import counts from then
     minutes = days_between(arrived, Lead.first_contact_at) * 1440
     base = select(Lead.id).where(
@@ -276,6 +320,7 @@ def contact_median(found: dict, ids: list, start: datetime, end: datetime) -> No
         Lead.first_contact_at.is_not(None),
         Lead.store_id.in_(ids),
     )
+    base = access.compared_brand_rows(base, Lead.brand_id, viewer)
     ranked = booking_stats.with_median(minutes, base, Lead.store_id)
     stmt = select(ranked.c.store_id, booking_stats.median_of(ranked)).group_by(ranked.c.store_id)
     for store_id, middle in db.session.execute(stmt):

@@ -50,7 +50,7 @@ from portal.extensions import db
 from portal.i18n import in_language_of
 from portal.models import Booking, Store, User
 from portal.models.accounts import ADMIN, MANAGER
-from portal.services import audit, notify
+from portal.services import audit, brands, notify
 from portal.timeutil import now
 
 CATEGORY_LABELS = {
@@ -115,6 +115,7 @@ def open_complaint(
         store_id=store.id,
         booking_id=booking.id if booking else None,
         survey_id=survey.id if survey else None,
+        brand_id=brands.booking_brand(booking.id) if booking else (survey and survey.brand_id),
         source=source,
         category=category,
         severity=severity,

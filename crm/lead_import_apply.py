@@ -20,7 +20,7 @@ from crm.models import NEW as STAGE_NEW
 from portal.extensions import db
 from portal.i18n import in_language_of
 from portal.models import Notification, Store, User
-from portal.services import audit
+from portal.services import audit, brands
 from portal.timeutil import now
 
 if TYPE_CHECKING:
@@ -142,6 +142,7 @@ def _new_lead(row, customer: User, store: Store, platform: str, actor, at, due) 
         utm_source=platform,
         utm_medium="platform_export",
         model_interest=model,
+        brand_id=brands.asked_brand(model, store.id),
         timeframe=row.timeframe,
         grade=GRADE_OF_TIMEFRAME[row.timeframe],
         note=_note(row, platform),
@@ -171,6 +172,7 @@ def _join(lead: Lead, row, platform: str, actor: User, at) -> None:
     model = row.values.get("model", "")
     if model and not lead.model_interest:
         lead.model_interest = model[:80]
+        lead.brand_id = brands.asked_brand(lead.model_interest, lead.store_id)
     lead.updated_at = at
     db.session.add(
         LeadEvent(lead_id=lead.id, kind="repeat", actor_id=actor.id, note=_note(row, platform))

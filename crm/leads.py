@@ -42,7 +42,7 @@ from portal.i18n import in_language_of
 from portal.models import Notification, Store, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.models.channels import BOOKING
-from portal.services import audit, notify, webhooks
+from portal.services import audit, brands, notify, webhooks
 from portal.timeutil import now
 
 FIRST_CONTACT_MINUTES = 5  # speed to lead: the default of a store's first_contact_minutes
@@ -184,6 +184,7 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
         utm_medium=inquiry.utm_medium[:60],
         utm_campaign=inquiry.utm_campaign[:60],
         model_interest=inquiry.model_interest.strip()[:80],
+        brand_id=brands.asked_brand(inquiry.model_interest, inquiry.store.id),
         budget_fen=inquiry.budget_fen,
         timeframe=inquiry.timeframe,
         grade=GRADE_OF_TIMEFRAME[inquiry.timeframe],
@@ -256,6 +257,7 @@ def _repeat(lead: Lead, inquiry: Inquiry, actor: User | None) -> None:
     """Add what a repeated inquiry tells us to the lead we already have (ask nothing twice)."""
     if inquiry.model_interest.strip() and not lead.model_interest:
         lead.model_interest = inquiry.model_interest.strip()[:80]
+        lead.brand_id = brands.asked_brand(lead.model_interest, lead.store_id)
     if inquiry.budget_fen is not None and lead.budget_fen is None:
         lead.budget_fen = inquiry.budget_fen
     lead.wants_test_drive = lead.wants_test_drive or inquiry.wants_test_drive

@@ -83,6 +83,7 @@ class Lead(Base):
         ),
         Index("ix_crm_leads_store_state_created", "store_id", "state", "created_at"),
         Index("ix_crm_leads_advisor_state", "advisor_id", "state"),
+        Index("ix_crm_leads_brand_store_created", "brand_id", "store_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,6 +95,9 @@ class Lead(Base):
     utm_medium: Mapped[str] = mapped_column(String(60), default="")
     utm_campaign: Mapped[str] = mapped_column(String(60), default="")
     model_interest: Mapped[str] = mapped_column(String(80), default="")
+    # The brand of the model asked about, else the store's one brand (portal.services.brands):
+    # a manufacturer's figures count it; None where not known.
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
     budget_fen: Mapped[int | None] = mapped_column()
     timeframe: Mapped[str] = mapped_column(String(8), default="later")
     grade: Mapped[str] = mapped_column(String(1), default="C")

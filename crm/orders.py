@@ -29,6 +29,7 @@ from portal.errors import Conflict, NotAllowed, ValidationError
 from portal.extensions import db
 from portal.i18n import in_language_of
 from portal.models import User, Vehicle
+from portal.services import brands
 from portal.services.notify import notify
 from portal.services.vehicles import add_vehicle
 from portal.timeutil import now
@@ -72,6 +73,7 @@ def sign(actor: User, quote: Quote, deposit_fen: int, delivery_date: date | None
         stage=ORDERED,
         total_fen=quote.total_fen,
         deposit_fen=deposit_fen,
+        brand_id=brands.asked_brand(f"{quote.brand} {quote.series}", lead.store_id),
         delivery_date=delivery_date,
         signed_at=at,
         created_at=at,

@@ -225,6 +225,7 @@ class SalesOrder(Base):
             postgresql_where=text("vin IS NOT NULL"),
         ),
         Index("ix_crm_orders_store_created", "store_id", "created_at"),
+        Index("ix_crm_orders_brand_store_signed", "brand_id", "store_id", "signed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -241,6 +242,9 @@ class SalesOrder(Base):
     invoice_no: Mapped[str] = mapped_column(String(32), default="")
     delivery_date: Mapped[date | None] = mapped_column(Date)
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    # The brand of the car sold (its quote's), else the store's one brand: a manufacturer's
+    # figures count it; None where not known.
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     allocated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,8 +25,9 @@ from crm.quality_models import (
 )
 from portal.demo import DEMO_LOGINS
 from portal.extensions import db
-from portal.models import Booking, ServiceRecord, Store, User
+from portal.models import Booking, ServiceRecord, Store, User, Vehicle
 from portal.models.accounts import ADVISOR
+from portal.services import brands
 from portal.timeutil import now
 
 PER_STORE = 150  # completed jobs surveyed in each store
@@ -43,11 +44,13 @@ def _nps(rng: random.Random, advisor_id: int | None) -> int:
 
 def _history(rng: random.Random) -> int:
     rows = []
+    brand_of = brands.brand_matcher()  # each job's survey and complaint carry its car's brand
     for store_id in db.session.scalars(select(Store.id).order_by(Store.id)):
         rows += db.session.execute(
             select(ServiceRecord.booking_id, ServiceRecord.completed_at, Booking.owner_id)
-            .add_columns(Booking.store_id, Booking.advisor_id)
+            .add_columns(Booking.store_id, Booking.advisor_id, Vehicle.brand)
             .join(Booking, Booking.id == ServiceRecord.booking_id)
+            .join(Vehicle, Vehicle.id == Booking.vehicle_id)
             .where(ServiceRecord.store_id == store_id)
             .where(ServiceRecord.completed_at < now() - timedelta(days=3))
             .where(ServiceRecord.completed_at >= now() - timedelta(days=330))
@@ -55,9 +58,10 @@ def _history(rng: random.Random) -> int:
             .limit(PER_STORE)
         ).all()
     made = 0
-    for booking_id, done, owner_id, store_id, advisor_id in rows:
+    for booking_id, done, owner_id, store_id, advisor_id, make in rows:
         survey = Survey(
             booking_id=booking_id,
+            brand_id=brand_of(make),
             customer_id=owner_id,
             store_id=store_id,
             advisor_id=advisor_id,
@@ -100,6 +104,7 @@ def _closed_complaint(rng: random.Random, survey: Survey) -> None:
             store_id=survey.store_id,
             booking_id=survey.booking_id,
             survey_id=survey.id,
+            brand_id=survey.brand_id,
             source="survey",
             category=rng.choice(CATEGORIES),
             severity=severity,
@@ -180,6 +185,7 @@ def _deliveries(rng: random.Random) -> int:
             Survey(
                 kind=DELIVERY,
                 sales_order_id=order.id,
+                brand_id=order.brand_id,
                 customer_id=order.customer_id,
                 store_id=order.store_id,
                 advisor_id=order.advisor_id,

@@ -59,6 +59,7 @@ class Complaint(Base):
         CheckConstraint("reopened >= 0", name="reopened_nonnegative"),
         Index("ix_crm_complaints_store_status_created", "store_id", "status", "created_at"),
         Index("ix_crm_complaints_status_escalation", "status", "escalation"),
+        Index("ix_crm_complaints_brand_store_created", "brand_id", "store_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +67,9 @@ class Complaint(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("crm_surveys.id"), unique=True)
+    # The brand of the car concerned (the job's car, or the survey's): a manufacturer's
+    # figures count it (portal.services.brands); None where not known.
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(String(10))
     category: Mapped[str] = mapped_column(String(12))
     severity: Mapped[str] = mapped_column(String(8))
@@ -115,12 +119,16 @@ class Survey(Base):
         ),
         Index("ix_crm_surveys_store_answered", "store_id", "answered_at"),
         Index("ix_crm_surveys_sent_open", "sent_at", "answered_at"),
+        Index("ix_crm_surveys_brand_store_answered", "brand_id", "store_id", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), default=SERVICE, server_default=SERVICE)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
     sales_order_id: Mapped[int | None] = mapped_column(ForeignKey("crm_orders.id"), unique=True)
+    # The brand of the car concerned (the job's car, or the car delivered): a manufacturer's
+    # figures count it (portal.services.brands); None where not known.
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     # The job's service advisor, or the delivery's sales advisor.

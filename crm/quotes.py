@@ -29,7 +29,7 @@ from portal.errors import Conflict, NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import User
 from portal.money import MAX_FEN
-from portal.services import audit
+from portal.services import audit, brands
 from portal.timeutil import now
 from shop.models import Product
 
@@ -209,6 +209,8 @@ def make_quote(actor: User, lead: Lead, draft: Draft) -> Quote:
         .values(status=SUPERSEDED)
         .execution_options(synchronize_session=False)
     )
+    if lead.brand_id is None:  # a lead that named no model is about the car quoted
+        lead.brand_id = brands.brand_of(quote.brand)
     if STAGES.index(lead.stage) < STAGES.index(QUOTE):
         lead_svc.advance(actor, lead, QUOTE)
     db.session.add(

@@ -33,8 +33,8 @@ from crm.quality_models import (
 from portal.errors import Conflict, NotFound, ValidationError
 from portal.extensions import db
 from portal.i18n import in_language_of
-from portal.models import Booking, ServiceRecord, Store, User
-from portal.services import notify
+from portal.models import Booking, ServiceRecord, Store, User, Vehicle
+from portal.services import brands, notify
 from portal.timeutil import now
 
 SEND_WINDOW = timedelta(
@@ -167,11 +167,14 @@ def send_due() -> dict[str, int]:
     at = now()
     jobs = db.session.execute(
         select(ServiceRecord.booking_id, Booking.owner_id, Booking.store_id, Booking.advisor_id)
+        .add_columns(Vehicle.brand)
         .join(Booking, Booking.id == ServiceRecord.booking_id)
+        .join(Vehicle, Vehicle.id == Booking.vehicle_id)
         .outerjoin(Survey, Survey.booking_id == ServiceRecord.booking_id)
         .where(ServiceRecord.completed_at >= at - SEND_WINDOW, Survey.id.is_(None))
         .order_by(ServiceRecord.booking_id)  # every worker inserts in one order: no deadlock
     ).all()
+    brand_of = brands.brand_matcher()  # the brand of each job's car
     rows = [
         {
             "kind": SERVICE,
@@ -179,15 +182,17 @@ def send_due() -> dict[str, int]:
             "customer_id": owner_id,
             "store_id": store_id,
             "advisor_id": advisor_id,
+            "brand_id": brand_of(make),
             "sent_at": at,
             "answers": [],
             "comment": "",
         }
-        for booking_id, owner_id, store_id, advisor_id in jobs
+        for booking_id, owner_id, store_id, advisor_id, make in jobs
     ]
     new = _insert(rows, "booking_id")
     deliveries = db.session.execute(
         select(SalesOrder.id, SalesOrder.customer_id, SalesOrder.store_id, SalesOrder.advisor_id)
+        .add_columns(SalesOrder.brand_id)
         .outerjoin(Survey, Survey.sales_order_id == SalesOrder.id)
         .where(SalesOrder.delivered_at >= at - SEND_WINDOW, Survey.id.is_(None))
         .order_by(SalesOrder.id)
@@ -199,11 +204,12 @@ def send_due() -> dict[str, int]:
             "customer_id": customer_id,
             "store_id": store_id,
             "advisor_id": advisor_id,
+            "brand_id": brand_id,
             "sent_at": at,
             "answers": [],
             "comment": "",
         }
-        for order_id, customer_id, store_id, advisor_id in deliveries
+        for order_id, customer_id, store_id, advisor_id, brand_id in deliveries
     ]
     new += _insert(rows, "sales_order_id")
     for survey_id in new:

@@ -14,8 +14,10 @@ The rule, by role (an inactive account, or anyone not signed in, may do nothing 
   over every store, a regional manager over the stores of their region. They have no store, so
   every store rule above answers "nothing" for them.
 - manufacturer (厂家, a car brand's officer): like the group's roles, figures only, over the
-  stores that sell their brand (``compared_stores``); where a figure is per car (bookings), of
-  their brand's cars only (``compared_cars``), since a group store sells other brands too.
+  stores that sell their brand (``compared_stores``), and of their brand only, since a group
+  store sells other brands too: bookings of their brand's cars (``compared_cars``); leads,
+  surveys, complaints, sales orders and used cars of their brand (``compared_brand_rows``,
+  on the brand each row keeps).
 - technician: a workshop technician of one store sees the jobs assigned to them
   (``assigned_jobs``), and nothing else of the store: every store rule above answers "nothing"
   for them too, although they have a store.
@@ -120,6 +122,30 @@ def compared_cars(stmt: Select, user: Actor | None) -> Select:
         return stmt.where(false())
     names = {brand.name.strip().lower(), brand.name_en.strip().lower(), brand.code.lower()}
     return stmt.where(func.lower(func.trim(Vehicle.brand)).in_(sorted(names)))
+
+
+def compares_one_brand(user: Actor | None) -> bool:
+    """Return whether the user compares one brand's figures only (a manufacturer's officer),
+    so that store-wide counts (the daily rollups, shop sales) are not theirs."""
+    return compares_stores(user) and user.role == MANUFACTURER
+
+
+def compared_brand_rows(stmt: Select, column: Any, user: Actor | None) -> Select:
+    """Filter a select of rows that carry a brand to the rows the user compares: those of
+    their brand for a manufacturer's officer (a row of another brand, or of none known, is
+    not theirs), every row for the group's other roles, none for anyone else.
+
+    ``column`` is the rows' brand id column (``Lead.brand_id``), or None for rows that carry
+    no brand (a shop order): none of them is a brand's. The stores are filtered separately
+    (``compared_stores``)."""
+    if not compares_stores(user):
+        return stmt.where(false())
+    if user.role != MANUFACTURER:
+        return stmt
+    brand_id = getattr(user, "brand_id", None)
+    if column is None or brand_id is None:
+        return stmt.where(false())
+    return stmt.where(column == brand_id)
 
 
 def compared_brand(user: Actor | None) -> Any:

@@ -7,7 +7,7 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Time
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.models.base import Base, Bilingual, UTCDateTime, utcnow
 
@@ -55,13 +55,26 @@ class Brand(Bilingual, Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)  # BYD, GEELY
     name: Mapped[str] = mapped_column(String(40), unique=True)  # 比亚迪
     name_en: Mapped[str] = mapped_column(String(60), unique=True)  # BYD
+    # The English name as compared (trimmed, lower case): unique, so "BYD" and "byd " are one
+    # brand to the database too. Set by the model whenever name_en is.
+    name_en_key: Mapped[str] = mapped_column(String(60), unique=True)
 
     stores: Mapped[list[Store]] = relationship(
         secondary=store_brands, back_populates="brands", order_by="Store.id"
     )
 
+    @validates("name_en")
+    def _keep_key(self, _key: str, value: str) -> str:
+        self.name_en_key = brand_key(value)
+        return value
+
     def __str__(self) -> str:
         return f"{self.name} {self.name_en}"
+
+
+def brand_key(text: str | None) -> str:
+    """Return a brand's name as compared: trimmed and lower-case ("  BYD" -> "byd")."""
+    return (text or "").strip().lower()
 
 
 class Store(Base):

@@ -66,6 +66,7 @@ class UsedCarRequest(Base):
             postgresql_where=text("status = 'listed'"),
         ),
         Index("ix_used_car_requests_store_status", "store_id", "status"),
+        Index("ix_used_car_requests_brand_store", "brand_id", "store_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +75,9 @@ class UsedCarRequest(Base):
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
     vin: Mapped[str] = mapped_column(String(17), index=True)
     brand: Mapped[str] = mapped_column(String(40))
+    # The car's make when it is a brand the group knows (portal.services.brands): a
+    # manufacturer's figures count it; None otherwise.
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
     series: Mapped[str] = mapped_column(String(60))
     model_year: Mapped[int] = mapped_column()
     mileage_km: Mapped[int] = mapped_column()

@@ -24,6 +24,7 @@ from portal.models.usedcars import (
     UNDER_REVIEW,
     WITHDRAWN,
 )
+from portal.services.brands import brand_of
 from portal.services.media import ProcessedImage, store_image
 from portal.services.usedcars.vetting import check_plausibility
 from portal.services.usedcars.workflow import (
@@ -128,6 +129,7 @@ def submit_request(
         vehicle_id=vehicle.id if vehicle else None,
         vin=vin,
         brand=brand.strip(),
+        brand_id=brand_of(brand),
         series=series.strip(),
         model_year=model_year,
         mileage_km=mileage_km,
