@@ -38,6 +38,7 @@ from bench.database import (
     migrations_head,
     prepare_database,
 )
+from bench.group import default_jobs
 from bench.rows import (
     BOOKINGS_PER_DAY,
     insert_bookings,
@@ -180,9 +181,15 @@ def generate_group(
     seed: int = 42,
     reset: bool = False,
     log: Callable[[str], None] = lambda _: None,
+    jobs: int = 1,
+    chunk_size: int | None = None,
 ) -> dict[str, Any]:
-    """Build the group dataset at this scale in an empty (or wiped) database; return counts."""
-    from bench.group import SCALES, fill_group
+    """Build the group dataset at this scale in an empty (or wiped) database; return counts.
+
+    On PostgreSQL, jobs processes make the customers side by side (bench.group), each on its
+    own connection; the stores and staff are committed before they start, and the secondary
+    indexes and foreign keys are built once at the end, on up to jobs connections."""
+    from bench.group import CHUNK, SCALES, fill_group
     from bench.pg_bulk import deferred_indexes
 
     started = clock.perf_counter()
@@ -195,19 +202,23 @@ def generate_group(
         def step(what: str) -> None:
             log(f"  {clock.perf_counter() - started:7.1f} s  {what}")
 
-        conn = db.session.connection()
-        with deferred_indexes(conn, step):
-            counts = fill_group(
-                conn,
-                SCALES[scale],
-                seed,
-                now(),
-                passwords.hash_password(STAFF_PASSWORD),
-                passwords.hash_password(BENCH_PASSWORD),
-                step,
-            )
-        fix_sequences(db.session.connection(), all_id_tables())
-        db.session.commit()
+        with db.engine.connect() as conn:
+            with deferred_indexes(conn, step, jobs=jobs, engine=db.engine):
+                counts = fill_group(
+                    conn,
+                    SCALES[scale],
+                    seed,
+                    now(),
+                    passwords.hash_password(STAFF_PASSWORD),
+                    passwords.hash_password(BENCH_PASSWORD),
+                    step,
+                    jobs=jobs,
+                    database_url=database_url,
+                    commit=conn.commit,
+                    chunk_size=chunk_size or CHUNK,
+                )
+            fix_sequences(conn, all_id_tables())
+            conn.commit()
         step("committed")
         with db.engine.connect() as conn:  # fresh planner statistics for the bench queries
             conn.exec_driver_sql("ANALYZE")
@@ -235,14 +246,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scale", choices=("tiny", "10k", "100k", "1m"), default="10k", help="with --group"
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help="with --group on PostgreSQL: processes making customers (default: the cores)",
+    )
     args = parser.parse_args(argv)
     if args.group:
         url = args.database_url or f"sqlite:///{DATA / f'group-{args.scale}.db'}"
         print(
-            f"generating the group at scale {args.scale} into {engine_url(url).render_as_string()}"
+            f"generating the group at scale {args.scale} with {args.jobs} jobs into "
+            f"{engine_url(url).render_as_string()}"
         )
         result = generate_group(
-            url, args.scale, seed=args.seed, reset=args.reset, log=lambda m: print(m, flush=True)
+            url,
+            args.scale,
+            seed=args.seed,
+            reset=args.reset,
+            log=lambda m: print(m, flush=True),
+            jobs=args.jobs,
         )
         print(f"done in {result['seconds']} s: {result}")
         return 0

@@ -6,21 +6,31 @@ and customers with cars whose whole history streams into the database one custom
 The shape is the same at every scale; only the number of customers changes (SCALES). Stores
 are skewed (the largest holds about 6% of the customers, the median under 1%); each customer
 draws a history profile: new (no service history yet), regular, or a veteran with up to ten
-years. Everything comes from one seeded Random, so a seed always gives the same rows.
+years.
+
+Customers come in chunks of CHUNK: each chunk has its own Random, seeded from the seed and the
+chunk's number, and its own range of ids in every table, so the chunks can be made by several
+processes at once (--jobs, each COPYing on its own connection) and a seed gives the same rows
+whatever the number of processes. What depends on the whole group (the upcoming bookings that
+a slot's bays can hold, viewing sessions, the shop's stock) is written once the chunks are in.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
+import multiprocessing
+import os
 import random
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
-from bench import group_extra, group_history
+from bench import group_extra, group_history, group_sales
 from bench.rows import owner_login
 from bench.sink import Sink, close
 from portal.demo import MODELS, chinese_name
@@ -29,6 +39,9 @@ from portal.models.accounts import ADMIN, ADVISOR, MANAGER, OWNER
 from portal.validation import VIN_ALPHABET, vin_check_digit
 
 SCALES = {"tiny": 400, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+CHUNK = 5_000  # customers per seeded stream
+ID_SPACE = 100  # ids per customer that each chunk reserves in every history table
+CARS_MAX = 3  # cars per customer at most: each chunk reserves that many vehicle ids
 STORES = 100
 ADMIN_LOGIN = "13900000001"
 # City, province character, plate letter, time zone, (latitude, longitude), districts.
@@ -204,9 +217,11 @@ def make_vin(rng: random.Random, vehicle_id: int, wmi: str, year: int) -> str:
 
 
 class Plates:
-    """Unique plates per city: a counter, scrambled by a bijection so they do not look serial."""
+    """Unique plates per city: a counter, scrambled by a bijection so they do not look serial.
+    Chunk k of n takes the counter values k, k + n, k + 2n, ... so chunks never share one."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunk: int = 0, chunks: int = 1) -> None:
+        self.chunk, self.chunks = chunk, chunks
         self.regular: dict[str, int] = {}
         self.nev: dict[str, int] = {}
 
@@ -214,10 +229,12 @@ class Plates:
         key = province + letter
         if electric:  # new-energy: D + a letter or digit + 4 digits (340,000 per city)
             n = self.nev[key] = self.nev.get(key, -1) + 1
-            n = (n * 7919) % 340_000
+            n = ((n * self.chunks + self.chunk) * 7919) % 340_000
             return f"{key}D{PLATE_ALNUM[n % 34]}{n // 34:04d}"
         n = self.regular[key] = self.regular.get(key, -1) + 1
-        n = (n * 7919) % 1_200_000  # 4 digits and one letter in one of 5 places
+        n = (
+            (n * self.chunks + self.chunk) * 7919
+        ) % 1_200_000  # 4 digits and one letter in one of 5 places
         digits = f"{n // 120:04d}"
         pos, letter_at = n % 5, PLATE_LETTERS[(n // 5) % 24]
         return key + digits[:pos] + letter_at + digits[pos:]
@@ -241,13 +258,21 @@ def purchase_day(rng: random.Random, profile: str, today: date) -> date:
 class Customers:
     """Owners and vehicles, written as they are made; history goes to group_history."""
 
-    def __init__(self, conn: Connection, specs: list[dict], owner_hash: str, first_id: int):
+    def __init__(
+        self,
+        conn: Connection,
+        specs: list[dict],
+        owner_hash: str,
+        first_id: int,
+        first_vehicle: int = 1,
+        plates: Plates | None = None,
+    ):
         self.specs = specs
         self.cum = list(itertools.accumulate(s["share"] for s in specs))
         self.owner_hash = owner_hash
         self.next_owner = first_id
-        self.next_vehicle = 1
-        self.plates = Plates()
+        self.next_vehicle = first_vehicle
+        self.plates = plates or Plates()
         self.users = Sink(
             conn,
             User.__table__,
@@ -347,6 +372,100 @@ class Customers:
             )
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """The customers first .. first + count - 1, chunk number index of chunks, size each."""
+
+    index: int
+    chunks: int
+    size: int
+    first: int
+    count: int
+
+
+def chunks_of(customers: int, size: int) -> list[Chunk]:
+    n = max(-(-customers // size), 1)
+    return [Chunk(k, n, size, k * size, min(size, customers - k * size)) for k in range(n)]
+
+
+def fill_chunk(
+    conn: Connection,
+    chunk: Chunk,
+    seed: int,
+    when: datetime,
+    specs: list[dict],
+    setup: group_extra.Setup,
+    owner_hash: str,
+    first_owner: int,
+) -> dict[str, Any]:
+    """Make and write one chunk's customers with everything they have; return the counts and
+    what the group-wide steps need (upcoming bookings, recent visits, stock sold)."""
+    rng = random.Random(f"{seed}:{chunk.index}")
+    today = when.date()
+    base = chunk.index * chunk.size * ID_SPACE
+    people = Customers(
+        conn,
+        specs,
+        owner_hash,
+        first_owner + chunk.first,
+        1 + chunk.first * CARS_MAX,
+        Plates(chunk.index, chunk.chunks),
+    )
+    history = group_history.History(conn, people, setup, when, base)
+    extra = group_extra.Extras(conn, people, history, setup, when, base)
+    for i in range(chunk.first, chunk.first + chunk.count):
+        customer = people.add(rng, i, today, when)
+        people.write_cars(customer, today)
+        history.add(rng, customer)
+        extra.add(rng, customer)
+    counts = close(people.users, people.vehicles)
+    for part in (history.close(), extra.close()):
+        counts.update(part)
+    used = max([*history.ids.values(), *extra.ids.values(), *extra.sales.ids.values()])
+    used = max(used, extra.sales.next_move - base)
+    if used > chunk.size * ID_SPACE:
+        raise RuntimeError(f"chunk {chunk.index} used {used} ids, more than its range")
+    return {
+        "counts": counts,
+        "upcoming": history.upcoming,
+        "completed": history.completed,
+        "sold": dict(extra.sales.sold),
+    }
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(database_url: str) -> None:
+    from bench.database import bench_app
+    from portal.extensions import db
+
+    app = bench_app(database_url)
+    context = app.app_context()
+    context.push()  # the encrypted columns' keys come from the app's config
+    _WORKER["conn"] = db.engine.connect()
+
+
+def _run_chunk(args: tuple) -> dict[str, Any]:
+    conn = _WORKER["conn"]
+    with conn.begin():  # the COPYs go through the driver: begin here so that commit is real
+        return fill_chunk(conn, *args)
+
+
+def run_chunks(
+    conn: Connection, tasks: list[tuple], jobs: int, database_url: str | None
+) -> Iterator[dict[str, Any]]:
+    """Yield each chunk's result in order: here on conn, or in jobs processes on PostgreSQL
+    (each its own connection; conn's transaction must be committed first)."""
+    if jobs <= 1 or conn.dialect.name != "postgresql" or not database_url:
+        for task in tasks:
+            yield fill_chunk(conn, *task)
+        return
+    spawn = multiprocessing.get_context("spawn")  # no inherited connections
+    with spawn.Pool(min(jobs, len(tasks)), _start_worker, (database_url,)) as pool:
+        yield from pool.imap(_run_chunk, tasks)
+
+
 def fill_group(
     conn: Connection,
     customers: int,
@@ -355,28 +474,46 @@ def fill_group(
     staff_hash: str,
     owner_hash: str,
     log: Callable[[str], None],
+    *,
+    jobs: int = 1,
+    database_url: str | None = None,
+    commit: Callable[[], None] = lambda: None,
+    chunk_size: int = CHUNK,
 ) -> dict[str, int]:
-    """Fill the empty, migrated database with the group; return the row counts per table."""
+    """Fill the empty, migrated database with the group; return the row counts per table.
+
+    With jobs > 1 on PostgreSQL the chunks are made by that many processes, and the work
+    done so far on conn is committed (commit) before they start."""
     rng = random.Random(seed)
-    today = when.date()
     specs = store_specs(rng, when)
     first_owner = insert_group(conn, rng, specs, staff_hash, when)
     log(f"{STORES} stores, {first_owner - 1} staff")
     setup = group_extra.Setup(conn, rng, specs, when)
-    people = Customers(conn, specs, owner_hash, first_owner)
-    history = group_history.History(conn, people, setup, when)
-    extra = group_extra.Extras(conn, people, history, setup, when)
-    step = max(customers // 10, 1)
-    for i in range(customers):
-        customer = people.add(rng, i, today, when)
-        people.write_cars(customer, today)
-        history.add(rng, customer)
-        extra.add(rng, customer)
-        if (i + 1) % step == 0:
-            log(f"{i + 1} customers, {history.records.count + len(history.records.rows)} records")
-    counts = close(people.users, people.vehicles)
-    for part in (history.close(), extra.close(), setup.counts):
-        for table, n in part.items():
-            counts[table] = counts.get(table, 0) + n
-    counts["staff"] = first_owner - 1
-    return counts
+    counts: Counter[str] = Counter(setup.counts)
+    chunks = chunks_of(customers, chunk_size)
+    tasks = [(c, seed, when, specs, setup, owner_hash, first_owner) for c in chunks]
+    if jobs > 1:
+        commit()
+    upcoming: list[tuple] = []
+    completed: list[tuple[int, int, int, datetime]] = []
+    sold: Counter[int] = Counter()
+    step = max(len(chunks) // 10, 1)
+    for k, out in enumerate(run_chunks(conn, tasks, jobs, database_url), start=1):
+        counts.update(out["counts"])
+        upcoming += out["upcoming"]
+        completed += out["completed"]
+        sold.update(out["sold"])
+        if k % step == 0 or k == len(chunks):
+            done = chunks[k - 1].first + chunks[k - 1].count
+            log(f"{done} customers, {counts['service_records']} records")
+    last = len(chunks) * chunk_size * ID_SPACE
+    counts.update(group_history.add_upcoming_bookings(conn, specs, upcoming, last + 1))
+    counts.update(group_extra.add_sessions(conn, specs, completed))
+    group_sales.take_sold_stock(conn, sold)
+    out = dict(counts)
+    out["staff"] = first_owner - 1
+    return out
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

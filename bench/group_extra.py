@@ -138,9 +138,16 @@ class Extras:
     """Per-customer rows of the other rooms, written as each customer is made."""
 
     def __init__(
-        self, conn: Connection, people: Any, history: Any, setup: Setup, when: datetime
+        self,
+        conn: Connection,
+        people: Any,
+        history: Any,
+        setup: Setup,
+        when: datetime,
+        base: int = 0,
     ) -> None:
         self.when, self.today = when, when.date()
+        self.base = base  # this stream's ids start after it (bench.group: one range per chunk)
         self.history, self.setup = history, setup
         users, vehicles = people.users, people.vehicles
         self.rescues = Sink(
@@ -185,18 +192,12 @@ class Extras:
             "premium_fen starts_on ends_on created_by_id created_at",
             [vehicles],
         )
-        self.sessions = Sink(
-            conn,
-            VideoSession.__table__,
-            "id booking_id viewer_id store_id camera_id assigned_by_id status requested_at "
-            "assigned_at started_at last_seen_at ended_at end_reason duration_s",
-        )
         self.ids: Counter[str] = Counter()
-        self.sales = Sales(conn, users, setup, self.past)
+        self.sales = Sales(conn, users, setup, self.past, base)
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
-        return self.ids[table]
+        return self.base + self.ids[table]
 
     def past(self, rng: random.Random, since: datetime, days: int = 3 * 365) -> datetime:
         start = max(since, self.when - timedelta(days=days))
@@ -382,38 +383,7 @@ class Extras:
             )
             starts = ends
 
-    def add_sessions(self) -> None:
-        """Viewing sessions of recent completed bookings: the owner watched the bay's camera."""
-        rng = random.Random(len(self.history.completed))
-        specs = {s["id"]: s for s in self.setup.specs}
-        for booking_id, owner_id, store_id, slot in self.history.completed:
-            camera = rng.choice(specs[store_id]["cameras"])
-            asked = slot + timedelta(minutes=rng.randint(20, 120))
-            started = asked + timedelta(seconds=rng.randint(5, 90))
-            seconds = rng.randint(30, 1500)
-            ended = started + timedelta(seconds=seconds)
-            self.sessions.add(
-                (
-                    self.next_id("sessions"),
-                    booking_id,
-                    owner_id,
-                    store_id,
-                    camera,
-                    specs[store_id]["manager"],
-                    "ended",
-                    asked,
-                    asked,
-                    started,
-                    ended,
-                    ended,
-                    rng.choice(("stopped", "job_done", "closed")),
-                    seconds,
-                )
-            )
-
     def close(self) -> dict[str, int]:
-        self.history.bookings.flush()
-        self.add_sessions()
         counts = close(
             self.rescues,
             self.rescue_events,
@@ -421,6 +391,44 @@ class Extras:
             self.inquiries,
             self.loans,
             self.policies,
-            self.sessions,
         )
         return {**counts, **self.sales.close()}
+
+
+def add_sessions(
+    conn: Connection, specs: list[dict], completed: list[tuple[int, int, int, datetime]]
+) -> dict[str, int]:
+    """Viewing sessions of recent completed bookings: the owner watched the bay's camera."""
+    rng = random.Random(len(completed))
+    by_id = {s["id"]: s for s in specs}
+    sessions = Sink(
+        conn,
+        VideoSession.__table__,
+        "id booking_id viewer_id store_id camera_id assigned_by_id status requested_at "
+        "assigned_at started_at last_seen_at ended_at end_reason duration_s",
+    )
+    for session_id, (booking_id, owner_id, store_id, slot) in enumerate(completed, start=1):
+        camera = rng.choice(by_id[store_id]["cameras"])
+        asked = slot + timedelta(minutes=rng.randint(20, 120))
+        started = asked + timedelta(seconds=rng.randint(5, 90))
+        seconds = rng.randint(30, 1500)
+        ended = started + timedelta(seconds=seconds)
+        sessions.add(
+            (
+                session_id,
+                booking_id,
+                owner_id,
+                store_id,
+                camera,
+                by_id[store_id]["manager"],
+                "ended",
+                asked,
+                asked,
+                started,
+                ended,
+                ended,
+                rng.choice(("stopped", "job_done", "closed")),
+                seconds,
+            )
+        )
+    return close(sessions)

@@ -74,21 +74,24 @@ COMMENTS = (
 )
 
 
+BOOKING_COLUMNS = (
+    "id owner_id vehicle_id store_id slot_start status service_types description "
+    "advisor_id decided_at decision_reason checkin_km created_at updated_at"
+)
+
+
 class History:
     """The sinks of the history tables, and the counters that hand out their ids."""
 
-    def __init__(self, conn: Connection, people: Any, setup: Any, when: datetime) -> None:
+    def __init__(
+        self, conn: Connection, people: Any, setup: Any, when: datetime, base: int = 0
+    ) -> None:
         self.when, self.today = when, when.date()
+        self.base = base  # this stream's ids start after it (bench.group: one range per chunk)
         self.live = self.today - timedelta(days=LIVE_DAYS)
         self.setup = setup
         users, vehicles = people.users, people.vehicles
-        self.bookings = Sink(
-            conn,
-            Booking.__table__,
-            "id owner_id vehicle_id store_id slot_start status service_types description "
-            "advisor_id decided_at decision_reason checkin_km created_at updated_at",
-            parents=[vehicles],
-        )
+        self.bookings = Sink(conn, Booking.__table__, BOOKING_COLUMNS, parents=[vehicles])
         self.records = Sink(
             conn,
             ServiceRecord.__table__,
@@ -118,12 +121,14 @@ class History:
             parents=[users],
         )
         self.ids: Counter[str] = Counter()
-        self.slots: Counter[tuple[int, datetime]] = Counter()
+        # Upcoming bookings wait for the whole group (their slots' capacity is group-wide):
+        # booking rows without their id, in the order they were made.
+        self.upcoming: list[tuple] = []
         self.completed: list[tuple[int, int, int, datetime]] = []  # recent, for video sessions
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
-        return self.ids[table]
+        return self.base + self.ids[table]
 
     def visit_days(self, rng: random.Random, start: date, n: int) -> list[date]:
         """Return n visit days after start, weighted by the workshop's seasons."""
@@ -239,6 +244,22 @@ class History:
         advisor: int | None,
     ) -> int:
         booking_id = self.next_id("bookings")
+        self.bookings.add(
+            (booking_id, *self.booking_row(rng, customer, car, store, slot, status, advisor))
+        )
+        return booking_id
+
+    def booking_row(
+        self,
+        rng: random.Random,
+        customer: dict,
+        car: dict,
+        store: dict,
+        slot: datetime,
+        status: str,
+        advisor: int | None,
+    ) -> tuple:
+        """Return a booking's row without its id."""
         created = slot - timedelta(hours=rng.randint(3, 240))
         decided = (
             None
@@ -256,38 +277,32 @@ class History:
             else [rng.choice(("repair", "inspection", "bodywork", "tyres"))]
         )
         reason = rng.choice(REJECT_REASONS) if status == "rejected" else None
-        self.bookings.add(
-            (
-                booking_id,
-                customer["id"],
-                car["id"],
-                store["id"],
-                slot,
-                status,
-                service,
-                "",
-                advisor,
-                decided,
-                reason,
-                km,
-                created,
-                decided or created,
-            )
+        return (
+            customer["id"],
+            car["id"],
+            store["id"],
+            slot,
+            status,
+            service,
+            "",
+            advisor,
+            decided,
+            reason,
+            km,
+            created,
+            decided or created,
         )
-        return booking_id
 
     def add_upcoming(self, rng: random.Random, customer: dict, car: dict, store: dict) -> None:
-        """A booking in the next two weeks that holds its slot (and counts in slot_usage)."""
+        """A booking in the next two weeks that would hold its slot: kept in upcoming, and
+        written by add_upcoming_bookings only while the slot has a free bay."""
         from bench.group import utc
 
         day = self.today + timedelta(days=rng.randint(1, 14))
         slot = utc(day, 8.5 + rng.randrange(9), store["timezone"])
-        if self.slots[(store["id"], slot)] >= store["bays"]:
-            return
-        self.slots[(store["id"], slot)] += 1
         status = "accepted" if rng.random() < 0.6 else "submitted"
         advisor = self.pick_advisor(rng, customer, store)
-        self.add_booking(rng, customer, car, store, slot, status, advisor)
+        self.upcoming.append(self.booking_row(rng, customer, car, store, slot, status, advisor))
 
     def add_audit(self, rng: random.Random, customer: dict) -> None:
         """Registration, logins over the last three years, now and then a wrong password."""
@@ -324,10 +339,28 @@ class History:
         )
 
     def close(self) -> dict[str, int]:
-        usage = Sink(self.bookings.conn, SlotUsage.__table__, "store_id starts_at capacity used")
-        bays = {s["id"]: s["bays"] for s in self.setup.specs}
-        for (store_id, slot), used in sorted(self.slots.items()):
-            usage.add((store_id, slot, bays[store_id], used))
         return close(
-            self.bookings, self.records, self.items, self.ratings, self.readings, self.audit, usage
+            self.bookings, self.records, self.items, self.ratings, self.readings, self.audit
         )
+
+
+def add_upcoming_bookings(
+    conn: Connection, specs: list[dict], upcoming: list[tuple], first_id: int
+) -> dict[str, int]:
+    """Write the upcoming bookings in the order they were made while their slot has a free bay,
+    and the slots' usage; return the rows written per table."""
+    bays = {s["id"]: s["bays"] for s in specs}
+    bookings = Sink(conn, Booking.__table__, BOOKING_COLUMNS)
+    slots: Counter[tuple[int, datetime]] = Counter()
+    booking_id = first_id
+    for row in upcoming:
+        key = (row[2], row[3])  # store_id, slot_start
+        if slots[key] >= bays[key[0]]:
+            continue
+        slots[key] += 1
+        bookings.add((booking_id, *row))
+        booking_id += 1
+    usage = Sink(conn, SlotUsage.__table__, "store_id starts_at capacity used")
+    for (store_id, slot), used in sorted(slots.items()):
+        usage.add((store_id, slot, bays[store_id], used))
+    return close(bookings, usage)

@@ -28,9 +28,16 @@ class Sales:
     """Orders and leads of each customer, written as the customer is made."""
 
     def __init__(
-        self, conn: Connection, users: Sink, setup: Any, past: Callable[..., datetime]
+        self,
+        conn: Connection,
+        users: Sink,
+        setup: Any,
+        past: Callable[..., datetime],
+        base: int = 0,
     ) -> None:
         self.setup, self.past, self.when = setup, past, setup.when
+        self.base = base  # this stream's ids start after it (bench.group: one range per chunk)
+        self.next_move = base + setup.next_move
         self.orders = Sink(
             conn,
             Order.__table__,
@@ -72,7 +79,7 @@ class Sales:
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
-        return self.ids[table]
+        return self.base + self.ids[table]
 
     def add(self, rng: random.Random, customer: dict) -> None:
         if rng.random() < 0.1:
@@ -125,12 +132,12 @@ class Sales:
         )
         for pid, name, price, qty in lines:
             self.lines.add((self.next_id("lines"), oid, pid, name, price, price, qty))
-            self.moves.add((self.setup.next_move, pid, -qty, "sale", oid, at))
-            self.setup.next_move += 1
+            self.moves.add((self.next_move, pid, -qty, "sale", oid, at))
+            self.next_move += 1
             if stock_state in ("released", "returned"):
                 self.moves.add(
                     (
-                        self.setup.next_move,
+                        self.next_move,
                         pid,
                         qty,
                         "release" if stock_state == "released" else "return",
@@ -138,7 +145,7 @@ class Sales:
                         at + timedelta(hours=2),
                     )
                 )
-                self.setup.next_move += 1
+                self.next_move += 1
             else:
                 self.sold[pid] += qty
 
@@ -196,11 +203,12 @@ class Sales:
         )
 
     def close(self) -> dict[str, int]:
-        counts = close(
-            self.orders, self.lines, self.moves, self.leads, self.lead_events, self.tasks
-        )
-        conn = self.orders.conn
-        table = Product.__table__
-        for pid, qty in self.sold.items():  # the stock column matches its ledger
-            conn.execute(table.update().where(table.c.id == pid).values(stock=table.c.stock - qty))
-        return counts
+        """Write what is left; the stock sold is in sold, for take_sold_stock."""
+        return close(self.orders, self.lines, self.moves, self.leads, self.lead_events, self.tasks)
+
+
+def take_sold_stock(conn: Connection, sold: Counter[int]) -> None:
+    """Take what the orders sold off each product's stock, so the column matches its ledger."""
+    table = Product.__table__
+    for pid, qty in sorted(sold.items()):
+        conn.execute(table.update().where(table.c.id == pid).values(stock=table.c.stock - qty))

@@ -5,14 +5,17 @@ per row, one validation scan per foreign key instead of a lookup per row).
 The schema stays the migrations' own: every index and constraint is read back from the catalog
 (pg_get_indexdef, pg_get_constraintdef) and recreated from that text, and the counts are
 checked before the load returns. Primary keys and unique constraints stay on throughout.
+With jobs > 1 the indexes are built on that many connections at once (the load is committed
+first: the builds must see its rows), each in its own transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 INDEXES = """
 SELECT i.indexname, i.indexdef FROM pg_indexes i
@@ -31,9 +34,35 @@ def _quote(conn: Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
+def _build_indexes(
+    conn: Connection, definitions: list[str], jobs: int, engine: Engine | None
+) -> None:
+    """Run the CREATE INDEX statements: on conn, or on jobs connections of engine at once."""
+    if jobs > 1 and engine is not None:
+        conn.commit()
+
+        def build(definition: str) -> None:
+            with engine.connect() as own:
+                own.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+                own.exec_driver_sql(definition)
+                own.commit()
+
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(build, definitions))
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        return
+    conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    for definition in definitions:
+        conn.exec_driver_sql(definition)
+
+
 @contextmanager
 def deferred_indexes(
-    conn: Connection, log: Callable[[str], None] = lambda _: None
+    conn: Connection,
+    log: Callable[[str], None] = lambda _: None,
+    *,
+    jobs: int = 1,
+    engine: Engine | None = None,
 ) -> Iterator[None]:
     """Drop secondary indexes and foreign keys for the block; recreate them after it."""
     if conn.dialect.name != "postgresql":
@@ -47,9 +76,7 @@ def deferred_indexes(
         conn.exec_driver_sql(f"DROP INDEX {_quote(conn, name)}")
     yield
     log(f"building {len(indexes)} indexes and {len(fks)} foreign keys")
-    conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-    for _name, definition in indexes:
-        conn.exec_driver_sql(definition)
+    _build_indexes(conn, [definition for _name, definition in indexes], jobs, engine)
     for table, name, definition in fks:
         conn.exec_driver_sql(
             f"ALTER TABLE {table} ADD CONSTRAINT {_quote(conn, name)} {definition}"

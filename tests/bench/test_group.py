@@ -4,11 +4,13 @@ unique identifiers, bookings tied to service records, and the same rows for the 
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 from statistics import median
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bench.generate import generate_group
 from bench.group import SCALES, STORES
@@ -30,7 +32,7 @@ def build(path, seed: int) -> tuple[str, dict]:
     url = f"sqlite:///{path}"
     set_clock(lambda: WHEN)
     try:
-        return url, generate_group(url, "tiny", seed=seed, reset=True)
+        return url, generate_group(url, "tiny", seed=seed, reset=True, chunk_size=150)
     finally:
         set_clock(None)
 
@@ -145,7 +147,17 @@ def digest(url: str) -> str:
     engine = create_engine(url)
     sha = hashlib.sha256()
     with engine.connect() as conn:
-        for table in ("stores", "vehicles", "service_records", "bookings", "crm_leads"):
+        for table in (
+            "stores",
+            "vehicles",
+            "service_records",
+            "service_items",
+            "bookings",
+            "crm_leads",
+            "audit_events",
+            "video_sessions",
+            "shop_stock_moves",
+        ):
             for row in rows(conn, f"SELECT * FROM {table} ORDER BY id"):  # noqa: S608
                 sha.update(repr(tuple(row)).encode())
     engine.dispose()
@@ -155,6 +167,31 @@ def digest(url: str) -> str:
 def test_the_same_seed_gives_the_same_rows(tmp_path, group):
     again, _ = build(tmp_path / "again.db", seed=9)
     assert digest(again) == digest(group[2])
+
+
+def dataset_url(tmp_path, name: str) -> str:
+    """A database of its own beside the test database on PostgreSQL, else a SQLite file."""
+    url = os.environ.get("M4S_TEST_DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{tmp_path / name}.db"
+    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    return parsed.set(database=f"{parsed.database}_group_{name}").render_as_string(False)
+
+
+def test_processes_side_by_side_give_the_rows_of_one(tmp_path):
+    """With jobs=2 on PostgreSQL two processes make the chunks, each COPYing on its own
+    connection (elsewhere the chunks are made in-process): the rows are those of one process."""
+    digests = []
+    for jobs in (1, 2):
+        url = dataset_url(tmp_path, f"jobs{jobs}")
+        set_clock(lambda: WHEN)
+        try:
+            counts = generate_group(url, "tiny", seed=4, reset=True, jobs=jobs, chunk_size=100)
+        finally:
+            set_clock(None)
+        assert counts["users"] == SCALES["tiny"]
+        digests.append(digest(url))
+    assert digests[0] == digests[1]
 
 
 def test_each_car_carries_its_owners_store(group):
