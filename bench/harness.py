@@ -158,6 +158,38 @@ def gunicorn(
             proc.wait(timeout=5)
 
 
+@contextmanager
+def serve_tree(tree: Path, env: dict[str, str], name: str) -> Iterator[str]:
+    """Serve a tree's wsgi:app (this checkout, or a `git archive` of a baseline) with gunicorn,
+    2 sync workers, on a free port; yield its base URL once /healthz answers."""
+    port = free_port()
+    logfile = DATA / "logs" / f"{name}.log"
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"{HOST}:{port}",
+           "--log-level", "warning", "--error-logfile", str(logfile), "wsgi:app"]  # fmt: skip
+    env = {**env, "PYTHONPATH": str(tree)}
+    proc = subprocess.Popen(cmd, cwd=tree, env=env, stdin=subprocess.DEVNULL)
+    base = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + 180  # at load average 12 on 2 cores, 60 s was too few
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"gunicorn for {tree} exited; see {logfile}")
+            try:
+                with http_get(base + "/healthz", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn for {tree} not ready")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def server_env(database_url: str) -> dict[str, str]:
     """Return a clean environment: production mode, no inherited M4S_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("M4S_")}

@@ -28,16 +28,14 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
 from bench import harness
-from bench.database import DATA, engine_url
+from bench.database import engine_url
 from bench.generate import STAFF_PASSWORD
 from bench.group import advisor_login
 
@@ -75,35 +73,9 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-@contextmanager
 def serve(tree: Path, database_url: str, name: str):
     """Serve the tree's wsgi:app with gunicorn (2 sync workers) on a free port; yield the URL."""
-    port = harness.free_port()
-    env = {**harness.server_env(database_url), "PYTHONPATH": str(tree)}
-    logfile = DATA / "logs" / f"calls-{name}.log"
-    logfile.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"{HOST}:{port}",
-           "--log-level", "warning", "--error-logfile", str(logfile), "wsgi:app"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tree, env=env, stdin=subprocess.DEVNULL)
-    base = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 180  # at load average 12 on 2 cores, 60 s was too few
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"gunicorn for {tree} exited; see {logfile}")
-            try:
-                with harness.http_get(base + "/login", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn for {tree} not ready")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    return harness.serve_tree(tree, harness.server_env(database_url), f"calls-{name}")
 
 
 def staff_login(base: str, phone: str) -> str:

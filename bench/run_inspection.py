@@ -33,12 +33,8 @@ import random
 import re
 import shlex
 import statistics
-import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -278,44 +274,13 @@ def add(results: dict[str, list[float]], key: str, value: float) -> None:
     results.setdefault(key, []).append(value)
 
 
-@contextmanager
-def serve(tree: Path, env: dict[str, str], name: str) -> Iterator[str]:
-    """Serve the tree's wsgi:app with gunicorn (2 sync workers) on a free port; yield the URL."""
-    port = harness.free_port()
-    logfile = harness.DATA / "logs" / f"{name}.log"
-    logfile.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"{harness.HOST}:{port}",
-           "--log-level", "warning", "--error-logfile", str(logfile), "wsgi:app"]  # fmt: skip
-    env = {**env, "PYTHONPATH": str(tree)}
-    proc = subprocess.Popen(cmd, cwd=tree, env=env, stdin=subprocess.DEVNULL)
-    base = f"http://{harness.HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 180  # a busy shared machine starts slowly
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"gunicorn for {tree} exited; see {logfile}")
-            try:
-                with harness.http_get(base + "/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn for {tree} not ready")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
 
 
 def one_tree(browser, tree, tag, env, links, rows, state, args, results, images) -> dict:
     """Serve one tree; time the owner page's first paint and the approvals at load."""
-    with serve(tree, env, f"inspection-{tag}") as base:
+    with harness.serve_tree(tree, env, f"inspection-{tag}") as base:
         for path in links["plain"][:2] + links["photos"][:2]:  # warm both workers up
             with harness.http_get(base + path, timeout=60) as resp:
                 resp.read()
@@ -373,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tests.e2e.live import launch_chromium
 
-    with serve(harness.ROOT, env, "inspection-B") as base:
+    with harness.serve_tree(harness.ROOT, env, "inspection-B") as base:
         pages = [open_link(base, path) for path in links["plain"][args.photo_inspections :]]
     rows = approve_rows(pages)
     # offset: items the last measurements used up are never sent again
