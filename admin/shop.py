@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import FileField, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from admin.base import HOME_PANELS, GroupDataView, StaffView, staff_allowed
 from admin.charts import columns, hbar
 from admin.labels import DISCOUNT_KIND_LABELS, ORDER_STATUS_LABELS, PLACEMENT_KIND_LABELS
+from admin.usedcars import bad_cursor, chosen_store, store_choices
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
@@ -26,6 +27,7 @@ from portal.models import Store
 from portal.models.accounts import ADMIN, MANAGER
 from portal.money import fen_from_form
 from portal.outcome import flash_outcome
+from portal.paging import keyset_page
 from portal.services.media import store_image
 from portal.uploads import request_photos
 from shop import orders, stats, stock
@@ -205,23 +207,56 @@ def _scoped_orders():
     return access.store_scope(q, Order.store_id, current_user)
 
 
+ORDERS_PAGE = 50  # the orders a page of the back-office list shows
+
+
+def _orders_filtered(status: str, store_id: int | None):
+    """Select the orders of the list's filter (a status, or "pickup": pay-at-store orders
+    awaiting pickup) in the stores I see, unordered."""
+    q = access.chosen_store_scope(select(Order), Order.store_id, current_user, store_id)
+    if status == "pickup":
+        return q.where(Order.status == PENDING, Order.pickup_on.is_not(None))
+    if status in ORDER_STATUSES:
+        return q.where(Order.status == status)
+    return q
+
+
 class OrdersView(StaffView):
     """Shop orders of the store: paid at the store, ready, shipped, completed, cancel, refund."""
 
     @expose("/")
     def index(self):
+        """Show one page of the orders, the newest first (awaiting pickup: by pickup day), and
+        how many the filter holds."""
         status = request.args.get("status", "")
-        q = _scoped_orders()
-        if status == "pickup":  # pay-at-store orders awaiting pickup, by their day
-            q = q.where(Order.status == PENDING, Order.pickup_on.is_not(None))
-            q = q.order_by(Order.pickup_on, Order.id)
-        else:
-            if status in ORDER_STATUSES:
-                q = q.where(Order.status == status)
-            q = q.order_by(Order.created_at.desc())
-        rows = db.session.scalars(q.limit(200)).all()
-        return self.render("admin/shop/orders.html", orders=rows, status=status,
-                           statuses=ORDER_STATUS_LABELS)  # fmt: skip
+        status = status if status == "pickup" or status in ORDER_STATUSES else ""
+        stores = store_choices()
+        store_id = chosen_store(stores)
+        stmt = _orders_filtered(status, store_id)
+        pickup = status == "pickup"
+        page = keyset_page(
+            stmt.options(selectinload(Order.user), selectinload(Order.store)),
+            Order.pickup_on if pickup else Order.created_at,
+            Order.id,
+            size=ORDERS_PAGE,
+            oldest_first=pickup,
+            param="cursor",
+            # An order that changed status meanwhile still marks the place.
+            cursor_stmt=_orders_filtered("", store_id),
+        )
+        count = db.session.scalar(stmt.with_only_columns(func.count(Order.id))) or 0
+        return self.render(
+            "admin/shop/orders.html",
+            orders=page.items,
+            page=page,
+            page_size=ORDERS_PAGE,
+            count=count,
+            error=bad_cursor(page),
+            stores=stores,
+            store_id=store_id,
+            status=status,
+            statuses=ORDER_STATUS_LABELS,
+        )
 
     def _get(self, order_id: int) -> Order:
         order = db.session.scalar(_scoped_orders().where(Order.id == order_id))

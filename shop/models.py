@@ -204,6 +204,8 @@ class Order(Base):
             name="payment_state_known",
         ),
         Index("ix_shop_orders_status_hold", "status", "stock_state", "hold_expires_at"),
+        # The back-office list: a store's orders, newest first, a keyset page at a time.
+        Index("ix_shop_orders_store_created", "store_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
