@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from admin.base import HOME_PANELS, GroupDataView, StaffView, staff_allowed
 from admin.charts import columns, hbar
 from admin.labels import DISCOUNT_KIND_LABELS, ORDER_STATUS_LABELS, PLACEMENT_KIND_LABELS
-from admin.usedcars import bad_cursor, chosen_store, store_choices
+from admin.list_pages import bad_cursor, chosen_store, store_choices
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError, ValidationError

@@ -17,6 +17,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import StaffModelView, StaffView
+from admin.list_pages import bad_cursor, chosen_store, store_choices
 from crm import leads as lead_svc
 from crm.models import Lead
 from crm.used_car_fold import NOT_MOBILE, STAFF_NUMBER
@@ -26,7 +27,7 @@ from portal.errors import NotFound
 from portal.extensions import db
 from portal.forms import YuanField
 from portal.inputs import int_arg
-from portal.models import Store, UsedCarFlag, UsedCarLead, UsedCarRequest, User
+from portal.models import UsedCarFlag, UsedCarLead, UsedCarRequest, User
 from portal.models.accounts import ADVISOR, MANAGER
 from portal.models.usedcars import GRADES, STATUSES
 from portal.outcome import flash_outcome
@@ -101,26 +102,6 @@ def buyer_page(me: User, store_id: int | None) -> Page:
 def buyer_count(me: User, store_id: int | None) -> int:
     """Return how many buyers' leads the list holds (in SQL)."""
     return db.session.scalar(_buyers(me, store_id).with_only_columns(func.count(Lead.id))) or 0
-
-
-def bad_cursor(page: Page) -> str | None:
-    """Return the message for a ?cursor= that names no row of the list, else None."""
-    if request.args.get("cursor") and page.before is None:
-        return _("That page of the list no longer exists; this is the first page.")
-    return None
-
-
-def store_choices() -> list[tuple[int, str]]:
-    """Return (id, name) of every store, for those who see several; none for store staff."""
-    if not access.sees_all_stores(current_user):
-        return []
-    return list(db.session.execute(select(Store.id, Store.name).order_by(Store.name, Store.id)))
-
-
-def chosen_store(stores: list[tuple[int, str]]) -> int | None:
-    """Return the store an admin narrowed the list to (?store=), None for every store."""
-    store_id = int_arg(request.args.get("store"), minimum=1)
-    return store_id if store_id in {s[0] for s in stores} else None
 
 
 def lead_labels() -> dict:
