@@ -9,6 +9,8 @@ import base64
 import json
 import re
 import time
+from datetime import UTC, datetime
+from datetime import time as dtime
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -47,6 +49,14 @@ def _lead(store, advisor, phone):
 @pytest.fixture(autouse=True)
 def sms(app, monkeypatch):
     monkeypatch.setitem(app.config, "SMS_PROVIDER", "gateway")
+
+
+@pytest.fixture(autouse=True)
+def store_open(clock):
+    """Inquiries come in while the store is open (10:00 in Shanghai today), whatever the hour
+    the suite runs: after hours a lead's customer is also sent an acknowledgement."""
+    today = clock.now.astimezone(UTC).date()
+    clock.now = datetime.combine(today, dtime(2, 0), tzinfo=UTC)
 
 
 @pytest.fixture
