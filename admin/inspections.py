@@ -4,8 +4,17 @@ record an inspection with photos and send it, the owner's decisions live, and th
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from flask import abort, flash, redirect, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -242,6 +251,7 @@ class InspectionView(StaffView):
                 price_fen=fen_from_form(request.form.get("price") or "0", field="price"),
                 photo=photo,
                 remove_photo=request.form.get("remove_photo") == "1",
+                save_key=request.form.get("save_key") or None,
                 **_part_from_form(),
             )
         except DomainError as exc:
@@ -275,6 +285,39 @@ class InspectionView(StaffView):
         return redirect(
             url_for(".show", inspection_id=inspection_id) + f"#item-{item_id}", code=303
         )
+
+    @expose("/manifest.webmanifest")
+    def manifest(self):
+        """Return the web app manifest that makes the inspection screens installable."""
+        body = {
+            "name": _("M4S inspections"),
+            "short_name": _("Inspections"),
+            "start_url": url_for(".index"),
+            "scope": url_for(".index"),
+            "display": "standalone",
+            "background_color": "#ffffff",
+            "theme_color": "#343a40",
+            "icons": [
+                {
+                    "src": url_for("static", filename=f"img/dvi-{n}.png"),
+                    "sizes": f"{n}x{n}",
+                    "type": "image/png",
+                }
+                for n in (192, 512)
+            ],
+        }
+        response = jsonify(body)
+        response.mimetype = "application/manifest+json"
+        return response
+
+    @expose("/sw.js")
+    def service_worker(self):
+        """Return the service worker that keeps the inspection screens usable offline."""
+        script = Path(current_app.static_folder or "", "js", "dvi-sw.js").read_bytes()
+        response = current_app.response_class(script, mimetype="text/javascript")
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["Service-Worker-Allowed"] = url_for(".index")
+        return response
 
     @expose("/<int:inspection_id>/send", methods=["POST"])
     def send(self, inspection_id: int):

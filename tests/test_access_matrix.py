@@ -255,6 +255,8 @@ EXPECTED: dict[str, tuple] = {
     "inspections.item_save": (302, 403, 403, 409, 404, 409, 409),  # already sent to the owner
     "inspections.send": (302, 403, 403, 303, 404, 303, 303),  # the link again
     "inspections.decisions": (302, 403, 403, 200, 404, 200, 200),
+    "inspections.manifest": STAFF,  # the installable app: the staff who record inspections
+    "inspections.service_worker": STAFF,
     "inspection_funnel.index": MANAGERS,
     "owner_inspections.inspection_show": PUBLIC,
     "owner_inspections.item_decide": (400,) * 7,  # neither approve nor decline

@@ -35,6 +35,7 @@ from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.inspections import (
     Inspection,
     InspectionItem,
+    InspectionItemSave,
     InspectionTemplate,
     InspectionUptake,
     JobLine,
@@ -92,6 +93,7 @@ __all__ = [
     "Image",
     "Inspection",
     "InspectionItem",
+    "InspectionItemSave",
     "InspectionTemplate",
     "InspectionUptake",
     "JobLine",

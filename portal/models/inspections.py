@@ -162,6 +162,19 @@ class InspectionItem(Base):
         return self.plan_item_code or self.name_en.strip().lower()[:80]
 
 
+class InspectionItemSave(Base):
+    """One save of an item sent from a technician's phone, by the key the phone chose: a retry
+    after a lost answer finds its key here and changes nothing."""
+
+    __tablename__ = "inspection_item_saves"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("inspection_items.id", ondelete="CASCADE"), index=True
+    )
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class InspectionUptake(Base):
     """Owners' decisions per inspection item and severity: approved of decided."""
 

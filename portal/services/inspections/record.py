@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
@@ -11,7 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from portal import access
 from portal.errors import Conflict, NotFound, ValidationError
 from portal.extensions import db
-from portal.models import Booking, Inspection, InspectionItem, InspectionTemplate, User
+from portal.models import (
+    Booking,
+    Inspection,
+    InspectionItem,
+    InspectionItemSave,
+    InspectionTemplate,
+    User,
+)
 from portal.models.bookings import CHECKED_IN, IN_PROGRESS, READY
 from portal.models.inspections import DRAFT, SENT, SEVERITIES
 from portal.money import MAX_FEN
@@ -22,6 +31,8 @@ from portal.timeutil import now
 INSPECTABLE = (CHECKED_IN, IN_PROGRESS, READY)
 MAX_NOTE = 2000
 MAX_PART_QUANTITY = 999
+# The key a phone gives each save (a UUID or similar): letters, digits and dashes.
+SAVE_KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
 
 
 def item_name(item) -> str:
@@ -97,9 +108,11 @@ def record_item(
     remove_photo: bool = False,
     part: tuple[int, int] | None = None,
     remove_part: bool = False,
+    save_key: str | None = None,
 ) -> InspectionItem:
     """Save one item's severity, note, price, photo (re-encoded, no EXIF) and the shop part
-    (product id, quantity) the fix needs, on a draft."""
+    (product id, quantity) the fix needs, on a draft; a save_key already recorded changes
+    nothing (the phone retried after losing the answer)."""
     access.require_store(staff, inspection.store_id, _("Inspection not found."))
     item = db.session.get(InspectionItem, item_id)
     if item is None or item.inspection_id != inspection.id:
@@ -113,6 +126,8 @@ def record_item(
         raise ValidationError(_("A note has at most 2,000 characters."), field="note")
     if not 0 <= price_fen <= MAX_FEN:
         raise ValidationError(_("This amount is too large."), field="price")
+    if save_key is not None and not _first_save(item, save_key):
+        return item
     item.severity, item.note, item.price_fen = severity, note, price_fen
     _set_part(item, part, remove_part)
     if photo is not None:
@@ -121,6 +136,28 @@ def record_item(
         item.image = None
     db.session.flush()
     return item
+
+
+def _first_save(item: InspectionItem, key: str) -> bool:
+    """Record the key of this save; False when it was recorded before (the PRIMARY KEY decides,
+    also between two requests at once: the second waits for the first and then finds it)."""
+    if not SAVE_KEY.fullmatch(key):
+        raise ValidationError(_("This save cannot be recorded; reload the page."), field="save_key")
+    known = db.session.get(InspectionItemSave, key)
+    if known is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(InspectionItemSave(key=key, item_id=item.id, saved_at=now()))
+                db.session.flush()
+        except IntegrityError:
+            known = db.session.get(InspectionItemSave, key)
+            if known is None:
+                raise
+        else:
+            return True
+    if known.item_id != item.id:
+        raise ValidationError(_("This save cannot be recorded; reload the page."), field="save_key")
+    return False
 
 
 def _set_part(item: InspectionItem, part: tuple[int, int] | None, remove: bool) -> None:
