@@ -97,6 +97,22 @@ def ensure_dataset(database_url: str, owners: int, vehicles: int, rebuild: bool)
 # -- servers ---------------------------------------------------------------------------------
 
 
+def require_head(database_url: str) -> None:
+    """Refuse a dataset whose schema is not this code's: the pages would fail on a missing
+    column, or be timed without an index the code expects."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(engine_url(database_url))
+    with engine.connect() as conn:
+        at = conn.scalar(text("SELECT version_num FROM alembic_version"))
+    engine.dispose()
+    if at != migrations_head():
+        raise SystemExit(
+            f"{engine.url.database} is at migration {at}, this code at {migrations_head()}: "
+            "upgrade it first (M4S_DATABASE_URL=... flask --app wsgi db upgrade)"
+        )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))

@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=10000, help="pages deep")
     args = parser.parse_args(argv)
     args.workers, args.worker_class, args.gunicorn_threads, args.wrk_threads = 2, "sync", 1, 2
+    harness.require_head(args.database_url)
     key = secrets.token_hex(32)
     cursors = URLSafeSerializer(key, salt="m4s-api-cursor")
     tokens = dict(zip(("group", "store"), mint(args.database_url, key), strict=True))

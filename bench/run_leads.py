@@ -273,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     args.worker_class = "gthread" if args.threads > 1 else "sync"
     args.gunicorn_threads = args.threads
     sets = {"small": args.small_url, "large": args.database_url}
+    for url in sets.values():
+        harness.require_head(url)
     data = {tag: dataset(url) for tag, url in sets.items()}
     secrets_ = {tag: make_token(url) for tag, url in sets.items()}
     for tag in sets:
