@@ -15,7 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from crm import hours, routing
 from crm import tasks as task_svc
 from crm.customers import customer_for
-from crm.lead_import_models import PLATFORM_LABELS
+from crm.lead_labels import (  # noqa: F401  - re-exported: callers read the labels here
+    EVENT_LABELS,
+    LOST_REASON_LABELS,
+    SOURCE_LABELS,
+    STAGE_LABELS,
+    STATE_LABELS,
+    TIMEFRAME_LABELS,
+)
 from crm.models import (
     ACTIVE_STATES,
     CONTACTED,
@@ -48,57 +55,6 @@ from portal.timeutil import now
 FIRST_CONTACT_MINUTES = 5  # speed to lead: the default of a store's first_contact_minutes
 # Prospect grade from the expected purchase date (H: 7 days, A: 15, B: 30, C: 3 months).
 GRADE_OF_TIMEFRAME = {"7d": "H", "15d": "A", "30d": "B", "90d": "C", "later": "C"}
-STAGE_LABELS = {
-    "new": _l("New"),
-    "contacted": _l("Contacted"),
-    "visited": _l("Visited the store"),
-    "test_drive": _l("Test drive"),
-    "quote": _l("Quote"),
-    "order": _l("Order"),
-    "delivered": _l("Delivered"),
-}
-STATE_LABELS = {
-    "open": _l("Open"),
-    "lost_pending": _l("Lost, awaiting approval"),
-    "lost": _l("Lost"),
-    "won": _l("Delivered"),
-}
-SOURCE_LABELS = {
-    "portal": _l("Portal"),
-    "phone": _l("Phone call"),
-    "walk_in": _l("Walk-in"),
-    "import": _l("Import"),
-    "referral": _l("Referral"),
-    **PLATFORM_LABELS,
-    "campaign": _l("Campaign"),
-    "used_car": _l("Used-car inquiry"),
-    "trade_in": _l("Trade-in valuation"),
-}
-TIMEFRAME_LABELS = {
-    "7d": _l("Within a week"),
-    "15d": _l("Within 15 days"),
-    "30d": _l("Within a month"),
-    "90d": _l("Within 3 months"),
-    "later": _l("Later or not sure"),
-}
-LOST_REASON_LABELS = {
-    "competitor": _l("Bought a competitor's brand"),
-    "elsewhere": _l("Bought at another dealer"),
-    "postponed": _l("Postponed the purchase"),
-    "budget": _l("Over budget"),
-    "unreachable": _l("Cannot be reached"),
-    "other": _l("Other"),
-}
-EVENT_LABELS = {
-    "created": _l("Lead received"),
-    "repeat": _l("Asked again"),
-    "stage": _l("Stage reached"),
-    "lost_asked": _l("Lost, asked for approval"),
-    "lost_approved": _l("Lost, approved"),
-    "lost_refused": _l("Lost refused: back to work"),
-    "reassigned": _l("Reassigned"),
-    "call": _l("Call logged"),
-}
 
 
 @dataclass
