@@ -80,7 +80,7 @@ WITH people AS (
 )
 INSERT INTO crm_tasks (customer_id, store_id, owner_id, kind, priority, status, due_at,
                        overdue_at, note, attempts, ask_reason, created_at)
-SELECT c.ids[1 + (p.id * 7919 + n * 104729) % cardinality(c.ids)], p.store_id, p.id,
+SELECT c.ids[1 + (p.id::bigint * 7919 + n * 104729) % cardinality(c.ids)], p.store_id, p.id,
        CASE WHEN p.role = 'agent'
             THEN (ARRAY['post_service', 'renewal', 'maintenance_due', 'no_show',
                         'appointment_confirm', 'complaint_callback'])[1 + n % 6]
@@ -109,7 +109,8 @@ INSERT INTO crm_screen_pops (agent_id, phone, at)
 SELECT u.id, o.phone, :now - (n * interval '17 hours')
 FROM users u
 CROSS JOIN generate_series(1, 500) n
-JOIN users o ON o.id = (SELECT min(id) FROM users WHERE role = 'owner') + (u.id * 31 + n * 977)
+JOIN users o ON o.id = (SELECT min(id) FROM users WHERE role = 'owner')
+                        + (u.id::bigint * 31 + n * 977)
                         % (SELECT count(*) FROM users WHERE role = 'owner')
 WHERE u.role = 'agent' AND o.phone IS NOT NULL
 """

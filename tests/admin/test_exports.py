@@ -71,6 +71,23 @@ def test_a_manager_sees_whole_numbers_and_an_admin_every_store(client, auth, f, 
     assert {"王小明", "李四", "赵六"} <= {r[1] for r in rows[1:]}
 
 
+def test_a_customer_row_names_store_advisor_cars_and_local_time(client, auth, f, db, shop_a):
+    """The customers' export reads plain columns and three lookups per batch: each row still
+    carries its own store, advisor, number of cars and the time in its store's zone."""
+    from datetime import UTC, datetime
+
+    own, far = shop_a["own"], shop_a["far"]
+    shop_a["b"].timezone = "Asia/Urumqi"
+    f.vehicle(own), f.vehicle(own)
+    own.created_at = far.created_at = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    db.session.commit()
+    auth.login(f.admin())
+    rows = {r[1]: r for r in _csv(_export(client, "customers", "csv").data, "utf-8-sig")[1:]}
+    assert rows["王小明"][4:] == ["A", shop_a["mine"].name, "2", "2026-03-02 07:30"]
+    assert rows["李四"][4:6] == ["A", shop_a["colleague"].name] and rows["李四"][6] == "0"
+    assert rows["赵六"][4:] == ["B", "", "0", "2026-03-02 05:30"]  # Urumqi is UTC+6
+
+
 def test_gbk_csv_round_trips_chinese_names(client, auth, shop_a):
     auth.login(shop_a["mine"])
     r = _export(client, "customers", "gbk")
