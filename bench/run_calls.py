@@ -109,7 +109,7 @@ def people(database_url: str) -> dict:
             conn.scalars(
                 text(
                     "SELECT phone FROM users WHERE role = 'owner' AND store_id = 1 "
-                    "ORDER BY (id * 7919) % 1000003 LIMIT 90"
+                    "ORDER BY (id::bigint * 7919) % 1000003 LIMIT 90"
                 )
             )
         )
@@ -117,7 +117,7 @@ def people(database_url: str) -> dict:
             conn.scalars(
                 text(
                     "SELECT phone FROM users WHERE role = 'owner' AND store_id > 1 "
-                    "ORDER BY (id * 7919) % 1000003 LIMIT 10"
+                    "ORDER BY (id::bigint * 7919) % 1000003 LIMIT 10"
                 )
             )
         )

@@ -89,7 +89,7 @@ def dataset(url: str) -> dict:
         customers = one("SELECT count(*) FROM users WHERE role = 'owner'")[0][0]
         known = [r[0] for r in one(
             "SELECT phone FROM users WHERE role = 'owner' AND phone IS NOT NULL "
-            "ORDER BY (id * 7919) % 1000003 LIMIT 3000"
+            "ORDER BY (id::bigint * 7919) % 1000003 LIMIT 3000"
         )]  # fmt: skip
         veterans = one(
             "SELECT v.owner_id, count(*) AS n, min(s.completed_at) FROM service_records s "
@@ -99,7 +99,7 @@ def dataset(url: str) -> dict:
         people = one(
             "SELECT u.name, u.phone, (SELECT plate FROM vehicles WHERE owner_id = u.id "
             "ORDER BY id LIMIT 1) FROM users u WHERE u.role = 'owner' AND u.store_id = 1 "
-            "ORDER BY (u.id * 7919) % 1000003 LIMIT 40"
+            "ORDER BY (u.id::bigint * 7919) % 1000003 LIMIT 40"
         )
     engine.dispose()
     words = []
