@@ -9,9 +9,9 @@ SELECT on the server, derived from the rows the group already holds and from has
 ids (never random()), so it takes seconds where a Python loop over the customers would take
 minutes, and the same group always gets the same leads:
 
-- per customer, 0 to about 2 x the average of new leads (`--per-customer`, 2.0 in all counting
-  the generator's), at the customer's store, spread over their history (from the day they
-  joined, ten years at most, to now);
+- per customer 0 to 1.75 times the average of new leads, plus one (`--per-customer`: 2.0 in
+  all, the generator's counted), at the customer's store, spread over their history (from
+  the day they joined, ten years at most, to now);
 - closed mostly: delivered (won) about 25 %, lost about 55 % with a reason, and about 17 %
   invalid (lost as unreachable or other: the model has no merged or invalid state); about 3 %
   of all leads active now (open, a few awaiting a lost approval), created in the last two
@@ -46,7 +46,6 @@ from crm.models import Lead, LeadEvent, Task
 from portal.demo.people import MODELS
 from portal.timeutil import now
 
-DAY = 86_400
 ACTIVE_SHARE = 0.03  # of all leads, active now (open or awaiting a lost approval)
 # Weights in per cent; _pick turns them into a CASE over a hash modulo 100.
 SOURCES = (
