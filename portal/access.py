@@ -261,8 +261,10 @@ def job_scope(stmt: Select, user: Actor | None, store_id: int | None = None) -> 
 def job_record(user: Actor | None, model: type[T], record_id: Any, message: str) -> T:
     """Return a booking, or a record of one job (it has ``booking``), if the user works on
     that job (``works_on``), else NotFound."""
+    from portal.models import Booking
+
     record = _get(model, record_id)
-    booking = getattr(record, "booking", record)
+    booking = record if isinstance(record, Booking) else getattr(record, "booking", None)
     if record is None or not works_on(user, booking):
         raise NotFound(message)
     return record
