@@ -234,8 +234,9 @@ def test_two_technicians_finishing_at_once_finish_it_once(app, shop, db):
     me, colleague = shop["me"], shop["colleague"]
     job_card.assign(shop["advisor"], shop["mine"], colleague.id)
     inspection = svc.start(me, shop["mine"], shop["template"].id)
-    db.session.commit()
+    db.session.flush()
     inspection_id, ids = inspection.id, (me.id, colleague.id)
+    db.session.commit()  # and no read after it: the threads' writes are seen afterwards
 
     def finish(i, tdb):
         from portal.models import User
