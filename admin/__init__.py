@@ -121,7 +121,8 @@ PAGES: tuple[Page, ...] = (
     ),
     Page(ReviewedBookingAdmin, Booking, _l("Reviewed bookings"), BOOKINGS, "reviewed", ALL),
     Page(AnalyticsView, None, _l("Repair analytics"), BOOKINGS, "booking_analytics", MANAGERS),
-    Page(InspectionView, None, _l("Inspections"), BOOKINGS, "inspections", ALL),
+    # Technicians record the inspections of their own jobs; the store's staff send them.
+    Page(InspectionView, None, _l("Inspections"), BOOKINGS, "inspections", (*ALL, TECHNICIAN)),
     Page(
         InspectionTemplateAdmin,
         InspectionTemplate,

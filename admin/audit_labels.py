@@ -84,6 +84,7 @@ ACTION_LABELS = {
     "technician_assigned": _l("Technician assigned"),
     "job_line_added": _l("Job line entered by the technician"),
     "job_line_priced": _l("Price set on a job line"),
+    "inspection_finished": _l("Inspection finished by the technician"),
     "inspection_line_withdrawn": _l("Inspection item withdrawn"),
     "inspection_part_arrived": _l("Part arrived"),
     "rescue_claimed": _l("Rescue claimed"),

@@ -1,5 +1,6 @@
 """Back office for inspections: templates managers edit, the phone-first screen where staff
-record an inspection with photos and send it, the owner's decisions live, and the funnel."""
+or the job's technician record an inspection with photos, the advisor sends it, the owner's
+decisions live, and the funnel."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError as FormError
 
 from admin import charts
-from admin.base import StaffModelView, StaffView
+from admin.base import StaffModelView, StaffView, staff_allowed
 from admin.bookings import chosen_store
 from portal import access
 from portal.auth import current_account, is_htmx
@@ -32,7 +33,15 @@ from portal.errors import Conflict, DomainError, ValidationError
 from portal.extensions import db
 from portal.i18n import cny
 from portal.inputs import int_arg
-from portal.models import Booking, InspectionTemplate, PlanItem, Store, TemplateItem
+from portal.models import (
+    Booking,
+    Inspection,
+    InspectionTemplate,
+    PlanItem,
+    Store,
+    TemplateItem,
+)
+from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.money import fen_from_form
 from portal.paging import Page, keyset_page
 from portal.services import bookings as bookings_svc
@@ -98,11 +107,15 @@ class InspectionTemplateAdmin(StaffModelView):
 PAGE_SIZE = 50
 
 
+# Who sends an inspection to the owner and follows their decisions: the store's staff, who
+# check the prices a technician entered first.
+SENDERS = (ADVISOR, MANAGER, ADMIN)
+
+
 def _in_workshop(stmt, store_id: int | None):
-    """Filter a select of bookings to the cars in the workshop of the stores the page shows."""
-    return access.chosen_store_scope(
-        stmt.where(Booking.status.in_(svc.INSPECTABLE)), Booking, current_user, store_id
-    )
+    """Filter a select of bookings to the cars in the workshop the page shows: of the stores
+    shown, or a technician's own jobs."""
+    return access.job_scope(stmt.where(Booking.status.in_(svc.INSPECTABLE)), current_user, store_id)
 
 
 def workshop_page(store_id: int | None) -> Page:
@@ -112,7 +125,7 @@ def workshop_page(store_id: int | None) -> Page:
         _in_workshop(select(Booking), store_id).options(
             selectinload(Booking.vehicle),
             selectinload(Booking.store),
-            selectinload(Booking.inspection),
+            selectinload(Booking.inspection).selectinload(Inspection.finished_by),
         ),
         Booking.slot_start,
         Booking.id,
@@ -120,7 +133,7 @@ def workshop_page(store_id: int | None) -> Page:
         oldest_first=True,
         param="cursor",
         # A car that left the workshop meanwhile still marks the place.
-        cursor_stmt=access.chosen_store_scope(select(Booking), Booking, current_user, store_id),
+        cursor_stmt=access.job_scope(select(Booking), current_user, store_id),
     )
 
 
@@ -182,6 +195,12 @@ def _part_from_form() -> dict:
     return {"part": (product.id, quantity)}
 
 
+def _senders_only() -> None:
+    """Refuse a role that records inspections but does not send them (a technician)."""
+    if not staff_allowed(SENDERS):
+        abort(403)
+
+
 class InspectionView(StaffView):
     """Record an inspection item by item on a phone, with photos, and send it to the owner."""
 
@@ -193,6 +212,7 @@ class InspectionView(StaffView):
             svc=svc,
             bsvc=bookings_svc,
             error=error,
+            can_send=svc.may_send(current_account(), inspection),
             **_parts(inspection),
         ), status
 
@@ -215,12 +235,13 @@ class InspectionView(StaffView):
             count=workshop_count(store_id),
             page_size=PAGE_SIZE,
             show_store=bool(stores),
+            technician=access.is_technician(current_user),
         )
 
     @expose("/start/<int:booking_id>", methods=["POST"])
     def start(self, booking_id: int):
         staff = current_account()
-        booking = bookings_svc.store_booking(staff, booking_id)
+        booking = svc.inspected_job(staff, booking_id)
         try:
             inspection = svc.start(staff, booking, int_arg(request.form.get("template"), minimum=1))
         except DomainError as exc:
@@ -319,8 +340,26 @@ class InspectionView(StaffView):
         response.headers["Service-Worker-Allowed"] = url_for(".index")
         return response
 
+    @expose("/<int:inspection_id>/finish", methods=["POST"])
+    def finish(self, inspection_id: int):
+        """Mark the inspection recorded, for the advisor to check and send."""
+        staff = current_account()
+        inspection = svc.staff_inspection(staff, inspection_id)
+        try:
+            svc.finish(staff, inspection)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(
+                _("Finished. The advisor checks the prices and sends it to the owner."), "success"
+            )
+        return redirect(url_for(".show", inspection_id=inspection_id), code=303)
+
     @expose("/<int:inspection_id>/send", methods=["POST"])
     def send(self, inspection_id: int):
+        _senders_only()
         staff = current_account()
         inspection = svc.staff_inspection(staff, inspection_id)
         try:
@@ -336,6 +375,7 @@ class InspectionView(StaffView):
     @expose("/<int:inspection_id>/decisions")
     def decisions(self, inspection_id: int):
         """Return the owner's decisions and the job lines (htmx polls this)."""
+        _senders_only()
         inspection = svc.staff_inspection(current_account(), inspection_id)
         return self.render(
             "admin/inspections/_decisions.html",

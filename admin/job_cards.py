@@ -1,5 +1,6 @@
 """Back office: the job card of a booking on the workshop board (its technicians, labour and
-parts lines), and a technician's own "My jobs" page, where they enter their own lines."""
+parts lines), and a technician's own "My jobs" page, where they enter their own lines and
+open each car's inspection."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from admin.base import StaffView
+from admin.inspections import templates_of
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
@@ -159,7 +161,9 @@ class MyJobsView(StaffView):
                 ),
             )
         )
-        jobs = db.session.scalars(stmt.options(*CARD_LOADS).order_by(Booking.slot_start)).all()
+        jobs = db.session.scalars(
+            stmt.options(*CARD_LOADS, selectinload(Booking.inspection)).order_by(Booking.slot_start)
+        ).all()
         return self.render(
             "admin/my_jobs.html",
             jobs=jobs,
@@ -167,6 +171,8 @@ class MyJobsView(StaffView):
             day=day,
             hours_label=job_card.hours_label,
             svc=svc,
+            inspectable=inspections.INSPECTABLE,
+            templates=templates_of(jobs),
         )
 
     @expose("/<int:booking_id>")

@@ -19,8 +19,10 @@ The rule, by role (an inactive account, or anyone not signed in, may do nothing 
   surveys, complaints, sales orders and used cars of their brand (``compared_brand_rows``,
   on the brand each row keeps).
 - technician: a workshop technician of one store sees the jobs assigned to them
-  (``assigned_jobs``), and nothing else of the store: every store rule above answers "nothing"
-  for them too, although they have a store.
+  (``assigned_jobs``, ``assigned_to``), and nothing else of the store: every store rule above
+  answers "nothing" for them too, although they have a store. On those jobs they record the
+  work with the store's staff (``works_on``, ``job_scope``, ``job_record``): the job card's
+  lines and the car's inspection, with its photos.
 
 What a role may *do* to a visible record (decide, reassign, publish) is the service's own role
 check on top of this rule; this module only answers "may they see it at all".
@@ -228,6 +230,52 @@ def assigned_jobs(stmt: Select, user: Actor | None) -> Select:
     return stmt.where(Booking.store_id == user.store_id, Booking.id.in_(mine))
 
 
+def assigned_to(user: Actor | None, booking: Any) -> bool:
+    """Return whether the booking is a job of the technician's store assigned to them."""
+    from portal.models import BookingTechnician
+
+    if booking is None or not is_technician(user) or booking.store_id != user.store_id:
+        return False
+    mine = select(BookingTechnician.booking_id).where(
+        BookingTechnician.booking_id == booking.id, BookingTechnician.technician_id == user.id
+    )
+    return db.session.scalar(mine) is not None
+
+
+def works_on(user: Actor | None, booking: Any) -> bool:
+    """Return whether the user may record the work on a booking's job (inspect the car):
+    staff of its store, or the technician the job is assigned to."""
+    return booking is not None and (in_store(user, booking.store_id) or assigned_to(user, booking))
+
+
+def job_scope(stmt: Select, user: Actor | None, store_id: int | None = None) -> Select:
+    """Filter a select of bookings to the jobs the user records the work of: a technician's
+    assigned jobs (``assigned_jobs``), else the store's (``chosen_store_scope``)."""
+    from portal.models import Booking
+
+    if is_technician(user):
+        return assigned_jobs(stmt, user)
+    return chosen_store_scope(stmt, Booking, user, store_id)
+
+
+def job_record(user: Actor | None, model: type[T], record_id: Any, message: str) -> T:
+    """Return a booking, or a record of one job (it has ``booking``), if the user works on
+    that job (``works_on``), else NotFound."""
+    from portal.models import Booking
+
+    record = _get(model, record_id)
+    booking = record if isinstance(record, Booking) else getattr(record, "booking", None)
+    if record is None or not works_on(user, booking):
+        raise NotFound(message)
+    return record
+
+
+def require_works_on(user: Actor | None, booking: Any, message: str) -> None:
+    """Raise NotFound unless the user works on the booking's job (``works_on``)."""
+    if not works_on(user, booking):
+        raise NotFound(message)
+
+
 def owner_scope(stmt: Select, column: Any, user: Actor | None) -> Select:
     """Filter a select to the signed-in, active user's own rows (``column``: the owner column)."""
     if not _signed_in(user) or not user.is_active:
@@ -299,8 +347,9 @@ def image_visible(user: Actor | None, image: Any) -> bool:
     """Return whether the user may see an uploaded image: by the rule of the record it shows.
 
     Images without an owner are public assets (advisor portraits, product photos). An owner's
-    image is theirs; a booking or inspection photo is also seen by staff of its store; a used-car
-    photo by staff of the car's store, and by everyone while the car is listed for sale."""
+    image is theirs; a booking or inspection photo is also seen by staff of its store, and an
+    inspection photo by the technician assigned to the job; a used-car photo by staff of the
+    car's store, and by everyone while the car is listed for sale."""
     from portal.models import Booking, BookingPhoto, UsedCarPhoto, UsedCarRequest
     from portal.models.usedcars import LISTED
 
@@ -330,4 +379,15 @@ def image_visible(user: Actor | None, image: Any) -> bool:
         .join(InspectionItem, InspectionItem.inspection_id == Inspection.id)
         .where(InspectionItem.image_id == image.id)
     ).all()
-    return any(in_store(user, store_id) for store_id in inspected)
+    if any(in_store(user, store_id) for store_id in inspected):
+        return True
+    if not is_technician(user):
+        return False
+    # The technician assigned to the inspected job sees the photos taken on it.
+    jobs = db.session.scalars(
+        select(Booking)
+        .join(Inspection, Inspection.booking_id == Booking.id)
+        .join(InspectionItem, InspectionItem.inspection_id == Inspection.id)
+        .where(InspectionItem.image_id == image.id)
+    ).all()
+    return any(assigned_to(user, booking) for booking in jobs)

@@ -196,7 +196,9 @@ STAFF_MANUAL["technician"] = (
         _l("My jobs"),
         _l(
             "After signing in you land on My jobs: the jobs assigned to you today and those in "
-            "the workshop, with the car, what the owner reported and the job card's lines."
+            "the workshop, with the car, what the owner reported and the job card's lines. "
+            "Start or continue each car's inspection from there; once you mark it finished, "
+            "the advisor checks the prices and sends it to the owner."
         ),
         "technician-jobs",
     ),

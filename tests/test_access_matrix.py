@@ -253,6 +253,7 @@ EXPECTED: dict[str, tuple] = {
     "inspections.start": (302, 403, 403, 303, 404, 303, 303),  # not checked in: says so
     "inspections.show": (302, 403, 403, 200, 404, 200, 200),
     "inspections.item_save": (302, 403, 403, 409, 404, 409, 409),  # already sent to the owner
+    "inspections.finish": (302, 403, 403, 303, 404, 303, 303),  # already sent: says so
     "inspections.send": (302, 403, 403, 303, 404, 303, 303),  # the link again
     "inspections.decisions": (302, 403, 403, 200, 404, 200, 200),
     "inspections.manifest": STAFF,  # the installable app: the staff who record inspections
@@ -464,9 +465,10 @@ GROUP: dict[str, int] = {
 }
 
 
-# A workshop technician of store A: their "My jobs" page and the home that sends them there;
-# every other back-office page refuses them (403). Elsewhere they see no record of the store
-# but their jobs, so they get what the advisor of store B gets, except where listed here.
+# A workshop technician of store A: their "My jobs" page and the home that sends them there,
+# and the inspections of their jobs; every other back-office page refuses them (403).
+# Elsewhere they see no record of the store but their jobs, so they get what the advisor of
+# store B gets, except where listed here.
 TECHNICIANS = ("technician",)
 TECHNICIAN: dict[str, int] = {
     "admin.index": 302,  # the back-office home sends them on to their jobs
@@ -475,6 +477,18 @@ TECHNICIAN: dict[str, int] = {
     "my_jobs.card": 200,  # the sample booking is assigned to them
     "my_jobs.card_act": 400,  # no such action
     "manual.index": 200,  # their manual
+    # The sample booking is theirs (not checked in: says so); the sample inspection is of a
+    # job not assigned to them, so it does not exist for them. Sending it to the owner and
+    # following the owner's decisions is the advisor's, whatever the job (403).
+    "inspections.index": 200,
+    "inspections.start": 303,
+    "inspections.show": 404,
+    "inspections.item_save": 404,
+    "inspections.finish": 404,
+    "inspections.send": 403,
+    "inspections.decisions": 403,
+    "inspections.manifest": 200,
+    "inspections.service_worker": 200,
 }
 
 

@@ -1,5 +1,6 @@
-"""The demo's technicians: four per store, assigned to today's jobs with job cards, and named on
-the past year's jobs so that the repeat-repair attribution has something to show."""
+"""The demo's technicians: four per store, assigned to today's jobs with job cards (the first
+one also to a car in the workshop waiting for its inspection), and named on the past year's
+jobs so that the repeat-repair attribution has something to show."""
 
 from __future__ import annotations
 
@@ -76,6 +77,18 @@ def _job_cards(rng: random.Random, store: Store, techs: list[User]) -> None:
                 part_no=part_no, description=description, quantity=qty, unit_price_fen=price
             )
         ]
+    _car_to_inspect(open_jobs, techs[0])
+
+
+def _car_to_inspect(open_jobs: list[Booking], tech: User) -> None:
+    """Put the store's first technician (the demo login's, in the first store) on a car in the
+    workshop not inspected yet, so that they have an inspection to record."""
+    waiting = [
+        b for b in open_jobs if b.status in (CHECKED_IN, IN_PROGRESS) and b.inspection is None
+    ]
+    if not waiting or any(a.technician_id == tech.id for b in waiting for a in b.assignments):
+        return
+    waiting[0].assignments.append(BookingTechnician(technician_id=tech.id))
 
 
 def _history(store: Store, techs: list[User]) -> None:

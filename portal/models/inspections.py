@@ -75,7 +75,8 @@ class TemplateItem(Base):
 
 
 class Inspection(Base):
-    """The inspection of one booking's car: recorded by staff, then sent to the owner."""
+    """The inspection of one booking's car: recorded by staff or the job's technician (who
+    marks it finished), then sent to the owner by the store's staff."""
 
     __tablename__ = "inspections"
     __table_args__ = (
@@ -95,11 +96,15 @@ class Inspection(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A technician finished recording it: ready for the advisor to check and send.
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     booking: Mapped[Booking] = relationship(back_populates="inspection")
     store: Mapped[Store] = relationship()
     inspector: Mapped[User | None] = relationship(foreign_keys=[inspector_id])
     sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])
+    finished_by: Mapped[User | None] = relationship(foreign_keys=[finished_by_id])
     items: Mapped[list[InspectionItem]] = relationship(
         back_populates="inspection",
         order_by="(InspectionItem.position, InspectionItem.id)",

@@ -1,5 +1,6 @@
-"""The inspection journey in a real Chromium at phone size: an advisor records an inspection
-with a photo and sends it; the owner opens the link without logging in, sees what other owners
+"""The inspection journey in a real Chromium at phone size: the technician assigned to the job
+records the inspection with a photo from My jobs and marks it finished; the advisor sees it
+finished and sends it; the owner opens the link without logging in, sees what other owners
 chose, approves two of three items and declines one; the advisor's page shows the job lines."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from portal.app import create_app
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
 from portal.extensions import db, limiter
 from portal.models import Inspection, Notification
-from portal.models.accounts import ADVISOR
+from portal.models.accounts import ADVISOR, TECHNICIAN
 from tests.e2e.live import PHONE
 from tests.e2e.test_foundation_journeys import assert_fits_phone, login
 
@@ -54,32 +55,53 @@ def _owner_link(live_server, inspection_id: int) -> str:
             db.session.remove()
 
 
-def test_advisor_inspects_with_a_photo_and_the_owner_approves_two_of_three(open_page, live_server):
-    staff = open_page("advisor", **PHONE)
-    login(staff, DEMO_LOGINS[ADVISOR], DEMO_PASSWORD[ADVISOR])
-    staff.goto("/admin/inspections/")
-    assert_fits_phone(staff)
-    card = staff.locator(".dvi-booking", has=staff.locator("form")).first
-    card.locator("button[type=submit]").click()
-    expect(staff).to_have_url(re.compile(r"/admin/inspections/\d+$"))
-    inspection_id = int(staff.url.rsplit("/", 1)[1])
-    assert_fits_phone(staff)
+def test_technician_inspects_with_a_photo_the_advisor_sends_and_the_owner_approves_two_of_three(
+    open_page, live_server
+):
+    # The technician starts the inspection of the car assigned to them from My jobs.
+    tech = open_page("technician", **PHONE)
+    login(tech, DEMO_LOGINS[TECHNICIAN], DEMO_PASSWORD[TECHNICIAN])
+    tech.goto("/admin/my_jobs/")
+    start = tech.locator("form.my-inspection").first
+    expect(start).to_be_visible()
+    assert_fits_phone(tech)
+    start.locator("button[type=submit]").click()
+    expect(tech).to_have_url(re.compile(r"/admin/inspections/\d+$"))
+    inspection_id = int(tech.url.rsplit("/", 1)[1])
+    assert_fits_phone(tech)
 
     # Brake pads amber with a photo, brake fluid amber, engine oil red; the rest stay green.
     for n, (severity, note) in enumerate(
         [("尽快", "刹车片剩余约 3 mm"), ("尽快", "含水量偏高"), ("立即", "机油发黑")]
     ):
-        item = staff.locator(".dvi-item").nth(n)
+        item = tech.locator(".dvi-item").nth(n)
         item_id = item.get_attribute("id")
         item.locator("label", has_text=severity).click()
         item.locator("textarea[name=note]").fill(note)
         if n == 0:
             item.locator("input[type=file]").set_input_files(_jpeg())
         item.locator("button[type=submit]").click()
-        saved = staff.locator(f"#{item_id}")
+        saved = tech.locator(f"#{item_id}")
         expect(saved.locator(".dvi-saved")).to_be_visible()
         if n == 0:
             expect(saved.locator("img.dvi-thumb")).to_be_visible()
+    # Sending is the advisor's: the technician marks it finished and reads the state.
+    expect(tech.locator("#dvi-send")).to_have_count(0)
+    tech.locator("#dvi-finish").click()
+    expect(tech.locator("#dvi-state")).to_have_text("待服务顾问发送给车主")
+    assert_fits_phone(tech)
+
+    # The advisor's list shows the inspection the technician finished; they check and send it.
+    staff = open_page("advisor", **PHONE)
+    login(staff, DEMO_LOGINS[ADVISOR], DEMO_PASSWORD[ADVISOR])
+    staff.goto("/admin/inspections/")
+    card = staff.locator(".dvi-booking", has=staff.locator(".dvi-finished"))
+    expect(card).to_have_count(1)
+    expect(card.locator(".dvi-finished")).to_contain_text("陈建军")
+    assert_fits_phone(staff)
+    card.locator(f"a[href='/admin/inspections/{inspection_id}']").click()
+    expect(staff.locator("#dvi-finished")).to_be_visible()
+    expect(staff.locator(f"#{item_id} textarea[name=note]")).to_have_value("机油发黑")
     staff.locator("#dvi-send").click()
     expect(staff.locator(".dvi-decisions")).to_contain_text("还有 3 项待车主决定")
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal.demo import DEMO_LOGINS, load_demo
-from portal.models import BookingTechnician, JobLabourLine, Store, User
+from portal.models import Booking, BookingTechnician, Inspection, JobLabourLine, Store, User
 from portal.models.accounts import TECHNICIAN
 from portal.services import repeat_attribution
+from portal.services.inspections import INSPECTABLE
 from portal.timeutil import now
 
 
@@ -26,6 +27,19 @@ def test_demo_technicians_have_jobs_and_a_repeat_to_attribute(db):
         TECHNICIAN
     )
     assert db.session.scalar(select(func.count(JobLabourLine.id))) > 0
+    # The demo technician has a car in the workshop to inspect (the browser journey's).
+    demo_tech = db.session.scalar(select(User).where(User.phone == DEMO_LOGINS[TECHNICIAN]))
+    to_inspect = (
+        select(Booking.id)
+        .join(BookingTechnician, BookingTechnician.booking_id == Booking.id)
+        .outerjoin(Inspection, Inspection.booking_id == Booking.id)
+        .where(
+            BookingTechnician.technician_id == demo_tech.id,
+            Booking.status.in_(INSPECTABLE),
+            Inspection.id.is_(None),
+        )
+    )
+    assert db.session.scalars(to_inspect).all() != []
     assert db.session.scalar(select(func.count()).select_from(BookingTechnician)) > 0
     end = now() + timedelta(days=1)
     rows = repeat_attribution.by_technician(None, end - timedelta(days=400), end, 30)

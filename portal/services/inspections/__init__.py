@@ -1,6 +1,7 @@
-"""Digital vehicle inspections: staff record one from a template and send it; the owner
-approves or declines each recommendation through a signed link; approved items become job
-lines, declined ones reminders; managers read the funnel."""
+"""Digital vehicle inspections: staff or the job's technician record one from a template,
+the store's staff send it; the owner approves or declines each recommendation through a
+signed link; approved items become job lines, declined ones reminders; managers read the
+funnel."""
 
 from portal.services.inspections.decisions import (
     decide,
@@ -23,7 +24,10 @@ from portal.services.inspections.parts import (
 )
 from portal.services.inspections.record import (
     INSPECTABLE,
+    finish,
+    inspected_job,
     item_name,
+    may_send,
     record_item,
     send,
     staff_inspection,
@@ -35,12 +39,15 @@ __all__ = [
     "INSPECTABLE",
     "advisor_funnel",
     "decide",
+    "finish",
+    "inspected_job",
     "inspection_from_link",
     "item_name",
     "link_path",
     "link_token",
     "mark_opened",
     "mark_used",
+    "may_send",
     "other_owners",
     "part_names",
     "part_state_label",

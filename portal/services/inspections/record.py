@@ -1,4 +1,5 @@
-"""Staff side of an inspection: start it from a template, record each item, send it."""
+"""Workshop side of an inspection: start it from a template, record each item (store staff,
+or the technician the job is assigned to), mark it finished, and send it (store staff)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from portal.models import (
 from portal.models.bookings import CHECKED_IN, IN_PROGRESS, READY
 from portal.models.inspections import DRAFT, SENT, SEVERITIES
 from portal.money import MAX_FEN
+from portal.services import audit
 from portal.services.media import ProcessedImage, store_image
 from portal.timeutil import now
 
@@ -52,13 +54,25 @@ def store_templates(store_id: int) -> list[InspectionTemplate]:
 
 
 def staff_inspection(staff: User, inspection_id: int) -> Inspection:
-    """Return an inspection of the staff member's store, else NotFound."""
-    return access.store_record(staff, Inspection, inspection_id, _("Inspection not found."))
+    """Return an inspection the user records (of their store, or of a job assigned to the
+    technician), else NotFound."""
+    return access.job_record(staff, Inspection, inspection_id, _("Inspection not found."))
+
+
+def inspected_job(staff: User, booking_id: int) -> Booking:
+    """Return a booking whose car the user may inspect (``access.works_on``), else NotFound."""
+    return access.job_record(staff, Booking, booking_id, _("Booking not found."))
+
+
+def may_send(staff: User, inspection: Inspection) -> bool:
+    """Return whether the user sends this inspection to the owner: the store's staff, who
+    check the prices first, never the technician who recorded it."""
+    return access.in_store(staff, inspection.store_id)
 
 
 def start(staff: User, booking: Booking, template_id: int | None) -> Inspection:
     """Create the booking's inspection from a template of its store (once per booking)."""
-    access.require_store(staff, booking.store_id, _("Booking not found."))
+    access.require_works_on(staff, booking, _("Booking not found."))
     if booking.inspection is not None:
         return booking.inspection
     if booking.status not in INSPECTABLE:
@@ -113,7 +127,7 @@ def record_item(
     """Save one item's severity, note, price, photo (re-encoded, no EXIF) and the shop part
     (product id, quantity) the fix needs, on a draft; a save_key already recorded changes
     nothing (the phone retried after losing the answer)."""
-    access.require_store(staff, inspection.store_id, _("Inspection not found."))
+    access.require_works_on(staff, inspection.booking, _("Inspection not found."))
     item = db.session.get(InspectionItem, item_id)
     if item is None or item.inspection_id != inspection.id:
         raise NotFound(_("Inspection item not found."))
@@ -170,6 +184,37 @@ def _set_part(item: InspectionItem, part: tuple[int, int] | None, remove: bool) 
         item.product_id, item.part_quantity = part
     elif remove:
         item.product_id, item.part_quantity = None, 1
+
+
+def finish(staff: User, inspection: Inspection) -> Inspection:
+    """Mark a draft recorded (once): the advisor then checks the prices and sends it."""
+    access.require_works_on(staff, inspection.booking, _("Inspection not found."))
+    if inspection.status != DRAFT:
+        raise Conflict(_("This inspection was already sent to the owner."))
+    if inspection.finished_at is not None:
+        return inspection
+    done = db.session.execute(
+        update(Inspection)
+        .where(
+            Inspection.id == inspection.id,
+            Inspection.status == DRAFT,
+            Inspection.finished_at.is_(None),
+        )
+        .values(finished_at=now(), finished_by_id=staff.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(inspection)
+    if done.rowcount == 1:
+        audit.record(
+            "inspection_finished",
+            actor=staff,
+            target=inspection.booking,
+            inspection_id=inspection.id,
+            recommendations=len(inspection.recommendations),
+        )
+    elif inspection.status != DRAFT:
+        raise Conflict(_("This inspection was already sent to the owner."))
+    return inspection
 
 
 def send(staff: User, inspection: Inspection) -> str:
