@@ -110,6 +110,7 @@ class TodayView(StaffView):
         page = svc.open_tasks_page(me, day, before=cursor_arg("cursor"), size=svc.PAGE_SIZE)
         tasks = page.items
         start, end = calls.day_bounds(store, at)
+        visits, visits_more = invitations.mine(me, start, end)
         return self.render(
             "admin/crm/today.html",
             page=page,
@@ -120,7 +121,8 @@ class TodayView(StaffView):
             later=[t for t in tasks if t.overdue_at is None and t.due_at >= end],
             callbacks=[t for t in tasks if t.attempts > 0 or t.kind == "follow_up"],
             bookings=calls.todays_bookings(me) if me.store_id else [],
-            visits=invitations.mine(me, start, end),
+            visits=visits,
+            visits_more=visits_more,
             invitation_kind_labels=invitations.KIND_LABELS,
             invitation_status_labels=invitations.STATUS_LABELS,
             awaiting=_awaiting_label(me) if svc.is_manager(me) else "",
