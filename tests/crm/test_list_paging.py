@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crm import invitations, timeline
 from crm import tasks as task_svc
-from crm import timeline
 from crm.models import (
     FIRST_CONTACT,
     FOLLOW_UP,
@@ -24,6 +24,7 @@ from crm.models import (
     Lead,
     Task,
 )
+from crm.showroom_models import Invitation
 from portal.extensions import db
 from portal.models import User
 
@@ -321,3 +322,62 @@ def test_a_bad_cursor_shows_the_first_page_of_a_task_list(f, client, auth, path,
     assert r.status_code == 200 and "bad-cursor" in html
     prefix = {"/admin/today/": "(?:task|later)", "/admin/calls/": "task"}.get(path, "approval")
     assert len(_shown(html, prefix)) == SIZE
+
+
+# -- reception and Today's visits ------------------------------------------------------------
+
+
+def _visits(store, n: int, agent, advisor=None) -> list[int]:
+    """Add n invitations of the store for today (pairs share a time); return their ids by time."""
+    leads = [db.session.get(Lead, i) for i in _leads(store, n)]
+    rows = [
+        Invitation(
+            lead_id=lead.id,
+            customer_id=lead.customer_id,
+            store_id=store.id,
+            agent_id=agent.id,
+            advisor_id=advisor.id if advisor else None,
+            starts_at=NOW + timedelta(minutes=30 * (i // 2) + 5),
+        )
+        for i, lead in enumerate(leads)
+    ]
+    db.session.add_all(rows)
+    db.session.commit()
+    return [r.id for r in sorted(rows, key=lambda r: (r.starts_at, r.id))]
+
+
+def test_reception_pages_the_days_visitors_of_its_store(f, client, auth, monkeypatch):
+    monkeypatch.setattr(invitations, "PAGE_SIZE", SIZE)
+    mine, theirs = f.store(), f.store()
+    order = _visits(mine, 2 * SIZE + 1, f.agent(mine))
+    other = _visits(theirs, 2, f.agent(theirs))
+    auth.login(f.advisor(mine))
+    first = client.get("/admin/invitations/").get_data(as_text=True)
+    assert re.search(r'id="expected-count">[^<]*\(7\)', first)
+    assert _flat(_walk(client, "/admin/invitations/", "invitation", "expected-pager")) == order
+    html = client.get(f"/admin/invitations/?cursor={other[0]}").get_data(as_text=True)
+    assert _shown(html, "invitation") == order[:SIZE] and "expected-bad-cursor" in html
+    html = client.get(f"/admin/invitations/?store={theirs.id}").get_data(as_text=True)
+    assert _shown(html, "invitation") == order[:SIZE]  # store staff: their own store
+    auth.logout()
+    auth.login(f.admin())
+    url = f"/admin/invitations/?store={theirs.id}"
+    assert _flat(_walk(client, url, "invitation", "expected-pager")) == other
+    html = client.get(f"/admin/invitations/?store={theirs.id}&cursor={order[0]}").get_data(
+        as_text=True
+    )
+    assert _shown(html, "invitation") == other  # a cursor of another store: the first page
+
+
+def test_todays_visits_panel_says_how_many_more(f, client, auth, monkeypatch):
+    monkeypatch.setattr(invitations, "PANEL", 2)
+    store = f.store()
+    advisor = f.advisor(store)
+    order = _visits(store, 5, f.agent(store), advisor)
+    auth.login(advisor)
+    html = client.get("/admin/today/").get_data(as_text=True)
+    assert _shown(html, "invitation") == order[:2]
+    assert re.search(r'id="visits-more" href="/admin/invitations/">\s*3\b', html)
+    monkeypatch.setattr(invitations, "PANEL", 5)
+    html = client.get("/admin/today/").get_data(as_text=True)
+    assert _shown(html, "invitation") == order and "visits-more" not in html
