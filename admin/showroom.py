@@ -168,10 +168,15 @@ class TomorrowView(StaffView):
     def index(self):
         me = current_account()
         store = _store_of(me)
-        plan = activity.tomorrow_plan(me, store, now())
+        plan = activity.tomorrow_plan(
+            me, store, now(), before=cursor_arg("cursor"), size=activity.PAGE_SIZE
+        )
         return self.render(
             "admin/crm/tomorrow.html",
             plan=plan,
+            page=plan.page,
+            page_size=activity.PAGE_SIZE,
+            error=bad_cursor(plan.page),
             now=now(),
             lang=str(get_locale() or "zh"),
             **TASK_LABELS,
@@ -189,24 +194,40 @@ class TomorrowView(StaffView):
             abort(404)
         try:
             plan = activity.move_in_plan(
-                me, store, task_id, request.form.get("direction", ""), now()
+                me,
+                store,
+                task_id,
+                request.form.get("direction", ""),
+                now(),
+                size=activity.PAGE_SIZE,
             )
         except DomainError as exc:
             db.session.rollback()
             if is_htmx():
-                plan = activity.tomorrow_plan(me, store, now())
+                before = int_arg(request.form.get("cursor"), minimum=1)
+                plan = activity.tomorrow_plan(
+                    me, store, now(), before=before, size=activity.PAGE_SIZE
+                )
                 return self._tasks(plan, exc.message), 422
             flash(exc.message, "error")
         else:
             db.session.commit()
             if is_htmx():
                 return self._tasks(plan)
+            # Back to the page the task is now on.
+            return redirect(url_for(".index", cursor=plan.page.before), code=303)
         return redirect(url_for(".index"), code=303)
 
     @staticmethod
     def _tasks(plan, error: str = ""):
         return render_template(
-            "admin/crm/_plan_tasks.html", plan=plan, now=now(), error=error, **TASK_LABELS
+            "admin/crm/_plan_tasks.html",
+            plan=plan,
+            page=plan.page,
+            page_size=activity.PAGE_SIZE,
+            now=now(),
+            error=error,
+            **TASK_LABELS,
         )
 
 

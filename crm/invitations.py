@@ -138,9 +138,7 @@ def _in_window(start: datetime, end: datetime):
 def expected_select(viewer: User, start: datetime, end: datetime, store_id: int | None = None):
     """Select the invitations starting in the window in the viewer's stores (or the one
     chosen), unordered: reception's list, and what its count is taken over."""
-    return access.chosen_store_scope(
-        _in_window(start, end), Invitation.store_id, viewer, store_id
-    )
+    return access.chosen_store_scope(_in_window(start, end), Invitation.store_id, viewer, store_id)
 
 
 def expected_page(

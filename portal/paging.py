@@ -103,6 +103,23 @@ def _after(keys: list[Key], marks, id_col, before: int, id_desc: bool):
     return or_(*terms)
 
 
+def order_by_keys(stmt: Select, keys: list[Key], id_col, *, id_desc: bool = False) -> Select:
+    """Return stmt ordered by keys, then id."""
+    order = [k.expr.desc() if k.desc else k.expr.asc() for k in keys]
+    return stmt.order_by(*order, id_col.desc() if id_desc else id_col.asc())
+
+
+def after_row(
+    stmt: Select, keys: list[Key], id_col, row_id: int, *, id_desc: bool = False
+) -> Any | None:
+    """Return the condition of the rows after the row `row_id` of stmt in the order of keys,
+    then id; None if stmt has no such row (it is then no position)."""
+    mark = db.session.execute(
+        stmt.with_only_columns(*(k.expr for k in keys)).where(id_col == row_id).limit(1)
+    ).first()
+    return None if mark is None else _after(keys, tuple(mark), id_col, row_id, id_desc)
+
+
 def keys_page(
     stmt: Select,
     keys: list[Key],
@@ -122,19 +139,15 @@ def keys_page(
     looked up through `cursor_stmt` (default: `stmt`), scoped like `stmt`: a row the user may
     not see is no cursor, and the page then starts at the first row (page.before is None). With
     rows=True the page holds the statement's rows (tuples, the first column the entity)."""
-    order = [k.expr.desc() if k.desc else k.expr.asc() for k in keys]
-    ordered = stmt.order_by(*order, id_col.desc() if id_desc else id_col.asc())
+    ordered = order_by_keys(stmt, keys, id_col, id_desc=id_desc)
     if before is not None:
-        mark = db.session.execute(
-            (cursor_stmt if cursor_stmt is not None else stmt)
-            .with_only_columns(*(k.expr for k in keys))
-            .where(id_col == before)
-            .limit(1)
-        ).first()
-        if mark is None:
+        after = after_row(
+            cursor_stmt if cursor_stmt is not None else stmt, keys, id_col, before, id_desc=id_desc
+        )
+        if after is None:
             before = None
         else:
-            ordered = ordered.where(_after(keys, tuple(mark), id_col, before, id_desc))
+            ordered = ordered.where(after)
     ordered = ordered.limit(size + 1)
     found = list(db.session.execute(ordered).all() if rows else db.session.scalars(ordered))
     more = len(found) > size

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm import invitations, timeline
+from crm import activity, invitations, timeline
 from crm import tasks as task_svc
 from crm.models import (
     FIRST_CONTACT,
@@ -30,6 +30,7 @@ from portal.models import User
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 SIZE = 3  # rows a page in these tests
+HX = {"HX-Request": "true"}
 _serial = iter(range(1, 10**6))
 
 
@@ -381,3 +382,39 @@ def test_todays_visits_panel_says_how_many_more(f, client, auth, monkeypatch):
     monkeypatch.setattr(invitations, "PANEL", 5)
     html = client.get("/admin/today/").get_data(as_text=True)
     assert _shown(html, "invitation") == order and "visits-more" not in html
+
+
+# -- tomorrow's plan -------------------------------------------------------------------------
+
+
+def test_tomorrows_plan_pages_and_a_move_across_pages_shows_the_tasks_new_page(
+    f, client, auth, monkeypatch
+):
+    monkeypatch.setattr(activity, "PAGE_SIZE", SIZE)
+    store = f.store()
+    advisor = f.advisor(store)
+    order = _task_order(_tasks(store, advisor, 2 * SIZE + 1))
+    colleague = _tasks(store, f.advisor(store), 1)
+    auth.login(advisor)
+    assert _flat(_walk(client, "/admin/tomorrow/", "plan-task", "plan-pager")) == order
+    last = order[SIZE - 1]  # the last of the first page goes down: the first of the second
+    r = client.post(f"/admin/tomorrow/{last}/move", data={"direction": "down"}, headers=HX)
+    order[SIZE - 1], order[SIZE] = order[SIZE], order[SIZE - 1]
+    assert (
+        r.status_code == 200
+        and _shown(r.get_data(as_text=True), "plan-task") == order[SIZE : 2 * SIZE]
+    )
+    assert _flat(_walk(client, "/admin/tomorrow/", "plan-task", "plan-pager")) == order
+    r = client.post(f"/admin/tomorrow/{last}/move", data={"direction": "up"})  # without htmx
+    order[SIZE - 1], order[SIZE] = order[SIZE], order[SIZE - 1]
+    assert r.status_code == 303 and "cursor" not in r.headers["Location"]  # back on page one
+    assert _flat(_walk(client, "/admin/tomorrow/", "plan-task", "plan-pager")) == order
+    moved = order[-1]
+    r = client.post(f"/admin/tomorrow/{moved}/move", data={"direction": "up"}, headers=HX)
+    order[-2], order[-1] = order[-1], order[-2]
+    assert _shown(r.get_data(as_text=True), "plan-task") == order[2 * SIZE - 3 : 2 * SIZE]
+    assert _flat(_walk(client, "/admin/tomorrow/", "plan-task", "plan-pager")) == order
+    html = client.get(f"/admin/tomorrow/?cursor={colleague[0].id}").get_data(as_text=True)
+    assert _shown(html, "plan-task") == order[:SIZE] and "plan-bad-cursor" in html
+    html = client.get("/admin/tomorrow/?cursor=abc").get_data(as_text=True)
+    assert _shown(html, "plan-task") == order[:SIZE] and "plan-bad-cursor" in html
