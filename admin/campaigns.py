@@ -201,7 +201,7 @@ class CampaignView(StaffView):
         store = db.session.get(Store, me.store_id) if me.store_id else None
         return self.render(
             "admin/campaigns/campaigns.html",
-            **newest_page(Campaign, PAGE_SIZE),
+            **newest_page(Campaign, PAGE_SIZE, sort_col=Campaign.created_at),
             statuses=status_labels(),
             switches=builtins.switches(store) if store else None,
             builtin_labels={k: builtins.SPECS[k]["label"] for k in BUILTINS},

@@ -45,17 +45,18 @@ def chosen_store(stores: list[tuple[int, str]]) -> int | None:
     return store_id if store_id in {s[0] for s in stores} else None
 
 
-def newest_page(model, size: int, loads=()) -> dict:
+def newest_page(model, size: int, loads=(), sort_col=None) -> dict:
     """Return what a page of a store-scoped list, the newest first, shows (segments, campaigns,
     recalls, car orders): one page after ?cursor= (a row of the stores I see, else the first
     page with a warning), the list's count (bounded, never a COUNT(*) of a big table), and the
-    store picker of those who see every store (?store=)."""
+    store picker of those who see every store (?store=). The order is sort_col (default: the
+    id), then id: a column the table's (store_id, sort_col) index holds."""
     stores = store_choices()
     store_id = chosen_store(stores)
     stmt = access.chosen_store_scope(select(model), model.store_id, current_user, store_id)
     page = keyset_page(
         stmt.options(*loads),
-        model.id,
+        model.id if sort_col is None else sort_col,
         model.id,
         size=size,
         param="cursor",

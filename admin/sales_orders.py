@@ -31,7 +31,7 @@ class SalesOrderView(StaffView):
         loads = (selectinload(SalesOrder.customer), selectinload(SalesOrder.quote))
         return self.render(
             "admin/crm/orders.html",
-            **newest_page(SalesOrder, PAGE_SIZE, loads),
+            **newest_page(SalesOrder, PAGE_SIZE, loads, sort_col=SalesOrder.created_at),
             order_labels=order_svc.ORDER_STAGE_LABELS,
         )
 

@@ -7,7 +7,7 @@ says when it offers only the first ones and finds the others by name."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -21,6 +21,7 @@ from tests import factories
 from tests.crm.test_list_paging import _flat, _leads, _next, _shown, _walk
 
 SIZE = 3
+T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 _serial = iter(range(1, 10**6))
 
 
@@ -89,8 +90,9 @@ def _orders(store, n: int) -> list[SalesOrder]:
             customer_id=q.lead.customer_id,
             total_fen=10_000_000,
             deposit_fen=500_000,
+            created_at=_made(i),
         )
-        for q in _quotes(store, n)
+        for i, q in enumerate(_quotes(store, n))
     ]
     db.session.add_all(rows)
     db.session.commit()
@@ -113,7 +115,17 @@ LISTS = {
 }
 
 
+def _made(i: int) -> datetime:
+    """The creation time of the i-th row made: older as the ids grow, pairs at the same time
+    (a list by creation time is then not a list by id, and ties go by id)."""
+    return T0 - timedelta(minutes=i // 2)
+
+
 def _newest(rows) -> list[int]:
+    """Return the ids in a list's order: campaigns and car orders by creation time (their
+    (store_id, created_at) index), then id; the others by id; the newest first."""
+    if isinstance(rows[0], (Campaign, SalesOrder)):
+        return [r.id for r in sorted(rows, key=lambda r: (r.created_at, r.id), reverse=True)]
     return sorted((r.id for r in rows), reverse=True)
 
 
