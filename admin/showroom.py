@@ -176,7 +176,7 @@ class TomorrowView(StaffView):
             plan=plan,
             page=plan.page,
             page_size=activity.PAGE_SIZE,
-            error=bad_cursor(plan.page),
+            cursor_error=bad_cursor(plan.page),
             now=now(),
             lang=str(get_locale() or "zh"),
             **TASK_LABELS,
