@@ -12,8 +12,10 @@ from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy import func, select
 
+from admin import listing
 from admin.base import StaffView
 from admin.crm import LABELS, inquiry_from_form
+from admin.list_pages import bad_cursor, chosen_store, store_choices
 from crm import calls, invitations, lifecycle, lifecycle_marks, rules
 from crm import leads as lead_svc
 from crm import tasks as svc
@@ -26,6 +28,7 @@ from portal.extensions import db
 from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import Store, User
+from portal.paging import cursor_arg
 from portal.timeutil import now
 
 TASK_LABELS = {
@@ -72,6 +75,15 @@ def parse_local(raw: str | None, tz: str) -> datetime | None:
     return local.replace(tzinfo=ZoneInfo(tz)).astimezone(now().tzinfo)
 
 
+def _awaiting_label(me: User) -> str:
+    """Return how many tasks wait for the manager's decision ("" for none), in one bounded
+    count: exact up to listing.COUNT_LIMIT, else "more than" it."""
+    n = listing.bounded_count(svc.awaiting_select(me))
+    if n == 0:
+        return ""
+    return f"{n:,}" if n is not None else listing.estimate_label(None)
+
+
 def _row(task: Task, back: str):
     """Render one task's row (the fragment the lists include and htmx swaps)."""
     return TodayView.render_row(task, back)
@@ -93,19 +105,27 @@ class TodayView(StaffView):
         store = db.session.get(Store, me.store_id) if me.store_id else None
         # The order the person gave this day's tasks in last night's plan comes first.
         day = at.astimezone(ZoneInfo(store.timezone)).date() if store else None
-        tasks = svc.my_open_tasks(me, day)
+        # One page of the person's live tasks (every one reachable by the next link), split
+        # into the day's sections.
+        page = svc.open_tasks_page(me, day, before=cursor_arg("cursor"), size=svc.PAGE_SIZE)
+        tasks = page.items
         start, end = calls.day_bounds(store, at)
+        visits, visits_more = invitations.mine(me, start, end)
         return self.render(
             "admin/crm/today.html",
+            page=page,
+            page_size=svc.PAGE_SIZE,
+            error=bad_cursor(page),
             overdue=[t for t in tasks if t.overdue_at is not None or t.due_at < at],
             today=[t for t in tasks if t.overdue_at is None and at <= t.due_at < end],
-            later=[t for t in tasks if t.overdue_at is None and t.due_at >= end][:20],
-            callbacks=[t for t in tasks if t.attempts > 0 or t.kind == "follow_up"][:20],
+            later=[t for t in tasks if t.overdue_at is None and t.due_at >= end],
+            callbacks=[t for t in tasks if t.attempts > 0 or t.kind == "follow_up"],
             bookings=calls.todays_bookings(me) if me.store_id else [],
-            visits=invitations.mine(me, start, end),
+            visits=visits,
+            visits_more=visits_more,
             invitation_kind_labels=invitations.KIND_LABELS,
             invitation_status_labels=invitations.STATUS_LABELS,
-            awaiting=len(svc.awaiting(me)) if svc.is_manager(me) else 0,
+            awaiting=_awaiting_label(me) if svc.is_manager(me) else "",
             now=at,
             **task_labels(),
         )
@@ -163,12 +183,16 @@ class CallConsoleView(StaffView):
         last_pop = db.session.scalar(
             select(func.max(calls.ScreenPop.id)).where(calls.ScreenPop.agent_id == me.id)
         )
+        page = svc.queue_page(me, before=cursor_arg("cursor"), size=svc.PAGE_SIZE)
         return self.render(
             "admin/crm/calls.html",
             phone=phone,
             card=card,
             form=self._lead_form(card),
-            queue=svc.queue(me),
+            queue=page.items,
+            page=page,
+            page_size=svc.PAGE_SIZE,
+            error=bad_cursor(page),
             after=last_pop or 0,
             now=now(),
             **task_labels(),
@@ -233,13 +257,17 @@ class CallConsoleView(StaffView):
                     "success",
                 )
                 return redirect(url_for(".index", phone=captured.lead.customer.phone), code=303)
+        page = svc.queue_page(me, size=svc.PAGE_SIZE)
         return (
             self.render(
                 "admin/crm/calls.html",
                 phone=form.phone.data or "",
                 card=None,
                 form=form,
-                queue=svc.queue(me),
+                queue=page.items,
+                page=page,
+                page_size=svc.PAGE_SIZE,
+                error=None,
                 after=0,
                 now=now(),
                 **task_labels(),
@@ -266,8 +294,20 @@ class TaskApprovalsView(StaffView):
             .group_by(User.name)
             .order_by(func.count(Task.id).desc())
         ).all()
+        stores = store_choices()
+        store_id = chosen_store(stores)
+        page = svc.awaiting_page(me, store_id, before=cursor_arg("cursor"), size=svc.PAGE_SIZE)
         return self.render(
-            "admin/crm/approvals.html", rows=svc.awaiting(me), left=left, **TASK_LABELS
+            "admin/crm/approvals.html",
+            rows=page.items,
+            page=page,
+            page_size=svc.PAGE_SIZE,
+            count=listing.count_label(svc.awaiting_select(me, store_id)),
+            error=bad_cursor(page),
+            stores=stores,
+            store_id=store_id,
+            left=left,
+            **TASK_LABELS,
         )
 
     @expose("/<int:task_id>/decide", methods=["POST"])

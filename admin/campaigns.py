@@ -10,10 +10,12 @@ from flask_admin import expose
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from admin import charts
+from admin import charts, listing
 from admin.base import StaffView
 from admin.campaign_offer_form import offer_draft
+from admin.list_pages import newest_page
 from crm import (
     builtins,
     campaign_offers,
@@ -36,7 +38,8 @@ from portal.models.channels import MARKETING_CHANNELS
 from portal.money import MoneyError, parse_yuan
 from shop.coupons import worth as coupon_worth
 
-LIST_LIMIT = 200
+PAGE_SIZE = 50  # the segments, or the campaigns, a page lists
+SEGMENT_CHOICES = 200  # the segments a new campaign's select offers (a name search narrows)
 EXAMPLE = builtins.SPECS["maintenance_due"]["rule"]
 
 
@@ -76,9 +79,11 @@ class SegmentView(StaffView):
 
     @expose("/")
     def index(self):
-        stmt = access.store_scope(select(Segment), Segment, _me())
-        rows = db.session.scalars(stmt.order_by(Segment.id.desc()).limit(LIST_LIMIT)).all()
-        return self.render("admin/campaigns/segments.html", rows=rows)
+        """Show one page of the segments, the newest first, and how many there are."""
+        return self.render(
+            "admin/campaigns/segments.html",
+            **newest_page(Segment, PAGE_SIZE, (selectinload(Segment.store),)),
+        )
 
     @expose("/new", methods=["GET", "POST"])
     def new(self):
@@ -162,6 +167,20 @@ class SegmentView(StaffView):
         return self._page(segment, form, preview=found)
 
 
+def _segment_query() -> str:
+    return (request.args.get("q") or "").strip()[:60]
+
+
+def _segment_choices(me: User, q: str) -> list[Segment]:
+    """Return the segments a new campaign may go to, by name: those whose name holds q, the
+    first SEGMENT_CHOICES and one more if there are more (the page then says to narrow them)."""
+    stmt = access.store_scope(select(Segment), Segment, me)
+    if q:
+        stmt = stmt.where(listing.term_clause(Segment.name, listing.TEXT, q))
+    stmt = stmt.order_by(Segment.name, Segment.id).limit(SEGMENT_CHOICES + 1)
+    return list(db.session.scalars(stmt))
+
+
 def _parse(raw: str) -> dict:
     try:
         return json.loads(raw or "")
@@ -177,13 +196,12 @@ class CampaignView(StaffView):
 
     @expose("/")
     def index(self):
+        """Show one page of the campaigns, the newest first, and the built-in switches."""
         me = _me()
-        stmt = access.store_scope(select(Campaign), Campaign, me)
-        rows = db.session.scalars(stmt.order_by(Campaign.id.desc()).limit(LIST_LIMIT)).all()
         store = db.session.get(Store, me.store_id) if me.store_id else None
         return self.render(
             "admin/campaigns/campaigns.html",
-            rows=rows,
+            **newest_page(Campaign, PAGE_SIZE, sort_col=Campaign.created_at),
             statuses=status_labels(),
             switches=builtins.switches(store) if store else None,
             builtin_labels={k: builtins.SPECS[k]["label"] for k in BUILTINS},
@@ -207,8 +225,7 @@ class CampaignView(StaffView):
     def new(self):
         """Write a draft campaign for one of the store's segments."""
         me = _me()
-        stmt = access.store_scope(select(Segment), Segment, me).order_by(Segment.name)
-        choices = db.session.scalars(stmt.limit(LIST_LIMIT)).all()
+        choices = _segment_choices(me, _segment_query())
         form = {
             "holdout_pct": "10",
             "variant_b_pct": "0",
@@ -234,7 +251,10 @@ class CampaignView(StaffView):
     def _new_page(self, choices, form, error=None):
         return self.render(
             "admin/campaigns/campaign_new.html",
-            segments=choices,
+            segments=choices[:SEGMENT_CHOICES],
+            more_segments=len(choices) > SEGMENT_CHOICES,
+            segment_limit=SEGMENT_CHOICES,
+            q=_segment_query(),
             form=form,
             error=error,
             channels=MARKETING_CHANNELS,

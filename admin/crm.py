@@ -10,10 +10,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from admin import listing
 from admin.base import StaffView
 from admin.campaigns import channel_labels
 from admin.consent import CustomerConsentForm, prefill, record_staff_consent
 from admin.customer_profile import CustomerProfilePages, tier_choices
+from admin.list_pages import bad_cursor, chosen_store, store_choices
 from admin.loading import preload
 from admin.pipeline import PIPELINE_EVENT_LABELS, lead_pipeline
 from crm import leads as svc
@@ -32,6 +34,7 @@ from portal.inputs import int_arg
 from portal.models import Store, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.outcome import flash_outcome
+from portal.paging import cursor_arg
 from portal.services import consent as consent_svc
 from portal.services import policy
 from portal.services.accounts import normalize_phone
@@ -127,19 +130,38 @@ class LeadsView(StaffView):
 
     @expose("/")
     def index(self):
+        """Show one page of the leads (overdue first contacts on top), the list's count, and
+        the next page by a cursor; those who see every store narrow it to one (?store=)."""
         me = _me()
         mine = request.args.get("scope", "mine" if me.role == "advisor" else "store") == "mine"
         state = request.args.get("state", "")
-        rows = timeline.leads_for(me, mine=mine, state=state if state in STATES else "")
+        state = state if state in STATES else ""
+        stores = store_choices()
+        store_id = chosen_store(stores)
+        page = timeline.leads_page(
+            me,
+            mine=mine,
+            state=state,
+            store_id=store_id,
+            before=cursor_arg("cursor"),
+            size=timeline.PAGE_SIZE,
+        )
         preload(
             Lead,
-            [lead for lead, _due in rows],
+            [lead for lead, _due in page.items],
             selectinload(Lead.customer),
             selectinload(Lead.advisor),
         )
+        counted = timeline.leads_counted(me, mine=mine, state=state, store_id=store_id)
         return self.render(
             "admin/crm/leads.html",
-            rows=rows,
+            rows=page.items,
+            page=page,
+            page_size=timeline.PAGE_SIZE,
+            count=listing.count_label(counted),
+            error=bad_cursor(page),
+            stores=stores,
+            store_id=store_id,
             mine=mine,
             state=state,
             now=now(),

@@ -14,8 +14,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from admin import listing
 from admin.base import StaffView
+from admin.list_pages import bad_cursor, bad_cursor_text, chosen_store, store_choices
 from crm import leads as lead_svc
 from crm import orders as order_svc
 from crm import quote_links
@@ -30,6 +33,7 @@ from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Store, User
 from portal.money import fen_from_form
+from portal.paging import keyset_page
 from portal.timeutil import now
 
 PIPELINE_EVENT_LABELS = {
@@ -56,6 +60,7 @@ DRIVE_LABELS = {
     "cancelled": _l("Cancelled"),
 }
 BOOKING_DAYS = 7  # the lead page offers the next week's slots
+QUOTES_PAGE = 50  # the quotes a page of each quotes list shows
 
 
 def current_staff() -> User:
@@ -231,16 +236,43 @@ class QuoteView(StaffView):
 
     @expose("/")
     def index(self):
-        """The store's quotes: those awaiting a manager's decision first, then the latest."""
-        stmt = access.store_scope(select(Quote), Quote, current_staff())
-        waiting = db.session.scalars(
-            stmt.where(Quote.status == AWAITING).order_by(Quote.id).limit(100)
-        ).all()
-        latest = db.session.scalars(stmt.order_by(Quote.id.desc()).limit(50)).all()
+        """The store's quotes: those awaiting a manager's decision, the oldest first, then all
+        of them, the newest first; each list a page at a time (?waiting=, ?cursor=)."""
+        stores = store_choices()
+        store_id = chosen_store(stores)
+        stmt = access.chosen_store_scope(select(Quote), Quote.store_id, current_staff(), store_id)
+        loads = selectinload(Quote.lead).selectinload(Lead.customer)
+        pending = stmt.where(Quote.status == AWAITING)
+        waiting = keyset_page(
+            pending.options(loads),
+            Quote.id,
+            Quote.id,
+            size=QUOTES_PAGE,
+            oldest_first=True,
+            param="waiting",
+            cursor_stmt=stmt,  # a quote decided meanwhile still marks the place
+        )
+        latest = keyset_page(
+            stmt.options(loads),
+            Quote.id,
+            Quote.id,
+            size=QUOTES_PAGE,
+            param="cursor",
+            cursor_stmt=stmt,
+        )
+        stale = request.args.get("waiting") and waiting.before is None
         return self.render(
             "admin/crm/quotes.html",
-            waiting=waiting,
-            latest=latest,
+            waiting=waiting.items,
+            waiting_page=waiting,
+            waiting_count=listing.count_label(pending.with_only_columns(Quote.id)),
+            latest=latest.items,
+            page=latest,
+            page_size=QUOTES_PAGE,
+            count=listing.count_label(stmt.with_only_columns(Quote.id)),
+            error=bad_cursor(latest) or (bad_cursor_text() if stale else None),
+            stores=stores,
+            store_id=store_id,
             quote_labels=quote_svc.QUOTE_STATE_LABELS,
         )
 

@@ -8,20 +8,20 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from admin import imports
 from admin.base import StaffView
 from admin.campaigns import _record, _stores
+from admin.list_pages import newest_page
 from crm import campaigns, recalls
 from crm.campaign_models import RecallList
-from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.inputs import int_arg
 
-LIST_LIMIT = 100
+PAGE_SIZE = 50  # the recalls a page lists
 
 
 class RecallView(StaffView):
@@ -33,11 +33,9 @@ class RecallView(StaffView):
 
     def _index(self, error: str = "", bad=(), name: str = "", status: int = 200):
         me = current_account()
-        stmt = access.store_scope(select(RecallList), RecallList, me)
-        rows = db.session.scalars(stmt.order_by(RecallList.id.desc()).limit(LIST_LIMIT)).all()
         return self.render(
             "admin/campaigns/recalls.html",
-            rows=rows,
+            **newest_page(RecallList, PAGE_SIZE, (selectinload(RecallList.store),)),
             stores=_stores(me),
             error=error,
             bad=bad[: recalls.SHOWN_ERRORS],

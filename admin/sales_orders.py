@@ -5,19 +5,21 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from admin.base import StaffView
+from admin.list_pages import newest_page
 from admin.pipeline import current_staff, form_date, refused, staff_record
 from crm import delivery
 from crm import leads as lead_svc
 from crm import orders as order_svc
 from crm.pipeline_models import Quote, SalesOrder
-from portal import access
 from portal.auth import is_htmx
 from portal.errors import DomainError, ValidationError
 from portal.extensions import db
 from portal.money import fen_from_form
+
+PAGE_SIZE = 50  # the car orders a page lists
 
 
 class SalesOrderView(StaffView):
@@ -25,10 +27,12 @@ class SalesOrderView(StaffView):
 
     @expose("/")
     def index(self):
-        stmt = access.store_scope(select(SalesOrder), SalesOrder, current_staff())
-        orders = db.session.scalars(stmt.order_by(SalesOrder.id.desc()).limit(100)).all()
+        """Show one page of the store's car orders, the newest first, and how many there are."""
+        loads = (selectinload(SalesOrder.customer), selectinload(SalesOrder.quote))
         return self.render(
-            "admin/crm/orders.html", orders=orders, order_labels=order_svc.ORDER_STAGE_LABELS
+            "admin/crm/orders.html",
+            **newest_page(SalesOrder, PAGE_SIZE, loads, sort_col=SalesOrder.created_at),
+            order_labels=order_svc.ORDER_STAGE_LABELS,
         )
 
     @expose("/sign/<int:quote_id>", methods=["POST"])

@@ -12,8 +12,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from admin import listing
 from admin.base import StaffView
 from admin.calls import TASK_LABELS, parse_local
+from admin.list_pages import bad_cursor, store_choices
 from crm import activity, invitations, routing
 from crm import calls as call_svc
 from crm.forms import InvitationForm
@@ -27,6 +29,7 @@ from portal.extensions import db
 from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import Store, User
+from portal.paging import cursor_arg
 from portal.timeutil import now
 
 INVITATION_LABELS = {
@@ -69,11 +72,28 @@ class InvitationsView(StaffView):
         start, end = call_svc.day_bounds(store, now())
         query = (request.args.get("q") or "").strip()[:40]
         found = invitations.find_waiting(me, query, start, end) if query else None
+        # The day's visitors of the store shown, a page at a time (an admin picks the store).
+        page = invitations.expected_page(
+            me,
+            start,
+            end,
+            store_id=store.id,
+            before=cursor_arg("cursor"),
+            size=invitations.PAGE_SIZE,
+        )
         return self.render(
             "admin/crm/reception.html",
-            rows=invitations.expected(me, start, end),
+            rows=page.items,
+            page=page,
+            page_size=invitations.PAGE_SIZE,
+            count=listing.count_label(invitations.expected_select(me, start, end, store.id)),
+            error=bad_cursor(page),
+            stores=store_choices(),
+            store_id=store.id,
             query=query,
-            found=found,
+            found=found[: invitations.FOUND_LIMIT] if found is not None else None,
+            found_more=found is not None and len(found) > invitations.FOUND_LIMIT,
+            found_limit=invitations.FOUND_LIMIT,
             may_check_in=me.role in invitations.RECEPTION,
             **INVITATION_LABELS,
         )
@@ -148,10 +168,15 @@ class TomorrowView(StaffView):
     def index(self):
         me = current_account()
         store = _store_of(me)
-        plan = activity.tomorrow_plan(me, store, now())
+        plan = activity.tomorrow_plan(
+            me, store, now(), before=cursor_arg("cursor"), size=activity.PAGE_SIZE
+        )
         return self.render(
             "admin/crm/tomorrow.html",
             plan=plan,
+            page=plan.page,
+            page_size=activity.PAGE_SIZE,
+            cursor_error=bad_cursor(plan.page),
             now=now(),
             lang=str(get_locale() or "zh"),
             **TASK_LABELS,
@@ -169,24 +194,40 @@ class TomorrowView(StaffView):
             abort(404)
         try:
             plan = activity.move_in_plan(
-                me, store, task_id, request.form.get("direction", ""), now()
+                me,
+                store,
+                task_id,
+                request.form.get("direction", ""),
+                now(),
+                size=activity.PAGE_SIZE,
             )
         except DomainError as exc:
             db.session.rollback()
             if is_htmx():
-                plan = activity.tomorrow_plan(me, store, now())
+                before = int_arg(request.form.get("cursor"), minimum=1)
+                plan = activity.tomorrow_plan(
+                    me, store, now(), before=before, size=activity.PAGE_SIZE
+                )
                 return self._tasks(plan, exc.message), 422
             flash(exc.message, "error")
         else:
             db.session.commit()
             if is_htmx():
                 return self._tasks(plan)
+            # Back to the page the task is now on.
+            return redirect(url_for(".index", cursor=plan.page.before), code=303)
         return redirect(url_for(".index"), code=303)
 
     @staticmethod
     def _tasks(plan, error: str = ""):
         return render_template(
-            "admin/crm/_plan_tasks.html", plan=plan, now=now(), error=error, **TASK_LABELS
+            "admin/crm/_plan_tasks.html",
+            plan=plan,
+            page=plan.page,
+            page_size=activity.PAGE_SIZE,
+            now=now(),
+            error=error,
+            **TASK_LABELS,
         )
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, not_, or_, select
 
 from crm.models import DELIVERED, ORDER, TASK_DONE, TASK_LIVE, Lead, Task
 from crm.pipeline_models import DRIVEN, DriveBooking, Quote, SalesOrder
@@ -23,6 +23,7 @@ from portal.errors import NotFound, ValidationError
 from portal.extensions import db
 from portal.models import Store, User
 from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER
+from portal.paging import Key, Page, after_row, keys_page, null_last, order_by_keys
 
 PEOPLE = (ADVISOR, AGENT, MANAGER)
 FIGURES = (
@@ -229,42 +230,58 @@ def by_source(
     return [tuple(row) for row in db.session.execute(stmt)]
 
 
+PAGE_SIZE = 50  # the tasks a page of tomorrow's plan shows
+
+
 @dataclass
 class Plan:
-    """What a person has ahead tomorrow: open tasks (leftovers first), visits and test drives."""
+    """What a person has ahead tomorrow: open tasks (leftovers first; one page of them),
+    visits and test drives."""
 
     day: date
     tasks: list[Task]
     invitations: list[Invitation]
     drives: list[DriveBooking]
+    page: Page | None = None
 
 
-def tomorrow_plan(user: User, store: Store, at: datetime) -> Plan:
-    """Return the user's plan for the store's next local day: every open task due by its end
-    (in the order the user gave them, else today's leftovers first, then by time and
-    priority), the visits booked and test drives."""
+def _plan_tasks(user: User, store: Store, at: datetime):
+    """Return (day, the select of the user's plan for the store's next local day, its order):
+    every live task due by the day's end, in the order the user gave them, else today's
+    leftovers first, then by time and priority."""
     day = at.astimezone(ZoneInfo(store.timezone)).date() + timedelta(days=1)
     start, end = local_day(store, day)
     planned = plan_position(day)
-    tasks = db.session.scalars(
-        access.store_scope(
-            select(Task).where(
-                Task.owner_id == user.id, Task.status.in_(TASK_LIVE), Task.due_at < end
-            ),
-            Task.store_id,
-            user,
-        )
-        .order_by(
-            planned.is_(None),
-            planned,
-            Task.due_at >= start,
-            Task.overdue_at.is_(None),
-            Task.due_at,
-            Task.priority,
-            Task.id,
-        )
-        .limit(200)
-    ).all()
+    stmt = access.store_scope(
+        select(Task).where(
+            Task.owner_id == user.id, Task.status.in_(TASK_LIVE), Task.done_at.is_(None)
+        ),
+        Task.store_id,
+        user,
+    ).where(Task.due_at < end)
+    keys = [
+        null_last(planned),
+        Key(planned),
+        Key(case((Task.due_at >= start, 1), else_=0)),
+        null_last(Task.overdue_at),
+        Key(Task.due_at),
+        Key(Task.priority),
+    ]
+    return day, stmt, keys
+
+
+def tomorrow_plan(
+    user: User, store: Store, at: datetime, *, before: int | None = None, size: int = PAGE_SIZE
+) -> Plan:
+    """Return the user's plan for the store's next local day: one page of the open tasks due
+    by its end (after the cursor `before`, one of the plan's tasks), the visits booked and
+    test drives."""
+    day, stmt, keys = _plan_tasks(user, store, at)
+    start, end = local_day(store, day)
+    # A task done meanwhile still marks the place; another's task is no cursor.
+    mine = access.store_scope(select(Task).where(Task.owner_id == user.id), Task.store_id, user)
+    page = keys_page(stmt, keys, Task.id, before, size=size, cursor_stmt=mine)
+    tasks = page.items
     invitations = db.session.scalars(
         access.store_scope(
             select(Invitation).where(
@@ -288,28 +305,40 @@ def tomorrow_plan(user: User, store: Store, at: datetime) -> Plan:
             user,
         ).order_by(DriveBooking.starts_at)
     ).all()
-    return Plan(day, list(tasks), list(invitations), list(drives))
+    return Plan(day, list(tasks), list(invitations), list(drives), page)
 
 
 UP, DOWN = "up", "down"
 
 
-def move_in_plan(user: User, store: Store, task_id: int, direction: str, at: datetime) -> Plan:
-    """Move one task up or down the user's plan for tomorrow and keep the whole order, so the
-    next morning's Today starts in it; return the plan as it now stands."""
+def move_in_plan(
+    user: User, store: Store, task_id: int, direction: str, at: datetime, *, size: int = PAGE_SIZE
+) -> Plan:
+    """Move one task up or down the user's plan for tomorrow and keep the order, so the next
+    morning's Today starts in it; return the page of the plan the task is now on.
+
+    The tasks from the top of the plan down to the moved one (and the one below it, for a move
+    down) are numbered 0, 1, 2...; those further down keep their places. Positions only grow
+    down the plan, so theirs stay past the renumbered ones, whatever the plan's length."""
     if direction not in (UP, DOWN):
         raise ValidationError(_("Move the task up or down."))
     # One person's plan is reordered by one request at a time (a double tap waits its turn).
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    plan = tomorrow_plan(user, store, at)
-    order = [t.id for t in plan.tasks]
-    if task_id not in order:
+    day, stmt, keys = _plan_tasks(user, store, at)
+    after = after_row(stmt, keys, Task.id, task_id)
+    if after is None:
         raise NotFound(_("This task is not in your plan."))
-    i = order.index(task_id)
+    ordered = order_by_keys(stmt, keys, Task.id)
+    tasks = list(db.session.scalars(ordered.where(not_(after))))  # down to the task itself
+    i = len(tasks) - 1
+    if direction == DOWN:
+        tasks += list(db.session.scalars(ordered.where(after).limit(1)))
     j = i - 1 if direction == UP else i + 1
-    if 0 <= j < len(plan.tasks):
-        plan.tasks[i], plan.tasks[j] = plan.tasks[j], plan.tasks[i]
-    for position, task in enumerate(plan.tasks):
-        task.plan_day, task.plan_position = plan.day, position
+    if 0 <= j < len(tasks):
+        tasks[i], tasks[j] = tasks[j], tasks[i]
+        i = j
+    for position, task in enumerate(tasks):
+        task.plan_day, task.plan_position = day, position
     db.session.flush()
-    return plan
+    first = i // size * size  # the moved task's page starts after the row before `first`
+    return tomorrow_plan(user, store, at, before=tasks[first - 1].id if first else None, size=size)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -32,6 +32,7 @@ from portal.errors import Conflict, NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import Store, User, Vehicle
 from portal.models.accounts import ADMIN, ADVISOR, AGENT, MANAGER
+from portal.paging import Key, Page, keys_page
 from portal.services.accounts import normalize_phone
 from portal.services.notify import notify
 from portal.timeutil import now, to_local
@@ -41,6 +42,9 @@ NO_SHOW_AFTER = timedelta(hours=1)  # this long past its time, an invitation is 
 RECEPTION = (ADVISOR, MANAGER, ADMIN)  # who checks customers in at the front desk
 INVITERS = (AGENT, ADVISOR, MANAGER, ADMIN)
 JOB_BATCH = 500
+PAGE_SIZE = 50  # the invitations a page of reception's list shows
+PANEL = 20  # the user's visits Today shows; the rest are on reception's paged list
+FOUND_LIMIT = 20  # one number's or plate's visits found at reception
 
 KIND_LABELS = {"visit": _l("Showroom visit"), "test_drive": _l("Test drive visit")}
 STATUS_LABELS = {
@@ -123,31 +127,59 @@ def _local(store: Store, at: datetime) -> str:
     return to_local(at, store.timezone).strftime("%Y-%m-%d %H:%M")
 
 
+# Each row names the customer and the advisor: loaded with the rows, not one by one.
+_ROW_LOADS = (joinedload(Invitation.customer, innerjoin=True), joinedload(Invitation.advisor))
+
+
+def _in_window(start: datetime, end: datetime):
+    return select(Invitation).where(Invitation.starts_at >= start, Invitation.starts_at < end)
+
+
+def expected_select(viewer: User, start: datetime, end: datetime, store_id: int | None = None):
+    """Select the invitations starting in the window in the viewer's stores (or the one
+    chosen), unordered: reception's list, and what its count is taken over."""
+    return access.chosen_store_scope(_in_window(start, end), Invitation.store_id, viewer, store_id)
+
+
+def expected_page(
+    viewer: User,
+    start: datetime,
+    end: datetime,
+    *,
+    store_id: int | None = None,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Return one page of the invitations starting in the window, by time (reception's list;
+    the next page after the cursor, an invitation of the viewer's stores)."""
+    stmt = expected_select(viewer, start, end, store_id).options(*_ROW_LOADS)
+    cursor = access.chosen_store_scope(select(Invitation), Invitation.store_id, viewer, store_id)
+    return keys_page(
+        stmt, [Key(Invitation.starts_at)], Invitation.id, before, size=size, cursor_stmt=cursor
+    )
+
+
 def expected(viewer: User, start: datetime, end: datetime) -> list[Invitation]:
-    """Return the store's invitations starting in the window, by time (reception's list)."""
-    stmt = select(Invitation).where(Invitation.starts_at >= start, Invitation.starts_at < end)
-    stmt = access.store_scope(stmt, Invitation.store_id, viewer)
-    return list(db.session.scalars(stmt.order_by(Invitation.starts_at, Invitation.id).limit(200)))
+    """Return the first page of the invitations starting in the window (expected_page)."""
+    return expected_page(viewer, start, end).items
 
 
-def mine(user: User, start: datetime, end: datetime) -> list[Invitation]:
-    """Return the invitations in the window that the user made or will receive, by time."""
-    stmt = select(Invitation).where(
-        Invitation.starts_at >= start,
-        Invitation.starts_at < end,
-        or_(Invitation.agent_id == user.id, Invitation.advisor_id == user.id),
+def mine(user: User, start: datetime, end: datetime) -> tuple[list[Invitation], int]:
+    """Return the first PANEL invitations in the window that the user made or will receive,
+    by time, and how many more there are (one statement: the count rides along)."""
+    stmt = _in_window(start, end).where(
+        or_(Invitation.agent_id == user.id, Invitation.advisor_id == user.id)
     )
     stmt = access.store_scope(stmt, Invitation.store_id, user)
-    stmt = stmt.order_by(Invitation.starts_at).limit(100)
-    # Each row names the customer and the advisor: loaded with the rows, not one by one.
-    stmt = stmt.options(
-        joinedload(Invitation.customer, innerjoin=True), joinedload(Invitation.advisor)
-    )
-    return list(db.session.scalars(stmt))
+    stmt = stmt.add_columns(func.count().over().label("total"))
+    stmt = stmt.order_by(Invitation.starts_at, Invitation.id).limit(PANEL).options(*_ROW_LOADS)
+    rows = db.session.execute(stmt).all()
+    return [r[0] for r in rows], (rows[0][1] - len(rows)) if rows else 0
 
 
 def find_waiting(viewer: User, raw: str, start: datetime, end: datetime) -> list[Invitation]:
-    """Return the day's expected invitations of the customer with this phone number or plate."""
+    """Return the day's expected invitations of the customer with this phone number or plate:
+    the first FOUND_LIMIT, and one more if there are more (the page says to narrow it)."""
     phone = normalize_phone(raw or "")
     plate = "".join((raw or "").split()).upper()[:8]
     if phone:
@@ -163,7 +195,8 @@ def find_waiting(viewer: User, raw: str, start: datetime, end: datetime) -> list
         Invitation.starts_at < end,
     )
     stmt = access.store_scope(stmt, Invitation.store_id, viewer)
-    return list(db.session.scalars(stmt.order_by(Invitation.starts_at).limit(20)))
+    stmt = stmt.order_by(Invitation.starts_at, Invitation.id).limit(FOUND_LIMIT + 1)
+    return list(db.session.scalars(stmt))
 
 
 def check_in(actor: User, invitation: Invitation) -> Invitation:

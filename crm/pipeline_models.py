@@ -139,6 +139,8 @@ class Quote(Base):
             name="finance_valid",
         ),
         CheckConstraint("answer IS NULL OR answer IN ('accept', 'call')", name="answer_known"),
+        # The quotes awaiting a manager's decision in a store, oldest first (the quotes page).
+        Index("ix_crm_quotes_store_status_id", "store_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

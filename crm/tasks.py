@@ -43,6 +43,7 @@ from portal.errors import NotAllowed, ValidationError
 from portal.extensions import db
 from portal.models import User
 from portal.models.accounts import ADMIN, MANAGER
+from portal.paging import Key, Page, keys_page, null_last
 from portal.services import audit
 from portal.timeutil import now
 
@@ -75,7 +76,7 @@ PRIORITY_LABELS = {1: _l("High"), 2: _l("Normal"), 3: _l("Low")}
 ASK_LABELS = {"cancel": _l("Cancel the task"), "clear": _l("Close without reaching")}
 CALL_OUTCOMES = (REACHED, NO_ANSWER, CALL_BACK, APPOINTMENT, NOT_INTERESTED)
 RETRY_AFTER = timedelta(hours=1)  # a "no answer" call comes back on the list an hour later
-LIST_LIMIT = 200
+PAGE_SIZE = 50  # the tasks a page of a task list shows
 
 
 def is_manager(user: User) -> bool:
@@ -265,13 +266,14 @@ WITH_CUSTOMER = joinedload(Task.customer, innerjoin=True)
 UNDONE = Task.done_at.is_(None)
 
 
-def _ordered(stmt):
-    """Overdue-flagged first (yesterday's leftovers), then by due time, then priority."""
-    return (
-        stmt.order_by(Task.overdue_at.is_(None), Task.due_at, Task.priority, Task.id)
-        .limit(LIST_LIMIT)
-        .options(WITH_CUSTOMER)
-    )
+def _keys(day: date | None = None) -> list[Key]:
+    """A task list's order: (the tasks placed in the owner's plan for the day, in its order,)
+    overdue-flagged first (yesterday's leftovers), then by due time, then priority; then id."""
+    keys = []
+    if day is not None:
+        planned = plan_position(day)
+        keys += [null_last(planned), Key(planned)]
+    return keys + [null_last(Task.overdue_at), Key(Task.due_at), Key(Task.priority)]
 
 
 def plan_position(day: date):
@@ -279,34 +281,73 @@ def plan_position(day: date):
     return case((Task.plan_day == day, Task.plan_position))
 
 
+def _mine(user: User):
+    """Select the user's tasks in their store, whatever their status (where a cursor is
+    looked up: a task done meanwhile still marks the place)."""
+    return access.store_scope(select(Task).where(Task.owner_id == user.id), Task, user)
+
+
+def open_tasks_page(
+    user: User, day: date | None = None, *, before: int | None = None, size: int = PAGE_SIZE
+) -> Page:
+    """Return one page of the user's live tasks: those placed in their plan for the day in
+    that order, then overdue first, then by due time and priority. The cursor `before` is the
+    id of one of the user's tasks (any other is no cursor: the first page)."""
+    stmt = _mine(user).where(Task.status.in_(TASK_LIVE), UNDONE).options(WITH_CUSTOMER)
+    return keys_page(stmt, _keys(day), Task.id, before, size=size, cursor_stmt=_mine(user))
+
+
 def my_open_tasks(user: User, day: date | None = None) -> list[Task]:
-    """Return the user's live tasks: those placed in their plan for the day in that order,
-    then overdue first, then by due time and priority."""
-    stmt = select(Task).where(Task.owner_id == user.id, Task.status.in_(TASK_LIVE), UNDONE)
-    if day is not None:
-        planned = plan_position(day)
-        stmt = stmt.order_by(planned.is_(None), planned)
-    return list(db.session.scalars(_ordered(access.store_scope(stmt, Task, user))))
+    """Return the first page of the user's live tasks (open_tasks_page)."""
+    return open_tasks_page(user, day).items
+
+
+def queue_page(user: User, *, before: int | None = None, size: int = PAGE_SIZE) -> Page:
+    """Return one page of an agent's outbound queue: open call tasks, overdue first, by due
+    time and priority. The cursor is the id of one of the agent's tasks."""
+    stmt = _mine(user).where(Task.status == TASK_OPEN, UNDONE).options(WITH_CUSTOMER)
+    return keys_page(stmt, _keys(), Task.id, before, size=size, cursor_stmt=_mine(user))
 
 
 def queue(user: User) -> list[Task]:
-    """Return an agent's outbound queue: open call tasks by due time and priority."""
-    stmt = select(Task).where(Task.owner_id == user.id, Task.status == TASK_OPEN, UNDONE)
-    return list(
-        db.session.scalars(
-            access.store_scope(stmt, Task, user)
-            .order_by(Task.overdue_at.is_(None), Task.due_at, Task.priority, Task.id)
-            .limit(LIST_LIMIT)
-            .options(WITH_CUSTOMER)
-        )
+    """Return the first page of an agent's outbound queue (queue_page)."""
+    return queue_page(user).items
+
+
+def _store_tasks(user: User, store_id: int | None = None):
+    return access.chosen_store_scope(select(Task), Task.store_id, user, store_id)
+
+
+def awaiting_select(user: User, store_id: int | None = None):
+    """Select the tasks waiting for a manager's decision in the user's stores (or the one
+    chosen), unordered: the approvals list, and what its count is taken over."""
+    return _store_tasks(user, store_id).where(Task.status == TASK_AWAITING)
+
+
+def awaiting_page(
+    user: User,
+    store_id: int | None = None,
+    *,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Return one page of the tasks waiting for a manager's decision, the earliest due first.
+    The cursor is a task of the stores the user sees: one decided meanwhile still marks the
+    place."""
+    stmt = awaiting_select(user, store_id).options(WITH_CUSTOMER)
+    return keys_page(
+        stmt,
+        [Key(Task.due_at)],
+        Task.id,
+        before,
+        size=size,
+        cursor_stmt=_store_tasks(user, store_id),
     )
 
 
 def awaiting(user: User) -> list[Task]:
-    """Return the store's tasks waiting for a manager's decision, oldest first."""
-    stmt = select(Task).where(Task.status == TASK_AWAITING).order_by(Task.due_at, Task.id)
-    stmt = access.store_scope(stmt, Task, user).limit(LIST_LIMIT).options(WITH_CUSTOMER)
-    return list(db.session.scalars(stmt))
+    """Return the first page of the tasks waiting for a manager's decision (awaiting_page)."""
+    return awaiting_page(user).items
 
 
 def open_for_customer(user: User, customer_id: int) -> list[Task]:

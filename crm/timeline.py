@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, case, cast, func, literal, null, select, union, union_all
+from sqlalchemy import Select, String, cast, func, literal, null, select, union, union_all
 
 from crm.campaign_models import Campaign, CampaignResponse, CampaignSend
 from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task
@@ -16,26 +16,71 @@ from portal import access
 from portal.extensions import db
 from portal.models import AuditEvent, Booking, Rescue, UsedCarRequest, User, Vehicle
 from portal.models.accounts import ADVISOR, OWNER
+from portal.paging import Key, Page, keys_page, null_last
 from portal.services.accounts import normalize_phone
-from portal.timeutil import now
 from portal.validation import InvalidIdentifier, normalize_plate, normalize_vin
 from shop.models import Order
 
-LIST_LIMIT = 200
+PAGE_SIZE = 50  # the leads a page of a leads list shows
 
 
-def leads_for(user: User, *, mine: bool, state: str = "") -> list[tuple[Lead, Task | None]]:
-    """Return the visible leads with their open first-contact task: overdue tasks on top."""
-    task = select(Task).where(Task.kind == FIRST_CONTACT, Task.done_at.is_(None)).subquery()
-    stmt = access.store_scope(
-        select(Lead, task.c.due_at).outerjoin(task, task.c.lead_id == Lead.id), Lead, user
-    )
-    if mine:
-        stmt = stmt.where(Lead.advisor_id == user.id)
+def _first_contacts():
+    """Return the open first-contact tasks as a subquery."""
+    return select(Task).where(Task.kind == FIRST_CONTACT, Task.done_at.is_(None)).subquery()
+
+
+def _leads(stmt, user: User, *, mine: bool, state: str, store_id: int | None):
+    """Narrow a select of leads to a leads list's: the user's stores (or the one chosen), their
+    own if mine, the state asked for or every active one. Return (list, scoped): the list's
+    statement and the same over every lead the user sees (where a cursor is looked up)."""
+    scoped = access.chosen_store_scope(stmt, Lead.store_id, user, store_id)
+    stmt = scoped.where(Lead.advisor_id == user.id) if mine else scoped
     stmt = stmt.where(Lead.state == state) if state else stmt.where(Lead.state.in_(ACTIVE_STATES))
-    overdue = case((task.c.due_at <= now(), 0), else_=1)
-    stmt = stmt.order_by(overdue, task.c.due_at.is_(None), task.c.due_at, Lead.created_at.desc())
-    return [(lead, due) for lead, due in db.session.execute(stmt.limit(LIST_LIMIT)).all()]
+    return stmt, scoped
+
+
+def leads_counted(
+    user: User, *, mine: bool, state: str = "", store_id: int | None = None
+) -> Select:
+    """Return the ids of a leads list's leads (no order): what its count is taken over."""
+    return _leads(select(Lead.id), user, mine=mine, state=state, store_id=store_id)[0]
+
+
+def leads_page(
+    user: User,
+    *,
+    mine: bool,
+    state: str = "",
+    store_id: int | None = None,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Return one page of the visible leads with their open first-contact task's due time:
+    the earliest due first (so the overdue on top), then the leads without one, newest first.
+
+    The rows are (lead, due_at). Those who see every store may narrow to one (store_id). The
+    cursor `before` is a lead's id, looked up among the leads of the stores the user sees (one
+    that changed state or advisor meanwhile still marks the place); any other is no cursor.
+    Every lead is reachable page by page: nothing is capped away."""
+    task = _first_contacts()
+    stmt, scoped = _leads(
+        select(Lead, task.c.due_at).outerjoin(task, task.c.lead_id == Lead.id),
+        user,
+        mine=mine,
+        state=state,
+        store_id=store_id,
+    )
+    # due_at <= now sorts before due_at > now: the overdue are on top without a flag of their
+    # own, and the order does not change with the clock between two pages.
+    keys = [null_last(task.c.due_at), Key(task.c.due_at), Key(Lead.created_at, desc=True)]
+    return keys_page(
+        stmt, keys, Lead.id, before, size=size, id_desc=True, cursor_stmt=scoped, rows=True
+    )
+
+
+def leads_for(user: User, *, mine: bool, state: str = "") -> list[tuple[Lead, datetime | None]]:
+    """Return the first page of the visible leads with their first contact's due time."""
+    return [(lead, due) for lead, due in leads_page(user, mine=mine, state=state).items]
 
 
 def customer_visible(user: User, customer: User) -> bool:
