@@ -18,13 +18,15 @@ from portal.models import Notification, User
 SH = timedelta(hours=8)  # Asia/Shanghai, the factory store's zone
 
 # (store hours, inquiry) -> the most statements one POST /api/v1/leads may run, once the
-# token's use this minute is recorded (that write happens once a minute per token).
+# token's use this minute is recorded (that write happens once a minute per token). Before
+# issue 17 a new person's inquiry took 36 and a repeat 16 (PostgreSQL, after hours). SQLite
+# writes the advisor's and the customer's notifications in two INSERTs, PostgreSQL in one.
 LIMITS = {
-    ("open", "new"): 14,
-    ("open", "repeat"): 8,
-    ("closed", "new"): 16,
-    ("closed", "repeat"): 8,
-}
+    "postgresql": {("open", "new"): 15, ("open", "repeat"): 8, ("closed", "new"): 16,
+                   ("closed", "repeat"): 8},
+    "sqlite": {("open", "new"): 15, ("open", "repeat"): 8, ("closed", "new"): 17,
+               ("closed", "repeat"): 8},
+}  # fmt: skip
 
 
 class Statements:
@@ -62,6 +64,7 @@ def test_a_capture_and_its_repeat_run_a_small_fixed_number_of_statements(
 
     with Statements(db.engine) as new:
         first = api.post("/api/v1/leads", json=body)
+    clock.advance(seconds=30)  # within the token's minute: no second use recorded
     with Statements(db.engine) as again:
         second = api.post("/api/v1/leads", json={**body, "note": "还想试驾"})
 
@@ -69,9 +72,12 @@ def test_a_capture_and_its_repeat_run_a_small_fixed_number_of_statements(
     lead = first.get_json()
     assert lead["created"] is True and lead["advisor_id"] in advisors
     assert lead["customer_name"] == "王先生" and lead["phone"] == "139****5678"
-    assert second.get_json() == {**lead, "created": False}  # the clock stands still
-    assert len(new.seen) <= LIMITS[hours, "new"], f"\n{new}"
-    assert len(again.seen) <= LIMITS[hours, "repeat"], f"\n{again}"
+    repeat = second.get_json()
+    assert repeat["created"] is False and repeat["updated_at"] > lead["updated_at"]
+    assert {**repeat, "created": True, "updated_at": lead["updated_at"]} == lead
+    limits = LIMITS[db.engine.dialect.name]
+    assert len(new.seen) <= limits[hours, "new"], f"\n{new}"
+    assert len(again.seen) <= limits[hours, "repeat"], f"\n{again}"
     # What those statements wrote: one customer with the lead's advisor, one lead with two
     # events and one first-contact task, the advisor told (and the customer after hours).
     customer = db.session.scalar(select(User).where(User.phone == "13912345678"))
