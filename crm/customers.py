@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm import merge
 from crm.staffing_models import CustomerMerge
@@ -40,20 +41,20 @@ def find_customer(
 
 
 def _find(phone: str | None, email: str | None, vin: str | None) -> tuple[User, bool] | None:
-    # Each lookup also says whether the record was merged into another: one statement, and
-    # the merge table is read again only for a merged record (rare).
+    # Each lookup also says whether the record was merged into another, and brings the
+    # customer's advisor (routing asks for them first): one statement, and the merge table is
+    # read again only for a merged record (rare).
     merged = select(CustomerMerge.merged_id).where(CustomerMerge.merged_id == User.id).exists()
+    customer = select(User, merged).options(joinedload(User.advisor))
     found = None
     if phone:
-        found = db.session.execute(select(User, merged).where(User.phone == phone)).first()
+        found = db.session.execute(customer.where(User.phone == phone)).first()
     if found is None and vin:
         found = db.session.execute(
-            select(User, merged)
-            .join(Vehicle, Vehicle.owner_id == User.id)
-            .where(Vehicle.vin == vin)
+            customer.join(Vehicle, Vehicle.owner_id == User.id).where(Vehicle.vin == vin)
         ).first()
     if found is None and email:
-        found = db.session.execute(select(User, merged).where(User.email == email)).first()
+        found = db.session.execute(customer.where(User.email == email)).first()
     return (found[0], bool(found[1])) if found is not None else None
 
 
