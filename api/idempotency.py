@@ -9,13 +9,13 @@ from datetime import timedelta
 
 from flask import Response, current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, update
 
 from api.models import ApiToken, IdempotencyKey
 from api.problems import ApiProblem, FieldProblem
 from portal.extensions import db
 from portal.timeutil import now
+from portal.transitions import insert_or_skip
 
 
 def request_hash() -> str:
@@ -51,34 +51,30 @@ def _replay(record: IdempotencyKey, digest: str) -> Response:
 def once(token: ApiToken, key: str, work: Callable[[], tuple[dict, int]]) -> Response:
     """Run work() once per token and key and commit; answer a repeat with the first answer."""
     digest = request_hash()
-    record = _stored(token, key)
-    if record is not None:
-        return _replay(record, digest)
-    # Claim the key first: a concurrent request with the same key waits on the unique index
-    # (PostgreSQL) or on the write lock (SQLite), then finds the answer and replays it.
-    claim = IdempotencyKey(
-        token_id=token.id, key=key, request_hash=digest, status=0, response_body="",
-        created_at=now(),
-    )  # fmt: skip
-    try:
-        with db.session.begin_nested():
-            db.session.add(claim)
-            db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
+    # Claim the key first, in one statement: a concurrent request with the same key waits on
+    # the unique index (PostgreSQL) or on the write lock (SQLite), then inserts nothing, finds
+    # the answer and replays it.
+    claim_id = db.session.execute(
+        insert_or_skip(IdempotencyKey)
+        .values(token_id=token.id, key=key, request_hash=digest, status=0, response_body="",
+                created_at=now())
+        .returning(IdempotencyKey.id)
+    ).scalar()  # fmt: skip
+    if claim_id is None:
         record = _stored(token, key)
-        if record is None:  # the other request failed and rolled back: nothing to replay
-            raise ApiProblem(
-                409, _("A request with this Idempotency-Key is still running.")
-            ) from None
+        if record is None:  # forgotten meanwhile (the purge job): nothing to replay
+            raise ApiProblem(409, _("A request with this Idempotency-Key is still running."))
         return _replay(record, digest)
     body, status = work()  # a refusal raises, and the claim rolls back with the rest
-    claim.status = status
-    claim.response_body = json.dumps(body, ensure_ascii=False)
-    db.session.commit()
-    return current_app.response_class(
-        claim.response_body, status=status, mimetype="application/json"
+    text = json.dumps(body, ensure_ascii=False)
+    db.session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.id == claim_id)
+        .values(status=status, response_body=text)
+        .execution_options(synchronize_session=False)
     )
+    db.session.commit()
+    return current_app.response_class(text, status=status, mimetype="application/json")
 
 
 PURGE_BATCH = 5000

@@ -90,10 +90,11 @@ def touch(token: ApiToken) -> None:
     at = now()
     if token.last_used_at is not None and at - token.last_used_at < TOUCH_EVERY:
         return
+    token_id = token.id  # read before the commit, which expires the token (no reload here)
     db.session.commit()  # end the read, so that the write below starts its own
     db.session.execute(
         update(ApiToken)
-        .where(ApiToken.id == token.id)
+        .where(ApiToken.id == token_id)
         .values(last_used_at=at)
         .execution_options(synchronize_session=False)
     )

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from crm import merge
-from portal.errors import ValidationError
+from crm.staffing_models import CustomerMerge
+from portal.errors import Conflict, ValidationError
 from portal.extensions import db
 from portal.models import Store, User, Vehicle
 from portal.models.accounts import OWNER
 from portal.services.accounts import normalize_email, normalize_phone
+from portal.transitions import insert_or_skip
 from portal.validation import InvalidIdentifier, normalize_vin
 
 NO_PASSWORD = "!"  # noqa: S105  (not an Argon2 hash: verification always fails)
@@ -31,24 +33,29 @@ def find_customer(
     found = _find(phone, email, vin)
     if found is None:
         return None
-    current = merge.resolve(found.id)
-    return found if current == found.id else db.session.get(User, current)
+    customer, merged = found
+    if not merged:
+        return customer
+    current = merge.resolve(customer.id)
+    return customer if current == customer.id else db.session.get(User, current)
 
 
-def _find(phone: str | None, email: str | None, vin: str | None) -> User | None:
+def _find(phone: str | None, email: str | None, vin: str | None) -> tuple[User, bool] | None:
+    # Each lookup also says whether the record was merged into another, and brings the
+    # customer's advisor (routing asks for them first): one statement, and the merge table is
+    # read again only for a merged record (rare).
+    merged = select(CustomerMerge.merged_id).where(CustomerMerge.merged_id == User.id).exists()
+    customer = select(User, merged).options(joinedload(User.advisor))
+    found = None
     if phone:
-        found = db.session.scalar(select(User).where(User.phone == phone))
-        if found is not None:
-            return found
-    if vin:
-        found = db.session.scalar(
-            select(User).join(Vehicle, Vehicle.owner_id == User.id).where(Vehicle.vin == vin)
-        )
-        if found is not None:
-            return found
-    if email:
-        return db.session.scalar(select(User).where(User.email == email))
-    return None
+        found = db.session.execute(customer.where(User.phone == phone)).first()
+    if found is None and vin:
+        found = db.session.execute(
+            customer.join(Vehicle, Vehicle.owner_id == User.id).where(Vehicle.vin == vin)
+        ).first()
+    if found is None and email:
+        found = db.session.execute(customer.where(User.email == email)).first()
+    return (found[0], bool(found[1])) if found is not None else None
 
 
 def clean_contact(phone: str, email: str = "", vin: str = "") -> tuple[str, str | None, str | None]:
@@ -85,26 +92,43 @@ def find_or_add(
 ) -> tuple[User, bool]:
     """Return the customer for these details and whether they were added now (as a prospect
     of the store, and of the advisor if one is given); an existing record is never doubled."""
-    found = find_customer(phone, email, vin)
+    found = known_customer(phone, email, vin)
+    if found is not None:
+        return found, False
+    prospect = add_prospect(name, phone, email, store, advisor.id if advisor else None)
+    if prospect is not None:
+        return prospect, True
+    found = known_customer(phone, email, vin)  # a concurrent inquiry added them first
     if found is None:
-        prospect = User(
+        raise Conflict(_("The customers changed meanwhile. Try again."))
+    return found, False
+
+
+def known_customer(phone: str, email: str | None = None, vin: str | None = None) -> User | None:
+    """Return the known customer for these details (find_customer), or None; refuse a number
+    that belongs to a staff account."""
+    found = find_customer(phone, email, vin)
+    if found is not None and found.role != OWNER:
+        raise ValidationError(_("This number belongs to a staff account."), field="phone")
+    return found
+
+
+def add_prospect(
+    name: str, phone: str, email: str | None, store: Store, advisor_id: int | None = None
+) -> User | None:
+    """Add a prospect of the store (and of the advisor, if given) in one statement; return
+    None, writing nothing, when the phone or email is taken (a concurrent inquiry of the same
+    person won: on PostgreSQL this waits for its commit, on SQLite for its write lock)."""
+    return db.session.scalars(
+        insert_or_skip(User)
+        .values(
             role=OWNER,
             name=(name or "").strip()[:80] or phone,
             phone=phone,
             email=email,
             password_hash=NO_PASSWORD,
             store_id=store.id,
-            advisor_id=advisor.id if advisor is not None else None,
+            advisor_id=advisor_id,
         )
-        try:
-            with db.session.begin_nested():  # a concurrent inquiry of the same phone wins here
-                db.session.add(prospect)
-        except IntegrityError:
-            found = find_customer(phone, email, vin)
-            if found is None:
-                raise
-        else:
-            return prospect, True
-    if found.role != OWNER:
-        raise ValidationError(_("This number belongs to a staff account."), field="phone")
-    return found, False
+        .returning(User)
+    ).first()

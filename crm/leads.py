@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -11,10 +12,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm import hours, routing
 from crm import tasks as task_svc
-from crm.customers import customer_for
+from crm.customers import add_prospect, customer_for, known_customer
 from crm.lead_labels import (  # noqa: F401  - re-exported: callers read the labels here
     EVENT_LABELS,
     LOST_REASON_LABELS,
@@ -90,7 +93,14 @@ def capture(inquiry: Inquiry, actor: User | None = None) -> Captured:
         raise ValidationError(_("Choose where the lead came from."), field="source")
     if inquiry.timeframe not in TIMEFRAMES:
         raise ValidationError(_("Choose when they want to buy."), field="timeframe")
-    customer = customer_for(inquiry.name, inquiry.phone, inquiry.email, inquiry.vin, inquiry.store)
+    customer = known_customer(inquiry.phone, inquiry.email, inquiry.vin)
+    if customer is None:
+        lead = _first_lead(inquiry, actor)
+        if lead is not None:
+            return Captured(lead, created=True)
+        customer = customer_for(
+            inquiry.name, inquiry.phone, inquiry.email, inquiry.vin, inquiry.store
+        )
     return capture_for(customer, inquiry, actor)
 
 
@@ -109,18 +119,40 @@ def capture_for(customer: User, inquiry: Inquiry, actor: User | None = None) -> 
                 raise
         else:
             return Captured(lead, created=True)
+    if existing.customer_id == customer.id:  # hold the customer: the answer shows them
+        set_committed_value(existing, "customer", customer)
     _repeat(existing, inquiry, actor)
     return Captured(existing, created=False)
 
 
 def _active_lead(customer_id: int, store_id: int) -> Lead | None:
+    # With its advisor in the same statement: whoever captured it shows the advisor's name.
     return db.session.scalar(
-        select(Lead).where(
+        select(Lead)
+        .options(joinedload(Lead.advisor))
+        .where(
             Lead.customer_id == customer_id,
             Lead.store_id == store_id,
             Lead.state.in_(ACTIVE_STATES),
         )
     )
+
+
+def _first_lead(inquiry: Inquiry, actor: User | None) -> Lead | None:
+    """Record a new person's inquiry: route it, add the prospect with that advisor of record,
+    then the lead. None when a concurrent inquiry of the same person added them first (its
+    routing turn is then skipped). No savepoint: until this transaction commits nobody else
+    sees the new customer, so nobody else can give them a lead."""
+    at = now()
+    due = hours.first_contact(inquiry.store, at)
+    store = inquiry.store
+    advisor = routing.route(None, store, inquiry.source, inquiry.model_interest, inquiry.language)
+    customer = add_prospect(
+        inquiry.name, inquiry.phone, inquiry.email, store, advisor.id if advisor else None
+    )
+    if customer is None:
+        return None
+    return _record_lead(inquiry, customer, advisor, due, at, actor)
 
 
 def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
@@ -131,6 +163,19 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
     )
     if advisor is not None and customer.advisor_id is None:
         customer.advisor_id = advisor.id  # the advisor of record from now on
+    return _record_lead(inquiry, customer, advisor, due, at, actor)
+
+
+def _record_lead(
+    inquiry: Inquiry,
+    customer: User,
+    advisor: User | None,
+    due: hours.FirstContact,
+    at: datetime,
+    actor: User | None,
+) -> Lead:
+    """Write the routed lead with its first event and first-contact task, tell the advisor
+    (and the customer, after hours) and queue the webhook event."""
     lead = Lead(
         customer_id=customer.id,
         store_id=inquiry.store.id,
@@ -149,6 +194,8 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
         created_at=at,
         updated_at=at,
     )
+    # The session knows them: the answer shows both without loading them again.
+    lead.customer, lead.advisor = customer, advisor
     db.session.add(lead)
     db.session.flush()
     db.session.add(
@@ -167,7 +214,7 @@ def _new_lead(inquiry: Inquiry, customer: User, actor: User | None) -> Lead:
             text = _l(
                 "New lead after hours: %(name)s, call at %(when)s.", name=customer.name, when=when
             )
-        _tell(advisor, lead, text)
+        _tell(advisor, lead, text, at)
     if not due.open_now:
         _acknowledge(customer, inquiry.store, when)
     emit_created(lead)
@@ -222,11 +269,16 @@ def _repeat(lead: Lead, inquiry: Inquiry, actor: User | None) -> None:
     db.session.add(LeadEvent(lead_id=lead.id, kind="repeat", actor_id=_id(actor), note=note))
 
 
-def _tell(advisor: User, lead: Lead, text: LazyString) -> None:
+def _tell(advisor: User, lead: Lead, text: LazyString, at: datetime | None = None) -> None:
     """Tell the advisor in-app, in the advisor's language (not the colleague's who clicked)."""
     with in_language_of(advisor):
         text = str(text)
-    db.session.add(Notification(user_id=advisor.id, text=text, link=f"/admin/leads/{lead.id}"))
+    # With its time, as notify() writes the customer's: both rows go in one INSERT.
+    db.session.add(
+        Notification(
+            user_id=advisor.id, text=text, link=f"/admin/leads/{lead.id}", created_at=at or now()
+        )
+    )
 
 
 def _id(user: User | None) -> int | None:

@@ -7,16 +7,18 @@ Tried in order:
 3. round robin over the advisors on duty now (the store's duty roster, in the store's time
    zone); a store without a roster, or with nobody on duty, uses all its active advisors.
 
-Turns come from one counter row per store with a single UPDATE ... RETURNING: concurrent leads
-each get a distinct turn (the row lock on PostgreSQL, the write lock on SQLite), so N leads
-spread evenly and none is lost."""
+Turns come from one counter row per store with a single INSERT ... ON CONFLICT DO UPDATE ...
+RETURNING: concurrent leads each get a distinct turn (the row lock on PostgreSQL, the write lock
+on SQLite), so N leads spread evenly and none is lost. A new lead reads the store's advisors,
+who of them is on duty and whether rules exist in one statement (``staff_now``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -37,6 +39,45 @@ def active_advisors(store_id: int) -> list[User]:
             .order_by(User.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Who can take a store's new lead at one moment, as routing reads it in one statement."""
+
+    advisors: list[User]  # the active advisors, in id order
+    duty: list[User] | None  # those on duty now (id order); None: the store keeps no roster
+    has_rules: bool  # whether the store has routing rules to try
+
+
+def staff_now(store: Store, at: datetime | None = None) -> Staff:
+    """Read the store's active advisors, who of them is on duty now (the store's zone) and
+    whether it keeps a roster and rules, in one statement."""
+    local = (at or now()).astimezone(ZoneInfo(store.timezone))
+    minute = local.hour * 60 + local.minute
+    on = (
+        select(DutyShift.id)
+        .where(
+            DutyShift.advisor_id == User.id,
+            DutyShift.store_id == store.id,
+            DutyShift.weekday == local.weekday(),
+            DutyShift.start_minute <= minute,
+            DutyShift.end_minute > minute,
+        )
+        .exists()
+    )
+    roster = select(DutyShift.id).where(DutyShift.store_id == store.id).exists()
+    rules = select(RoutingRule.id).where(RoutingRule.store_id == store.id).exists()
+    rows = db.session.execute(
+        select(User, on, roster, rules)
+        .where(User.role == ADVISOR, User.store_id == store.id, User.is_active.is_(True))
+        .order_by(User.id)
+    ).all()
+    if not rows:  # nobody to route to: neither the roster nor the rules matter
+        return Staff([], None, False)
+    advisors = [row[0] for row in rows]
+    duty = [row[0] for row in rows if row[1]] if rows[0][2] else None
+    return Staff(advisors, duty, bool(rows[0][3]))
 
 
 def on_duty(store: Store, at: datetime | None = None) -> list[User] | None:
@@ -70,7 +111,8 @@ def on_duty(store: Store, at: datetime | None = None) -> list[User] | None:
 
 def ring(store: Store, at: datetime | None = None) -> list[User]:
     """Return who takes turns now: the advisors on duty, else every active advisor."""
-    return on_duty(store, at) or active_advisors(store.id)
+    staff = staff_now(store, at)
+    return staff.duty or staff.advisors
 
 
 def advisor_of_record(customer: User, store: Store) -> User | None:
@@ -96,7 +138,7 @@ def by_rule(
             continue
         if rule.language and rule.language != language:
             continue
-        advisor = rule.advisor
+        advisor = rule.advisor  # the store's advisors are in the session: no statement
         if advisor.role != ADVISOR or not advisor.is_active or advisor.store_id != store.id:
             continue
         if duty is not None and advisor not in duty:
@@ -106,42 +148,46 @@ def by_rule(
 
 
 def next_turn(store_id: int) -> int:
-    """Take the store's next round-robin turn (1, 2, 3, ...) atomically."""
+    """Take the store's next round-robin turn (1, 2, 3, ...) atomically, in one statement (the
+    store's first lead adds its counter row)."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(RoutingTurn)
-        .values(store_id=store_id, turn=0)
-        .on_conflict_do_nothing(index_elements=["store_id"])
-    )
+    stmt = insert(RoutingTurn).values(store_id=store_id, turn=1)
     return db.session.execute(
-        update(RoutingTurn)
-        .where(RoutingTurn.store_id == store_id)
-        .values(turn=RoutingTurn.turn + 1)
-        .returning(RoutingTurn.turn)
-        .execution_options(synchronize_session=False)
+        stmt.on_conflict_do_update(
+            index_elements=["store_id"], set_={"turn": RoutingTurn.turn + 1}
+        ).returning(RoutingTurn.turn)
     ).scalar_one()
 
 
-def round_robin(store: Store, skip: int | None = None, at: datetime | None = None) -> User | None:
-    """Return the next advisor in the store's ring (never ``skip``, while anyone else is there)."""
-    people = [a for a in ring(store, at) if a.id != skip]
+def _take_turn(store: Store, people: list[User], skip: int | None) -> User | None:
+    people = [a for a in people if a.id != skip]
     if not people:
         return None
     return people[(next_turn(store.id) - 1) % len(people)]
 
 
+def round_robin(store: Store, skip: int | None = None, at: datetime | None = None) -> User | None:
+    """Return the next advisor in the store's ring (never ``skip``, while anyone else is there)."""
+    return _take_turn(store, ring(store, at), skip)
+
+
 def route(
-    customer: User, store: Store, source: str = "", model: str = "", language: str = ""
+    customer: User | None, store: Store, source: str = "", model: str = "", language: str = ""
 ) -> User | None:
     """Return the advisor who owns a new lead of this customer at this store (None: nobody).
+    A customer not yet recorded (None) has no advisor of record.
 
     The language is the customer's: what the inquiry was written in, else their account's."""
-    advisor = advisor_of_record(customer, store)
-    if advisor is not None:
-        return advisor
-    duty = on_duty(store)
-    spoken = language or customer.locale or ""
-    advisor = by_rule(store, source, model, duty or None, spoken)
-    if advisor is not None:
-        return advisor
-    return round_robin(store)  # None: unassigned, on the manager's list
+    if customer is not None:
+        advisor = advisor_of_record(customer, store)
+        if advisor is not None:
+            return advisor
+    staff = staff_now(store)
+    if not staff.advisors:
+        return None  # unassigned, on the manager's list
+    spoken = language or (customer.locale if customer is not None else None) or ""
+    if staff.has_rules:
+        advisor = by_rule(store, source, model, staff.duty or None, spoken)
+        if advisor is not None:
+            return advisor
+    return _take_turn(store, staff.duty or staff.advisors, None)

@@ -5,7 +5,8 @@ owner lookup and a store lookup that answer 404 for records of others (``portal.
 and a timeline of events written by every move. Each move is one conditional UPDATE, so of
 concurrent callers exactly one wins and the others get a Conflict naming the status now.
 Counters of failures (sign-in, second factor) are bumped the same way, in one statement, and
-rows that a UNIQUE constraint allows once are inserted in a savepoint (``insert_unique``).
+rows that a UNIQUE constraint allows once are inserted in a savepoint (``insert_unique``) or,
+in one statement, with ``insert_or_skip`` (INSERT ... ON CONFLICT DO NOTHING).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from portal import access
@@ -104,3 +107,11 @@ def insert_unique(row: Any) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def insert_or_skip(model: Any) -> Any:
+    """Return an INSERT into the model's table that skips, without an error, a row any UNIQUE
+    constraint refuses (ON CONFLICT DO NOTHING): with RETURNING, no row back means skipped.
+    One statement where a savepoint, an INSERT and a RELEASE were three."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(model).on_conflict_do_nothing()

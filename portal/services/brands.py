@@ -17,14 +17,23 @@ from portal.models import Booking, Brand, Vehicle, store_brands
 from portal.models.stores import brand_key
 
 
-def _keys() -> list[tuple[str, int]]:
-    """Return every brand's names as compared (code, Chinese, English), longest first."""
+def _keys(rows=None) -> list[tuple[str, int]]:
+    """Return every brand's names as compared (code, Chinese, English), longest first; from
+    rows of (id, code, name, name_en, ...) when given, else read."""
+    if rows is None:
+        rows = db.session.execute(select(Brand.id, Brand.code, Brand.name, Brand.name_en))
     keys = []
-    for brand_id, code, name, name_en in db.session.execute(
-        select(Brand.id, Brand.code, Brand.name, Brand.name_en)
-    ):
+    for brand_id, code, name, name_en, *_rest in rows:
         keys += [(brand_key(text), brand_id) for text in (code, name, name_en) if brand_key(text)]
     return sorted(keys, key=lambda pair: (-len(pair[0]), pair[0]))
+
+
+def _first_match(keys: list[tuple[str, int]], text: str | None) -> int | None:
+    said = brand_key(text)
+    for key, brand_id in keys:  # the longest first: "Mercedes-AMG" before "Mercedes"
+        if said.startswith(key):
+            return brand_id
+    return None
 
 
 def brand_matcher() -> Callable[[str | None], int | None]:
@@ -32,15 +41,7 @@ def brand_matcher() -> Callable[[str | None], int | None]:
     "byd 汉EV", "Toyota Camry"), whatever the case, or None: the brands are read once, for
     matching many texts."""
     keys = _keys()
-
-    def match(text: str | None) -> int | None:
-        said = brand_key(text)
-        for key, brand_id in keys:  # the longest first: "Mercedes-AMG" before "Mercedes"
-            if said.startswith(key):
-                return brand_id
-        return None
-
-    return match
+    return lambda text: _first_match(keys, text)
 
 
 def brand_of(text: str | None) -> int | None:
@@ -61,7 +62,20 @@ def store_brand(store_id: int | None) -> int | None:
 def asked_brand(model_interest: str | None, store_id: int | None) -> int | None:
     """Return the brand of a new car someone asks a store about: the one the model names, else
     the store's only brand (a new car is one of the brands the store sells)."""
-    return brand_of(model_interest) or store_brand(store_id)
+    if not brand_key(model_interest) or store_id is None:
+        return brand_of(model_interest) or store_brand(store_id)
+    # One statement: every brand's names, and which of them the store sells.
+    sold = (
+        select(store_brands.c.brand_id)
+        .where(store_brands.c.store_id == store_id, store_brands.c.brand_id == Brand.id)
+        .exists()
+    )
+    rows = db.session.execute(select(Brand.id, Brand.code, Brand.name, Brand.name_en, sold)).all()
+    named = _first_match(_keys(rows), model_interest)
+    if named is not None:
+        return named
+    sells = [row[0] for row in rows if row[4]]
+    return sells[0] if len(sells) == 1 else None
 
 
 def vehicle_brand(vehicle_id: int | None) -> int | None:

@@ -52,6 +52,21 @@ def preferences(user: User) -> dict[str, dict[str, bool]]:
     return found
 
 
+def choice_for(user: User, kind: str) -> dict[str, bool]:
+    """Return the owner's choice for one kind of message, as preferences(user)[kind], reading
+    only that kind (and the marketing consents only for marketing)."""
+    if kind == MARKETING:
+        return consent.consents(user.id)
+    row = db.session.scalar(
+        select(ChannelPreference).where(
+            ChannelPreference.user_id == user.id, ChannelPreference.kind == kind
+        )
+    )
+    if row is None:
+        return default_choice(kind)
+    return {channel: getattr(row, channel) for channel in PREFERENCE_CHANNELS}
+
+
 def save_preferences(user: User, choices: dict[str, set[str]]) -> None:
     """Store the owner's channels per kind: kind -> the set of channels switched on."""
     rows = {
@@ -113,7 +128,7 @@ def routes(user: User, kind: str, at: datetime) -> list[Route]:
     may go by SMS and WeChat; any other kind (account mail, staff notices) goes by email.
     SMS inside the store's quiet hours waits until they end, except a rescue."""
     cfg = current_app.config
-    choice = preferences(user).get(kind) if kind in PREFERENCE_KINDS else None
+    choice = choice_for(user, kind) if kind in PREFERENCE_KINDS else None
     wants = choice or {"email": True, "sms": False, "wechat": False}
     found: list[Route] = []
     if wants["email"] and user.email:

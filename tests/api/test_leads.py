@@ -225,3 +225,34 @@ def test_two_threads_with_different_keys_for_one_person_make_one_lead(app, f, db
         t.join()
     assert sorted(answers) == [200, 201], answers
     assert _count(db) == 1
+
+
+def test_fifty_submissions_of_one_new_person_at_once_make_one_customer_and_one_lead(
+    app, f, db, make_token
+):
+    from portal.models import User
+
+    store = f.store("A")
+    advisors = {f.advisor(store).id, f.advisor(store).id}
+    db.session.commit()
+    _token, secret = make_token()
+    body = {"store_id": store.id, "name": "并发", "phone": "13711114444", "source": "import"}
+    answers, barrier = [], threading.Barrier(50)
+
+    def send(i):
+        with app.app_context():
+            c = ApiClient(app.test_client(), secret)
+            barrier.wait()
+            r = c.post("/api/v1/leads", json=body, key=f"burst-{i}")
+            answers.append((r.status_code, (r.get_json() or {}).get("id")))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(code for code, _ in answers) == [200] * 49 + [201], answers
+    assert len({lead_id for _, lead_id in answers}) == 1
+    assert _count(db) == 1  # (its commit ends the test's own read, begun before the threads)
+    customers = db.session.scalars(select(User).where(User.phone == "13711114444")).all()
+    assert len(customers) == 1 and customers[0].advisor_id in advisors

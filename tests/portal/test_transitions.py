@@ -65,16 +65,15 @@ def test_increment_counts_up_in_the_database(f):
     assert user.failed_logins == start + 2
 
 
-def test_insert_unique_refuses_a_twin_and_keeps_the_transaction(f):
+def _policy(f):
     from portal.services import finance
 
     store = f.store()
     owner = f.owner(store)
-    vehicle = f.vehicle(owner)
-    policy = finance.record_policy(
+    return finance.record_policy(
         f.advisor(store),
         customer=owner,
-        vehicle=vehicle,
+        vehicle=f.vehicle(owner),
         insurer="平安",
         policy_number="P-1",
         coverage="combined",
@@ -82,9 +81,27 @@ def test_insert_unique_refuses_a_twin_and_keeps_the_transaction(f):
         starts_on=date(2026, 1, 1),
         ends_on=date(2027, 1, 1),
     )
+
+
+def test_insert_unique_refuses_a_twin_and_keeps_the_transaction(f):
+    policy = _policy(f)
     first = PolicyReminder(policy_id=policy.id, kind="30d", channel="mail")
     assert transitions.insert_unique(first) is True
     twin = PolicyReminder(policy_id=policy.id, kind="30d", channel="mail")
     assert transitions.insert_unique(twin) is False
     db.session.commit()  # the refused twin left the transaction usable
+    assert db.session.query(PolicyReminder).filter_by(policy_id=policy.id).count() == 1
+
+
+def test_insert_or_skip_returns_no_row_for_a_twin_and_keeps_the_transaction(f):
+    policy = _policy(f)
+    stmt = (
+        transitions.insert_or_skip(PolicyReminder)
+        .values(policy_id=policy.id, kind="30d", channel="mail")
+        .returning(PolicyReminder.id)
+    )
+    first = db.session.execute(stmt).scalar()
+    twin = db.session.execute(stmt).scalar()
+    assert first is not None and twin is None
+    db.session.commit()  # the skipped twin raised nothing and left the transaction usable
     assert db.session.query(PolicyReminder).filter_by(policy_id=policy.id).count() == 1
