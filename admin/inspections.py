@@ -37,7 +37,9 @@ from portal.money import fen_from_form
 from portal.paging import Page, keyset_page
 from portal.services import bookings as bookings_svc
 from portal.services import inspections as svc
+from portal.services.inspections import clips
 from portal.timeutil import now
+from portal.views.media import send_clip
 from shop.parts import product_for_part_no
 
 
@@ -193,6 +195,7 @@ class InspectionView(StaffView):
             svc=svc,
             bsvc=bookings_svc,
             error=error,
+            clips=clips,
             **_parts(inspection),
         ), status
 
@@ -241,6 +244,9 @@ class InspectionView(StaffView):
         inspection = svc.staff_inspection(staff, inspection_id)
         upload = request.files.get("photo")
         photo = upload.read() if upload is not None and upload.filename else None
+        clip = request.files.get("clip")
+        # One byte past the limit is enough to refuse it; the rest is never read.
+        clip_data = clip.stream.read(clips.max_bytes() + 1) if clip and clip.filename else None
         try:
             item = svc.record_item(
                 staff,
@@ -251,6 +257,8 @@ class InspectionView(StaffView):
                 price_fen=fen_from_form(request.form.get("price") or "0", field="price"),
                 photo=photo,
                 remove_photo=request.form.get("remove_photo") == "1",
+                clip=clip_data,
+                remove_clip=request.form.get("remove_clip") == "1",
                 save_key=request.form.get("save_key") or None,
                 **_part_from_form(),
             )
@@ -267,6 +275,7 @@ class InspectionView(StaffView):
                     i=item,
                     inspection=inspection,
                     svc=svc,
+                    clips=clips,
                     error=exc.message,
                     **_parts(inspection),
                 ), status
@@ -278,6 +287,7 @@ class InspectionView(StaffView):
                 i=item,
                 inspection=inspection,
                 svc=svc,
+                clips=clips,
                 error=None,
                 saved=True,
                 **_parts(inspection),
@@ -285,6 +295,37 @@ class InspectionView(StaffView):
         return redirect(
             url_for(".show", inspection_id=inspection_id) + f"#item-{item_id}", code=303
         )
+
+    def _item(self, inspection_id: int, item_id: int):
+        inspection = svc.staff_inspection(current_account(), inspection_id)
+        item = next((i for i in inspection.items if i.id == item_id), None)
+        if item is None:
+            abort(404)
+        return inspection, item
+
+    @expose("/<int:inspection_id>/items/<int:item_id>/clip/state")
+    def item_clip_state(self, inspection_id: int, item_id: int):
+        """Return the item's clip as it stands (htmx polls this while the worker converts it)."""
+        inspection, item = self._item(inspection_id, item_id)
+        return self.render(
+            "admin/inspections/_clip.html", i=item, inspection=inspection, svc=svc, clips=clips
+        )
+
+    @expose("/<int:inspection_id>/items/<int:item_id>/clip")
+    def item_clip(self, inspection_id: int, item_id: int):
+        """Send the item's converted video clip, a byte range at a time as players ask."""
+        clip = clips.ready_clip(self._item(inspection_id, item_id)[1])
+        if clip is None:
+            abort(404)
+        return send_clip(clip)
+
+    @expose("/<int:inspection_id>/items/<int:item_id>/clip/poster")
+    def item_clip_poster(self, inspection_id: int, item_id: int):
+        """Send the poster frame of the item's converted video clip."""
+        clip = clips.ready_clip(self._item(inspection_id, item_id)[1])
+        if clip is None:
+            abort(404)
+        return send_clip(clip, poster=True)
 
     @expose("/manifest.webmanifest")
     def manifest(self):
