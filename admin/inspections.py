@@ -26,6 +26,7 @@ from wtforms.validators import ValidationError as FormError
 from admin import charts
 from admin.base import StaffModelView, StaffView
 from admin.bookings import chosen_store
+from admin.inspection_clips import ClipRoutes
 from portal import access
 from portal.auth import current_account, is_htmx
 from portal.errors import Conflict, DomainError, ValidationError
@@ -39,7 +40,6 @@ from portal.services import bookings as bookings_svc
 from portal.services import inspections as svc
 from portal.services.inspections import clips
 from portal.timeutil import now
-from portal.views.media import send_clip
 from shop.parts import product_for_part_no
 
 
@@ -184,7 +184,7 @@ def _part_from_form() -> dict:
     return {"part": (product.id, quantity)}
 
 
-class InspectionView(StaffView):
+class InspectionView(ClipRoutes, StaffView):
     """Record an inspection item by item on a phone, with photos, and send it to the owner."""
 
     def _page(self, inspection, error=None, status=200):
@@ -295,37 +295,6 @@ class InspectionView(StaffView):
         return redirect(
             url_for(".show", inspection_id=inspection_id) + f"#item-{item_id}", code=303
         )
-
-    def _item(self, inspection_id: int, item_id: int):
-        inspection = svc.staff_inspection(current_account(), inspection_id)
-        item = next((i for i in inspection.items if i.id == item_id), None)
-        if item is None:
-            abort(404)
-        return inspection, item
-
-    @expose("/<int:inspection_id>/items/<int:item_id>/clip/state")
-    def item_clip_state(self, inspection_id: int, item_id: int):
-        """Return the item's clip as it stands (htmx polls this while the worker converts it)."""
-        inspection, item = self._item(inspection_id, item_id)
-        return self.render(
-            "admin/inspections/_clip.html", i=item, inspection=inspection, svc=svc, clips=clips
-        )
-
-    @expose("/<int:inspection_id>/items/<int:item_id>/clip")
-    def item_clip(self, inspection_id: int, item_id: int):
-        """Send the item's converted video clip, a byte range at a time as players ask."""
-        clip = clips.ready_clip(self._item(inspection_id, item_id)[1])
-        if clip is None:
-            abort(404)
-        return send_clip(clip)
-
-    @expose("/<int:inspection_id>/items/<int:item_id>/clip/poster")
-    def item_clip_poster(self, inspection_id: int, item_id: int):
-        """Send the poster frame of the item's converted video clip."""
-        clip = clips.ready_clip(self._item(inspection_id, item_id)[1])
-        if clip is None:
-            abort(404)
-        return send_clip(clip, poster=True)
 
     @expose("/manifest.webmanifest")
     def manifest(self):
