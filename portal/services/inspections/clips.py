@@ -183,8 +183,9 @@ def transcode_clip(clip_id: int) -> str:
     return CLIP_READY if kept else "gone"
 
 
-def transcode_pending(limit: int = 2) -> dict:
-    """The worker's job: transcode the clips waiting (a few per run)."""
+def transcode_pending(limit: int = 1) -> dict:
+    """The worker's job: transcode the clips waiting, one per run by default (the jobs share
+    one thread: a rescue escalation due meanwhile waits for at most one clip)."""
     states: dict[str, int] = {}
     for _run in range(limit):
         clip_id = claim_next()
