@@ -27,6 +27,7 @@ from wtforms.validators import ValidationError as FormError
 from admin import charts
 from admin.base import StaffModelView, StaffView, staff_allowed
 from admin.bookings import chosen_store
+from admin.inspection_clips import ClipRoutes
 from portal import access
 from portal.auth import current_account, is_htmx
 from portal.errors import Conflict, DomainError, ValidationError
@@ -46,6 +47,7 @@ from portal.money import fen_from_form
 from portal.paging import Page, keyset_page
 from portal.services import bookings as bookings_svc
 from portal.services import inspections as svc
+from portal.services.inspections import clips
 from portal.timeutil import now
 from shop.parts import product_for_part_no
 
@@ -201,7 +203,7 @@ def _senders_only() -> None:
         abort(403)
 
 
-class InspectionView(StaffView):
+class InspectionView(ClipRoutes, StaffView):
     """Record an inspection item by item on a phone, with photos, and send it to the owner."""
 
     def _page(self, inspection, error=None, status=200):
@@ -213,6 +215,7 @@ class InspectionView(StaffView):
             bsvc=bookings_svc,
             error=error,
             can_send=svc.may_send(current_account(), inspection),
+            clips=clips,
             **_parts(inspection),
         ), status
 
@@ -262,6 +265,9 @@ class InspectionView(StaffView):
         inspection = svc.staff_inspection(staff, inspection_id)
         upload = request.files.get("photo")
         photo = upload.read() if upload is not None and upload.filename else None
+        clip = request.files.get("clip")
+        # One byte past the limit is enough to refuse it; the rest is never read.
+        clip_data = clip.stream.read(clips.max_bytes() + 1) if clip and clip.filename else None
         try:
             item = svc.record_item(
                 staff,
@@ -272,6 +278,8 @@ class InspectionView(StaffView):
                 price_fen=fen_from_form(request.form.get("price") or "0", field="price"),
                 photo=photo,
                 remove_photo=request.form.get("remove_photo") == "1",
+                clip=clip_data,
+                remove_clip=request.form.get("remove_clip") == "1",
                 save_key=request.form.get("save_key") or None,
                 **_part_from_form(),
             )
@@ -288,6 +296,7 @@ class InspectionView(StaffView):
                     i=item,
                     inspection=inspection,
                     svc=svc,
+                    clips=clips,
                     error=exc.message,
                     **_parts(inspection),
                 ), status
@@ -299,6 +308,7 @@ class InspectionView(StaffView):
                 i=item,
                 inspection=inspection,
                 svc=svc,
+                clips=clips,
                 error=None,
                 saved=True,
                 **_parts(inspection),

@@ -23,6 +23,7 @@ JOB_LABELS = {
     "maintenance-reminders": _l("Maintenance reminders"),
     "policy-renewals": _l("Insurance renewal reminders"),
     "inspection-reminders": _l("Reminders of declined inspection items"),
+    "inspection-clips": _l("Convert inspection video clips"),
     "shop-expire-holds": _l("Release unpaid shop orders' stock"),
     "video-sweep": _l("Close stale video sessions"),
     "account-erasure": _l("Erase accounts at the end of their grace period"),

@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
     "STATUS_LINK_MAX_DAYS": 60,  # and never longer than this after it was sent
     "QUOTE_LINK_DAYS": 30,  # a car quote's link works this long (and while the quote is valid)
     "INSPECTION_REMINDER_DAYS": 30,  # a declined recommendation is brought back after this
+    "CLIP_MAX_MB": 40,  # an inspection item's video clip as uploaded; larger ones are refused
+    "CLIP_MAX_SECONDS": 30,  # a longer clip is refused
+    "CLIP_MAX_SIDE": 720,  # the transcoded clip's long side, in pixels
     "FRAGMENT_CACHE_BYTES": 16 * 2**20,  # rendered fragments kept per cache and process; 0: off
     "PROXY_COUNT": 0,  # reverse proxies in front of the app that set X-Forwarded-*
     "SESSION_COOKIE_SECURE": True,

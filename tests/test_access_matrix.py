@@ -263,6 +263,12 @@ EXPECTED: dict[str, tuple] = {
     "owner_inspections.item_decide": (400,) * 7,  # neither approve nor decline
     "owner_inspections.item_photo": PUBLIC,
     "owner_inspections.item_thumb": PUBLIC,
+    # The first item's video clip (ready): store A's staff, and whoever holds the owner's link.
+    "inspections.item_clip": (302, 403, 403, 200, 404, 200, 200),
+    "inspections.item_clip_poster": (302, 403, 403, 200, 404, 200, 200),
+    "inspections.item_clip_state": (302, 403, 403, 200, 404, 200, 200),
+    "owner_inspections.item_clip": PUBLIC,
+    "owner_inspections.item_clip_poster": PUBLIC,
     # The repair status link of store A's checked-in car: a read-only bearer link.
     "repair_status.status_show": PUBLIC,
     "repair_status.status_live": PUBLIC,
@@ -485,6 +491,9 @@ TECHNICIAN: dict[str, int] = {
     "inspections.show": 404,
     "inspections.item_save": 404,
     "inspections.finish": 404,
+    "inspections.item_clip": 404,
+    "inspections.item_clip_poster": 404,
+    "inspections.item_clip_state": 404,
     "inspections.send": 403,
     "inspections.decisions": 403,
     "inspections.manifest": 200,
@@ -884,7 +893,8 @@ def _finance_samples(db, owner, advisor):
 
 
 def _inspection_sample(db, advisor, store):
-    """A sent inspection of a checked-in car of store A, its first item red with a photo."""
+    """A sent inspection of a checked-in car of store A, its first item red with a photo and
+    a video clip."""
     from portal.services import inspections
     from tests import factories
     from tests.portal.test_inspections import checked_in_booking, make_template
@@ -896,9 +906,34 @@ def _inspection_sample(db, advisor, store):
     inspections.record_item(
         advisor, inspection, first.id, severity="red", note="", price_fen=100, photo=_png()
     )
+    _ready_clip(db, first)
     inspections.send(advisor, inspection)
     db.session.commit()
     return inspection
+
+
+def _ready_clip(db, item):
+    """Give the item a clip as the worker leaves it, ready to play (not transcoded here)."""
+    import hashlib
+
+    from portal.models import InspectionClip
+
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(200)
+    db.session.add(
+        InspectionClip(
+            item_id=item.id,
+            status="ready",
+            video=video,
+            poster=_png(),
+            content_type="video/mp4",
+            video_bytes=len(video),
+            sha256=hashlib.sha256(video).hexdigest(),
+            width=720,
+            height=404,
+            duration_ms=2000,
+        )
+    )
+    db.session.flush()
 
 
 def _complaint_sample(db, owner, store):

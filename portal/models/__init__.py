@@ -34,6 +34,7 @@ from portal.models.devices import RecentLoginFailure, StaffDevice, StaffTotp, To
 from portal.models.finance import InsurancePolicy, Loan, PolicyReminder
 from portal.models.inspections import (
     Inspection,
+    InspectionClip,
     InspectionItem,
     InspectionItemSave,
     InspectionTemplate,
@@ -92,6 +93,7 @@ __all__ = [
     "DueEvent",
     "Image",
     "Inspection",
+    "InspectionClip",
     "InspectionItem",
     "InspectionItemSave",
     "InspectionTemplate",

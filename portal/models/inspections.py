@@ -7,8 +7,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
 
@@ -27,6 +36,11 @@ DRAFT, SENT = "draft", "sent"
 # released again (the line was withdrawn) or used (the job was completed).
 RESERVED, ON_ORDER, RELEASED, USED = "reserved", "on_order", "released", "used"
 PART_STATES = (RESERVED, ON_ORDER, RELEASED, USED)
+# A video clip of an item: uploaded and waiting for the worker, being transcoded, ready to
+# play, or refused by the worker (the reason says why).
+CLIP_PENDING, CLIP_PROCESSING = "pending", "processing"
+CLIP_READY, CLIP_REFUSED = "ready", "refused"
+CLIP_STATES = (CLIP_PENDING, CLIP_PROCESSING, CLIP_READY, CLIP_REFUSED)
 
 
 class InspectionTemplate(Base):
@@ -160,11 +174,54 @@ class InspectionItem(Base):
     inspection: Mapped[Inspection] = relationship(back_populates="items")
     image: Mapped[Image | None] = relationship()
     job_line: Mapped[JobLine | None] = relationship(back_populates="inspection_item")
+    # Loaded with the items (one query, without the videos): every item's card shows its clip.
+    clip: Mapped[InspectionClip | None] = relationship(
+        back_populates="item", cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
 
     @property
     def uptake_key(self) -> str:
         """The item as the decision counters know it: its maintenance code, else its name."""
         return self.plan_item_code or self.name_en.strip().lower()[:80]
+
+
+class InspectionClip(Base):
+    """An item's short video clip: the upload waits (``original``) until the worker transcodes
+    it to a small phone-friendly video and a poster frame, without the upload's metadata; the
+    upload is deleted either way. Kept in the database, like images, so app nodes and workers
+    share nothing else."""
+
+    __tablename__ = "inspection_clips"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'processing', 'ready', 'refused')", name="status_known"
+        ),
+        # The worker looks for pending clips (and processing ones whose worker died).
+        Index("ix_inspection_clips_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("inspection_items.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default=CLIP_PENDING)
+    reason: Mapped[str | None] = mapped_column(String(20))  # why the worker refused it
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    original: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    video: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    poster: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    content_type: Mapped[str | None] = mapped_column(String(32))
+    video_bytes: Mapped[int | None] = mapped_column()
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column()
+    height: Mapped[int | None] = mapped_column()
+    duration_ms: Mapped[int | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    item: Mapped[InspectionItem] = relationship(back_populates="clip")
 
 
 class InspectionItemSave(Base):

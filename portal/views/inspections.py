@@ -14,6 +14,8 @@ from portal.errors import Conflict, DomainError, NotFound
 from portal.extensions import db
 from portal.models import Inspection, InspectionItem
 from portal.services import inspections as svc
+from portal.services.inspections import clips
+from portal.views.media import send_clip
 
 bp = Blueprint("owner_inspections", __name__, url_prefix="/inspection")
 bp.add_app_template_filter(svc.part_state_label, "part_state")
@@ -30,6 +32,7 @@ def _render_item(inspection: Inspection, item: InspectionItem, link: str, messag
         svc=svc,
         message=message,
         short=svc.short_of_stock(inspection, [item]),
+        clips=clips,
     )
 
 
@@ -50,6 +53,7 @@ def inspection_show(link: str):
         chose=svc.other_owners(inspection),
         svc=svc,
         short=svc.short_of_stock(inspection),
+        clips=clips,
     )
 
 
@@ -100,3 +104,27 @@ def item_photo(link: str, item_id: int):
 def item_thumb(link: str, item_id: int):
     """Send an item's thumbnail to the holder of the link."""
     return _photo(link, item_id, thumb=True)
+
+
+def _clip(link: str, item_id: int, poster: bool) -> Response:
+    inspection = svc.inspection_from_link(link)
+    item = db.session.get(InspectionItem, item_id)
+    if item is None or item.inspection_id != inspection.id:
+        abort(404)
+    clip = clips.ready_clip(item)
+    if clip is None:
+        abort(404)
+    return send_clip(clip, poster=poster)
+
+
+@bp.route("/<link>/items/<int:item_id>/clip")
+def item_clip(link: str, item_id: int):
+    """Send an item's video clip (transcoded, without the upload's metadata) to the holder of
+    the link, a byte range at a time as phones' players ask."""
+    return _clip(link, item_id, poster=False)
+
+
+@bp.route("/<link>/items/<int:item_id>/clip/poster")
+def item_clip_poster(link: str, item_id: int):
+    """Send the poster frame of an item's video clip to the holder of the link."""
+    return _clip(link, item_id, poster=True)

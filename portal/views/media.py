@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort, current_app, request
 from flask_login import current_user
 from itsdangerous import BadSignature, Signer
+from werkzeug.datastructures import ContentRange
 from werkzeug.routing import BaseConverter, ValidationError
 
 from portal import access
@@ -61,3 +62,53 @@ def image_show(image_id: int):
 def image_thumb(image_id: int):
     """Send the thumbnail."""
     return _send(_visible(image_id).thumb)
+
+
+def send_clip(clip, poster: bool = False) -> Response:
+    """Send a ready inspection clip's poster, or its video answering HTTP Range requests
+    (phones' players ask for ranges, and Safari plays nothing without them); the caller has
+    applied the access rule. Only the bytes of the range are read from the database."""
+    from portal.services.inspections import clips
+
+    if poster:
+        return _send(clips.clip_part(clip, poster=True))
+    size = clip.video_bytes or 0
+    response = Response(mimetype=clip.content_type)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Accept-Ranges"] = "bytes"
+    response.set_etag(clip.sha256)
+    if request.if_none_match.contains(clip.sha256):
+        response.status_code = 304
+        return response
+    span = _byte_span(clip.sha256, size)
+    if span is None:
+        response.status_code = 416
+        response.headers["Content-Range"] = f"bytes */{size}"
+        return response
+    if span is WHOLE:
+        response.set_data(clips.clip_part(clip, poster=False))
+        return response
+    start, stop = span
+    response.set_data(clips.clip_part(clip, poster=False, start=start, length=stop - start))
+    response.status_code = 206
+    response.content_range = ContentRange("bytes", start, stop, size)
+    return response
+
+
+WHOLE = (0, -1)
+
+
+def _byte_span(etag: str | None, size: int) -> tuple[int, int] | None:
+    """Return the (start, stop) of the one byte range asked for; WHOLE when none is asked
+    for, several are, or If-Range names another version; None when it is unsatisfiable."""
+    wanted = request.range
+    if_range = request.if_range
+    if wanted is None or wanted.units != "bytes" or len(wanted.ranges) != 1:
+        return WHOLE
+    if if_range.date is not None or if_range.etag not in (None, etag):
+        return WHOLE
+    start, stop = wanted.ranges[0]
+    if start < 0:  # the last -start bytes
+        start, stop = max(0, size + start), size
+    stop = size if stop is None else min(stop, size)
+    return (start, stop) if start < stop else None

@@ -37,6 +37,7 @@ JOBS: list[Job] = [
     Job("maintenance-reminders", "portal.services.maintenance:send_due_reminders", 900),
     Job("policy-renewals", "portal.cli:policy_reminders_job", 3600),
     Job("inspection-reminders", "portal.services.inspections:send_declined_reminders", 3600),
+    Job("inspection-clips", "portal.services.inspections.clips:transcode_pending", 5),
     Job("shop-expire-holds", "shop.orders:expire_holds", 60),
     Job("video-sweep", "workshop_video.services:close_stale", 60),
     Job("account-erasure", "portal.services.erasure:erase_due", 3600),

@@ -148,6 +148,9 @@
         fields.push([name, { blob: value, name: value.name }]);
       }
     });
+    // FormData(form) leaves out the button pressed; "Remove the clip" is one that says so.
+    var by = evt.submitter;
+    if (by && by.name) { fields.push([by.name, by.value]); }
     var entry = { url: form.getAttribute("action"), item: form.id, fields: fields };
     tx("readwrite", function (s) { s.add(entry); }).then(function () {
       mark(form, WAITING);

@@ -15,13 +15,15 @@ self.addEventListener("activate", function (evt) {
 });
 
 // Network first for every GET of this origin (the page is always fresh when the network is
-// there); the last good answer when it is not.
+// there); the last good answer when it is not. Video clips are left to the browser: players
+// ask for byte ranges (a 206 cannot be cached) and a clip is too big to keep on the device.
 self.addEventListener("fetch", function (evt) {
   var req = evt.request;
   if (req.method !== "GET" || new URL(req.url).origin !== self.location.origin) { return; }
+  if (req.headers.has("range") || /\/clip$/.test(new URL(req.url).pathname)) { return; }
   evt.respondWith(
     fetch(req).then(function (res) {
-      if (res.ok) {
+      if (res.status === 200) {
         var copy = res.clone();
         caches.open(CACHE).then(function (c) { c.put(req, copy); });
       }

@@ -26,6 +26,7 @@ from portal.models.bookings import CHECKED_IN, IN_PROGRESS, READY
 from portal.models.inspections import DRAFT, SENT, SEVERITIES
 from portal.money import MAX_FEN
 from portal.services import audit
+from portal.services.inspections import clips
 from portal.services.media import ProcessedImage, store_image
 from portal.timeutil import now
 
@@ -120,13 +121,16 @@ def record_item(
     price_fen: int,
     photo: bytes | ProcessedImage | None = None,
     remove_photo: bool = False,
+    clip: bytes | None = None,
+    remove_clip: bool = False,
     part: tuple[int, int] | None = None,
     remove_part: bool = False,
     save_key: str | None = None,
 ) -> InspectionItem:
-    """Save one item's severity, note, price, photo (re-encoded, no EXIF) and the shop part
-    (product id, quantity) the fix needs, on a draft; a save_key already recorded changes
-    nothing (the phone retried after losing the answer)."""
+    """Save one item's severity, note, price, photo (re-encoded, no EXIF), video clip (checked
+    now, transcoded by the worker) and the shop part (product id, quantity) the fix needs, on a
+    draft; a save_key already recorded changes nothing (the phone retried after losing the
+    answer)."""
     access.require_works_on(staff, inspection.booking, _("Inspection not found."))
     item = db.session.get(InspectionItem, item_id)
     if item is None or item.inspection_id != inspection.id:
@@ -144,10 +148,7 @@ def record_item(
         return item
     item.severity, item.note, item.price_fen = severity, note, price_fen
     _set_part(item, part, remove_part)
-    if photo is not None:
-        item.image = store_image(photo, owner=inspection.booking.owner, field="photo")
-    elif remove_photo:
-        item.image = None
+    _set_media(staff, item, photo, remove_photo, clip, remove_clip)
     db.session.flush()
     return item
 
@@ -172,6 +173,18 @@ def _first_save(item: InspectionItem, key: str) -> bool:
     if known.item_id != item.id:
         raise ValidationError(_("This save cannot be recorded; reload the page."), field="save_key")
     return False
+
+
+def _set_media(staff, item, photo, remove_photo: bool, clip, remove_clip: bool) -> None:
+    """Store the item's new photo (or remove it) and attach its new clip (or remove it)."""
+    if photo is not None:
+        item.image = store_image(photo, owner=item.inspection.booking.owner, field="photo")
+    elif remove_photo:
+        item.image = None
+    if remove_clip:  # the button says remove: a file chosen meanwhile is not attached
+        clips.remove(item)
+    elif clip is not None:
+        clips.attach(staff, item, clip)
 
 
 def _set_part(item: InspectionItem, part: tuple[int, int] | None, remove: bool) -> None:
