@@ -101,13 +101,15 @@ def insert_tasks(rows: list[dict]) -> int:
         return 0
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # One statement compiled once and sent as an executemany (SQLAlchemy pages it into
+    # multi-row VALUES with RETURNING): a VALUES list compiled per call with 14 bound values
+    # a row cost more than the insert itself at tens of thousands of rows.
     stmt = (
-        insert(Task)
-        .values(rows)
+        insert(Task.__table__)
         .on_conflict_do_nothing(index_elements=["rule", "cause"])
-        .returning(Task.id)
+        .returning(Task.__table__.c.id)
     )
-    return len(db.session.execute(stmt).all())
+    return len(db.session.connection().execute(stmt, rows).all())
 
 
 def end_of_local_day(at: datetime, tz: str) -> datetime:
@@ -121,14 +123,15 @@ def follow_ups(store: Store, at: datetime) -> int:
     """Create the follow-up calls of open leads whose grade's cadence falls due today."""
     rules = settings(store.id)
     horizon = end_of_local_day(at, store.timezone)
+    # The lead's last done task, one probe of its own tasks (ix_crm_tasks_lead_id) per open
+    # lead, never a grouping of every done task of the store.
     last_done = (
-        select(Task.lead_id, func.max(Task.done_at).label("last"))
-        .where(Task.store_id == store.id, Task.done_at.is_not(None), Task.lead_id.is_not(None))
-        .group_by(Task.lead_id)
-        .subquery()
+        select(func.max(Task.done_at))
+        .where(Task.lead_id == Lead.id, Task.store_id == store.id, Task.done_at.is_not(None))
+        .scalar_subquery()
     )
     live = select(Task.id).where(Task.lead_id == Lead.id, Task.status.in_(TASK_LIVE)).exists()
-    anchor = func.coalesce(last_done.c.last, Lead.first_contact_at)
+    anchor = func.coalesce(last_done, Lead.first_contact_at)
     rows: list[dict] = []
     for grade in ("H", "A", "B", "C"):
         days, active = rules[f"follow_up_{grade}"]
@@ -136,7 +139,6 @@ def follow_ups(store: Store, at: datetime) -> int:
             continue
         stmt = (
             select(Lead.id, Lead.customer_id, Lead.advisor_id, anchor.label("anchor"))
-            .outerjoin(last_done, last_done.c.lead_id == Lead.id)
             .where(Lead.store_id == store.id, Lead.state == OPEN, Lead.grade == grade)
             .where(Lead.first_contact_at.is_not(None), ~live)
             .where(anchor <= horizon - timedelta(days=days))
