@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Date, String, and_, case, cast, func, literal, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -110,6 +110,71 @@ def insert_tasks(rows: list[dict]) -> int:
         .returning(Task.__table__.c.id)
     )
     return len(db.session.connection().execute(stmt, rows).all())
+
+
+def insert_selected(
+    rows, *, store_id: int, kind: str, rule: str, at: datetime, cause, customer, owner
+) -> int:
+    """Insert a rule task for each row a SELECT finds (``rows``, a subquery; ``cause``,
+    ``customer`` and ``owner`` SQL on its columns), on the server in one INSERT ... SELECT
+    with the same ON CONFLICT (rule, cause) DO NOTHING; return how many went in. Each task
+    is due at ``at``, normal priority, open."""
+    table = Task.__table__
+    values = {
+        "lead_id": null(),
+        "customer_id": customer,
+        "store_id": literal(store_id),
+        "owner_id": owner,
+        "kind": literal(kind),
+        "priority": literal(NORMAL),
+        "status": literal("open"),
+        "due_at": literal(at, table.c.due_at.type),
+        "rule": literal(rule),
+        "cause": cause,
+        "note": literal(""),
+        "ask_reason": literal(""),
+        "attempts": literal(0),
+        "created_at": literal(at, table.c.created_at.type),
+    }
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # WHERE true: SQLite parses ON CONFLICT after a SELECT only when the SELECT has a WHERE.
+    query = select(*values.values()).select_from(rows).where(literal(True))
+    stmt = (
+        insert(table)
+        .from_select(list(values), query)
+        .on_conflict_do_nothing(index_elements=["rule", "cause"])
+        .returning(table.c.id)
+    )
+    return len(db.session.execute(stmt).all())
+
+
+def text_of(*parts):
+    """Concatenate SQL strings and values (ids, dates) into one text, as Python's f-string
+    would write them: a date as YYYY-MM-DD on both engines."""
+    dialect = db.session.get_bind().dialect.name
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(literal(part))
+        elif dialect == "postgresql" and isinstance(part.type, Date):
+            out.append(func.to_char(part, "YYYY-MM-DD"))
+        else:
+            out.append(cast(part, String))
+    text = out[0]
+    for part in out[1:]:
+        text = text.concat(part)
+    return text
+
+
+def caller_of(agents: list[int], key, advisor):
+    """SQL for the call centre agent of a row (agents[key % n], as the Python rules pick),
+    else the advisor when the store has no agents."""
+    if not agents:
+        return advisor
+    if len(agents) == 1:
+        return literal(agents[0])
+    return case({i: a for i, a in enumerate(agents)}, value=key % len(agents))
 
 
 def end_of_local_day(at: datetime, tz: str) -> datetime:
