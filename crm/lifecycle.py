@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased
 from crm import lifecycle_marks
 from crm.models import MAINTENANCE_DUE, NORMAL, RENEWAL, TASK_LIVE, TRADE_IN, Task
 from crm.pipeline_models import SalesOrder
-from crm.rules import agents_of, insert_tasks, settings
+from crm.rules import agents_of, caller_of, insert_selected, insert_tasks, settings, text_of
 from portal.extensions import db
 from portal.models import (
     Booking,
@@ -139,20 +139,17 @@ def policy_renewals(store: Store, at: datetime) -> int:
 def _renewal_calls(store: Store, at: datetime, rule: str, prefix: str, stmt) -> int:
     """Insert a renewal call per (id, customer, ends_on, advisor) row the statement finds,
     each caused by that contract's end date."""
-    agents = agents_of(store.id)
-    rows = [
-        _row(
-            store,
-            at,
-            RENEWAL,
-            rule,
-            f"{prefix}:{row_id}:{ends.isoformat()}",
-            customer,
-            _caller(agents, row_id, advisor),
-        )
-        for row_id, customer, ends, advisor in db.session.execute(stmt)
-    ]
-    return insert_tasks(rows)
+    row_id, customer, ends, advisor = (rows := stmt.subquery()).c
+    return insert_selected(
+        rows,
+        store_id=store.id,
+        kind=RENEWAL,
+        rule=rule,
+        at=at,
+        cause=text_of(f"{prefix}:", row_id, ":", ends),
+        customer=customer,
+        owner=caller_of(agents_of(store.id), row_id, advisor),
+    )
 
 
 def loan_renewals(store: Store, at: datetime) -> int:
@@ -245,6 +242,23 @@ def _trade_ins(store: Store, at: datetime, rule: str, stmt, cause) -> int:
     return insert_tasks(rows)
 
 
+def _trade_ins_selected(store: Store, at: datetime, rule: str, stmt, prefix: str, dated: bool):
+    """Insert the trade-in calls of the cars `stmt` (from _cars) finds on the server, each
+    caused by "prefix:car" and, when `dated`, ":the date" of its extra column."""
+    vid, owner, advisor, extra = (rows := stmt.subquery()).c
+    parts = (f"{prefix}:", vid, ":", extra) if dated else (f"{prefix}:", vid)
+    return insert_selected(
+        rows,
+        store_id=store.id,
+        kind=TRADE_IN,
+        rule=rule,
+        at=at,
+        cause=text_of(*parts),
+        customer=owner,
+        owner=advisor,
+    )
+
+
 def warranty_ends(store: Store, at: datetime) -> int:
     """Create the sales advisor's call about each car whose warranty ends in the rule's days."""
     days, active = _claimed(store, "trade_in_warranty")
@@ -255,9 +269,7 @@ def warranty_ends(store: Store, at: datetime) -> int:
     stmt = _cars(store, Vehicle.warranty_ends_on).where(
         Vehicle.warranty_ends_on >= first, Vehicle.warranty_ends_on <= last
     )
-    return _trade_ins(
-        store, at, "trade_in_warranty", stmt, lambda vid, d: f"warranty:{vid}:{d.isoformat()}"
-    )
+    return _trade_ins_selected(store, at, "trade_in_warranty", stmt, "warranty", True)
 
 
 def warranty_entered(vehicle: Vehicle, at: datetime) -> int:
@@ -330,7 +342,7 @@ def mileage_passed(store: Store, at: datetime) -> int:
         return 0
     # Apart, so the planner joins the few cars it found (not an estimated third of the store).
     stmt = _cars(store, Vehicle.current_km).where(Vehicle.id.in_(passed))
-    return _trade_ins(store, at, "trade_in_km", stmt, lambda vid, _km: f"km:{vid}")
+    return _trade_ins_selected(store, at, "trade_in_km", stmt, "km", False)
 
 
 def run(store: Store, at: datetime) -> dict[str, int]:

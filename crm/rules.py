@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Date, String, and_, case, cast, func, literal, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -101,13 +101,80 @@ def insert_tasks(rows: list[dict]) -> int:
         return 0
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # One statement compiled once and sent as an executemany (SQLAlchemy pages it into
+    # multi-row VALUES with RETURNING): a VALUES list compiled per call with 14 bound values
+    # a row cost more than the insert itself at tens of thousands of rows.
     stmt = (
-        insert(Task)
-        .values(rows)
+        insert(Task.__table__)
         .on_conflict_do_nothing(index_elements=["rule", "cause"])
-        .returning(Task.id)
+        .returning(Task.__table__.c.id)
+    )
+    return len(db.session.connection().execute(stmt, rows).all())
+
+
+def insert_selected(
+    rows, *, store_id: int, kind: str, rule: str, at: datetime, cause, customer, owner
+) -> int:
+    """Insert a rule task for each row a SELECT finds (``rows``, a subquery; ``cause``,
+    ``customer`` and ``owner`` SQL on its columns), on the server in one INSERT ... SELECT
+    with the same ON CONFLICT (rule, cause) DO NOTHING; return how many went in. Each task
+    is due at ``at``, normal priority, open."""
+    table = Task.__table__
+    values = {
+        "lead_id": null(),
+        "customer_id": customer,
+        "store_id": literal(store_id),
+        "owner_id": owner,
+        "kind": literal(kind),
+        "priority": literal(NORMAL),
+        "status": literal("open"),
+        "due_at": literal(at, table.c.due_at.type),
+        "rule": literal(rule),
+        "cause": cause,
+        "note": literal(""),
+        "ask_reason": literal(""),
+        "attempts": literal(0),
+        "created_at": literal(at, table.c.created_at.type),
+    }
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # WHERE true: SQLite parses ON CONFLICT after a SELECT only when the SELECT has a WHERE.
+    query = select(*values.values()).select_from(rows).where(literal(True))
+    stmt = (
+        insert(table)
+        .from_select(list(values), query)
+        .on_conflict_do_nothing(index_elements=["rule", "cause"])
+        .returning(table.c.id)
     )
     return len(db.session.execute(stmt).all())
+
+
+def text_of(*parts):
+    """Concatenate SQL strings and values (ids, dates) into one text, as Python's f-string
+    would write them: a date as YYYY-MM-DD on both engines."""
+    dialect = db.session.get_bind().dialect.name
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(literal(part))
+        elif dialect == "postgresql" and isinstance(part.type, Date):
+            out.append(func.to_char(part, "YYYY-MM-DD"))
+        else:
+            out.append(cast(part, String))
+    text = out[0]
+    for part in out[1:]:
+        text = text.concat(part)
+    return text
+
+
+def caller_of(agents: list[int], key, advisor):
+    """SQL for the call centre agent of a row (agents[key % n], as the Python rules pick),
+    else the advisor when the store has no agents."""
+    if not agents:
+        return advisor
+    if len(agents) == 1:
+        return literal(agents[0])
+    return case({i: a for i, a in enumerate(agents)}, value=key % len(agents))
 
 
 def end_of_local_day(at: datetime, tz: str) -> datetime:
@@ -121,14 +188,15 @@ def follow_ups(store: Store, at: datetime) -> int:
     """Create the follow-up calls of open leads whose grade's cadence falls due today."""
     rules = settings(store.id)
     horizon = end_of_local_day(at, store.timezone)
+    # The lead's last done task, one probe of its own tasks (ix_crm_tasks_lead_id) per open
+    # lead, never a grouping of every done task of the store.
     last_done = (
-        select(Task.lead_id, func.max(Task.done_at).label("last"))
-        .where(Task.store_id == store.id, Task.done_at.is_not(None), Task.lead_id.is_not(None))
-        .group_by(Task.lead_id)
-        .subquery()
+        select(func.max(Task.done_at))
+        .where(Task.lead_id == Lead.id, Task.store_id == store.id, Task.done_at.is_not(None))
+        .scalar_subquery()
     )
     live = select(Task.id).where(Task.lead_id == Lead.id, Task.status.in_(TASK_LIVE)).exists()
-    anchor = func.coalesce(last_done.c.last, Lead.first_contact_at)
+    anchor = func.coalesce(last_done, Lead.first_contact_at)
     rows: list[dict] = []
     for grade in ("H", "A", "B", "C"):
         days, active = rules[f"follow_up_{grade}"]
@@ -136,7 +204,6 @@ def follow_ups(store: Store, at: datetime) -> int:
             continue
         stmt = (
             select(Lead.id, Lead.customer_id, Lead.advisor_id, anchor.label("anchor"))
-            .outerjoin(last_done, last_done.c.lead_id == Lead.id)
             .where(Lead.store_id == store.id, Lead.state == OPEN, Lead.grade == grade)
             .where(Lead.first_contact_at.is_not(None), ~live)
             .where(anchor <= horizon - timedelta(days=days))
