@@ -22,6 +22,9 @@ from portal.validation import InvalidIdentifier, normalize_plate, normalize_vin
 from shop.models import Order
 
 PAGE_SIZE = 50  # the leads a page of a leads list shows
+# pg_trgm finds a name in the group by its three-character pieces: from this length a name
+# typed in the search box is looked up through ix_users_name_trgm (PostgreSQL).
+TRIGRAM_CHARS = 3
 
 
 def _first_contacts():
@@ -303,7 +306,15 @@ def find_customers(
     if q:
         pattern = f"%{_like_escaped(q)}%"
         named = base.where(User.name.like(pattern, escape="\\"))
-        with_lead = with_lead.where(name_of.scalar_subquery().like(pattern, escape="\\"))
+        if len(q) >= TRIGRAM_CHARS:
+            # Few people in the group have this name, and a trigram index finds them: their
+            # leads at the store are then a probe each, however many leads the store has.
+            matching = select(User.id).where(
+                User.role == OWNER, User.name.like(pattern, escape="\\")
+            )
+            with_lead = with_lead.where(Lead.customer_id.in_(matching))
+        else:  # a surname: too many in the group, so the store's leads are read one by one
+            with_lead = with_lead.where(name_of.scalar_subquery().like(pattern, escape="\\"))
     found += [access.store_scope(named, User.store_id, viewer), with_lead]
     ids = union(*found).subquery()
     # The newest 20 ids first, then their rows: joining first lets the planner walk users

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from crm import leads as svc
@@ -38,18 +39,27 @@ def test_a_common_name_finds_the_stores_own_customer_behind_newer_ones_elsewhere
     assert len(everyone) == 20 and own.id not in [c.id for c in everyone]  # the newest 20
 
 
-def test_a_customer_of_another_store_is_found_only_with_a_lead_here(db, f):
+@pytest.mark.parametrize(
+    ("name", "typed"),
+    [
+        ("赵敏", "赵敏"),  # shorter than a trigram: the store's leads read one by one
+        ("欧阳明月", "欧阳明月"),  # a trigram's length: the group's namesakes, then their leads
+        ("欧阳明月", "阳明月"),  # part of a name, from the middle
+    ],
+)
+def test_a_customer_of_another_store_is_found_only_with_a_lead_here(db, f, name, typed):
     mine, theirs = f.store(), f.store()
     adv = f.advisor(mine)
-    walker = f.owner(theirs, name="赵敏")
-    stranger = f.owner(theirs, name="赵敏")
+    walker = f.owner(theirs, name=name)
+    stranger = f.owner(theirs, name=name)
     db.session.commit()
-    assert timeline.find_customers(adv, "赵敏") == []
-    svc.capture(svc.Inquiry(name="赵敏", phone=walker.phone, store=mine, source=PHONE))
+    assert timeline.find_customers(adv, typed) == []
+    svc.capture(svc.Inquiry(name=name, phone=walker.phone, store=mine, source=PHONE))
     db.session.commit()
-    found = timeline.find_customers(adv, "赵敏")
+    found = timeline.find_customers(adv, typed)
     assert [c.id for c in found] == [walker.id] and stranger.id not in [c.id for c in found]
     assert timeline.find_customers(adv, walker.phone) == [walker]
+    assert timeline.find_customers(f.advisor(theirs), typed) != []  # their own store finds both
 
 
 def test_like_wildcards_are_taken_literally(db, f):
