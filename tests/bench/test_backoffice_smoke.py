@@ -7,38 +7,23 @@ test database (<name>_bench_smoke); on SQLite into a temporary file.
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from sqlalchemy.engine import make_url
 
 from bench import backoffice as crawl
 from bench.generate import STAFF_PASSWORD, generate_group
 from bench.group import ADMIN_LOGIN, manager_login
 from bench.run_backoffice import production_app
 from portal.extensions import db
+from tests.bench.group_db import GENERATOR_WARNINGS, dataset_url
 
 LIMIT_S = 2.0
 
-pytestmark = [  # the same two deprecations outside bench/ as in test_generate.py
-    pytest.mark.filterwarnings(
-        "ignore:Passing a session object directly is deprecated:DeprecationWarning"
-    ),
-    pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning"),
-]
-
-
-def dataset_url(tmp_path) -> str:
-    url = os.environ.get("M4S_TEST_DATABASE_URL", "").strip()
-    if not url:
-        return f"sqlite:///{tmp_path / 'group.db'}"
-    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    return parsed.set(database=f"{parsed.database}_bench_smoke").render_as_string(False)
+pytestmark = GENERATOR_WARNINGS
 
 
 @pytest.fixture(scope="module")
 def group_app(tmp_path_factory):
-    url = dataset_url(tmp_path_factory.mktemp("group"))
+    url = dataset_url(tmp_path_factory.mktemp("group"), "bench_smoke")
     counts = generate_group(url, "tiny", seed=5, reset=True)
     assert counts["users"] == 400 and counts["service_records"] > 1000
     application = production_app(url)

@@ -4,28 +4,22 @@ unique identifiers, bookings tied to service records, and the same rows for the 
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import UTC, datetime, timedelta
 from statistics import median
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bench.generate import generate_group
 from bench.group import SCALES, STORES
 from portal.services.accounts import normalize_phone
 from portal.timeutil import set_clock
 from portal.validation import normalize_plate, normalize_vin
+from tests.bench.group_db import GENERATOR_WARNINGS, dataset_url
 
 WHEN = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
-pytestmark = [  # the same two deprecations outside bench/ as in test_generate.py
-    pytest.mark.filterwarnings(
-        "ignore:Passing a session object directly is deprecated:DeprecationWarning"
-    ),
-    pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning"),
-]
+pytestmark = GENERATOR_WARNINGS
 
 
 def build(path, seed: int) -> tuple[str, dict]:
@@ -169,21 +163,12 @@ def test_the_same_seed_gives_the_same_rows(tmp_path, group):
     assert digest(again) == digest(group[2])
 
 
-def dataset_url(tmp_path, name: str) -> str:
-    """A database of its own beside the test database on PostgreSQL, else a SQLite file."""
-    url = os.environ.get("M4S_TEST_DATABASE_URL", "").strip()
-    if not url:
-        return f"sqlite:///{tmp_path / name}.db"
-    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    return parsed.set(database=f"{parsed.database}_group_{name}").render_as_string(False)
-
-
 def test_processes_side_by_side_give_the_rows_of_one(tmp_path):
     """With jobs=2 on PostgreSQL two processes make the chunks, each COPYing on its own
     connection (elsewhere the chunks are made in-process): the rows are those of one process."""
     digests = []
     for jobs in (1, 2):
-        url = dataset_url(tmp_path, f"jobs{jobs}")
+        url = dataset_url(tmp_path, f"group_jobs{jobs}")
         set_clock(lambda: WHEN)
         try:
             counts = generate_group(url, "tiny", seed=4, reset=True, jobs=jobs, chunk_size=100)

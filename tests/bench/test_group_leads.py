@@ -8,12 +8,10 @@ test database (<name>_group_leads); on SQLite into a temporary file.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
 from bench.database import bench_app
 from bench.generate import generate_group
@@ -24,29 +22,17 @@ from crm.models import ACTIVE_STATES, Lead
 from portal.extensions import db
 from portal.models import Store, User
 from portal.timeutil import set_clock
+from tests.bench.group_db import GENERATOR_WARNINGS, dataset_url
 
 WHEN = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 CUSTOMERS = SCALES["tiny"]
 
-pytestmark = [  # the same two deprecations outside bench/ as in test_generate.py
-    pytest.mark.filterwarnings(
-        "ignore:Passing a session object directly is deprecated:DeprecationWarning"
-    ),
-    pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning"),
-]
-
-
-def dataset_url(tmp_path) -> str:
-    url = os.environ.get("M4S_TEST_DATABASE_URL", "").strip()
-    if not url:
-        return f"sqlite:///{tmp_path / 'group.db'}"
-    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    return parsed.set(database=f"{parsed.database}_group_leads").render_as_string(False)
+pytestmark = GENERATOR_WARNINGS
 
 
 @pytest.fixture(scope="module")
 def grown(tmp_path_factory):
-    url = dataset_url(tmp_path_factory.mktemp("group"))
+    url = dataset_url(tmp_path_factory.mktemp("group"), "group_leads")
     set_clock(lambda: WHEN)
     try:
         generate_group(url, "tiny", seed=3, reset=True)
