@@ -82,6 +82,8 @@ STAYS: frozenset[str] = frozenset(
         *"crm_tasks.asked_by_id crm_tasks.owner_id crm_test_drives.advisor_id".split(),
         *"crm_test_drives.licence_checked_by_id inspections.inspector_id".split(),
         *"inspections.sent_by_id insurance_policies.created_by_id loans.created_by_id".split(),
+        # the technician who finished an inspection; the staff member who uploaded a clip
+        *"inspections.finished_by_id inspection_clips.uploaded_by_id".split(),
         *"login_sessions.user_id notice_recipients.advisor_id notices.author_id".split(),
         *"password_history.user_id password_reset_tokens.user_id ratings.advisor_id".split(),
         *"recent_login_failures.user_id rescue_events.actor_id rescues.advisor_id".split(),
