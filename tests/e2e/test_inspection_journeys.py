@@ -79,7 +79,7 @@ def test_technician_inspects_with_a_photo_the_advisor_sends_and_the_owner_approv
         item.locator("label", has_text=severity).click()
         item.locator("textarea[name=note]").fill(note)
         if n == 0:
-            item.locator("input[type=file]").set_input_files(_jpeg())
+            item.locator("input[name=photo]").set_input_files(_jpeg())
         item.locator("button[type=submit]").click()
         saved = tech.locator(f"#{item_id}")
         expect(saved.locator(".dvi-saved")).to_be_visible()

@@ -73,7 +73,7 @@ def test_an_inspection_recorded_offline_uploads_once_when_back_online(open_page,
         item.locator("label", has_text=severity).click()
         item.locator("textarea[name=note]").fill(note)
         if n == 0:
-            item.locator("input[type=file]").set_input_files(_jpeg())
+            item.locator("input[name=photo]").set_input_files(_jpeg())
         item.locator("button[type=submit]").click()
         expect(item.locator(".dvi-waiting")).to_have_text("等待上传")
     assert_fits_phone(staff)
