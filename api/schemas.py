@@ -16,6 +16,31 @@ ServiceType = Literal[SERVICE_TYPES]  # type: ignore[valid-type]
 BookingStatus = Literal[STATUSES]  # type: ignore[valid-type]
 
 
+def _holds_nul(value) -> bool:
+    """Return whether a request body's value holds a NUL character anywhere inside it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+class In(BaseModel):
+    """A request body: no unknown fields, and no NUL character in any text (PostgreSQL refuses
+    them in text columns; the query string and forms are checked by portal.inputs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data):
+        if _holds_nul(data):
+            raise ValueError("Text may not contain NUL characters.")
+        return data
+
+
 class Out(BaseModel):
     """An answer read from a model's attributes."""
 
@@ -148,7 +173,7 @@ class IdempotencyHeaders(BaseModel):
     )
 
 
-class BookingCreate(BaseModel):
+class BookingCreate(In):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: int = Field(ge=1, le=2**31 - 1)
@@ -159,19 +184,19 @@ class BookingCreate(BaseModel):
     description: str = Field("", max_length=2000)
 
 
-class BookingReschedule(BaseModel):
+class BookingReschedule(In):
     model_config = ConfigDict(extra="forbid")
 
     slot_start: AwareDatetime
 
 
-class BookingCancel(BaseModel):
+class BookingCancel(In):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field("", max_length=500)
 
 
-class MileageReading(BaseModel):
+class MileageReading(In):
     """An odometer reading from another system (a DMS at check-in, a telematics feed)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -227,7 +252,7 @@ class LeadQuery(PageQuery):
     )
 
 
-class LeadCreate(BaseModel):
+class LeadCreate(In):
     """An inquiry from an external channel: deduplicated by phone, routed to an advisor."""
 
     model_config = ConfigDict(extra="forbid")
@@ -282,7 +307,7 @@ LostReason = Literal[LOST_REASONS]  # type: ignore[valid-type]
 StageTarget = Literal[(*STAGES[1:], "lost")]  # type: ignore[valid-type]
 
 
-class CustomerUpdate(BaseModel):
+class CustomerUpdate(In):
     """The contact details to change; a field left out stays as it is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -299,7 +324,7 @@ class CustomerUpdate(BaseModel):
     )
 
 
-class LeadStageMove(BaseModel):
+class LeadStageMove(In):
     """A step of the pipeline: a later stage, or lost (with a reason; a manager approves)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -311,7 +336,7 @@ class LeadStageMove(BaseModel):
     note: str = Field("", max_length=2000)
 
 
-class StockChange(BaseModel):
+class StockChange(In):
     """A stock adjustment: a change by delta, or a count of the units on the shelf."""
 
     model_config = ConfigDict(extra="forbid")
