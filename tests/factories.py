@@ -109,12 +109,25 @@ def manufacturer(brand: Brand, **kw) -> User:
     return user("manufacturer", None, brand_id=brand.id, **kw)
 
 
+_made: set[str] = set()  # plates and VINs handed out in this process: never twice
+
+
+def _fresh(make) -> str:
+    """Return a value make() has not returned before (random plates collide now and then:
+    a test with 120 cars once drew the same plate twice)."""
+    value = make()
+    while value in _made:
+        value = make()
+    _made.add(value)
+    return value
+
+
 def vin() -> str:
-    return make_vin(_rng, "LSV", 2021)
+    return _fresh(lambda: make_vin(_rng, "LSV", 2021))
 
 
 def plate() -> str:
-    return make_plate(_rng)
+    return _fresh(lambda: make_plate(_rng))
 
 
 def vehicle(owner: User, **kw) -> Vehicle:
