@@ -32,16 +32,18 @@ from admin.finance import LoanAdmin, PolicyAdmin
 from admin.group import GroupDashboardView
 from admin.help import HelpView
 from admin.import_views import ImportView
-from admin.inspections import InspectionFunnelView, InspectionTemplateAdmin, InspectionView
+from admin.inspection_templates import InspectionTemplateAdmin
+from admin.inspections import InspectionFunnelView, InspectionView
 from admin.job_cards import MyJobsView
 from admin.labels import ROLE_LABELS, code_label
 from admin.lead_import_views import LeadImportView
 from admin.maintenance import PlanAdmin
 from admin.my_store import MyStoreView
 from admin.outbox import OutboxView
-from admin.pipeline import DriveCalendarView, QuoteView
+from admin.pipeline import DriveCalendarView
 from admin.privacy_policy import PrivacyPolicyView
 from admin.quality import ComplaintAnalyticsView, ComplaintsView, SurveyResultsView
+from admin.quotes import QuoteView
 from admin.recalls import RecallView
 from admin.rescue import RescueQueueView, RescueStatsView
 from admin.routing import RoutingView

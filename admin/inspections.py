@@ -5,28 +5,24 @@ decisions live, and the funnel."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from flask import (
     abort,
-    current_app,
     flash,
-    jsonify,
     redirect,
     request,
     url_for,
 )
 from flask_admin import expose
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms.validators import ValidationError as FormError
 
 from admin import charts
-from admin.base import StaffModelView, StaffView, staff_allowed
+from admin.base import StaffView, staff_allowed
 from admin.bookings import chosen_store
+from admin.inspection_app import InstallableApp
 from admin.inspection_clips import ClipRoutes
 from portal import access
 from portal.auth import current_account, is_htmx
@@ -38,9 +34,7 @@ from portal.models import (
     Booking,
     Inspection,
     InspectionTemplate,
-    PlanItem,
     Store,
-    TemplateItem,
 )
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.money import fen_from_form
@@ -50,60 +44,6 @@ from portal.services import inspections as svc
 from portal.services.inspections import clips
 from portal.timeutil import now
 from shop.parts import product_for_part_no
-
-
-def _plan_codes() -> set[str]:
-    return set(db.session.scalars(select(PlanItem.code).distinct()))
-
-
-class InspectionTemplateAdmin(StaffModelView):
-    """The store's inspection checklists: items named in Chinese and English, each linked to a
-    maintenance item code where one exists, with the usual price of the fix."""
-
-    store_column = "store_id"
-    can_view_details = False
-    column_list = ("name", "active", "store")
-    column_labels = {"name": _l("Template name"), "active": _l("In use"), "store": _l("Store")}
-    form_columns = ("name", "active")
-    inline_models = [
-        (
-            TemplateItem,
-            {
-                "form_columns": (
-                    "id",
-                    "position",
-                    "name_zh",
-                    "name_en",
-                    "plan_item_code",
-                    "price_fen",
-                ),
-                "column_labels": {
-                    "position": _l("Sort order"),
-                    "name_zh": _l("Name (Chinese)"),
-                    "name_en": _l("Name (English)"),
-                    "plan_item_code": _l("Maintenance item code"),
-                    "price_fen": _l("Price of the fix (fen)"),
-                },
-            },
-        )
-    ]
-
-    def on_model_change(self, form, model, is_created):
-        if model.store_id is None or not access.sees_all_stores(current_user):
-            model.store_id = model.store_id or current_user.store_id
-        known = _plan_codes()
-        for item in model.items:
-            item.plan_item_code = (item.plan_item_code or "").strip() or None
-            if item.plan_item_code and item.plan_item_code not in known:
-                raise FormError(
-                    _("No maintenance item has the code %(code)s.", code=item.plan_item_code)
-                )
-            if not (item.name_zh or "").strip() or not (item.name_en or "").strip():
-                raise FormError(_("Every item needs a Chinese and an English name."))
-            if item.price_fen is None or item.price_fen < 0:
-                raise FormError(_("A price is zero or more."))
-        super().on_model_change(form, model, is_created)
-
 
 # A page of the cars in the workshop.
 PAGE_SIZE = 50
@@ -203,7 +143,7 @@ def _senders_only() -> None:
         abort(403)
 
 
-class InspectionView(ClipRoutes, StaffView):
+class InspectionView(ClipRoutes, InstallableApp, StaffView):
     """Record an inspection item by item on a phone, with photos, and send it to the owner."""
 
     def _page(self, inspection, error=None, status=200):
@@ -317,70 +257,31 @@ class InspectionView(ClipRoutes, StaffView):
             url_for(".show", inspection_id=inspection_id) + f"#item-{item_id}", code=303
         )
 
-    @expose("/manifest.webmanifest")
-    def manifest(self):
-        """Return the web app manifest that makes the inspection screens installable."""
-        body = {
-            "name": _("M4S inspections"),
-            "short_name": _("Inspections"),
-            "start_url": url_for(".index"),
-            "scope": url_for(".index"),
-            "display": "standalone",
-            "background_color": "#ffffff",
-            "theme_color": "#343a40",
-            "icons": [
-                {
-                    "src": url_for("static", filename=f"img/dvi-{n}.png"),
-                    "sizes": f"{n}x{n}",
-                    "type": "image/png",
-                }
-                for n in (192, 512)
-            ],
-        }
-        response = jsonify(body)
-        response.mimetype = "application/manifest+json"
-        return response
-
-    @expose("/sw.js")
-    def service_worker(self):
-        """Return the service worker that keeps the inspection screens usable offline."""
-        script = Path(current_app.static_folder or "", "js", "dvi-sw.js").read_bytes()
-        response = current_app.response_class(script, mimetype="text/javascript")
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["Service-Worker-Allowed"] = url_for(".index")
-        return response
+    def _step(self, inspection_id: int, act, done: str):
+        """Take one step of the inspection (finish, send) and show its page with the outcome."""
+        staff = current_account()
+        inspection = svc.staff_inspection(staff, inspection_id)
+        try:
+            act(staff, inspection)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(done, "success")
+        return redirect(url_for(".show", inspection_id=inspection_id), code=303)
 
     @expose("/<int:inspection_id>/finish", methods=["POST"])
     def finish(self, inspection_id: int):
         """Mark the inspection recorded, for the advisor to check and send."""
-        staff = current_account()
-        inspection = svc.staff_inspection(staff, inspection_id)
-        try:
-            svc.finish(staff, inspection)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(
-                _("Finished. The advisor checks the prices and sends it to the owner."), "success"
-            )
-        return redirect(url_for(".show", inspection_id=inspection_id), code=303)
+        done = _("Finished. The advisor checks the prices and sends it to the owner.")
+        return self._step(inspection_id, svc.finish, done)
 
     @expose("/<int:inspection_id>/send", methods=["POST"])
     def send(self, inspection_id: int):
         _senders_only()
-        staff = current_account()
-        inspection = svc.staff_inspection(staff, inspection_id)
-        try:
-            svc.send(staff, inspection)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Sent to the owner. Their decisions appear below as they come in."), "success")
-        return redirect(url_for(".show", inspection_id=inspection_id), code=303)
+        done = _("Sent to the owner. Their decisions appear below as they come in.")
+        return self._step(inspection_id, svc.send, done)
 
     @expose("/<int:inspection_id>/decisions")
     def decisions(self, inspection_id: int):

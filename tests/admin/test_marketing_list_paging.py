@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from admin import campaigns as campaign_views
-from admin import pipeline, recalls, sales_orders
+from admin import quotes, recalls, sales_orders
 from crm.campaign_models import Campaign, RecallList, Segment
 from crm.models import Lead
 from crm.pipeline_models import AWAITING, DRAFT, Quote, SalesOrder
@@ -30,7 +30,7 @@ def small_pages(monkeypatch):
     monkeypatch.setattr(campaign_views, "PAGE_SIZE", SIZE)
     monkeypatch.setattr(recalls, "PAGE_SIZE", SIZE)
     monkeypatch.setattr(sales_orders, "PAGE_SIZE", SIZE)
-    monkeypatch.setattr(pipeline, "QUOTES_PAGE", SIZE)
+    monkeypatch.setattr(quotes, "QUOTES_PAGE", SIZE)
 
 
 def _segments(store, n: int) -> list[Segment]:
