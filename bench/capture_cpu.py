@@ -27,7 +27,7 @@ import uuid
 
 from sqlalchemy import event, select, text
 
-from bench.database import BENCH_DATA_KEY, BENCH_LOOKUP_KEY, engine_url
+from bench.database import engine_url
 from bench.run_leads import dataset, requests_for
 from bench.run_outbox_web import cpu_seconds
 
@@ -51,20 +51,10 @@ class Statements:
 
 def bench_app(url: str):
     """The app as production runs it on this database, without the rate limits (one token)."""
-    import secrets
+    from bench.run_backoffice import production_app
 
-    from portal.app import create_app
-
-    return create_app(
-        {
-            "ENV": "production",
-            "SECRET_KEY": secrets.token_hex(32),
-            "DATA_KEYS": BENCH_DATA_KEY,
-            "LOOKUP_KEY": BENCH_LOOKUP_KEY,
-            "DATABASE_URL": str(engine_url(url).render_as_string(hide_password=False)),
-            "SMTP_HOST": "",
-            "RATELIMIT_ENABLED": False,
-        }
+    return production_app(
+        str(engine_url(url).render_as_string(hide_password=False)), RATELIMIT_ENABLED=False
     )
 
 

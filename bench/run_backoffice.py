@@ -40,8 +40,9 @@ from portal.app import create_app
 from portal.extensions import db
 
 
-def production_app(database_url: str):
-    """The app as production runs it (CSRF, Secure cookies, rate limits), on this database."""
+def production_app(database_url: str, **overrides):
+    """The app as production runs it (CSRF, Secure cookies, rate limits), on this database;
+    overrides change settings (a bench of one API token switches the rate limits off)."""
     return create_app(
         {
             "ENV": "production",
@@ -50,6 +51,7 @@ def production_app(database_url: str):
             "LOOKUP_KEY": BENCH_LOOKUP_KEY,
             "DATABASE_URL": database_url,
             "SMTP_HOST": "",
+            **overrides,
         }
     )
 
