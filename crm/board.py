@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from crm.models import (
     CONTACTED,
@@ -105,8 +106,20 @@ def pipeline(viewer: User) -> list[AdvisorRow]:
 
 
 def cards(viewer: User, advisor_id: int | None = None) -> dict[str, list[Lead]]:
-    """Return the open leads per stage, oldest change first (the ones waiting longest on top)."""
-    stmt = access.store_scope(select(Lead).where(Lead.state == OPEN), Lead, viewer)
+    """Return the open leads per stage, oldest change first (the ones waiting longest on top).
+
+    Each card shows its customer's and advisor's names: they come in the same statement, not
+    one lazy load per card."""
+    stmt = access.store_scope(
+        select(Lead)
+        .where(Lead.state == OPEN)
+        .options(
+            joinedload(Lead.customer).load_only(User.name),
+            joinedload(Lead.advisor).load_only(User.name),
+        ),
+        Lead,
+        viewer,
+    )
     if advisor_id:
         stmt = stmt.where(Lead.advisor_id == advisor_id)
     result: dict[str, list[Lead]] = {}

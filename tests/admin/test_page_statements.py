@@ -31,6 +31,7 @@ PAGES = (
     "/admin/advisors/",
     "/admin/notices/",
     "/admin/leads/?scope=store",
+    "/admin/sales_board/",
     "/admin/vehicles_admin/",
     "/admin/vehicles_admin/?sort=0",
 )
