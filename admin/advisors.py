@@ -23,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from admin import list_pages
 from admin.base import HOME_PANELS, StaffView
 from admin.consent import StaffConsentFields, record_staff_consent
 from admin.loading import preload
@@ -109,10 +110,22 @@ class AdvisorView(StaffView):
 
     @expose("/")
     def index(self):
-        rows = advisors.directory(_me(), include_inactive=current_user.role in MANAGER_ROLES)
+        # Those who see every store see one store's advisors at a time (?store=, the first store
+        # by default): the whole group's cards and their customer counts are far too many.
+        stores = list_pages.store_choices()
+        store_id = list_pages.chosen_store(stores) or (stores[0][0] if stores else None)
+        rows = advisors.directory(
+            _me(), include_inactive=current_user.role in MANAGER_ROLES, store_id=store_id
+        )
         preload(User, rows, selectinload(User.profile), selectinload(User.store))
         counts = advisors.customer_counts([a.id for a in rows])
-        return self.render("admin/advisors/index.html", rows=rows, counts=counts)
+        return self.render(
+            "admin/advisors/index.html",
+            rows=rows,
+            counts=counts,
+            pick_stores=stores,
+            store_id=store_id,
+        )
 
     @expose("/<int:advisor_id>")
     def show(self, advisor_id: int):

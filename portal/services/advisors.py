@@ -53,9 +53,14 @@ def referrer_from_code(code: str) -> User | None:
 # ---------------------------------------------------------------- directory and performance
 
 
-def directory(actor: User, *, include_inactive: bool = False) -> list[User]:
-    """Return the advisors the staff member may see (their store; admins all)."""
-    stmt = access.store_scope(select(User).where(User.role == ADVISOR), User.store_id, actor)
+def directory(
+    actor: User, *, include_inactive: bool = False, store_id: int | None = None
+) -> list[User]:
+    """Return the advisors the staff member may see (their store; admins all, or the store_id
+    they chose)."""
+    stmt = access.chosen_store_scope(
+        select(User).where(User.role == ADVISOR), User.store_id, actor, store_id
+    )
     if not include_inactive:
         stmt = stmt.where(User.is_active.is_(True))
     return list(db.session.scalars(stmt.order_by(User.store_id, User.name)))

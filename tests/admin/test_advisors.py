@@ -92,6 +92,25 @@ def test_directory_and_performance_page(team, f, db, client, auth):
     assert client.get(f"/admin/advisors/{team['other'].id}").status_code == 404
 
 
+def test_the_group_admin_sees_one_stores_advisors_at_a_time(team, f, db, client, auth):
+    """A group of 100 stores has hundreds of advisors: the admin picks the store (the first by
+    name when none is chosen, or when the choice names no store), never all of them at once."""
+    admin = f.admin()
+    db.session.commit()
+    home, away = team["a"].store, team["other"].store
+    first = min((home, away), key=lambda s: (s.name, s.id))
+    auth.login(admin)
+    body = client.get("/admin/advisors/").get_data(as_text=True)
+    assert f'<option value="{first.id}" selected>' in body and '<option value="">' not in body
+    chosen = client.get(f"/admin/advisors/?store={away.id}").get_data(as_text=True)
+    assert f'id="advisor-{team["other"].id}"' in chosen
+    assert f'id="advisor-{team["a"].id}"' not in chosen
+    for odd in ("999999", "abc", "-1", "1" * 40):
+        page = client.get(f"/admin/advisors/?store={odd}")
+        assert page.status_code == 200
+        assert f'<option value="{first.id}" selected>' in page.get_data(as_text=True)
+
+
 def test_a_notice_to_an_advisor_id_past_the_integers_is_refused(client, auth, f, db):
     store = f.store("A")
     manager = f.manager(store)
