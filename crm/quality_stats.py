@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, case, func, select, union
+from sqlalchemy.orm import joinedload
 
 from crm.quality_models import SERVICE, Complaint, Survey
 from portal import access
@@ -266,6 +267,12 @@ def ratings(user: User, days: int = 365, limit: int = 30) -> tuple[list, list]:
     names = _names(User, [r[0] for r in per])
     summary = [(names.get(a, "—"), n, float(s), float(v)) for a, n, s, v in per]
     latest = db.session.execute(
-        base.add_columns(Rating, Booking).order_by(Rating.created_at.desc()).limit(limit)
+        base.add_columns(Rating, Booking)
+        .options(  # the list names each booking's store and advisor: not one load per row
+            joinedload(Booking.store).load_only(Store.name),
+            joinedload(Booking.advisor).load_only(User.name),
+        )
+        .order_by(Rating.created_at.desc())
+        .limit(limit)
     ).all()
     return sorted(summary, key=lambda r: -r[1]), latest

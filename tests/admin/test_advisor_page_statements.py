@@ -52,3 +52,17 @@ def test_the_performance_page_does_not_grow_with_the_advisors_work(f, client, au
     _customers(f, store, advisor, 14)
     large = _count(client, auth, viewer, url)
     assert small == large <= LIMIT, (small, large)
+
+
+def test_the_csi_page_does_not_grow_with_the_ratings_stores_and_advisors(f, client, auth):
+    """The latest ratings name their store and advisor in the list's own statement."""
+    admin = f.admin()
+    store = f.store("A")
+    _customers(f, store, f.advisor(store), 2)
+    small = _count(client, auth, admin, "/admin/csi/")
+    for name in ("B", "C", "D"):
+        other = f.store(name)
+        for _ in range(2):
+            _customers(f, other, f.advisor(other), 3)
+    large = _count(client, auth, admin, "/admin/csi/")
+    assert small == large <= LIMIT, (small, large)
