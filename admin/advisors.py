@@ -35,7 +35,7 @@ from portal.forms import field_error
 from portal.i18n import in_language_of
 from portal.inputs import MAX_ID
 from portal.mail import send_mail
-from portal.models import Notice, User
+from portal.models import Notice, NoticeRecipient, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.services import accounts, advisors, notices
 
@@ -279,6 +279,13 @@ class NoticeView(StaffView):
     @expose("/<int:notice_id>")
     def show(self, notice_id: int):
         notice = self._notice(notice_id)
+        # The readers' table names every recipient: their names in one query, not one each.
+        preload(
+            Notice,
+            [notice],
+            selectinload(Notice.recipients).selectinload(NoticeRecipient.advisor),
+            selectinload(Notice.store),
+        )
         mine = next((r for r in notice.recipients if r.advisor_id == current_user.id), None)
         return self.render("admin/advisors/notice.html", notice=notice, mine=mine)
 

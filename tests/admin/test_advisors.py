@@ -140,3 +140,23 @@ def test_the_notice_list_counts_recipients_and_reads_per_notice(team, db, f):
     assert of_b == {everyone.id: False, chosen.id: False}
     every = {n.id: (total, read) for n, total, read, _m in notices.listing(f.admin())}
     assert every == {everyone.id: (2, 1), chosen.id: (1, 0), other_store.id: (1, 0)}
+
+
+def test_a_notices_readers_table_does_not_load_each_reader(f, db, client, auth):
+    from tests.admin.test_page_statements import Counter
+
+    def statements(k: int) -> int:
+        store = f.store()
+        manager = f.manager(store)
+        for _ in range(k):
+            f.advisor(store)
+        notice = notices.publish(manager, title="周会", body="周一八点")
+        db.session.commit()
+        auth.login(manager)
+        with Counter() as seen:
+            page = client.get(f"/admin/notices/{notice.id}")
+        assert page.status_code == 200 and page.get_data(as_text=True).count('id="reader-') == k
+        auth.logout()
+        return len(seen.statements)
+
+    assert statements(2) == statements(8)
