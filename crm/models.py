@@ -84,6 +84,13 @@ class Lead(Base):
         Index("ix_crm_leads_store_state_created", "store_id", "state", "created_at"),
         Index("ix_crm_leads_advisor_state", "advisor_id", "state"),
         Index("ix_crm_leads_brand_store_created", "brand_id", "store_id", "created_at"),
+        # The group's leads of a period, every store at once (the comparison dashboard): its
+        # counts and its median time to first contact read the index alone on PostgreSQL.
+        Index(
+            "ix_crm_leads_created",
+            "created_at",
+            postgresql_include=["store_id", "first_contact_at", "arrived_at", "brand_id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
