@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, UTCDateTime
@@ -122,4 +122,24 @@ class StoreDailyCount(Base):
     n: Mapped[int] = mapped_column(default=0)
     quantity: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoreContactMedian(Base):
+    """A store's median minutes to first contact over one of the comparison's periods
+    (admin/group_stats.PERIODS), taken by the worker with the daily figures.
+
+    A median does not add up over days, and over the whole group's period it reads every
+    lead of the period (218k for 90 days at 1M customers, 400 ms). The page reads this row when
+    its days are the period's days, else it takes the median from the raw leads."""
+
+    __tablename__ = "store_contact_medians"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(12), primary_key=True)
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    minutes: Mapped[float | None] = mapped_column(Float)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

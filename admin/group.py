@@ -171,4 +171,6 @@ class GroupDashboardView(StaffView):
             columns=columns,
             minimum=minimum,
             held_back=any(c.too_few for col in columns for c in col["cells"]),
+            contact_as_of=min((s.contact_as_of for s in stores if s.contact_as_of), default=None),
+            tz=tz,
         )

@@ -74,6 +74,7 @@ class StoreFigures:
     came: int = 0
     no_show: int = 0
     contact_minutes: float | None = None  # median time to first contact of new leads
+    contact_as_of: datetime | None = None  # when the worker took it (None: taken now)
     contacted: int = 0  # the new leads that median is taken over
     contact_seconds: int = 0  # their seconds to first contact, summed
     leads: int = 0
@@ -310,8 +311,18 @@ def add_counted(found: dict, ids: list, start: datetime, end: datetime, viewer=N
 
 def contact_median(found: dict, ids: list, start: datetime, end: datetime, viewer) -> None:
     """Set each store's median minutes to first contact of the leads created in [start, end)
-    that the viewer compares: a median does not add up over days, so it is always taken over
-    the raw leads."""
+    that the viewer compares: a median does not add up over days, so it is taken over the raw
+    leads (or read from the worker's medians of the period: admin/daily_stats.py)."""
+    for store_id, middle in contact_medians(ids, start, end, viewer).items():
+        found[store_id].contact_minutes = middle
+
+
+def contact_medians(
+    ids: list, start: datetime, end: datetime, viewer=None
+) -> dict[int, float | None]:
+    """Return {store id: median minutes to first contact} of the leads created in
+    [start, end) of these stores: those the viewer compares, or every brand's (viewer None,
+    the worker). Stores without a contacted lead are left out."""
     arrived = func.coalesce(Lead.arrived_at, Lead.created_at)  # an import counts from then
     minutes = days_between(arrived, Lead.first_contact_at) * 1440
     base = select(Lead.id).where(
@@ -320,11 +331,14 @@ def contact_median(found: dict, ids: list, start: datetime, end: datetime, viewe
         Lead.first_contact_at.is_not(None),
         Lead.store_id.in_(ids),
     )
-    base = access.compared_brand_rows(base, Lead.brand_id, viewer)
+    if viewer is not None:
+        base = access.compared_brand_rows(base, Lead.brand_id, viewer)
     ranked = booking_stats.with_median(minutes, base, Lead.store_id)
     stmt = select(ranked.c.store_id, booking_stats.median_of(ranked)).group_by(ranked.c.store_id)
-    for store_id, middle in db.session.execute(stmt):
-        found[store_id].contact_minutes = float(middle) if middle is not None else None
+    return {
+        store_id: float(middle) if middle is not None else None
+        for store_id, middle in db.session.execute(stmt)
+    }
 
 
 def median(values: list[float | None]) -> float | None:

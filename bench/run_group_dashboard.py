@@ -35,7 +35,7 @@ from sqlalchemy import delete, event, insert, select
 
 from admin import daily_stats, group_stats
 from admin import group as group_page
-from admin.daily_stats_models import StoreDailyStats, StoreStatsSpan
+from admin.daily_stats_models import StoreContactMedian, StoreDailyStats, StoreStatsSpan
 from bench import backoffice as crawl
 from bench.generate import STAFF_PASSWORD
 from bench.group import ADMIN_LOGIN
@@ -81,7 +81,10 @@ def check_equal(app) -> None:
         zones = dict(db.session.execute(select(Store.id, Store.timezone)).all())
         at = now()
         for key in group_stats.PERIODS:
-            rolled = {r.store_id: asdict(r) for r in daily_stats.period_figures(admin, key, at)}
+            rolled = {
+                r.store_id: asdict(r) | {"contact_as_of": None}
+                for r in daily_stats.period_figures(admin, key, at)
+            }
             raw = {}
             for zone in set(zones.values()):
                 period = group_stats.period(key, at.astimezone(ZoneInfo(zone)).date(), zone)
@@ -94,16 +97,25 @@ def check_equal(app) -> None:
         db.session.rollback()
 
 
-def set_spans(app, rows: list[dict] | None) -> list[dict]:
-    """Empty the spans (rows None) or put these rows back; return the rows there were."""
+def set_spans(app, rows: dict | None) -> dict:
+    """Empty the spans and the worker's contact medians (rows None) or put these rows back;
+    return the rows there were. Without them the page counts and ranks everything raw."""
+    tables = {
+        "spans": (StoreStatsSpan, ("store_id", "first_day", "last_day", "computed_at")),
+        "medians": (
+            StoreContactMedian,
+            ("store_id", "period", "first_day", "last_day", "minutes", "computed_at"),
+        ),
+    }
     with app.app_context():
-        kept = [
-            {c: getattr(s, c) for c in ("store_id", "first_day", "last_day", "computed_at")}
-            for s in db.session.scalars(select(StoreStatsSpan))
-        ]
-        db.session.execute(delete(StoreStatsSpan))
-        if rows:
-            db.session.execute(insert(StoreStatsSpan), rows)
+        kept = {
+            name: [{c: getattr(r, c) for c in cols} for r in db.session.scalars(select(model))]
+            for name, (model, cols) in tables.items()
+        }
+        for name, (model, _cols) in tables.items():
+            db.session.execute(delete(model))
+            if rows and rows.get(name):
+                db.session.execute(insert(model), rows[name])
         db.session.commit()
     return kept
 
@@ -200,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         counter = Counter(db.engine)
     staff = crawl.sign_in(app, "admin", ADMIN_LOGIN, STAFF_PASSWORD)
     results = {key: {"raw": [], "rollup": []} for key in group_stats.PERIODS}
-    spans: list[dict] = []
+    spans: dict = {}
     ends = group_page.CHART_ENDS
     try:
         for round_no in range(args.rounds):
@@ -208,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.charts:  # raw = every store's bar, rollup = the ends only
                     group_page.CHART_ENDS = 10**6 if side == "raw" else ends
                 elif side == "raw":
-                    spans = set_spans(app, None) or spans
+                    emptied = set_spans(app, None)
+                    spans = emptied if any(emptied.values()) else spans
                 else:
                     set_spans(app, spans)
                 for key in group_stats.PERIODS:

@@ -13,7 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from admin import daily_stats, group_stats
-from admin.daily_stats_models import COUNTS, StoreDailyStats, StoreStatsSpan
+from admin.daily_stats_models import (
+    COUNTS,
+    StoreContactMedian,
+    StoreDailyStats,
+    StoreStatsSpan,
+)
 from crm import complaints
 from crm.models import LOST, WON, Lead
 from crm.quality_models import Survey
@@ -154,7 +159,10 @@ def _raw(viewer, key: str, at: datetime) -> list[dict]:
 
 
 def _rolled(viewer, key: str, at: datetime) -> list[dict]:
-    return [asdict(r) for r in daily_stats.period_figures(viewer, key, at)]
+    """The figures the page reads, without when the worker took the median (raw has none)."""
+    return [
+        asdict(r) | {"contact_as_of": None} for r in daily_stats.period_figures(viewer, key, at)
+    ]
 
 
 def _assert_equal_for_every_period(viewer) -> None:
@@ -306,3 +314,58 @@ def test_two_runs_at_once_both_finish_and_agree(group, app):
     db.session.commit()
     assert _rows() == once
     _assert_equal_for_every_period(group["hq"])
+
+
+def _medians(viewer, key: str) -> dict[str, float | None]:
+    return {r.name: r.contact_minutes for r in daily_stats.period_figures(viewer, key, now())}
+
+
+def test_the_page_reads_the_workers_medians_of_the_periods_very_days(group, f):
+    hq, a = group["hq"], group["stores"][0]
+    raw = {key: _medians(hq, key) for key in group_stats.PERIODS}
+    assert any(v is not None for v in raw["90d"].values())
+    result = daily_stats.refresh_daily_stats()
+    db.session.commit()
+    assert result["medians"] == 3 * len(group_stats.PERIODS)
+    for key in group_stats.PERIODS:  # taken now: the same as the raw leads
+        assert _medians(hq, key) == raw[key], key
+    # A lead of A contacted after the job: the page keeps the kept median until the next run.
+    db.session.add(
+        Lead(
+            customer_id=f.owner(a).id,
+            store_id=a.id,
+            source="phone",
+            created_at=_at(a, 1, 9),
+            first_contact_at=_at(a, 1, 9) + timedelta(days=30),
+        )
+    )
+    db.session.commit()
+    assert _medians(hq, "90d")["A"] == raw["90d"]["A"]
+    shown = [r for r in daily_stats.period_figures(hq, "90d", now()) if r.name == "A"][0]
+    assert shown.contact_as_of is not None
+    daily_stats.refresh_daily_stats()
+    db.session.commit()
+    moved = _medians(hq, "90d")["A"]
+    assert moved is not None and moved > raw["90d"]["A"]
+    # A kept median of other days (yesterday's period) is not this period's: taken raw.
+    kept = db.session.get(StoreContactMedian, (a.id, "90d"))
+    kept.first_day -= timedelta(days=1)
+    kept.last_day -= timedelta(days=1)
+    kept.minutes = -1.0
+    db.session.commit()
+    assert _medians(hq, "90d")["A"] == moved
+
+
+def test_a_brands_officer_gets_the_median_of_their_brands_leads(group, f):
+    byd = f.brand("BYD", stores=tuple(group["stores"]))
+    for lead in db.session.scalars(select(Lead)):
+        lead.brand_id = byd.id
+    db.session.commit()
+    officer = f.manufacturer(byd)
+    raw = _medians(officer, "90d")
+    assert any(v is not None for v in raw.values())
+    daily_stats.refresh_daily_stats()
+    for row in db.session.scalars(select(StoreContactMedian)):
+        row.minutes = -1.0  # the worker's medians are every brand's: never an officer's figure
+    db.session.commit()
+    assert _medians(officer, "90d") == raw
