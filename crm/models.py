@@ -201,6 +201,17 @@ class Task(Base):
     __table_args__ = (
         Index("ix_crm_tasks_owner_open_due", "owner_id", "done_at", "due_at"),
         Index("ix_crm_tasks_store_status_due", "store_id", "status", "due_at"),
+        # The live tasks of every store (a group's admin: approvals, overdue per person): a
+        # few thousand among millions done, read without the history.
+        Index(
+            "ix_crm_tasks_live_status_due",
+            "status",
+            "due_at",
+            "id",
+            postgresql_include=["store_id", "owner_id", "overdue_at"],
+            postgresql_where=text("status IN ('open', 'awaiting')"),
+            sqlite_where=text("status IN ('open', 'awaiting')"),
+        ),
         UniqueConstraint("rule", "cause", name="uq_crm_tasks_rule_cause"),
         CheckConstraint(in_values("kind", TASK_KINDS), name="kind_known"),
         CheckConstraint(in_values("status", TASK_STATUSES), name="status_known"),
