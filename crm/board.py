@@ -88,15 +88,16 @@ class AdvisorRow:
         return sum(self.by_stage.values())
 
 
-def pipeline(viewer: User) -> list[AdvisorRow]:
+def pipeline(viewer: User, store_id: int | None = None) -> list[AdvisorRow]:
     """Return the open leads counted by advisor and stage (the viewer's store)."""
-    stmt = access.store_scope(
+    stmt = access.chosen_store_scope(
         select(Lead.advisor_id, User.name, Lead.stage, func.count(Lead.id))
         .outerjoin(User, User.id == Lead.advisor_id)
         .where(Lead.state == OPEN)
         .group_by(Lead.advisor_id, User.name, Lead.stage),
         Lead,
         viewer,
+        store_id,
     )
     rows: dict[int | None, AdvisorRow] = {}
     for advisor_id, name, stage, count in db.session.execute(stmt):
@@ -105,12 +106,14 @@ def pipeline(viewer: User) -> list[AdvisorRow]:
     return sorted(rows.values(), key=lambda r: (-r.total, r.name))
 
 
-def cards(viewer: User, advisor_id: int | None = None) -> dict[str, list[Lead]]:
+def cards(
+    viewer: User, advisor_id: int | None = None, store_id: int | None = None
+) -> dict[str, list[Lead]]:
     """Return the open leads per stage, oldest change first (the ones waiting longest on top).
 
     Each card shows its customer's and advisor's names: they come in the same statement, not
     one lazy load per card."""
-    stmt = access.store_scope(
+    stmt = access.chosen_store_scope(
         select(Lead)
         .where(Lead.state == OPEN)
         .options(
@@ -119,6 +122,7 @@ def cards(viewer: User, advisor_id: int | None = None) -> dict[str, list[Lead]]:
         ),
         Lead,
         viewer,
+        store_id,
     )
     if advisor_id:
         stmt = stmt.where(Lead.advisor_id == advisor_id)
@@ -132,15 +136,18 @@ def cards(viewer: User, advisor_id: int | None = None) -> dict[str, list[Lead]]:
     return result
 
 
-def funnel(viewer: User, span: Period, advisor_id: int | None = None) -> list[tuple[str, int]]:
+def funnel(
+    viewer: User, span: Period, advisor_id: int | None = None, store_id: int | None = None
+) -> list[tuple[str, int]]:
     """Return how many leads received in the period reached each funnel stage (lost ones too,
     at the stage they reached)."""
-    stmt = access.store_scope(
+    stmt = access.chosen_store_scope(
         select(Lead.stage, func.count(Lead.id))
         .where(Lead.created_at >= span.start_utc, Lead.created_at < span.end_utc)
         .group_by(Lead.stage),
         Lead,
         viewer,
+        store_id,
     )
     if advisor_id:
         stmt = stmt.where(Lead.advisor_id == advisor_id)
@@ -152,11 +159,11 @@ def funnel(viewer: User, span: Period, advisor_id: int | None = None) -> list[tu
     return reached
 
 
-def actuals(viewer: User, span: Period) -> dict[str, int]:
+def actuals(viewer: User, span: Period, store_id: int | None = None) -> dict[str, int]:
     """Return what happened in the period by its own date: drives, orders signed, deliveries."""
 
     def count(stmt, model) -> int:
-        return db.session.scalar(access.store_scope(stmt, model, viewer)) or 0
+        return db.session.scalar(access.chosen_store_scope(stmt, model, viewer, store_id)) or 0
 
     in_span = (SalesOrder.signed_at >= span.start_utc, SalesOrder.signed_at < span.end_utc)
     delivered = (
@@ -185,35 +192,39 @@ def actuals(viewer: User, span: Period) -> dict[str, int]:
     }
 
 
-def orders_by_advisor(viewer: User, span: Period) -> list[tuple[str, int]]:
+def orders_by_advisor(
+    viewer: User, span: Period, store_id: int | None = None
+) -> list[tuple[str, int]]:
     """Return the orders signed in the period per advisor, most first."""
-    stmt = access.store_scope(
+    stmt = access.chosen_store_scope(
         select(User.name, func.count(SalesOrder.id))
         .outerjoin(User, User.id == SalesOrder.advisor_id)
         .where(SalesOrder.signed_at >= span.start_utc, SalesOrder.signed_at < span.end_utc)
         .group_by(User.name),
         SalesOrder,
         viewer,
+        store_id,
     )
     return sorted(((name or "—", n) for name, n in db.session.execute(stmt)), key=lambda r: -r[1])
 
 
-def store_advisors(viewer: User) -> list[User]:
+def store_advisors(viewer: User, store_id: int | None = None) -> list[User]:
     """Return the active advisors the viewer may filter the board by."""
-    stmt = access.store_scope(
-        select(User).where(User.role == "advisor", User.is_active.is_(True)), User, viewer
+    stmt = access.chosen_store_scope(
+        select(User).where(User.role == "advisor", User.is_active.is_(True)), User, viewer, store_id
     )
     return list(db.session.scalars(stmt.order_by(User.name)))
 
 
-def lost_reasons(viewer: User, span: Period) -> list[tuple[str, int]]:
+def lost_reasons(viewer: User, span: Period, store_id: int | None = None) -> list[tuple[str, int]]:
     """Return the leads closed as lost in the period per reason, most first."""
-    stmt = access.store_scope(
+    stmt = access.chosen_store_scope(
         select(Lead.lost_reason, func.count(Lead.id))
         .where(Lead.state == LOST, Lead.updated_at >= span.start_utc)
         .where(Lead.updated_at < span.end_utc)
         .group_by(Lead.lost_reason),
         Lead,
         viewer,
+        store_id,
     )
     return sorted(((r or "other", n) for r, n in db.session.execute(stmt)), key=lambda r: -r[1])

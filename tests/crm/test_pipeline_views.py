@@ -177,3 +177,26 @@ def test_the_manager_board_shows_the_funnel_and_the_pipeline(client, auth, f, db
     )
     assert refused.status_code == 303
     assert drive_svc.settings_for(store.id).discount_limit_fen == 8_000_00
+
+
+def test_the_group_admin_sees_one_stores_board_at_a_time(client, auth, f, db):
+    store, adv, _owner, lead, _car = _setup(f, db)
+    other = f.store()
+    their = f.advisor(other)
+    db.session.commit()
+    first = min((store, other), key=lambda s: (s.name, s.id))
+    second = other if first is store else store
+    auth.login(f.admin())
+    body = client.get("/admin/sales_board/").get_data(as_text=True)
+    assert f'<option value="{first.id}" selected>' in body
+    chosen = client.get(f"/admin/sales_board/?store={store.id}").get_data(as_text=True)
+    assert f'<option value="{store.id}" selected>' in chosen
+    assert f'value="{adv.id}"' in chosen and f'value="{their.id}"' not in chosen
+    assert f"/admin/leads/{lead.id}" in chosen
+    elsewhere = client.get(f"/admin/sales_board/?store={other.id}").get_data(as_text=True)
+    assert f"/admin/leads/{lead.id}" not in elsewhere and f'value="{their.id}"' in elsewhere
+    odd = client.get("/admin/sales_board/?store=abc")
+    assert odd.status_code == 200 and f'<option value="{first.id}" selected>' in odd.get_data(
+        as_text=True
+    )
+    assert second.id != first.id
