@@ -6,22 +6,42 @@ from collections import defaultdict
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from portal.extensions import db
+from portal.sqltime import local_date
 from portal.timeutil import now
 from shop.models import CANCELLED, Category, Order, OrderLine, Product
 
 SOLD_STATUSES = ("paid", "ready", "shipped", "completed", "refunded")
 
 
-def _paid_lines(days: int, store_id: int | None):
-    since = now() - timedelta(days=days)
+def _paid_sums(days: int, store_id: int | None, tz: str):
+    """Select the paid lines of the last `days` days summed in SQL per local day, product name
+    and category: (day, name, category id, revenue net of the order's refund share, units).
+
+    A line's share of its order's refund is refunded * line / total, rounded down, as the
+    order is refunded pro rata; a few hundred rows come back, never one per line."""
+    at = now()
+    line_fen = OrderLine.unit_price_fen * OrderLine.quantity
+    refund_share = case((Order.total_fen > 0, Order.refunded_fen * line_fen // Order.total_fen))
+    day = local_date(Order.paid_at, tz, at).label("day")
     q = (
-        select(Order.paid_at, Order.refunded_fen, Order.total_fen, OrderLine, Product.category_id)
+        select(
+            day,
+            OrderLine.name,
+            Product.category_id,
+            func.sum(line_fen - func.coalesce(refund_share, 0)),
+            func.sum(OrderLine.quantity),
+        )
         .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Product, Product.id == OrderLine.product_id)
-        .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.status != CANCELLED)
+        .where(
+            Order.paid_at.is_not(None),
+            Order.paid_at >= at - timedelta(days=days),
+            Order.status != CANCELLED,
+        )
+        .group_by(day, OrderLine.name, Product.category_id)
     )
     if store_id:
         q = q.where(Order.store_id == store_id)
@@ -36,14 +56,14 @@ def sales(days: int = 30, store_id: int | None = None, tz: str = "Asia/Shanghai"
     per_day_units: dict[date, int] = defaultdict(int)
     per_product: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     per_category: dict[int, int] = defaultdict(int)
-    for paid_at, refunded, total, line, category_id in _paid_lines(days, store_id):
-        day = paid_at.astimezone(zone).date()
-        share = line.total_fen - (refunded * line.total_fen // total if total else 0)
-        per_day_rev[day] += share
-        per_day_units[day] += line.quantity
-        per_product[line.name][0] += share
-        per_product[line.name][1] += line.quantity
-        per_category[category_id] += share
+    for day, name, category_id, revenue, units in _paid_sums(days, store_id, tz):
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        revenue, units = int(revenue or 0), int(units or 0)
+        per_day_rev[day] += revenue
+        per_day_units[day] += units
+        per_product[name][0] += revenue
+        per_product[name][1] += units
+        per_category[category_id] += revenue
     names = dict(db.session.execute(select(Category.id, Category.name)).all())
     days_list = [today - timedelta(days=i) for i in range(days - 1, -1, -1)]
     top = sorted(per_product.items(), key=lambda kv: -kv[1][0])[:10]
