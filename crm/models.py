@@ -201,6 +201,8 @@ class Task(Base):
     __table_args__ = (
         Index("ix_crm_tasks_owner_open_due", "owner_id", "done_at", "due_at"),
         Index("ix_crm_tasks_store_status_due", "store_id", "status", "due_at"),
+        # The daily activity report's tasks done on a day, and those closed after it.
+        Index("ix_crm_tasks_store_done", "store_id", "done_at"),
         UniqueConstraint("rule", "cause", name="uq_crm_tasks_rule_cause"),
         CheckConstraint(in_values("kind", TASK_KINDS), name="kind_known"),
         CheckConstraint(in_values("status", TASK_STATUSES), name="status_known"),
