@@ -133,9 +133,8 @@ def refresh_snapshots(at: datetime | None = None) -> dict[str, int]:
     at = at or now()
     days = current_app.config["REPEAT_REPAIR_DAYS"]
     group_tz = current_app.config["DEFAULT_TIMEZONE"]
-    scopes = [(None, group_tz)] + list(
-        db.session.execute(select(Store.id, Store.timezone).order_by(Store.id)).tuples()
-    )
+    stores = db.session.execute(select(Store.id, Store.timezone).order_by(Store.id))
+    scopes = [(None, group_tz)] + [(store_id, tz) for store_id, tz in stores]
     for store_id, tz in scopes:
         store(store_id, tz, *default_period(tz, at), days, at)
         db.session.commit()
