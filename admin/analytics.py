@@ -14,18 +14,17 @@ from sqlalchemy import select
 from wtforms import DateField, Form, SelectField
 from wtforms.validators import Optional
 
-from admin import analytics_rollups, charts
+from admin import analytics_snapshots as snapshots
+from admin import charts
 from admin.base import StaffView
 from portal import access
 from portal.extensions import db
 from portal.models import Store
 from portal.services import booking_stats as stats
 from portal.services import bookings as booking_svc
-from portal.services import repeat_attribution
 from portal.timeutil import now
 
-DEFAULT_DAYS = 90
-TOP_PARTS = 15  # the parts with the highest repeat rate (then the most jobs)
+DEFAULT_DAYS = snapshots.DEFAULT_DAYS
 MAX_DAYS = 731  # two years: keeps every query's range bounded
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
@@ -94,32 +93,26 @@ class AnalyticsView(StaffView):
 
     @expose("/")
     def index(self):
-        """Show the analytics of the chosen period and store."""
+        """Show the analytics of the chosen period and store: the worker's snapshot when one
+        matches the filter, else counted now."""
+        defaults = not (request.args.get("start") or request.args.get("end"))
         form, store_id, tz, first, last = self._filters()
-        start, end = stats.period_bounds(first, last, tz)
         days = current_app.config["REPEAT_REPAIR_DAYS"]
-        if current_app.config["ANALYTICS_FROM_ROLLUPS"]:
-            summed = analytics_rollups.figures(store_id, tz, first, last)
+        snap = snapshots.saved(store_id, tz, first, last, days)
+        if snap is None and defaults:  # just after midnight: the period that ended yesterday
+            one = timedelta(days=1)
+            snap = snapshots.saved(store_id, tz, first - one, last - one, days)
+        if snap is not None:
+            data, as_of = dict(snap.figures), snap.computed_at
+            form.start.data, form.end.data = snap.first_day, snap.last_day
         else:
-            summed = {
-                "funnel": stats.funnel(store_id, start, end),
-                "months": stats.bookings_by_month(store_id, start, end, tz),
-                "faults": stats.top_faults(store_id, start, end),
-                "models": stats.top_models(store_id, start, end),
-                "parts": stats.top_parts(store_id, start, end),
-            }
-        data = summed | {
-            "lead": stats.lead_time(store_id, start, end),
-            "advisors": stats.decision_times(store_id, start, end),
-            "customers": stats.top_customers(store_id, start, end),
-            "repeats": stats.repeat_repairs(store_id, start, end, days, limit=30),
-            "by_technician": repeat_attribution.by_technician(store_id, start, end, days),
-            "by_part": repeat_attribution.by_part(store_id, start, end, days)[:TOP_PARTS],
-        }
+            data, as_of = snapshots.compute(store_id, tz, first, last, days), None
+        data["repeats"] = data["repeats"] | {"rows": stats.repeat_rows(data["repeats"]["pairs"])}
         return self.render(
             "admin/analytics/index.html",
             form=form,
             data=data,
+            as_of=as_of,
             charts=_charts(data),
             repeat_days=days,
             reason_label=booking_svc.reason_label,

@@ -380,8 +380,14 @@ class LeadSpeedView(StaffView):
 
     @expose("/")
     def index(self):
+        """Show the speed to lead of the viewer's store (one who sees every store picks one,
+        the first by default: the whole group's leads of a month are far too many to list)."""
+        stores = store_choices()
+        store_id = chosen_store(stores) or (stores[0][0] if stores else None)
         return self.render(
             "admin/crm/speed.html",
-            rows=stats.speed_to_lead(_me()),
-            target=stats.store_target(_me()),
+            rows=stats.speed_to_lead(_me(), store_id=store_id),
+            target=stats.store_target(_me(), store_id),
+            pick_stores=stores,
+            store_id=store_id,
         )

@@ -48,6 +48,7 @@ JOB_LABELS = {
     "shop-scheduled-prices": _l("Apply scheduled prices"),
     "customer-value": _l("Customer value (RFM) bands"),
     "daily-stats": _l("Count each store's daily figures"),
+    "analytics-snapshots": _l("Count the repair analytics of the last 90 days"),
     "used-car-inquiry-fold": _l("Fold earlier used-car buyer inquiries into leads"),
 }
 

@@ -212,6 +212,8 @@ class Task(Base):
             postgresql_where=text("status IN ('open', 'awaiting')"),
             sqlite_where=text("status IN ('open', 'awaiting')"),
         ),
+        # The daily activity report's tasks done on a day, and those closed after it.
+        Index("ix_crm_tasks_store_done", "store_id", "done_at"),
         UniqueConstraint("rule", "cause", name="uq_crm_tasks_rule_cause"),
         CheckConstraint(in_values("kind", TASK_KINDS), name="kind_known"),
         CheckConstraint(in_values("status", TASK_STATUSES), name="status_known"),

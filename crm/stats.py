@@ -37,16 +37,19 @@ def _quantile(sorted_values: list[float], q: float) -> float | None:
     return sorted_values[int(rank) - 1]
 
 
-def speed_to_lead(viewer: User, days: int = 30) -> list[Speed]:
+def speed_to_lead(viewer: User, days: int = 30, store_id: int | None = None) -> list[Speed]:
     """Return time to first contact per advisor for the leads received in the last days,
-    counted on time against the viewer's store target."""
+    counted on time against the store's target (one who sees every store may choose one)."""
     end = now()
-    return speed_report(viewer, end - timedelta(days=days), end).by_advisor
+    return speed_report(viewer, end - timedelta(days=days), end, store_id).by_advisor
 
 
-def store_target(viewer: User) -> int:
-    """The viewer's store's first-contact target in minutes (the default without a store)."""
-    store = db.session.get(Store, viewer.store_id) if viewer.store_id else None
+def store_target(viewer: User, store_id: int | None = None) -> int:
+    """The first-contact target in minutes of the chosen store (for one who sees every store),
+    else of the viewer's store (the default without a store)."""
+    if store_id is None or not access.sees_all_stores(viewer):
+        store_id = viewer.store_id
+    store = db.session.get(Store, store_id) if store_id else None
     return (store.first_contact_minutes if store else None) or FIRST_CONTACT_MINUTES
 
 
@@ -74,17 +77,19 @@ def _speeds(groups: dict[str, list], target: int) -> list[Speed]:
     return result
 
 
-def speed_report(viewer: User, start_utc, end_utc) -> SpeedReport:
+def speed_report(viewer: User, start_utc, end_utc, store_id: int | None = None) -> SpeedReport:
     """Return time to first contact per advisor and per source for the leads received in
-    [start_utc, end_utc), against the viewer's store target (one query)."""
-    target = store_target(viewer)
+    [start_utc, end_utc), against the store's target (one query); one who sees every store
+    may narrow it to store_id."""
+    target = store_target(viewer, store_id)
     rows = db.session.execute(
-        access.store_scope(
+        access.chosen_store_scope(
             select(User.name, Lead.source, ARRIVED, Lead.first_contact_at)
             .outerjoin(User, User.id == Lead.advisor_id)
             .where(Lead.created_at >= start_utc, Lead.created_at < end_utc),
             Lead,
             viewer,
+            store_id,
         )
     ).all()
     by_advisor: dict[str, list] = {}

@@ -78,6 +78,9 @@ DEFAULTS: dict[str, Any] = {
     # The repair analytics read the closed days the daily rollups cover from them (False: every
     # figure from the raw rows, the baseline the bench and the tests compare with).
     "ANALYTICS_FROM_ROLLUPS": True,
+    # The repair analytics show the worker's snapshot of their default period (hourly, job
+    # analytics-snapshots) while it is at most this old (seconds); older, they count live.
+    "ANALYTICS_SNAPSHOT_MAX_AGE": 3 * 3600,
     "MAINTENANCE_MIN_SAMPLE": 30,
     "MAINTENANCE_WINDOW_KM": 1000,
     "MAINTENANCE_WINDOW_DAYS": 30,

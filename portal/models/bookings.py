@@ -308,6 +308,13 @@ class Rating(Base):
     __table_args__ = (
         CheckConstraint("service_stars BETWEEN 1 AND 5", name="service_stars_range"),
         CheckConstraint("advisor_stars BETWEEN 1 AND 5", name="advisor_stars_range"),
+        # The CSI page's ratings of the last year, newest first, and their per-advisor means
+        # (index-only on PostgreSQL for those who see every store).
+        Index(
+            "ix_ratings_created",
+            "created_at",
+            postgresql_include=["advisor_id", "service_stars", "advisor_stars"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

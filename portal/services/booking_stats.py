@@ -209,15 +209,37 @@ def repeat_repairs(
     """Return repairs that came back: the same car and fault again within `days` days.
 
     {"count": all pairs, "by_category": [(category, n)], "rows": the newest `limit` pairs},
-    each row with both records, the days between, and the parts fitted at each visit.
-    The pairs are found once (ids only); the shown records and their parts load after."""
+    each row with both records, the days between, and the parts fitted at each visit."""
+    summary = repeat_summary(store_id, start, end, days, limit)
+    return {
+        "count": summary["count"],
+        "by_category": summary["by_category"],
+        "rows": repeat_rows(summary["pairs"]),
+    }
+
+
+def repeat_summary(
+    store_id: int | None, start: datetime, end: datetime, days: int, limit: int = 100
+) -> dict:
+    """Return the repeat repairs as plain values: {"count", "by_category": [(category, n)],
+    "pairs": the newest `limit` pairs as (first id, again id, days between)}.
+
+    The pairs are found once (ids only); repeat_rows loads the shown records."""
     pairs = db.session.execute(_repeat_pairs(store_id, start, end, days)).all()
     counts: dict[str, int] = {}
     for _first, _again, category, _gap in pairs:
         counts[category] = counts.get(category, 0) + 1
     by_cat = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    shown = pairs[:limit]
-    ids = {i for row in shown for i in row[:2]}
+    shown = [(a, b, round(g, 1)) for a, b, _c, g in pairs[:limit]]
+    return {"count": len(pairs), "by_category": by_cat, "pairs": shown}
+
+
+def repeat_rows(pairs) -> list[dict]:
+    """Return the rows of (first id, again id, days between) pairs: both records with their car
+    and advisor, the days between, and the parts fitted at each visit (two statements)."""
+    ids = {i for row in pairs for i in row[:2]}
+    if not ids:
+        return []
     # The car and the advisor of each shown record in the same statement (the page shows
     # them on every row: loading them lazily cost two statements per row).
     shown_records = (
@@ -238,12 +260,13 @@ def repeat_repairs(
         .order_by(ServiceItem.id)
     ):
         parts[record_id].append(desc if qty == 1 else f"{desc} ×{qty}")
-    rows = [
-        {"first": records[a], "again": records[b], "days": round(g, 1)}
+    # A record deleted since a snapshot listed it drops its row.
+    return [
+        {"first": records[a], "again": records[b], "days": g}
         | {"first_parts": parts[a], "again_parts": parts[b]}
-        for a, b, _c, g in shown
+        for a, b, g in pairs
+        if a in records and b in records
     ]
-    return {"count": len(pairs), "by_category": by_cat, "rows": rows}
 
 
 # --- the funnel and the times -------------------------------------------------------------

@@ -65,6 +65,7 @@ JOBS: list[Job] = [
     Job("shop-scheduled-prices", "shop.prices:apply_due", 60),
     Job("customer-value", "crm.customer_value:refresh_values", 86400),
     Job("daily-stats", "admin.daily_stats:refresh_daily_stats", 3600),
+    Job("analytics-snapshots", "admin.analytics_snapshots:refresh_snapshots", 3600),
     Job("used-car-inquiry-fold", "crm.used_car_fold:fold_earlier_inquiries", 3600),
     Job("backup", "portal.cli_backup:scheduled_backup", 3600),
 ]
