@@ -186,7 +186,6 @@ def period_figures(viewer, key: str, at: datetime) -> list[group_stats.StoreFigu
             bounds = period_bounds(first, last, zone)
             group_stats.add_counted(found, store_ids, *bounds, viewer)
         group_stats.contact_median(found, ids, period.start, period.end, viewer)
-        group_stats.brand_bookings(found, ids, period.start, period.end, viewer)
     return list(found.values())
 
 
