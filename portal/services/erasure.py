@@ -211,7 +211,7 @@ def _erase_media(uid: int) -> dict[str, int]:
         .execution_options(synchronize_session=False)
     ).rowcount
     image_ids = list(db.session.scalars(_their_images(uid)))
-    for start in range(0, len(image_ids), 500):  # a bound list: SQLite takes no more at once
+    for start in range(0, len(image_ids), 500):  # within any SQLite build's bound-value limit
         chunk = image_ids[start : start + 500]
         for (name, column), action in IMAGE_REFERENCES.items():
             table = Base.metadata.tables.get(name)
