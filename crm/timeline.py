@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, cast, func, literal, null, select, union, union_all
 
 from crm.campaign_models import Campaign, CampaignResponse, CampaignSend
-from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task
+from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task, customer_elsewhere
 from crm.pipeline_models import SalesOrder
 from crm.profile_models import CustomerProfile, CustomerTag, CustomerTier, Tag
 from portal import access
@@ -297,12 +297,13 @@ def find_customers(
         found += [access.store_scope(base.where(exact), User.store_id, viewer),
                   base.where(exact, User.id.in_(led))]  # fmt: skip
     # A name is read store by store, never by walking the group's users: the store's customers
-    # through ix_users_store_name, and the customers of the store's leads one by one from the
-    # leads (the name read per lead, so the plan cannot turn into a scan of every user).
+    # through ix_users_store_name. They are every customer of the store, so from the leads only
+    # those whose customer belongs elsewhere are read (ix_crm_leads_store_visitors holds them),
+    # and each one's name is read per lead, so the plan cannot turn into a scan of every user.
     named = base
-    name_of = select(User.name).where(User.id == Lead.customer_id, User.role == OWNER)
-    filtered = bool(tag) or tier_id is not None
-    with_lead = led.where(Lead.customer_id.in_(base)) if filtered else led
+    visitors = led.where(customer_elsewhere())
+    if tag or tier_id is not None:
+        visitors = visitors.where(Lead.customer_id.in_(base))
     if q:
         pattern = f"%{_like_escaped(q)}%"
         named = base.where(User.name.like(pattern, escape="\\"))
@@ -312,10 +313,13 @@ def find_customers(
             matching = select(User.id).where(
                 User.role == OWNER, User.name.like(pattern, escape="\\")
             )
-            with_lead = with_lead.where(Lead.customer_id.in_(matching))
-        else:  # a surname: too many in the group, so the store's leads are read one by one
-            with_lead = with_lead.where(name_of.scalar_subquery().like(pattern, escape="\\"))
-    found += [access.store_scope(named, User.store_id, viewer), with_lead]
+            visitors = visitors.where(Lead.customer_id.in_(matching))
+        else:  # a surname: too many in the group, so the store's visitors are read one by one
+            name_of = select(User.name).where(User.id == Lead.customer_id, User.role == OWNER)
+            visitors = visitors.where(name_of.scalar_subquery().like(pattern, escape="\\"))
+    found.append(access.store_scope(named, User.store_id, viewer))
+    if not access.sees_all_stores(viewer):  # else every customer is the viewer's own already
+        found.append(visitors)
     ids = union(*found).subquery()
     # The newest 20 ids first, then their rows: joining first lets the planner walk users
     # backwards until it has met 20 of them.
