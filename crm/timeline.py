@@ -330,8 +330,10 @@ def find_customers(
 
 def _exact_matches(q: str) -> list:
     """Return the conditions on users that q names one customer by: their phone, a car's plate
-    or VIN, a shop order's or a new-car order's number. None for an empty q."""
-    if not q:
+    or VIN, a shop order's or a new-car order's number. None for a q without a digit or a
+    cased letter (full-width ones count), which every one of them has: a name ("王芳") adds
+    no parts to the statement to be planned."""
+    if not any(c.isdigit() or c.isupper() or c.islower() for c in q):
         return []
     # The spellings people type fold to the stored forms: "+86 138-0000-0001", "粤b 12345".
     plate, vin = _identifier(normalize_plate, q), _identifier(normalize_vin, q)
