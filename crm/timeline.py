@@ -6,7 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, cast, func, literal, null, select, union, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Text,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union,
+    union_all,
+)
 
 from crm.campaign_models import Campaign, CampaignResponse, CampaignSend
 from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task, customer_elsewhere
@@ -16,6 +28,7 @@ from portal import access
 from portal.extensions import db
 from portal.models import AuditEvent, Booking, Rescue, UsedCarRequest, User, Vehicle
 from portal.models.accounts import ADVISOR, OWNER
+from portal.models.base import UTCDateTime
 from portal.paging import Key, Page, keys_page, null_last
 from portal.services.accounts import normalize_phone
 from portal.validation import InvalidIdentifier, normalize_plate, normalize_vin
@@ -169,46 +182,53 @@ def timeline(
 
 def _campaign_touches(viewer: User, customer: User, limit: int) -> list[Entry]:
     """Return the marketing the customer was sent and their answers (opening the offer, a
-    reply, a request to be called, an unsubscribe), of the campaigns of the viewer's store. An
-    SMS reply no campaign explains belongs to the customer's own store."""
+    reply, a request to be called, an unsubscribe), of the campaigns of the viewer's store, the
+    newest `limit` of each, in one statement. An SMS reply no campaign explains belongs to the
+    customer's own store."""
     cid = customer.id
+    sends = access.store_scope(
+        select(
+            literal("send").label("part"),
+            CampaignSend.queued_at.label("at"),
+            CampaignSend.clicked_at.label("clicked_at"),
+            CampaignSend.channel.label("kind"),
+            cast(null(), Text).label("text"),
+            cast(null(), Integer).label("lead_id"),
+            Campaign.name.label("name"),
+        )
+        .join(Campaign, Campaign.id == CampaignSend.campaign_id)
+        .where(CampaignSend.customer_id == cid, CampaignSend.queued_at.is_not(None)),
+        Campaign,
+        viewer,
+    )
+    answers = access.store_scope(
+        select(
+            literal("answer").label("part"),
+            CampaignResponse.at.label("at"),
+            cast(null(), UTCDateTime).label("clicked_at"),
+            CampaignResponse.kind.label("kind"),
+            CampaignResponse.text.label("text"),
+            CampaignResponse.lead_id.label("lead_id"),
+            Campaign.name.label("name"),
+        )
+        .outerjoin(Campaign, Campaign.id == CampaignResponse.campaign_id)
+        .where(CampaignResponse.customer_id == cid),
+        func.coalesce(Campaign.store_id, customer.store_id),
+        viewer,
+    )
+    parts = [
+        sends.order_by(CampaignSend.id.desc()).limit(limit).subquery(),
+        answers.order_by(CampaignResponse.id.desc()).limit(limit).subquery(),
+    ]
     found = []
-    sends = db.session.execute(
-        access.store_scope(
-            select(
-                CampaignSend.queued_at, CampaignSend.clicked_at, CampaignSend.channel, Campaign.name
-            )
-            .join(Campaign, Campaign.id == CampaignSend.campaign_id)
-            .where(CampaignSend.customer_id == cid, CampaignSend.queued_at.is_not(None)),
-            Campaign,
-            viewer,
-        )
-        .order_by(CampaignSend.id.desc())
-        .limit(limit)
-    )
-    for queued_at, clicked_at, channel, name in sends:
-        found.append(Entry(queued_at, "campaign", name, f"sent:{channel}"))
-        if clicked_at is not None:
-            found.append(Entry(clicked_at, "campaign", name, "clicked"))
-    answers = db.session.execute(
-        access.store_scope(
-            select(
-                CampaignResponse.at,
-                CampaignResponse.kind,
-                CampaignResponse.text,
-                CampaignResponse.lead_id,
-                Campaign.name,
-            )
-            .outerjoin(Campaign, Campaign.id == CampaignResponse.campaign_id)
-            .where(CampaignResponse.customer_id == cid),
-            func.coalesce(Campaign.store_id, customer.store_id),
-            viewer,
-        )
-        .order_by(CampaignResponse.id.desc())
-        .limit(limit)
-    )
-    for at, kind, text, lead_id, name in answers:
-        found.append(Entry(at, "campaign", name or "", kind, lead_id, note=text or ""))
+    rows = db.session.execute(union_all(*(select(*part.c) for part in parts)))
+    for part, at, clicked_at, kind, text, lead_id, name in rows:
+        if part == "send":
+            found.append(Entry(at, "campaign", name, f"sent:{kind}"))
+            if clicked_at is not None:
+                found.append(Entry(clicked_at, "campaign", name, "clicked"))
+        else:
+            found.append(Entry(at, "campaign", name or "", kind, lead_id, note=text or ""))
     return found
 
 
