@@ -195,7 +195,6 @@ class Sales:
                 lid,
                 customer["id"],
                 store["id"],
-                store["id"],  # the customer's store: every lead here is at their own store
                 advisor,
                 "first_contact",
                 "done" if contacted else "open",
