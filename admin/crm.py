@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from admin import listing
 from admin.base import StaffView
@@ -24,7 +24,6 @@ from crm.customers import clean_contact, find_customer
 from crm.forms import StaffLeadForm
 from crm.invitations import EVENT_LABELS as SHOWROOM_EVENT_LABELS
 from crm.models import LOST_REASONS, STAGES, STATES, Lead
-from crm.value_models import CustomerValue
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError, NotFound
@@ -277,19 +276,22 @@ class CustomerView(CustomerProfilePages, StaffView):
     def show(self, customer_id: int):
         me = _me()
         key = int_arg(str(customer_id), minimum=1)
-        survivor = merge.resolve(key) if key else None
-        if survivor is not None and survivor != key:
+        # The customer with their advisor in one statement; a merge closes the merged record,
+        # so only a closed one is looked up among the merges.
+        found = db.session.get(User, key, options=[joinedload(User.advisor)]) if key else None
+        survivor = merge.resolve(key) if found is not None and not found.is_active else key
+        if survivor != key:
             return redirect(url_for(".show", customer_id=survivor))  # a merged record
         customer = self._customer(me, key)
-        profile = profiles.profile_of(customer)
-        value = db.session.get(CustomerValue, customer.id)
+        profile, value = profiles.profile_and_value(customer)
         if value is not None and not access.in_store(me, value.store_id):
             value = None  # another store's figures stay with that store
+        vehicles = customer.vehicles  # the page's list and the timeline's: read once
         return self.render(
             "admin/crm/customer.html",
             customer=customer,
             phone=timeline.customer_phone(me, customer),
-            entries=timeline.timeline(me, customer),
+            entries=timeline.timeline(me, customer, vehicles=vehicles),
             can_merge=merge.is_manager(me),
             may_edit=profiles.may_edit(me, customer),
             profile=profile,

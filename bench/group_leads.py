@@ -223,12 +223,12 @@ def inserts(d: dict) -> tuple[tuple[str, str], ...]:
     """The INSERTs of the leads, their events and their tasks (ids after :base, :ebase, :tbase)."""
     stamp = d["stamp"].format
     leads = f"""
-INSERT INTO crm_leads (id, customer_id, store_id, advisor_id, source, utm_source, utm_medium,
-                       utm_campaign, model_interest, brand_id, budget_fen, timeframe, grade,
-                       wants_test_drive, note, stage, state, lost_reason, lost_note, created_at,
-                       first_contact_at, updated_at)
-SELECT id, customer_id, store_id, advisor_id, source, '', '', '', model, brand_id, budget_fen,
-       timeframe, {GRADE}, wants_test_drive, '', stage, state, lost_reason, '',
+INSERT INTO crm_leads (id, customer_id, store_id, customer_store_id, advisor_id, source,
+                       utm_source, utm_medium, utm_campaign, model_interest, brand_id,
+                       budget_fen, timeframe, grade, wants_test_drive, note, stage, state,
+                       lost_reason, lost_note, created_at, first_contact_at, updated_at)
+SELECT id, customer_id, store_id, store_id, advisor_id, source, '', '', '', model, brand_id,
+       budget_fen, timeframe, {GRADE}, wants_test_drive, '', stage, state, lost_reason, '',
        {stamp("created_s")}, {stamp("fc_s")}, {stamp("COALESCE(closed_s, fc_s, created_s)")}
 FROM bench_new_leads
 """  # noqa: S608 (module constants)

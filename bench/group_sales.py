@@ -60,7 +60,8 @@ class Sales:
         self.leads = Sink(
             conn,
             Lead.__table__,
-            "id customer_id store_id advisor_id source model_interest budget_fen timeframe "
+            "id customer_id store_id customer_store_id advisor_id source model_interest "
+            "budget_fen timeframe "
             "grade wants_test_drive stage state lost_reason created_at first_contact_at "
             "updated_at",
             [users],
@@ -167,6 +168,7 @@ class Sales:
                 lid,
                 customer["id"],
                 store["id"],
+                store["id"],  # the customer's store: every lead here is at their own store
                 advisor,
                 _pick(rng, LEAD_SOURCES),
                 f"{store['brand']}新车",

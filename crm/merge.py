@@ -64,6 +64,9 @@ MOVES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("crm_customer_relations", "low_id", ()),  # both sides move together: crm.relations.move
     ("crm_customer_relations", "high_id", ()),
 )
+# The copy of the customer's store a moving row carries (kept equal by a foreign key to
+# users (id, store_id)): it takes the survivor's.
+OWNERS_STORE = {"vehicles": "store_id", "crm_leads": "customer_store_id"}
 ONE_PER_USER = {
     "shop_carts",
     "wechat_bindings",
@@ -99,6 +102,7 @@ STAYS: frozenset[str] = frozenset(
         *"crm_task_escalations.from_id crm_task_escalations.to_id".split(),
         # who asked for an export; who added a webhook endpoint; a car's store follows its owner
         *"export_jobs.user_id webhook_endpoints.created_by_id vehicles.store_id".split(),
+        "crm_leads.customer_store_id",  # a lead's copy of its customer's store follows them
         *"consent_records.recorded_by_id privacy_policies.published_by_id".split(),
         *"crm_complaints.entered_by_id crm_complaints.technician_id".split(),
         *"crm_complaints.advisor_id crm_surveys.advisor_id".split(),
@@ -271,8 +275,8 @@ def _move_rows(survivor_id: int, merged_id: int) -> tuple[dict[str, int], dict[s
             same = [twin.c[column] == survivor_id, *(twin.c[k] == table.c[k] for k in keys)]
             stmt = stmt.where(~exists().where(and_(*same)))
         values = {column: survivor_id}
-        if table_name == "vehicles":  # a car's store is its owner's (a composite foreign key)
-            values["store_id"] = (
+        if table_name in OWNERS_STORE:  # a composite foreign key: the owner's store moves too
+            values[OWNERS_STORE[table_name]] = (
                 select(User.store_id).where(User.id == survivor_id).scalar_subquery()
             )
         n = db.session.execute(

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.models import TIMEFRAMES
 from crm.profile_models import CustomerProfile, CustomerTag, CustomerTier, Tag
+from crm.value_models import CustomerValue
 from portal import access
 from portal.errors import NotAllowed, NotFound, ValidationError
 from portal.extensions import db
@@ -88,6 +89,19 @@ def may_edit(viewer: User, customer: User) -> bool:
 def profile_of(customer: User) -> CustomerProfile | None:
     """Return the customer's profile, if anyone has filled it in."""
     return db.session.get(CustomerProfile, customer.id)
+
+
+def profile_and_value(customer: User) -> tuple[CustomerProfile | None, CustomerValue | None]:
+    """Return the customer's profile and their value figures (either may be missing), in one
+    statement."""
+    row = db.session.execute(
+        select(CustomerProfile, CustomerValue)
+        .select_from(User)
+        .outerjoin(CustomerProfile, CustomerProfile.customer_id == User.id)
+        .outerjoin(CustomerValue, CustomerValue.customer_id == User.id)
+        .where(User.id == customer.id)
+    ).one()
+    return row[0], row[1]
 
 
 def tags_of(customer: User) -> list[str]:

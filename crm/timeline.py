@@ -6,16 +6,29 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, cast, func, literal, null, select, union, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Text,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union,
+    union_all,
+)
 
 from crm.campaign_models import Campaign, CampaignResponse, CampaignSend
-from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task
+from crm.models import ACTIVE_STATES, FIRST_CONTACT, Lead, LeadEvent, Task, customer_elsewhere
 from crm.pipeline_models import SalesOrder
 from crm.profile_models import CustomerProfile, CustomerTag, CustomerTier, Tag
 from portal import access
 from portal.extensions import db
 from portal.models import AuditEvent, Booking, Rescue, UsedCarRequest, User, Vehicle
 from portal.models.accounts import ADVISOR, OWNER
+from portal.models.base import UTCDateTime
 from portal.paging import Key, Page, keys_page, null_last
 from portal.services.accounts import normalize_phone
 from portal.validation import InvalidIdentifier, normalize_plate, normalize_vin
@@ -179,46 +192,53 @@ def timeline(
 
 def _campaign_touches(viewer: User, customer: User, limit: int) -> list[Entry]:
     """Return the marketing the customer was sent and their answers (opening the offer, a
-    reply, a request to be called, an unsubscribe), of the campaigns of the viewer's store. An
-    SMS reply no campaign explains belongs to the customer's own store."""
+    reply, a request to be called, an unsubscribe), of the campaigns of the viewer's store, the
+    newest `limit` of each, in one statement. An SMS reply no campaign explains belongs to the
+    customer's own store."""
     cid = customer.id
+    sends = access.store_scope(
+        select(
+            literal("send").label("part"),
+            CampaignSend.queued_at.label("at"),
+            CampaignSend.clicked_at.label("clicked_at"),
+            CampaignSend.channel.label("kind"),
+            cast(null(), Text).label("text"),
+            cast(null(), Integer).label("lead_id"),
+            Campaign.name.label("name"),
+        )
+        .join(Campaign, Campaign.id == CampaignSend.campaign_id)
+        .where(CampaignSend.customer_id == cid, CampaignSend.queued_at.is_not(None)),
+        Campaign,
+        viewer,
+    )
+    answers = access.store_scope(
+        select(
+            literal("answer").label("part"),
+            CampaignResponse.at.label("at"),
+            cast(null(), UTCDateTime).label("clicked_at"),
+            CampaignResponse.kind.label("kind"),
+            CampaignResponse.text.label("text"),
+            CampaignResponse.lead_id.label("lead_id"),
+            Campaign.name.label("name"),
+        )
+        .outerjoin(Campaign, Campaign.id == CampaignResponse.campaign_id)
+        .where(CampaignResponse.customer_id == cid),
+        func.coalesce(Campaign.store_id, customer.store_id),
+        viewer,
+    )
+    parts = [
+        sends.order_by(CampaignSend.id.desc()).limit(limit).subquery(),
+        answers.order_by(CampaignResponse.id.desc()).limit(limit).subquery(),
+    ]
     found = []
-    sends = db.session.execute(
-        access.store_scope(
-            select(
-                CampaignSend.queued_at, CampaignSend.clicked_at, CampaignSend.channel, Campaign.name
-            )
-            .join(Campaign, Campaign.id == CampaignSend.campaign_id)
-            .where(CampaignSend.customer_id == cid, CampaignSend.queued_at.is_not(None)),
-            Campaign,
-            viewer,
-        )
-        .order_by(CampaignSend.id.desc())
-        .limit(limit)
-    )
-    for queued_at, clicked_at, channel, name in sends:
-        found.append(Entry(queued_at, "campaign", name, f"sent:{channel}"))
-        if clicked_at is not None:
-            found.append(Entry(clicked_at, "campaign", name, "clicked"))
-    answers = db.session.execute(
-        access.store_scope(
-            select(
-                CampaignResponse.at,
-                CampaignResponse.kind,
-                CampaignResponse.text,
-                CampaignResponse.lead_id,
-                Campaign.name,
-            )
-            .outerjoin(Campaign, Campaign.id == CampaignResponse.campaign_id)
-            .where(CampaignResponse.customer_id == cid),
-            func.coalesce(Campaign.store_id, customer.store_id),
-            viewer,
-        )
-        .order_by(CampaignResponse.id.desc())
-        .limit(limit)
-    )
-    for at, kind, text, lead_id, name in answers:
-        found.append(Entry(at, "campaign", name or "", kind, lead_id, note=text or ""))
+    rows = db.session.execute(union_all(*(select(*part.c) for part in parts)))
+    for part, at, clicked_at, kind, text, lead_id, name in rows:
+        if part == "send":
+            found.append(Entry(at, "campaign", name, f"sent:{kind}"))
+            if clicked_at is not None:
+                found.append(Entry(clicked_at, "campaign", name, "clicked"))
+        else:
+            found.append(Entry(at, "campaign", name or "", kind, lead_id, note=text or ""))
     return found
 
 
@@ -307,12 +327,13 @@ def find_customers(
         found += [access.store_scope(base.where(exact), User.store_id, viewer),
                   base.where(exact, User.id.in_(led))]  # fmt: skip
     # A name is read store by store, never by walking the group's users: the store's customers
-    # through ix_users_store_name, and the customers of the store's leads one by one from the
-    # leads (the name read per lead, so the plan cannot turn into a scan of every user).
+    # through ix_users_store_name. They are every customer of the store, so from the leads only
+    # those whose customer belongs elsewhere are read (ix_crm_leads_store_visitors holds them),
+    # and each one's name is read per lead, so the plan cannot turn into a scan of every user.
     named = base
-    name_of = select(User.name).where(User.id == Lead.customer_id, User.role == OWNER)
-    filtered = bool(tag) or tier_id is not None
-    with_lead = led.where(Lead.customer_id.in_(base)) if filtered else led
+    visitors = led.where(customer_elsewhere())
+    if tag or tier_id is not None:
+        visitors = visitors.where(Lead.customer_id.in_(base))
     if q:
         pattern = f"%{_like_escaped(q)}%"
         named = base.where(User.name.like(pattern, escape="\\"))
@@ -322,10 +343,13 @@ def find_customers(
             matching = select(User.id).where(
                 User.role == OWNER, User.name.like(pattern, escape="\\")
             )
-            with_lead = with_lead.where(Lead.customer_id.in_(matching))
-        else:  # a surname: too many in the group, so the store's leads are read one by one
-            with_lead = with_lead.where(name_of.scalar_subquery().like(pattern, escape="\\"))
-    found += [access.store_scope(named, User.store_id, viewer), with_lead]
+            visitors = visitors.where(Lead.customer_id.in_(matching))
+        else:  # a surname: too many in the group, so the store's visitors are read one by one
+            name_of = select(User.name).where(User.id == Lead.customer_id, User.role == OWNER)
+            visitors = visitors.where(name_of.scalar_subquery().like(pattern, escape="\\"))
+    found.append(access.store_scope(named, User.store_id, viewer))
+    if not access.sees_all_stores(viewer):  # else every customer is the viewer's own already
+        found.append(visitors)
     ids = union(*found).subquery()
     # The newest 20 ids first, then their rows: joining first lets the planner walk users
     # backwards until it has met 20 of them.
@@ -336,8 +360,10 @@ def find_customers(
 
 def _exact_matches(q: str) -> list:
     """Return the conditions on users that q names one customer by: their phone, a car's plate
-    or VIN, a shop order's or a new-car order's number. None for an empty q."""
-    if not q:
+    or VIN, a shop order's or a new-car order's number. None for a q without a digit or a
+    cased letter (full-width ones count), which every one of them has: a name ("王芳") adds
+    no parts to the statement to be planned."""
+    if not any(c.isdigit() or c.isupper() or c.islower() for c in q):
         return []
     # The spellings people type fold to the stored forms: "+86 138-0000-0001", "粤b 12345".
     plate, vin = _identifier(normalize_plate, q), _identifier(normalize_vin, q)

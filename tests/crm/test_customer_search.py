@@ -142,3 +142,15 @@ def test_a_tag_alone_lists_tagged_customers_of_the_store_and_of_its_leads(db, f)
     db.session.commit()
     found = timeline.find_customers(adv, "", tag="VIP")
     assert [c.id for c in found] == [visitor.id, tagged.id] and untagged not in found
+
+
+def test_a_phone_or_plate_typed_in_full_width_or_with_chinese_still_finds_its_customer(db, f):
+    store = f.store()
+    adv = f.advisor(store)
+    owner = f.owner(store, name="林黛玉", phone="13800138000")
+    car = f.vehicle(owner)
+    db.session.commit()
+    wide = owner.phone.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
+    assert timeline.find_customers(adv, wide) == [owner]  # １３８...: digits all the same
+    assert timeline.find_customers(adv, car.plate.lower()) == [owner]
+    assert timeline.find_customers(adv, "黛玉") == [owner]  # a name: no identifier parts
