@@ -329,25 +329,31 @@ def passed_km(start: datetime, end: datetime) -> dict[int, list[int]]:
     run = db.session.info.get(RUN_KM_PASSED)
     if run is not None and (start, end) in run:
         return run[(start, end)]
-    # The window's passing readings through ix_mileage_readings_km_window (index only); a car
-    # with such a reading before the window passed long ago (one probe of
-    # ix_mileage_readings_km_passed). The threshold is written into the SQL so that a generic
-    # plan can still prove both partial indexes' condition.
+    # The cars with a reading at or over 100,000 km in the window (ix_mileage_readings_km_window,
+    # a range of it), then each such car's first one before the window's end, one probe of
+    # ix_mileage_readings_km_passed per car: the cost follows the window's readings, never the
+    # history (an anti-join was planned as a hash of every earlier passing reading of the
+    # group). The threshold is written into the SQL so that a generic plan can still prove
+    # both partial indexes' condition.
     threshold = literal(TRADE_IN_KM, literal_execute=True)
-    earlier = aliased(MileageReading)
-    passed_before = (
-        select(earlier.id)
-        .where(earlier.vehicle_id == MileageReading.vehicle_id, earlier.km >= threshold)
-        .where(earlier.recorded_at < start)
-        .exists()
+    candidates = (
+        select(MileageReading.vehicle_id)
+        .where(MileageReading.km >= threshold)
+        .where(MileageReading.recorded_at >= start, MileageReading.recorded_at < end)
+        .distinct()
+        .subquery()
+    )
+    first = aliased(MileageReading)
+    first_passed = (
+        select(func.min(first.recorded_at))
+        .where(first.vehicle_id == candidates.c.vehicle_id, first.km >= threshold)
+        .where(first.recorded_at < end)
+        .scalar_subquery()
     )
     stmt = (
         select(Vehicle.store_id, Vehicle.id)
-        .join(MileageReading, MileageReading.vehicle_id == Vehicle.id)
-        .where(MileageReading.km >= threshold)
-        .where(MileageReading.recorded_at >= start, MileageReading.recorded_at < end)
-        .where(~passed_before, Vehicle.store_id.is_not(None))
-        .distinct()
+        .join(candidates, candidates.c.vehicle_id == Vehicle.id)
+        .where(first_passed >= start, Vehicle.store_id.is_not(None))
     )
     found: dict[int, list[int]] = {}
     for store_id, vehicle_id in db.session.execute(stmt):
