@@ -44,12 +44,14 @@ BACK = {"today": "today.index", "calls": "calls.index"}
 
 
 def task_labels() -> dict:
-    """Return the task labels with each lazy label resolved once for this request: a page of
-    rows reads them hundreds of times, and each lazy read is a catalogue lookup."""
-    return {
+    """Return the task labels with each lazy label resolved once for this request (a page of
+    rows reads them hundreds of times, and each lazy read is a catalogue lookup), and the
+    signed-in User the rows are shown to."""
+    labels = {
         key: {k: str(v) for k, v in value.items()} if isinstance(value, dict) else value
         for key, value in TASK_LABELS.items()
     }
+    return {**labels, "viewer": current_account()}
 
 
 def _task(task_id: int) -> Task:

@@ -316,6 +316,53 @@ def car_ages(store: Store, at: datetime) -> int:
     return made
 
 
+# While generate_tasks runs: the cars that passed 100,000 km in each window a store claimed,
+# by store (a session.info key, removed after the run). Stores whose marks agree (nearly all
+# of them, night after night) claim the same window, so the group's readings of a window are
+# read once per run, not once per store nor once per car.
+RUN_KM_PASSED = "crm_run_km_passed"
+
+
+def passed_km(start: datetime, end: datetime) -> dict[int, list[int]]:
+    """Return, by store, the cars whose first reading at or over 100,000 km falls in
+    [start, end): one statement over the group's readings of the window."""
+    run = db.session.info.get(RUN_KM_PASSED)
+    if run is not None and (start, end) in run:
+        return run[(start, end)]
+    # The cars with a reading at or over 100,000 km in the window (ix_mileage_readings_km_window,
+    # a range of it), then each such car's first one before the window's end, one probe of
+    # ix_mileage_readings_km_passed per car: the cost follows the window's readings, never the
+    # history (an anti-join was planned as a hash of every earlier passing reading of the
+    # group). The threshold is written into the SQL so that a generic plan can still prove
+    # both partial indexes' condition.
+    threshold = literal(TRADE_IN_KM, literal_execute=True)
+    candidates = (
+        select(MileageReading.vehicle_id)
+        .where(MileageReading.km >= threshold)
+        .where(MileageReading.recorded_at >= start, MileageReading.recorded_at < end)
+        .distinct()
+        .subquery()
+    )
+    first = aliased(MileageReading)
+    first_passed = (
+        select(func.min(first.recorded_at))
+        .where(first.vehicle_id == candidates.c.vehicle_id, first.km >= threshold)
+        .where(first.recorded_at < end)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Vehicle.store_id, Vehicle.id)
+        .join(candidates, candidates.c.vehicle_id == Vehicle.id)
+        .where(first_passed >= start, Vehicle.store_id.is_not(None))
+    )
+    found: dict[int, list[int]] = {}
+    for store_id, vehicle_id in db.session.execute(stmt):
+        found.setdefault(store_id, []).append(vehicle_id)
+    if run is not None:
+        run[(start, end)] = found
+    return found
+
+
 def mileage_passed(store: Store, at: datetime) -> int:
     """Create the sales advisor's call about each car whose readings passed 100,000 km in the
     days not covered yet through the rule's days ago (a car that passed it before is history)."""
@@ -323,25 +370,11 @@ def mileage_passed(store: Store, at: datetime) -> int:
     span = _ago(store, at, "trade_in_km", days) if active else None
     if span is None:
         return 0
-    start, end = span
-    # The store's cars whose first reading at or over 100,000 km before the window's end falls
-    # in the window (one before it: the car passed long ago): one probe of the partial index
-    # ix_mileage_readings_km_passed per car, so a store's run reads its own cars, never the
-    # whole group's readings in the window. The threshold is written into the SQL (a bound
-    # value would not let a generic plan prove the index's condition).
-    first = (
-        select(func.min(MileageReading.recorded_at))
-        .where(MileageReading.vehicle_id == Vehicle.id, MileageReading.recorded_at < end)
-        .where(MileageReading.km >= literal(TRADE_IN_KM, literal_execute=True))
-        .scalar_subquery()
-    )
-    passed = list(
-        db.session.scalars(select(Vehicle.id).where(Vehicle.store_id == store.id, first >= start))
-    )
+    passed = passed_km(*span).get(store.id)
     if not passed:
         return 0
-    # Apart, so the planner joins the few cars it found (not an estimated third of the store).
-    stmt = _cars(store, Vehicle.current_km).where(Vehicle.id.in_(passed))
+    # Apart, so the planner joins the few cars found (not an estimated third of the store).
+    stmt = _cars(store, Vehicle.current_km).where(Vehicle.id.in_(sorted(passed)))
     return _trade_ins_selected(store, at, "trade_in_km", stmt, "km", False)
 
 

@@ -30,6 +30,7 @@ from crm.models import (
 from portal.extensions import db
 from portal.models import ServiceRecord, Store, User, Vehicle
 from portal.models.accounts import AGENT
+from portal.sqltime import later_of, plus_days
 from portal.timeutil import now
 
 # The built-in rules and their default days: follow-up cadence by prospect grade, the call
@@ -113,13 +114,15 @@ def insert_tasks(rows: list[dict]) -> int:
 
 
 def insert_selected(
-    rows, *, store_id: int, kind: str, rule: str, at: datetime, cause, customer, owner
+    rows, *, store_id: int, kind: str, rule: str, at: datetime, cause, customer, owner, due=None
 ) -> int:
     """Insert a rule task for each row a SELECT finds (``rows``, a subquery; ``cause``,
-    ``customer`` and ``owner`` SQL on its columns), on the server in one INSERT ... SELECT
-    with the same ON CONFLICT (rule, cause) DO NOTHING; return how many went in. Each task
-    is due at ``at``, normal priority, open."""
+    ``customer``, ``owner`` and ``due`` SQL on its columns), on the server in one INSERT ...
+    SELECT with the same ON CONFLICT (rule, cause) DO NOTHING; return how many went in. Each
+    task is created at ``at``, due then unless ``due`` says otherwise, normal priority, open."""
     table = Task.__table__
+    if due is None:
+        due = literal(at, table.c.due_at.type)
     values = {
         "lead_id": null(),
         "customer_id": customer,
@@ -128,7 +131,7 @@ def insert_selected(
         "kind": literal(kind),
         "priority": literal(NORMAL),
         "status": literal("open"),
-        "due_at": literal(at, table.c.due_at.type),
+        "due_at": due,
         "rule": literal(rule),
         "cause": cause,
         "note": literal(""),
@@ -250,7 +253,7 @@ def post_service_calls(store: Store, at: datetime) -> int:
     if not active:
         return 0
     horizon = end_of_local_day(at, store.timezone) - timedelta(days=days)
-    stmt = (
+    jobs = (
         select(ServiceRecord.id, ServiceRecord.completed_at, ServiceRecord.advisor_id)
         .add_columns(Vehicle.owner_id)
         .join(Vehicle, Vehicle.id == ServiceRecord.vehicle_id)
@@ -261,29 +264,23 @@ def post_service_calls(store: Store, at: datetime) -> int:
                 ServiceRecord.completed_at >= horizon - POST_SERVICE_WINDOW,
             )
         )
+        .subquery()
     )
-    agents = agents_of(store.id)  # the call centre makes these calls when the store has one
-    rows = []
-    for record_id, completed, advisor_id, owner_id in db.session.execute(stmt):
-        rows.append(
-            {
-                "lead_id": None,
-                "customer_id": owner_id,
-                "store_id": store.id,
-                "owner_id": agents[record_id % len(agents)] if agents else advisor_id,
-                "kind": POST_SERVICE,
-                "priority": NORMAL,
-                "status": "open",
-                "due_at": max(completed + timedelta(days=days), at),
-                "rule": "post_service",
-                "cause": f"record:{record_id}",
-                "note": "",
-                "ask_reason": "",
-                "attempts": 0,
-                "created_at": at,
-            }
-        )
-    return insert_tasks(rows)
+    # On the server in one INSERT ... SELECT: the call centre makes these calls when the
+    # store has one (the agent picked by the job's id), due the rule's days after the job
+    # was finished, or now when that moment has passed.
+    due_at = Task.__table__.c.due_at.type
+    return insert_selected(
+        jobs,
+        store_id=store.id,
+        kind=POST_SERVICE,
+        rule="post_service",
+        at=at,
+        cause=text_of("record:", jobs.c.id),
+        customer=jobs.c.owner_id,
+        owner=caller_of(agents_of(store.id), jobs.c.id, jobs.c.advisor_id),
+        due=later_of(plus_days(jobs.c.completed_at, days), literal(at, due_at)),
+    )
 
 
 def generate_tasks() -> dict[str, int]:
@@ -295,6 +292,7 @@ def generate_tasks() -> dict[str, int]:
     # In id order: concurrent workers take the stores' rule marks in one order (no deadlock).
     stores = select(Store).where(Store.is_active.is_(True)).order_by(Store.id)
     _read_for_run()
+    db.session.info[lifecycle.RUN_KM_PASSED] = {}
     try:
         for store in db.session.scalars(stores).all():
             made["follow_up"] += follow_ups(store, at)
@@ -302,8 +300,8 @@ def generate_tasks() -> dict[str, int]:
             for kind, n in lifecycle.run(store, at).items():
                 made[kind] += n
     finally:
-        db.session.info.pop(RUN_RULES, None)
-        db.session.info.pop(RUN_AGENTS, None)
+        for key in (RUN_RULES, RUN_AGENTS, lifecycle.RUN_KM_PASSED):
+            db.session.info.pop(key, None)
     return made
 
 

@@ -117,3 +117,52 @@ def local_date(column, tz: str, at: datetime):
         literal(tz, literal_execute=True),
         literal(f"{minutes:+d} minutes", literal_execute=True),
     )
+
+
+class plus_days(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """The timestamp column moved by a whole number of days: plus_days(column, days)."""
+
+    name = "plus_days"
+    inherit_cache = True
+
+    def __init__(self, column, days: int):
+        self.type = column.type
+        super().__init__(column, literal(int(days), literal_execute=True))
+
+
+@compiles(plus_days)
+def _plus_days_pg(element, compiler, **kw):
+    column, days = (compiler.process(c, **kw) for c in element.clauses)
+    # Hours, not days: a day of a timestamptz follows the session zone's daylight saving.
+    return f"({column} + {days} * INTERVAL '24 hours')"
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element, compiler, **kw):
+    column, days = (compiler.process(c, **kw) for c in element.clauses)
+    # The stored text is 'YYYY-MM-DD HH:MM:SS.ffffff': datetime() moves the date and drops the
+    # fraction, which comes back from the stored text (position 20 on) so nothing is rounded.
+    return f"(datetime({column}, ({days}) || ' days') || substr({column}, 20))"
+
+
+class later_of(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """The later of two timestamps (both in the same stored form): later_of(a, b)."""
+
+    name = "later_of"
+    inherit_cache = True
+
+    def __init__(self, first, second):
+        self.type = first.type
+        super().__init__(first, second)
+
+
+@compiles(later_of)
+def _later_of_pg(element, compiler, **kw):
+    first, second = (compiler.process(c, **kw) for c in element.clauses)
+    return f"GREATEST({first}, {second})"
+
+
+@compiles(later_of, "sqlite")
+def _later_of_sqlite(element, compiler, **kw):
+    first, second = (compiler.process(c, **kw) for c in element.clauses)
+    return f"max({first}, {second})"  # SQLite's max() of two values; the text sorts by time

@@ -254,7 +254,7 @@ def test_lifecycle_rules_fire_once_per_cause_with_many_workers_at_once(app, f, m
     assert db.session.scalar(select(func.count(Task.id)).where(Task.rule.is_not(None))) == 9
 
 
-# -- the 100,000 km rule, probed car by car ---------------------------------------------------
+# -- the 100,000 km rule ----------------------------------------------------------------------
 
 # The first run's window (the rule's default 1 day ago, a week of local days in Shanghai):
 # 26 November 00:00 through 3 December 00:00, store time.

@@ -114,3 +114,25 @@ def test_a_live_task_never_carries_a_done_time(desk, f):
     with pytest.raises(Exception, match="(?i)check|constraint"):
         db.session.flush()
     db.session.rollback()
+
+
+def test_the_cached_menu_follows_the_role_and_the_page(auth, client, desk, f):
+    store, advisor, agent = desk
+    manager = f.manager(store)
+    rules_link = 'href="/admin/task_rules/"'
+
+    def active(body: str) -> list[str]:
+        return re.findall(r'<li class="active">\s*<a class="nav-link[^"]*" href="([^"]+)"', body)
+
+    auth.login(manager)
+    first = client.get("/admin/today/").get_data(as_text=True)
+    assert rules_link in first  # a manager's menu lists the task rules
+    auth.logout()
+    auth.login(agent)
+    today = client.get("/admin/today/").get_data(as_text=True)
+    assert rules_link not in today  # the agent's menu is not the manager's, cached or not
+    console = client.get("/admin/calls/").get_data(as_text=True)
+    assert 'href="/admin/calls/"' in console
+    assert re.search(r'dropdown-item active[^"]*"\s*href="/admin/calls/"', console)
+    assert not re.search(r'dropdown-item active[^"]*"\s*href="/admin/calls/"', today)
+    assert active(today) == ["/admin/today/"] and active(console) == []
