@@ -11,6 +11,11 @@ then adds with INSERT .. SELECT: marketing consent in-app for 60 % of the owners
 Appends a line to bench/RESULTS.md unless --no-record.
 
     python -m bench.run_campaigns --database-url postgresql+psycopg://postgres@127.0.0.1/m4s_bench
+
+With --group it builds nothing and measures an existing dealer group instead (a writable copy
+of bench.generate --group's 1M customers in 100 stores): bench.run_campaigns_group says how.
+
+    python -m bench.run_campaigns --group --database-url postgresql+psycopg://postgres@127.0.0.1/bench_1m_w
 """
 
 from __future__ import annotations
@@ -61,7 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse", action="store_true", help="keep the dataset an earlier run built (PostgreSQL)"
     )
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument(
+        "--group", action="store_true", help="measure an existing dealer group (PostgreSQL)"
+    )
+    parser.add_argument("--explain", action="store_true", help="with --group: the count's plan")
     args = parser.parse_args(argv)
+    if args.group:
+        from bench.run_campaigns_group import run_group
+
+        return run_group(args, argv)
 
     from bench.generate import bench_app, generate
     from crm import campaign_sending, campaigns, segments

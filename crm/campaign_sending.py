@@ -87,9 +87,13 @@ def queue_batch(campaign_id: int, batch: int) -> int:
         )
     rows = db.session.execute(
         select(
-            CampaignSend.id,
+            CampaignSend.id.label("send_id"),
             CampaignSend.channel,
-            User,
+            User.id,
+            User.name,
+            User.locale,
+            User.email,
+            User.phone,
             WeChatBinding.openid,
             CampaignMember.variant,
         )
@@ -104,57 +108,90 @@ def queue_batch(campaign_id: int, batch: int) -> int:
         )
         .where(CampaignSend.id.in_(ids), CampaignSend.status == PENDING)
     ).all()
-    outbox, notes, settled = [], [], []
-    codes = codes_for(campaign, [user.id for _id, _ch, user, _o, _v in rows])
-    for send_id, channel, user, openid, variant in rows:
-        coupon = (campaign.offer, codes[user.id]) if user.id in codes else None
-        text = message_for(campaign, channel, variant)  # A/B: the member's own variant
-        message = _message(text, user, store, channel, coupon, send_id)
-        if channel == "inapp":
-            notes.append(
-                {
-                    "user_id": user.id,
-                    "created_at": at,
-                    "text": message["body"],
-                    "link": message["offer_path"],
-                }
-            )
-            settled.append({"id": send_id, "status": DELIVERED, "queued_at": at})
-            continue
-        key = uuid.uuid4().hex
-        outbox.append(_outbox_row(key, channel, user, openid, store, message, at))
-        settled.append({"id": send_id, "status": QUEUED, "outbox_id": key, "queued_at": at})
+    codes = codes_for(campaign, [row.id for row in rows])
+    outbox, notes, delivered, queued = [], [], [], []
+    # One switch of language per batch, not one per message: each switch reloads the catalog.
+    for english, group in _by_language(campaign, rows).items():
+        with force_locale("en" if english else "zh_CN"):
+            for row, text in group:
+                coupon = (campaign.offer, codes[row.id]) if row.id in codes else None
+                message = _message(text, row, store, row.channel, coupon, row.send_id, english)
+                if row.channel == "inapp":
+                    notes.append(
+                        {
+                            "user_id": row.id,
+                            "created_at": at,
+                            "text": message["body"],
+                            "link": message["offer_path"],
+                        }
+                    )
+                    delivered.append(row.send_id)
+                    continue
+                key = uuid.uuid4().hex
+                outbox.append(_outbox_row(key, row, store, message, at))
+                queued.append({"id": row.send_id, "outbox_id": key})
     if outbox:
         db.session.execute(insert(OutboxMessage), outbox)
     if notes:
         db.session.execute(insert(Notification), notes)
-    if settled:
-        db.session.execute(update(CampaignSend), settled)
+    _settle(delivered, queued, at)
     return len(ids)
 
 
+def _by_language(campaign: Campaign, rows) -> dict[bool, list]:
+    """Return the rows with their text, parted by language (True: English)."""
+    parts: dict[bool, list] = {}
+    for row in rows:
+        text = message_for(campaign, row.channel, row.variant)  # A/B: the member's own variant
+        english = row.locale == "en" and bool(text.body_en)
+        parts.setdefault(english, []).append((row, text))
+    return parts
+
+
+def _settle(delivered: list[int], queued: list[dict], at) -> None:
+    # In-app sends are all alike: one UPDATE. Each queued one names its own outbox row.
+    if delivered:
+        db.session.execute(
+            update(CampaignSend)
+            .where(CampaignSend.id.in_(delivered))
+            .values(status=DELIVERED, queued_at=at)
+            .execution_options(synchronize_session=False)
+        )
+    if queued:
+        db.session.execute(
+            update(CampaignSend),
+            [dict(q, status=QUEUED, queued_at=at) for q in queued],
+        )
+
+
 def _message(
-    text: CampaignMessage, user: User, store: Store, channel: str, coupon=None, send_id=None
+    text: CampaignMessage, to, store: Store, channel: str, coupon, send_id, english: bool
 ) -> dict:
-    english = user.locale == "en" and text.body_en
+    """Return one recipient's message in the current language (the caller forces it)."""
     subject = text.subject_en if english else text.subject_zh
-    body = render(text.body_en if english else text.body_zh, user.name, store.name)
+    body = render(text.body_en if english else text.body_zh, to.name, store.name)
     base = current_app.config["BASE_URL"].rstrip("/")
-    path = "/unsubscribe/" + consent.unsubscribe_token(user.id, channel)
-    link = base + path
     # The recipient's own tracked link: its click is counted, then it opens the offer.
-    offer_path = click_path(send_id) if send_id else path
-    with force_locale("en" if english else "zh_CN"):
-        footer = _("Unsubscribe from these messages: %(link)s", link=link)
-        if coupon is not None:  # the recipient's own code, in their language
-            body = f"{body}\n{coupon_line(*coupon)}"
-        if send_id and channel in ("email", "sms", "wechat"):
-            offer_line = _("See the offer: %(link)s", link=base + offer_path)
-            body = f"{body}\n{offer_line}"
+    offer_path = click_path(send_id) if send_id else None
+    if coupon is not None:  # the recipient's own code, in their language
+        body = f"{body}\n{coupon_line(*coupon)}"
+    if channel == "inapp" and offer_path:  # the portal's own page: no unsubscribe line
+        return {
+            "subject": render(subject, to.name, store.name),
+            "body": body,
+            "offer_path": offer_path,
+        }
+    path = "/unsubscribe/" + consent.unsubscribe_token(to.id, channel)
+    link = base + path
+    offer_path = offer_path or path
+    if send_id and channel in ("email", "sms", "wechat"):
+        offer_line = _("See the offer: %(link)s", link=base + offer_path)
+        body = f"{body}\n{offer_line}"
     if channel in ("email", "sms"):
+        footer = _("Unsubscribe from these messages: %(link)s", link=link)
         body = f"{body}\n\n{footer}"
     return {
-        "subject": render(subject, user.name, store.name),
+        "subject": render(subject, to.name, store.name),
         "body": body,
         "link": base + offer_path if send_id and channel == "wechat" else link,
         "path": path,
@@ -162,18 +199,18 @@ def _message(
     }
 
 
-def _outbox_row(key, channel, user, openid, store, message, at) -> dict:
-    recipient = {"email": user.email, "sms": user.phone, "wechat": openid}[channel]
+def _outbox_row(key, to, store, message, at) -> dict:
+    recipient = {"email": to.email, "sms": to.phone, "wechat": to.openid}[to.channel]
     return {
         "id": key,
-        "channel": channel,
+        "channel": to.channel,
         "kind": MARKETING,
         "recipient": recipient or "",
         "subject": (message["subject"] or message["body"][:80])[:255],
         "body": message["body"],
         "data": {"link": message["link"], "params": {"text": message["body"][:60]}},
         "store_id": store.id,
-        "user_id": user.id,
+        "user_id": to.id,
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": at,

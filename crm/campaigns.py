@@ -219,6 +219,7 @@ def start(actor: User | None, campaign: Campaign, due_by=None) -> Campaign:
     if claimed.rowcount != 1:
         raise Conflict(_("This campaign was already sent."))
     cap = locked_settings().cap_per_month
+    _without_jit()
     channels = list(
         dict.fromkeys(m.channel for m in campaign.messages if m.channel in available_channels())
     )
@@ -241,6 +242,14 @@ def start(actor: User | None, campaign: Campaign, due_by=None) -> Campaign:
     db.session.flush()
     db.session.refresh(campaign)
     return campaign
+
+
+def _without_jit() -> None:
+    # The snapshot's statements are index probes over one store's customers: PostgreSQL's JIT
+    # compiled them for 0.6 s each and the members INSERT of 60k customers took 4 s instead
+    # of 2-3 s on the 1M group. Off for the rest of this transaction only.
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sql_text("SET LOCAL jit = off"))
 
 
 def _refresh_statistics(campaign: Campaign) -> None:

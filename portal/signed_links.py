@@ -5,6 +5,8 @@ purpose never opens another. The payload is {key: record id}; nothing else trave
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -18,7 +20,13 @@ class LinkExpired(LinkInvalid):
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    return _serializer_for(current_app.config["SECRET_KEY"], salt)
+
+
+@lru_cache(maxsize=32)
+def _serializer_for(secret: str, salt: str) -> URLSafeTimedSerializer:
+    # Built once per key and purpose: a campaign batch signs thousands of links.
+    return URLSafeTimedSerializer(secret, salt=salt)
 
 
 def sign(salt: str, key: str, record_id: int) -> str:

@@ -61,6 +61,8 @@ class User(Base):
         # an index-only scan, and lists of a store's people by name.
         Index("ix_users_store_name", "store_id", "name", "role", "id"),
         Index("ix_users_role_name", "role", "name"),
+        # A store's active customers from the index alone: where every segment starts.
+        Index("ix_users_store_role_active", "store_id", "role", "is_active", "id"),
         # What a car's (owner_id, store_id) refers to: the car follows its owner's store.
         Index("uq_users_id_store", "id", "store_id", unique=True),
         Index(

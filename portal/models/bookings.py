@@ -120,6 +120,9 @@ class Booking(Base):
         Index("ix_bookings_store_status_created", "store_id", "status", "created_at"),
         Index("ix_bookings_store_slot", "store_id", "slot_start"),
         Index("ix_bookings_status_id", "status", "id"),  # reviewed bookings sorted by status
+        # A customer's bookings, and whether one is open (segments: "has an open booking")
+        # from the index alone, not from every booking the customer ever made.
+        Index("ix_bookings_owner_status", "owner_id", "status"),
         # The group's booking queue: the pending ones, oldest first, a page at a time.
         Index(
             "ix_bookings_pending_created",
@@ -133,7 +136,7 @@ class Booking(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     # The brand of the car when it was booked (portal/services/brands.py), kept when the car's

@@ -38,6 +38,9 @@ class Vehicle(Base):
         # The lifecycle rules read the cars reaching an age or their warranty's end by date.
         Index("ix_vehicles_store_purchase_date", "store_id", "purchase_date"),
         Index("ix_vehicles_store_warranty_ends_on", "store_id", "warranty_ends_on"),
+        # An owner's cars; with the id in the index, segment conditions that join a car's
+        # records (maintenance due) read the index alone.
+        Index("ix_vehicles_owner_vehicle", "owner_id", "id"),
         # The car's store is its owner's: the database refuses another, and an owner who
         # moves takes their cars along (ON UPDATE CASCADE). The flush hooks below fill it in.
         ForeignKeyConstraint(
@@ -49,7 +52,7 @@ class Vehicle(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     # The owner's store, copied here so a store's cars are found without joining the owners;
     # kept equal to the owner's store_id (the hooks below; fk_vehicles_owner_store checks).
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))

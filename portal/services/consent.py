@@ -6,6 +6,8 @@ staff entries how the customer's consent was obtained), and is audited."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
@@ -138,7 +140,13 @@ def save_consents(user_id: int, channels_on: set[str]) -> None:
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _serializer_for(secret: str) -> URLSafeSerializer:
+    # Built once per key: a campaign batch signs a link for every message.
+    return URLSafeSerializer(secret, salt=SALT)
 
 
 def unsubscribe_token(user_id: int, channel: str) -> str:
