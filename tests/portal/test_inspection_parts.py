@@ -17,6 +17,7 @@ from portal.services.inspections.parts import PARTS_STOCK
 from shop import parts as shop_parts
 from shop import stock
 from shop.models import Category, Product, StockMove
+from tests import factories
 from tests.portal.test_bookings import _race
 from tests.portal.test_inspections import checked_in_booking, make_template
 
@@ -27,17 +28,16 @@ def scene(f, db):
     return store, f.advisor(store)
 
 
-def product(db, left: int, price_fen: int = 20000, sku: str = "BP-100") -> Product:
-    """A brake pad set in the shop with `left` units in stock."""
+def product(db, left: int, price_fen: int = 20000, sku: str = "BP-100", store=None) -> Product:
+    """A brake pad set in the shop with `left` units in stock at the store (the first)."""
     category = Category(name=f"配件 {sku}", name_en="Parts")
     p = Product(
         sku=sku, name="刹车片套装", name_en="Brake pad set", category=category,
         price_fen=price_fen,
     )  # fmt: skip
     db.session.add(p)
-    db.session.flush()
-    stock.set_initial(p, left)
     db.session.commit()
+    factories.stock(p, left, store)
     return p
 
 
