@@ -78,10 +78,9 @@ def product_page(product, buy_form=None, status: int = 200):
     left = stock.at_store(shop_store.id if shop_store else None, product.id)
     if buy_form is None and owner and left:
         buy_form = order_choices(BuyForm(formdata=None))
-        buy_form.store.data = current_user.store_id
-        store = db.session.get(Store, current_user.store_id) if current_user.store_id else None
-        if store is not None:  # the first day the store holds a pay-at-store pickup
-            buy_form.pickup_on.data = pickup.window(store)[0]
+        buy_form.store.data = shop_store.id  # the store whose shelf the page shows
+        # the first day the store holds a pay-at-store pickup
+        buy_form.pickup_on.data = pickup.window(shop_store)[0]
         buy_form.expected_price_fen.data = str(catalog.price_of(product).sale_fen)
     return render_template(
         "shop/product.html",
