@@ -216,10 +216,12 @@ class StockView(StaffView):
     @expose("/<int:product_id>/adjust", methods=["POST"])
     def adjust(self, product_id: int):
         """Change the store's stock of a product by a delta, or set it from a shelf count
-        (form: count)."""
+        (form: count), or set the store's low-stock threshold (form: low_stock)."""
         product = db.session.get(Product, product_id) or abort(404)
         store_id = _stock_store()
         back = redirect(url_for(".index", store=store_id), code=303)
+        if "low_stock" in request.form:
+            return self._threshold(product, store_id, back)
         reason = request.form.get("reason", "")
         counting = "count" in request.form
         if counting:
@@ -248,6 +250,17 @@ class StockView(StaffView):
         name = product.name
         db.session.commit()
         flash(_("Stock of %(name)s is now %(n)d.", name=name, n=left), "success")
+        return back
+
+    def _threshold(self, product: Product, store_id: int, back):
+        low = int_arg(request.form.get("low_stock"), minimum=0, maximum=stock.MAX_THRESHOLD)
+        if low is None:
+            flash(_("Enter a threshold from 0 to %(n)d.", n=stock.MAX_THRESHOLD), "error")
+            return back
+        name = product.name
+        stock.set_threshold(current_account(), store_id, product, low)
+        db.session.commit()
+        flash(_("The low-stock threshold of %(name)s is now %(n)d.", name=name, n=low), "success")
         return back
 
 

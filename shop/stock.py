@@ -322,6 +322,28 @@ def set_initial(product: Product, store_id: int, quantity: int, actor: User | No
         ensure_row(store_id, product.id)
 
 
+MAX_THRESHOLD = 100_000
+
+
+def set_threshold(actor: User, store_id: int, product: Product, low: int) -> None:
+    """Set the store's low-stock threshold of the product (its stock is not touched)."""
+    if not 0 <= low <= MAX_THRESHOLD:
+        raise ValidationError(
+            _("Enter a threshold from 0 to %(n)d.", n=MAX_THRESHOLD), field="low_stock"
+        )
+    ensure_row(store_id, product.id)
+    db.session.execute(
+        update(StoreStock)
+        .where(StoreStock.store_id == store_id, StoreStock.product_id == product.id)
+        .values(low_stock=low)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        "shop_stock_threshold", actor=actor, target=product, low_stock=low, store_id=store_id
+    )
+    db.session.flush()
+
+
 def ledger_total(product_id: int, store_id: int | None = None) -> int:
     """Return the stock the ledger explains: the sum of the moves at the store (every store's
     when none is given)."""

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from portal.errors import Conflict
 from portal.extensions import db
-from portal.models import InspectionItem, Store, User
+from portal.models import AuditEvent, InspectionItem, Store, User
 from portal.services import inspections as inspection_svc
 from shop import cart as carts
 from shop import catalog, orders, stock
@@ -219,3 +219,27 @@ def _category():
     from shop.models import Category
 
     return Category(name="配件")
+
+
+def test_a_manager_sets_their_stores_threshold_and_the_home_panel_follows(
+    client, auth, two_stores, shop, f
+):
+    a, b, _oa, _ob = two_stores
+    p = shop.product(stock_qty=5, store=a, name="Tyre gauge")
+    f.stock(p, 5, b)
+    manager_b = f.manager(b)
+    auth.login(manager_b)
+    url = f"/admin/shop_stock/{p.id}/adjust"
+    assert client.post(url, data={"low_stock": "-1"}).status_code == 303
+    assert client.post(url, data={"low_stock": "6", "store": str(a.id)}).status_code == 303
+    db.session.rollback()
+    lows = dict(db.session.execute(select(StoreStock.store_id, StoreStock.low_stock)).all())
+    assert lows == {a.id: 3, b.id: 6}  # B's only, whatever store the form named
+    panel = client.get("/admin/").get_data(as_text=True).split('id="low-stock"')[1]
+    assert "Tyre gauge" in panel.split("</ul>")[0] and "成都店" not in panel.split("</ul>")[0]
+    assert (
+        db.session.scalar(
+            select(AuditEvent.store_id).where(AuditEvent.action == "shop_stock_threshold")
+        )
+        == b.id
+    )
