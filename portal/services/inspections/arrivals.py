@@ -4,11 +4,10 @@ the owner are told.
 
 Called by every shop stock change that puts units on the shelf (shop.stock: a delivery, a
 count, a refund's goods, an order's hold released or expired, a job's reservation given back)
-after the units are there, in the same transaction. The product row is locked by the stock
-UPDATE that raised it (the store's row), and an approval that found the part short holds the
-same lock until it
-commits (shop.parts.reserve), so a line approved during an arrival is either filled by it or
-sees the new stock itself."""
+after the units are there, in the same transaction. The store's row of the product is locked by
+the stock write that raised it, and an approval that found the part short holds the same lock
+until it commits (shop.parts.reserve), so a line approved during an arrival is either filled by
+it or sees the new stock itself."""
 
 from __future__ import annotations
 

@@ -58,8 +58,8 @@ def short_of_stock(inspection: Inspection, items: list[InspectionItem] | None = 
 
 def reserve(item: InspectionItem, line: JobLine) -> None:
     """Reserve the approved item's part from its job's store's stock, else mark it on order
-    (units at another store never count); price the line's
-    parts share at the part's shop price (never more than the price the owner approved)."""
+    (units at another store never count); price the line's parts share at the part's shop
+    price (never more than the price the owner approved)."""
     stock = _stock()
     if stock is None or item.product_id is None:
         return
