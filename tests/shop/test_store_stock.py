@@ -14,9 +14,9 @@ from portal.services import inspections as inspection_svc
 from shop import cart as carts
 from shop import catalog, orders, stock
 from shop.models import Order, Product, StockMove, StoreStock
+from tests.portal.test_bookings import _race
 from tests.portal.test_inspection_parts import inspection_with_part
 from tests.portal.test_inspection_parts import product as part_product
-from tests.threads import at_once
 
 
 @pytest.fixture
@@ -31,22 +31,28 @@ def _left(product, store) -> int:
     return stock.at_store(store.id, product.id)
 
 
-def _buy(user_id: int, store_id: int, product_id: int):
-    """Buy one unit now, pay at the store, in a fresh session (a thread's)."""
-    user, store = db.session.get(User, user_id), db.session.get(Store, store_id)
-    product = catalog.get_product(product_id)
-    return orders.buy_now(user, product, 1, delivery="pickup", store=store).id
+def _buyers(plan: list[tuple[int, int]], product_id: int):
+    """The work of each racing thread: buy one unit now (pay at the store) as plan[i]'s
+    (owner id, store id)."""
+
+    def work(i, tdb):
+        user_id, store_id = plan[i]
+        user, store = tdb.session.get(User, user_id), tdb.session.get(Store, store_id)
+        product = catalog.get_product(product_id)
+        orders.buy_now(user, product, 1, delivery="pickup", store=store)
+
+    return work
 
 
 def test_two_checkouts_for_the_last_unit_at_a_store_sell_it_once(app, two_stores, f, shop):
     a, b, owner_a, _owner_b = two_stores
     p = shop.product(stock_qty=1, store=a)
     f.stock(p, 5, b)  # plenty elsewhere: it must not help
-    other = f.owner(a)
-    ids = [owner_a.id, other.id]
-    results = at_once(app, lambda: _buy(ids.pop(), a.id, p.id), 2)
-    assert sum(isinstance(r, int) for r in results) == 1, results
-    assert sum("Conflict" in str(r) for r in results) == 1, results
+    plan = [(owner_a.id, a.id), (f.owner(a).id, a.id)]
+    results = _race(app, 2, _buyers(plan, p.id))
+    assert results.count("ok") == 1, results
+    [refused] = [r for r in results if r != "ok"]
+    assert isinstance(refused, Conflict) and refused.field == f"product-{p.id}", results
     assert (_left(p, a), _left(p, b)) == (0, 5)
     assert stock.ledger_total(p.id, a.id) == 0 and stock.ledger_total(p.id, b.id) == 5
     assert db.session.scalar(select(Order.store_id)) == a.id
@@ -56,9 +62,8 @@ def test_checkouts_at_two_stores_each_get_their_own_last_unit(app, two_stores, s
     a, b, owner_a, owner_b = two_stores
     p = shop.product(stock_qty=1, store=a)
     f.stock(p, 1, b)
-    plan = [(owner_a.id, a.id), (owner_b.id, b.id)]
-    results = at_once(app, lambda: _buy(*plan.pop(), p.id), 2)
-    assert all(isinstance(r, int) for r in results), results
+    results = _race(app, 2, _buyers([(owner_a.id, a.id), (owner_b.id, b.id)], p.id))
+    assert results == ["ok", "ok"], results
     assert (_left(p, a), _left(p, b)) == (0, 0)
 
 
