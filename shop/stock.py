@@ -90,7 +90,7 @@ def take_many(picks: list[tuple[Product, int]], *, order: Order) -> None:
     picks = sorted(picks, key=lambda pick: pick[0].id)
     store_id = order.store_id
     for product, quantity in picks:
-        params = {"store_id": store_id, "product_id": product.id, "quantity": quantity}
+        params = {"at_store": store_id, "of_product": product.id, "quantity": quantity}
         res = db.session.execute(_TAKE, params)
         if res.rowcount != 1:
             left = at_store(store_id, product.id)
@@ -110,8 +110,8 @@ _products = Product.__table__
 _TAKE = (
     update(_stocks)
     .where(
-        _stocks.c.store_id == bindparam("store_id"),
-        _stocks.c.product_id == bindparam("product_id"),
+        _stocks.c.store_id == bindparam("at_store"),
+        _stocks.c.product_id == bindparam("of_product"),
         _stocks.c.stock >= bindparam("quantity"),
         _stocks.c.product_id.in_(select(_products.c.id).where(_products.c.is_active.is_(True))),
     )

@@ -205,6 +205,7 @@ def test_the_migration_puts_the_pool_and_its_ledger_at_the_first_active_store(
         db.session.commit()
         factories.stock(p, 2, first)
         factories.stock(p, 5, second)
+        first_id, product_id = first.id, p.id
         db.session.remove()
         downgrade(revision="0069_clip19_item_clips")
         assert db.session.execute(text("SELECT stock FROM shop_products")).scalar() == 7
@@ -213,9 +214,9 @@ def test_the_migration_puts_the_pool_and_its_ledger_at_the_first_active_store(
         rows = db.session.execute(
             select(StoreStock.store_id, StoreStock.stock, StoreStock.low_stock)
         ).all()
-        assert [tuple(r) for r in rows] == [(first.id, 7, 4)]
+        assert [tuple(r) for r in rows] == [(first_id, 7, 4)]
         moved = set(db.session.scalars(select(StockMove.store_id)))
-        assert moved == {first.id} and stock.ledger_total(p.id, first.id) == 7
+        assert moved == {first_id} and stock.ledger_total(product_id, first_id) == 7
         db.session.remove()
         db.engine.dispose()
 
