@@ -140,6 +140,7 @@ ACTION_LABELS = {
     "payment_mismatch": _l("Payment does not match the order"),
     "shop_stock_adjust": _l("Stock adjusted"),
     "shop_stock_count": _l("Stock counted"),
+    "shop_stock_threshold": _l("Low-stock threshold changed"),
     "shop_products_imported": _l("Products imported"),
     "shop_stock_imported": _l("Stock counts imported"),
     "shop_prices_imported": _l("Prices imported"),

@@ -129,7 +129,7 @@ def check_rows(kind: str, table: list[list[str]], store: Store) -> list[Row]:
         if kind == PRODUCTS:
             _check_product(row, categories)
         elif kind == STOCK:
-            _check_count(row)
+            _check_count(row, store)
         else:
             _check_price(row, store)
         key = (row.values["sku"].strip(), row.day) if kind == PRICES else row.values["sku"].strip()
@@ -214,11 +214,11 @@ def _check_product(row: Row, categories: dict[str, Category]) -> None:
         row.number = _whole(row, "low_stock")
 
 
-def _check_count(row: Row) -> None:
+def _check_count(row: Row, store: Store) -> None:
     row.number = _whole(row, "count")
     if row.number is None or row.product is None:
         return
-    row.held = stock.reserved(row.product.id)
+    row.held = stock.reserved(store.id, row.product.id)
     if row.number < row.held:
         row.error(
             "count",
@@ -278,7 +278,7 @@ class CatalogApply:
         if kind == PRODUCTS:
             return _apply_product(row)
         if kind == STOCK:
-            changed = stock.count(actor, row.product, row.number, STOCK_REASON, store_id=store.id)
+            changed = stock.count(actor, store.id, row.product, row.number, STOCK_REASON)
             return "changed" if changed else "unchanged"
         if row.day is not None:
             prices.schedule(row.product, row.fen, row.day, store, actor)
@@ -300,7 +300,7 @@ class CatalogApply:
 def _apply_product(row: Row) -> str:
     v, product, outcome = row.values, row.product, "changed"
     if product is None:
-        product = Product(sku=v["sku"], description="", description_en="", stock=0)
+        product = Product(sku=v["sku"], description="", description_en="")
         db.session.add(product)
         outcome = "new"
     product.name, product.name_en = v["name"], v["name_en"]
@@ -326,8 +326,11 @@ def sample_rows(kind: str, store: Store | None, limit: int = 5) -> list[list[str
             table.append(
                 [p.sku, p.name, p.name_en or p.name, p.category.name, yuan, str(p.low_stock)]
             )
-        elif kind == STOCK:
-            table.append([p.sku, str(p.stock + stock.reserved(p.id))])
+        elif kind == STOCK:  # the store's shelf: its stock for sale and what its orders hold
+            on_shelf = (
+                stock.at_store(store.id, p.id) + stock.reserved(store.id, p.id) if store else 0
+            )
+            table.append([p.sku, str(on_shelf)])
         else:
             day = prices.store_today(store) + timedelta(days=7) if store else None
             table.append([p.sku, yuan, day.isoformat() if day else ""])
@@ -339,9 +342,8 @@ def describe(kind: str, row: Row, store: Store) -> str:
     if kind == PRODUCTS:
         return _("new product") if row.product is None else _("product updated")
     if kind == STOCK:
-        return _(
-            "stock for sale %(old)d → %(new)d", old=row.product.stock, new=row.number - row.held
-        )
+        old = stock.at_store(store.id, row.product.id)
+        return _("stock for sale %(old)d → %(new)d", old=old, new=row.number - row.held)
     if row.day is not None:
         return _("price from %(day)s (%(zone)s)", day=row.day.isoformat(), zone=store.timezone)
     return _("price now")

@@ -186,7 +186,7 @@ class MyJobsView(StaffView):
             b=booking,
             me=me,
             q=query,
-            products=in_stock_matching(query),
+            products=in_stock_matching(booking.store_id, query),
             editable=booking.status in job_card.OPEN,
             hours_label=job_card.hours_label,
             svc=svc,

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from wtforms import FileField, SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -39,6 +39,7 @@ from shop.models import (
     Order,
     Product,
     StockMove,
+    StoreStock,
 )
 
 MANAGERS = (MANAGER, ADMIN)
@@ -81,12 +82,14 @@ class ProductAdmin(_ChoicesMixin, GroupDataView):
 
     can_view_details = True
     column_list = ("sku", "name", "category", "price_fen", "stock", "low_stock", "is_active")
+    column_sortable_list = ("sku", "name", "price_fen", "low_stock", "is_active")
     column_searchable_list = ("sku", "name", "name_en")
     column_filters = ("is_active", "category.name")
     column_formatters = {"price_fen": lambda v, c, m, n: cny(m.price_fen)}
     column_labels = {
         "price_fen": _l("Price (fen)"),
-        "low_stock": _l("Low-stock threshold"),
+        "stock": _l("Stock (all stores)"),
+        "low_stock": _l("Low-stock threshold of a new store"),
         "name": _l("Name (Chinese)"),
         "name_en": _l("Name (English)"),
         "description": _l("Description (Chinese)"),
@@ -99,6 +102,9 @@ class ProductAdmin(_ChoicesMixin, GroupDataView):
     form_args = {"category_id": _picker(_l("Category"))}
     form_extra_fields = {"photo": FileField(_l("Photo"))}
     inline_models = [(Fitment, {"form_columns": ("id", "brand", "series")})]
+
+    def get_query(self):
+        return super().get_query().options(undefer(Product.stock))  # one query, not one a row
 
     def validate_form(self, form):
         if not super().validate_form(form):
@@ -147,33 +153,75 @@ class PlacementAdmin(_ChoicesMixin, GroupDataView):
     }
 
 
+def _stock_store() -> int:
+    """Return the store whose stock the page shows and changes: a manager's own; for those who
+    see every store, the one chosen (?store= or the form's store), else the first one."""
+    stores = store_choices()
+    chosen = int_arg(request.values.get("store"), minimum=1)
+    if stores and chosen is None:
+        chosen = stores[0][0]
+    elif stores and chosen not in {s[0] for s in stores}:
+        abort(404)
+    store_id = access.acting_store(current_user, chosen)
+    return store_id if store_id is not None else abort(404)
+
+
 class StockView(StaffView):
-    """Stock levels, manual adjustments with a reason, and each product's ledger."""
+    """A store's stock levels, manual adjustments with a reason, and each product's ledger;
+    managers see their own store, those who see every store pick one and see the others."""
 
     @expose("/")
     def index(self):
-        products = db.session.scalars(select(Product).order_by(Product.name)).all()
-        return self.render("admin/shop/stock.html", products=products, form=FlaskForm())
+        store_id = _stock_store()
+        rows = db.session.execute(
+            select(Product, StoreStock.stock, StoreStock.low_stock)
+            .outerjoin(
+                StoreStock,
+                (StoreStock.product_id == Product.id) & (StoreStock.store_id == store_id),
+            )
+            .order_by(Product.name, Product.id)
+        ).all()
+        store = db.session.get(Store, store_id)
+        return self.render("admin/shop/stock.html", rows=rows, form=FlaskForm(),
+                           stores=store_choices(), store=store)  # fmt: skip
 
     @expose("/<int:product_id>")
     def ledger(self, product_id: int):
         product = db.session.get(Product, product_id) or abort(404)
+        store_id = _stock_store()
         moves = db.session.scalars(
             select(StockMove)
-            .where(StockMove.product_id == product.id)
+            .where(StockMove.store_id == store_id, StockMove.product_id == product.id)
             .order_by(StockMove.id.desc())
+            .limit(LEDGER_ROWS)
         ).all()
+        per_store = []
+        if access.sees_all_stores(current_user):  # the group's view: every store's shelf
+            per_store = db.session.execute(
+                select(Store.id, Store.name, StoreStock.stock, StoreStock.low_stock)
+                .join(StoreStock, StoreStock.store_id == Store.id)
+                .where(StoreStock.product_id == product.id)
+                .order_by(Store.name, Store.id)
+            ).all()
         return self.render(
             "admin/shop/ledger.html",
             p=product,
+            store=db.session.get(Store, store_id),
+            left=stock.at_store(store_id, product.id),
             moves=moves,
-            explained=stock.ledger_total(product.id),
+            explained=stock.ledger_total(product.id, store_id),
+            per_store=per_store,
         )
 
     @expose("/<int:product_id>/adjust", methods=["POST"])
     def adjust(self, product_id: int):
-        """Change a product's stock by a delta, or set it from a shelf count (form: count)."""
+        """Change the store's stock of a product by a delta, or set it from a shelf count
+        (form: count), or set the store's low-stock threshold (form: low_stock)."""
         product = db.session.get(Product, product_id) or abort(404)
+        store_id = _stock_store()
+        back = redirect(url_for(".index", store=store_id), code=303)
+        if "low_stock" in request.form:
+            return self._threshold(product, store_id, back)
         reason = request.form.get("reason", "")
         counting = "count" in request.form
         if counting:
@@ -187,19 +235,36 @@ class StockView(StaffView):
                 else _("Enter a whole number, e.g. 5 or -2."),
                 "error",
             )
-            return redirect(url_for(".index"), code=303)
+            return back
+        me = current_account()
         try:
             if counting:
-                stock.count(current_account(), product, number, reason)
+                stock.count(me, store_id, product, number, reason)
             else:
-                stock.adjust(current_account(), product, number, reason)
+                stock.adjust(me, store_id, product, number, reason)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
-            return redirect(url_for(".index"), code=303)
+            return back
+        left = stock.at_store(store_id, product.id)
+        name = product.name
         db.session.commit()
-        flash(_("Stock of %(name)s is now %(n)d.", name=product.name, n=product.stock), "success")
-        return redirect(url_for(".index"), code=303)
+        flash(_("Stock of %(name)s is now %(n)d.", name=name, n=left), "success")
+        return back
+
+    def _threshold(self, product: Product, store_id: int, back):
+        low = int_arg(request.form.get("low_stock"), minimum=0, maximum=stock.MAX_THRESHOLD)
+        if low is None:
+            flash(_("Enter a threshold from 0 to %(n)d.", n=stock.MAX_THRESHOLD), "error")
+            return back
+        name = product.name
+        stock.set_threshold(current_account(), store_id, product, low)
+        db.session.commit()
+        flash(_("The low-stock threshold of %(name)s is now %(n)d.", name=name, n=low), "success")
+        return back
+
+
+LEDGER_ROWS = 500  # the newest moves a ledger page shows
 
 
 def _scoped_orders():
@@ -345,7 +410,8 @@ class SalesView(StaffView):
 def _low_stock_panel():
     if not staff_allowed(MANAGERS):
         return None
-    return (_("Low stock"), "admin/shop/_low_stock.html", {"low": stats.low_stock()})
+    store_id = access.store_filter(current_user)
+    return (_("Low stock"), "admin/shop/_low_stock.html", {"low": stats.low_stock(store_id)})
 
 
 def add_home_panels() -> None:

@@ -113,9 +113,18 @@ class Product(Out):
     name_en: str = Field(description="The name in English; empty when none is set")
     category_id: int
     price_fen: int = Field(description="Integer fen (1 CNY = 100 fen)")
-    stock: int
-    low_stock: int = Field(description="Stock at or below this is low")
+    stock: int = Field(description="Units for sale in all the group's stores together")
+    low_stock: int = Field(description="The low-stock threshold a store starts with")
     is_active: bool
+
+
+class StoreStock(Out):
+    """A product's stock on one store's shelf."""
+
+    product_id: int
+    store_id: int
+    stock: int = Field(description="Units for sale at this store")
+    low_stock: int = Field(description="Stock at or below this is low at this store")
 
 
 class Camera(Out):
@@ -351,6 +360,13 @@ class StockChange(In):
         description="Units counted on the shelf, including those held for open orders",
     )
     reason: str = Field(min_length=1, max_length=200, description="Why, for the stock ledger")
+    store_id: int | None = Field(
+        None,
+        ge=1,
+        le=2_147_483_647,
+        description="The store whose shelf changed: a store's token may leave it out (its own "
+        "store); a group token must name it",
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> StockChange:

@@ -496,7 +496,7 @@ def fill_group(
         commit()
     upcoming: list[tuple] = []
     completed: list[tuple[int, int, int, datetime]] = []
-    sold: Counter[int] = Counter()
+    sold: Counter[tuple[int, int]] = Counter()
     step = max(len(chunks) // 10, 1)
     for k, out in enumerate(run_chunks(conn, tasks, jobs, database_url), start=1):
         counts.update(out["counts"])

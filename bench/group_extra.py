@@ -26,8 +26,10 @@ from portal.models import (
 )
 from portal.models.finance import policy_number_hash
 from shop.demo import CATALOG
-from shop.models import Category, Product, StockMove
+from shop.models import Category, Product, StockMove, StoreStock
 from workshop_video.models import Camera, VideoSession
+
+STORE_STOCK = 10_000  # units of each product on each store's shelf before the sales history
 
 LENDERS = ("平安银行汽车金融", "招商银行信用卡中心", "丰田汽车金融", "上汽通用汽车金融", "建设银行")
 INSURERS = ("中国人保财险", "平安产险", "太平洋产险", "中华联合", "大地保险")
@@ -104,33 +106,32 @@ class Setup:
         products = Sink(
             conn,
             Product.__table__,
-            "id sku name description category_id price_fen stock low_stock is_active created_at",
+            "id sku name description category_id price_fen low_stock is_active created_at",
             [categories],
         )
-        moves = Sink(conn, StockMove.__table__, "id product_id delta reason note at", [products])
+        # Each store's own shelf of every product, and the ledger row that put it there.
+        shelves = Sink(
+            conn, StoreStock.__table__, "id store_id product_id stock low_stock", [products]
+        )
+        moves = Sink(
+            conn, StockMove.__table__, "id store_id product_id delta reason note at", [shelves]
+        )
         self.products: list[tuple[int, str, int]] = []
         pid = 0
+        stocked = when - timedelta(days=3 * 365)
         for ci, (cat, items) in enumerate(CATALOG.items(), start=1):
             categories.add((ci, cat, ci))
             for name, price in items:
                 pid += 1
-                products.add(
-                    (
-                        pid,
-                        f"GB-{pid:04d}",
-                        name,
-                        "",
-                        ci,
-                        price,
-                        1_000_000,
-                        20,
-                        True,
-                        when - timedelta(days=3 * 365),
-                    )
-                )
-                moves.add((pid, pid, 1_000_000, "initial", "", when - timedelta(days=3 * 365)))
+                products.add((pid, f"GB-{pid:04d}", name, "", ci, price, 20, True, stocked))
                 self.products.append((pid, name, price))
-        self.next_move = pid + 1
+        row = 0
+        for s in specs:
+            for pid, _name, _price in self.products:
+                row += 1
+                shelves.add((row, s["id"], pid, STORE_STOCK, 20))
+                moves.add((row, s["id"], pid, STORE_STOCK, "initial", "", stocked))
+        self.next_move = row + 1
         self.counts = close(cameras, notices, readers, categories, products, moves)
 
 

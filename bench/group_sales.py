@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from bench.sink import Sink, close
 from crm.models import Lead, LeadEvent, Task
-from shop.models import Order, OrderLine, Product, StockMove
+from shop.models import Order, OrderLine, StockMove, StoreStock
 
 LEAD_SOURCES = (("portal", 35), ("phone", 25), ("walk_in", 25), ("referral", 10), ("import", 5))
 LEAD_STAGES = ("new", "contacted", "visited", "test_drive", "quote", "order", "delivered")
@@ -54,7 +54,7 @@ class Sales:
         self.moves = Sink(
             conn,
             StockMove.__table__,
-            "id product_id delta reason order_id at",
+            "id store_id product_id delta reason order_id at",
             [self.orders],
         )
         self.leads = Sink(
@@ -76,7 +76,7 @@ class Sales:
             [self.leads],
         )
         self.ids: Counter[str] = Counter()
-        self.sold: Counter[int] = Counter()
+        self.sold: Counter[tuple[int, int]] = Counter()  # (store id, product id): units
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
@@ -133,12 +133,13 @@ class Sales:
         )
         for pid, name, price, qty in lines:
             self.lines.add((self.next_id("lines"), oid, pid, name, price, price, qty))
-            self.moves.add((self.next_move, pid, -qty, "sale", oid, at))
+            self.moves.add((self.next_move, store["id"], pid, -qty, "sale", oid, at))
             self.next_move += 1
             if stock_state in ("released", "returned"):
                 self.moves.add(
                     (
                         self.next_move,
+                        store["id"],
                         pid,
                         qty,
                         "release" if stock_state == "released" else "return",
@@ -148,7 +149,7 @@ class Sales:
                 )
                 self.next_move += 1
             else:
-                self.sold[pid] += qty
+                self.sold[store["id"], pid] += qty
 
     def add_lead(self, rng: random.Random, customer: dict) -> None:
         store = customer["store"]
@@ -209,8 +210,13 @@ class Sales:
         return close(self.orders, self.lines, self.moves, self.leads, self.lead_events, self.tasks)
 
 
-def take_sold_stock(conn: Connection, sold: Counter[int]) -> None:
-    """Take what the orders sold off each product's stock, so the column matches its ledger."""
-    table = Product.__table__
-    for pid, qty in sorted(sold.items()):
-        conn.execute(table.update().where(table.c.id == pid).values(stock=table.c.stock - qty))
+def take_sold_stock(conn: Connection, sold: Counter[tuple[int, int]]) -> None:
+    """Take what the orders sold off each store's stock of each product, so every store's
+    shelf matches its ledger."""
+    table = StoreStock.__table__
+    for (store_id, pid), qty in sorted(sold.items()):
+        conn.execute(
+            table.update()
+            .where(table.c.store_id == store_id, table.c.product_id == pid)
+            .values(stock=table.c.stock - qty)
+        )

@@ -11,8 +11,9 @@ Two ways to check out, each on a freshly built database:
 - cart: add one unit to the cart (POST), then check out with pay-at-the-store (POST).
 
 Half of the picks go to the popular products, so buyers contend for the same rows and those
-sell out during the run. Afterwards the database is checked for oversell: units sold per
-product never above the stock it started with, and the orders counted by the client must be
+sell out during the run. Every store stocks the same and the buyers order at the first store.
+Afterwards the database is checked for oversell: units sold per product never above the stock
+the first store started with, and the orders counted by the client must be
 the orders in the database. The CPU time of the gunicorn workers, of PostgreSQL and of wrk is
 read from /proc and reported per checkout. Writes bench/results/shop.json and appends a line
 to bench/RESULTS.md.
@@ -73,14 +74,21 @@ def build(url: str, owners: int, popular: int, popular_stock: int) -> dict[str, 
             db.session.add(p)
             products.append(p)
         db.session.flush()
-        for i, p in enumerate(products):
-            stock.set_initial(p, popular_stock if i < popular else 1_000_000)
+        # Every store stocks the same: the buyers order at the first store (where the check
+        # for oversell counts), and the cart checks the owner's home store.
+        stores = db.session.scalars(select(Store.id).order_by(Store.id)).all()
+        initial = {
+            p.id: popular_stock if i < popular else 1_000_000 for i, p in enumerate(products)
+        }
+        for p in products:
+            for store_id in stores:
+                stock.set_initial(p, store_id, initial[p.id])
         db.session.commit()
         info = {
-            "store_id": db.session.scalar(select(Store.id).order_by(Store.id)),
+            "store_id": stores[0],
             "popular": [(p.id, p.price_fen) for p in products[:popular]],
             "others": [(p.id, p.price_fen) for p in products[popular:]],
-            "initial": {p.id: p.stock for p in products},
+            "initial": initial,
         }
         db.session.remove()
         db.engine.dispose()

@@ -17,7 +17,7 @@ from portal.models.accounts import OWNER
 from portal.services.vehicles import store_today
 from shop import coupons, orders
 from shop.coupon_models import Coupon
-from shop.models import Product
+from shop.models import Product, StoreStock
 
 RULE = {"field": "consent", "op": "has", "value": "inapp"}
 TEXT = {
@@ -68,7 +68,13 @@ def _one_redeemed(manager: User, offer_id: int) -> None:
     )
     product = db.session.scalar(
         select(Product)
-        .where(Product.is_active.is_(True), Product.price_fen >= 20_000, Product.stock > 2)
+        .join(StoreStock, StoreStock.product_id == Product.id)
+        .where(
+            Product.is_active.is_(True),
+            Product.price_fen >= 20_000,
+            StoreStock.store_id == manager.store_id,
+            StoreStock.stock > 2,
+        )
         .order_by(Product.price_fen)
         .limit(1)
     )

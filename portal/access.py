@@ -170,6 +170,14 @@ def store_filter(user: Actor | None) -> int | None:
     return user.store_id
 
 
+def acting_store(user: Actor | None, chosen: int | None) -> int | None:
+    """Return the store the user looks at and acts in: store staff their own whatever they
+    chose; those who see every store the one they chose (None: none chosen). NotFound for
+    non-staff."""
+    mine = store_filter(user)
+    return chosen if mine is None else mine
+
+
 def store_scope(stmt: Select, column: Any, user: Actor | None) -> Select:
     """Filter a select (or an ORM query) to the rows of the user's store; none for non-staff.
 

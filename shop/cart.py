@@ -7,15 +7,16 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.errors import ValidationError
 from portal.extensions import db
-from portal.models import User
-from shop.catalog import Price, price_of
-from shop.models import Cart, CartItem, Product
+from portal.models import Store, User
+from shop import stock
+from shop.catalog import Price, price_of, shop_store_id
+from shop.models import Cart, CartItem, Product, StoreStock
 
 MAX_QUANTITY = 99
 
@@ -81,15 +82,32 @@ def open_cart(user: User | None = None, key: str | None = None, products: bool =
     return cart
 
 
-def _check(product: Product, quantity: int) -> None:
+def store_id_of(cart: Cart) -> int | None:
+    """Return the store whose shelf the cart is checked against (the owner's home store, or
+    the group's first for an anonymous cart; shop.catalog.shop_store_id)."""
+    home = None
+    if cart.user_id is not None:
+        home = db.session.scalar(select(User.store_id).where(User.id == cart.user_id))
+    return shop_store_id(home)
+
+
+def _left(cart: Cart, product: Product) -> int:
+    """Return the units of the product on the shelf of the cart's store (store_id_of), in one
+    statement: adding to the cart is a hot path."""
+    params = {"holder": cart.user_id or 0, "product": product.id}
+    return db.session.scalar(_LEFT, params) or 0
+
+
+def _check(cart: Cart, product: Product, quantity: int) -> None:
     if quantity < 0:
         raise ValidationError(_("The quantity cannot be negative."), field="quantity")
     if quantity > MAX_QUANTITY:
         raise ValidationError(_("At most %(n)d per product.", n=MAX_QUANTITY), field="quantity")
-    if quantity > product.stock:
+    left = _left(cart, product)
+    if quantity > left:
         raise ValidationError(
-            _("Only %(n)d of %(name)s in stock.", n=product.stock, name=product.shown())
-            if product.stock
+            _("Only %(n)d of %(name)s in stock.", n=left, name=product.shown())
+            if left
             else _("%(name)s is sold out.", name=product.shown()),
             field="quantity",
         )
@@ -103,7 +121,7 @@ def set_quantity(cart: Cart, product: Product, quantity: int) -> CartItem | None
             cart.items.remove(item)
             db.session.flush()
         return None
-    _check(product, quantity)
+    _check(cart, product, quantity)
     if item is None:
         return _insert_item(cart, product, quantity)
     item.quantity = quantity
@@ -133,13 +151,15 @@ def add(cart: Cart, product: Product, quantity: int = 1) -> CartItem | None:
 
 
 def merge(anonymous: Cart | None, user: User) -> Cart | None:
-    """Move an anonymous cart's items into the owner's cart (capped at the stock)."""
+    """Move an anonymous cart's items into the owner's cart (capped at the stock of the
+    owner's shop store)."""
     if anonymous is None or anonymous.user_id is not None:
         return None
     mine = open_cart(user)
+    left = stock.at_store_many(store_id_of(mine), [i.product_id for i in anonymous.items])
     for item in list(anonymous.items):
         have = next((i for i in mine.items if i.product_id == item.product_id), None)
-        wanted = min(item.quantity + (have.quantity if have else 0), item.product.stock)
+        wanted = min(item.quantity + (have.quantity if have else 0), left.get(item.product_id, 0))
         if wanted <= 0:
             continue
         if have is None:
@@ -172,6 +192,17 @@ def clear(cart: Cart) -> None:
     set_committed_value(cart, "items", [])
 
 
+_home = select(User.store_id).where(User.id == bindparam("holder")).scalar_subquery()
+_shop_store = (
+    select(Store.id)
+    .where(Store.is_active.is_(True))
+    .order_by((Store.id == func.coalesce(_home, 0)).desc(), Store.id)
+    .limit(1)
+    .scalar_subquery()
+)
+_LEFT = select(StoreStock.stock).where(
+    StoreStock.store_id == _shop_store, StoreStock.product_id == bindparam("product")
+)
 _items = CartItem.__table__
 _INSERT_ITEM = insert(_items).returning(_items.c.id)
 _CLEAR = delete(_items).where(_items.c.cart_id == bindparam("cart_id"))

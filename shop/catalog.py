@@ -11,9 +11,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models import User, Vehicle
+from portal.models import Store, User, Vehicle
 from portal.timeutil import now
-from shop.models import Category, Discount, Fitment, Placement, Product
+from shop.models import Category, Discount, Fitment, Placement, Product, StoreStock
 
 PAGE_SIZE = 24
 
@@ -47,6 +47,41 @@ def price_of(product: Product, at=None) -> Price:
             cut = d.value
         best = min(best, max(product.price_fen - cut, 0))
     return Price(product.price_fen, best)
+
+
+def shop_store_id(home_store_id: int | None) -> int | None:
+    """Return the store whose shelf the owner's shop shows: the owner's home store when it is
+    active, else the group's first active store (anonymous shoppers see that one too)."""
+    return db.session.scalar(_SHOP_STORE, {"home": home_store_id or 0})
+
+
+# Built once, so that its cache key is computed once (see shop.cart.find).
+_SHOP_STORE = (
+    select(Store.id)
+    .where(Store.is_active.is_(True))
+    .order_by((Store.id == bindparam("home")).desc(), Store.id)
+    .limit(1)
+)
+
+
+def shopper_store_id(user) -> int | None:
+    """Return the shop's store (shop_store_id) for the current user, logged in or not."""
+    home = user.store_id if getattr(user, "is_authenticated", False) else None
+    return shop_store_id(home)
+
+
+def shelf(store_id: int | None, products) -> dict[int, tuple[int, int]]:
+    """Return each product's (units for sale, low-stock threshold) on the store's shelf; a
+    product the store has none of is absent (one query)."""
+    ids = sorted({p.id for p in products})
+    if store_id is None or not ids:
+        return {}
+    rows = db.session.execute(
+        select(StoreStock.product_id, StoreStock.stock, StoreStock.low_stock).where(
+            StoreStock.store_id == store_id, StoreStock.product_id.in_(ids), StoreStock.stock > 0
+        )
+    )
+    return {pid: (left, low) for pid, left, low in rows}
 
 
 def _loaded():
@@ -85,8 +120,10 @@ def search(
     fits: list[Vehicle] | None = None,
     sort: str = "name",
     page: int = 1,
+    store_id: int | None = None,
 ) -> tuple[list[Product], int]:
-    """Return one page of active products matching the filters, and the total count."""
+    """Return one page of active products matching the filters, and the total count; in_stock
+    means in stock at the store given."""
     query = _loaded().where(Product.is_active.is_(True))
     if q:
         like = f"%{q.strip()[:60]}%"
@@ -102,7 +139,10 @@ def search(
     if category_id:
         query = query.where(Product.category_id == category_id)
     if in_stock:
-        query = query.where(Product.stock > 0)
+        on_shelf = select(StoreStock.product_id).where(
+            StoreStock.store_id == (store_id or 0), StoreStock.stock > 0
+        )
+        query = query.where(Product.id.in_(on_shelf))
     if on_sale:
         at = now()
         query = query.where(

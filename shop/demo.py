@@ -161,8 +161,10 @@ def load_demo(seed: int = 7) -> dict[str, int]:
             products.append(p)
     db.session.flush()
     orders = _past_orders(rng, products)
-    for p in products:
-        stock.set_initial(p, rng.choice([0, 2, 5, 12, 25, 40]))
+    stores = db.session.scalars(select(Store.id).order_by(Store.id)).all()
+    for p in products:  # each store's own shelf
+        for store_id in stores:
+            stock.set_initial(p, store_id, rng.choice([0, 2, 5, 12, 25, 40]))
     orders += _ready_for_the_demo_owner(products)
     orders += _pickup_tomorrow_for_the_demo_owner(products)
     for p in rng.sample(products, 8):
@@ -181,8 +183,10 @@ def load_demo(seed: int = 7) -> dict[str, int]:
 def _ready_for_the_demo_owner(products: list[Product]) -> int:
     """The demo owner's order, paid at the counter and ready to pick up: the home shows it."""
     owner = db.session.scalar(select(User).where(User.phone == "13800000001"))
-    product = next((p for p in products if p.stock > 0), None)
-    if owner is None or owner.store_id is None or product is None:
+    if owner is None or owner.store_id is None:
+        return 0
+    product = next((p for p in products if stock.at_store(owner.store_id, p.id) > 0), None)
+    if product is None:
         return 0
     at = now() - timedelta(hours=3)
     order = Order(
@@ -205,7 +209,6 @@ def _ready_for_the_demo_owner(products: list[Product]) -> int:
     db.session.add(order)
     db.session.flush()
     stock.take_many([(product, 1)], order=order)
-    db.session.refresh(product)
     return 1
 
 
@@ -214,8 +217,11 @@ def _pickup_tomorrow_for_the_demo_owner(products: list[Product]) -> int:
     from shop.orders import pickup
 
     owner = db.session.scalar(select(User).where(User.phone == "13800000001"))
-    product = next((p for p in reversed(products) if p.stock > 1), None)
-    if owner is None or owner.store_id is None or product is None:
+    if owner is None or owner.store_id is None:
+        return 0
+    left = stock.at_store_many(owner.store_id, [p.id for p in products])
+    product = next((p for p in reversed(products) if left.get(p.id, 0) > 1), None)
+    if product is None:
         return 0
     store = db.session.get(Store, owner.store_id)
     day = pickup.window(store)[0] + timedelta(days=1)
@@ -239,7 +245,6 @@ def _pickup_tomorrow_for_the_demo_owner(products: list[Product]) -> int:
     db.session.add(order)
     db.session.flush()
     stock.take_many([(product, 1)], order=order)
-    db.session.refresh(product)
     return 1
 
 
@@ -291,10 +296,11 @@ def _past_orders(rng: random.Random, products: list[Product]) -> int:
             for line in order.lines:
                 # the units sold were received first: both moves are in the ledger
                 db.session.add_all([
-                    StockMove(product_id=line.product_id, delta=line.quantity, reason="initial",
-                              note="demo delivery", at=at - timedelta(days=1)),
-                    StockMove(product_id=line.product_id, delta=-line.quantity, reason="sale",
-                              order_id=order.id, at=at),
+                    StockMove(store_id=order.store_id, product_id=line.product_id,
+                              delta=line.quantity, reason="initial", note="demo delivery",
+                              at=at - timedelta(days=1)),
+                    StockMove(store_id=order.store_id, product_id=line.product_id,
+                              delta=-line.quantity, reason="sale", order_id=order.id, at=at),
                 ])  # fmt: skip
             count += 1
     return count
@@ -316,9 +322,9 @@ def load_price_list_demo() -> dict[str, int]:
 
 
 # -- workshop parts: the waiting inspections' brake pads and cabin filter come from the shop ---
-# Brake pads are in stock (the first store's owner has approved them: reserved); the cabin
-# filter is sold out, so its line shows "parts not available" (the second store's owner
-# approved it anyway: on order).
+# Brake pads are in stock at every store (the first store's owner has approved them: reserved
+# there); the cabin filter is sold out everywhere, so its line shows "parts not available" (the
+# second store's owner approved it anyway: on order).
 WORKSHOP_CATEGORY = ("维修配件", "Workshop parts")
 WORKSHOP_PARTS = [  # sku, zh, en, price fen, stock, the inspection item it fits
     ("WS-BP-01", "前刹车片套装", "Front brake pad set", 32000, 6, "刹车片"),
@@ -337,13 +343,15 @@ def load_workshop_parts_demo() -> dict[str, int]:
         return {"parts": 0, "approved": 0}
     category = Category(name=zh, name_en=en, position=len(CATALOG))
     by_item = {}
+    stores = db.session.scalars(select(Store.id).order_by(Store.id)).all()
     for sku, name, english, price, left, item_name in WORKSHOP_PARTS:
         p = Product(sku=sku, name=name, name_en=english, category=category, price_fen=price,
                     description=f"{name}，门店工位安装。", low_stock=2,
                     description_en=f"{english}, fitted in the workshop.")  # fmt: skip
         db.session.add(p)
         db.session.flush()
-        stock.set_initial(p, left)
+        for store_id in stores:  # every store's workshop keeps the same parts
+            stock.set_initial(p, store_id, left)
         by_item[item_name] = p
     waiting = db.session.scalars(
         select(Inspection)

@@ -12,9 +12,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from portal.models import Image, Store, User
 from portal.models.base import Base, Bilingual, UTCDateTime, utcnow
@@ -48,9 +50,10 @@ class Category(Bilingual, Base):
 
 
 class Product(Bilingual, Base):
+    """A product of the group's catalog; its stock lives per store (StoreStock)."""
+
     __tablename__ = "shop_products"
     __table_args__ = (
-        CheckConstraint("stock >= 0", name="stock_nonnegative"),
         CheckConstraint("price_fen >= 0", name="price_nonnegative"),
         CheckConstraint("low_stock >= 0", name="low_stock_nonnegative"),
     )
@@ -63,7 +66,7 @@ class Product(Bilingual, Base):
     description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     category_id: Mapped[int] = mapped_column(ForeignKey("shop_categories.id"), index=True)
     price_fen: Mapped[int] = mapped_column()
-    stock: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # The threshold a store's stock row starts with (each store then has its own).
     low_stock: Mapped[int] = mapped_column(default=3, server_default=text("3"))
     image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -79,6 +82,39 @@ class Product(Bilingual, Base):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
+
+
+class StoreStock(Base):
+    """The units of a product on one store's shelf for sale, and the store's low-stock
+    threshold for it. The only stock there is: every change is a conditional UPDATE of this
+    row with a ledger row (shop.stock)."""
+
+    __tablename__ = "shop_store_stock"
+    __table_args__ = (
+        CheckConstraint("stock >= 0", name="stock_nonnegative"),
+        CheckConstraint("low_stock >= 0", name="low_stock_nonnegative"),
+        UniqueConstraint("store_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    stock: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    low_stock: Mapped[int] = mapped_column(default=3, server_default=text("3"))
+
+    store: Mapped[Store] = relationship()
+    product: Mapped[Product] = relationship()
+
+
+# The group's total of a product (the sum of its stores' rows), read only and loaded only when
+# asked for: the back office's catalog list and the tests read it; selling never does.
+Product.stock = column_property(
+    select(func.coalesce(func.sum(StoreStock.stock), 0))
+    .where(StoreStock.product_id == Product.id)
+    .correlate_except(StoreStock)
+    .scalar_subquery(),
+    deferred=True,
+)
 
 
 class Fitment(Base):
@@ -275,7 +311,7 @@ class OrderLine(Bilingual, Base):
 
 
 class StockMove(Base):
-    """The stock ledger: every change of a product's stock, with its reason."""
+    """The stock ledger: every change of a store's stock of a product, with its reason."""
 
     __tablename__ = "shop_stock_moves"
     __table_args__ = (
@@ -284,9 +320,12 @@ class StockMove(Base):
             name="reason_known",
         ),
         CheckConstraint("delta != 0", name="delta_nonzero"),
+        # A store's ledger of a product, newest first (the stock screen's ledger page).
+        Index("ix_shop_stock_moves_store_product", "store_id", "product_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
     delta: Mapped[int] = mapped_column()
     reason: Mapped[str] = mapped_column(String(10))
@@ -296,6 +335,7 @@ class StockMove(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     product: Mapped[Product] = relationship()
+    store: Mapped[Store] = relationship()
     actor: Mapped[User | None] = relationship()
 
 

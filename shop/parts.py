@@ -1,5 +1,5 @@
 """Parts for the workshop's job cards: a typed part number found among the shop's products,
-and units of stock reserved for a job."""
+and units of the job's store's stock reserved for it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from shop import stock
-from shop.models import Product
+from shop.models import Product, StoreStock
 
 
 def product_for_part_no(part_no: str | None) -> Product | None:
@@ -27,38 +27,49 @@ def product_for_part_no(part_no: str | None) -> Product | None:
 PARTS_STOCK = "m4s_parts_stock"
 
 
-def reserve(product_id: int, quantity: int, note: str) -> bool:
-    """Take quantity units for a job if that many are in stock; False (nothing taken) if not.
+def reserve(store_id: int, product_id: int, quantity: int, note: str) -> bool:
+    """Take quantity units for a job from its store's stock if that many are there; False
+    (nothing taken) if not. Units at another store never count.
 
-    One conditional UPDATE: two jobs racing for the last unit cannot both get it. The product
+    One conditional UPDATE: two jobs racing for the last unit cannot both get it. The store's
     row is locked first and stays locked until commit, so a line found short (on order) is
-    committed before a delivery of the part looks for waiting lines (see
+    committed before a delivery of the part to the store looks for waiting lines (see
     portal.services.inspections.arrivals)."""
-    db.session.execute(select(Product.id).where(Product.id == product_id).with_for_update())
+    stock.lock_row(store_id, product_id)
     res = db.session.execute(
-        update(Product)
-        .where(Product.id == product_id, Product.stock >= quantity, Product.is_active.is_(True))
-        .values(stock=Product.stock - quantity)
+        update(StoreStock)
+        .where(
+            StoreStock.store_id == store_id,
+            StoreStock.product_id == product_id,
+            StoreStock.stock >= quantity,
+            StoreStock.product_id.in_(select(Product.id).where(Product.is_active.is_(True))),
+        )
+        .values(stock=StoreStock.stock - quantity)
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:
         return False
-    stock.record_move(product_id, -quantity, "workshop", note=note)
+    stock.record_move(store_id, product_id, -quantity, "workshop", note=note)
     return True
 
 
-def release(product_id: int, quantity: int, note: str) -> None:
-    """Put units reserved for a job back on the shelf."""
-    stock.give_back(product_id, quantity, "release", note=note)
+def release(store_id: int, product_id: int, quantity: int, note: str) -> None:
+    """Put units reserved for a job back on its store's shelf."""
+    stock.give_back(store_id, product_id, quantity, "release", note=note)
 
 
-def in_stock(product_ids: list[int]) -> dict[int, int]:
-    """Return the stock for sale of each active product (an inactive one has none)."""
+def in_stock(store_id: int, product_ids: list[int]) -> dict[int, int]:
+    """Return the store's stock for sale of each active product it has (an inactive product
+    has none)."""
     if not product_ids:
         return {}
     rows = db.session.execute(
-        select(Product.id, Product.stock).where(
-            Product.id.in_(product_ids), Product.is_active.is_(True)
+        select(StoreStock.product_id, StoreStock.stock)
+        .join(Product, Product.id == StoreStock.product_id)
+        .where(
+            StoreStock.store_id == store_id,
+            StoreStock.product_id.in_(product_ids),
+            Product.is_active.is_(True),
         )
     )
     return {pid: left for pid, left in rows}
@@ -73,10 +84,17 @@ def describe(product_id: int) -> tuple[str, str, str, int]:
 PICK_LIMIT = 20  # products offered to a technician's search at once
 
 
-def in_stock_matching(query: str | None, limit: int = PICK_LIMIT) -> list[Product]:
-    """Return active products in stock whose part number or name contains the text (all in
-    stock when it is empty), by part number; for a technician picking a part on a phone."""
-    stmt = select(Product).where(Product.is_active.is_(True), Product.stock > 0)
+def in_stock_matching(
+    store_id: int, query: str | None, limit: int = PICK_LIMIT
+) -> list[tuple[Product, int]]:
+    """Return active products in the store's stock, with the units there, whose part number or
+    name contains the text (all in stock when it is empty), by part number; for a technician
+    picking a part on a phone."""
+    stmt = (
+        select(Product, StoreStock.stock)
+        .join(StoreStock, StoreStock.product_id == Product.id)
+        .where(StoreStock.store_id == store_id, StoreStock.stock > 0, Product.is_active.is_(True))
+    )
     text = (query or "").strip()[:40]
     if text:
         stmt = stmt.where(
@@ -84,4 +102,4 @@ def in_stock_matching(query: str | None, limit: int = PICK_LIMIT) -> list[Produc
             | Product.name.icontains(text, autoescape=True)
             | Product.name_en.icontains(text, autoescape=True)
         )
-    return list(db.session.scalars(stmt.order_by(Product.sku).limit(limit)))
+    return [tuple(row) for row in db.session.execute(stmt.order_by(Product.sku).limit(limit))]

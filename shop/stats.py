@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 
 from portal.extensions import db
+from portal.models import Store
 from portal.sqltime import local_date
 from portal.timeutil import now
-from shop.models import CANCELLED, Category, Order, OrderLine, Product
+from shop.models import CANCELLED, Category, Order, OrderLine, Product, StoreStock
 
 SOLD_STATUSES = ("paid", "ready", "shipped", "completed", "refunded")
 
@@ -81,37 +82,51 @@ def sales(days: int = 30, store_id: int | None = None, tz: str = "Asia/Shanghai"
 
 
 def movers(days: int = 30, store_id: int | None = None) -> dict:
-    """Return slow movers (stock, no sale in the period) and fast movers about to run out."""
+    """Return slow movers (stock, no sale in the period) and fast movers about to run out, at
+    the store (the group's total stock and sales when none is given)."""
     since = now() - timedelta(days=days)
     sold = (
         select(OrderLine.product_id, func.sum(OrderLine.quantity).label("units"))
         .join(Order, Order.id == OrderLine.order_id)
         .where(Order.paid_at.is_not(None), Order.paid_at >= since)
     )
+    shelf = select(StoreStock.product_id, func.sum(StoreStock.stock).label("left"))
     if store_id:
         sold = sold.where(Order.store_id == store_id)
+        shelf = shelf.where(StoreStock.store_id == store_id)
     sold = sold.group_by(OrderLine.product_id).subquery()
+    shelf = shelf.group_by(StoreStock.product_id).subquery()
     rows = db.session.execute(
-        select(Product, func.coalesce(sold.c.units, 0))
+        select(Product, func.coalesce(sold.c.units, 0), func.coalesce(shelf.c.left, 0))
         .outerjoin(sold, sold.c.product_id == Product.id)
+        .outerjoin(shelf, shelf.c.product_id == Product.id)
         .where(Product.is_active.is_(True))
     ).all()
-    slow = [p for p, units in rows if units == 0 and p.stock > 0]
+    slow = [(p, left) for p, units, left in rows if units == 0 and left > 0]
     fast = []
-    for p, units in rows:
+    for p, units, left in rows:
         per_day = units / days
-        if units and p.stock < per_day * 7:  # less than a week of sales left
-            fast.append((p, units, round(p.stock / per_day, 1) if per_day else None))
-    fast.sort(key=lambda x: x[2] if x[2] is not None else 0)
-    return {"slow": sorted(slow, key=lambda p: -p.stock), "fast": fast}
+        if units and left < per_day * 7:  # less than a week of sales left
+            fast.append((p, units, left, round(left / per_day, 1) if per_day else None))
+    fast.sort(key=lambda x: x[3] if x[3] is not None else 0)
+    return {"slow": sorted(slow, key=lambda x: -x[1]), "fast": fast}
 
 
-def low_stock() -> list[Product]:
-    """Return active products at or below their low-stock threshold."""
-    return list(
-        db.session.scalars(
-            select(Product)
-            .where(Product.is_active.is_(True), Product.stock <= Product.low_stock)
-            .order_by(Product.stock, Product.name)
-        )
+LOW_LIMIT = 50  # rows the back-office home's low-stock panel lists
+
+
+def low_stock(store_id: int | None = None) -> list[tuple[Product, Store, int, int]]:
+    """Return (product, store, stock, threshold) of active products at or below their
+    store's low-stock threshold, at the store (every store's when none is given), the
+    emptiest first."""
+    stmt = (
+        select(Product, Store, StoreStock.stock, StoreStock.low_stock)
+        .join(StoreStock, StoreStock.product_id == Product.id)
+        .join(Store, Store.id == StoreStock.store_id)
+        .where(Product.is_active.is_(True), StoreStock.stock <= StoreStock.low_stock)
+        .order_by(StoreStock.stock, Product.name, Store.id)
+        .limit(LOW_LIMIT)
     )
+    if store_id is not None:
+        stmt = stmt.where(StoreStock.store_id == store_id)
+    return [tuple(row) for row in db.session.execute(stmt)]

@@ -32,6 +32,33 @@ def store(name: str | None = None, **kw) -> Store:
     return s
 
 
+def main_store() -> Store:
+    """Return the group's first store (the one the shop shows when the owner has no home
+    store), made if there is none."""
+    from sqlalchemy import select
+
+    first = db.session.scalar(select(Store).order_by(Store.id).limit(1))
+    return first if first is not None else store()
+
+
+def stock(product, quantity: int, store: Store | None = None) -> Store:
+    """Put quantity units of the product on a store's shelf (the group's first store unless
+    one is given), through the stock ledger; return the store. The one way tests stock a shelf."""
+    from shop import stock as shop_stock
+
+    shelf = store if store is not None else main_store()
+    shop_stock.set_initial(product, shelf.id, quantity)
+    db.session.commit()
+    return shelf
+
+
+def stock_at(product, store: Store) -> int:
+    """Return the units of the product for sale on the store's shelf."""
+    from shop import stock as shop_stock
+
+    return shop_stock.at_store(store.id, product.id)
+
+
 def user(role: str, store: Store | None = None, password: str = PASSWORD, **kw) -> User:
     n = next(_seq)
     u = User(

@@ -803,13 +803,14 @@ def _shop_samples(owner, store):
     """A product with stock and a pending order of it, both owned by store A's owner."""
     from portal.extensions import db
     from shop import cart as carts
-    from shop import orders, stock
+    from shop import orders
     from shop.models import Category, Discount, Placement, Product
+    from tests import factories
 
     product = Product(sku="S-1", name="Mat", category=Category(name="Mats"), price_fen=100)
     db.session.add(product)
     db.session.flush()
-    stock.set_initial(product, 5)
+    factories.stock(product, 5, store)
     cart = carts.open_cart(owner)
     carts.set_quantity(cart, product, 1)
     order = orders.place_order(owner, cart, delivery="pickup", store=store)
@@ -1118,11 +1119,11 @@ API_EXPECTED: dict[str, tuple] = {
     "api.order_show": (401, 200, 200, 404, 200, 403),
     # Each token adds a higher reading of store A's sample car (the bodies rise per kind).
     "api.vehicle_mileage": (401, 200, 200, 404, 403, 403),
-    # Store A's sample customer renamed, its lead moved on; products are the group's catalogue,
-    # so a store's token adjusts stock as the store's manager does on the Stock page.
+    # Store A's sample customer renamed, its lead moved on, its shelf's stock adjusted (a store's
+    # token adjusts its own store's stock, as the store's manager does on the Stock page).
     "api.customer_update": (401, 200, 200, 404, 403, 403),
     "api.lead_stage": (401, 200, 200, 404, 403, 403),
-    "api.product_stock": (401, 200, 200, 200, 403, 403),
+    "api.product_stock": (401, 200, 200, 404, 403, 403),
 }
 
 
@@ -1174,7 +1175,7 @@ def test_api_token_matrix(app, world, db, kind):
         "api.vehicle_mileage": {"km": 2_000_000 + TOKENS.index(kind)},
         "api.customer_update": {"name": "矩阵客户", "email": f"{kind}@example.com"},
         "api.lead_stage": {"stage": "contacted", "note": "matrix"},
-        "api.product_stock": {"delta": 1, "reason": "matrix"},
+        "api.product_stock": {"delta": 1, "reason": "matrix", "store_id": store_a.id},
     }
     values = {
         "customer_id": owner.id,

@@ -6,7 +6,7 @@ from flask import g
 from flask_babel import gettext as _
 from spectree import Response
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
 from api import schemas
 from api.paging import PageQuery, page
@@ -124,8 +124,10 @@ def booking_show(booking_id: int):
 @needs("shop:read")
 @spec.validate(query=PageQuery, resp=_answers(schemas.ProductPage), tags=["shop"])
 def product_list(query: PageQuery):
-    """List the shop's products with their stock (one catalog for the group), newest first."""
-    rows, cursor = page(select(Product), Product.id, "products", query)
+    """List the shop's products (one catalog for the group) with the group's total stock,
+    newest first."""
+    rows, cursor = page(select(Product).options(undefer(Product.stock)), Product.id, "products",
+                        query)  # fmt: skip
     return schemas.ProductPage(
         items=[schemas.Product.model_validate(p) for p in rows], next_cursor=cursor
     )

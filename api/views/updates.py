@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import g
 from flask_babel import gettext as _
 from spectree import Response
+from sqlalchemy import select
 
 from api import idempotency, schemas
 from api.problems import Problem
@@ -17,12 +18,12 @@ from crm import contacts
 from crm import leads as crm_leads
 from crm.models import Lead
 from portal import access
-from portal.errors import NotFound
+from portal.errors import NotFound, ValidationError
 from portal.extensions import db
-from portal.models import User
+from portal.models import Store, User
 from portal.models.accounts import OWNER
 from shop import stock
-from shop.models import Product
+from shop.models import Product, StoreStock
 
 ERRORS = {f"HTTP_{code}": Problem for code in (400, 401, 403, 404, 409, 415, 422, 429)}
 
@@ -76,21 +77,33 @@ def lead_stage(lead_id: int, json: schemas.LeadStageMove, headers: schemas.Idemp
 @spec.validate(
     json=schemas.StockChange,
     headers=schemas.IdempotencyHeaders,
-    resp=Response(**ERRORS, HTTP_200=schemas.Product),
+    resp=Response(**ERRORS, HTTP_200=schemas.StoreStock),
     tags=["shop"],
 )
 def product_stock(product_id: int, json: schemas.StockChange, headers: schemas.IdempotencyHeaders):
-    """Adjust a product's stock by a delta, or set it from a count of the shelf (less the units
-    open orders hold); never below zero, with the reason in the stock ledger."""
+    """Adjust a store's stock of a product by a delta, or set it from a count of its shelf (less
+    the units its open orders hold); never below zero, with the reason in the stock ledger."""
 
     def work():
         product = db.session.get(Product, product_id)
         if product is None:
             raise NotFound(_("Product not found."))
+        store_id = access.acting_store(g.api_actor, json.store_id)
+        if store_id is None:
+            raise ValidationError(_("Name the store whose stock changed."), field="store_id")
+        if json.store_id is not None and json.store_id != store_id:
+            raise NotFound(_("Store not found."))
+        if db.session.get(Store, store_id) is None:
+            raise NotFound(_("Store not found."))
         if json.count is not None:
-            stock.count(g.api_actor, product, json.count, json.reason)
+            stock.count(g.api_actor, store_id, product, json.count, json.reason)
         else:
-            stock.adjust(g.api_actor, product, json.delta, json.reason)
-        return schemas.Product.model_validate(product).model_dump(mode="json"), 200
+            stock.adjust(g.api_actor, store_id, product, json.delta, json.reason)
+        row = db.session.scalar(
+            select(StoreStock).where(
+                StoreStock.store_id == store_id, StoreStock.product_id == product.id
+            )
+        )
+        return schemas.StoreStock.model_validate(row).model_dump(mode="json"), 200
 
     return idempotency.once(g.api_token, headers.idempotency_key, work)

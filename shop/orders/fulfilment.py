@@ -148,11 +148,14 @@ def refund(actor: User | None, order: Order, amount_fen: int, reason: str = "") 
     db.session.add(row)
     order.refunded_fen += amount_fen
     if order.refunded_fen == order.total_fen:
-        # Goods not yet handed over go back on the shelf; completed ones stay with the owner.
+        # Goods not yet handed over go back on the order's store's shelf; completed ones stay
+        # with the owner.
         if order.stock_state == SOLD and order.status != COMPLETED:
             # Products in id order, as a checkout locks them; each fills waiting job lines.
             for line in sorted(order.lines, key=lambda line: line.product_id):
-                stock.give_back(line.product_id, line.quantity, "return", order=order)
+                stock.give_back(
+                    order.store_id, line.product_id, line.quantity, "return", order=order
+                )
             order.stock_state = RETURNED
         order.status = REFUNDED
     audit.record(

@@ -19,9 +19,11 @@ from shop.views.shopper import no_staff, shopper_cart
 def _cart_page(cart, status: int = 200, errors: dict | None = None):
     lines = carts.lines(cart)
     template = "shop/_cart.html" if is_htmx() else "shop/cart.html"
+    store_id = carts.store_id_of(cart) if cart is not None else None
     return render_template(
         template,
         lines=lines,
+        shelf=catalog.shelf(store_id, [li.item.product for li in lines]),
         total=carts.total_fen(lines),
         errors=errors or {},
         warn={

@@ -10,7 +10,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Store
-from shop import catalog, orders
+from shop import catalog, orders, stock
 from shop.forms import AddForm, BuyForm
 from shop.orders import pickup
 from shop.views import bp
@@ -41,19 +41,23 @@ def index():
         "sort": request.args.get("sort", "name"),
         "page": _int_arg("page") or 1,
     }
-    products, total = catalog.search(fits=vehicles if fits else None, **filters)
+    store_id = catalog.shopper_store_id(current_user)
+    products, total = catalog.search(fits=vehicles if fits else None, store_id=store_id, **filters)
     searching = any(request.args.get(k) for k in ("q", "category", "sale", "stock", "fits"))
+    hot = [] if searching else catalog.placed("hot")
+    recommended = [] if searching else catalog.placed("recommended")
     return render_template(
         "shop/index.html",
         products=products,
+        shelf=catalog.shelf(store_id, [*products, *hot, *recommended]),
         total=total,
         filters=filters,
         fits=bool(fits),
         vehicles=vehicles,
         searching=searching,
         categories=catalog.categories(),
-        hot=[] if searching else catalog.placed("hot"),
-        recommended=[] if searching else catalog.placed("recommended"),
+        hot=hot,
+        recommended=recommended,
         price_of=catalog.price_of,
         add_form=AddForm(formdata=None),
     )
@@ -62,24 +66,27 @@ def index():
 @bp.route("/hot")
 def hot_fragment():
     """Return the hot products block for other pages (the portal home loads it lazily)."""
-    return render_template(
-        "shop/_hot.html", hot=catalog.placed("hot", limit=4), price_of=catalog.price_of
-    )
+    hot = catalog.placed("hot", limit=4)
+    shelf = catalog.shelf(catalog.shopper_store_id(current_user), hot)
+    return render_template("shop/_hot.html", hot=hot, shelf=shelf, price_of=catalog.price_of)
 
 
 def product_page(product, buy_form=None, status: int = 200):
     vehicles = catalog.owner_vehicles(current_user)
     owner = current_user.is_authenticated and current_user.role == "owner"
-    if buy_form is None and owner and product.stock:
+    shop_store = db.session.get(Store, catalog.shopper_store_id(current_user) or 0)
+    left = stock.at_store(shop_store.id if shop_store else None, product.id)
+    if buy_form is None and owner and left:
         buy_form = order_choices(BuyForm(formdata=None))
-        buy_form.store.data = current_user.store_id
-        store = db.session.get(Store, current_user.store_id) if current_user.store_id else None
-        if store is not None:  # the first day the store holds a pay-at-store pickup
-            buy_form.pickup_on.data = pickup.window(store)[0]
+        buy_form.store.data = shop_store.id  # the store whose shelf the page shows
+        # the first day the store holds a pay-at-store pickup
+        buy_form.pickup_on.data = pickup.window(shop_store)[0]
         buy_form.expected_price_fen.data = str(catalog.price_of(product).sale_fen)
     return render_template(
         "shop/product.html",
         p=product,
+        left=left,
+        shop_store=shop_store,
         price=catalog.price_of(product),
         fitting=catalog.fitting(product, vehicles) if product.fitments else [],
         fits_none=catalog.fits_none(product, current_user),
@@ -122,7 +129,8 @@ def buy_now(product_id: int):
                 form.expected_price_fen.data = str(catalog.price_of(product).sale_fen)
                 # Fewer left than asked (the field names the product): say so at the quantity;
                 # sold out meanwhile: the page shows no form any more, the message is flashed.
-                short = (exc.field or "").startswith("product-") and product.stock
+                left = stock.at_store(form.store.data, product.id)
+                short = (exc.field or "").startswith("product-") and left
                 show_error(form, exc, "quantity" if short else None)
             else:
                 return placed(order)

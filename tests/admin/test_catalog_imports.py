@@ -38,7 +38,8 @@ def people(f, db):
 
 
 @pytest.fixture
-def catalog(db):
+def catalog(db, f, people):
+    """Two products with 10 units each on the shelf of store A (the manager's)."""
     oil = Category(name="机油", name_en="Engine oil")
     db.session.add(oil)
     made = {}
@@ -46,7 +47,7 @@ def catalog(db):
         p = Product(sku=sku, name=name, name_en=sku, category=oil, price_fen=price)
         db.session.add(p)
         db.session.flush()
-        stock.set_initial(p, 10)
+        f.stock(p, 10, people["manager"].store)
         made[sku] = p
     db.session.commit()
     return made

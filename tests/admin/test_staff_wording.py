@@ -114,7 +114,7 @@ def busy_store(f, db, friday):
     )
     db.session.add(product)
     db.session.flush()
-    stock.adjust(manager, product, 2, "盘点")
+    stock.adjust(manager, store.id, product, 2, "盘点")
     dead = outbox.enqueue("sms", "13800000000", kind="account", subject="验证码")
     dead.status = "dead"
     db.session.commit()

@@ -28,14 +28,15 @@ def _count(db):
 def _order(owner, store, quantity=2):
     from portal.extensions import db
     from shop import cart as carts
-    from shop import orders, stock
+    from shop import orders
     from shop.models import Category, Product
+    from tests import factories
 
     product = Product(sku=f"MAT-{owner.id}", name="脚垫", category=Category(name="脚垫"),
                       price_fen=12900)  # fmt: skip
     db.session.add(product)
     db.session.flush()
-    stock.set_initial(product, 10)
+    factories.stock(product, 10, store)
     cart = carts.open_cart(owner)
     carts.set_quantity(cart, product, quantity)
     return orders.place_order(owner, cart, delivery="pickup", store=store)

@@ -12,6 +12,7 @@ from crm.models import LeadEvent
 from portal.models import AuditEvent, User
 from shop import stock
 from shop.models import Category, Product, StockMove
+from tests import factories
 from tests.api.conftest import ApiClient
 from tests.threads import at_once
 
@@ -21,12 +22,12 @@ def _audits(db, action: str) -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
 
-def _product(db, qty=10, sku="MAT-1") -> Product:
+def _product(db, qty=10, sku="MAT-1", store=None) -> Product:
+    """A product with qty units at the store (the group's first, made if there is none)."""
     product = Product(sku=sku, name="脚垫", category=Category(name=f"脚垫{sku}"), price_fen=9900)
     db.session.add(product)
-    db.session.flush()
-    stock.set_initial(product, qty)
     db.session.commit()
+    factories.stock(product, qty, store)
     return product
 
 
@@ -164,18 +165,21 @@ def test_lead_stage_refuses_bad_input_scopes_and_other_stores(api_as, f, db):
 
 def test_a_stock_delta_is_recorded_once_and_never_goes_below_zero(api, db):
     product = _product(db, qty=5)
+    store = factories.main_store()
     url = f"/api/v1/products/{product.id}/stock"
-    body = {"delta": -2, "reason": "破损"}
+    body = {"delta": -2, "reason": "破损", "store_id": store.id}
     r = api.post(url, json=body, key="k-1")
     assert r.status_code == 200 and r.get_json()["stock"] == 3
+    assert r.get_json()["store_id"] == store.id and r.get_json()["product_id"] == product.id
     assert api.post(url, json=body, key="k-1").get_json() == r.get_json()
     assert _moves(db, product) == 2  # the initial stock and one adjustment
-    under = api.post(url, json={"delta": -4, "reason": "盘亏"})
+    under = api.post(url, json={"delta": -4, "reason": "盘亏", "store_id": store.id})
     assert under.status_code == 422 and under.content_type == "application/problem+json"
     db.session.refresh(product)
-    assert product.stock == 3 and stock.ledger_total(product.id) == 3
+    assert product.stock == 3 and stock.ledger_total(product.id, store.id) == 3
     [event] = _audits(db, "shop_stock_adjust")
     assert event.actor_id is None and event.detail["api_token_id"] is not None
+    assert event.store_id == store.id
 
 
 def test_a_count_keeps_the_units_open_orders_hold(api, f, db):
@@ -184,23 +188,44 @@ def test_a_count_keeps_the_units_open_orders_hold(api, f, db):
 
     store = f.store("A")
     owner = f.owner(store)
-    product = _product(db, qty=10)
+    product = _product(db, qty=10, store=store)
     cart = carts.open_cart(owner)
     carts.set_quantity(cart, product, 3)
     orders.place_order(owner, cart, delivery="pickup", store=store)  # holds 3: 7 for sale
     db.session.commit()
     url = f"/api/v1/products/{product.id}/stock"
-    low = api.post(url, json={"count": 2, "reason": "盘点"})
+    low = api.post(url, json={"count": 2, "reason": "盘点", "store_id": store.id})
     assert low.status_code == 422 and "held" in low.get_json()["detail"]
-    r = api.post(url, json={"count": 9, "reason": "盘点"})  # 9 on the shelf, 3 of them held
+    r = api.post(url, json={"count": 9, "reason": "盘点", "store_id": store.id})  # 3 held
     assert r.status_code == 200 and r.get_json()["stock"] == 6
     db.session.refresh(product)
-    assert stock.ledger_total(product.id) == 6
-    assert stock.reserved(product.id) == 3
+    assert stock.ledger_total(product.id, store.id) == 6
+    assert stock.reserved(store.id, product.id) == 3
+
+
+def test_a_store_token_changes_its_own_shelf_and_a_group_token_names_one(api_as, f, db):
+    store_a, store_b = f.store("A"), f.store("B")
+    product = _product(db, qty=5, store=store_a)
+    url = f"/api/v1/products/{product.id}/stock"
+    mine = api_as(store=store_b)
+    r = mine.post(url, json={"delta": 2, "reason": "到货"})  # its own store: B
+    assert r.status_code == 200 and r.get_json() == {
+        "product_id": product.id, "store_id": store_b.id, "stock": 2, "low_stock": 3,
+    }  # fmt: skip
+    theirs = {"delta": 1, "reason": "x", "store_id": store_a.id}
+    assert mine.post(url, json=theirs).status_code == 404
+    group = api_as()
+    unnamed = group.post(url, json={"delta": 1, "reason": "x"})
+    assert unnamed.status_code == 422 and "store" in unnamed.get_json()["detail"]
+    gone = group.post(url, json={"delta": 1, "reason": "x", "store_id": 999_999})
+    assert gone.status_code == 404
+    db.session.expire_all()
+    assert (f.stock_at(product, store_a), f.stock_at(product, store_b)) == (5, 2)
 
 
 def test_stock_changes_refuse_bad_input_and_scopes(api_as, db):
     product = _product(db, qty=5)
+    store_id = factories.main_store().id
     url = f"/api/v1/products/{product.id}/stock"
     everything = api_as()
     for body in (
@@ -210,14 +235,18 @@ def test_stock_changes_refuse_bad_input_and_scopes(api_as, db):
         {"delta": 0, "reason": "x"},
         {"count": -1, "reason": "x"},
         {"delta": "a", "reason": "x"},
+        {"delta": 1, "reason": "x", "store_id": "a"},
     ):
-        assert everything.post(url, json=body).status_code == 422, body
+        assert everything.post(url, json={"store_id": store_id, **body}).status_code == 422, body
     assert (
-        api_as(scopes=["shop:read"]).post(url, json={"delta": 1, "reason": "x"}).status_code == 403
+        api_as(scopes=["shop:read"])
+        .post(url, json={"delta": 1, "reason": "x", "store_id": store_id})
+        .status_code
+        == 403
     )
     assert (
         everything.post(
-            "/api/v1/products/999999/stock", json={"delta": 1, "reason": "x"}
+            "/api/v1/products/999999/stock", json={"delta": 1, "reason": "x", "store_id": store_id}
         ).status_code
         == 404
     )
@@ -228,13 +257,14 @@ def test_stock_changes_refuse_bad_input_and_scopes(api_as, db):
 def test_concurrent_takes_never_sell_below_zero(app, api, db):
     """Eight integrations take one unit each of three at the same moment: three succeed."""
     product = _product(db, qty=3)
+    store_id = factories.main_store().id
     url = f"/api/v1/products/{product.id}/stock"
     secret = api.secret
 
     def take():
         client = ApiClient(app.test_client(), secret)
         return client.post(
-            url, json={"delta": -1, "reason": "出库"}, key=uuid.uuid4().hex
+            url, json={"delta": -1, "reason": "出库", "store_id": store_id}, key=uuid.uuid4().hex
         ).status_code
 
     results = at_once(app, take, 8)
@@ -246,9 +276,13 @@ def test_concurrent_takes_never_sell_below_zero(app, api, db):
 def test_a_count_racing_adjustments_keeps_the_ledger_exact(app, api, db):
     """Counts and adjustments at once: whatever wins, the ledger explains the stock."""
     product = _product(db, qty=20)
+    store_id = factories.main_store().id
     url = f"/api/v1/products/{product.id}/stock"
     secret = api.secret
-    picks = iter([{"count": 12, "reason": "盘点"}] * 2 + [{"delta": -1, "reason": "出库"}] * 4)
+    picks = iter(
+        [{"count": 12, "reason": "盘点", "store_id": store_id}] * 2
+        + [{"delta": -1, "reason": "出库", "store_id": store_id}] * 4
+    )
 
     def act():
         client = ApiClient(app.test_client(), secret)

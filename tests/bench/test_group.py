@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from bench.generate import generate_group
 from bench.group import SCALES, STORES
+from bench.group_extra import STORE_STOCK
 from portal.services.accounts import normalize_phone
 from portal.timeutil import set_clock
 from portal.validation import normalize_plate, normalize_vin
@@ -65,6 +66,32 @@ def test_counts_follow_the_scale(group):
     ):
         assert counts[table] > 0, table
     assert rows(conn, "SELECT count(*) FROM service_records")[0][0] == counts["service_records"]
+
+
+def test_every_store_stocks_the_catalogue_and_its_ledger_explains_its_shelf(group):
+    conn, _counts, _url = group
+    [(stores, products)] = rows(
+        conn, "SELECT count(DISTINCT store_id), count(DISTINCT product_id) FROM shop_store_stock"
+    )
+    assert stores == STORES and products > 0
+    [(shelves,)] = rows(conn, "SELECT count(*) FROM shop_store_stock")
+    assert shelves == stores * products
+    unexplained = rows(
+        conn,
+        "SELECT s.store_id, s.product_id FROM shop_store_stock s LEFT JOIN ("
+        " SELECT store_id, product_id, sum(delta) AS total FROM shop_stock_moves"
+        " GROUP BY store_id, product_id) m"
+        " ON m.store_id = s.store_id AND m.product_id = s.product_id"
+        " WHERE s.stock != coalesce(m.total, 0)",
+    )
+    assert unexplained == []
+    [(sold_at,)] = rows(
+        conn, "SELECT count(DISTINCT store_id) FROM shop_stock_moves WHERE delta < 0"
+    )
+    [(lower,)] = conn.execute(
+        text("SELECT count(*) FROM shop_store_stock WHERE stock < :full"), {"full": STORE_STOCK}
+    ).all()
+    assert sold_at > 1 and lower > 0  # sales took units off the selling stores' shelves
 
 
 def test_a_hundred_stores_in_two_time_zones_a_few_large(group):

@@ -49,18 +49,23 @@ def live_db(live_server):
 
 
 def product_over_minimum(live_server) -> tuple[int, int]:
-    """Return the id and price of the cheapest product in stock the coupon's minimum allows."""
+    """Return the id and price of the cheapest product in stock at the demo owner's store
+    that the coupon's minimum allows."""
     from sqlalchemy import select
 
-    from shop.models import Product
+    from portal.models import User
+    from shop.models import Product, StoreStock
 
     with live_db(live_server) as session:
+        home = select(User.store_id).where(User.phone == DEMO_LOGINS[OWNER]).scalar_subquery()
         found = session.execute(
             select(Product.id, Product.price_fen)
+            .join(StoreStock, StoreStock.product_id == Product.id)
             .where(
                 Product.is_active.is_(True),
                 Product.price_fen >= MIN_ORDER_FEN,
-                Product.stock > 2,
+                StoreStock.store_id == home,
+                StoreStock.stock > 2,
             )
             .order_by(Product.price_fen, Product.id)
             .limit(1)

@@ -54,17 +54,17 @@ def test_received_stock_fills_the_oldest_waiting_lines_first(scene, f, db):
     store, advisor, manager = scene
     part = product(db, left=0)
     first, second, third = on_order_lines(f, db, store, advisor, part, [1, 2, 1])
-    stock.adjust(manager, part, 2, "delivery from the supplier")
+    stock.adjust(manager, store.id, part, 2, "delivery from the supplier")
     db.session.commit()
     # The first line takes one; the second needs two, one is left: the round stops there so
     # the third (newer, smaller) line does not overtake it.
     assert states(db, [first, second, third]) == ["reserved", "on_order", "on_order"]
     assert stock_of(db, part) == 1 == stock.ledger_total(part.id)
-    stock.adjust(manager, part, 2, "second delivery")
+    stock.adjust(manager, store.id, part, 2, "second delivery")
     db.session.commit()
     assert states(db, [first, second, third]) == ["reserved", "reserved", "reserved"]
     assert stock_of(db, part) == 0 == stock.ledger_total(part.id)
-    stock.adjust(manager, part, 5, "third delivery")  # nothing waits any more
+    stock.adjust(manager, store.id, part, 5, "third delivery")  # nothing waits any more
     db.session.commit()
     assert stock_of(db, part) == 5 == stock.ledger_total(part.id)
     assert [fills_of(db, i) for i in (first, second, third)] == [1, 1, 1]
@@ -74,7 +74,7 @@ def test_a_shelf_count_above_the_stock_fills_waiting_lines(scene, f, db):
     store, advisor, manager = scene
     part = product(db, left=0)
     (line,) = on_order_lines(f, db, store, advisor, part, [1])
-    stock.count(manager, part, 3, "stock take")
+    stock.count(manager, store.id, part, 3, "stock take")
     db.session.commit()
     assert states(db, [line]) == ["reserved"]
     assert stock_of(db, part) == 2 == stock.ledger_total(part.id)
@@ -87,7 +87,7 @@ def test_lines_of_closed_or_withdrawn_jobs_are_not_filled(scene, f, db):
     booking = db.session.get(InspectionItem, withdrawn).inspection.booking
     svc.withdraw(advisor, booking, booking.job_lines[0].id)
     db.session.commit()
-    stock.adjust(manager, part, 1, "delivery")
+    stock.adjust(manager, store.id, part, 1, "delivery")
     db.session.commit()
     assert states(db, [withdrawn, kept]) == ["released", "reserved"]
     assert stock_of(db, part) == 0 == stock.ledger_total(part.id)
@@ -103,7 +103,7 @@ def test_the_advisor_and_the_owner_are_told_in_their_language(scene, f, db):
     advisor.locale = "zh_Hans_CN"
     db.session.commit()
     last = db.session.scalar(select(func.max(Notification.id))) or 0
-    stock.adjust(manager, part, 1, "delivery")
+    stock.adjust(manager, store.id, part, 1, "delivery")
     db.session.commit()
     told = {
         n.user_id: n for n in db.session.scalars(select(Notification).where(Notification.id > last))
@@ -151,7 +151,8 @@ def test_arrivals_and_approvals_racing_lose_no_unit_and_fill_each_line_once(app,
     def arrive(units):
         def work(tdb):
             staff = tdb.session.get(User, manager_id)
-            stock.adjust(staff, tdb.session.get(Product, part_id), units, "delivery")
+            product = tdb.session.get(Product, part_id)
+            stock.adjust(staff, staff.store_id, product, units, "delivery")
 
         return work
 

@@ -16,7 +16,8 @@ from portal.services.bookings import job_card
 from portal.services.inspections.parts import PARTS_STOCK
 from shop import parts as shop_parts
 from shop import stock
-from shop.models import Category, Product, StockMove
+from shop.models import Category, Product, StockMove, StoreStock
+from tests import factories
 from tests.portal.test_bookings import _race
 from tests.portal.test_inspections import checked_in_booking, make_template
 
@@ -27,17 +28,16 @@ def scene(f, db):
     return store, f.advisor(store)
 
 
-def product(db, left: int, price_fen: int = 20000, sku: str = "BP-100") -> Product:
-    """A brake pad set in the shop with `left` units in stock."""
+def product(db, left: int, price_fen: int = 20000, sku: str = "BP-100", store=None) -> Product:
+    """A brake pad set in the shop with `left` units in stock at the store (the first)."""
     category = Category(name=f"配件 {sku}", name_en="Parts")
     p = Product(
         sku=sku, name="刹车片套装", name_en="Brake pad set", category=category,
         price_fen=price_fen,
     )  # fmt: skip
     db.session.add(p)
-    db.session.flush()
-    stock.set_initial(p, left)
     db.session.commit()
+    factories.stock(p, left, store)
     return p
 
 
@@ -266,7 +266,19 @@ def test_the_demo_shows_a_reserved_part_and_one_not_available(db):
     short = [i for i in db.session.scalars(select(Inspection)) if svc.short_of_stock(i)]
     assert short  # a cabin filter still waiting for its owner shows "parts not available"
     pads = db.session.scalar(select(Product).where(Product.sku == "WS-BP-01"))
-    assert pads.stock == 5 == stock.ledger_total(pads.id)
+    reserved = db.session.scalar(
+        select(InspectionItem).where(InspectionItem.part_state == "reserved")
+    )
+    at = reserved.inspection.booking.store_id
+    shelves = dict(
+        db.session.execute(
+            select(StoreStock.store_id, StoreStock.stock).where(StoreStock.product_id == pads.id)
+        ).all()
+    )
+    assert len(shelves) > 1 and shelves.pop(at) == 5  # every store had 6; one set is reserved
+    assert set(shelves.values()) == {6}
+    for store_id in (at, *shelves):
+        assert stock.ledger_total(pads.id, store_id) == (5 if store_id == at else 6)
     assert load_workshop_parts_demo() == {"parts": 0, "approved": 0}  # idempotent
 
 

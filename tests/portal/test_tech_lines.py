@@ -11,7 +11,6 @@ from portal.errors import NotFound, ValidationError
 from portal.models import JobLabourLine, JobPartLine, ServiceItem, ServiceRecord
 from portal.services import bookings as svc
 from portal.services.bookings import job_card, tech_lines
-from shop import stock
 from shop.models import Category, Product
 from tests.factories import slot
 from tests.threads import at_once
@@ -36,8 +35,7 @@ def scene(f, db):
     )  # fmt: skip
     db.session.add(pads)
     db.session.flush()
-    stock.set_initial(pads, 5)
-    db.session.commit()
+    f.stock(pads, 5, store)
     return store, advisor, owner, me, colleague, b, pads
 
 

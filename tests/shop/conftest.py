@@ -7,8 +7,8 @@ import itertools
 import pytest
 
 from portal.extensions import db
-from shop import stock
 from shop.models import Category, Discount, Fitment, Placement, Product
+from tests import factories
 
 _seq = itertools.count(1)
 
@@ -21,7 +21,8 @@ class ShopFactory:
         return c
 
     def product(self, *, stock_qty: int = 10, price_fen: int = 9900, category=None, fits=(),
-                name: str | None = None, low_stock: int = 3) -> Product:  # fmt: skip
+                name: str | None = None, low_stock: int = 3, store=None) -> Product:  # fmt: skip
+        """A product with stock_qty units at the store (the group's first store by default)."""
         n = next(_seq)
         p = Product(
             sku=f"SKU-{n}",
@@ -34,9 +35,8 @@ class ShopFactory:
         for brand, series in fits:
             p.fitments.append(Fitment(brand=brand, series=series))
         db.session.add(p)
-        db.session.flush()
-        stock.set_initial(p, stock_qty)
         db.session.commit()
+        factories.stock(p, stock_qty, store)
         return p
 
     def discount(self, product, kind="percent", value=20, **kw) -> Discount:

@@ -170,7 +170,8 @@ def test_store_default_window_is_three_days(store):
 def test_back_office_lists_awaiting_pickups_by_day_for_its_store_only(client, auth, f, shop,
                                                                      fixed):  # fmt: skip
     store, other = f.store(), f.store()
-    p = shop.product(stock_qty=9)
+    p = shop.product(stock_qty=9, store=store)
+    f.stock(p, 1, other)  # each store sells from its own shelf
     mine = [_order(f.owner(store), store, p, date(2026, 12, d), qty=1) for d in (5, 4, 4)]
     theirs = _order(f.owner(other), other, p, date(2026, 12, 4), qty=1)
     auth.login(f.advisor(store))

@@ -129,7 +129,7 @@ def test_paying_at_the_store_after_expiry_reserves_again_or_refuses(owner, store
     db.session.commit()
     assert order.status == "paid" and _stock(p) == 0 and stock.ledger_total(p.id) == 0
     # a second order whose units were sold meanwhile: clear error, nothing changed
-    stock.adjust(staff, p, 1, "found one")
+    stock.adjust(staff, store.id, p, 1, "found one")
     late = _order(owner, store, p, 1)
     clock.advance(hours=1)
     orders.expire_holds()
@@ -174,10 +174,10 @@ def test_manual_adjustment_needs_a_reason_and_never_goes_negative(store, f, shop
     manager = f.manager(store)
     p = shop.product(stock_qty=2)
     with pytest.raises(ValidationError, match="reason"):
-        stock.adjust(manager, p, 5, " ")
+        stock.adjust(manager, store.id, p, 5, " ")
     with pytest.raises(ValidationError, match="below zero"):
-        stock.adjust(manager, p, -3, "broken")
-    stock.adjust(manager, p, -2, "broken in transit")
+        stock.adjust(manager, store.id, p, -3, "broken")
+    stock.adjust(manager, store.id, p, -2, "broken in transit")
     db.session.commit()
     assert _stock(p) == 0 == stock.ledger_total(p.id)
 

@@ -115,7 +115,7 @@ def test_trust_follow_up_beside_history(job, auth, client, db, f, clock):
 
 def test_trust_history_counts_shop_orders(job, auth, client, db, f, clock):
     from shop import cart as carts
-    from shop import orders, stock
+    from shop import orders
     from shop.models import Category, Product
 
     store, owner, advisor, booking, camera = job
@@ -124,7 +124,7 @@ def test_trust_history_counts_shop_orders(job, auth, client, db, f, clock):
     product = Product(sku="V-1", name="Mat", category=Category(name="Mats"), price_fen=100)
     db.session.add(product)
     db.session.flush()
-    stock.set_initial(product, 5)
+    f.stock(product, 5, store)
     cart = carts.open_cart(owner)
     carts.set_quantity(cart, product, 1)
     order = orders.place_order(owner, cart, delivery="pickup", store=store)

@@ -49,12 +49,12 @@ def add_labour(tech: User, booking: Booking, *, operation: str, hours_tenths: in
     return line
 
 
-def _product(product_id: int | None, text: str) -> int | None:
-    """Return the product the technician picked (it must be on sale), or the one whose part
-    number is the first word of the typed text, or None (a typed part)."""
+def _product(store_id: int, product_id: int | None, text: str) -> int | None:
+    """Return the product the technician picked (it must be on sale in the job's store), or the
+    one whose part number is the first word of the typed text, or None (a typed part)."""
     stock = current_app.extensions.get(PARTS_STOCK)
     if product_id is not None:
-        if stock is None or product_id not in stock.in_stock([product_id]):
+        if stock is None or product_id not in stock.in_stock(store_id, [product_id]):
             raise ValidationError(_("Choose a part from the stock list."), field="product")
         return product_id
     if stock is None or not text:
@@ -70,7 +70,7 @@ def add_part(
     without a price (the advisor prices it)."""
     _writable(tech, booking)
     text = (text or "").strip()
-    product_id = _product(product_id, text)
+    product_id = _product(booking.store_id, product_id, text)
     if product_id is None:
         if not text:
             raise ValidationError(_("Describe the part."), field="description")

@@ -1,12 +1,13 @@
-"""Parts arriving for approved inspection lines that were on order: the stock received is
-reserved for the waiting lines, oldest approval first, and the advisor and the owner are told.
+"""Parts arriving at a store for approved inspection lines that were on order: the stock
+received is reserved for the store's waiting lines, oldest approval first, and the advisor and
+the owner are told.
 
 Called by every shop stock change that puts units on the shelf (shop.stock: a delivery, a
 count, a refund's goods, an order's hold released or expired, a job's reservation given back)
-after the units are there, in the same transaction. The product row is locked by the stock
-UPDATE that raised it, and an approval that found the part short holds the same lock until it
-commits (shop.parts.reserve), so a line approved during an arrival is either filled by it or
-sees the new stock itself."""
+after the units are there, in the same transaction. The store's row of the product is locked by
+the stock write that raised it, and an approval that found the part short holds the same lock
+until it commits (shop.parts.reserve), so a line approved during an arrival is either filled by
+it or sees the new stock itself."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ from portal.services.notify import notify
 FILL_LIMIT = 200  # waiting lines looked at per arrival; a bigger backlog fills on the next one
 
 
-def _waiting(product_id: int) -> list[InspectionItem]:
-    """Return the open jobs' approved lines waiting for this part, oldest approval first,
+def _waiting(store_id: int, product_id: int) -> list[InspectionItem]:
+    """Return the store's open jobs' approved lines waiting for this part, oldest approval first,
     locked; a line another transaction holds is skipped (it is being withdrawn or filled)."""
     return list(
         db.session.scalars(
@@ -36,6 +37,7 @@ def _waiting(product_id: int) -> list[InspectionItem]:
             .join(Booking, Booking.id == Inspection.booking_id)
             .where(
                 InspectionItem.product_id == product_id,
+                Booking.store_id == store_id,
                 InspectionItem.part_state == ON_ORDER,
                 InspectionItem.decision == APPROVED,
                 Booking.status.not_in(TERMINAL),
@@ -48,15 +50,16 @@ def _waiting(product_id: int) -> list[InspectionItem]:
     )
 
 
-def fill_on_order(product_id: int) -> list[InspectionItem]:
-    """Reserve the product's stock for the approved lines waiting on it, first come first
-    served, each once; return the lines filled. The first line the stock cannot cover stops
-    the round, so a line needing several units is not overtaken by later, smaller ones."""
+def fill_on_order(store_id: int, product_id: int) -> list[InspectionItem]:
+    """Reserve the store's stock of the product for the store's approved lines waiting on it,
+    first come first served, each once; return the lines filled. The first line the stock
+    cannot cover stops the round, so a line needing several units is not overtaken by later,
+    smaller ones."""
     stock = current_app.extensions.get(PARTS_STOCK)
     if stock is None:
         return []
     filled = []
-    for item in _waiting(product_id):
+    for item in _waiting(store_id, product_id):
         claimed = db.session.execute(
             update(InspectionItem)
             .where(
@@ -71,7 +74,7 @@ def fill_on_order(product_id: int) -> list[InspectionItem]:
             continue
         booking_id = item.inspection.booking_id
         note = f"booking #{booking_id} inspection item #{item.id} arrived"
-        if not stock.reserve(product_id, item.part_quantity, note):
+        if not stock.reserve(store_id, product_id, item.part_quantity, note):
             db.session.execute(
                 update(InspectionItem)
                 .where(InspectionItem.id == item.id)

@@ -41,13 +41,14 @@ def _stock():
 
 def short_of_stock(inspection: Inspection, items: list[InspectionItem] | None = None) -> set[int]:
     """Return the ids of undecided items (of all, or of those given) whose part is not in
-    stock now (one query)."""
+    the stock of the job's store now (one query)."""
     stock = _stock()
     items = inspection.recommendations if items is None else items
     waiting = [i for i in items if i.product_id and i.decision != DECLINED]
     if stock is None or not waiting:
         return set()
-    left = stock.in_stock(sorted({i.product_id for i in waiting}))
+    store_id = inspection.booking.store_id
+    left = stock.in_stock(store_id, sorted({i.product_id for i in waiting}))
     return {
         i.id
         for i in waiting
@@ -56,16 +57,17 @@ def short_of_stock(inspection: Inspection, items: list[InspectionItem] | None = 
 
 
 def reserve(item: InspectionItem, line: JobLine) -> None:
-    """Reserve the approved item's part from stock, else mark it on order; price the line's
-    parts share at the part's shop price (never more than the price the owner approved)."""
+    """Reserve the approved item's part from its job's store's stock, else mark it on order
+    (units at another store never count); price the line's parts share at the part's shop
+    price (never more than the price the owner approved)."""
     stock = _stock()
     if stock is None or item.product_id is None:
         return
     _sku, _zh, _en, unit_fen = stock.describe(item.product_id)
     line.part_fen = min(unit_fen, item.price_fen // item.part_quantity) * item.part_quantity
-    booking_id = item.inspection.booking_id
-    note = f"booking #{booking_id} inspection item #{item.id}"
-    got = stock.reserve(item.product_id, item.part_quantity, note)
+    booking = item.inspection.booking
+    note = f"booking #{booking.id} inspection item #{item.id}"
+    got = stock.reserve(booking.store_id, item.product_id, item.part_quantity, note)
     item.part_state = RESERVED if got else ON_ORDER
 
 
@@ -84,8 +86,9 @@ def release(item: InspectionItem) -> bool:
         return False
     stock = _stock()
     if was == RESERVED and stock is not None:
-        note = f"booking #{item.inspection.booking_id} inspection item #{item.id} withdrawn"
-        stock.release(item.product_id, item.part_quantity, note)
+        booking = item.inspection.booking
+        note = f"booking #{booking.id} inspection item #{item.id} withdrawn"
+        stock.release(booking.store_id, item.product_id, item.part_quantity, note)
     db.session.refresh(item)
     return was == RESERVED
 
