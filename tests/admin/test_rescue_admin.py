@@ -207,3 +207,16 @@ def test_the_timings_run_the_same_statements_with_2_or_6_advisors(scene, client,
     large = measure()
     assert {k: v[0] for k, v in large.items()} == {k: v[0] for k, v in small.items()}
     assert large["manager"][1] > small["manager"][1] > 0
+
+
+def test_those_who_see_every_store_see_one_stores_timings(scene, client, auth, f, clock):
+    store, _a, _m, _o, _v = scene
+    north, south = f.store("北区店"), f.store("南区店")
+    _handled_rescues(f, north, clock, 1)
+    _handled_rescues(f, south, clock, 2)
+    auth.login(f.admin())
+    first = client.get("/admin/rescue_stats/").get_data(as_text=True)
+    shown = min((store, north, south), key=lambda s: (s.name, s.id))
+    assert f'<option value="{shown.id}" selected>' in first and "All stores" not in first
+    page = client.get(f"/admin/rescue_stats/?store={south.id}").get_data(as_text=True)
+    assert page.count("<tr><td>") == 2  # the south store's two advisors, no one else's
