@@ -4,8 +4,8 @@ prefix index, varchar_pattern_ops on PostgreSQL); reviewed bookings by words of 
 description or the decision's note (pg_trgm). At 1M customers the policies' search scanned
 2.6M policies for '%text%' (2 s) and the reviewed bookings' 6M bookings (4 s).
 
-Revision ID: 0071_crawlb_admin_search
-Revises: 0070_dash22_leads_created
+Revision ID: 0073_crawlb_admin_search
+Revises: 0072_crawla_tasks_ratings_idx
 Create Date: 2026-12-04 19:05:00
 
 """
@@ -13,8 +13,8 @@ Create Date: 2026-12-04 19:05:00
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0071_crawlb_admin_search"
-down_revision = "0070_dash22_leads_created"
+revision = "0073_crawlb_admin_search"
+down_revision = "0072_crawla_tasks_ratings_idx"
 branch_labels = None
 depends_on = None
 
