@@ -28,7 +28,7 @@ from portal.extensions import db
 from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import Store, User
-from portal.paging import cursor_arg
+from portal.paging import BACK_PARAM, cursor_arg
 from portal.timeutil import now
 
 TASK_LABELS = {
@@ -107,7 +107,9 @@ class TodayView(StaffView):
         day = at.astimezone(ZoneInfo(store.timezone)).date() if store else None
         # One page of the person's live tasks (every one reachable by the next link), split
         # into the day's sections.
-        page = svc.open_tasks_page(me, day, before=cursor_arg("cursor"), size=svc.PAGE_SIZE)
+        page = svc.open_tasks_page(
+            me, day, before=cursor_arg("cursor"), back=cursor_arg(BACK_PARAM), size=svc.PAGE_SIZE
+        )
         tasks = page.items
         start, end = calls.day_bounds(store, at)
         visits, visits_more = invitations.mine(me, start, end)
@@ -183,7 +185,9 @@ class CallConsoleView(StaffView):
         last_pop = db.session.scalar(
             select(func.max(calls.ScreenPop.id)).where(calls.ScreenPop.agent_id == me.id)
         )
-        page = svc.queue_page(me, before=cursor_arg("cursor"), size=svc.PAGE_SIZE)
+        page = svc.queue_page(
+            me, before=cursor_arg("cursor"), back=cursor_arg(BACK_PARAM), size=svc.PAGE_SIZE
+        )
         return self.render(
             "admin/crm/calls.html",
             phone=phone,
@@ -296,7 +300,13 @@ class TaskApprovalsView(StaffView):
         ).all()
         stores = store_choices()
         store_id = chosen_store(stores)
-        page = svc.awaiting_page(me, store_id, before=cursor_arg("cursor"), size=svc.PAGE_SIZE)
+        page = svc.awaiting_page(
+            me,
+            store_id,
+            before=cursor_arg("cursor"),
+            back=cursor_arg(BACK_PARAM),
+            size=svc.PAGE_SIZE,
+        )
         return self.render(
             "admin/crm/approvals.html",
             rows=page.items,

@@ -34,7 +34,7 @@ from portal.inputs import int_arg
 from portal.models import Store, User
 from portal.models.accounts import ADMIN, ADVISOR, MANAGER
 from portal.outcome import flash_outcome
-from portal.paging import cursor_arg
+from portal.paging import BACK_PARAM, cursor_arg
 from portal.services import consent as consent_svc
 from portal.services import policy
 from portal.services.accounts import normalize_phone
@@ -146,6 +146,7 @@ class LeadsView(StaffView):
             state=state,
             store_id=store_id,
             before=cursor_arg("cursor"),
+            back=cursor_arg(BACK_PARAM),
             size=timeline.PAGE_SIZE,
         )
         preload(

@@ -222,7 +222,6 @@ def period_figures(viewer, key: str, at: datetime) -> list[group_stats.StoreFigu
             group_stats.contact_median(found, ids, period.start, period.end, viewer)
         else:
             _contact_medians(found, ids, period, viewer)
-        group_stats.brand_bookings(found, ids, period.start, period.end, viewer)
     return list(found.values())
 
 

@@ -26,7 +26,7 @@ from crm.quality_models import SERVICE, Complaint, Survey
 from crm.quality_stats import DETRACTOR, PROMOTER
 from portal import access
 from portal.extensions import db
-from portal.models import Booking, Store, UsedCarRequest, UsedCarTransition, Vehicle
+from portal.models import Booking, Store, UsedCarRequest, UsedCarTransition
 from portal.models.bookings import NO_SHOW
 from portal.models.usedcars import APPROVED, REJECTED
 from portal.services import booking_stats
@@ -152,6 +152,7 @@ def sources() -> list[Source]:
                 "came": _count_if(Booking.status.in_(CAME_IN)),
                 "no_show": _count_if(Booking.status == NO_SHOW),
             },
+            brand=Booking.brand_id,  # the car's brand when it was booked
         ),
         Source(
             Lead.created_at,
@@ -202,9 +203,9 @@ def sources() -> list[Source]:
 
 
 def brand_sources() -> list[Source]:
-    """Return the rows a brand's officer counts: the sources of their brand's rows (bookings
-    are counted apart, brand_bookings), with the brand's new-car sales orders signed in the
-    period as the sales, in place of the shop's orders (which are of no brand)."""
+    """Return the rows a brand's officer counts: the sources of their brand's rows, with the
+    brand's new-car sales orders signed in the period as the sales, in place of the shop's
+    orders (which are of no brand)."""
     sales = Source(
         SalesOrder.signed_at,
         SalesOrder.store_id,
@@ -262,34 +263,7 @@ def figures(viewer, start: datetime, end: datetime) -> list[StoreFigures]:
     if found:
         add_counted(found, list(found), start, end, viewer)
         contact_median(found, list(found), start, end, viewer)
-        brand_bookings(found, list(found), start, end, viewer)
     return list(found.values())
-
-
-def brand_bookings(found: dict, ids: list, start: datetime, end: datetime, viewer) -> None:
-    """For a viewer who compares one brand's cars (a manufacturer), replace the stores'
-    booking figures of [start, end) with those of that brand's cars: a booking keeps no brand
-    (the booking source counts none of them for the officer), so its car's make is matched
-    (access.compared_cars), always raw."""
-    if access.compared_brand(viewer) is None:
-        return
-    for store_id in ids:
-        row = found[store_id]
-        row.bookings = row.came = row.no_show = 0
-    stmt = (
-        select(
-            Booking.store_id,
-            func.count(Booking.id),
-            _count_if(Booking.status.in_(CAME_IN)),
-            _count_if(Booking.status == NO_SHOW),
-        )
-        .join(Vehicle, Vehicle.id == Booking.vehicle_id)
-        .where(Booking.created_at >= start, Booking.created_at < end, Booking.store_id.in_(ids))
-        .group_by(Booking.store_id)
-    )
-    for store_id, n, came, no_show in db.session.execute(access.compared_cars(stmt, viewer)):
-        row = found[store_id]
-        row.bookings, row.came, row.no_show = n, int(came or 0), int(no_show or 0)
 
 
 def _compared(viewer) -> dict[int, StoreFigures]:

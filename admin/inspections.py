@@ -283,6 +283,13 @@ class InspectionView(ClipRoutes, InstallableApp, StaffView):
         done = _("Sent to the owner. Their decisions appear below as they come in.")
         return self._step(inspection_id, svc.send, done)
 
+    @expose("/<int:inspection_id>/outcome")
+    def outcome(self, inspection_id: int):
+        """Return what the owner decided on an inspection of a job the user works on, read
+        only (the technician's page polls this until nothing is left to decide)."""
+        inspection = svc.staff_inspection(current_account(), inspection_id)
+        return self.render("admin/inspections/_outcome.html", inspection=inspection, svc=svc)
+
     @expose("/<int:inspection_id>/decisions")
     def decisions(self, inspection_id: int):
         """Return the owner's decisions and the job lines (htmx polls this)."""

@@ -2,8 +2,9 @@
 the page of a list of a store's records, the newest first.
 
 The used-car vetting list, the buyer leads and the shop orders page 50 rows at a time by keyset
-(portal.paging.keyset_page); those who see every store narrow them with ?store=, and a cursor
-that names no row any more shows the first page with a warning instead of an error."""
+(portal.paging.keyset_page), forward (?cursor=) and back (?back=); those who see every store
+narrow them with ?store=, and a cursor that names no row any more shows the first page with a
+warning instead of an error."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ from portal import access
 from portal.extensions import db
 from portal.inputs import int_arg
 from portal.models import Store
-from portal.paging import Page, keyset_page
+from portal.paging import BACK_PARAM, Page, cursor_arg, keyset_page
 
 
-def bad_cursor(page: Page) -> str | None:
-    """Return the message for a ?cursor= that names no row of the list, else None."""
-    if request.args.get("cursor") and page.before is None:
-        return bad_cursor_text()
-    return None
+def bad_cursor(page: Page, params: tuple[str, ...] = ("cursor", BACK_PARAM)) -> str | None:
+    """Return the message for a cursor (?cursor=, ?back= unless named) that is no number or
+    names no row of the list, else None."""
+    unreadable = any(request.args.get(p) and cursor_arg(p) is None for p in params)
+    return bad_cursor_text() if page.stale or unreadable else None
 
 
 def bad_cursor_text() -> str:
@@ -47,10 +48,11 @@ def chosen_store(stores: list[tuple[int, str]]) -> int | None:
 
 def newest_page(model, size: int, loads=(), sort_col=None) -> dict:
     """Return what a page of a store-scoped list, the newest first, shows (segments, campaigns,
-    recalls, car orders): one page after ?cursor= (a row of the stores I see, else the first
-    page with a warning), the list's count (bounded, never a COUNT(*) of a big table), and the
-    store picker of those who see every store (?store=). The order is sort_col (default: the
-    id), then id: a column the table's (store_id, sort_col) index holds."""
+    recalls, car orders): one page after ?cursor= or back from ?back= (a row of the stores I
+    see, else the first page with a warning), the list's count (bounded, never a COUNT(*) of a
+    big table), and the store picker of those who see every store (?store=). The order is
+    sort_col (default: the id), then id: a column the table's (store_id, sort_col) index
+    holds."""
     stores = store_choices()
     store_id = chosen_store(stores)
     stmt = access.chosen_store_scope(select(model), model.store_id, current_user, store_id)

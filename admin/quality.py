@@ -121,6 +121,7 @@ class ComplaintsView(StaffView):
             "admin/quality/complaints.html",
             rows=page.items,
             page=page,
+            page_size=PAGE_SIZE,
             status=status,
             counts=_counts(me),
             now=now(),

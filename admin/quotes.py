@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from admin import listing
 from admin.base import StaffView
-from admin.list_pages import bad_cursor, bad_cursor_text, chosen_store, store_choices
+from admin.list_pages import bad_cursor, chosen_store, store_choices
 from admin.pipeline import current_staff, refused, staff_record
 from crm import leads as lead_svc
 from crm import orders as order_svc
@@ -37,7 +37,8 @@ class QuoteView(StaffView):
     @expose("/")
     def index(self):
         """The store's quotes: those awaiting a manager's decision, the oldest first, then all
-        of them, the newest first; each list a page at a time (?waiting=, ?cursor=)."""
+        of them, the newest first; each list a page at a time (?waiting=, ?cursor=; back to
+        the page before: ?waiting_back=, ?back=)."""
         stores = store_choices()
         store_id = chosen_store(stores)
         stmt = access.chosen_store_scope(select(Quote), Quote.store_id, current_staff(), store_id)
@@ -50,6 +51,7 @@ class QuoteView(StaffView):
             size=QUOTES_PAGE,
             oldest_first=True,
             param="waiting",
+            back_param="waiting_back",
             cursor_stmt=stmt,  # a quote decided meanwhile still marks the place
         )
         latest = keyset_page(
@@ -60,7 +62,6 @@ class QuoteView(StaffView):
             param="cursor",
             cursor_stmt=stmt,
         )
-        stale = request.args.get("waiting") and waiting.before is None
         return self.render(
             "admin/crm/quotes.html",
             waiting=waiting.items,
@@ -70,7 +71,7 @@ class QuoteView(StaffView):
             page=latest,
             page_size=QUOTES_PAGE,
             count=listing.count_label(stmt.with_only_columns(Quote.id)),
-            error=bad_cursor(latest) or (bad_cursor_text() if stale else None),
+            error=bad_cursor(latest) or bad_cursor(waiting, ("waiting", "waiting_back")),
             stores=stores,
             store_id=store_id,
             quote_labels=quote_svc.QUOTE_STATE_LABELS,

@@ -29,7 +29,7 @@ from portal.extensions import db
 from portal.forms import field_error
 from portal.inputs import int_arg
 from portal.models import Store, User
-from portal.paging import cursor_arg
+from portal.paging import BACK_PARAM, cursor_arg
 from portal.timeutil import now
 
 INVITATION_LABELS = {
@@ -79,6 +79,7 @@ class InvitationsView(StaffView):
             end,
             store_id=store.id,
             before=cursor_arg("cursor"),
+            back=cursor_arg(BACK_PARAM),
             size=invitations.PAGE_SIZE,
         )
         return self.render(
@@ -169,7 +170,12 @@ class TomorrowView(StaffView):
         me = current_account()
         store = _store_of(me)
         plan = activity.tomorrow_plan(
-            me, store, now(), before=cursor_arg("cursor"), size=activity.PAGE_SIZE
+            me,
+            store,
+            now(),
+            before=cursor_arg("cursor"),
+            back=cursor_arg(BACK_PARAM),
+            size=activity.PAGE_SIZE,
         )
         return self.render(
             "admin/crm/tomorrow.html",

@@ -271,16 +271,22 @@ def _plan_tasks(user: User, store: Store, at: datetime):
 
 
 def tomorrow_plan(
-    user: User, store: Store, at: datetime, *, before: int | None = None, size: int = PAGE_SIZE
+    user: User,
+    store: Store,
+    at: datetime,
+    *,
+    before: int | None = None,
+    back: int | None = None,
+    size: int = PAGE_SIZE,
 ) -> Plan:
     """Return the user's plan for the store's next local day: one page of the open tasks due
-    by its end (after the cursor `before`, one of the plan's tasks), the visits booked and
-    test drives."""
+    by its end (after the cursor `before`, or back from `back`: one of the plan's tasks), the
+    visits booked and test drives."""
     day, stmt, keys = _plan_tasks(user, store, at)
     start, end = local_day(store, day)
     # A task done meanwhile still marks the place; another's task is no cursor.
     mine = access.store_scope(select(Task).where(Task.owner_id == user.id), Task.store_id, user)
-    page = keys_page(stmt, keys, Task.id, before, size=size, cursor_stmt=mine)
+    page = keys_page(stmt, keys, Task.id, before, size=size, cursor_stmt=mine, back=back)
     tasks = page.items
     invitations = db.session.scalars(
         access.store_scope(

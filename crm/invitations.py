@@ -148,14 +148,22 @@ def expected_page(
     *,
     store_id: int | None = None,
     before: int | None = None,
+    back: int | None = None,
     size: int = PAGE_SIZE,
 ) -> Page:
     """Return one page of the invitations starting in the window, by time (reception's list;
-    the next page after the cursor, an invitation of the viewer's stores)."""
+    the next page after the cursor `before`, or the one back from `back`: an invitation of the
+    viewer's stores)."""
     stmt = expected_select(viewer, start, end, store_id).options(*_ROW_LOADS)
     cursor = access.chosen_store_scope(select(Invitation), Invitation.store_id, viewer, store_id)
     return keys_page(
-        stmt, [Key(Invitation.starts_at)], Invitation.id, before, size=size, cursor_stmt=cursor
+        stmt,
+        [Key(Invitation.starts_at)],
+        Invitation.id,
+        before,
+        size=size,
+        cursor_stmt=cursor,
+        back=back,
     )
 
 

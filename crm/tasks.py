@@ -288,13 +288,21 @@ def _mine(user: User):
 
 
 def open_tasks_page(
-    user: User, day: date | None = None, *, before: int | None = None, size: int = PAGE_SIZE
+    user: User,
+    day: date | None = None,
+    *,
+    before: int | None = None,
+    back: int | None = None,
+    size: int = PAGE_SIZE,
 ) -> Page:
     """Return one page of the user's live tasks: those placed in their plan for the day in
     that order, then overdue first, then by due time and priority. The cursor `before` is the
-    id of one of the user's tasks (any other is no cursor: the first page)."""
+    id of one of the user's tasks (any other is no cursor: the first page), as is `back`, the
+    first task of the page after the one wanted."""
     stmt = _mine(user).where(Task.status.in_(TASK_LIVE), UNDONE).options(WITH_CUSTOMER)
-    return keys_page(stmt, _keys(day), Task.id, before, size=size, cursor_stmt=_mine(user))
+    return keys_page(
+        stmt, _keys(day), Task.id, before, size=size, cursor_stmt=_mine(user), back=back
+    )
 
 
 def my_open_tasks(user: User, day: date | None = None) -> list[Task]:
@@ -302,11 +310,13 @@ def my_open_tasks(user: User, day: date | None = None) -> list[Task]:
     return open_tasks_page(user, day).items
 
 
-def queue_page(user: User, *, before: int | None = None, size: int = PAGE_SIZE) -> Page:
+def queue_page(
+    user: User, *, before: int | None = None, back: int | None = None, size: int = PAGE_SIZE
+) -> Page:
     """Return one page of an agent's outbound queue: open call tasks, overdue first, by due
-    time and priority. The cursor is the id of one of the agent's tasks."""
+    time and priority. The cursors (`before`, `back`) are ids of the agent's tasks."""
     stmt = _mine(user).where(Task.status == TASK_OPEN, UNDONE).options(WITH_CUSTOMER)
-    return keys_page(stmt, _keys(), Task.id, before, size=size, cursor_stmt=_mine(user))
+    return keys_page(stmt, _keys(), Task.id, before, size=size, cursor_stmt=_mine(user), back=back)
 
 
 def queue(user: User) -> list[Task]:
@@ -329,11 +339,12 @@ def awaiting_page(
     store_id: int | None = None,
     *,
     before: int | None = None,
+    back: int | None = None,
     size: int = PAGE_SIZE,
 ) -> Page:
     """Return one page of the tasks waiting for a manager's decision, the earliest due first.
-    The cursor is a task of the stores the user sees: one decided meanwhile still marks the
-    place."""
+    The cursor (`before`, or `back`) is a task of the stores the user sees: one decided
+    meanwhile still marks the place."""
     stmt = awaiting_select(user, store_id).options(WITH_CUSTOMER)
     return keys_page(
         stmt,
@@ -342,6 +353,7 @@ def awaiting_page(
         before,
         size=size,
         cursor_stmt=_store_tasks(user, store_id),
+        back=back,
     )
 
 

@@ -56,14 +56,16 @@ def leads_page(
     state: str = "",
     store_id: int | None = None,
     before: int | None = None,
+    back: int | None = None,
     size: int = PAGE_SIZE,
 ) -> Page:
     """Return one page of the visible leads with their open first-contact task's due time:
     the earliest due first (so the overdue on top), then the leads without one, newest first.
 
     The rows are (lead, due_at). Those who see every store may narrow to one (store_id). The
-    cursor `before` is a lead's id, looked up among the leads of the stores the user sees (one
-    that changed state or advisor meanwhile still marks the place); any other is no cursor.
+    cursor `before` (or `back`, to the page before) is a lead's id, looked up among the leads
+    of the stores the user sees (one that changed state or advisor meanwhile still marks the
+    place); any other is no cursor.
     Every lead is reachable page by page: nothing is capped away."""
     task = _first_contacts()
     stmt, scoped = _leads(
@@ -77,7 +79,15 @@ def leads_page(
     # own, and the order does not change with the clock between two pages.
     keys = [null_last(task.c.due_at), Key(task.c.due_at), Key(Lead.created_at, desc=True)]
     return keys_page(
-        stmt, keys, Lead.id, before, size=size, id_desc=True, cursor_stmt=scoped, rows=True
+        stmt,
+        keys,
+        Lead.id,
+        before,
+        size=size,
+        id_desc=True,
+        cursor_stmt=scoped,
+        rows=True,
+        back=back,
     )
 
 

@@ -15,9 +15,9 @@ The rule, by role (an inactive account, or anyone not signed in, may do nothing 
   every store rule above answers "nothing" for them.
 - manufacturer (厂家, a car brand's officer): like the group's roles, figures only, over the
   stores that sell their brand (``compared_stores``), and of their brand only, since a group
-  store sells other brands too: bookings of their brand's cars (``compared_cars``); leads,
-  surveys, complaints, sales orders and used cars of their brand (``compared_brand_rows``,
-  on the brand each row keeps).
+  store sells other brands too: bookings, leads, surveys, complaints, sales orders and used
+  cars of their brand (``compared_brand_rows``, on the brand each row keeps; a booking keeps
+  its car's brand as it was when booked).
 - technician: a workshop technician of one store sees the jobs assigned to them
   (``assigned_jobs``, ``assigned_to``), and nothing else of the store: every store rule above
   answers "nothing" for them too, although they have a store. On those jobs they record the
@@ -38,7 +38,7 @@ from __future__ import annotations
 from typing import Any, Protocol, TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, false, select
 
 from portal.errors import NotFound
 from portal.extensions import db
@@ -105,25 +105,6 @@ def compared_stores(stmt: Select, column: Any, user: Actor | None) -> Select:
         selling = select(store_brands.c.store_id).where(store_brands.c.brand_id == brand_id)
         return stmt.where(column.in_(selling))
     return stmt
-
-
-def compared_cars(stmt: Select, user: Actor | None) -> Select:
-    """Filter a select of per-car figures (it must select from or join ``Vehicle``) to the
-    cars the user compares: their brand's cars for a manufacturer's officer (a car's brand as
-    its owner entered it, in Chinese or English), every car for the group's other roles.
-
-    The stores are filtered separately (``compared_stores``)."""
-    from portal.models import Vehicle
-
-    if not compares_stores(user):
-        return stmt.where(false())
-    if user.role != MANUFACTURER:
-        return stmt
-    brand = compared_brand(user)
-    if brand is None:
-        return stmt.where(false())
-    names = {brand.name.strip().lower(), brand.name_en.strip().lower(), brand.code.lower()}
-    return stmt.where(func.lower(func.trim(Vehicle.brand)).in_(sorted(names)))
 
 
 def compares_one_brand(user: Actor | None) -> bool:

@@ -198,7 +198,8 @@ STAFF_MANUAL["technician"] = (
             "After signing in you land on My jobs: the jobs assigned to you today and those in "
             "the workshop, with the car, what the owner reported and the job card's lines. "
             "Start or continue each car's inspection from there; once you mark it finished, "
-            "the advisor checks the prices and sends it to the owner."
+            "the advisor is told, checks the prices and sends it to the owner. Then the "
+            "inspection's page shows you the owner's decisions as they come in."
         ),
         "technician-jobs",
     ),

@@ -1,9 +1,14 @@
 """Keyset pages for long lists: newest first (or oldest first for a queue), the next page by
-a cursor, never OFFSET."""
+a cursor and the previous one by a cursor back, never OFFSET.
+
+A page after the cursor `before` (?cursor=, ?before=) holds the rows that follow that row in
+the list's order; a page back from `back` (?back=) holds the rows that precede that row: the
+same order reversed (every key's direction flipped, the comparisons inverted), then the rows
+turned round. A page reached either way has the same `before`, so a list shows it the same."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import request
@@ -13,15 +18,18 @@ from portal.extensions import db
 from portal.inputs import int_arg
 
 PAGE_SIZE = 20
+BACK_PARAM = "back"  # the query argument of the cursor back to the previous page
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of rows and the cursor of the next page, if any."""
+    """One page of rows, where it starts and the cursors of the pages next to it."""
 
     items: list[Any]
-    before: int | None  # the cursor this page started from (None: the first page)
+    before: int | None  # the row just before this page, its cursor (None: the first page)
     next_before: int | None  # the cursor of the next page (None: this is the last one)
+    back: int | None = None  # the cursor back to the previous page (None: this is the first)
+    stale: bool = False  # the cursor asked for is no row of the list: this is the first page
 
 
 def cursor_arg(name: str = "before") -> int | None:
@@ -38,38 +46,28 @@ def keyset_page(
     size: int | None = None,
     oldest_first: bool = False,
     param: str = "before",
+    back_param: str = BACK_PARAM,
     cursor_stmt: Select | None = None,
 ) -> Page:
     """Return the page of `stmt` (newest first by sort_col, then id; or oldest first) after
-    this request's cursor.
+    this request's cursor (?before= unless named), or back from its ?back= cursor.
 
     The cursor row is looked up through `cursor_stmt` (default: `stmt` itself), which must be
     scoped like `stmt`: a row the user may not see is no cursor. A queue passes its scoped
     statement without the "still waiting" condition, so a cursor row decided meanwhile still
     marks the place."""
-    size = size or PAGE_SIZE
-    before = cursor_arg(param)
-    if oldest_first:
-        ordered = stmt.order_by(sort_col.asc(), id_col.asc())
-    else:
-        ordered = stmt.order_by(sort_col.desc(), id_col.desc())
-    if before is not None:
-        mark = db.session.execute(
-            (cursor_stmt if cursor_stmt is not None else stmt)
-            .with_only_columns(sort_col)
-            .where(id_col == before)
-            .limit(1)
-        ).scalar_one_or_none()
-        if mark is None:
-            before = None
-        elif oldest_first:
-            ordered = ordered.where(or_(sort_col > mark, and_(sort_col == mark, id_col > before)))
-        else:
-            ordered = ordered.where(or_(sort_col < mark, and_(sort_col == mark, id_col < before)))
-    rows = list(db.session.scalars(ordered.limit(size + 1)))
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, before, rows[-1].id if more else None)
+    newest_first = not oldest_first
+    keys = [] if sort_col is id_col else [Key(sort_col, desc=newest_first)]
+    return keys_page(
+        stmt,
+        keys,
+        id_col,
+        cursor_arg(param),
+        size=size or PAGE_SIZE,
+        id_desc=newest_first,
+        cursor_stmt=cursor_stmt,
+        back=cursor_arg(back_param),
+    )
 
 
 @dataclass(frozen=True)
@@ -81,6 +79,10 @@ class Key:
 
     expr: Any
     desc: bool = False
+
+    def reversed(self) -> Key:
+        """Return the same column in the other direction."""
+        return Key(self.expr, not self.desc)
 
 
 def null_last(col) -> Key:
@@ -115,9 +117,20 @@ def after_row(
     """Return the condition of the rows after the row `row_id` of stmt in the order of keys,
     then id; None if stmt has no such row (it is then no position)."""
     mark = db.session.execute(
-        stmt.with_only_columns(*(k.expr for k in keys)).where(id_col == row_id).limit(1)
+        stmt.with_only_columns(id_col, *(k.expr for k in keys)).where(id_col == row_id).limit(1)
     ).first()
-    return None if mark is None else _after(keys, tuple(mark), id_col, row_id, id_desc)
+    return None if mark is None else _after(keys, tuple(mark)[1:], id_col, row_id, id_desc)
+
+
+def _fetch(ordered: Select, size: int, rows: bool) -> list:
+    """Return up to size + 1 rows of the ordered statement (one more tells whether there are
+    more): entities, or whole rows with rows=True."""
+    ordered = ordered.limit(size + 1)
+    return list(db.session.execute(ordered).all() if rows else db.session.scalars(ordered))
+
+
+def _id(found, rows: bool) -> int:
+    return (found[0] if rows else found).id
 
 
 def keys_page(
@@ -130,27 +143,47 @@ def keys_page(
     id_desc: bool = False,
     cursor_stmt: Select | None = None,
     rows: bool = False,
+    back: int | None = None,
 ) -> Page:
     """Return the page of `stmt` in the order of `keys`, then id, after the cursor `before`
-    (the id of the last row of the page before: a position only, None for the first page).
+    (the id of the last row of the page before: a position only, None for the first page),
+    or, given `back` (the id of the first row of the page after), the page before that row.
 
     Like keyset_page, for lists sorted by several columns (a flag, a due time, a priority), and
-    callable outside a request (a view passes ``cursor_arg("cursor")``). The cursor row is
-    looked up through `cursor_stmt` (default: `stmt`), scoped like `stmt`: a row the user may
-    not see is no cursor, and the page then starts at the first row (page.before is None). With
-    rows=True the page holds the statement's rows (tuples, the first column the entity)."""
+    callable outside a request (a view passes ``cursor_arg("cursor")`` and
+    ``cursor_arg("back")``). The cursor row is looked up through `cursor_stmt` (default:
+    `stmt`), scoped like `stmt`: a row the user may not see is no cursor, and the page then
+    starts at the first row (page.before is None, page.stale). With rows=True the page holds
+    the statement's rows (tuples, the first column the entity)."""
+    lookup = cursor_stmt if cursor_stmt is not None else stmt
+    if back is not None:
+        backwards = [k.reversed() for k in keys]
+        earlier = after_row(lookup, backwards, id_col, back, id_desc=not id_desc)
+        if earlier is not None:
+            reverse = order_by_keys(stmt, backwards, id_col, id_desc=not id_desc)
+            found = _fetch(reverse.where(earlier), size, rows)
+            if len(found) > size:  # a full page, and a row before it: not the first page
+                items = found[:size][::-1]
+                last, first = _id(items[-1], rows), _id(items[0], rows)
+                return Page(items, _id(found[size], rows), last, first)
+            # Fewer rows than a page before it: the first page, filled from the top.
+        top = keys_page(stmt, keys, id_col, None, size=size, id_desc=id_desc, rows=rows)
+        return top if earlier is not None else replace(top, stale=True)
     ordered = order_by_keys(stmt, keys, id_col, id_desc=id_desc)
+    stale = False
     if before is not None:
-        after = after_row(
-            cursor_stmt if cursor_stmt is not None else stmt, keys, id_col, before, id_desc=id_desc
-        )
+        after = after_row(lookup, keys, id_col, before, id_desc=id_desc)
         if after is None:
-            before = None
+            before, stale = None, True
         else:
             ordered = ordered.where(after)
-    ordered = ordered.limit(size + 1)
-    found = list(db.session.execute(ordered).all() if rows else db.session.scalars(ordered))
+    found = _fetch(ordered, size, rows)
     more = len(found) > size
     found = found[:size]
-    last = (found[-1][0] if rows else found[-1]) if found else None
-    return Page(found, before, last.id if more else None)
+    return Page(
+        found,
+        before,
+        _id(found[-1], rows) if more else None,
+        _id(found[0], rows) if before is not None and found else None,
+        stale,
+    )

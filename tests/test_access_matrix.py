@@ -256,6 +256,7 @@ EXPECTED: dict[str, tuple] = {
     "inspections.finish": (302, 403, 403, 303, 404, 303, 303),  # already sent: says so
     "inspections.send": (302, 403, 403, 303, 404, 303, 303),  # the link again
     "inspections.decisions": (302, 403, 403, 200, 404, 200, 200),
+    "inspections.outcome": (302, 403, 403, 200, 404, 200, 200),  # read only, polled
     "inspections.manifest": STAFF,  # the installable app: the staff who record inspections
     "inspections.service_worker": STAFF,
     "inspection_funnel.index": MANAGERS,
@@ -496,6 +497,7 @@ TECHNICIAN: dict[str, int] = {
     "inspections.item_clip_state": 404,
     "inspections.send": 403,
     "inspections.decisions": 403,
+    "inspections.outcome": 404,  # their own job's: tests/portal/test_inspection_followup.py
     "inspections.manifest": 200,
     "inspections.service_worker": 200,
 }

@@ -84,6 +84,7 @@ def load_video_demo(stores=None) -> None:
     progress in that bay, so that `make run` shows live video at once."""
     from portal.models import Booking, BookingEvent, Store, User
     from portal.models.bookings import IN_PROGRESS
+    from portal.services import brands
     from portal.timeutil import now
     from workshop_video.clip import make_clip
     from workshop_video.devices import check_camera
@@ -115,6 +116,7 @@ def load_video_demo(stores=None) -> None:
         owner_id=owner.id,
         vehicle_id=owner.vehicles[0].id,
         store_id=store.id,
+        brand_id=brands.brand_of(owner.vehicles[0].brand),
         slot_start=start,
         status=IN_PROGRESS,
         service_types=["maintenance"],

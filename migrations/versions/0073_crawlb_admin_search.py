@@ -5,7 +5,7 @@ description or the decision's note (pg_trgm). At 1M customers the policies' sear
 2.6M policies for '%text%' (2 s) and the reviewed bookings' 6M bookings (4 s).
 
 Revision ID: 0073_crawlb_admin_search
-Revises: 0072_crawla_tasks_ratings_idx
+Revises: 0070_lists21_booking_brands
 Create Date: 2026-12-04 19:05:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0073_crawlb_admin_search"
-down_revision = "0072_crawla_tasks_ratings_idx"
+down_revision = "0070_lists21_booking_brands"
 branch_labels = None
 depends_on = None
 

@@ -24,7 +24,7 @@ from portal.models import (
     Vehicle,
 )
 from portal.models.accounts import ADVISOR, OWNER
-from portal.services import capacity
+from portal.services import brands, capacity
 from portal.timeutil import now
 
 
@@ -140,6 +140,7 @@ def _in_workshop(history: History, today) -> None:
             owner_id=car.owner_id,
             vehicle_id=car.id,
             store_id=store.id,
+            brand_id=brands.vehicle_brand(car.id),
             slot_start=slot,
             status=status,
             source="walk_in" if walk_in else "app",

@@ -19,6 +19,7 @@ from portal.models import (
     ServiceRecord,
     Store,
 )
+from portal.services import brands
 
 # (weight, service type, fault category, labour items, part items, technician notes)
 # Items are (description, part no, unit price in fen, quantity range).
@@ -223,12 +224,17 @@ class History:
         if fault in COMEBACK and not comeback and rng.random() < 0.09:
             extra["comeback"] = (done + timedelta(days=rng.randint(4, 26)), car, fault)
 
+    def _branded(self) -> list[dict]:
+        """Return the bookings' rows, each with its car's brand (as a booking made sets it)."""
+        made = brands.car_brands([row["vehicle_id"] for row in self.bookings])
+        return [{**row, "brand_id": made.get(row["vehicle_id"])} for row in self.bookings]
+
     def write(self) -> int:
         """Insert the collected rows; return how many bookings."""
         if not self.bookings:
             return 0
         ids = db.session.scalars(
-            insert(Booking).returning(Booking.id, sort_by_parameter_order=True), self.bookings
+            insert(Booking).returning(Booking.id, sort_by_parameter_order=True), self._branded()
         ).all()
         events, records, pending = [], [], []
         for booking_id, row, extra in zip(ids, self.bookings, self.extra, strict=True):

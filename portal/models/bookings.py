@@ -142,12 +142,17 @@ class Booking(Base):
             postgresql_using="gin",
             postgresql_ops={"decision_note": "gin_trgm_ops"},
         ),
+        # A manufacturer's officer counts their brand's bookings of a store in a period.
+        Index("ix_bookings_brand_store_created", "brand_id", "store_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    # The brand of the car when it was booked (portal/services/brands.py), kept when the car's
+    # make is edited later: what a manufacturer's officer counts (access.compared_brand_rows).
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
     slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=SUBMITTED)
     service_types: Mapped[list] = mapped_column(JSON, default=list)

@@ -14,6 +14,7 @@ from portal.models.bookings import CHECKED_IN, COMPLETED, IN_PROGRESS, READY
 from portal.services import inspections as svc
 from tests.admin.test_page_statements import Counter
 from tests.factories import slot
+from tests.pager_walk import walk_both_ways
 from tests.portal.test_inspections import make_template
 
 IN_WORKSHOP = (CHECKED_IN, IN_PROGRESS, READY)
@@ -49,7 +50,7 @@ def _shown(html: str) -> list[int]:
 
 
 def _next(html: str) -> str | None:
-    m = re.search(r'id="dvi-next" href="([^"]+)"', html)
+    m = re.search(r'id="dvi-pager-next" href="([^"]+)"', html)
     return m.group(1).replace("&amp;", "&") if m else None
 
 
@@ -168,3 +169,12 @@ def test_the_list_reads_a_bounded_page_whatever_is_in_the_workshop(f, client, au
     for key, (statements, shown) in large.items():
         assert shown == min(view.PAGE_SIZE, 46 if key != ("admin", urls[0]) else 120), key
         assert statements == small[key][0], (key, small[key], large[key])
+
+
+def test_the_workshop_walked_forward_then_back_shows_the_same_pages(f, client, auth, monkeypatch):
+    monkeypatch.setattr(view, "PAGE_SIZE", 3)
+    store = f.store(bays=20)
+    ids = _in_workshop(f, store, 10)  # two cars to a slot time: ties go by id
+    auth.login(f.advisor(store))
+    pages = walk_both_ways(client, "/admin/inspections/", _shown, "dvi-pager")
+    assert pages == [ids[0:3], ids[3:6], ids[6:9], ids[9:]]

@@ -19,6 +19,7 @@ from crm.pipeline_models import AWAITING, DRAFT, Quote, SalesOrder
 from portal.extensions import db
 from tests import factories
 from tests.crm.test_list_paging import _flat, _leads, _next, _shown, _walk
+from tests.pager_walk import link, walk_both_ways
 
 SIZE = 3
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
@@ -206,3 +207,43 @@ def test_a_new_campaigns_segment_select_says_when_it_is_capped_and_finds_by_name
     assert offered == [names[2]] and "segments-capped" not in html
     html = client.get("/admin/campaigns/new?q=nothing-like-it").get_data(as_text=True)
     assert 'id="segments-none"' in html
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_a_list_walked_forward_then_back_shows_the_same_pages(f, client, auth, name):
+    path, make, prefix, pager, _count = LISTS[name]
+    store = f.store()
+    own = _newest(make(store, 3 * SIZE + 1))  # car orders and campaigns: pairs made at once
+    make(f.store(), 2)
+    auth.login(f.admin())
+    url = f"{path}?store={store.id}"
+    pages = walk_both_ways(client, url, lambda html: _shown(html, prefix), pager)
+    assert pages == [own[i : i + SIZE] for i in range(0, len(own), SIZE)]
+    last = client.get(f"{url}&cursor={own[-2]}").get_data(as_text=True)
+    assert f"store={store.id}" in link(last, pager, "prev")  # the filter goes back too
+
+
+def test_quotes_waiting_page_back_on_their_own_cursor_and_keep_the_other_lists_place(
+    f, client, auth
+):
+    store = f.store()
+    waiting = sorted(q.id for q in _quotes(store, 3 * SIZE + 1, status=AWAITING))
+    auth.login(f.manager(store))
+
+    def section(html: str) -> list[int]:
+        part = html.split('id="quotes-waiting"', 1)[1].split("</table>", 1)[0]
+        return _shown(part, "quote")
+
+    pages = walk_both_ways(client, "/admin/quotes/", section, "waiting-pager")
+    assert pages == [waiting[i : i + SIZE] for i in range(0, len(waiting), SIZE)]
+    latest = sorted(waiting, reverse=True)
+    url = f"/admin/quotes/?cursor={latest[SIZE - 1]}&waiting={waiting[2 * SIZE - 1]}"
+    html = client.get(url).get_data(as_text=True)
+    prev = link(html, "waiting-pager", "prev")
+    assert f"waiting_back={waiting[2 * SIZE]}" in prev and f"cursor={latest[SIZE - 1]}" in prev
+    html = client.get(prev).get_data(as_text=True)
+    assert section(html) == waiting[SIZE : 2 * SIZE]
+    part = html.split('id="quotes-latest"', 1)[1]
+    assert _shown(part, "quote") == latest[SIZE : 2 * SIZE]  # the other list stays in place
+    html = client.get("/admin/quotes/?waiting_back=abc").get_data(as_text=True)
+    assert section(html) == waiting[:SIZE] and "quotes-bad-cursor" in html

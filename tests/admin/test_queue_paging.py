@@ -15,6 +15,7 @@ from portal.services import bookings as booking_svc
 from portal.timeutil import now
 from tests.admin.test_page_statements import Counter
 from tests.factories import slot
+from tests.pager_walk import walk_both_ways
 
 HX = {"HX-Request": "true"}
 
@@ -58,7 +59,7 @@ def _shown(html: str) -> list[int]:
 
 
 def _next(html: str) -> str | None:
-    m = re.search(r'id="queue-next" href="([^"]+)"', html)
+    m = re.search(r'id="queue-pager-next" href="([^"]+)"', html)
     return m.group(1).replace("&amp;", "&") if m else None
 
 
@@ -211,3 +212,14 @@ class _params:
         from sqlalchemy import event
 
         event.remove(db.engine, "before_cursor_execute", self)
+
+
+def test_the_queue_walked_forward_then_back_shows_the_same_pages(f, client, auth, monkeypatch):
+    monkeypatch.setattr(queue, "QUEUE_PAGE_SIZE", 3)
+    store = f.store(bays=20)
+    ids = _pending(f, store, 10)  # three to a creation time: ties go by id
+    _pending(f, f.store(bays=20), 2)
+    auth.login(f.admin())
+    url = f"/admin/queue/?store={store.id}"
+    pages = walk_both_ways(client, url, _shown, "queue-pager")
+    assert pages == [ids[0:3], ids[3:6], ids[6:9], ids[9:]]

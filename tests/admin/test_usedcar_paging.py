@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from admin import usedcars as usedcar_views
 from crm.models import USED_CAR, WON, Lead
 from portal.extensions import db
 from portal.models import UsedCarRequest
 from portal.models.usedcars import SUBMITTED, UNDER_REVIEW
+from tests.pager_walk import walk_both_ways
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -141,3 +143,14 @@ def test_the_status_filter_pages_and_counts_its_own_rows(f, client, auth):
     assert re.search(r'id="usedcar-count">[^<]*\b52\b', html)
     assert f"status={UNDER_REVIEW}" in _next(html, "usedcar-pager")
     assert _walk(client, url, "queue", "usedcar-pager") == waiting
+
+
+@pytest.mark.parametrize("which", LISTS)
+def test_a_list_walked_forward_then_back_shows_the_same_pages(f, client, auth, monkeypatch, which):
+    monkeypatch.setattr(usedcar_views, "PAGE_SIZE", 3)
+    url, prefix, pager, _count_id, make = LISTS[which]
+    store = f.store()
+    ids = make(f, store, 10)  # two to a time: ties go by id
+    auth.login(f.manager(store))
+    pages = walk_both_ways(client, url, lambda html: _shown(html, prefix), pager)
+    assert pages == [ids[0:3], ids[3:6], ids[6:9], ids[9:]]

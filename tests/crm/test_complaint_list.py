@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.models import User
 from portal.timeutil import now
 from tests.admin.test_page_statements import Counter
+from tests.pager_walk import walk_both_ways
 
 _phones = iter(range(10**7))
 
@@ -62,7 +63,7 @@ def _walk(client, url: str) -> list[list[int]]:
     while url:
         html = client.get(url).get_data(as_text=True)
         pages.append(_shown(html))
-        m = re.search(r'id="complaints-next" href="([^"]+)"', html)
+        m = re.search(r'id="complaints-pager-next" href="([^"]+)"', html)
         url = m.group(1).replace("&amp;", "&") if m else None
     return pages
 
@@ -111,3 +112,23 @@ def test_a_complaint_page_runs_the_same_statements_with_10_or_120(f, client, aut
     for role in small:
         assert small[role][1] == 10 and large[role][1] == quality.PAGE_SIZE
         assert large[role][0] == small[role][0], (role, small, large)
+
+
+def test_complaints_walked_forward_then_back_show_the_same_pages(f, client, auth, monkeypatch):
+    monkeypatch.setattr(quality, "PAGE_SIZE", 3)
+    store = f.store()
+    handled = _complaints(f, store, 10)  # two to a due time: ties go by id
+    closed = _complaints(f, store, 7, status="closed")
+    newest_first = [
+        c.id
+        for c in sorted(
+            (db.session.get(Complaint, i) for i in closed),
+            key=lambda c: (c.created_at, c.id),
+            reverse=True,
+        )
+    ]
+    auth.login(f.manager(store))
+    pages = walk_both_ways(client, "/admin/complaints/", _shown, "complaints-pager")
+    assert pages == [handled[0:3], handled[3:6], handled[6:9], handled[9:]]
+    pages = walk_both_ways(client, "/admin/complaints/?status=closed", _shown, "complaints-pager")
+    assert pages == [newest_first[0:3], newest_first[3:6], newest_first[6:]]

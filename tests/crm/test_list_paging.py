@@ -27,6 +27,7 @@ from crm.models import (
 from crm.showroom_models import Invitation
 from portal.extensions import db
 from portal.models import User
+from tests.pager_walk import walk_both_ways
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 SIZE = 3  # rows a page in these tests
@@ -420,3 +421,83 @@ def test_tomorrows_plan_pages_and_a_move_across_pages_shows_the_tasks_new_page(
     assert _shown(html, "plan-task") == order[:SIZE] and "plan-bad-cursor" in html
     html = client.get("/admin/tomorrow/?cursor=abc").get_data(as_text=True)
     assert _shown(html, "plan-task") == order[:SIZE] and "plan-bad-cursor" in html
+
+
+# -- back as well as forward -----------------------------------------------------------------
+
+
+def _approvals(f, store):
+    waiting = _tasks(store, f.advisor(store), 3 * SIZE + 1, status=TASK_AWAITING)
+    return f.manager(store), [t.id for t in sorted(waiting, key=lambda t: (t.due_at, t.id))]
+
+
+def _own_tasks(make_user):
+    def make(f, store):
+        user = make_user(f, store)
+        return user, _task_order(_tasks(store, user, 3 * SIZE + 1))
+
+    return make
+
+
+BOTH_WAYS = {
+    # name: (make the user and the list's rows, url, row id prefix, pager id)
+    "leads": (
+        lambda f, store: (f.manager(store), _leads(store, 3 * SIZE + 1)),
+        "/admin/leads/?scope=store",
+        "lead",
+        "leads-pager",
+    ),
+    "today": (
+        _own_tasks(lambda f, store: f.advisor(store)),
+        "/admin/today/",
+        "(?:task|later)",
+        "tasks-pager",
+    ),
+    "calls": (_own_tasks(lambda f, store: f.agent(store)), "/admin/calls/", "task", "queue-pager"),
+    "approvals": (_approvals, "/admin/task_approvals/", "approval", "approvals-pager"),
+    "reception": (
+        lambda f, store: (f.advisor(store), _visits(store, 3 * SIZE + 1, f.agent(store))),
+        "/admin/invitations/",
+        "invitation",
+        "expected-pager",
+    ),
+    "tomorrow": (
+        _own_tasks(lambda f, store: f.advisor(store)),
+        "/admin/tomorrow/",
+        "plan-task",
+        "plan-pager",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BOTH_WAYS)
+def test_a_list_walked_forward_then_back_shows_the_same_pages(f, client, auth, monkeypatch, name):
+    monkeypatch.setattr(invitations, "PAGE_SIZE", SIZE)
+    monkeypatch.setattr(activity, "PAGE_SIZE", SIZE)
+    make, url, prefix, pager = BOTH_WAYS[name]
+    store = f.store()
+    user, order = make(f, store)
+    make(f, f.store())  # another store's: never on the pages
+    auth.login(user)
+    pages = walk_both_ways(client, url, lambda html: _shown(html, prefix), pager)
+    # Ties on the sort keys (pairs due or made at one time) go by id both ways; Today splits a
+    # page into the day's sections, so a page is compared as a set there.
+    chunks = [order[i : i + SIZE] for i in range(0, len(order), SIZE)]
+    assert [sorted(p) for p in pages] == [sorted(c) for c in chunks]
+    if name != "today":
+        assert pages == chunks
+
+
+@pytest.mark.parametrize("back", ["abc", "-1", "0", "99999999999", "theirs"])
+def test_a_bad_back_cursor_shows_the_first_leads_page_with_a_warning(f, client, auth, back):
+    store, other = f.store(), f.store()
+    order = _leads(store, 2 * SIZE)
+    theirs = _leads(other, 1)[0]
+    auth.login(f.manager(store))
+    back = str(theirs) if back == "theirs" else back
+    r = client.get(f"/admin/leads/?scope=store&back={back}")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and _shown(html, "lead") == order[:SIZE]
+    assert "leads-bad-cursor" in html and "leads-pager-prev" not in html
+    html = client.get(f"/admin/leads/?scope=store&back={order[SIZE]}").get_data(as_text=True)
+    assert _shown(html, "lead") == order[:SIZE] and "leads-bad-cursor" not in html

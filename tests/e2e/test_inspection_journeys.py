@@ -136,3 +136,12 @@ def test_technician_inspects_with_a_photo_the_advisor_sends_and_the_owner_approv
     expect(lines).to_contain_text("刹车油")
     expect(lines).not_to_contain_text("机油")
     expect(staff.locator(".dvi-decisions")).to_contain_text("暂不维修")
+
+    # The technician follows the owner's decisions on what they recorded, read only.
+    tech.reload()
+    outcome = tech.locator(f"#outcome-{inspection_id}")
+    expect(outcome.locator(".decision-approved")).to_have_count(2)
+    expect(outcome.locator(".decision-declined")).to_contain_text("暂不维修")
+    expect(tech.locator(".dvi-item-view img.dvi-thumb")).to_have_count(1)
+    expect(tech.locator("textarea, input[name=severity], #dvi-send")).to_have_count(0)
+    assert_fits_phone(tech)

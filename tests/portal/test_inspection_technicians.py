@@ -170,7 +170,7 @@ def test_a_technician_finishes_and_the_advisor_sends(shop, client, auth, db):
     auth.login(me)
     inspection = _start(client, shop["mine"], shop["template"])
     base = f"/admin/inspections/{inspection.id}"
-    # Sending, and the owner's decisions, are the advisor's.
+    # Sending, and the advisor's screen of decisions and job lines, are the advisor's.
     assert client.post(f"{base}/send").status_code == 403
     assert client.get(f"{base}/decisions").status_code == 403
     with pytest.raises(NotFound):
@@ -207,6 +207,7 @@ def test_a_technician_finishes_and_the_advisor_sends(shop, client, auth, db):
     auth.login(me)
     page = client.get(base).get_data(as_text=True)
     assert 'id="dvi-state"' in page and "dvi-decisions" not in page
+    assert f'id="outcome-{inspection.id}"' in page  # they follow the owner's, read only
     assert client.post(f"{base}/finish").status_code == 303  # sent: says so, nothing changes
     assert (
         db.session.scalar(

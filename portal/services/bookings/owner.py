@@ -28,7 +28,7 @@ from portal.models.bookings import (
     SERVICE_TYPES,
     SUBMITTED,
 )
-from portal.services import capacity, maintenance, media, webhooks
+from portal.services import brands, capacity, maintenance, media, webhooks
 from portal.services.bookings.timeline import _event, _transition
 from portal.timeutil import now
 
@@ -79,6 +79,7 @@ def book_repair(
         owner_id=owner.id,
         vehicle_id=vehicle.id,
         store_id=store.id,
+        brand_id=brands.brand_of(vehicle.brand),
         slot_start=slot_start,
         status=SUBMITTED,
         service_types=types,

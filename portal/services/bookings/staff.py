@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import Booking, Store, User, Vehicle
 from portal.models.accounts import ADVISOR, MANAGER, OWNER
 from portal.models.bookings import ACCEPTED, APP, CHECKED_IN, PHONE, WALK_IN
-from portal.services import audit, capacity, webhooks
+from portal.services import audit, brands, capacity, webhooks
 from portal.services import vehicles as vehicle_svc
 from portal.services.bookings import status_link
 from portal.services.bookings.owner import _clean_request
@@ -81,6 +81,7 @@ def enter_job(
         owner_id=customer.id,
         vehicle_id=vehicle.id,
         store_id=store.id,
+        brand_id=brands.brand_of(vehicle.brand),
         slot_start=slot_start,
         status=status,
         source=source,

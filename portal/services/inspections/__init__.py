@@ -12,6 +12,13 @@ from portal.services.inspections.decisions import (
     other_owners,
     send_declined_reminders,
 )
+from portal.services.inspections.followup import (
+    Outcome,
+    check_path,
+    outcome,
+    still_deciding,
+    tell_finished,
+)
 from portal.services.inspections.funnel import advisor_funnel
 from portal.services.inspections.parts import (
     mark_used,
@@ -37,7 +44,9 @@ from portal.services.inspections.record import (
 
 __all__ = [
     "INSPECTABLE",
+    "Outcome",
     "advisor_funnel",
+    "check_path",
     "decide",
     "finish",
     "inspected_job",
@@ -49,6 +58,7 @@ __all__ = [
     "mark_used",
     "may_send",
     "other_owners",
+    "outcome",
     "part_names",
     "part_state_label",
     "record_item",
@@ -58,7 +68,9 @@ __all__ = [
     "short_of_stock",
     "staff_inspection",
     "start",
+    "still_deciding",
     "store_templates",
+    "tell_finished",
     "waiting_for_parts",
     "withdraw",
 ]

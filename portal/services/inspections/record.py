@@ -26,7 +26,7 @@ from portal.models.bookings import CHECKED_IN, IN_PROGRESS, READY
 from portal.models.inspections import DRAFT, SENT, SEVERITIES
 from portal.money import MAX_FEN
 from portal.services import audit
-from portal.services.inspections import clips
+from portal.services.inspections import clips, followup
 from portal.services.media import ProcessedImage, store_image
 from portal.timeutil import now
 
@@ -200,7 +200,8 @@ def _set_part(item: InspectionItem, part: tuple[int, int] | None, remove: bool) 
 
 
 def finish(staff: User, inspection: Inspection) -> Inspection:
-    """Mark a draft recorded (once): the advisor then checks the prices and sends it."""
+    """Mark a draft recorded (once) and tell the job's advisor, who then checks the prices
+    and sends it."""
     access.require_works_on(staff, inspection.booking, _("Inspection not found."))
     if inspection.status != DRAFT:
         raise Conflict(_("This inspection was already sent to the owner."))
@@ -217,7 +218,7 @@ def finish(staff: User, inspection: Inspection) -> Inspection:
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(inspection)
-    if done.rowcount == 1:
+    if done.rowcount == 1:  # this step marked it finished: the only one that tells anybody
         audit.record(
             "inspection_finished",
             actor=staff,
@@ -225,6 +226,7 @@ def finish(staff: User, inspection: Inspection) -> Inspection:
             inspection_id=inspection.id,
             recommendations=len(inspection.recommendations),
         )
+        followup.tell_finished(inspection, staff)
     elif inspection.status != DRAFT:
         raise Conflict(_("This inspection was already sent to the owner."))
     return inspection
