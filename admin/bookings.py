@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from admin import listing
 from admin.base import StaffModelView, StaffView
 from portal import access
 from portal.auth import current_account, is_htmx
@@ -316,6 +317,8 @@ class ReviewedBookingAdmin(StaffModelView):
     }
     column_filters = ("status", "decision_reason", "decided_at")
     column_searchable_list = ("decision_note", "description")
+    # Through the trigram indexes: '%text%' over every decided booking took 4 s at 1M customers.
+    search_rules = {"decision_note": listing.WORDS, "description": listing.WORDS}
     column_default_sort = ("id", True)
 
     def get_query(self):

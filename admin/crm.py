@@ -136,7 +136,9 @@ class LeadsView(StaffView):
         state = request.args.get("state", "")
         state = state if state in STATES else ""
         stores = store_choices()
-        store_id = chosen_store(stores)
+        # Those who see every store see one store's leads at a time (?store=, the first store by
+        # default): ordering every active lead of the group by its first contact took 0.8 s.
+        store_id = chosen_store(stores) or (stores[0][0] if stores else None)
         page = timeline.leads_page(
             me,
             mine=mine,

@@ -13,6 +13,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from admin import listing
 from admin.base import StaffModelView
 from portal.auth import current_account
 from portal.errors import DomainError, ValidationError
@@ -101,6 +102,9 @@ class LoanAdmin(_RecordAdmin):
     # Principal and rate are encrypted at rest: the database cannot sort by them.
     column_sortable_list = ("lender", "term_months", "start_date", "status")
     column_searchable_list = ("lender",)
+    # The lender's name as typed, from its start (ix_loans_lender_prefix): a scan of every loan
+    # for '%text%' grew with the group (170 ms at 1M customers).
+    search_rules = {"lender": listing.PREFIX}
     column_formatters = {
         "principal_fen": lambda v, c, m, n: _cny(m.principal_fen),
         "annual_rate_bp": lambda v, c, m, n: m.rate_percent,
@@ -189,6 +193,9 @@ class PolicyAdmin(_RecordAdmin):
     # The number and the premium are encrypted at rest: the database cannot sort or search them.
     column_sortable_list = ("insurer", "coverage", "starts_on", "ends_on")
     column_searchable_list = ("insurer",)
+    # The insurer's name as typed, from its start (ix_insurance_policies_insurer_prefix): a
+    # scan of every policy for '%text%' took 2 s at 1M customers.
+    search_rules = {"insurer": listing.PREFIX}
     column_formatters = {
         "premium_fen": lambda v, c, m, n: _cny(m.premium_fen),
     }

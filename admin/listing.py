@@ -2,8 +2,8 @@
 
 A list of a million rows never pays an exact COUNT(*) or a scan for '%term%':
 
-- search: phone, VIN and plate match exactly or by prefix (a btree index), names by trigram
-  (pg_trgm on PostgreSQL) from two characters on; a term too short for any column finds
+- search: phone, VIN and plate match exactly or by prefix (a btree index), names and notes by
+  trigram (pg_trgm on PostgreSQL) from two characters on; a term too short for any column finds
   nothing and says why;
 - count: exact up to COUNT_LIMIT rows (a bounded scan); past it the list pages forward and
   shows the planner's estimate ("about 1.2 million");
@@ -27,12 +27,13 @@ COUNT_LIMIT = 10_000  # an exact count costs at most this many rows
 MIN_PREFIX = 2  # characters of a phone, plate or VIN prefix
 MIN_NAME = 2  # characters of a name; from 3 on the name may match anywhere, not only its start
 
-PREFIX, UPPER_PREFIX, PHONE, EMAIL, NAME, TEXT = (
+PREFIX, UPPER_PREFIX, PHONE, EMAIL, NAME, WORDS, TEXT = (
     "prefix",
     "upper_prefix",
     "phone",
     "email",
     "name",
+    "words",
     "text",
 )
 
@@ -54,8 +55,9 @@ def term_clause(column, rule: str, term: str):
         return column.like(_like_escape(value) + "%", escape="\\")
     if rule == EMAIL:
         return column == term.lower() if "@" in term else None
-    if rule == NAME:
-        if len(term) < MIN_NAME or term.isdigit():
+    if rule in (NAME, WORDS):
+        # WORDS is free text (notes) through a trigram index: like a name, digits included.
+        if len(term) < MIN_NAME or (rule == NAME and term.isdigit()):
             return None
         pattern = safe + "%" if len(term) < 3 else "%" + safe + "%"
         return column.ilike(pattern, escape="\\")

@@ -131,6 +131,20 @@ class Booking(Base):
             sqlite_where=text("status = 'submitted'"),
             postgresql_where=text("status = 'submitted'"),
         ),
+        # The reviewed bookings' search box finds words of the owner's description and of the
+        # decision's note by their three-character pieces (pg_trgm on PostgreSQL).
+        Index(
+            "ix_bookings_description_trgm",
+            "description",
+            postgresql_using="gin",
+            postgresql_ops={"description": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_bookings_decision_note_trgm",
+            "decision_note",
+            postgresql_using="gin",
+            postgresql_ops={"decision_note": "gin_trgm_ops"},
+        ),
         # A manufacturer's officer counts their brand's bookings of a store in a period.
         Index("ix_bookings_brand_store_created", "brand_id", "store_id", "created_at"),
     )

@@ -31,6 +31,8 @@ class Loan(Base):
         CheckConstraint("term_months >= 1 AND term_months <= 120", name="term_range"),
         CheckConstraint("status IN ('active', 'paid_off', 'cancelled')", name="status_known"),
         Index("ix_loans_store_ends_on", "store_id", "ends_on"),  # loans ending soon, by date
+        # The back office's search box finds loans by the lender's name as typed (a prefix).
+        Index("ix_loans_lender_prefix", "lender", postgresql_ops={"lender": "varchar_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +79,12 @@ class InsurancePolicy(Base):
     __tablename__ = "insurance_policies"
     __table_args__ = (
         UniqueConstraint("insurer", "policy_number_hash"),
+        # The back office's search box finds policies by the insurer's name as typed (a prefix).
+        Index(
+            "ix_insurance_policies_insurer_prefix",
+            "insurer",
+            postgresql_ops={"insurer": "varchar_pattern_ops"},
+        ),
         CheckConstraint("ends_on > starts_on", name="dates_order"),
         CheckConstraint(
             "coverage IN ('compulsory', 'commercial', 'combined')", name="coverage_known"

@@ -82,3 +82,40 @@ def test_a_return_address_with_a_newline_is_a_400_not_a_500(f, db, client, auth)
     r = client.post("/admin/loans/action/", data={"action": "x", "url": "/admin/loans/"})
     assert r.status_code == 302 and r.headers["Location"].endswith("/admin/loans/")
     assert db.session.scalar(select(Loan)) is None
+
+
+def _record_policies(client, owner, insurers) -> None:
+    for i, insurer in enumerate(insurers):
+        r = client.post(
+            "/admin/policies/new/",
+            data={
+                "customer": owner.phone,
+                "insurer": insurer,
+                "policy_number": f"PDAA{i:04d}",
+                "coverage": "combined",
+                "premium": "4800",
+                "starts_on": "2025-01-01",
+                "ends_on": "2026-01-01",
+            },
+        )
+        assert r.status_code == 302
+
+
+def test_the_search_box_finds_policies_and_loans_by_the_start_of_the_name(f, db, client, auth):
+    """Insurer and lender are matched from their start through a prefix index: the search of a
+    group's millions of policies must not read every one for '%text%'."""
+    from admin.finance import LoanAdmin, PolicyAdmin
+    from tests.admin.test_listing import searched_plan
+
+    store = f.store()
+    owner, advisor = f.owner(store), f.advisor(store)
+    auth.login(advisor)
+    _record_policies(client, owner, ["平安产险", "中国人保财险", "中国平安"])
+    found = client.get("/admin/policies/?search=平安").get_data(as_text=True)
+    assert "平安产险" in found and "中国平安" not in found and "中国人保财险" not in found
+    assert "中国人保财险" in client.get("/admin/policies/?search=中国人").get_data(as_text=True)
+    if db.engine.dialect.name == "postgresql":
+        plan = searched_plan(PolicyAdmin, InsurancePolicy, "平安")
+        assert "ix_insurance_policies_insurer_prefix" in plan, plan
+        plan = searched_plan(LoanAdmin, Loan, "招商")
+        assert "ix_loans_lender_prefix" in plan, plan

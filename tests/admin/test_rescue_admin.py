@@ -166,3 +166,57 @@ def test_the_rescue_queue_shows_the_most_urgent_and_counts_them_all(
     unclaimed = [r.id for r in rescues[1::2]]
     assert shown == [*unclaimed, rescues[0].id]  # unclaimed first, then the oldest claimed
     assert "Open rescues: 5" in html and "the 3 most urgent are shown" in html
+
+
+def _handled_rescues(f, store, clock, n: int) -> None:
+    """Have n new advisors of the store each claim and resolve one rescue."""
+    from portal.extensions import db
+
+    for _ in range(n):
+        advisor = f.advisor(store)
+        r = f.rescue(f.owner(store))
+        clock.advance(minutes=2)
+        svc.claim(advisor, r)
+        svc.resolve(advisor, r, "ok")
+    db.session.commit()
+
+
+def test_the_timings_run_the_same_statements_with_2_or_6_advisors(scene, client, auth, f, clock):
+    """Each advisor's name comes with the rescues' timings: no statement per advisor."""
+    from tests.admin.test_page_statements import Counter
+
+    store, _a, manager, _o, _v = scene
+    admin = f.admin()
+    other = f.store()
+    _handled_rescues(f, store, clock, 2)
+    _handled_rescues(f, other, clock, 1)
+
+    def measure():
+        counts = {}
+        for user in (manager, admin):
+            auth.login(user)
+            with Counter() as seen:
+                html = client.get("/admin/rescue_stats/").get_data(as_text=True)
+            counts[user.role] = (len(seen.statements), html.count("2.0 min"))
+            auth.logout()
+        return counts
+
+    small = measure()
+    _handled_rescues(f, store, clock, 4)
+    _handled_rescues(f, other, clock, 2)
+    large = measure()
+    assert {k: v[0] for k, v in large.items()} == {k: v[0] for k, v in small.items()}
+    assert large["manager"][1] > small["manager"][1] > 0
+
+
+def test_those_who_see_every_store_see_one_stores_timings(scene, client, auth, f, clock):
+    store, _a, _m, _o, _v = scene
+    north, south = f.store("北区店"), f.store("南区店")
+    _handled_rescues(f, north, clock, 1)
+    _handled_rescues(f, south, clock, 2)
+    auth.login(f.admin())
+    first = client.get("/admin/rescue_stats/").get_data(as_text=True)
+    shown = min((store, north, south), key=lambda s: (s.name, s.id))
+    assert f'<option value="{shown.id}" selected>' in first and "All stores" not in first
+    page = client.get(f"/admin/rescue_stats/?store={south.id}").get_data(as_text=True)
+    assert page.count("<tr><td>") == 2  # the south store's two advisors, no one else's
