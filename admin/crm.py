@@ -270,6 +270,7 @@ class CustomerView(CustomerProfilePages, StaffView):
             tag=tag,
             tier=tier,
             found=found,
+            short=timeline.name_too_short(me, q),
             tags=profiles.store_tags(me.store_id) if me.store_id else [],
             tiers=tier_choices(me.store_id)[1:] if me.store_id else [],
         )

@@ -308,18 +308,7 @@ def find_customers(
     q = (q or "").strip()[:40]
     if not q and not tag and tier_id is None or not access.is_active_staff(viewer):
         return []
-    base = select(User.id).where(User.role == OWNER)
-    if tag:
-        tagged = select(CustomerTag.customer_id).join(Tag, Tag.id == CustomerTag.tag_id)
-        base = base.where(
-            User.id.in_(access.store_scope(tagged.where(Tag.name == tag), Tag, viewer))
-        )
-    if tier_id is not None:
-        tiered = select(CustomerProfile.customer_id).join(
-            CustomerTier, CustomerTier.id == CustomerProfile.tier_id
-        )
-        tiered = access.store_scope(tiered.where(CustomerTier.id == tier_id), CustomerTier, viewer)
-        base = base.where(User.id.in_(tiered))
+    base = _owners_tagged(viewer, tag, tier_id)
     led = access.store_scope(select(Lead.customer_id), Lead, viewer)
     found = []
     for exact in _exact_matches(q):
@@ -330,6 +319,10 @@ def find_customers(
     # through ix_users_store_name. They are every customer of the store, so from the leads only
     # those whose customer belongs elsewhere are read (ix_crm_leads_store_visitors holds them),
     # and each one's name is read per lead, so the plan cannot turn into a scan of every user.
+    if name_too_short(viewer, q):  # the group's names: exact identifiers only
+        if not found:
+            return []
+        return _newest(found)
     named = base
     visitors = led.where(customer_elsewhere())
     if tag or tier_id is not None:
@@ -350,12 +343,44 @@ def find_customers(
     found.append(access.store_scope(named, User.store_id, viewer))
     if not access.sees_all_stores(viewer):  # else every customer is the viewer's own already
         found.append(visitors)
+    return _newest(found)
+
+
+def _owners_tagged(viewer: User, tag: str, tier_id: int | None):
+    """Select the owners' ids, with the tag and of the tier (of the viewer's store) if given."""
+    base = select(User.id).where(User.role == OWNER)
+    if tag:
+        tagged = select(CustomerTag.customer_id).join(Tag, Tag.id == CustomerTag.tag_id)
+        base = base.where(
+            User.id.in_(access.store_scope(tagged.where(Tag.name == tag), Tag, viewer))
+        )
+    if tier_id is not None:
+        tiered = select(CustomerProfile.customer_id).join(
+            CustomerTier, CustomerTier.id == CustomerProfile.tier_id
+        )
+        tiered = access.store_scope(tiered.where(CustomerTier.id == tier_id), CustomerTier, viewer)
+        base = base.where(User.id.in_(tiered))
+    return base
+
+
+def _newest(found: list) -> list[User]:
+    """Return the newest 20 customers of the union of these id selects."""
     ids = union(*found).subquery()
     # The newest 20 ids first, then their rows: joining first lets the planner walk users
     # backwards until it has met 20 of them.
     top = select(ids.c[0].label("id")).order_by(ids.c[0].desc()).limit(20).subquery()
     stmt = select(User).join(top, top.c.id == User.id).order_by(User.id.desc())
     return list(db.session.scalars(stmt))
+
+
+def name_too_short(viewer: User, q: str) -> bool:
+    """Return whether q is a name too short to search every store by.
+
+    Those who see every store find names of at least TRIGRAM_CHARS characters, through the
+    trigram index; a surname alone would read a million names (6 s at 1M customers). Phone
+    numbers, plates, VINs and order numbers still match in full."""
+    q = (q or "").strip()
+    return bool(q) and len(q) < TRIGRAM_CHARS and access.sees_all_stores(viewer)
 
 
 def _exact_matches(q: str) -> list:

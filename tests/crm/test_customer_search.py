@@ -35,8 +35,8 @@ def test_a_common_name_finds_the_stores_own_customer_behind_newer_ones_elsewhere
     db.session.commit()
     found = timeline.find_customers(adv, "王芳")
     assert [c.id for c in found] == [own.id]
-    everyone = timeline.find_customers(f.admin(), "王芳")
-    assert len(everyone) == 20 and own.id not in [c.id for c in everyone]  # the newest 20
+    # The group's admin types three characters of a name (see the test of name_too_short).
+    assert timeline.find_customers(f.admin(), "王芳") == []
 
 
 @pytest.mark.parametrize(
@@ -154,3 +154,22 @@ def test_a_phone_or_plate_typed_in_full_width_or_with_chinese_still_finds_its_cu
     assert timeline.find_customers(adv, wide) == [owner]  # １３８...: digits all the same
     assert timeline.find_customers(adv, car.plate.lower()) == [owner]
     assert timeline.find_customers(adv, "黛玉") == [owner]  # a name: no identifier parts
+
+
+def test_those_who_see_every_store_search_names_of_three_characters_or_more(f, db, client, auth):
+    """A surname alone would read the whole group's names: an admin types three characters
+    of a name, while exact identifiers still match in full; store staff are not limited."""
+    a, b = f.store(), f.store()
+    wang = f.owner(a, name="王芳")
+    other = f.owner(b, name="王芳芳")
+    db.session.commit()
+    admin = f.admin()
+    assert timeline.find_customers(admin, "王芳") == []
+    assert timeline.find_customers(admin, wang.phone) == [wang]
+    assert timeline.find_customers(admin, "王芳芳") == [other]
+    assert wang in timeline.find_customers(f.manager(a), "王芳")
+    auth.login(admin)
+    page = client.get("/admin/crm_customers/?q=王芳").get_data(as_text=True)
+    assert 'id="customer-search-short"' in page and f"/admin/crm_customers/{wang.id}" not in page
+    full = client.get("/admin/crm_customers/?q=王芳芳").get_data(as_text=True)
+    assert 'id="customer-search-short"' not in full and f"/admin/crm_customers/{other.id}" in full
