@@ -337,7 +337,7 @@ def test_apply_queues_a_job_whose_page_shows_the_progress_then_the_counts(
     assert _products(db)["OIL-1"][2] == 39900  # nothing applied in the request
     assert import_jobs.run_imports() == {"applied": 1}
     page = client.get(r.location).get_data(as_text=True)
-    assert 'id="import-done"' in page and "hx-trigger" not in page
+    assert 'id="import-done"' in page and 'hx-trigger="every' not in page  # polling stopped
     assert 'new products: <strong id="import-created">1</strong>' in page
     assert 'products updated: <strong id="import-merged">1</strong>' in page
     assert 'id="import-skipped"' not in page and 'id="import-failed"' not in page

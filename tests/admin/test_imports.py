@@ -119,7 +119,9 @@ def test_applying_adds_customers_and_vehicles_and_matches_known_customers(
     assert _counts(db) == before  # queued: the worker applies it
     assert import_jobs.run_imports() == {"applied": 1}
     job_page = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert 'id="import-done"' in job_page and "hx-trigger" not in job_page
+    assert (
+        'id="import-done"' in job_page and 'hx-trigger="every' not in job_page
+    )  # polling stopped (the menu's badge loads once)
     assert 'new customers: <strong id="import-created">2</strong>' in job_page
     assert 'added to known customers: <strong id="import-merged">2</strong>' in job_page
     assert '<strong id="import-vehicles">3</strong>' in job_page
