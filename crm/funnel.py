@@ -58,7 +58,7 @@ def _dimension(by: str):
     return Lead.source
 
 
-def funnel_by(viewer: User, span: Period, by: str) -> list[FunnelRow]:
+def funnel_by(viewer: User, span: Period, by: str, store_id: int | None = None) -> list[FunnelRow]:
     """Return, per source, advisor or model, how many leads received in the period reached each
     funnel stage (lost ones count up to the stage they reached), most leads first."""
     key = _dimension(by)
@@ -68,7 +68,7 @@ def funnel_by(viewer: User, span: Period, by: str) -> list[FunnelRow]:
     )
     if by == ADVISOR:
         stmt = stmt.outerjoin(User, User.id == Lead.advisor_id)
-    stmt = access.store_scope(stmt.group_by(ident, key, Lead.stage), Lead, viewer)
+    stmt = access.chosen_store_scope(stmt.group_by(ident, key, Lead.stage), Lead, viewer, store_id)
     at_stage: dict[tuple, dict[str, int]] = {}
     for i, k, stage, count in db.session.execute(stmt):
         label = (k or "").strip()  # a model typed with a stray space is the same model
@@ -111,15 +111,16 @@ def _month_after(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def forecast(viewer: User, this_month: Period) -> Forecast:
+def forecast(viewer: User, this_month: Period, store_id: int | None = None) -> Forecast:
     """Return the expected orders and deliveries of this month and next beside this month's
     actuals; ``this_month`` is the board's "this_month" period in store time."""
-    open_leads = access.store_scope(
+    open_leads = access.chosen_store_scope(
         select(Lead.stage, Lead.grade, func.count(Lead.id))
         .where(Lead.state == OPEN, Lead.stage.in_(tuple(STAGE_WEIGHTS)))
         .group_by(Lead.stage, Lead.grade),
         Lead,
         viewer,
+        store_id,
     )
     now_share = next_share = 0.0
     for stage, grade, count in db.session.execute(open_leads):
@@ -129,12 +130,13 @@ def forecast(viewer: User, this_month: Period) -> Forecast:
         next_share += chance * second
     start, following = this_month.start, this_month.end
     after = _month_after(following)
-    due = access.store_scope(
+    due = access.chosen_store_scope(
         select(SalesOrder.delivery_date, func.count(SalesOrder.id))
         .where(SalesOrder.stage != DELIVERED_ORDER, SalesOrder.delivered_at.is_(None))
         .group_by(SalesOrder.delivery_date),
         SalesOrder,
         viewer,
+        store_id,
     )
     deliveries = [0, 0]
     undated = 0
@@ -145,7 +147,7 @@ def forecast(viewer: User, this_month: Period) -> Forecast:
             deliveries[0] += count
         elif day < after:
             deliveries[1] += count
-    actual = access.store_scope(
+    actual = access.chosen_store_scope(
         select(
             func.count(SalesOrder.id).filter(
                 SalesOrder.signed_at >= this_month.start_utc,
@@ -158,6 +160,7 @@ def forecast(viewer: User, this_month: Period) -> Forecast:
         ),
         SalesOrder,
         viewer,
+        store_id,
     )
     signed, delivered = db.session.execute(actual).one()
     return Forecast(

@@ -246,3 +246,19 @@ def test_the_page_draws_charts_with_numbers_and_refuses_an_unknown_period(client
     chinese = client.get("/admin/sales_funnel/", headers={"Accept-Language": "zh-CN"})
     words = chinese.get_data(as_text=True)
     assert "销售漏斗" in words and "报价 40 %）" in words and "H ×1.5" in words
+
+
+def test_those_who_see_every_store_read_one_stores_funnel_at_a_time(f, client, auth, two_stores):
+    here, there, wang, li, manager, stranger = two_stores
+    _lead(here, wang, source="portal", model="凯美瑞", stage="quote", contact_after=2)
+    _lead(there, stranger, source="phone", model="汉兰达", stage="new", contact_after=9)
+    db.session.commit()
+    auth.login(f.admin())
+    first = min((here, there), key=lambda s: (s.name, s.id))
+    body = client.get("/admin/sales_funnel/?period=90d").get_data(as_text=True)
+    assert f'<option value="{first.id}" selected>' in body
+    mine = client.get(f"/admin/sales_funnel/?period=90d&store={here.id}").get_data(as_text=True)
+    assert "凯美瑞" in mine and "汉兰达" not in mine and "王伟" in mine
+    theirs = client.get(f"/admin/sales_funnel/?period=90d&store={there.id}").get_data(as_text=True)
+    assert "汉兰达" in theirs and "凯美瑞" not in theirs
+    assert client.get("/admin/sales_funnel/?store=x").status_code == 200
