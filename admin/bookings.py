@@ -316,6 +316,9 @@ class ReviewedBookingAdmin(StaffModelView):
         "decision_note": _l("Note"),
     }
     column_filters = ("status", "decision_reason", "decided_at")
+    # Sorted through an index each (ix_bookings_status_id, ix_bookings_decided_slot and
+    # _decided_at): a reason or a note is filtered or searched, not sorted by.
+    column_sortable_list = ("id", "status", "slot_start", "decided_at")
     column_searchable_list = ("decision_note", "description")
     # Through the trigram indexes: '%text%' over every decided booking took 4 s at 1M customers.
     search_rules = {"decision_note": listing.WORDS, "description": listing.WORDS}

@@ -120,6 +120,22 @@ class Booking(Base):
         Index("ix_bookings_store_status_created", "store_id", "status", "created_at"),
         Index("ix_bookings_store_slot", "store_id", "slot_start"),
         Index("ix_bookings_status_id", "status", "id"),  # reviewed bookings sorted by status
+        # Reviewed bookings of every store sorted by the day booked for or by the decision:
+        # the group's 6M decided bookings were sorted whole for a page of 50 (680 ms).
+        Index(
+            "ix_bookings_decided_slot",
+            "slot_start",
+            "id",
+            sqlite_where=text("decided_at IS NOT NULL"),
+            postgresql_where=text("decided_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_bookings_decided_at",
+            "decided_at",
+            "id",
+            sqlite_where=text("decided_at IS NOT NULL"),
+            postgresql_where=text("decided_at IS NOT NULL"),
+        ),
         # A customer's bookings, and whether one is open (segments: "has an open booking")
         # from the index alone, not from every booking the customer ever made.
         Index("ix_bookings_owner_status", "owner_id", "status"),
