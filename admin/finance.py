@@ -191,7 +191,10 @@ class PolicyAdmin(_RecordAdmin):
         PolicyNumberIs(InsurancePolicy.policy_number_hash, _l("Policy number")),
     )
     # The number and the premium are encrypted at rest: the database cannot sort or search them.
-    column_sortable_list = ("insurer", "coverage", "starts_on", "ends_on")
+    # Sorted through an index each (the insurer's unique key, ix_insurance_policies_ends_on):
+    # the coverage is filtered, not sorted by; sorting the group's 2.6M policies by it, or by
+    # the start, read every one for a page of 50 (340 ms at 1M customers).
+    column_sortable_list = ("insurer", "ends_on")
     column_searchable_list = ("insurer",)
     # The insurer's name as typed, from its start (ix_insurance_policies_insurer_prefix): a
     # scan of every policy for '%text%' took 2 s at 1M customers.
