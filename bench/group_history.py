@@ -108,7 +108,8 @@ class History:
         self.ratings = Sink(
             conn,
             Rating.__table__,
-            "id booking_id owner_id advisor_id service_stars advisor_stars comment created_at",
+            "id booking_id store_id owner_id advisor_id service_stars advisor_stars comment "
+            "created_at",
             parents=[self.bookings],
         )
         self.readings = Sink(
@@ -202,6 +203,7 @@ class History:
                     (
                         self.next_id("ratings"),
                         booking_id,
+                        store["id"],
                         customer["id"],
                         advisor,
                         rng.choices((5, 4, 3, 2, 1), (60, 25, 9, 4, 2))[0],

@@ -250,12 +250,10 @@ def ratings(user: User, days: int = 365, limit: int = 30) -> tuple[list, list]:
     """Return the owners' 1-5 ratings: per advisor (n, mean service and advisor stars), and the
     latest ones (rating, booking)."""
     recent = select().select_from(Rating).where(Rating.created_at >= _since(days))
-    base = access.store_scope(
-        recent.join(Booking, Booking.id == Rating.booking_id), Booking.store_id, user
-    )
-    # One who sees every store needs no booking for the store: the per-advisor figures of the
-    # group's year come from the ratings' (created_at) index alone (index-only on PostgreSQL).
-    counted = recent if access.sees_all_stores(user) else base
+    # The rating's own store (its booking's): the per-advisor figures of the year come from the
+    # ratings' (store_id, created_at) or (created_at) index alone (index-only on PostgreSQL).
+    counted = access.store_scope(recent, Rating.store_id, user)
+    base = counted.join(Booking, Booking.id == Rating.booking_id)
     per = db.session.execute(
         counted.add_columns(
             Rating.advisor_id,

@@ -265,7 +265,8 @@ class History:
                 s, a, comment = extra["rating"]
                 ratings.append(
                     {"booking_id": booking_id, "owner_id": row["owner_id"]}
-                    | {"advisor_id": row["advisor_id"], "service_stars": s, "advisor_stars": a}
+                    | {"store_id": row["store_id"], "advisor_id": row["advisor_id"]}
+                    | {"service_stars": s, "advisor_stars": a}
                     | {"comment": comment, "created_at": extra["rated_at"]}
                 )
         for table, rows in ((ServiceItem, items), (Rating, ratings), (MileageReading, readings)):

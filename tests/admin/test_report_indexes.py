@@ -43,3 +43,26 @@ def test_the_group_admin_counts_ratings_per_advisor_without_the_bookings(f, auth
         assert client.get("/admin/csi/").status_code == 200
     (counted,) = [s for s in seen.statements if "avg(ratings.service_stars)" in s]
     assert "bookings" not in counted
+
+
+def test_a_store_manager_counts_the_stores_ratings_by_their_own_store(f, auth, client):
+    """A rating keeps its booking's store: the manager's per-advisor figures read the ratings'
+    (store_id, created_at) index, not every booking of the store."""
+    home, away = f.store(), f.store()
+    mine, theirs = f.advisor(home), f.advisor(away)
+    db.session.commit()
+    for store, advisor, stars in ((home, mine, 1), (home, mine, 5), (away, theirs, 4)):
+        booking = finished_job(store, advisor)
+        rating = bookings.rate(booking.owner, booking, stars, stars, "")
+        assert rating.store_id == store.id
+    db.session.commit()
+    assert ("store_id", "created_at") in _leading("ratings")
+    manager = f.manager(home)
+    per, latest = quality_stats.ratings(manager)
+    assert [(name, n, s) for name, n, s, _a in per] == [(mine.name, 2, 3.0)]
+    assert {r.store_id for r, _b in latest} == {home.id} and len(latest) == 2
+    auth.login(manager)
+    with Counter() as seen:
+        assert client.get("/admin/csi/").status_code == 200
+    (counted,) = [s for s in seen.statements if "avg(ratings.service_stars)" in s]
+    assert "bookings" not in counted and "ratings.store_id" in counted

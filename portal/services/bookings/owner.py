@@ -209,6 +209,7 @@ def rate(
             raise ValidationError(_("Give 1 to 5 stars."), field=field)
     rating = Rating(
         booking_id=booking.id,
+        store_id=booking.store_id,
         owner_id=owner.id,
         advisor_id=booking.advisor_id,
         service_stars=service_stars,
