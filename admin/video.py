@@ -313,12 +313,12 @@ class VideoAnalyticsView(StaffView):
             "views": columns(
                 [(s, round(v, 1)) for s, v, _m, _w in per_store],
                 chart_id="trust-views",
-                title=_("Views per booking"),
+                title=_("Views per booking, last %(n)d days", n=analytics.PER_STORE_DAYS),
             ),
             "minutes": columns(
                 [(s, round(m)) for s, _v, m, _w in per_store],
                 chart_id="trust-minutes",
-                title=_("Minutes watched"),
+                title=_("Minutes watched, last %(n)d days", n=analytics.PER_STORE_DAYS),
             ),
             "share": columns(
                 [(s, round(w)) for s, _v, _m, w in per_store],

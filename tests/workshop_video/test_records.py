@@ -132,3 +132,16 @@ def test_trust_history_counts_shop_orders(job, auth, client, db, f, clock):
     auth.login(f.manager(store))
     page = client.get("/admin/video_trust/?min_sessions=3&min_minutes=999").get_data(as_text=True)
     assert f"/admin/shop_orders/{order.id}" in page and order.number in page
+
+
+def test_the_stores_viewing_figures_count_the_last_90_days(job, db, f, clock):
+    from workshop_video import analytics
+
+    store, owner, advisor, booking, camera = job
+    old = _watch(owner, booking, clock, 30)
+    _watch(owner, booking, clock, 6)
+    _watch(owner, booking, clock, 4)
+    old.requested_at = clock.now - timedelta(days=analytics.PER_STORE_DAYS + 1)
+    db.session.commit()
+    ((name, views, minutes, _share),) = analytics.per_store(f.manager(store))
+    assert name == store.name and views == 2.0 and round(minutes) == 10
