@@ -8,23 +8,17 @@ rather read the table whole)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from portal.extensions import db
 from portal.services import bookings as booking_svc
+from tests.plans import postgres_plan, statements_during
 
 
 def _booking_selects(client, url: str) -> list[tuple[str, object]]:
-    seen: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    def work():
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+
+    seen = statements_during(work)
     return [(s, p) for s, p in seen if "FROM bookings" in s and "ORDER BY" in s]
 
 
@@ -51,10 +45,8 @@ def test_the_admins_sorted_reviewed_list_reads_a_partial_index(
     auth.login(f.admin())
     found = _booking_selects(client, f"/admin/reviewed/?sort={sort}")
     assert found, "the list's statement"
-    conn = db.session.connection()
-    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
     statement, parameters = found[0]
-    plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+    plan = postgres_plan(statement, parameters)
     assert index in plan, (statement, plan)
 
 

@@ -8,25 +8,20 @@ and reads the table, which at its embedded scale is fine."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from portal.extensions import db
+from tests.plans import postgres_plan, statements_during
 
 INDEX = "ix_crm_tasks_live_status_due"
 
 
 def _task_statements(client, url: str) -> list[tuple[str, object]]:
-    seen: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    seen = statements_during(lambda: _ok(client, url))
     return [(s, p) for s, p in seen if "FROM crm_tasks" in s and "crm_tasks.status" in s]
+
+
+def _ok(client, url: str) -> None:
+    assert client.get(url).status_code == 200
 
 
 def test_the_admins_approvals_and_today_read_the_live_tasks_index(f, client, auth):
@@ -39,12 +34,10 @@ def test_the_admins_approvals_and_today_read_the_live_tasks_index(f, client, aut
     found += _task_statements(client, "/admin/today/")
     assert len(found) >= 4, [s for s, _p in found]
     checked = 0
-    conn = db.session.connection()
-    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
     for statement, parameters in found:
         if "crm_tasks.owner_id = " in statement:  # a person's own list: their live tasks' index
             continue
-        plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+        plan = postgres_plan(statement, parameters)
         assert INDEX in plan, (statement, plan)
         checked += 1
     assert checked >= 3
