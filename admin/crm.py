@@ -18,8 +18,8 @@ from admin.customer_profile import CustomerProfilePages, tier_choices
 from admin.list_pages import bad_cursor, chosen_store, store_choices
 from admin.loading import preload
 from admin.pipeline import PIPELINE_EVENT_LABELS, lead_pipeline
+from crm import customer_search, merge, profiles, relations, stats, timeline
 from crm import leads as svc
-from crm import merge, profiles, relations, stats, timeline
 from crm.customers import clean_contact, find_customer
 from crm.forms import StaffLeadForm
 from crm.invitations import EVENT_LABELS as SHOWROOM_EVENT_LABELS
@@ -263,14 +263,14 @@ class CustomerView(CustomerProfilePages, StaffView):
         me = _me()
         q, tag = request.args.get("q", ""), profiles.normalize_tag(request.args.get("tag", ""))
         tier = int_arg(request.args.get("tier"), minimum=1)
-        found = timeline.find_customers(me, q, tag=tag, tier_id=tier)
+        found = customer_search.find_customers(me, q, tag=tag, tier_id=tier)
         return self.render(
             "admin/crm/customers.html",
             q=q,
             tag=tag,
             tier=tier,
             found=found,
-            short=timeline.name_too_short(me, q),
+            short=customer_search.name_too_short(me, q),
             tags=profiles.store_tags(me.store_id) if me.store_id else [],
             tiers=tier_choices(me.store_id)[1:] if me.store_id else [],
         )

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from admin.base import StaffView
 from admin.consent import StaffConsentFields, record_staff_consent
-from crm import timeline
+from crm import customer_search, timeline
 from crm.customers import clean_contact, find_or_add
 from portal import access
 from portal.auth import current_account
@@ -151,7 +151,7 @@ class StaffJobView(StaffView):
     @expose("/")
     def index(self):
         me, q = _me(), request.args.get("q", "")
-        found = timeline.find_customers(me, q)
+        found = customer_search.find_customers(me, q)
         return self.render(
             "admin/bookings/jobs_find.html",
             q=q,

@@ -3,7 +3,7 @@
     python -m bench.explain_search --database-url postgresql+psycopg://.../bench_1m \
         [--words 王,袁曦,袁曦娟 --runs 5 --plans /tmp/search-plans.txt]
 
-As an advisor of the largest store (the first), `crm.timeline.find_customers` is called for
+As an advisor of the largest store (the first), `crm.customer_search.find_customers` is called for
 each word --runs times after a warm-up; its statements are recorded with SQLAlchemy's cursor
 events and the slowest one is run --runs times under EXPLAIN (ANALYZE, BUFFERS). Prints, per
 word, the call's median milliseconds, the rows found and the statement's median execution
@@ -23,7 +23,7 @@ from sqlalchemy import event, select, text
 from bench.explain_customer_page import Statements, explain
 from bench.group import advisor_login
 from bench.run_backoffice import production_app
-from crm import timeline
+from crm import customer_search
 from portal.extensions import db
 from portal.models import User
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                 viewer = db.session.get(User, advisor_id)
                 stmts.rows = []
                 started = time.perf_counter()
-                found = timeline.find_customers(viewer, word)
+                found = customer_search.find_customers(viewer, word)
                 if k:  # the first is the warm-up
                     times.append((time.perf_counter() - started) * 1000)
                 rows = list(stmts.rows)

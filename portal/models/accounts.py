@@ -57,7 +57,7 @@ class User(Base):
         CheckConstraint("failed_logins >= 0", name="failed_logins_nonnegative"),
         # Back-office lists (admin/listing.py): owners of a store, or all owners, by name;
         # names found by trigram and phones by prefix (both served by these on PostgreSQL).
-        # Covers the customer search by name store by store (crm.timeline.find_customers) as
+        # Covers the customer search by name store by store (crm.customer_search.find_customers) as
         # an index-only scan, and lists of a store's people by name.
         Index("ix_users_store_name", "store_id", "name", "role", "id"),
         Index("ix_users_role_name", "role", "name"),

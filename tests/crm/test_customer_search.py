@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from crm import customer_search
 from crm import leads as svc
-from crm import timeline
 from crm.models import PHONE
 from crm.pipeline_models import SalesOrder
 from portal.models import User
@@ -33,10 +33,10 @@ def test_a_common_name_finds_the_stores_own_customer_behind_newer_ones_elsewhere
     own = f.owner(mine, name="王芳")
     _owners(db, theirs, "王芳", 60)  # 60 newer 王芳 in another store
     db.session.commit()
-    found = timeline.find_customers(adv, "王芳")
+    found = customer_search.find_customers(adv, "王芳")
     assert [c.id for c in found] == [own.id]
     # The group's admin types three characters of a name (see the test of name_too_short).
-    assert timeline.find_customers(f.admin(), "王芳") == []
+    assert customer_search.find_customers(f.admin(), "王芳") == []
 
 
 @pytest.mark.parametrize(
@@ -53,13 +53,15 @@ def test_a_customer_of_another_store_is_found_only_with_a_lead_here(db, f, name,
     walker = f.owner(theirs, name=name)
     stranger = f.owner(theirs, name=name)
     db.session.commit()
-    assert timeline.find_customers(adv, typed) == []
+    assert customer_search.find_customers(adv, typed) == []
     svc.capture(svc.Inquiry(name=name, phone=walker.phone, store=mine, source=PHONE))
     db.session.commit()
-    found = timeline.find_customers(adv, typed)
+    found = customer_search.find_customers(adv, typed)
     assert [c.id for c in found] == [walker.id] and stranger.id not in [c.id for c in found]
-    assert timeline.find_customers(adv, walker.phone) == [walker]
-    assert timeline.find_customers(f.advisor(theirs), typed) != []  # their own store finds both
+    assert customer_search.find_customers(adv, walker.phone) == [walker]
+    assert (
+        customer_search.find_customers(f.advisor(theirs), typed) != []
+    )  # their own store finds both
 
 
 def test_like_wildcards_are_taken_literally(db, f):
@@ -70,9 +72,9 @@ def test_like_wildcards_are_taken_literally(db, f):
     underscore = f.owner(store, name="a_b")
     f.owner(store, name="axb")
     db.session.commit()
-    assert timeline.find_customers(adv, "%") == [percent]
-    assert timeline.find_customers(adv, "_") == [underscore]
-    assert timeline.find_customers(adv, "a_b") == [underscore]
+    assert customer_search.find_customers(adv, "%") == [percent]
+    assert customer_search.find_customers(adv, "_") == [underscore]
+    assert customer_search.find_customers(adv, "a_b") == [underscore]
 
 
 def test_owners_and_deactivated_staff_find_nobody(db, f):
@@ -81,9 +83,9 @@ def test_owners_and_deactivated_staff_find_nobody(db, f):
     owner = f.owner(store, name="韩梅梅")
     gone = f.advisor(store, is_active=False)
     db.session.commit()
-    assert timeline.find_customers(f.advisor(store), "李雷") != []
-    assert timeline.find_customers(owner, "李雷") == []
-    assert timeline.find_customers(gone, "李雷") == []
+    assert customer_search.find_customers(f.advisor(store), "李雷") != []
+    assert customer_search.find_customers(owner, "李雷") == []
+    assert customer_search.find_customers(gone, "李雷") == []
 
 
 def test_the_search_page_lists_a_match_by_plate_and_by_phone(client, auth, db, f):
@@ -118,10 +120,10 @@ def test_an_order_number_finds_its_customer_in_any_case(db, f):
     _order(store, adv, signed=at)
     sale = db.session.scalar(select(SalesOrder).where(SalesOrder.store_id == store.id))
     db.session.commit()
-    assert timeline.find_customers(adv, "m4s20261102a7") == [buyer]
-    found = timeline.find_customers(adv, sale.number.lower())
+    assert customer_search.find_customers(adv, "m4s20261102a7") == [buyer]
+    found = customer_search.find_customers(adv, sale.number.lower())
     assert [c.id for c in found] == [sale.customer_id]
-    assert timeline.find_customers(f.advisor(f.store()), "M4S20261102A7") == []
+    assert customer_search.find_customers(f.advisor(f.store()), "M4S20261102A7") == []
 
 
 def test_a_tag_alone_lists_tagged_customers_of_the_store_and_of_its_leads(db, f):
@@ -137,10 +139,10 @@ def test_a_tag_alone_lists_tagged_customers_of_the_store_and_of_its_leads(db, f)
     for who in (tagged, visitor):
         db.session.add(CustomerTag(customer_id=who.id, tag_id=tag.id))
     db.session.commit()
-    assert timeline.find_customers(adv, "", tag="VIP") == [tagged]
+    assert customer_search.find_customers(adv, "", tag="VIP") == [tagged]
     svc.capture(svc.Inquiry(name="丙", phone=visitor.phone, store=mine, source=PHONE))
     db.session.commit()
-    found = timeline.find_customers(adv, "", tag="VIP")
+    found = customer_search.find_customers(adv, "", tag="VIP")
     assert [c.id for c in found] == [visitor.id, tagged.id] and untagged not in found
 
 
@@ -151,9 +153,9 @@ def test_a_phone_or_plate_typed_in_full_width_or_with_chinese_still_finds_its_cu
     car = f.vehicle(owner)
     db.session.commit()
     wide = owner.phone.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
-    assert timeline.find_customers(adv, wide) == [owner]  # １３８...: digits all the same
-    assert timeline.find_customers(adv, car.plate.lower()) == [owner]
-    assert timeline.find_customers(adv, "黛玉") == [owner]  # a name: no identifier parts
+    assert customer_search.find_customers(adv, wide) == [owner]  # １３８...: digits all the same
+    assert customer_search.find_customers(adv, car.plate.lower()) == [owner]
+    assert customer_search.find_customers(adv, "黛玉") == [owner]  # a name: no identifier parts
 
 
 def test_those_who_see_every_store_search_names_of_three_characters_or_more(f, db, client, auth):
@@ -164,10 +166,10 @@ def test_those_who_see_every_store_search_names_of_three_characters_or_more(f, d
     other = f.owner(b, name="王芳芳")
     db.session.commit()
     admin = f.admin()
-    assert timeline.find_customers(admin, "王芳") == []
-    assert timeline.find_customers(admin, wang.phone) == [wang]
-    assert timeline.find_customers(admin, "王芳芳") == [other]
-    assert wang in timeline.find_customers(f.manager(a), "王芳")
+    assert customer_search.find_customers(admin, "王芳") == []
+    assert customer_search.find_customers(admin, wang.phone) == [wang]
+    assert customer_search.find_customers(admin, "王芳芳") == [other]
+    assert wang in customer_search.find_customers(f.manager(a), "王芳")
     auth.login(admin)
     page = client.get("/admin/crm_customers/?q=王芳").get_data(as_text=True)
     assert 'id="customer-search-short"' in page and f"/admin/crm_customers/{wang.id}" not in page

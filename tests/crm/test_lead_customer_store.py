@@ -11,8 +11,8 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from crm import customer_search, merge
 from crm import leads as svc
-from crm import merge, timeline
 from crm.models import PHONE, Lead, customer_elsewhere
 from portal.extensions import db as _db
 from portal.models import Store, User
@@ -34,7 +34,7 @@ def _visitors(store) -> set[int]:
 
 
 def _found(viewer, q: str) -> list[int]:
-    return [c.id for c in timeline.find_customers(viewer, q)]
+    return [c.id for c in customer_search.find_customers(viewer, q)]
 
 
 def test_a_lead_carries_its_customers_store_and_follows_them_when_they_move(db, f):
