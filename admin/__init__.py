@@ -50,6 +50,7 @@ from admin.routing import RoutingView
 from admin.sales_board import SalesBoardView
 from admin.sales_funnel import SalesFunnelView
 from admin.sales_orders import SalesOrderView
+from admin.shop_sales import SalesView
 from admin.showroom import ActivityReportView, InvitationsView, TomorrowView
 from admin.staff_jobs import StaffJobView
 from admin.usedcars import UsedCarBuyersView, UsedCarLeadAdmin, UsedCarReviewView
@@ -205,7 +206,7 @@ PAGES: tuple[Page, ...] = (
         EVERYONE,
     ),
     Page(shop.OrdersView, None, _l("Orders"), SHOP, "shop_orders", ALL),
-    Page(shop.SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
+    Page(SalesView, None, _l("Sales"), SHOP, "shop_sales", MANAGERS),
     Page(shop.StockView, None, _l("Stock"), SHOP, "shop_stock", MANAGERS),
     Page(shop.ProductAdmin, Product, _l("Products"), SHOP, "shop_products", MANAGERS),
     Page(CatalogImportView, None, _l("Import the catalog"), SHOP, "catalog_imports", MANAGERS),

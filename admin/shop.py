@@ -14,7 +14,6 @@ from wtforms import FileField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from admin.base import HOME_PANELS, GroupDataView, StaffView, staff_allowed
-from admin.charts import columns, hbar
 from admin.labels import DISCOUNT_KIND_LABELS, ORDER_STATUS_LABELS, PLACEMENT_KIND_LABELS
 from admin.list_pages import bad_cursor, chosen_store, store_choices
 from portal import access
@@ -359,52 +358,6 @@ class OrdersView(StaffView):
 def _fen(raw: str) -> int:
     """Parse a refund typed in yuan, such as 12.50, into fen."""
     return fen_from_form(raw, field="amount", allow_zero=False)
-
-
-class SalesView(StaffView):
-    """Sales statistics as charts: revenue and units per day, per product and per category."""
-
-    @expose("/")
-    def index(self):
-        days = int_arg(request.args.get("days"), minimum=1, maximum=365) or 30
-        store_id = int_arg(request.args.get("store"), minimum=1)
-        if not access.sees_all_stores(current_user):
-            store_id = access.store_filter(current_user)
-        data = stats.sales(days, store_id)
-        money = cny
-        charts = {
-            "revenue": columns(
-                data["revenue_per_day"],
-                chart_id="chart-revenue",
-                title=_("Revenue per day"),
-                fmt=money,
-            ),
-            "units": columns(
-                data["units_per_day"], chart_id="chart-units", title=_("Units per day")
-            ),
-            "products": hbar(
-                data["top_products"],
-                chart_id="chart-products",
-                title=_("Top products by revenue"),
-                fmt=money,
-            ),
-            "categories": hbar(
-                data["per_category"],
-                chart_id="chart-categories",
-                title=_("Revenue per category"),
-                fmt=money,
-            ),
-        }
-        stores = db.session.scalars(select(Store).order_by(Store.id)).all()
-        return self.render(
-            "admin/shop/sales.html",
-            data=data,
-            charts=charts,
-            days=days,
-            store_id=store_id,
-            stores=stores,
-            movers=stats.movers(days, store_id),
-        )
 
 
 def _low_stock_panel():
