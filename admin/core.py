@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from admin import audit_labels, display, listing
 from admin.base import StaffModelView
-from crm import lifecycle
+from crm import trade_ins
 from portal import access
 from portal.auth import current_account
 from portal.errors import DomainError
@@ -215,7 +215,7 @@ class VehicleAdmin(StaffModelView):
                     db.session.rollback()
                     field_error(form, exc, "ends_on")
                 else:
-                    lifecycle.warranty_entered(vehicle, now())
+                    trade_ins.warranty_entered(vehicle, now())
                     db.session.commit()
                     flash(_("Warranty end saved."), "success")
                     if to_customer:

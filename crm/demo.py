@@ -166,7 +166,7 @@ def _warranty_next_month(store, advisor: User) -> int:
     the advisor's Today at once."""
     from zoneinfo import ZoneInfo
 
-    from crm import lifecycle
+    from crm import trade_ins
     from portal.models import Vehicle
     from portal.services import vehicles
     from portal.timeutil import add_months
@@ -185,7 +185,7 @@ def _warranty_next_month(store, advisor: User) -> int:
     ends = add_months(now().astimezone(ZoneInfo(store.timezone)).date(), 1)
     car.purchase_date = add_months(ends, -48)
     vehicles.set_warranty(advisor, car, ends)
-    return lifecycle.warranty_entered(car, now())
+    return trade_ins.warranty_entered(car, now())
 
 
 def _lifecycle_causes(store, advisor: User) -> None:

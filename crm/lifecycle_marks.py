@@ -10,14 +10,17 @@ switched back on) starts from a bounded default instead, so nobody inherits the 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crm.models import LifecycleMark
+from crm.rules import settings
 from portal.extensions import db
+from portal.models import Store
 
 
 def _mark(store_id: int, rule: str):
@@ -70,3 +73,49 @@ def forget(store_id: int, rule: str) -> None:
         .where(*_mark(store_id, rule))
         .execution_options(synchronize_session=False)
     )
+
+
+# ---- the windows a rule run claims, in the store's local days ---------------------------
+
+FIRST_RUN = timedelta(days=7)  # a store's first run of a rule covers the current week
+
+
+def local_today(store: Store, at: datetime) -> date:
+    return at.astimezone(ZoneInfo(store.timezone)).date()
+
+
+def claim_ahead(store: Store, at: datetime, rule: str, days: int) -> tuple[date, date] | None:
+    """Claim the rule's threshold dates not covered yet, through `days` ahead of the store's
+    today; return the first and last, or None when there are none. A first run covers the
+    week before the last date, never a date before today."""
+    today = local_today(store, at)
+    last = today + timedelta(days=days)
+    first_after = max(today - timedelta(days=1), last - FIRST_RUN)
+    mark = claim(store.id, rule, last, first_after)
+    return None if mark is None else (mark + timedelta(days=1), last)
+
+
+def _midnight(day: date, tz: str) -> datetime:
+    """Return the UTC moment the local day begins in the zone."""
+    return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC)
+
+
+def claim_ago(store: Store, at: datetime, rule: str, days: int) -> tuple[datetime, datetime] | None:
+    """Claim the rule's local days not covered yet, through `days` before the store's today;
+    return the UTC moments they start and end, or None when there are none (a first run
+    covers the week that ends then)."""
+    last = local_today(store, at) - timedelta(days=days)
+    mark = claim(store.id, rule, last, last - FIRST_RUN)
+    if mark is None:
+        return None
+    return _midnight(mark + timedelta(days=1), store.timezone), _midnight(
+        last + timedelta(days=1), store.timezone
+    )
+
+
+def rule_setting(store: Store, rule: str) -> tuple[int, bool]:
+    """Return the rule's (days, active) at the store; a rule switched off forgets its mark."""
+    days, active = settings(store.id)[rule]
+    if not active:
+        forget(store.id, rule)
+    return days, active

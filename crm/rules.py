@@ -113,6 +113,26 @@ def insert_tasks(rows: list[dict]) -> int:
     return len(db.session.connection().execute(stmt, rows).all())
 
 
+def task_row(store: Store, at: datetime, kind: str, rule: str, cause: str, customer, owner) -> dict:
+    """Return a rule's open task row of a customer for its owner, due at `at` (insert_tasks)."""
+    return {
+        "lead_id": None,
+        "customer_id": customer,
+        "store_id": store.id,
+        "owner_id": owner,
+        "kind": kind,
+        "priority": NORMAL,
+        "status": "open",
+        "due_at": at,
+        "rule": rule,
+        "cause": cause,
+        "note": "",
+        "ask_reason": "",
+        "attempts": 0,
+        "created_at": at,
+    }
+
+
 def insert_selected(
     rows, *, store_id: int, kind: str, rule: str, at: datetime, cause, customer, owner, due=None
 ) -> int:
@@ -286,13 +306,13 @@ def post_service_calls(store: Store, at: datetime) -> int:
 def generate_tasks() -> dict[str, int]:
     """Run every rule for every active store (the periodic worker job); return what it made."""
     at = now()
-    from crm import lifecycle  # it builds on this module's helpers
+    from crm import lifecycle, trade_ins  # they build on this module's helpers
 
     made = {"follow_up": 0, "post_service": 0, "renewal": 0, "maintenance_due": 0, "trade_in": 0}
     # In id order: concurrent workers take the stores' rule marks in one order (no deadlock).
     stores = select(Store).where(Store.is_active.is_(True)).order_by(Store.id)
     _read_for_run()
-    db.session.info[lifecycle.RUN_KM_PASSED] = {}
+    db.session.info[trade_ins.RUN_KM_PASSED] = {}
     try:
         for store in db.session.scalars(stores).all():
             made["follow_up"] += follow_ups(store, at)
@@ -300,7 +320,7 @@ def generate_tasks() -> dict[str, int]:
             for kind, n in lifecycle.run(store, at).items():
                 made[kind] += n
     finally:
-        for key in (RUN_RULES, RUN_AGENTS, lifecycle.RUN_KM_PASSED):
+        for key in (RUN_RULES, RUN_AGENTS, trade_ins.RUN_KM_PASSED):
             db.session.info.pop(key, None)
     return made
 

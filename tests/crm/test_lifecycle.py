@@ -8,7 +8,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from crm import lifecycle, rules
+from crm import lifecycle, rules, trade_ins
 from crm.models import MAINTENANCE_DUE, RENEWAL, TRADE_IN, Task
 from portal.extensions import db
 from portal.models import DueEvent, InsurancePolicy, Loan, MileageReading, Store
@@ -222,13 +222,13 @@ def test_a_new_car_gets_the_statutory_warranty_from_its_purchase(f):
 def test_a_store_can_switch_a_trade_in_rule_off_and_move_its_day(f, morning):
     store = f.store()
     f.vehicle(f.owner(store), purchase_date=date(2024, 1, 20), warranty_ends_on=date(2030, 1, 1))
-    assert lifecycle.car_ages(store, now()) == 0  # turns 3 in 48 days; 30 by default
+    assert trade_ins.car_ages(store, now()) == 0  # turns 3 in 48 days; 30 by default
     rules.set_rule(store.id, "trade_in_3y", 50, False)
     db.session.commit()
-    assert lifecycle.car_ages(store, now()) == 0  # off
+    assert trade_ins.car_ages(store, now()) == 0  # off
     rules.set_rule(store.id, "trade_in_3y", 50, True)
     db.session.commit()
-    assert lifecycle.car_ages(store, now()) == 1
+    assert trade_ins.car_ages(store, now()) == 1
 
 
 # -- once per cause under concurrent workers -------------------------------------------------
@@ -319,16 +319,16 @@ def test_the_km_rule_calls_about_the_same_cars_as_before_and_only_its_stores(f, 
     expected = {"in window", "exactly 100,000 at the start", "twice in window"}
     assert _passed_in_window_as_before(store) == {made[n].id for n in expected}
 
-    assert lifecycle.mileage_passed(store, now()) == 3
+    assert trade_ins.mileage_passed(store, now()) == 3
     db.session.commit()
     tasks = _tasks("trade_in_km")
     assert sorted(t.cause for t in tasks) == sorted(f"km:{made[n].id}" for n in expected)
     assert {t.customer_id for t in tasks} == {made[n].owner_id for n in expected}
     assert all(t.store_id == store.id for t in tasks)
-    assert lifecycle.mileage_passed(store, now()) == 0  # the window is covered
+    assert trade_ins.mileage_passed(store, now()) == 0  # the window is covered
 
     # The other store's run makes its own car's call, and only that.
-    assert lifecycle.mileage_passed(other, now()) == 1
+    assert trade_ins.mileage_passed(other, now()) == 1
     db.session.commit()
     theirs = made["other store's"].id
     assert {t.cause for t in _tasks("trade_in_km")} - {t.cause for t in tasks} == {f"km:{theirs}"}

@@ -90,17 +90,17 @@ def test_an_entered_date_the_rule_already_looked_past_is_called_about_at_once(sh
     rules.generate_tasks()  # the warranty rule now covers the dates through 60 days ahead
     db.session.commit()
     assert _warranty_calls() == []
-    from crm import lifecycle
+    from crm import trade_ins
     from portal.timeutil import now
 
     vehicles.set_warranty(advisor, car, TODAY + timedelta(days=20))
-    assert lifecycle.warranty_entered(car, now()) == 1
+    assert trade_ins.warranty_entered(car, now()) == 1
     (task,) = _warranty_calls()
     assert task.customer_id == owner.id and task.owner_id == advisor.id
     assert task.cause == f"warranty:{car.id}:2026-12-23"
     assert rules.generate_tasks()["trade_in"] == 0  # once per cause
     vehicles.set_warranty(advisor, car, TODAY + timedelta(days=200))  # far: the rule will
-    assert lifecycle.warranty_entered(car, now()) == 0
+    assert trade_ins.warranty_entered(car, now()) == 0
 
 
 def test_the_rule_reads_the_entered_date_when_it_comes_round(shop, morning):
