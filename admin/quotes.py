@@ -162,41 +162,38 @@ class QuoteView(StaffView):
             answer_labels=quote_links.ANSWER_LABELS,
         )
 
-    @expose("/<int:quote_id>/send", methods=["POST"])
-    def send(self, quote_id: int):
-        """Send the customer a signed link to the quote on their channels."""
+    @staticmethod
+    def _step(quote_id: int, do, done: str):
+        """Take one step on the quote (do(staff, quote)), commit, and say done; a refused step
+        changes nothing and says why. Back to the quote's page either way."""
         quote = staff_record(Quote, quote_id, _("Quote not found."))
         target = url_for(".show", quote_id=quote.id)
         try:
-            quote_links.send_link(current_staff(), quote)
+            do(current_staff(), quote)
         except DomainError as exc:
             return refused(exc, target)
         db.session.commit()
-        flash(_("The quote's link is on its way to the customer."), "success")
+        flash(done, "success")
         return redirect(target, code=303)
+
+    @expose("/<int:quote_id>/send", methods=["POST"])
+    def send(self, quote_id: int):
+        """Send the customer a signed link to the quote on their channels."""
+        return self._step(
+            quote_id, quote_links.send_link, _("The quote's link is on its way to the customer.")
+        )
 
     @expose("/<int:quote_id>/decide", methods=["POST"])
     def decide(self, quote_id: int):
         """Approve or refuse the quote's discount (managers; the first decision wins)."""
-        quote = staff_record(Quote, quote_id, _("Quote not found."))
-        target = url_for(".show", quote_id=quote.id)
-        try:
-            quote_svc.decide(current_staff(), quote, approve=request.form.get("verb") == "approve")
-        except DomainError as exc:
-            return refused(exc, target)
-        db.session.commit()
-        flash(_("Saved."), "success")
-        return redirect(target, code=303)
+        approve = request.form.get("verb") == "approve"
+        return self._step(
+            quote_id,
+            lambda staff, quote: quote_svc.decide(staff, quote, approve=approve),
+            _("Saved."),
+        )
 
     @expose("/<int:quote_id>/accept", methods=["POST"])
     def accept(self, quote_id: int):
         """Record that the customer accepted the quote."""
-        quote = staff_record(Quote, quote_id, _("Quote not found."))
-        target = url_for(".show", quote_id=quote.id)
-        try:
-            quote_svc.accept(current_staff(), quote)
-        except DomainError as exc:
-            return refused(exc, target)
-        db.session.commit()
-        flash(_("The customer accepted the quote."), "success")
-        return redirect(target, code=303)
+        return self._step(quote_id, quote_svc.accept, _("The customer accepted the quote."))
